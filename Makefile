@@ -1,0 +1,46 @@
+# The two commands a new user needs: `make run` and `make test`. Both set everything up on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+BINARIES := .local/bin/helm .local/bin/kubectl
+
+.PHONY: setup run test test-unit test-functional test-e2e lint bench clean
+
+$(INSTALLED): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "netweave needs Python 3.11 or newer"'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "netweave: installing Python packages into $(VENV) ..."
+	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $(INSTALLED)
+
+$(BINARIES): devtools/install_binaries.sh
+	@./devtools/install_binaries.sh
+
+setup: $(INSTALLED) $(BINARIES)
+
+run: setup
+	@$(PY) -m devtools.localstack
+
+test: setup
+	@$(PY) -m pytest
+
+test-unit: setup
+	@$(PY) -m pytest tests/unit
+
+test-functional: setup
+	@$(PY) -m pytest tests/functional
+
+test-e2e: setup
+	@$(PY) -m pytest tests/e2e
+
+lint: setup
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/mypy
+
+bench: setup
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .local .pytest_cache .mypy_cache .ruff_cache

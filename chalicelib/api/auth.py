@@ -1,0 +1,95 @@
+"""Bearer-token (JWT) verification for the API function's HTTP middleware.
+
+Done in middleware rather than a Chalice authorizer because an authorizer can only deny with 403, while a missing or
+invalid token must get 401 ProblemDetails (o2-facts §6).
+"""
+
+from __future__ import annotations
+
+import contextvars
+from functools import lru_cache
+from typing import Any
+
+from chalicelib import config
+from chalicelib.config import AuthSettings
+from chalicelib.domain.auth import Principal, Scope, scopes_from_claims
+from chalicelib.domain.errors import Forbidden, NetweaveError, Unauthorized
+
+_current_principal: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("principal", default=None)
+
+
+def current_principal() -> Principal:
+    principal = _current_principal.get()
+    if principal is None:
+        raise Unauthorized("no authenticated caller")
+    return principal
+
+
+def set_principal(principal: Principal | None) -> None:
+    _current_principal.set(principal)
+
+
+def bearer_token(headers: Any) -> str:
+    value: str | None = headers.get("authorization") if headers is not None else None
+    if not value:
+        raise Unauthorized("missing bearer token: send 'Authorization: Bearer <JWT>'")
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("the Authorization header must use the Bearer scheme")
+    return token.strip()
+
+
+def authenticate(token: str, settings: AuthSettings | None = None) -> Principal:
+    import jwt  # PyJWT pulls in `cryptography`; only requests that carry a token pay for it
+
+    settings = settings or config.get_settings().auth
+    try:
+        claims = jwt.decode(
+            token,
+            key=_verification_key(token, settings),
+            algorithms=list(settings.algorithms),
+            audience=settings.audience,
+            issuer=settings.issuer,
+            leeway=settings.leeway_seconds,
+            options={"require": ["exp", "iss", "aud", "sub"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("the bearer token has expired") from None
+    except jwt.InvalidAudienceError:
+        raise Unauthorized("the bearer token is not meant for this audience") from None
+    except jwt.InvalidIssuerError:
+        raise Unauthorized("the bearer token comes from an untrusted issuer") from None
+    except jwt.MissingRequiredClaimError as error:
+        raise Unauthorized(f"the bearer token lacks the '{error.claim}' claim") from None
+    except (jwt.PyJWTError, ValueError):
+        raise Unauthorized("the bearer token is invalid") from None
+    return Principal(
+        subject=str(claims["sub"]),
+        scopes=scopes_from_claims(claims),
+        client_id=str(claims.get("client_id") or claims.get("azp") or "") or None,
+    )
+
+
+def require_scope(principal: Principal, scope: Scope) -> None:
+    if not principal.has(scope):
+        raise Forbidden(f"this operation needs the '{scope.value}' scope")
+
+
+def _verification_key(token: str, settings: AuthSettings) -> Any:
+    if settings.jwks_url:
+        try:
+            return _jwks_client(settings.jwks_url).get_signing_key_from_jwt(token).key
+        except Exception as error:  # a key we cannot find means we cannot trust the token
+            raise Unauthorized(f"the bearer token's signing key is unknown: {type(error).__name__}") from None
+    if settings.shared_secret:
+        return settings.shared_secret
+    if settings.shared_secret_ssm_parameter:
+        return config.ssm_parameter(settings.shared_secret_ssm_parameter)
+    raise NetweaveError("token verification is not configured on this gateway")
+
+
+@lru_cache(maxsize=4)
+def _jwks_client(url: str) -> Any:
+    import jwt
+
+    return jwt.PyJWKClient(url, cache_keys=True, lifespan=300, timeout=5)

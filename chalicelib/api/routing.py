@@ -1,0 +1,148 @@
+"""Route registration shared by every Blueprint: one place that knows, per path and method, the scope it needs,
+its query/body models and its response model — read by the auth middleware and by the OpenAPI generator.
+
+It also registers every unsupported method of a known path explicitly: `chalice local` would otherwise answer its
+own non-ProblemDetails 405 and API Gateway a 403, while O2 clients expect 405 ProblemDetails with `Allow`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalice import Blueprint, Chalice, Response
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.api import problems
+from chalicelib.domain.auth import Scope
+from chalicelib.domain.errors import BadRequest, MethodNotAllowed, NetweaveError
+
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+JSON_MEDIA_TYPES = ["application/json", "application/merge-patch+json"]
+View = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    path: str
+    method: str
+    summary: str
+    scope: Scope | None
+    tag: str
+    query: type[BaseModel] | None = None
+    body: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    responses: tuple[int, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def public(self) -> bool:
+        return self.scope is None
+
+
+ROUTES: dict[tuple[str, str], RouteSpec] = {}
+
+
+class Router:
+    """Wraps a Blueprint so each view is declared once with everything the gateway needs to know about it."""
+
+    def __init__(self, blueprint: Blueprint, tag: str) -> None:
+        self.blueprint = blueprint
+        self.tag = tag
+
+    def route(
+        self,
+        path: str,
+        method: str,
+        *,
+        summary: str,
+        scope: Scope | None,
+        query: type[BaseModel] | None = None,
+        body: type[BaseModel] | None = None,
+        response: type[BaseModel] | None = None,
+        status: int = 200,
+        responses: tuple[int, ...] = (),
+    ) -> Callable[[View], View]:
+        spec = RouteSpec(path, method, summary, scope, self.tag, query, body, response, status, responses)
+
+        def register(view: View) -> View:
+            if (path, method) in ROUTES:
+                raise ValueError(f"route {method} {path} declared twice")
+            ROUTES[(path, method)] = spec
+            wrapped = _parsing(view, spec, self.blueprint)
+            options: dict[str, Any] = {"methods": [method], "name": f"{view.__name__}_{method.lower()}"}
+            if body is not None:
+                options["content_types"] = JSON_MEDIA_TYPES
+            self.blueprint.route(path, **options)(wrapped)
+            return view
+
+        return register
+
+
+def _parsing(view: View, spec: RouteSpec, blueprint: Blueprint) -> View:
+    @functools.wraps(view)
+    def wrapped(**path_params: str) -> Any:
+        request = blueprint.current_request
+        try:
+            kwargs: dict[str, Any] = dict(path_params)
+            if spec.query is not None:
+                kwargs["query"] = parse_query(spec.query, request.query_params or {})
+            elif request.query_params:
+                names = ", ".join(sorted(request.query_params))
+                raise BadRequest(f"unknown query parameter(s): {names}; this endpoint takes none")
+            if spec.body is not None:
+                kwargs["body"] = parse_body(spec.body, request.raw_body)
+            return view(**kwargs)
+        except NetweaveError as error:
+            return problems.from_error(error)
+
+    return wrapped
+
+
+def parse_query(model: type[BaseModel], params: dict[str, str]) -> BaseModel:
+    try:
+        return model.model_validate(dict(params))
+    except ValidationError as error:
+        raise problems.bad_request_from_validation(error, "query") from None
+
+
+def parse_body(model: type[BaseModel], raw_body: bytes | None) -> BaseModel:
+    if not raw_body:
+        raise BadRequest("a JSON request body is required")
+    try:
+        document = json.loads(raw_body)
+    except ValueError as error:
+        raise BadRequest(f"the request body is not valid JSON: {error}") from None
+    try:
+        return model.model_validate(document)
+    except ValidationError as error:
+        raise problems.bad_request_from_validation(error, "body") from None
+
+
+def add_method_not_allowed_routes(app: Chalice) -> None:
+    """For every path, answer each method it does not serve with 405 ProblemDetails and an `Allow` header."""
+    for path, entries in list(app.routes.items()):
+        allowed = sorted(entries)
+        for method in HTTP_METHODS:
+            if method not in entries:
+                ROUTES[(path, method)] = RouteSpec(
+                    path, method, "method not allowed", None, "internal", status=405, extra={"not_allowed": True}
+                )
+                app.route(path, methods=[method], name=f"not_allowed_{method.lower()}")(_not_allowed(method, allowed))
+
+
+def _not_allowed(method: str, allowed: list[str]) -> View:
+    def not_allowed(**_: str) -> Response:
+        return problems.from_error(MethodNotAllowed(method, allowed))
+
+    return not_allowed
+
+
+def spec_for(resource_path: str | None, method: str) -> RouteSpec | None:
+    if resource_path is None:
+        return None
+    return ROUTES.get((resource_path, method))

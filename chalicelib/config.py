@@ -1,0 +1,210 @@
+"""The one place settings are read (environment + `config/gateway.yaml`) and AWS clients are built, lazily.
+
+Nothing here touches the network or builds a client at import time: Lambda cold starts pay for every import, and
+a route that needs no AWS call should not wait for boto3.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from chalicelib import resources
+from chalicelib.domain.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource, Table
+    from mypy_boto3_s3.client import S3Client
+    from mypy_boto3_sqs.client import SQSClient
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_DEFAULT_GATEWAY_PATHS = (PROJECT_ROOT / "config" / "gateway.yaml", Path(__file__).parent / "gateway.yaml")
+_ENV_REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
+_NAMESPACE = uuid.UUID("6f0c5a9e-3b7d-5c1e-9a52-2f5b8e1d4c30")
+
+
+class _ConfigModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class OCloudConfig(_ConfigModel):
+    name: str = "netweave"
+    description: str = "O-Cloud served by the netweave O2 gateway"
+    o_cloud_id: uuid.UUID | None = Field(default=None, alias="oCloudId")
+    global_cloud_id: str | None = Field(default=None, alias="globalCloudId")
+    extensions: dict[str, Any] = Field(default_factory=dict)
+
+    def resolved_o_cloud_id(self) -> str:
+        """A configured id, else one derived from the name so it is stable across restarts."""
+        return str(self.o_cloud_id or uuid.uuid5(_NAMESPACE, f"ocloud:{self.name}"))
+
+    def resolved_global_cloud_id(self) -> str:
+        return self.global_cloud_id or self.resolved_o_cloud_id()
+
+
+class AdapterConfig(_ConfigModel):
+    id: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    type: str = Field(min_length=1)
+    default: bool = False
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class RoutingRule(_ConfigModel):
+    adapter: str
+    namespace: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    deployment_type: str | None = Field(default=None, alias="deploymentType")
+
+
+class GatewayConfig(_ConfigModel):
+    o_cloud: OCloudConfig = Field(default_factory=OCloudConfig, alias="oCloud")
+    ims_adapters: list[AdapterConfig] = Field(default_factory=list, alias="imsAdapters")
+    dms_adapters: list[AdapterConfig] = Field(default_factory=list, alias="dmsAdapters")
+    routing: list[RoutingRule] = Field(default_factory=list)
+
+
+class AuthSettings(_ConfigModel):
+    issuer: str = "netweave-local"
+    audience: str = "netweave"
+    jwks_url: str | None = None
+    shared_secret: str | None = None
+    shared_secret_ssm_parameter: str | None = None
+    algorithms: tuple[str, ...] = ("RS256",)
+    leeway_seconds: int = 30
+
+
+class Settings(_ConfigModel):
+    stage: str = "dev"
+    region: str = "us-east-1"
+    gateway: GatewayConfig
+    auth: AuthSettings
+    packages_bucket: str | None = None
+
+    def table_name(self, table: resources.Table) -> str:
+        return resources.physical_name(self.stage, table.logical_name)
+
+    def queue_name(self, queue: resources.Queue, dead_letter: bool = False) -> str:
+        return resources.queue_name(self.stage, queue, dead_letter)
+
+    def bucket_name(self, bucket: resources.Bucket) -> str:
+        if bucket is resources.PACKAGES_BUCKET and self.packages_bucket:
+            return self.packages_bucket
+        return resources.physical_name(self.stage, bucket.logical_name)
+
+
+def _interpolate(value: Any, env: Mapping[str, str]) -> Any:
+    """Expand `${VAR}` and `${VAR:-default}` in string values, so one gateway.yaml serves every machine."""
+    if isinstance(value, str):
+        return _ENV_REFERENCE.sub(lambda m: env.get(m["name"]) or m["default"] or "", value)
+    if isinstance(value, list):
+        return [_interpolate(item, env) for item in value]
+    if isinstance(value, dict):
+        return {key: _interpolate(item, env) for key, item in value.items()}
+    return value
+
+
+def load_gateway_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> GatewayConfig:
+    candidates = [path] if path else [p for p in _DEFAULT_GATEWAY_PATHS if p.exists()]
+    if not candidates:
+        return GatewayConfig()
+    try:
+        raw = yaml.safe_load(candidates[0].read_text()) or {}
+        return GatewayConfig.model_validate(_interpolate(raw, os.environ if env is None else env))
+    except (OSError, yaml.YAMLError, ValidationError) as error:
+        raise ConfigurationError(f"gateway configuration {candidates[0]}: {error}") from error
+
+
+def _auth_settings(env: dict[str, str]) -> AuthSettings:
+    secret = env.get("NETWEAVE_AUTH_SECRET") or None
+    ssm_parameter = env.get("NETWEAVE_AUTH_SECRET_SSM_PARAMETER") or None
+    jwks_url = env.get("NETWEAVE_AUTH_JWKS_URL") or None
+    symmetric = not jwks_url and bool(secret or ssm_parameter)
+    algorithms = env.get("NETWEAVE_AUTH_ALGORITHMS", "HS256" if symmetric else "RS256")
+    return AuthSettings(
+        issuer=env.get("NETWEAVE_AUTH_ISSUER", "netweave-local"),
+        audience=env.get("NETWEAVE_AUTH_AUDIENCE", "netweave"),
+        jwks_url=jwks_url,
+        shared_secret=secret,
+        shared_secret_ssm_parameter=ssm_parameter,
+        algorithms=tuple(a.strip() for a in algorithms.split(",") if a.strip()),
+        leeway_seconds=int(env.get("NETWEAVE_AUTH_LEEWAY_SECONDS", "30")),
+    )
+
+
+def settings_from_environment(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    gateway_path = env.get("NETWEAVE_GATEWAY_CONFIG")
+    return Settings(
+        stage=env.get("NETWEAVE_STAGE", "dev"),
+        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        gateway=load_gateway_config(Path(gateway_path) if gateway_path else None, env),
+        auth=_auth_settings(env),
+        packages_bucket=env.get("NETWEAVE_PACKAGES_BUCKET") or None,
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return settings_from_environment()
+
+
+def reset() -> None:
+    """Forget cached settings and clients (tests that change the environment call this)."""
+    get_settings.cache_clear()
+    _boto3_session.cache_clear()
+    dynamodb.cache_clear()
+    sqs.cache_clear()
+    s3.cache_clear()
+    ssm_parameter.cache_clear()
+    queue_url.cache_clear()
+
+
+@lru_cache(maxsize=1)
+def _boto3_session() -> Any:
+    import boto3  # imported on first use: routes that need no AWS call never pay for it
+
+    return boto3.session.Session(region_name=get_settings().region)
+
+
+@lru_cache(maxsize=1)
+def dynamodb() -> DynamoDBServiceResource:
+    resource: DynamoDBServiceResource = _boto3_session().resource("dynamodb")
+    return resource
+
+
+@lru_cache(maxsize=1)
+def sqs() -> SQSClient:
+    client: SQSClient = _boto3_session().client("sqs")
+    return client
+
+
+@lru_cache(maxsize=1)
+def s3() -> S3Client:
+    client: S3Client = _boto3_session().client("s3")
+    return client
+
+
+def table(spec: resources.Table) -> Table:
+    return dynamodb().Table(get_settings().table_name(spec))
+
+
+@lru_cache(maxsize=32)
+def queue_url(logical_name: str, dead_letter: bool = False) -> str:
+    spec = next(q for q in resources.QUEUES if q.logical_name == logical_name)
+    name = get_settings().queue_name(spec, dead_letter)
+    return sqs().get_queue_url(QueueName=name)["QueueUrl"]
+
+
+@lru_cache(maxsize=16)
+def ssm_parameter(name: str) -> str:
+    """A SecureString from SSM, decrypted; cached for the life of the Lambda container."""
+    value: str = _boto3_session().client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+    return value

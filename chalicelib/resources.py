@@ -1,0 +1,105 @@
+"""The one definition of every table, queue and bucket netweave uses.
+
+The local stack creates them from here, `infra/` templates are checked against here, and the code finds physical
+names only through here, so the three never drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+KeyType = Literal["S", "N", "B"]
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    logical_name: str
+    partition_key: str
+    sort_key: str | None = None
+    indexes: tuple[Index, ...] = ()
+    ttl_attribute: str | None = None
+    attribute_types: dict[str, KeyType] = field(default_factory=dict)
+
+    def key_attributes(self) -> list[str]:
+        names = [self.partition_key] + ([self.sort_key] if self.sort_key else [])
+        for index in self.indexes:
+            names.append(index.partition_key)
+            if index.sort_key:
+                names.append(index.sort_key)
+        return list(dict.fromkeys(names))
+
+    def attribute_type(self, name: str) -> KeyType:
+        return self.attribute_types.get(name, "S")
+
+
+@dataclass(frozen=True)
+class Queue:
+    logical_name: str
+    fifo: bool
+    visibility_timeout_seconds: int
+    max_receive_count: int
+    retention_seconds: int = 14 * 24 * 3600
+
+    @property
+    def dlq_logical_name(self) -> str:
+        return f"{self.logical_name}-dlq"
+
+
+@dataclass(frozen=True)
+class Bucket:
+    logical_name: str
+
+
+INVENTORY = Table(
+    "inventory",
+    partition_key="pk",
+    sort_key="sk",
+    indexes=(Index("byParent", "parentKey", "sk"),),
+)
+SUBSCRIPTIONS = Table(
+    "subscriptions",
+    partition_key="subscriptionId",
+    indexes=(Index("byKind", "kind", "subscriptionId"),),
+)
+PACKAGES = Table("packages", partition_key="packageId", indexes=(Index("byName", "name", "version"),))
+DEPLOYMENTS = Table("deployments", partition_key="pk", sort_key="sk", indexes=(Index("byStatus", "status", "sk"),))
+ALARMS = Table(
+    "alarms",
+    partition_key="alarmEventRecordId",
+    indexes=(Index("byResource", "resourceID", "alarmRaisedTime"),),
+    ttl_attribute="expiresAt",
+)
+DELIVERY_LOG = Table("delivery-log", partition_key="subscriptionId", sort_key="attemptKey", ttl_attribute="expiresAt")
+IDEMPOTENCY = Table("idempotency", partition_key="id", ttl_attribute="expiration")
+
+TABLES: tuple[Table, ...] = (INVENTORY, SUBSCRIPTIONS, PACKAGES, DEPLOYMENTS, ALARMS, DELIVERY_LOG, IDEMPOTENCY)
+
+# Visibility timeouts exceed the consuming function's timeout (Lambda requires it); receive counts bound retries
+# before redrive. `deliveries` keeps its own long retry horizon by extending visibility per message.
+EVENTS = Queue("events", fifo=True, visibility_timeout_seconds=120, max_receive_count=10)
+DELIVERIES = Queue("deliveries", fifo=True, visibility_timeout_seconds=60, max_receive_count=1000)
+DMS_OPERATIONS = Queue("dms-operations", fifo=True, visibility_timeout_seconds=960, max_receive_count=3)
+
+QUEUES: tuple[Queue, ...] = (EVENTS, DELIVERIES, DMS_OPERATIONS)
+
+PACKAGES_BUCKET = Bucket("packages")
+BUCKETS: tuple[Bucket, ...] = (PACKAGES_BUCKET,)
+
+
+def physical_name(stage: str, logical_name: str, fifo: bool = False) -> str:
+    """The deployed name of a table, queue or bucket: prefixed by stage, `.fifo` where SQS requires it."""
+    name = f"netweave-{stage}-{logical_name}"
+    return f"{name}.fifo" if fifo else name
+
+
+def queue_name(stage: str, queue: Queue, dead_letter: bool = False) -> str:
+    logical = queue.dlq_logical_name if dead_letter else queue.logical_name
+    return physical_name(stage, logical, fifo=queue.fifo)

@@ -1,0 +1,1 @@
+"""Developer tooling for netweave (local stack helpers, simulators)."""

@@ -1,0 +1,3 @@
+from devtools.localstack.run import main
+
+main()

@@ -1,0 +1,163 @@
+"""The local event pump: calls the app's scheduled and SQS handlers the way Lambda would.
+
+Lambda is what fires schedules and drains queues in AWS; locally (moto cannot invoke functions) this pump does it,
+with the same event shapes, so the handler code under test is the code deployed:
+- every scheduled handler runs each `interval` seconds (their rate expressions are for AWS);
+- each SQS event source long-polls its queue and gets batches of up to its `batch_size`; messages the handler
+  reports in `batchItemFailures` (or all of them, if it raises) are left to reappear after their visibility timeout,
+  the rest are deleted — Lambda's behaviour with `ReportBatchItemFailures`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib
+import os
+import threading
+import uuid
+from types import ModuleType
+from typing import Any
+
+from chalice.app import ScheduledEventConfig, SQSEventConfig
+from chalice.local import LambdaContext
+
+from chalicelib.observability import logger
+
+ACCOUNT = "123456789012"
+
+
+class EventPump:
+    def __init__(self, app_module: ModuleType, session: Any, interval: float, region: str = "us-east-1") -> None:
+        self.app_module = app_module
+        self.sqs = session.client("sqs")
+        self.interval = interval
+        self.region = region
+        self.stop_event = threading.Event()
+        sources = app_module.app.event_sources
+        self.schedules = [s for s in sources if isinstance(s, ScheduledEventConfig)]
+        self.queues = [s for s in sources if isinstance(s, SQSEventConfig)]
+        self._threads: list[threading.Thread] = []
+
+    def _handler(self, handler_string: str) -> Any:
+        return getattr(self.app_module, handler_string.rsplit(".", 1)[-1])
+
+    def run_schedules_once(self) -> None:
+        for source in self.schedules:
+            event = {
+                "version": "0",
+                "id": str(uuid.uuid4()),
+                "detail-type": "Scheduled Event",
+                "source": "aws.events",
+                "account": ACCOUNT,
+                "time": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "region": self.region,
+                "resources": [f"arn:aws:events:{self.region}:{ACCOUNT}:rule/{source.name}"],
+                "detail": {},
+            }
+            try:
+                self._handler(source.handler_string)(event, _context(source.name))
+            except Exception:
+                logger.exception("scheduled handler failed", extra={"handler": source.name})
+
+    def drain_once(self, source: SQSEventConfig, wait_seconds: int = 1) -> int:
+        """Receive one batch and hand it to the handler; returns how many messages it received."""
+        assert source.queue is not None
+        queue_url = self.sqs.get_queue_url(QueueName=source.queue)["QueueUrl"]
+        received = self.sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=min(source.batch_size, 10),
+            WaitTimeSeconds=wait_seconds,
+            MessageSystemAttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not received:
+            return 0
+        arn = f"arn:aws:sqs:{self.region}:{ACCOUNT}:{source.queue}"
+        event = {"Records": [_record(message, arn, self.region) for message in received]}
+        failed = self._invoke(source, event, received)
+        done = [m for m in received if m["MessageId"] not in failed]
+        for start in range(0, len(done), 10):
+            entries = [
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start : start + 10])
+            ]
+            self.sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)
+        return len(received)
+
+    def _invoke(self, source: SQSEventConfig, event: dict[str, Any], received: list[dict[str, Any]]) -> set[str]:
+        try:
+            result = self._handler(source.handler_string)(event, _context(source.name))
+        except Exception:
+            logger.exception("SQS handler failed; the whole batch will be retried", extra={"handler": source.name})
+            return {m["MessageId"] for m in received}
+        failures = (result or {}).get("batchItemFailures", []) if isinstance(result, dict) else []
+        return {item["itemIdentifier"] for item in failures}
+
+    def start(self) -> None:
+        self._threads.append(threading.Thread(target=self._schedule_loop, name="pump-schedules", daemon=True))
+        for source in self.queues:
+            self._threads.append(
+                threading.Thread(target=self._queue_loop, args=(source,), name=f"pump-{source.name}", daemon=True)
+            )
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def _schedule_loop(self) -> None:
+        while not self.stop_event.is_set():
+            self.run_schedules_once()
+            self.stop_event.wait(self.interval)
+
+    def _queue_loop(self, source: SQSEventConfig) -> None:
+        while not self.stop_event.is_set():
+            try:
+                self.drain_once(source)
+            except Exception:
+                logger.exception("draining a queue failed", extra={"queue": source.queue})
+                self.stop_event.wait(1)
+
+
+def _record(message: dict[str, Any], arn: str, region: str) -> dict[str, Any]:
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": message.get("MessageAttributes", {}),
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": arn,
+        "awsRegion": region,
+    }
+
+
+def _context(function_name: str) -> LambdaContext:
+    return LambdaContext(function_name=function_name, memory_size=512, max_runtime_ms=900_000)
+
+
+def main() -> None:
+    import boto3
+
+    parser = argparse.ArgumentParser(description="Run the app's scheduled and SQS handlers locally.")
+    parser.add_argument("--app", default="app")
+    parser.add_argument("--interval", type=float, default=float(os.environ.get("NETWEAVE_POLL_SECONDS", "5")))
+    args = parser.parse_args()
+    pump = EventPump(importlib.import_module(args.app), boto3.session.Session(), args.interval)
+    logger.info("event pump started", extra={"schedules": len(pump.schedules), "queues": len(pump.queues)})
+    print(
+        f"pump ready: {len(pump.schedules)} schedule(s), {len(pump.queues)} queue(s), every {args.interval}s",
+        flush=True,
+    )
+    pump.start()
+    try:
+        pump.stop_event.wait()
+    except KeyboardInterrupt:
+        pump.stop()
+
+
+if __name__ == "__main__":
+    main()

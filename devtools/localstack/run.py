@@ -1,0 +1,196 @@
+"""`make run`: start moto, kubesim, the API and the event pump in one foreground process tree; stop them all on exit.
+
+python -m devtools.localstack [--api-port 8000] [--moto-port 4566] [--kube-port 6443] [--state-dir .local]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from chalicelib.config import settings_from_environment
+from devtools.localstack.provision import provision
+from devtools.token import local_secret, mint_token
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+class Stack:
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        log = open(self.state_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the child
+        child = subprocess.Popen(args, cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.children.append((name, child))
+        return child
+
+    def wait_until(self, name: str, ready: Callable[[], bool], timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        child = dict(self.children).get(name)
+        while time.monotonic() < deadline:
+            if child is not None and child.poll() is not None:
+                raise RuntimeError(f"{name} exited with {child.returncode}; see {self.state_dir / (name + '.log')}")
+            if ready():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"{name} was not ready after {timeout:.0f}s; see {self.state_dir / (name + '.log')}")
+
+    def stop(self) -> None:
+        for _, child in reversed(self.children):
+            if child.poll() is None:
+                child.terminate()
+        deadline = time.monotonic() + 5
+        for _, child in reversed(self.children):
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+    def first_exited(self) -> tuple[str, int] | None:
+        for name, child in self.children:
+            if child.poll() is not None:
+                return name, child.returncode
+        return None
+
+
+def _http_ok(url: str) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            return httpx.get(url, timeout=1).status_code < 500
+        except httpx.HTTPError:
+            return False
+
+    return check
+
+
+def _require_free(port: int, what: str) -> None:
+    with socket.socket() as sock:
+        if sock.connect_ex(("127.0.0.1", port)) == 0:
+            raise SystemExit(f"port {port} ({what}) is in use; set another with the matching NETWEAVE_*_PORT variable")
+
+
+def stack_environment(args: argparse.Namespace, secret: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        AWS_ENDPOINT_URL=f"http://127.0.0.1:{args.moto_port}",
+        AWS_ACCESS_KEY_ID=env.get("NETWEAVE_LOCAL_AWS_KEY", "testing"),
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION=env.get("AWS_DEFAULT_REGION", "us-east-1"),
+        AWS_REGION=env.get("AWS_DEFAULT_REGION", "us-east-1"),
+        NETWEAVE_STAGE="dev",
+        NETWEAVE_AUTH_SECRET=secret,
+        NETWEAVE_PORT=str(args.api_port),
+        PYTHONPATH=str(PROJECT_DIR),
+        PATH=f"{PROJECT_DIR / '.local' / 'bin'}{os.pathsep}{env.get('PATH', '')}",
+    )
+    env.pop("AWS_PROFILE", None)
+    env.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    return env
+
+
+def start(args: argparse.Namespace, stack: Stack) -> dict[str, str]:
+    """Start every service; returns what a client needs (URLs, token, kubeconfig)."""
+    python = sys.executable
+    for port, what in ((args.api_port, "api"), (args.moto_port, "moto")):
+        _require_free(port, what)
+    secret = local_secret()
+    env = stack_environment(args, secret)
+    moto_url = env["AWS_ENDPOINT_URL"]
+    stack.spawn("moto", [python, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(args.moto_port)], env)
+    stack.wait_until("moto", _http_ok(f"{moto_url}/moto-api/data.json"))
+    _provision(env)
+    if os.environ.get("KUBECONFIG"):
+        kubeconfig = os.environ["KUBECONFIG"]  # a real cluster: serve it instead of the simulated one
+    else:
+        _require_free(args.kube_port, "kubesim")
+        kubeconfig = str(args.state_dir / "kubeconfig")
+        stack.spawn(
+            "kubesim",
+            [python, "-m", "devtools.kubesim", "--port", str(args.kube_port), "--kubeconfig", kubeconfig],
+            env,
+        )
+        stack.wait_until("kubesim", _http_ok(f"http://127.0.0.1:{args.kube_port}/version"))
+    env["KUBECONFIG"] = kubeconfig
+    api_url = f"http://127.0.0.1:{args.api_port}"
+    stack.spawn("api", [python, "-m", "devtools.localstack.api_server", "--port", str(args.api_port)], env)
+    stack.wait_until("api", _http_ok(f"{api_url}/health"))
+    stack.spawn("pump", [python, "-m", "devtools.localstack.pump"], env)
+    token = mint_token(secret)
+    (args.state_dir / "token").write_text(token + "\n")
+    return {"api": api_url, "moto": moto_url, "kubeconfig": kubeconfig, "token": token}
+
+
+def _provision(env: dict[str, str]) -> None:
+    import boto3
+
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        provision(settings_from_environment(env), boto3.session.Session())
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _banner(info: dict[str, str], state_dir: Path) -> str:
+    return "\n".join(
+        [
+            "netweave local stack ready",
+            f"  API         {info['api']}   (OpenAPI: {info['api']}/openapi.json)",
+            f"  AWS (moto)  {info['moto']}",
+            f"  kubeconfig  {info['kubeconfig']}",
+            f"  logs        {state_dir}/*.log",
+            f"  token       written to {state_dir / 'token'}:",
+            info["token"],
+            f'  try: curl -H "Authorization: Bearer $(cat {state_dir / "token"})" \\',
+            f"         {info['api']}/o2ims-infrastructureInventory/v1",
+            "Ctrl-C stops everything.",
+        ]
+    )
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops the stack as cleanly as Ctrl-C does
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run the netweave local stack in the foreground.")
+    parser.add_argument("--api-port", type=int, default=int(os.environ.get("NETWEAVE_PORT", "8000")))
+    parser.add_argument("--moto-port", type=int, default=int(os.environ.get("NETWEAVE_MOTO_PORT", "4566")))
+    parser.add_argument("--kube-port", type=int, default=int(os.environ.get("NETWEAVE_KUBE_PORT", "6443")))
+    parser.add_argument("--state-dir", type=Path, default=PROJECT_DIR / ".local")
+    args = parser.parse_args()
+    args.state_dir = args.state_dir.resolve()
+    args.state_dir.mkdir(parents=True, exist_ok=True)
+    stack = Stack(args.state_dir)
+    signal.signal(signal.SIGTERM, _interrupt)
+    code = 0
+    try:
+        print(_banner(start(args, stack), args.state_dir), flush=True)
+        while (exited := stack.first_exited()) is None:
+            time.sleep(0.5)
+        print(f"{exited[0]} exited with {exited[1]}; stopping the stack", file=sys.stderr)
+        code = 1
+    except KeyboardInterrupt:
+        print("stopping the local stack", flush=True)
+    except RuntimeError as error:
+        print(f"local stack failed: {error}", file=sys.stderr)
+        code = 1
+    finally:
+        stack.stop()
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""Functional tier: the Chalice app through `chalice.test.Client`, against a real moto server (one per worker)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from chalice.test import Client
+from moto.server import ThreadedMotoServer
+
+from chalicelib import config
+from chalicelib.domain.auth import ALL_SCOPES
+from devtools.localstack.gateway import gateway_response, is_missing_route
+from devtools.localstack.provision import provision
+from devtools.token import mint_token
+from tests.conftest import PROJECT_DIR
+
+SECRET = "functional-tests-signing-secret-0123456789abcdef"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    saved = dict(os.environ)
+    os.environ.update(
+        AWS_ENDPOINT_URL=url,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_REGION="us-east-1",
+        NETWEAVE_STAGE="dev",
+        NETWEAVE_AUTH_SECRET=SECRET,
+        POWERTOOLS_METRICS_DISABLED="true",
+    )
+    os.environ.pop("AWS_PROFILE", None)
+    config.reset()
+    provision(config.get_settings(), boto3.session.Session())
+    yield url
+    server.stop()
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers.items() if k.lower() == name.lower()), None)
+
+
+class Api:
+    """The app as a client sees it behind API Gateway: the test client plus the gateway responses of `infra/`."""
+
+    def __init__(self, client: Client, token: str) -> None:
+        self.client = client
+        self.token = token
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        token: str | None = "default",
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
+        sent = {"Host": "gateway.test", **(headers or {})}
+        bearer = self.token if token == "default" else token
+        if bearer is not None:
+            sent["Authorization"] = f"Bearer {bearer}"
+        raw = body if isinstance(body, bytes) else (json.dumps(body).encode() if body is not None else b"")
+        if body is not None and "Content-Type" not in sent:
+            sent["Content-Type"] = "application/json"
+        response = self.client.http.request(method, path, headers=sent, body=raw)
+        if is_missing_route(response.status_code, response.body):
+            status, gateway_headers, gateway_body = gateway_response("MISSING_AUTHENTICATION_TOKEN")
+            return Reply(status, gateway_headers, gateway_body)
+        return Reply(response.status_code, dict(response.headers), response.body)
+
+    def get(self, path: str, **kwargs: Any) -> Reply:
+        return self.request("GET", path, **kwargs)
+
+
+def token_with(*scopes: str) -> str:
+    return mint_token(SECRET, set(scopes))
+
+
+@pytest.fixture()
+def api(moto_url: str) -> Iterator[Api]:
+    import app
+
+    with Client(app.app, stage_name="dev", project_dir=str(PROJECT_DIR)) as client:
+        yield Api(client, mint_token(SECRET, ALL_SCOPES))

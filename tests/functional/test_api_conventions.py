@@ -1,0 +1,145 @@
+"""The conventions every O2 route follows (o2-facts §1, §6): auth, ProblemDetails, 404/405, slashes, flags."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import jwt
+import pytest
+
+from chalicelib.api.routing import HTTP_METHODS
+from tests.functional.conftest import SECRET, Api, token_with
+
+ROOT = "/o2ims-infrastructureInventory/v1"
+
+
+def assert_problem(reply, status: int, detail_part: str = "") -> dict:
+    assert reply.status == status, reply.body
+    assert reply.header("content-type") == "application/problem+json"
+    body = reply.json()
+    assert body["status"] == status
+    assert body["type"].startswith("https://") and body["title"]
+    assert detail_part in body["detail"]
+    assert "instance" not in body
+    return body
+
+
+def test_root_object_has_every_required_field(api: Api) -> None:
+    reply = api.get(ROOT)
+    assert reply.status == 200
+    body = reply.json()
+    for name in ("oCloudId", "globalCloudId", "globalcloudId", "name", "description", "serviceUri", "extensions"):
+        assert name in body
+    uuid.UUID(body["oCloudId"])
+    assert body["globalcloudId"] == body["globalCloudId"]
+    assert body["serviceUri"] == "http://gateway.test"
+    assert None not in body.values()
+
+
+def test_service_uri_is_the_api_root_the_client_sees_behind_the_gateway(api: Api) -> None:
+    reply = api.get(
+        ROOT, headers={"Host": "o2.operator.example", "X-Forwarded-Proto": "https", "X-Forwarded-Port": "443"}
+    )
+    assert reply.json()["serviceUri"] == "https://o2.operator.example"
+
+
+def test_root_id_is_stable_across_calls(api: Api) -> None:
+    assert api.get(ROOT).json()["oCloudId"] == api.get(ROOT).json()["oCloudId"]
+
+
+def test_trailing_slash_and_bare_flags_are_accepted(api: Api) -> None:
+    assert api.get(ROOT + "/").status == 200
+    assert api.get(ROOT + "?all_fields").status == 200
+    assert api.get(ROOT + "/?exclude_default").status == 200
+
+
+def test_unknown_query_parameter_is_a_400_naming_it(api: Api) -> None:
+    assert_problem(api.get(ROOT + "?filtr=(eq,name,x)"), 400, "filtr")
+
+
+def test_selector_naming_a_missing_attribute_is_a_400(api: Api) -> None:
+    assert_problem(api.get(ROOT + "?fields=nonsense"), 400, "nonsense")
+
+
+def test_exclude_fields_removes_but_keeps_identifiers(api: Api) -> None:
+    body = api.get(ROOT + "?exclude_fields=description,oCloudId").json()
+    assert "description" not in body and "oCloudId" in body
+
+
+def test_missing_token_is_401_problem(api: Api) -> None:
+    reply = api.get(ROOT, token=None)
+    assert_problem(reply, 401, "bearer token")
+    assert reply.header("www-authenticate").startswith("Bearer")
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [{"exp": int(time.time()) - 600}, {"aud": "other"}, {"iss": "elsewhere"}],
+)
+def test_expired_or_foreign_token_is_401(api: Api, claims: dict) -> None:
+    base = {
+        "sub": "smo",
+        "iss": "netweave-local",
+        "aud": "netweave",
+        "exp": int(time.time()) + 600,
+        "scope": "o2ims:read",
+    }
+    assert_problem(api.get(ROOT, token=jwt.encode({**base, **claims}, SECRET, algorithm="HS256")), 401)
+
+
+def test_token_signed_with_another_key_is_401(api: Api) -> None:
+    forged = jwt.encode(
+        {"sub": "smo", "iss": "netweave-local", "aud": "netweave", "exp": int(time.time()) + 60, "scope": "o2ims:read"},
+        "not-the-gateway-secret-but-long-enough-1234",
+        algorithm="HS256",
+    )
+    assert_problem(api.get(ROOT, token=forged), 401, "invalid")
+
+
+def test_token_without_the_scope_is_403(api: Api) -> None:
+    assert_problem(api.get(ROOT, token=token_with("o2dms:read")), 403, "o2ims:read")
+    assert api.get(ROOT, token=token_with("o2ims:read")).status == 200
+
+
+def test_unknown_path_is_404_problem(api: Api) -> None:
+    assert_problem(api.get(ROOT + "/nope"), 404)
+    assert_problem(api.get("/o2ims-infrastructureInventory/v2/resourcePools"), 404)
+    assert_problem(api.get("/totally/unknown", token=None), 404)
+
+
+@pytest.mark.parametrize("method", [m for m in HTTP_METHODS if m != "GET"])
+def test_wrong_method_on_a_known_path_is_405_with_allow(api: Api, method: str) -> None:
+    reply = api.request(method, ROOT, body={} if method in ("POST", "PUT", "PATCH") else None)
+    assert_problem(reply, 405, method)
+    assert reply.header("allow") == "GET"
+
+
+@pytest.mark.parametrize(
+    ("service", "scope"),
+    [
+        ("/o2ims-infrastructureInventory", "o2ims:read"),
+        ("/o2ims-infrastructureMonitoring", "o2ims:read"),
+        ("/o2dms", "o2dms:read"),
+    ],
+)
+def test_api_versions_in_both_forms(api: Api, service: str, scope: str) -> None:
+    for path in (f"{service}/api_versions", f"{service}/v1/api_versions"):
+        reply = api.get(path, token=token_with(scope))
+        assert reply.status == 200
+        assert reply.json() == {"uriPrefix": f"{service}/v1", "apiVersions": [{"version": "1.0.0"}]}
+
+
+def test_short_form_root_serves_the_same_object(api: Api) -> None:
+    assert api.get("/o2ims/v1").json() == api.get(ROOT).json()
+
+
+def test_health_is_open(api: Api) -> None:
+    reply = api.get("/health", token=None)
+    assert reply.status == 200 and reply.json() == {"status": "ok"}
+
+
+def test_every_response_carries_a_request_id_and_honours_the_clients(api: Api) -> None:
+    assert api.get(ROOT).header("x-request-id")
+    assert api.get(ROOT, headers={"X-Request-Id": "smo-trace-42"}).header("x-request-id") == "smo-trace-42"
+    assert api.get(ROOT, token=None, headers={"X-Request-Id": "smo-trace-43"}).header("x-request-id") == "smo-trace-43"

@@ -1,0 +1,98 @@
+"""The local event pump drives scheduled and SQS handlers as Lambda does, against a real (moto) SQS."""
+
+from __future__ import annotations
+
+import json
+import time
+import types
+from typing import Any
+
+import boto3
+import pytest
+from chalice import Chalice, Rate
+
+from devtools.localstack.pump import EventPump
+
+
+def build_app(queue_name: str) -> tuple[types.ModuleType, list[Any]]:
+    """A tiny app with the two kinds of event source the pump serves; it records what Lambda would hand it."""
+    seen: list[Any] = []
+    app = Chalice(app_name="pump-under-test")
+
+    @app.schedule(Rate(1, unit=Rate.MINUTES))
+    def tick(event: Any) -> None:
+        seen.append(("tick", event.to_dict()["detail-type"]))
+
+    @app.on_sqs_message(queue=queue_name, batch_size=10)
+    def consume(event: Any) -> dict[str, Any]:
+        failures = []
+        for record in event:
+            payload = json.loads(record.body)
+            if payload.get("fail"):
+                failures.append({"itemIdentifier": record.to_dict()["messageId"]})
+            else:
+                seen.append(("message", payload["n"], record.to_dict()["attributes"].get("MessageGroupId")))
+        return {"batchItemFailures": failures}
+
+    module = types.ModuleType("pump_test_app")
+    module.app, module.tick, module.consume = app, tick, consume  # type: ignore[attr-defined]
+    return module, seen
+
+
+@pytest.fixture()
+def queue(moto_url: str, request: pytest.FixtureRequest) -> str:
+    name = f"pump-{request.node.name[:40]}.fifo".replace("[", "-").replace("]", "")
+    boto3.client("sqs").create_queue(
+        QueueName=name, Attributes={"FifoQueue": "true", "VisibilityTimeout": "1", "ContentBasedDeduplication": "true"}
+    )
+    return name
+
+
+def test_scheduled_handlers_receive_a_scheduled_event(queue: str) -> None:
+    module, seen = build_app(queue)
+    EventPump(module, boto3.session.Session(), interval=60).run_schedules_once()
+    assert seen == [("tick", "Scheduled Event")]
+
+
+def test_messages_reach_the_handler_in_order_and_successes_are_deleted(queue: str) -> None:
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+    for n in range(3):
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"n": n}), MessageGroupId="sub-1")
+    module, seen = build_app(queue)
+    pump = EventPump(module, boto3.session.Session(), interval=60)
+    source = pump.queues[0]
+    assert pump.drain_once(source) == 3
+    assert seen == [("message", 0, "sub-1"), ("message", 1, "sub-1"), ("message", 2, "sub-1")]
+    time.sleep(1.2)
+    assert pump.drain_once(source, wait_seconds=0) == 0  # nothing came back: all were deleted
+
+
+def test_reported_failures_come_back_and_the_rest_do_not(queue: str) -> None:
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"n": 1}), MessageGroupId="a")
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"n": 2, "fail": True}), MessageGroupId="b")
+    module, seen = build_app(queue)
+    pump = EventPump(module, boto3.session.Session(), interval=60)
+    source = pump.queues[0]
+    assert pump.drain_once(source) == 2
+    time.sleep(1.2)  # the failed one's visibility timeout
+    again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+    assert [json.loads(m["Body"])["n"] for m in again] == [2]
+    assert seen == [("message", 1, "a")]
+
+
+def test_a_handler_that_raises_leaves_the_whole_batch_for_retry(queue: str) -> None:
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="not json", MessageGroupId="a")
+    module, _ = build_app(queue)
+    pump = EventPump(module, boto3.session.Session(), interval=60)
+    assert pump.drain_once(pump.queues[0]) == 1
+    time.sleep(1.2)
+    again = sqs.receive_message(
+        QueueUrl=url, WaitTimeSeconds=1, MessageSystemAttributeNames=["ApproximateReceiveCount"]
+    ).get("Messages", [])
+    assert [m["Body"] for m in again] == ["not json"]
+    assert again[0]["Attributes"]["ApproximateReceiveCount"] == "2"

@@ -1,0 +1,101 @@
+"""Operational endpoints and observability: readiness, the OpenAPI document, logs and metrics."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+
+import boto3
+import pytest
+
+import app as app_module
+from chalicelib import config
+from chalicelib.api.openapi import served_routes
+from chalicelib.observability import logger
+from tests.functional.conftest import Api
+
+
+def test_ready_reports_every_table_and_queue_reachable(api: Api) -> None:
+    reply = api.get("/ready", token=None)
+    assert reply.status == 200
+    body = reply.json()
+    assert body["status"] == "ready"
+    names = {check["name"] for check in body["checks"]}
+    assert "dynamodb:netweave-dev-subscriptions" in names
+    assert "sqs:netweave-dev-deliveries.fifo" in names
+
+
+def test_ready_is_503_naming_what_is_missing(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The test client re-applies the stage's environment on every request, so swap the settings object instead.
+    elsewhere = config.settings_from_environment({**os.environ, "NETWEAVE_STAGE": "missing-stage"})
+    monkeypatch.setattr(config, "get_settings", lambda: elsewhere)
+    reply = api.get("/ready", token=None)
+    assert reply.status == 503
+    assert reply.header("content-type") == "application/problem+json"
+    assert "netweave-missing-stage-inventory" in reply.json()["detail"]
+    failed = [c["name"] for c in reply.json()["checks"] if not c["ok"]]
+    assert "dynamodb:netweave-missing-stage-inventory" in failed
+
+
+def test_openapi_lists_exactly_the_routes_the_app_serves(api: Api) -> None:
+    document = api.get("/openapi.json", token=None).json()
+    documented = {(path, method.upper()) for path, ops in document["paths"].items() for method in ops}
+    served = {
+        (path, method)
+        for path, entries in app_module.app.routes.items()
+        for method, entry in entries.items()
+        if not entry.view_name.startswith("not_allowed_")
+    }
+    assert documented == served
+    assert {(s.path, s.method) for s in served_routes()} == served
+
+
+def test_openapi_operations_name_their_scope_and_problem_responses(api: Api) -> None:
+    document = api.get("/openapi.json", token=None).json()
+    root = document["paths"]["/o2ims-infrastructureInventory/v1"]["get"]
+    assert root["security"] == [{"bearerAuth": ["o2ims:read"]}]
+    assert "application/problem+json" in root["responses"]["401"]["content"]
+    schema_ref = root["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    cloud_info = document["components"]["schemas"][schema_ref.rsplit("/", 1)[-1]]
+    assert {"oCloudId", "globalCloudId", "serviceUri"} <= set(cloud_info["properties"])
+    assert {p["name"] for p in root["parameters"]} == {"all_fields", "fields", "exclude_fields", "exclude_default"}
+
+
+def test_each_request_emits_an_emf_metric_document_for_its_route(
+    api: Api, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    api.get("/o2ims-infrastructureInventory/v1/nope-but-404-comes-from-the-gateway")
+    api.get("/o2ims-infrastructureInventory/v1", token=None)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    emf = [doc for doc in lines if "Requests" in doc]
+    assert emf, "no EMF metric document was printed"
+    document = emf[-1]
+    assert document["route"] == "GET /o2ims-infrastructureInventory/v1"
+    assert document["Requests"] in (1.0, [1.0])
+    assert document["ClientErrors"] in (1.0, [1.0]) and document["ServerErrors"] in (0.0, [0.0])
+    assert document["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "netweave"
+
+
+def test_request_log_line_is_structured_json_with_request_id(api: Api) -> None:
+    stream = io.StringIO()
+    handler = logger.registered_handler
+    original = handler.setStream(stream)  # type: ignore[attr-defined]
+    try:
+        api.get("/health", token=None, headers={"X-Request-Id": "trace-log-1"})
+    finally:
+        handler.setStream(original)  # type: ignore[attr-defined]
+    logs = [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
+    request_lines = [entry for entry in logs if entry.get("message") == "request"]
+    assert any(entry.get("request_id") == "trace-log-1" and entry["status"] == 200 for entry in request_lines)
+
+
+def test_moto_really_holds_the_provisioned_resources(moto_url: str) -> None:
+    tables = boto3.client("dynamodb").list_tables()["TableNames"]
+    assert "netweave-dev-alarms" in tables
+    attributes = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=config.queue_url("deliveries"), AttributeNames=["All"]
+    )["Attributes"]
+    assert attributes["FifoQueue"] == "true"
+    assert json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"].endswith("netweave-dev-deliveries-dlq.fifo")

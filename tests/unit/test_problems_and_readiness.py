@@ -1,0 +1,58 @@
+"""Error bodies an SMO receives, and the readiness report an operator reads."""
+
+import json
+
+from chalice import Response
+
+from chalicelib.api import problems
+from chalicelib.domain.errors import MethodNotAllowed, NotFound
+from chalicelib.services.readiness import check_readiness
+
+
+def test_domain_error_becomes_problem_details_with_its_headers() -> None:
+    response = problems.from_error(MethodNotAllowed("PATCH", ["DELETE", "GET"]))
+    body = json.loads(response.body)
+    assert response.status_code == 405
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.headers["Allow"] == "DELETE, GET"
+    assert body == {
+        "type": "https://netweave.io/problems/method-not-allowed",
+        "title": "Method Not Allowed",
+        "status": 405,
+        "detail": "PATCH is not supported here; allowed: DELETE, GET",
+    }
+
+
+def test_problem_details_never_carry_instance_or_null() -> None:
+    body = json.loads(problems.from_error(NotFound("no such pool")).body)
+    assert set(body) == {"type", "title", "status", "detail"}
+    assert None not in body.values()
+
+
+def test_chalice_error_bodies_are_rewritten() -> None:
+    chalice_415 = Response(
+        body={"Code": "UnsupportedMediaType", "Message": "Unsupported media type: text/plain"}, status_code=415
+    )
+    rewritten = problems.from_chalice_response(chalice_415)
+    assert rewritten.headers["Content-Type"] == "application/problem+json"
+    assert json.loads(rewritten.body)["detail"] == "Unsupported media type: text/plain"
+
+
+def test_chalice_500_hides_internal_details() -> None:
+    chalice_500 = Response(body={"Code": "InternalServerError", "Message": "Traceback: secret"}, status_code=500)
+    assert "secret" not in problems.from_chalice_response(chalice_500).body
+
+
+def test_successful_responses_pass_untouched() -> None:
+    ok = Response(body={"a": 1}, status_code=200)
+    assert problems.from_chalice_response(ok) is ok
+
+
+def test_readiness_reports_each_failing_dependency_without_its_message() -> None:
+    def broken() -> None:
+        raise ConnectionError("password=hunter2")
+
+    report = check_readiness([("dynamodb:t", lambda: None), ("sqs:q", broken)])
+    assert report.status == "not ready"
+    assert [(c.name, c.ok) for c in report.checks] == [("dynamodb:t", True), ("sqs:q", False)]
+    assert report.checks[1].detail == "ConnectionError"
