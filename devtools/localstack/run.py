@@ -6,6 +6,8 @@ python -m devtools.localstack [--api-port 8000] [--moto-port 4566] [--kube-port 
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
 import os
 import signal
 import socket
@@ -31,7 +33,9 @@ class Stack:
 
     def spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         log = open(self.state_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the child
-        child = subprocess.Popen(args, cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
+        child = subprocess.Popen(
+            args, cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent  # noqa: PLW1509 - no threads yet
+        )
         self.children.append((name, child))
         return child
 
@@ -62,6 +66,15 @@ class Stack:
             if child.poll() is not None:
                 return name, child.returncode
         return None
+
+
+def _die_with_parent() -> None:
+    """Linux: a child gets SIGTERM if the stack's process dies, even by SIGKILL, so no service outlives `make run`."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except OSError:
+        pass  # not Linux: Ctrl-C and SIGTERM still stop every child through Stack.stop
 
 
 def _http_ok(url: str) -> Callable[[], bool]:

@@ -1,0 +1,107 @@
+"""End-to-end tier: the local stack (`python -m devtools.localstack`, what `make run` starts) over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import PROJECT_DIR
+from tests.functional.conftest import free_port
+
+
+@dataclass
+class LocalStack:
+    process: subprocess.Popen[str]
+    api: str
+    token: str
+    kubeconfig: Path
+    state_dir: Path
+    banner: str
+
+    def client(self, token: str | None = "default") -> httpx.Client:
+        headers = {}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {self.token if token == 'default' else token}"
+        return httpx.Client(base_url=self.api, headers=headers, timeout=30)
+
+
+def start_stack(state_dir: Path, timeout: float = 120) -> LocalStack:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NETWEAVE_")) and k != "KUBECONFIG"}
+    api_port, moto_port, kube_port = free_port(), free_port(), free_port()
+    args = [
+        sys.executable,
+        "-m",
+        "devtools.localstack",
+        "--api-port",
+        str(api_port),
+        "--moto-port",
+        str(moto_port),
+        "--kube-port",
+        str(kube_port),
+        "--state-dir",
+        str(state_dir),
+    ]
+    process = subprocess.Popen(
+        args, cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    output: queue.Queue[str | None] = queue.Queue()
+    threading.Thread(target=_forward_lines, args=(process, output), daemon=True).start()
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            line = output.get(timeout=1)
+        except queue.Empty:
+            continue
+        if line is None:
+            break
+        lines.append(line)
+        if line.startswith("Ctrl-C stops everything"):
+            token = (state_dir / "token").read_text().strip()
+            return LocalStack(
+                process, f"http://127.0.0.1:{api_port}", token, state_dir / "kubeconfig", state_dir, "".join(lines)
+            )
+    process.send_signal(signal.SIGINT)  # let it stop its children; kill only if it will not
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    logs = "".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in state_dir.glob("*.log"))
+    raise AssertionError("the local stack did not become ready:\n" + "".join(lines) + logs)
+
+
+def _forward_lines(process: subprocess.Popen[str], output: queue.Queue[str | None]) -> None:
+    """Read the stack's stdout in a thread, so waiting for the banner never blocks on a half-read pipe."""
+    assert process.stdout is not None
+    for line in process.stdout:
+        output.put(line)
+    output.put(None)
+
+
+def stop_stack(stack: LocalStack) -> int:
+    stack.process.send_signal(signal.SIGINT)
+    return stack.process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    running = start_stack(tmp_path_factory.mktemp("stack"))
+    yield running
+    stop_stack(running)
+
+
+def binary(name: str) -> str:
+    path = PROJECT_DIR / ".local" / "bin" / name
+    assert path.exists(), f"{path} is missing: run `make setup` (devtools/install_binaries.sh)"
+    return str(path)
