@@ -1,7 +1,11 @@
 """netweave: wiring only. Blueprints, middleware and event-source decorators; behaviour lives in chalicelib/."""
 
-from chalice import Chalice
+from typing import Any
 
+from chalice import Chalice, Rate
+from chalice.app import CloudWatchEvent
+
+from chalicelib import config, handlers
 from chalicelib.api import inventory, ops, versions
 from chalicelib.api.middleware import http_middleware
 from chalicelib.api.routing import add_method_not_allowed_routes
@@ -13,3 +17,13 @@ app.register_blueprint(versions.blueprint)
 app.register_blueprint(inventory.blueprint)
 app.register_blueprint(ops.blueprint)
 add_method_not_allowed_routes(app)
+
+
+@app.schedule(Rate(config.poll_rate_minutes(), unit=Rate.MINUTES), name="poll_inventory")
+def poll_inventory(event: CloudWatchEvent) -> list[dict[str, Any]]:
+    return handlers.poll_inventory()
+
+
+@app.on_cw_event(handlers.CLUSTER_EVENT_PATTERN, name="poll_inventory_on_change")
+def poll_inventory_on_change(event: CloudWatchEvent) -> list[dict[str, Any]]:
+    return handlers.poll_inventory_for_event(event.to_dict())

@@ -25,6 +25,11 @@ if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
     from mypy_boto3_sqs.client import SQSClient
 
+    from chalicelib.adapters.ims.port import InventoryContext
+    from chalicelib.adapters.queue.events_queue import SqsEventPublisher
+    from chalicelib.adapters.registry import AdapterRegistry
+    from chalicelib.adapters.store.inventory_store import InventoryStore
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _DEFAULT_GATEWAY_PATHS = (PROJECT_ROOT / "config" / "gateway.yaml", Path(__file__).parent / "gateway.yaml")
 _ENV_REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
@@ -165,6 +170,10 @@ def reset() -> None:
     s3.cache_clear()
     ssm_parameter.cache_clear()
     queue_url.cache_clear()
+    dynamodb_client.cache_clear()
+    inventory_store.cache_clear()
+    events_publisher.cache_clear()
+    ims_registry.cache_clear()
 
 
 @lru_cache(maxsize=1)
@@ -208,3 +217,44 @@ def ssm_parameter(name: str) -> str:
     """A SecureString from SSM, decrypted; cached for the life of the Lambda container."""
     value: str = _boto3_session().client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
     return value
+
+
+@lru_cache(maxsize=1)
+def dynamodb_client() -> Any:
+    """A plain low-level client (wire-format attribute values, no Decimal conversion), for the hot paths.
+
+    Not `dynamodb().meta.client`: boto3 hooks the resource's client to serialise Python values, which would wrap
+    wire-format values a second time."""
+    return _boto3_session().client("dynamodb")
+
+
+@lru_cache(maxsize=1)
+def inventory_store() -> InventoryStore:
+    from chalicelib.adapters.store.inventory_store import InventoryStore
+
+    return InventoryStore(dynamodb_client(), get_settings().table_name(resources.INVENTORY))
+
+
+@lru_cache(maxsize=1)
+def events_publisher() -> SqsEventPublisher:
+    from chalicelib.adapters.queue.events_queue import SqsEventPublisher
+
+    return SqsEventPublisher(sqs(), queue_url(resources.EVENTS.logical_name))
+
+
+@lru_cache(maxsize=1)
+def ims_registry() -> AdapterRegistry:
+    from chalicelib.adapters.registry import build_registry
+
+    return build_registry("ims", get_settings().gateway)
+
+
+def inventory_context() -> InventoryContext:
+    from chalicelib.adapters.ims.port import InventoryContext
+
+    return InventoryContext(o_cloud_id=get_settings().gateway.o_cloud.resolved_o_cloud_id())
+
+
+def poll_rate_minutes() -> int:
+    """How often `poll_inventory` runs in AWS (read when app.py is imported, for its schedule)."""
+    return max(1, int(os.environ.get("NETWEAVE_POLL_RATE_MINUTES", "1")))

@@ -17,6 +17,13 @@ class Index:
     name: str
     partition_key: str
     sort_key: str | None = None
+    # None projects every attribute; a tuple projects only those (plus keys), for indexes read for bookkeeping.
+    projected: tuple[str, ...] | None = None
+
+    def projection(self) -> dict[str, object]:
+        if self.projected is None:
+            return {"ProjectionType": "ALL"}
+        return {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(self.projected)}
 
 
 @dataclass(frozen=True)
@@ -58,11 +65,16 @@ class Bucket:
     logical_name: str
 
 
+# pk = object type (ResourceInfo, ...) or "Manifest"; sk = object id (or backend id for manifests).
+# byParent pages a pool's resources; byBackend lists one backend's objects with their hashes for the poll's diff.
 INVENTORY = Table(
     "inventory",
     partition_key="pk",
     sort_key="sk",
-    indexes=(Index("byParent", "parentKey", "sk"),),
+    indexes=(
+        Index("byParent", "parentKey", "sk"),
+        Index("byBackend", "backend", "sk", projected=("hash", "observedAt")),
+    ),
 )
 SUBSCRIPTIONS = Table(
     "subscriptions",

@@ -57,7 +57,7 @@ def table_resource(table: resources.Table) -> Json:
             {
                 "IndexName": index.name,
                 "KeySchema": _key_schema(index.partition_key, index.sort_key),
-                "Projection": {"ProjectionType": "ALL"},
+                "Projection": index.projection(),
             }
             for index in table.indexes
         ]

@@ -42,7 +42,13 @@ AdapterFactory = Callable[[AdapterConfig], Adapter]
 
 # Backend type -> "module:callable", imported when an adapter of that type is first needed. A type appears here
 # once its adapter exists; configuring any other type is a configuration error naming the known ones.
-ADAPTER_TYPES: dict[Kind, dict[str, str]] = {"ims": {}, "dms": {}}
+ADAPTER_TYPES: dict[Kind, dict[str, str]] = {
+    "ims": {
+        "aws": "chalicelib.adapters.ims.aws:AwsInventoryAdapter",
+        "kubernetes": "chalicelib.adapters.ims.kubernetes:KubernetesInventoryAdapter",
+    },
+    "dms": {},
+}
 
 
 def _import_factory(target: str) -> AdapterFactory:

@@ -4,37 +4,199 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
 
 from chalicelib import config
+from chalicelib.api.auth import current_principal, require_scope
+from chalicelib.api.listing import ListQuery, page_response
 from chalicelib.api.queries import SelectorQuery
 from chalicelib.api.request_info import api_root
 from chalicelib.api.routing import Router
 from chalicelib.domain.auth import Scope
+from chalicelib.domain.inventory import (
+    AlarmDictionary,
+    DeploymentManager,
+    ObjectType,
+    Resource,
+    ResourcePool,
+    ResourceType,
+)
 from chalicelib.domain.models import CloudInfo
+from chalicelib.domain.selectors import Selection
+from chalicelib.services import deployment_managers
+from chalicelib.services.inventory_query import ListRequest, get_object, list_objects
 from chalicelib.services.ocloud import describe_ocloud
 
 INVENTORY_ROOT = "/o2ims-infrastructureInventory/v1"
 SHORT_ROOT = "/o2ims/v1"
+ROOTS = (INVENTORY_ROOT, SHORT_ROOT)
 
 blueprint = Blueprint(__name__)
 router = Router(blueprint, tag="inventory")
 
 
-def _cloud_info(query: SelectorQuery) -> dict[str, Any]:
-    o_cloud = config.get_settings().gateway.o_cloud
-    return describe_ocloud(o_cloud, api_root(blueprint.current_request), query.selection())
+class DeploymentManagerQuery(SelectorQuery):
+    profile: str | None = None
 
 
-@router.route(
-    INVENTORY_ROOT, "GET", summary="The O-Cloud", scope=Scope.IMS_READ, query=SelectorQuery, response=CloudInfo
-)
-def cloud_info(query: SelectorQuery) -> dict[str, Any]:
-    return _cloud_info(query)
+def _list(object_type: ObjectType, query: ListQuery, parent_key: str | None = None) -> Response:
+    request = ListRequest(
+        object_type, query.selection(), query.page_size(), query.parsed_filter(), query.marker(), parent_key
+    )
+    return page_response(blueprint.current_request, list_objects(config.inventory_store(), request))
 
 
-@router.route(
-    SHORT_ROOT, "GET", summary="The O-Cloud (short form)", scope=Scope.IMS_READ, query=SelectorQuery, response=CloudInfo
-)
-def cloud_info_short(query: SelectorQuery) -> dict[str, Any]:
-    return _cloud_info(query)
+def _get(object_type: ObjectType, object_id: str, selection: Selection, parent_key: str | None = None) -> Any:
+    return get_object(config.inventory_store(), object_type, object_id, selection, parent_key)
+
+
+def _register(root: str) -> None:
+    short = " (short form)" if root == SHORT_ROOT else ""
+    read = Scope.IMS_READ
+
+    @router.route(root, "GET", summary=f"The O-Cloud{short}", scope=read, query=SelectorQuery, response=CloudInfo)
+    def cloud_info(query: SelectorQuery) -> dict[str, Any]:
+        o_cloud = config.get_settings().gateway.o_cloud
+        return describe_ocloud(o_cloud, api_root(blueprint.current_request), query.selection())
+
+    @router.route(
+        f"{root}/resourceTypes",
+        "GET",
+        summary=f"Resource types{short}",
+        scope=read,
+        query=ListQuery,
+        response=ResourceType,
+        collection=True,
+    )
+    def resource_types(query: ListQuery) -> Response:
+        return _list(ObjectType.RESOURCE_TYPE, query)
+
+    @router.route(
+        f"{root}/resourceTypes/{{resourceTypeId}}",
+        "GET",
+        summary=f"One resource type{short}",
+        scope=read,
+        query=SelectorQuery,
+        response=ResourceType,
+        responses=(404,),
+    )
+    def resource_type(resourceTypeId: str, query: SelectorQuery) -> Any:
+        return _get(ObjectType.RESOURCE_TYPE, resourceTypeId, query.selection())
+
+    @router.route(
+        f"{root}/resourceTypes/{{resourceTypeId}}/alarmDictionary",
+        "GET",
+        scope=read,
+        query=SelectorQuery,
+        summary=f"The alarm dictionary of a resource type{short}",
+        response=AlarmDictionary,
+        responses=(404,),
+    )
+    def resource_type_alarm_dictionary(resourceTypeId: str, query: SelectorQuery) -> Any:
+        return deployment_managers.alarm_dictionary_of_type(config.inventory_store(), resourceTypeId, query.selection())
+
+    @router.route(
+        f"{root}/resourcePools",
+        "GET",
+        summary=f"Resource pools{short}",
+        scope=read,
+        query=ListQuery,
+        response=ResourcePool,
+        collection=True,
+    )
+    def resource_pools(query: ListQuery) -> Response:
+        return _list(ObjectType.RESOURCE_POOL, query)
+
+    @router.route(
+        f"{root}/resourcePools/{{resourcePoolId}}",
+        "GET",
+        summary=f"One resource pool{short}",
+        scope=read,
+        query=SelectorQuery,
+        response=ResourcePool,
+        responses=(404,),
+    )
+    def resource_pool(resourcePoolId: str, query: SelectorQuery) -> Any:
+        return _get(ObjectType.RESOURCE_POOL, resourcePoolId, query.selection())
+
+    @router.route(
+        f"{root}/resourcePools/{{resourcePoolId}}/resources",
+        "GET",
+        summary=f"A pool's resources{short}",
+        scope=read,
+        query=ListQuery,
+        response=Resource,
+        collection=True,
+        responses=(404,),
+    )
+    def resources(resourcePoolId: str, query: ListQuery) -> Response:
+        _get(ObjectType.RESOURCE_POOL, resourcePoolId, Selection())  # 404 for an unknown pool, not an empty list
+        return _list(ObjectType.RESOURCE, query, parent_key=resourcePoolId)
+
+    @router.route(
+        f"{root}/resourcePools/{{resourcePoolId}}/resources/{{resourceId}}",
+        "GET",
+        scope=read,
+        summary=f"One resource{short}",
+        query=SelectorQuery,
+        response=Resource,
+        responses=(404,),
+    )
+    def resource(resourcePoolId: str, resourceId: str, query: SelectorQuery) -> Any:
+        return _get(ObjectType.RESOURCE, resourceId, query.selection(), parent_key=resourcePoolId)
+
+    @router.route(
+        f"{root}/deploymentManagers",
+        "GET",
+        summary=f"Deployment managers{short}",
+        scope=read,
+        query=ListQuery,
+        response=DeploymentManager,
+        collection=True,
+    )
+    def managers(query: ListQuery) -> Response:
+        return _list(ObjectType.DEPLOYMENT_MANAGER, query)
+
+    @router.route(
+        f"{root}/deploymentManagers/{{deploymentManagerId}}",
+        "GET",
+        scope=read,
+        summary=f"One deployment manager; ?profile=native_k8sapi adds cluster access data{short}",
+        query=DeploymentManagerQuery,
+        response=DeploymentManager,
+        responses=(404,),
+    )
+    def manager(deploymentManagerId: str, query: DeploymentManagerQuery) -> Any:
+        if query.profile is not None:  # cluster credentials: only for callers allowed to deploy (o2-facts §5)
+            require_scope(current_principal(), Scope.DMS_DEPLOY)
+        return deployment_managers.describe(
+            config.inventory_store(), config.ims_registry(), deploymentManagerId, query.selection(), query.profile
+        )
+
+    @router.route(
+        f"{root}/alarmDictionaries",
+        "GET",
+        summary=f"Alarm dictionaries{short}",
+        scope=read,
+        query=ListQuery,
+        response=AlarmDictionary,
+        collection=True,
+    )
+    def alarm_dictionaries(query: ListQuery) -> Response:
+        return _list(ObjectType.ALARM_DICTIONARY, query)
+
+    @router.route(
+        f"{root}/alarmDictionaries/{{alarmDictionaryId}}",
+        "GET",
+        summary=f"One alarm dictionary{short}",
+        scope=read,
+        query=SelectorQuery,
+        response=AlarmDictionary,
+        responses=(404,),
+    )
+    def alarm_dictionary(alarmDictionaryId: str, query: SelectorQuery) -> Any:
+        return _get(ObjectType.ALARM_DICTIONARY, alarmDictionaryId, query.selection())
+
+
+for _root in ROOTS:
+    _register(_root)

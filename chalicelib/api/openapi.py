@@ -122,7 +122,10 @@ def _responses(spec: RouteSpec, refs: dict[Any, Any]) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     success: dict[str, Any] = {"description": _DESCRIPTIONS.get(spec.status, "OK")}
     if spec.response is not None:
-        success["content"] = {"application/json": {"schema": refs[(spec.response, "serialization")]}}
+        schema = refs[(spec.response, "serialization")]
+        if spec.collection:
+            schema = {"type": "array", "items": schema}
+        success["content"] = {"application/json": {"schema": schema}}
     responses[str(spec.status)] = success
     statuses = set(_ERROR_STATUSES) | set(spec.responses)
     if spec.scope is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,7 @@ class RouteSpec:
     status: int = 200
     responses: tuple[int, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    collection: bool = False  # the response is a JSON array of `response`
 
     @property
     def public(self) -> bool:
@@ -66,15 +68,20 @@ class Router:
         response: type[BaseModel] | None = None,
         status: int = 200,
         responses: tuple[int, ...] = (),
+        collection: bool = False,
     ) -> Callable[[View], View]:
-        spec = RouteSpec(path, method, summary, scope, self.tag, query, body, response, status, responses)
+        spec = RouteSpec(
+            path, method, summary, scope, self.tag, query, body, response, status, responses, collection=collection
+        )
 
         def register(view: View) -> View:
             if (path, method) in ROUTES:
                 raise ValueError(f"route {method} {path} declared twice")
             ROUTES[(path, method)] = spec
             wrapped = _parsing(view, spec, self.blueprint)
-            options: dict[str, Any] = {"methods": [method], "name": f"{view.__name__}_{method.lower()}"}
+            # Names must be unique per route: the same view function may serve several paths (the short form).
+            name = re.sub(r"[^A-Za-z0-9]+", "_", f"{method.lower()}{path}").strip("_")
+            options: dict[str, Any] = {"methods": [method], "name": name}
             if body is not None:
                 options["content_types"] = JSON_MEDIA_TYPES
             self.blueprint.route(path, **options)(wrapped)

@@ -57,9 +57,7 @@ class AlarmDefinition(WireModel):
     proposed_repair_actions: str = Field(alias="proposedRepairActions")
     clearing_type: str = Field(alias="clearingType")
     management_interface_id: list[str] = Field(default_factory=lambda: ["O2IMS"], alias="managementInterfaceId")
-    pk_notification_field: list[str] = Field(
-        default_factory=lambda: ["alarmDefinitionID"], alias="pkNotificationField"
-    )
+    pk_notification_field: list[str] = Field(default_factory=lambda: ["alarmDefinitionID"], alias="pkNotificationField")
     alarm_additional_fields: dict[str, Any] = Field(default_factory=dict, alias="alarmAdditionalFields")
 
 
@@ -70,9 +68,7 @@ class AlarmDictionary(WireModel):
     entity_type: str = Field(alias="entityType")
     vendor: str
     management_interface_id: list[str] = Field(default_factory=lambda: ["O2IMS"], alias="managementInterfaceId")
-    pk_notification_field: list[str] = Field(
-        default_factory=lambda: ["alarmDefinitionID"], alias="pkNotificationField"
-    )
+    pk_notification_field: list[str] = Field(default_factory=lambda: ["alarmDefinitionID"], alias="pkNotificationField")
     alarm_definition: list[AlarmDefinition] = Field(alias="alarmDefinition")
 
 
@@ -156,22 +152,27 @@ def inventory_object(model: WireModel) -> InventoryObject:
     raise TypeError(f"not an inventory object: {type(model).__name__}")
 
 
-def _schema(model: type[WireModel], identifiers: set[str], excluded: tuple[tuple[str, ...], ...] = (),
-            open_attributes: frozenset[str] = frozenset({"extensions"})) -> SelectorSchema:
+def _schema(
+    model: type[WireModel],
+    identifiers: set[str],
+    excluded: tuple[tuple[str, ...], ...] = (),
+    open_attributes: frozenset[str] = frozenset({"extensions"}),
+) -> SelectorSchema:
     attributes = frozenset(field.alias or name for name, field in model.model_fields.items())
     return SelectorSchema(attributes, frozenset(identifiers), excluded, open_attributes)
 
 
 SELECTOR_SCHEMAS: dict[ObjectType, SelectorSchema] = {
-    ObjectType.RESOURCE_TYPE: _schema(ResourceType, {"resourceTypeId"}, (("alarmDictionary",),),
-                                      frozenset({"extensions", "alarmDictionary"})),
+    ObjectType.RESOURCE_TYPE: _schema(
+        ResourceType, {"resourceTypeId"}, (("alarmDictionary",),), frozenset({"extensions", "alarmDictionary"})
+    ),
     ObjectType.RESOURCE_POOL: _schema(ResourcePool, {"resourcePoolId"}),
-    ObjectType.RESOURCE: _schema(Resource, {"resourceId"}, (("elements",),),
-                                 frozenset({"extensions", "elements"})),
+    ObjectType.RESOURCE: _schema(Resource, {"resourceId"}, (("elements",),), frozenset({"extensions", "elements"})),
     ObjectType.DEPLOYMENT_MANAGER: _schema(
-        DeploymentManager, {"deploymentManagerId"}, (("extensions", "profileData"),),
+        DeploymentManager,
+        {"deploymentManagerId"},
+        (("extensions", "profileData"),),
         frozenset({"extensions", "capabilities", "capacity"}),
     ),
-    ObjectType.ALARM_DICTIONARY: _schema(AlarmDictionary, {"alarmDictionaryId"}, (),
-                                         frozenset({"alarmDefinition"})),
+    ObjectType.ALARM_DICTIONARY: _schema(AlarmDictionary, {"alarmDictionaryId"}, (), frozenset({"alarmDefinition"})),
 }

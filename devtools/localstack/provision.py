@@ -49,7 +49,7 @@ def _index(index: resources.Index) -> dict[str, Any]:
     key_schema = [{"AttributeName": index.partition_key, "KeyType": "HASH"}]
     if index.sort_key:
         key_schema.append({"AttributeName": index.sort_key, "KeyType": "RANGE"})
-    return {"IndexName": index.name, "KeySchema": key_schema, "Projection": {"ProjectionType": "ALL"}}
+    return {"IndexName": index.name, "KeySchema": key_schema, "Projection": index.projection()}
 
 
 def _create_queue(sqs: Any, settings: Settings, queue: resources.Queue) -> None:

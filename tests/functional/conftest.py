@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 from collections.abc import Iterator
@@ -22,6 +23,9 @@ from devtools.token import mint_token
 from tests.conftest import PROJECT_DIR
 
 SECRET = "functional-tests-signing-secret-0123456789abcdef"
+
+
+logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto server access lines drown real failures
 
 
 def free_port() -> int:

@@ -80,7 +80,7 @@ def test_table_keys_and_indexes(template: Json, table: resources.Table) -> None:
     assert set(indexes) == {index.name for index in table.indexes}
     for index in table.indexes:
         assert _keys(indexes[index.name]["KeySchema"]) == _expected_keys(index.partition_key, index.sort_key)
-        assert indexes[index.name]["Projection"] == {"ProjectionType": "ALL"}
+        assert indexes[index.name]["Projection"] == index.projection()
 
 
 @pytest.mark.parametrize("table", resources.TABLES, ids=lambda t: t.logical_name)

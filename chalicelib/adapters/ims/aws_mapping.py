@@ -1,0 +1,398 @@
+"""Pure mapping between boto3 EKS/EC2 documents and O2ims objects, and validation of pool requests.
+
+Nothing here calls AWS: `aws.py` fetches, these functions translate, so the translation is testable on hand-written
+dicts. Every id is `stable_id(adapter id, kind, AWS identity)`, so a poll reproduces the ids of the previous one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from chalicelib.adapters.ims.port import PoolRequest
+from chalicelib.domain.errors import BadRequest
+from chalicelib.domain.inventory import (
+    DeploymentManager,
+    InventoryObject,
+    Resource,
+    ResourceClass,
+    ResourceKind,
+    ResourcePool,
+    ResourceType,
+    inventory_object,
+    stable_id,
+)
+
+CLUSTER_TAG = "eks:cluster-name"  # EKS puts these two tags on every instance of a managed node group
+NODEGROUP_TAG = "eks:nodegroup-name"
+LOCATION_TAG = "netweave.io/location"  # where netweave records the O2 location a pool was created with
+MANAGED_BY_TAG = "netweave.io/managed-by"
+# EKS node group names: 1-63 characters, a letter or digit first, then letters, digits, '-' and '_'.
+NODEGROUP_NAME = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_-]{0,62}$")
+CAPACITY_TYPES = ("ON_DEMAND", "SPOT", "CAPACITY_BLOCK")
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where this adapter's pools are: the configured O2 location, else the AWS region."""
+
+    region: str
+    location: str | None = None
+    global_location_id: str | None = None
+
+    def location_of(self, tags: Mapping[str, str]) -> str:
+        return tags.get(LOCATION_TAG) or self.location or self.region
+
+    def global_location(self, location: str) -> str:
+        return self.global_location_id or location
+
+
+def deployment_manager_id(adapter_id: str, cluster_arn: str) -> str:
+    return stable_id(adapter_id, "deployment-manager", cluster_arn)
+
+
+def pool_id(adapter_id: str, nodegroup_arn: str) -> str:
+    return stable_id(adapter_id, "resource-pool", nodegroup_arn)
+
+
+def resource_id(adapter_id: str, instance_id: str) -> str:
+    return stable_id(adapter_id, "resource", instance_id)
+
+
+def resource_type_id(adapter_id: str, instance_type: str) -> str:
+    return stable_id(adapter_id, "resource-type", instance_type)
+
+
+def instance_tags(instance: Mapping[str, Any]) -> dict[str, str]:
+    return {tag["Key"]: tag["Value"] for tag in instance.get("Tags", []) if "Key" in tag and "Value" in tag}
+
+
+def partition_of(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[1] if len(parts) > 1 and parts[1] else "aws"
+
+
+def _compact(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Drop absent values: documents never carry null (o2-facts §2)."""
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def is_bare_metal(instance_type: str, info: Mapping[str, Any] | None = None) -> bool:
+    # `c5.metal`, `m7i.metal-24xl`: the size part starts with "metal"; describe_instance_types also says BareMetal.
+    return bool((info or {}).get("BareMetal")) or instance_type.partition(".")[2].startswith("metal")
+
+
+def to_resource_type(adapter_id: str, name: str, info: Mapping[str, Any] | None = None) -> ResourceType:
+    """`info` is the type's `describe_instance_types` entry. A type the region does not describe (retired, not
+    offered there) still becomes a resource type, so every resource's `resourceTypeId` resolves."""
+    info = info or {}
+    metal = is_bare_metal(name, info)
+    vcpus = info.get("VCpuInfo", {}).get("DefaultVCpus")
+    memory = info.get("MemoryInfo", {}).get("SizeInMiB")
+    architectures = list(info.get("ProcessorInfo", {}).get("SupportedArchitectures", []))
+    generation = "current" if info.get("CurrentGeneration") else "previous"
+    hypervisor = "bare-metal" if metal else info.get("Hypervisor", "unknown")
+    extensions = {"vCpus": vcpus, "memoryMiB": memory, "architectures": architectures, "bareMetal": metal}
+    summary = f"{vcpus} vCPU, {memory} MiB, {'/'.join(architectures)}" if info else "not described in this region"
+    return ResourceType(
+        resource_type_id=resource_type_id(adapter_id, name),
+        name=name,
+        description=f"EC2 instance type {name} ({summary})",
+        vendor="AWS",
+        model=name,
+        version=f"{generation}/{hypervisor}" if info else "unknown",
+        resource_kind=ResourceKind.PHYSICAL if metal else ResourceKind.LOGICAL,
+        resource_class=ResourceClass.COMPUTE,
+        extensions={**_compact(extensions), "currentGeneration": bool(info.get("CurrentGeneration"))} if info else {},
+    )
+
+
+def cluster_arn_of(nodegroup_arn: str) -> str:
+    """arn:aws:eks:<region>:<account>:nodegroup/<cluster>/<name>/<uuid> -> that cluster's ARN."""
+    head, _, path = nodegroup_arn.partition(":nodegroup/")
+    return f"{head}:cluster/{path.split('/')[0]}"
+
+
+def to_resource_pool(adapter_id: str, nodegroup: Mapping[str, Any], site: Site, o_cloud_id: str) -> ResourcePool:
+    location = site.location_of(nodegroup.get("tags", {}))
+    instance_types = list(nodegroup.get("instanceTypes", []))
+    scaling = dict(nodegroup.get("scalingConfig", {}))
+    return ResourcePool(
+        resource_pool_id=pool_id(adapter_id, nodegroup["nodegroupArn"]),
+        name=nodegroup["nodegroupName"],
+        description=f"EKS node group {nodegroup['nodegroupName']} of cluster {nodegroup['clusterName']}",
+        o_cloud_id=o_cloud_id,
+        global_location_id=site.global_location(location),
+        location=location,
+        extensions=_compact(
+            {
+                "clusterName": nodegroup["clusterName"],
+                "deploymentManagerId": deployment_manager_id(adapter_id, cluster_arn_of(nodegroup["nodegroupArn"])),
+                "nodegroupArn": nodegroup["nodegroupArn"],
+                "instanceTypes": instance_types,
+                "instanceType": instance_types[0] if instance_types else None,
+                "replicas": scaling.get("desiredSize"),
+                "scalingConfig": scaling,
+                "status": nodegroup.get("status"),
+                "capacityType": nodegroup.get("capacityType"),
+                "amiType": nodegroup.get("amiType"),
+                "labels": nodegroup.get("labels") or None,
+            }
+        ),
+    )
+
+
+def instance_arn(instance: Mapping[str, Any], owner_id: str | None, region: str, partition: str) -> str:
+    if not owner_id:
+        return str(instance["InstanceId"])
+    return f"arn:{partition}:ec2:{region}:{owner_id}:instance/{instance['InstanceId']}"
+
+
+def to_resource(adapter_id: str, instance: Mapping[str, Any], resource_pool_id: str, global_asset_id: str) -> Resource:
+    tags, launched = instance_tags(instance), instance.get("LaunchTime")
+    instance_type = instance.get("InstanceType", "unknown")
+    return Resource(
+        resource_id=resource_id(adapter_id, instance["InstanceId"]),
+        resource_pool_id=resource_pool_id,
+        resource_type_id=resource_type_id(adapter_id, instance_type),
+        global_asset_id=global_asset_id,
+        description=f"EC2 instance {instance['InstanceId']} ({instance_type}) of node group {tags.get(NODEGROUP_TAG)}",
+        tags=sorted(f"{key}={value}" for key, value in tags.items()),
+        extensions=_compact(
+            {
+                "instanceId": instance["InstanceId"],
+                "instanceType": instance_type,
+                "state": instance.get("State", {}).get("Name"),
+                "privateIp": instance.get("PrivateIpAddress"),
+                "privateDnsName": instance.get("PrivateDnsName") or None,
+                "az": instance.get("Placement", {}).get("AvailabilityZone"),
+                "launchTime": launched.isoformat() if isinstance(launched, datetime) else launched,
+                "architecture": instance.get("Architecture"),
+                "clusterName": tags.get(CLUSTER_TAG),
+                "nodegroupName": tags.get(NODEGROUP_TAG),
+            }
+        ),
+    )
+
+
+def capacity(instances: Iterable[Mapping[str, Any]], type_infos: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """Node count and nominal vCPU/memory (bytes) of a cluster's instances, from their instance types (unknown types
+    count as zero), in the shape the kubernetes backend reports, so one filter works on both."""
+    members = list(instances)
+    infos = [type_infos.get(instance.get("InstanceType", ""), {}) for instance in members]
+    cpu = sum(int(info.get("VCpuInfo", {}).get("DefaultVCpus", 0)) for info in infos)
+    memory = sum(int(info.get("MemoryInfo", {}).get("SizeInMiB", 0)) for info in infos) * 1024 * 1024
+    return {"nodeCount": len(members), "capacity": {"cpu": cpu, "memory": memory}}
+
+
+def to_deployment_manager(
+    adapter_id: str,
+    cluster: Mapping[str, Any],
+    site: Site,
+    o_cloud_id: str,
+    locations: Iterable[str],
+    totals: Mapping[str, Any],
+) -> DeploymentManager:
+    return DeploymentManager(
+        deployment_manager_id=deployment_manager_id(adapter_id, cluster["arn"]),
+        name=cluster["name"],
+        description=f"EKS cluster {cluster['name']} in {site.region}",
+        o_cloud_id=o_cloud_id,
+        # A cluster still CREATING has no endpoint yet: point at the cluster in the EKS API instead.
+        service_uri=cluster.get("endpoint") or f"https://eks.{site.region}.amazonaws.com/clusters/{cluster['name']}",
+        supported_locations=sorted(set(locations)) or [site.global_location(site.location or site.region)],
+        capabilities=_compact(
+            {
+                "kubernetesVersion": cluster.get("version"),
+                "platformVersion": cluster.get("platformVersion"),
+                "profiles": ["native_k8sapi"],
+            }
+        ),
+        capacity=dict(totals),
+        extensions=_compact(
+            {
+                "adapterId": adapter_id,
+                "clusterName": cluster["name"],
+                "clusterArn": cluster["arn"],
+                "region": site.region,
+                "status": cluster.get("status"),
+            }
+        ),
+    )
+
+
+def profile(cluster: Mapping[str, Any], region: str) -> dict[str, Any] | None:
+    """The native_k8sapi profile (o2-facts §5) as the deployment manager's extensions carry it. EKS issues no client
+    certificates: callers authenticate with an IAM token (`aws eks get-token`), so the data is the endpoint and CA
+    plus what that command needs."""
+    endpoint = cluster.get("endpoint")
+    if not endpoint:
+        return None
+    data = {
+        "cluster_api_endpoint": endpoint,
+        "cluster_ca_cert": cluster.get("certificateAuthority", {}).get("data"),
+        "cluster_name": cluster["name"],
+        "region": region,
+        "auth_method": "aws-iam",
+    }
+    return {"profileName": "native_k8sapi", "profileData": _compact(data)}
+
+
+@dataclass(frozen=True)
+class ClusterView:
+    """One EKS cluster as `describe_cluster` gives it, with its node groups as `describe_nodegroup` gives them."""
+
+    cluster: Mapping[str, Any]
+    nodegroups: Sequence[Mapping[str, Any]]
+
+
+Owned = dict[tuple[str, str], list[tuple[Mapping[str, Any], str | None]]]
+
+
+def instances_by_nodegroup(reservations: Iterable[Mapping[str, Any]]) -> Owned:
+    """(cluster, node group) -> [(instance, owner account)], from the tags EKS puts on managed nodes."""
+    owned: Owned = {}
+    for reservation in reservations:
+        for instance in reservation.get("Instances", []):
+            tags = instance_tags(instance)
+            if CLUSTER_TAG in tags and NODEGROUP_TAG in tags:
+                key = (tags[CLUSTER_TAG], tags[NODEGROUP_TAG])
+                owned.setdefault(key, []).append((instance, reservation.get("OwnerId")))
+    for members in owned.values():
+        members.sort(key=lambda member: str(member[0]["InstanceId"]))
+    return owned
+
+
+def instance_types_in_use(clusters: Iterable[ClusterView], reservations: Iterable[Mapping[str, Any]]) -> set[str]:
+    names = {name for view in clusters for group in view.nodegroups for name in group.get("instanceTypes", [])}
+    members = instances_by_nodegroup(reservations).values()
+    used = {instance.get("InstanceType") for group in members for instance, _ in group}
+    return names | {name for name in used if name}
+
+
+def build_inventory(
+    adapter_id: str,
+    site: Site,
+    o_cloud_id: str,
+    clusters: list[ClusterView],
+    reservations: Sequence[Mapping[str, Any]],
+    type_infos: Mapping[str, Mapping[str, Any]],
+) -> list[InventoryObject]:
+    """Types, then per cluster its deployment manager, pools and resources. Instances whose node group is not
+    listed (self-managed nodes, a node group being deleted) belong to no pool and are left out."""
+    owned = instances_by_nodegroup(reservations)
+    objects = [
+        inventory_object(to_resource_type(adapter_id, name, type_infos.get(name)))
+        for name in sorted(instance_types_in_use(clusters, reservations))
+    ]
+    for view in clusters:
+        cluster = view.cluster
+        partition = partition_of(cluster["arn"])
+        members: list[Mapping[str, Any]] = []
+        locations: list[str] = []
+        children: list[InventoryObject] = []
+        for group in view.nodegroups:
+            pool = to_resource_pool(adapter_id, group, site, o_cloud_id)
+            locations.append(pool.global_location_id)
+            children.append(inventory_object(pool))
+            for instance, owner in owned.get((cluster["name"], group["nodegroupName"]), []):
+                members.append(instance)
+                asset = instance_arn(instance, owner, site.region, partition)
+                children.append(inventory_object(to_resource(adapter_id, instance, pool.resource_pool_id, asset)))
+        manager = to_deployment_manager(adapter_id, cluster, site, o_cloud_id, locations, capacity(members, type_infos))
+        objects += [inventory_object(manager), *children]
+    return objects
+
+
+def _int_field(value: Any, field: str, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise BadRequest(f"{field} must be an integer >= {minimum}")
+    return value
+
+
+def validate_name(name: str) -> str:
+    if not isinstance(name, str) or not NODEGROUP_NAME.match(name):
+        raise BadRequest("name must be 1-63 letters, digits, '-' or '_', starting with a letter or digit")
+    return name
+
+
+def requested_replicas(request: PoolRequest) -> int | None:
+    value = request.replicas if request.replicas is not None else request.extensions.get("replicas")
+    return None if value is None else _int_field(value, "extensions.replicas")
+
+
+def requested_instance_type(request: PoolRequest, default: str | None) -> str:
+    value = request.instance_type or request.extensions.get("instanceType") or default
+    if not isinstance(value, str) or not value:
+        raise BadRequest("extensions.instanceType is required (no default instance type is configured)")
+    return value
+
+
+def _bounds(extensions: Mapping[str, Any]) -> tuple[int | None, int | None]:
+    low, high = extensions.get("minSize"), extensions.get("maxSize")
+    return (
+        None if low is None else _int_field(low, "extensions.minSize"),
+        None if high is None else _int_field(high, "extensions.maxSize", 1),
+    )
+
+
+def _checked(scaling: dict[str, int]) -> dict[str, int]:
+    if not scaling["minSize"] <= scaling["desiredSize"] <= scaling["maxSize"]:
+        raise BadRequest("extensions.replicas must lie between extensions.minSize and extensions.maxSize")
+    return scaling
+
+
+def create_scaling(replicas: int | None, extensions: Mapping[str, Any]) -> dict[str, int]:
+    """Without explicit bounds a new pool has exactly `replicas` nodes (EKS wants maxSize >= 1)."""
+    desired = 1 if replicas is None else replicas
+    low, high = _bounds(extensions)
+    return _checked(
+        {
+            "minSize": desired if low is None else low,
+            "maxSize": max(desired, 1) if high is None else high,
+            "desiredSize": desired,
+        }
+    )
+
+
+def update_scaling(
+    current: Mapping[str, int], replicas: int | None, extensions: Mapping[str, Any]
+) -> dict[str, int] | None:
+    """The new scaling config, or None when the request changes nothing. Bounds widen just enough to admit the new
+    size, so a resize never fails on an old minSize/maxSize."""
+    low, high = _bounds(extensions)
+    if replicas is None and low is None and high is None:
+        return None
+    desired = current.get("desiredSize", 0) if replicas is None else replicas
+    return _checked(
+        {
+            "minSize": min(current.get("minSize", 0), desired) if low is None else low,
+            "maxSize": max(current.get("maxSize", 1), desired, 1) if high is None else high,
+            "desiredSize": desired,
+        }
+    )
+
+
+def optional_create_fields(extensions: Mapping[str, Any]) -> dict[str, Any]:
+    """The node group settings an SMO may choose besides name, size and instance type."""
+    fields: dict[str, Any] = {}
+    capacity_type = extensions.get("capacityType")
+    if capacity_type is not None:
+        if capacity_type not in CAPACITY_TYPES:
+            raise BadRequest(f"extensions.capacityType must be one of {', '.join(CAPACITY_TYPES)}")
+        fields["capacityType"] = capacity_type
+    if extensions.get("diskSize") is not None:
+        fields["diskSize"] = _int_field(extensions["diskSize"], "extensions.diskSize", 1)
+    if extensions.get("amiType") is not None:
+        if not isinstance(extensions["amiType"], str):
+            raise BadRequest("extensions.amiType must be a string")
+        fields["amiType"] = extensions["amiType"]
+    labels = extensions.get("labels")
+    if labels is not None:
+        if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
+            raise BadRequest("extensions.labels must be an object of strings")
+        fields["labels"] = dict(labels)
+    return fields

@@ -1,0 +1,56 @@
+"""Shared by every collection view: the query model of the O2 query language and the paged response."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+from chalice import Response
+from chalice.app import Request
+from pydantic import BaseModel, ConfigDict
+
+from chalicelib.api.queries import SelectorQuery
+from chalicelib.api.request_info import api_root
+from chalicelib.domain.paging import Marker, decode_marker, parse_limit
+from chalicelib.domain.query import Filter, parse_filter
+from chalicelib.services.inventory_query import Page
+
+
+class ListQuery(SelectorQuery):
+    """`filter`, attribute selectors and paging (o2-facts §3)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    filter: str | None = None
+    nextpage_opaque_marker: str | None = None
+    limit: str | None = None
+
+    def parsed_filter(self) -> Filter | None:
+        return parse_filter(self.filter) if self.filter is not None else None
+
+    def marker(self) -> Marker | None:
+        return decode_marker(self.nextpage_opaque_marker) if self.nextpage_opaque_marker else None
+
+    def page_size(self) -> int:
+        return parse_limit(self.limit)
+
+
+class ListResponse(BaseModel):
+    """Documentation only: a collection answers a JSON array of the type's objects."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+def page_response(request: Request, page: Page) -> Response:
+    headers = {"Content-Type": "application/json"}
+    if page.next_marker is not None:
+        headers["Link"] = f'<{next_page_url(request, page.next_marker)}>; rel="next"'
+    return Response(body=json.dumps(page.items, separators=(",", ":")), status_code=200, headers=headers)
+
+
+def next_page_url(request: Request, marker: str) -> str:
+    params: dict[str, Any] = {k: v for k, v in (request.query_params or {}).items() if k != "nextpage_opaque_marker"}
+    params["nextpage_opaque_marker"] = marker
+    path = (request.context or {}).get("path") or request.path
+    return f"{api_root(request)}{path}?{urlencode(params)}"

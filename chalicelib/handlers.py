@@ -1,0 +1,28 @@
+"""Bodies of the event-driven functions; app.py only attaches them to their triggers."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from chalicelib import config
+from chalicelib.adapters.ims.port import InventoryAdapter
+from chalicelib.services.inventory_poll import poll_backends
+
+# EventBridge sources that mean "some cluster changed": our own (from cluster-side watchers or operators), EC2 state
+# changes and EKS API calls. A netweave event may name the backend in `detail.adapterId`; others poll every backend.
+CLUSTER_EVENT_PATTERN: dict[str, Any] = {"source": ["netweave", "aws.ec2", "aws.eks"]}
+
+
+def poll_inventory(adapter_id: str | None = None) -> list[dict[str, Any]]:
+    registry = config.ims_registry()
+    adapters = cast(list[InventoryAdapter], [registry.get(adapter_id)] if adapter_id else registry.all())
+    reports = poll_backends(adapters, config.inventory_context(), config.inventory_store(), config.events_publisher())
+    return [report.__dict__ for report in reports]
+
+
+def poll_inventory_for_event(event: dict[str, Any]) -> list[dict[str, Any]]:
+    detail = event.get("detail") or {}
+    adapter_id = detail.get("adapterId") if event.get("source") == "netweave" else None
+    if adapter_id is not None and adapter_id not in config.ims_registry().ids:
+        return []  # an event about a backend this gateway does not serve
+    return poll_inventory(adapter_id)

@@ -1,0 +1,163 @@
+"""The O2ims Inventory API over a polled demo site (kubesim + moto), as an SMO reads it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from chalicelib import handlers
+from tests.functional.conftest import Api, token_with
+from tests.functional.inventory_fixtures import Site, prime_settings, site_environment
+
+ROOT = "/o2ims-infrastructureInventory/v1"
+
+
+@pytest.fixture(scope="module")
+def site(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    yield from site_environment(tmp_path_factory.mktemp("site"))
+
+
+@pytest.fixture(autouse=True)
+def polled(site: Site) -> None:
+    prime_settings()
+    handlers.poll_inventory()
+
+
+def pools_by_name(api: Api) -> dict[str, dict]:
+    return {pool["name"]: pool for pool in api.get(f"{ROOT}/resourcePools").json()}
+
+
+def test_pools_types_and_deployment_manager_of_the_demo_site(api: Api, site: Site) -> None:
+    pools = pools_by_name(api)
+    assert {"far-edge-du", "general-compute"} <= set(pools)
+    for pool in pools.values():
+        assert {"resourcePoolId", "name", "description", "oCloudId", "globalLocationId", "location",
+                "extensions"} <= set(pool)
+    types = api.get(f"{ROOT}/resourceTypes").json()
+    assert types and all(t["resourceClass"] in ("COMPUTE", "NETWORKING", "STORAGE", "UNDEFINED") for t in types)
+    assert all("alarmDictionary" not in t for t in types)  # large complex attribute: left out by default
+    managers = api.get(f"{ROOT}/deploymentManagers").json()
+    assert [m["serviceUri"] for m in managers] == [site.kubesim.url]
+
+
+def test_a_pools_resources_include_servers_and_their_components(api: Api) -> None:
+    du_pool = pools_by_name(api)["far-edge-du"]
+    reply = api.get(f"{ROOT}/resourcePools/{du_pool['resourcePoolId']}/resources?limit=1000")
+    items = reply.json()
+    servers = [r for r in items if "parentId" not in r]
+    components = [r for r in items if "parentId" in r]
+    assert len(servers) >= 12
+    assert components, "child resources (CPU, memory, NICs, accelerators) are listed in the pool"
+    assert {c["parentId"] for c in components} <= {s["resourceId"] for s in servers}
+    assert all("elements" not in r for r in items)
+
+
+def test_elements_come_with_all_fields_and_fields(api: Api) -> None:
+    du_pool = pools_by_name(api)["far-edge-du"]["resourcePoolId"]
+    server = next(r for r in api.get(f"{ROOT}/resourcePools/{du_pool}/resources").json() if "parentId" not in r)
+    path = f"{ROOT}/resourcePools/{du_pool}/resources/{server['resourceId']}"
+    assert "elements" not in api.get(path).json()
+    assert api.get(path + "?all_fields").json()["elements"]
+    assert api.get(path + "?fields=elements").json()["elements"]
+
+
+def test_filter_selects_by_attribute(api: Api) -> None:
+    reply = api.get(f"{ROOT}/resourcePools?filter=(eq,name,far-edge-du)")
+    assert [p["name"] for p in reply.json()] == ["far-edge-du"]
+    none = api.get(f"{ROOT}/resourcePools?filter=(eq,name,'no such pool')")
+    assert none.status == 200 and none.json() == []
+
+
+def test_paging_walks_every_resource_exactly_once(api: Api) -> None:
+    pool = pools_by_name(api)["general-compute"]["resourcePoolId"]
+    everything = [r["resourceId"] for r in api.get(f"{ROOT}/resourcePools/{pool}/resources?limit=1000").json()]
+    seen: list[str] = []
+    url = f"{ROOT}/resourcePools/{pool}/resources?limit=7"
+    for _ in range(100):
+        reply = api.get(url)
+        seen += [r["resourceId"] for r in reply.json()]
+        link = reply.header("link")
+        if not link:
+            break
+        target = urlparse(re.match(r"<([^>]+)>; rel=\"next\"", link).group(1))
+        assert parse_qs(target.query)["limit"] == ["7"]
+        url = f"{target.path}?{target.query}"
+    assert seen == everything and len(everything) > 7
+
+
+def test_numeric_markers_page_by_number(api: Api) -> None:
+    pool = pools_by_name(api)["general-compute"]["resourcePoolId"]
+    base = f"{ROOT}/resourcePools/{pool}/resources"
+    everything = [r["resourceId"] for r in api.get(f"{base}?limit=1000").json()]
+    second = [r["resourceId"] for r in api.get(f"{base}?limit=5&nextpage_opaque_marker=2").json()]
+    assert second == everything[5:10]
+    assert api.get(f"{base}?limit=5&nextpage_opaque_marker=999").json() == []
+
+
+def test_a_resource_asked_for_under_the_wrong_pool_is_404(api: Api) -> None:
+    pools = pools_by_name(api)
+    du, general = pools["far-edge-du"]["resourcePoolId"], pools["general-compute"]["resourcePoolId"]
+    server = api.get(f"{ROOT}/resourcePools/{du}/resources?limit=1").json()[0]
+    assert api.get(f"{ROOT}/resourcePools/{du}/resources/{server['resourceId']}").status == 200
+    reply = api.get(f"{ROOT}/resourcePools/{general}/resources/{server['resourceId']}")
+    assert reply.status == 404 and reply.header("content-type") == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [f"{ROOT}/resourcePools/00000000-0000-0000-0000-000000000000",
+     f"{ROOT}/resourcePools/00000000-0000-0000-0000-000000000000/resources",
+     f"{ROOT}/resourceTypes/nope", f"{ROOT}/deploymentManagers/nope", f"{ROOT}/alarmDictionaries/nope"],
+)
+def test_unknown_ids_are_404_problem_details(api: Api, path: str) -> None:
+    reply = api.get(path)
+    assert reply.status == 404 and reply.json()["status"] == 404
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [("filter=(eq,nosuch,x)", "nosuch"), ("filter=(zz,name,x)", "zz"), ("filter=(eq,name", "filter"),
+     ("fields=bogus", "bogus"), ("limit=0", "limit"), ("nextpage_opaque_marker=garbage!", "marker")],
+)
+def test_bad_queries_are_400_naming_the_problem(api: Api, query: str, named: str) -> None:
+    reply = api.get(f"{ROOT}/resourcePools?{query}")
+    assert reply.status == 400
+    assert named in reply.json()["detail"]
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+def test_the_standard_pool_collection_is_read_only(api: Api, method: str) -> None:
+    assert api.request(method, f"{ROOT}/resourcePools", body={} if method != "DELETE" else None).status == 405
+
+
+def test_short_form_serves_the_same_objects(api: Api) -> None:
+    assert api.get("/o2ims/v1/resourcePools").json() == api.get(f"{ROOT}/resourcePools").json()
+
+
+def test_profile_needs_the_deploy_scope_and_then_gives_cluster_access(api: Api, site: Site) -> None:
+    manager = api.get(f"{ROOT}/deploymentManagers").json()[0]
+    path = f"{ROOT}/deploymentManagers/{manager['deploymentManagerId']}"
+    assert "profileData" not in api.get(path).json().get("extensions", {})
+    assert api.get(path + "?profile=native_k8sapi", token=token_with("o2ims:read")).status == 403
+    reply = api.get(path + "?profile=k8s", token=token_with("o2ims:read", "o2dms:deploy"))
+    assert reply.status == 200
+    body = reply.json()
+    assert body["extensions"]["profileName"] == "native_k8sapi"
+    assert body["extensions"]["profileData"]["cluster_api_endpoint"] == site.kubesim.url
+    assert api.get(path + "?profile=other", token=token_with("o2ims:read", "o2dms:deploy")).status == 400
+
+
+def test_resource_types_lead_to_complete_alarm_dictionaries(api: Api) -> None:
+    with_dictionary = [t for t in api.get(f"{ROOT}/resourceTypes?limit=1000").json() if "alarmDictionaryId" in t]
+    assert with_dictionary
+    type_id = with_dictionary[0]["resourceTypeId"]
+    dictionary = api.get(f"{ROOT}/resourceTypes/{type_id}/alarmDictionary").json()
+    assert dictionary["alarmDictionaryId"] == with_dictionary[0]["alarmDictionaryId"]
+    assert dictionary["managementInterfaceId"] == ["O2IMS"]
+    for definition in dictionary["alarmDefinition"]:
+        assert {"alarmDefinitionId", "alarmName", "alarmLastChange", "alarmChangeType", "alarmDescription",
+                "proposedRepairActions", "clearingType"} <= set(definition)
+    assert api.get(f"{ROOT}/resourceTypes/{type_id}?all_fields").json()["alarmDictionary"] == dictionary
