@@ -6,7 +6,7 @@ from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent
 
 from chalicelib import config, handlers
-from chalicelib.api import inventory, ops, versions
+from chalicelib.api import inventory, ops, pools, versions
 from chalicelib.api.middleware import http_middleware
 from chalicelib.api.routing import add_method_not_allowed_routes
 
@@ -15,6 +15,7 @@ app.register_middleware(http_middleware, "http")
 
 app.register_blueprint(versions.blueprint)
 app.register_blueprint(inventory.blueprint)
+app.register_blueprint(pools.blueprint)
 app.register_blueprint(ops.blueprint)
 add_method_not_allowed_routes(app)
 

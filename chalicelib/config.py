@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
 
     from chalicelib.adapters.ims.port import InventoryContext
+    from chalicelib.adapters.poll_trigger import EventBridgePollTrigger
     from chalicelib.adapters.queue.events_queue import SqsEventPublisher
     from chalicelib.adapters.registry import AdapterRegistry
     from chalicelib.adapters.store.inventory_store import InventoryStore
@@ -174,6 +175,7 @@ def reset() -> None:
     inventory_store.cache_clear()
     events_publisher.cache_clear()
     ims_registry.cache_clear()
+    poll_trigger.cache_clear()
 
 
 @lru_cache(maxsize=1)
@@ -258,3 +260,10 @@ def inventory_context() -> InventoryContext:
 def poll_rate_minutes() -> int:
     """How often `poll_inventory` runs in AWS (read when app.py is imported, for its schedule)."""
     return max(1, int(os.environ.get("NETWEAVE_POLL_RATE_MINUTES", "1")))
+
+
+@lru_cache(maxsize=1)
+def poll_trigger() -> EventBridgePollTrigger:
+    from chalicelib.adapters.poll_trigger import EventBridgePollTrigger
+
+    return EventBridgePollTrigger(_boto3_session().client("events"))

@@ -38,6 +38,7 @@ class LocalStack:
 
 def start_stack(state_dir: Path, timeout: float = 120) -> LocalStack:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NETWEAVE_")) and k != "KUBECONFIG"}
+    env["NETWEAVE_POLL_SECONDS"] = "1"  # the pump polls inventory every second: tests see changes quickly
     api_port, moto_port, kube_port = free_port(), free_port(), free_port()
     args = [
         sys.executable,

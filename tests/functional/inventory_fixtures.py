@@ -23,7 +23,8 @@ class Site:
     gateway_file: Path
 
 
-def site_environment(tmp_dir: Path, nodes: int | None = None, adapter_id: str = "site-a") -> Iterator[Site]:
+def site_environment(tmp_dir: Path, nodes: int | None = None, adapter_id: str = "site-a",
+                     more_adapters: str = "") -> Iterator[Site]:
     """kubesim + a gateway.yaml naming it + tables of a stage of their own (other tests' backends stay out)."""
     kubesim = start_kubesim(nodes=nodes)
     kubeconfig = kubesim.write_kubeconfig(tmp_dir / "kubeconfig")
@@ -31,7 +32,7 @@ def site_environment(tmp_dir: Path, nodes: int | None = None, adapter_id: str = 
     gateway_file.write_text(
         "oCloud:\n  name: functional-site\n"
         f"imsAdapters:\n  - id: {adapter_id}\n    type: kubernetes\n    default: true\n"
-        f"    options:\n      kubeconfig: {kubeconfig}\n"
+        f"    options:\n      kubeconfig: {kubeconfig}\n" + more_adapters
     )
     stage = f"t{uuid.uuid4().hex[:8]}"
     saved = {k: os.environ.get(k) for k in ("NETWEAVE_STAGE", "NETWEAVE_GATEWAY_CONFIG")}

@@ -161,3 +161,18 @@ def test_resource_types_lead_to_complete_alarm_dictionaries(api: Api) -> None:
         assert {"alarmDefinitionId", "alarmName", "alarmLastChange", "alarmChangeType", "alarmDescription",
                 "proposedRepairActions", "clearingType"} <= set(definition)
     assert api.get(f"{ROOT}/resourceTypes/{type_id}?all_fields").json()["alarmDictionary"] == dictionary
+
+
+def test_an_smo_finds_every_fec_accelerator_and_where_a_vdu_fits(api: Api) -> None:
+    du_pool = pools_by_name(api)["far-edge-du"]["resourcePoolId"]
+    base = f"{ROOT}/resourcePools/{du_pool}/resources"
+    servers = [r for r in api.get(f"{base}?limit=1000&filter=(eq,parentId,null)").json()]
+    accelerators = api.get(f"{base}?limit=1000&filter=(cont,extensions/component,fec)").json()
+    assert servers and all("parentId" not in r for r in servers)
+    assert accelerators and all("fec" in a["extensions"]["component"] and "parentId" in a for a in accelerators)
+    assert {a["parentId"] for a in accelerators} <= {s["resourceId"] for s in servers}
+    big = api.get(f"{base}?limit=1000&filter=(eq,extensions/component,cpu);(gte,extensions/allocatableValue,40)")
+    small = api.get(f"{base}?limit=1000&filter=(eq,extensions/component,cpu);(lt,extensions/allocatableValue,40)")
+    cpus = [r for r in api.get(f"{base}?limit=1000&filter=(eq,extensions/component,cpu)").json()]
+    assert len(big.json()) + len(small.json()) == len(cpus) > 0
+    assert all(r["extensions"]["allocatableValue"] >= 40 for r in big.json())

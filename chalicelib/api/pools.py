@@ -1,0 +1,63 @@
+"""Resource pool management, a netweave extension on the seed's short form only (`/o2ims/v1/resourcePools`): the
+standard Inventory path stays read-only (405), as the O2ims specification and its conformance tests require."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib import config
+from chalicelib.adapters.ims.port import PoolRequest
+from chalicelib.api.routing import Router
+from chalicelib.domain.auth import Scope
+from chalicelib.domain.inventory import ResourcePool
+from chalicelib.services import resource_pools
+
+POOLS = "/o2ims/v1/resourcePools"
+
+blueprint = Blueprint(__name__)
+router = Router(blueprint, tag="pool-management")
+
+
+class PoolCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=63)
+    description: str | None = None
+    location: str | None = None
+    backend: str | None = Field(default=None, description="IMS adapter id; default: the default IMS backend")
+    extensions: dict[str, Any] = Field(default_factory=dict, description="instanceType, replicas, clusterName, ...")
+
+
+class PoolChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    location: str | None = None
+    extensions: dict[str, Any] = Field(default_factory=dict, description="replicas, minSize, maxSize")
+
+
+@router.route(POOLS, "POST", summary="Create a resource pool (netweave extension)", scope=Scope.IMS_WRITE,
+              body=PoolCreate, response=ResourcePool, status=201, responses=(409, 501))
+def create_pool(body: PoolCreate) -> Response:
+    request = PoolRequest(name=body.name, location=body.location, replicas=body.extensions.get("replicas"),
+                          instance_type=body.extensions.get("instanceType"), extensions=body.extensions)
+    pool = resource_pools.create_pool(config.ims_registry(), config.inventory_context(), request, body.backend,
+                                      config.poll_trigger())
+    return Response(body=pool, status_code=201, headers={"Location": f"{POOLS}/{pool['resourcePoolId']}"})
+
+
+@router.route(f"{POOLS}/{{resourcePoolId}}", "PATCH", summary="Resize a resource pool (netweave extension)",
+              scope=Scope.IMS_WRITE, body=PoolChange, response=ResourcePool, responses=(404, 501))
+def resize_pool(resourcePoolId: str, body: PoolChange) -> dict[str, Any]:
+    return resource_pools.resize_pool(config.ims_registry(), config.inventory_store(), config.inventory_context(),
+                                      resourcePoolId, body.model_dump(exclude_none=True), config.poll_trigger())
+
+
+@router.route(f"{POOLS}/{{resourcePoolId}}", "DELETE", summary="Delete a resource pool (netweave extension)",
+              scope=Scope.IMS_WRITE, status=204, responses=(404, 409, 501))
+def delete_pool(resourcePoolId: str) -> Response:
+    resource_pools.delete_pool(config.ims_registry(), config.inventory_store(), resourcePoolId, config.poll_trigger())
+    return Response(body="", status_code=204)

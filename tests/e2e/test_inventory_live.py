@@ -1,0 +1,73 @@
+"""On the running local stack, cluster changes made with kubectl show through the O2 API after the next poll."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import LocalStack, binary
+
+pytestmark = pytest.mark.xdist_group("stack")
+ROOT = "/o2ims-infrastructureInventory/v1"
+
+
+def eventually(check: Callable[[], Any], timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.5)
+
+
+def kubectl(stack: LocalStack, *args: str, stdin: str | None = None) -> str:
+    done = subprocess.run([binary("kubectl"), "--kubeconfig", str(stack.kubeconfig), *args], input=stdin,
+                          capture_output=True, text=True, timeout=60, check=True)
+    return done.stdout
+
+
+def pool_id(stack: LocalStack, name: str) -> str:
+    with stack.client() as client:
+        pools = eventually(lambda: client.get(f"{ROOT}/resourcePools?filter=(eq,name,{name})").json())
+    assert pools, f"pool {name} never appeared"
+    return str(pools[0]["resourcePoolId"])
+
+
+def node_resource(stack: LocalStack, pool: str, node: str) -> list[dict[str, Any]]:
+    with stack.client() as client:
+        reply = client.get(f"{ROOT}/resourcePools/{pool}/resources?filter=(eq,extensions/name,{node})")
+    assert reply.status_code == 200, reply.text
+    return [r for r in reply.json() if "parentId" not in r]
+
+
+def test_a_new_label_shows_on_the_resource(stack: LocalStack) -> None:
+    pool = pool_id(stack, "general-compute")
+    node = json.loads(kubectl(stack, "get", "nodes", "-l", "netweave.io/resource-pool=general-compute",
+                              "-o", "json"))["items"][0]["metadata"]["name"]
+    kubectl(stack, "label", "node", node, "site.operator/rack=r7", "--overwrite")
+    labelled = eventually(lambda: [r for r in node_resource(stack, pool, node)
+                                   if r["extensions"]["labels"].get("site.operator/rack") == "r7"])
+    assert labelled, "the label never reached the API"
+
+
+def test_an_added_node_appears_and_a_deleted_one_disappears(stack: LocalStack, tmp_path: Path) -> None:
+    pool = pool_id(stack, "far-edge-du")
+    manifest = {
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": "du-e2e-added", "labels": {"netweave.io/resource-pool": "far-edge-du",
+                                                        "kubernetes.io/arch": "amd64",
+                                                        "node.kubernetes.io/instance-type": "r750-du"}},
+        "status": {"capacity": {"cpu": "32", "memory": "128Gi", "pods": "110"},
+                   "allocatable": {"cpu": "30", "memory": "120Gi", "pods": "110"},
+                   "nodeInfo": {"systemUUID": "e2e-0001", "architecture": "amd64", "kubeletVersion": "v1.31.0"}},
+    }
+    kubectl(stack, "apply", "-f", "-", stdin=json.dumps(manifest))
+    assert eventually(lambda: node_resource(stack, pool, "du-e2e-added")), "the new node never appeared"
+    kubectl(stack, "delete", "node", "du-e2e-added")
+    assert eventually(lambda: not node_resource(stack, pool, "du-e2e-added")), "the deleted node stayed"

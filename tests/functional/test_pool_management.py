@@ -1,0 +1,92 @@
+"""Use case 1 (netweave extension): an SMO creates, resizes and deletes a resource pool on the short form
+`/o2ims/v1/resourcePools`; the pool is an EKS node group (moto); backends that cannot do it answer 501."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import boto3
+import pytest
+
+from chalicelib import handlers
+from tests.functional.conftest import Api, token_with
+from tests.functional.inventory_fixtures import Site, prime_settings, site_environment
+
+POOLS = "/o2ims/v1/resourcePools"
+NODE_ROLE = "arn:aws:iam::123456789012:role/eks-nodes"
+
+
+@pytest.fixture(scope="module")
+def site(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    ec2, eks = boto3.client("ec2"), boto3.client("eks")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{i}.0/24")["Subnet"]["SubnetId"] for i in (1, 2)]
+    eks.create_cluster(name="pool-mgmt", version="1.30", roleArn="arn:aws:iam::123456789012:role/eks",
+                       resourcesVpcConfig={"subnetIds": subnets})
+    aws = ("  - id: edge-aws\n    type: aws\n    options:\n      clusters: [pool-mgmt]\n"
+           f"      nodeRoleArn: {NODE_ROLE}\n      location: edge-site-9\n")
+    yield from site_environment(tmp_path_factory.mktemp("pools"), adapter_id="site-k8s", more_adapters=aws)
+
+
+@pytest.fixture(autouse=True)
+def _pinned(site: Site) -> None:
+    prime_settings()
+
+
+def listed_pool(api: Api, pool_id: str) -> dict | None:
+    handlers.poll_inventory()
+    return next((p for p in api.get(POOLS).json() if p["resourcePoolId"] == pool_id), None)
+
+
+def test_create_resize_and_delete_a_pool(api: Api) -> None:
+    created = api.request("POST", POOLS, body={"name": "du-pool-7", "location": "edge-site-9", "backend": "edge-aws",
+                                               "extensions": {"instanceType": "m5.large", "replicas": 2}})
+    assert created.status == 201, created.body
+    pool = created.json()
+    assert created.header("location") == f"{POOLS}/{pool['resourcePoolId']}"
+    listed = listed_pool(api, pool["resourcePoolId"])
+    assert listed is not None and listed["name"] == "du-pool-7"
+    resized = api.request("PATCH", f"{POOLS}/{pool['resourcePoolId']}", body={"extensions": {"replicas": 4}})
+    assert resized.status == 200, resized.body
+    scaling = boto3.client("eks").describe_nodegroup(clusterName="pool-mgmt", nodegroupName="du-pool-7")
+    assert scaling["nodegroup"]["scalingConfig"]["desiredSize"] == 4
+    deleted = api.request("DELETE", f"{POOLS}/{pool['resourcePoolId']}")
+    assert deleted.status == 204
+    assert listed_pool(api, pool["resourcePoolId"]) is None
+
+
+def test_a_backend_without_pool_management_answers_501(api: Api) -> None:
+    reply = api.request("POST", POOLS, body={"name": "k8s-pool", "extensions": {"replicas": 1}})
+    assert reply.status == 501 and reply.header("content-type") == "application/problem+json"
+    assert "site-k8s" in reply.json()["detail"]
+
+
+def test_bad_requests_are_400_naming_the_field(api: Api) -> None:
+    missing_name = api.request("POST", POOLS, body={"backend": "edge-aws", "extensions": {"replicas": 1}})
+    assert missing_name.status == 400 and "name" in missing_name.json()["detail"]
+    bad_type = api.request("POST", POOLS, body={"name": "x1", "backend": "edge-aws",
+                                                "extensions": {"instanceType": "no.such", "replicas": 1}})
+    assert bad_type.status == 400 and "instanceType" in bad_type.json()["detail"]
+    unknown_backend = api.request("POST", POOLS, body={"name": "x2", "backend": "nope"})
+    assert unknown_backend.status == 404
+
+
+def test_unknown_pool_is_404_and_writes_need_the_write_scope(api: Api) -> None:
+    assert api.request("PATCH", f"{POOLS}/00000000-0000-0000-0000-000000000000",
+                       body={"extensions": {"replicas": 1}}).status == 404
+    reply = api.request("POST", POOLS, body={"name": "x3", "backend": "edge-aws"}, token=token_with("o2ims:read"))
+    assert reply.status == 403
+
+
+def test_the_standard_path_stays_read_only(api: Api) -> None:
+    reply = api.request("POST", "/o2ims-infrastructureInventory/v1/resourcePools", body={"name": "x"})
+    assert reply.status == 405
+    assert reply.header("allow") == "GET"
+
+
+def test_both_backends_are_aggregated_in_every_list(api: Api, site: Site) -> None:
+    handlers.poll_inventory()
+    managers = api.get("/o2ims-infrastructureInventory/v1/deploymentManagers").json()
+    uris = {m["serviceUri"] for m in managers}
+    assert site.kubesim.url in uris and len(managers) == 2
+    assert len({m["deploymentManagerId"] for m in managers}) == 2
