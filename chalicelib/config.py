@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from chalicelib.adapters.queue.events_queue import SqsEventPublisher
     from chalicelib.adapters.registry import AdapterRegistry
     from chalicelib.adapters.store.inventory_store import InventoryStore
+    from chalicelib.adapters.store.subscription_store import SubscriptionStore
+    from chalicelib.domain.callback_policy import CallbackPolicy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _DEFAULT_GATEWAY_PATHS = (PROJECT_ROOT / "config" / "gateway.yaml", Path(__file__).parent / "gateway.yaml")
@@ -87,12 +89,38 @@ class AuthSettings(_ConfigModel):
     leeway_seconds: int = 30
 
 
+class CallbackSettings(_ConfigModel):
+    allow_http: bool = False
+    allowed_networks: str = ""  # comma-separated CIDRs of private SMO networks
+    allowed_hosts: str = ""  # comma-separated host names
+    probe: bool = False  # GET the callback at creation, expecting 2xx
+
+    def policy(self) -> CallbackPolicy:
+        from chalicelib.domain.callback_policy import CallbackPolicy, parse_networks
+
+        hosts = frozenset(h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip())
+        return CallbackPolicy(self.allow_http, parse_networks(self.allowed_networks), hosts)
+
+
+class DeliverySettings(_ConfigModel):
+    retry_horizon_seconds: int = 24 * 3600
+    timeout_seconds: float = 10.0
+    smo_token_url: str | None = None  # OAuth2 client-credentials towards the SMO
+    smo_client_id: str | None = None
+    smo_client_secret_ssm_parameter: str | None = None
+    smo_client_secret: str | None = None  # local use only; production reads it from SSM
+    smo_scope: str | None = None
+    registration_url: str | None = None  # where the O-Cloud announces itself (o2-facts §4)
+
+
 class Settings(_ConfigModel):
     stage: str = "dev"
     region: str = "us-east-1"
     gateway: GatewayConfig
     auth: AuthSettings
     packages_bucket: str | None = None
+    callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
 
     def table_name(self, table: resources.Table) -> str:
         return resources.physical_name(self.stage, table.logical_name)
@@ -145,6 +173,32 @@ def _auth_settings(env: dict[str, str]) -> AuthSettings:
     )
 
 
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _callback_settings(env: dict[str, str]) -> CallbackSettings:
+    return CallbackSettings(
+        allow_http=_flag(env.get("NETWEAVE_CALLBACK_ALLOW_HTTP")),
+        allowed_networks=env.get("NETWEAVE_CALLBACK_ALLOWED_NETWORKS", ""),
+        allowed_hosts=env.get("NETWEAVE_CALLBACK_ALLOWED_HOSTS", ""),
+        probe=_flag(env.get("NETWEAVE_CALLBACK_PROBE")),
+    )
+
+
+def _delivery_settings(env: dict[str, str]) -> DeliverySettings:
+    return DeliverySettings(
+        retry_horizon_seconds=int(env.get("NETWEAVE_DELIVERY_RETRY_HORIZON_SECONDS", str(24 * 3600))),
+        timeout_seconds=float(env.get("NETWEAVE_DELIVERY_TIMEOUT_SECONDS", "10")),
+        smo_token_url=env.get("NETWEAVE_SMO_TOKEN_URL") or None,
+        smo_client_id=env.get("NETWEAVE_SMO_CLIENT_ID") or None,
+        smo_client_secret_ssm_parameter=env.get("NETWEAVE_SMO_CLIENT_SECRET_SSM_PARAMETER") or None,
+        smo_client_secret=env.get("NETWEAVE_SMO_CLIENT_SECRET") or None,
+        smo_scope=env.get("NETWEAVE_SMO_SCOPE") or None,
+        registration_url=env.get("NETWEAVE_SMO_REGISTRATION_URL") or None,
+    )
+
+
 def settings_from_environment(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     gateway_path = env.get("NETWEAVE_GATEWAY_CONFIG")
@@ -154,6 +208,8 @@ def settings_from_environment(env: dict[str, str] | None = None) -> Settings:
         gateway=load_gateway_config(Path(gateway_path) if gateway_path else None, env),
         auth=_auth_settings(env),
         packages_bucket=env.get("NETWEAVE_PACKAGES_BUCKET") or None,
+        callbacks=_callback_settings(env),
+        delivery=_delivery_settings(env),
     )
 
 
@@ -176,6 +232,7 @@ def reset() -> None:
     events_publisher.cache_clear()
     ims_registry.cache_clear()
     poll_trigger.cache_clear()
+    subscription_store.cache_clear()
 
 
 @lru_cache(maxsize=1)
@@ -267,3 +324,10 @@ def poll_trigger() -> EventBridgePollTrigger:
     from chalicelib.adapters.poll_trigger import EventBridgePollTrigger
 
     return EventBridgePollTrigger(_boto3_session().client("events"))
+
+
+@lru_cache(maxsize=1)
+def subscription_store() -> SubscriptionStore:
+    from chalicelib.adapters.store.subscription_store import SubscriptionStore
+
+    return SubscriptionStore(dynamodb_client(), get_settings().table_name(resources.SUBSCRIPTIONS))
