@@ -3,9 +3,9 @@
 from typing import Any
 
 from chalice import Chalice, Rate
-from chalice.app import CloudWatchEvent
+from chalice.app import CloudWatchEvent, SQSEvent
 
-from chalicelib import config, handlers
+from chalicelib import config, handlers, resources
 from chalicelib.api import inventory, ops, pools, versions
 from chalicelib.api.middleware import http_middleware
 from chalicelib.api.routing import add_method_not_allowed_routes
@@ -28,3 +28,8 @@ def poll_inventory(event: CloudWatchEvent) -> list[dict[str, Any]]:
 @app.on_cw_event(handlers.CLUSTER_EVENT_PATTERN, name="poll_inventory_on_change")
 def poll_inventory_on_change(event: CloudWatchEvent) -> list[dict[str, Any]]:
     return handlers.poll_inventory_for_event(event.to_dict())
+
+
+@app.on_sqs_message(queue=config.queue_name_at_import(resources.EVENTS), batch_size=10, name="fan_out")
+def fan_out(event: SQSEvent) -> dict[str, Any]:
+    return handlers.fan_out_batch(event.to_dict())

@@ -11,16 +11,18 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -35,14 +37,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def start_process(args: list[str], ready_url: str) -> subprocess.Popen[bytes]:
+    """moto and kubesim run in processes of their own, as in the local stack: sharing this process's GIL with the
+    benchmark's threads would measure contention, not netweave."""
+    process = subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(ready_url, timeout=1).status_code < 500:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit(f"{args[1]} did not start")
+
+
 def start_aws(tmp: Path, gateway: str) -> Any:
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access line per DynamoDB call would bury the figures
-
     port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    server = start_process(["-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                           f"http://127.0.0.1:{port}/moto-api/data.json")
     (tmp / "gateway.yaml").write_text(gateway)
     os.environ.update(AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x",
                       AWS_DEFAULT_REGION="us-east-1", AWS_REGION="us-east-1", NETWEAVE_STAGE="bench",
@@ -147,7 +161,7 @@ class CallCounter:
         self.counts.clear()
 
 
-def poll_benchmark(kubesim: Any, changes: int) -> None:
+def poll_benchmark(kubeconfig: Path, changes: int) -> None:
     from chalicelib import config, handlers
 
     config.reset()
@@ -165,7 +179,7 @@ def poll_benchmark(kubesim: Any, changes: int) -> None:
     print(f"no-change poll of {initial['objects']} objects: {counter.counts['dynamodb item writes']} DynamoDB item "
           f"writes, {counter.counts['events published']} events (target 0 and 0), {took:.2f}s, status "
           f"{unchanged['status']}")
-    _relabel(kubesim, changes)
+    _relabel(kubeconfig, changes)
     counter.reset()
     started = time.perf_counter()
     [changed] = handlers.poll_inventory()
@@ -192,21 +206,21 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=50)
     parser.add_argument("--samples", type=int, default=30)
     args = parser.parse_args()
-    from devtools.kubesim import start_kubesim
-
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
-        kubesim = start_kubesim(nodes=args.nodes)
-        kubeconfig = kubesim.write_kubeconfig(tmp / "kubeconfig")
+        kubeconfig = tmp / "kubeconfig"
+        kube_port = free_port()
+        kubesim = start_process(["-m", "devtools.kubesim", "--port", str(kube_port), "--nodes", str(args.nodes),
+                                 "--kubeconfig", str(kubeconfig)], f"http://127.0.0.1:{kube_port}/version")
         gateway = (f"imsAdapters:\n  - id: bench-cluster\n    type: kubernetes\n    default: true\n"
                    f"    options:\n      kubeconfig: {kubeconfig}\n")
         server = start_aws(tmp, gateway)
         try:
             page_benchmark(args.resources, args.samples)
-            poll_benchmark(kubesim, args.changes)
+            poll_benchmark(kubeconfig, args.changes)
         finally:
-            kubesim.stop()
-            server.stop()
+            kubesim.terminate()
+            server.terminate()
 
 
 if __name__ == "__main__":

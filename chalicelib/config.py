@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from chalicelib.adapters.ims.port import InventoryContext
     from chalicelib.adapters.poll_trigger import EventBridgePollTrigger
-    from chalicelib.adapters.queue.events_queue import SqsEventPublisher
+    from chalicelib.adapters.queue.events_queue import SqsDeliveryQueue, SqsEventPublisher
     from chalicelib.adapters.registry import AdapterRegistry
     from chalicelib.adapters.store.inventory_store import InventoryStore
     from chalicelib.adapters.store.subscription_store import SubscriptionStore
@@ -93,13 +93,15 @@ class CallbackSettings(_ConfigModel):
     allow_http: bool = False
     allowed_networks: str = ""  # comma-separated CIDRs of private SMO networks
     allowed_hosts: str = ""  # comma-separated host names
+    http_networks: str = ""  # comma-separated CIDRs: if set, plain http only to these
     probe: bool = False  # GET the callback at creation, expecting 2xx
 
     def policy(self) -> CallbackPolicy:
         from chalicelib.domain.callback_policy import CallbackPolicy, parse_networks
 
         hosts = frozenset(h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip())
-        return CallbackPolicy(self.allow_http, parse_networks(self.allowed_networks), hosts)
+        return CallbackPolicy(self.allow_http, parse_networks(self.allowed_networks), hosts,
+                              parse_networks(self.http_networks))
 
 
 class DeliverySettings(_ConfigModel):
@@ -182,6 +184,7 @@ def _callback_settings(env: dict[str, str]) -> CallbackSettings:
         allow_http=_flag(env.get("NETWEAVE_CALLBACK_ALLOW_HTTP")),
         allowed_networks=env.get("NETWEAVE_CALLBACK_ALLOWED_NETWORKS", ""),
         allowed_hosts=env.get("NETWEAVE_CALLBACK_ALLOWED_HOSTS", ""),
+        http_networks=env.get("NETWEAVE_CALLBACK_HTTP_NETWORKS", ""),
         probe=_flag(env.get("NETWEAVE_CALLBACK_PROBE")),
     )
 
@@ -233,6 +236,7 @@ def reset() -> None:
     ims_registry.cache_clear()
     poll_trigger.cache_clear()
     subscription_store.cache_clear()
+    delivery_queue.cache_clear()
 
 
 @lru_cache(maxsize=1)
@@ -312,6 +316,19 @@ def inventory_context() -> InventoryContext:
     from chalicelib.adapters.ims.port import InventoryContext
 
     return InventoryContext(o_cloud_id=get_settings().gateway.o_cloud.resolved_o_cloud_id())
+
+
+@lru_cache(maxsize=1)
+def delivery_queue() -> SqsDeliveryQueue:
+    from chalicelib.adapters.queue.events_queue import SqsDeliveryQueue
+
+    return SqsDeliveryQueue(sqs(), queue_url(resources.DELIVERIES.logical_name))
+
+
+def queue_name_at_import(queue: resources.Queue) -> str:
+    """A queue's name for an event-source decorator in app.py, evaluated when app.py is imported (or packaged:
+    `chalice package` must run with the target NETWEAVE_STAGE in its environment)."""
+    return resources.queue_name(os.environ.get("NETWEAVE_STAGE", "dev"), queue)
 
 
 def poll_rate_minutes() -> int:

@@ -6,6 +6,9 @@ from typing import Any, cast
 
 from chalicelib import config
 from chalicelib.adapters.ims.port import InventoryAdapter
+from chalicelib.domain.events import ChangeEvent
+from chalicelib.observability import logger
+from chalicelib.services.fan_out import fan_out
 from chalicelib.services.inventory_poll import poll_backends
 
 # EventBridge sources that mean "some cluster changed": our own (from cluster-side watchers or operators), EC2 state
@@ -26,3 +29,25 @@ def poll_inventory_for_event(event: dict[str, Any]) -> list[dict[str, Any]]:
     if adapter_id is not None and adapter_id not in config.ims_registry().ids:
         return []  # an event about a backend this gateway does not serve
     return poll_inventory(adapter_id)
+
+
+def fan_out_batch(event: dict[str, Any]) -> dict[str, Any]:
+    """SQS `events` → `deliveries`. A record that cannot be read is reported failed (SQS retries it, then moves it to
+    the DLQ), and so is every later record of its message group, so each backend's events stay in order."""
+    events, failures = [], []
+    broken_groups: set[str] = set()
+    for record in event.get("Records", []):
+        group = record.get("attributes", {}).get("MessageGroupId", "")
+        try:
+            if group in broken_groups:
+                raise ValueError("an earlier event of this group failed")
+            events.append(ChangeEvent.model_validate_json(record["body"]))
+        except (ValueError, KeyError):
+            broken_groups.add(group)
+            failures.append({"itemIdentifier": record.get("messageId", "")})
+    if events:
+        o_cloud = config.get_settings().gateway.o_cloud
+        report = fan_out(events, config.subscription_store(), config.delivery_queue(),
+                         o_cloud.resolved_global_cloud_id())
+        logger.info("fan-out", extra={"report": report.__dict__})
+    return {"batchItemFailures": failures}

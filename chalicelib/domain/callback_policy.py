@@ -34,6 +34,7 @@ class CallbackPolicy:
     allow_http: bool = False  # plain http only where the operator allows it (the local stack does, for loopback)
     allowed_networks: tuple[IPNetwork, ...] = ()  # private SMO networks an operator admits explicitly
     allowed_hosts: frozenset[str] = field(default_factory=frozenset)
+    http_networks: tuple[IPNetwork, ...] = ()  # if set, plain http only to these (the local stack: loopback)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,8 @@ def check_addresses(callback: Callback, addresses: Iterable[IPAddress], policy: 
     if not resolved:
         raise CallbackRefused(f"callback: host '{callback.host}' does not resolve")
     for address in (_unmapped(a) for a in resolved):
+        if callback.scheme == "http" and policy.http_networks and not any(address in n for n in policy.http_networks):
+            raise CallbackRefused(f"callback: plain http is allowed only to {_names(policy.http_networks)}; use https")
         if address in METADATA_ADDRESSES:
             raise CallbackRefused(f"callback: '{callback.host}' resolves to a cloud metadata address")
         if _internal(address) and not _admitted(callback.host, address, policy):
@@ -96,6 +99,10 @@ def _internal(address: IPAddress) -> bool:
 
 def _admitted(host: str, address: IPAddress, policy: CallbackPolicy) -> bool:
     return host in policy.allowed_hosts or any(address in network for network in policy.allowed_networks)
+
+
+def _names(networks: tuple[IPNetwork, ...]) -> str:
+    return ", ".join(str(n) for n in networks)
 
 
 def parse_networks(text: str) -> tuple[IPNetwork, ...]:

@@ -38,6 +38,9 @@ class ChangeEvent(WireModel):
     prior: dict[str, Any] | None = None
     post: dict[str, Any] | None = None
     at: str
+    # What happened in the source's own words where created/modified/deleted is too coarse (DMS:
+    # DeploymentScaled, DeploymentRolledBack, ...; alarms: ACKNOWLEDGE).
+    detail_type: str | None = Field(default=None, alias="detailType")
 
 
 def change_event_id(backend: str, object_id: str, prior_hash: str | None, post_hash: str | None) -> str:

@@ -109,6 +109,10 @@ def stack_environment(args: argparse.Namespace, secret: str) -> dict[str, str]:
     )
     env.pop("AWS_PROFILE", None)
     env.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    # A local SMO receiver listens on loopback over plain http: admit exactly that, nothing else.
+    env.setdefault("NETWEAVE_CALLBACK_ALLOW_HTTP", "true")
+    env.setdefault("NETWEAVE_CALLBACK_HTTP_NETWORKS", "127.0.0.0/8")
+    env.setdefault("NETWEAVE_CALLBACK_ALLOWED_NETWORKS", "127.0.0.0/8")
     return env
 
 

@@ -24,8 +24,11 @@ class Site:
 
 
 def site_environment(tmp_dir: Path, nodes: int | None = None, adapter_id: str = "site-a",
-                     more_adapters: str = "") -> Iterator[Site]:
-    """kubesim + a gateway.yaml naming it + tables of a stage of their own (other tests' backends stay out)."""
+                     more_adapters: str = "", stage: str | None = None) -> Iterator[Site]:
+    """kubesim + a gateway.yaml naming it + tables of a stage of their own (other tests' backends stay out).
+
+    `stage="dev"` reuses the session's tables and queues: needed where app.py's event-source decorators (whose
+    queue names are fixed when app.py is imported) must see the test's messages."""
     kubesim = start_kubesim(nodes=nodes)
     kubeconfig = kubesim.write_kubeconfig(tmp_dir / "kubeconfig")
     gateway_file = tmp_dir / "gateway.yaml"
@@ -34,7 +37,7 @@ def site_environment(tmp_dir: Path, nodes: int | None = None, adapter_id: str = 
         f"imsAdapters:\n  - id: {adapter_id}\n    type: kubernetes\n    default: true\n"
         f"    options:\n      kubeconfig: {kubeconfig}\n" + more_adapters
     )
-    stage = f"t{uuid.uuid4().hex[:8]}"
+    stage = stage or f"t{uuid.uuid4().hex[:8]}"
     saved = {k: os.environ.get(k) for k in ("NETWEAVE_STAGE", "NETWEAVE_GATEWAY_CONFIG")}
     os.environ.update(NETWEAVE_STAGE=stage, NETWEAVE_GATEWAY_CONFIG=str(gateway_file))
     config.reset()

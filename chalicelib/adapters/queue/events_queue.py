@@ -1,16 +1,17 @@
-"""Publishing change events to the `events` FIFO queue."""
+"""Publishing change events to the `events` FIFO queue, and notifications to the `deliveries` FIFO queue."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-from chalicelib.domain.errors import BackendUnavailable
+from chalicelib.adapters.queue.batches import send_all
 from chalicelib.domain.events import ChangeEvent
+from chalicelib.domain.subscriptions import DeliveryMessage
 
-_MAX_BATCH_MESSAGES = 10
-_MAX_BATCH_BYTES = 240 * 1024  # SQS allows 256 KiB per batch; keep room for attributes
+
+def _compact(document: dict[str, Any]) -> str:
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
 
 
 class SqsEventPublisher:
@@ -19,39 +20,21 @@ class SqsEventPublisher:
         self.queue_url = queue_url
 
     def publish(self, events: list[ChangeEvent]) -> int:
-        """Send every event or raise: a poll must not commit a change whose event was not sent.
-
-        One message group per backend keeps each backend's changes in order; the event id is the deduplication id,
-        so a change re-published within SQS's five-minute window is dropped by SQS itself."""
-        sent = 0
-        for batch in _batches(events):
-            reply = self.client.send_message_batch(QueueUrl=self.queue_url, Entries=batch)
-            if reply.get("Failed"):
-                reasons = "; ".join(f"{f['Id']}: {f.get('Message', f.get('Code'))}" for f in reply["Failed"])
-                raise BackendUnavailable(f"could not publish change events: {reasons}")
-            sent += len(batch)
-        return sent
+        """One message group per source and backend keeps each backend's changes in order; the event id is the
+        deduplication id, so a change re-published within SQS's five-minute window is dropped by SQS itself."""
+        entries = [{"MessageBody": _compact(e.to_wire()), "MessageGroupId": f"{e.source.value}:{e.backend}",
+                    "MessageDeduplicationId": e.event_id} for e in events]
+        return send_all(self.client, self.queue_url, entries)
 
 
-def _entry(index: int, event: ChangeEvent) -> dict[str, Any]:
-    return {
-        "Id": str(index),
-        "MessageBody": json.dumps(event.to_wire(), separators=(",", ":"), ensure_ascii=False),
-        "MessageGroupId": f"{event.source.value}:{event.backend}",
-        "MessageDeduplicationId": event.event_id,
-    }
+class SqsDeliveryQueue:
+    def __init__(self, client: Any, queue_url: str) -> None:
+        self.client = client
+        self.queue_url = queue_url
 
-
-def _batches(events: list[ChangeEvent]) -> Iterator[list[dict[str, Any]]]:
-    batch: list[dict[str, Any]] = []
-    size = 0
-    for index, event in enumerate(events):
-        entry = _entry(index, event)
-        entry_size = len(entry["MessageBody"].encode())
-        if batch and (len(batch) == _MAX_BATCH_MESSAGES or size + entry_size > _MAX_BATCH_BYTES):
-            yield batch
-            batch, size = [], 0
-        batch.append(entry)
-        size += entry_size
-    if batch:
-        yield batch
+    def enqueue(self, deliveries: list[DeliveryMessage]) -> int:
+        """One message group per subscription: its notifications arrive in order, and a failing subscriber holds
+        back only its own (design §4). The notification id deduplicates re-fanned events."""
+        entries = [{"MessageBody": _compact(d.to_wire()), "MessageGroupId": d.subscription_id,
+                    "MessageDeduplicationId": d.notification_id} for d in deliveries]
+        return send_all(self.client, self.queue_url, entries)

@@ -1,0 +1,351 @@
+"""Managing subscriptions of the three API kinds (inventory, alarm, DMS): create, get, list, delete.
+
+Ports come in as arguments: the store (`SubscriptionStore` or a fake), and for creation the callback policy, a
+resolver and an optional reachability prober. The wire form never carries the signing secret; only the creation
+answer adds it, once (design §4: Standard Webhooks, `whsec_` + base64 of 32 random bytes).
+
+Filters as stored (what `fan_out` evaluates):
+- inventory: the client's text verbatim, O2 subscription grammar (`|`, `objectType`), attributes of any inventory
+  object type; a matching event is NOT reported (o2-facts §4);
+- alarm: the client's text verbatim, `|` allowed, attributes of the alarm record (no `objectType`: alarms have none);
+- DMS: selects events; AND-only query grammar (`fan_out` parses DMS filters with `parse_filter`), attributes of the
+  DMS event view. `eventTypes` has no field of its own in the record, so it is folded into the stored filter as a
+  last term `(in,eventType,'A','B')` with quoted values. The client's part is stored in canonical form, which never
+  quotes such simple values, so the quoted term can only be ours and the wire form can show both parts unchanged.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+from chalicelib.domain.callback_policy import (
+    Callback,
+    CallbackPolicy,
+    CallbackRefused,
+    IPAddress,
+    check_addresses,
+    parse_callback,
+)
+from chalicelib.domain.errors import BadRequest, InvalidQuery, NotFound
+from chalicelib.domain.events import utc_now_iso
+from chalicelib.domain.inventory import SELECTOR_SCHEMAS
+from chalicelib.domain.models import CloudInfo
+from chalicelib.domain.paging import Marker, encode_marker
+from chalicelib.domain.query import (
+    AttributeSchema,
+    Filter,
+    FilterSchema,
+    parse_filter,
+    parse_subscription_filter,
+    validate_filter,
+)
+from chalicelib.domain.selectors import Selection, SelectorSchema, apply_selection, validate_selection
+from chalicelib.domain.subscriptions import Subscription, SubscriptionKind
+from chalicelib.services.inventory_query import Page
+
+SECRET_PREFIX = "whsec_"
+PROBE_TIMEOUT_SECONDS = 5.0
+
+
+class DeploymentEventType(StrEnum):
+    CREATED = "DeploymentCreated"
+    PROGRESSING = "DeploymentProgressing"
+    READY = "DeploymentReady"
+    FAILED = "DeploymentFailed"
+    SCALED = "DeploymentScaled"
+    UPGRADED = "DeploymentUpgraded"
+    ROLLED_BACK = "DeploymentRolledBack"
+    DELETED = "DeploymentDeleted"
+
+
+ID_FIELDS = {SubscriptionKind.INVENTORY: "subscriptionId", SubscriptionKind.ALARM: "alarmSubscriptionId",
+             SubscriptionKind.DMS: "subscriptionId"}
+_NAMES = {SubscriptionKind.INVENTORY: "subscription", SubscriptionKind.ALARM: "alarm subscription",
+          SubscriptionKind.DMS: "deployment subscription"}
+
+ALARM_ATTRIBUTES = frozenset({
+    "alarmEventRecordId", "alarmDefinitionID", "probableCauseID", "alarmRaisedTime", "alarmChangedTime",
+    "alarmAcknowledged", "alarmAcknowledgedTime", "alarmAcknowledgeTime", "perceivedSeverity", "resourceTypeID",
+    "resourceID",
+})
+DMS_ATTRIBUTES = frozenset({"deploymentId", "packageId", "namespace", "eventType", "name", "status"})
+_CLOUD_SCHEMA = FilterSchema(frozenset(f.alias or n for n, f in CloudInfo.model_fields.items()) | {"globalcloudId"})
+_INVENTORY_SCHEMAS: tuple[AttributeSchema, ...] = tuple(SELECTOR_SCHEMAS.values())
+_ALARM_SCHEMA = FilterSchema(ALARM_ATTRIBUTES)
+_DMS_SCHEMA = FilterSchema(DMS_ATTRIBUTES)
+# The reference schema of AlarmSubscriptionInfo lists these as the filter's values; they are no filter in the O2
+# grammar, and `fan_out` could not evaluate them, so they are refused with a pointer to the grammar.
+_ALARM_KEYWORDS = frozenset({"NEW", "CHANGE", "CLEAR", "ACKNOWLEDGE"})
+_EVENT_TYPES_TERM = re.compile(r"(?:^|;)\(in,eventType,((?:'Deployment[A-Za-z]+',)*'Deployment[A-Za-z]+')\)$")
+
+
+def _wire_schema(kind: SubscriptionKind) -> SelectorSchema:
+    names = {ID_FIELDS[kind], "callback", "consumerSubscriptionId", "filter", "status", "statusReason"}
+    if kind is SubscriptionKind.DMS:
+        names.add("eventTypes")
+    return SelectorSchema(frozenset(names), frozenset({ID_FIELDS[kind]}), (), frozenset())
+
+
+WIRE_SCHEMAS = {kind: _wire_schema(kind) for kind in ID_FIELDS}
+
+Resolver = Callable[[Callback], Sequence[IPAddress]]
+Prober = Callable[[Callback, Sequence[IPAddress]], None]
+
+
+class SubscriptionRepository(Protocol):
+    def create(self, subscription: Subscription) -> Subscription: ...
+
+    def get(self, subscription_id: str) -> Subscription | None: ...
+
+    def delete(self, subscription: Subscription) -> None: ...
+
+    def page(self, kind: SubscriptionKind, limit: int,
+             start_key: dict[str, Any] | None = None) -> tuple[list[Subscription], dict[str, Any] | None]: ...
+
+
+@dataclass(frozen=True)
+class CallbackPorts:
+    policy: CallbackPolicy
+    resolve: Resolver
+    probe: Prober | None = None  # None: no reachability probe (`callbacks.probe` off, the default)
+
+
+@dataclass(frozen=True)
+class NewSubscription:
+    kind: SubscriptionKind
+    callback: str
+    consumer_subscription_id: str | None = None
+    filter: str | None = None
+    event_types: Sequence[str] | None = None  # DMS only
+    owner: str | None = None
+
+
+@dataclass(frozen=True)
+class ListRequest:
+    selection: Selection
+    limit: int
+    filter: Filter | None = None
+    marker: Marker | None = None
+
+
+def new_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def create_subscription(store: SubscriptionRepository, request: NewSubscription, callbacks: CallbackPorts,
+                        *, new_id: Callable[[], str] = lambda: str(uuid.uuid4())) -> dict[str, Any]:
+    """Validate, store, and answer the wire form plus the secret: the only time the secret leaves netweave."""
+    stored_filter = checked_filter(request.kind, request.filter, request.event_types)
+    vet_callback(request.callback, callbacks)
+    secret = new_secret()
+    record = Subscription(subscription_id=new_id(), kind=request.kind, callback=request.callback,
+                          consumer_subscription_id=request.consumer_subscription_id, filter=stored_filter,
+                          secret=secret, created_at=utc_now_iso(), owner=request.owner)
+    store.create(record)
+    return {**wire_form(record), "secret": secret}
+
+
+def get_subscription(store: SubscriptionRepository, kind: SubscriptionKind, subscription_id: str,
+                     selection: Selection | None = None) -> dict[str, Any]:
+    schema = WIRE_SCHEMAS[kind]
+    validate_selection(selection or Selection(), schema)
+    return apply_selection(wire_form(_find(store, kind, subscription_id)), selection or Selection(), schema)
+
+
+def delete_subscription(store: SubscriptionRepository, kind: SubscriptionKind, subscription_id: str) -> None:
+    store.delete(_find(store, kind, subscription_id))
+
+
+def list_subscriptions(store: SubscriptionRepository, kind: SubscriptionKind, request: ListRequest) -> Page:
+    schema = WIRE_SCHEMAS[kind]
+    validate_selection(request.selection, schema)
+    if request.filter is not None:
+        validate_filter(request.filter, schema)
+    start, beyond_end = _start_key(store, kind, request)
+    if beyond_end:
+        return Page([], None)
+    matched, more = _matching(store, kind, request, start)
+    next_marker = encode_marker(_key_after(kind, matched[-1])) if more and matched else None
+    return Page([apply_selection(doc, request.selection, schema) for doc in matched], next_marker)
+
+
+def wire_form(subscription: Subscription) -> dict[str, Any]:
+    """What GET shows: the O2 fields, never null, plus netweave's `status`/`statusReason`; never the secret."""
+    document: dict[str, Any] = {ID_FIELDS[subscription.kind]: subscription.subscription_id,
+                                "callback": subscription.callback}
+    if subscription.consumer_subscription_id is not None:
+        document["consumerSubscriptionId"] = subscription.consumer_subscription_id
+    client_filter, event_types = subscription.filter, None
+    if subscription.kind is SubscriptionKind.DMS:
+        client_filter, event_types = split_dms_filter(subscription.filter)
+    if client_filter:
+        document["filter"] = client_filter
+    if event_types is not None:
+        document["eventTypes"] = event_types
+    document["status"] = subscription.status.value
+    if subscription.status_reason:
+        document["statusReason"] = subscription.status_reason
+    return document
+
+
+# --- filters ---------------------------------------------------------------------------------------------------------
+
+
+def checked_filter(kind: SubscriptionKind, text: str | None, event_types: Sequence[str] | None) -> str | None:
+    """The filter to store for this kind, after checking it; an empty or blank filter is no filter."""
+    text = text if text and text.strip() else None
+    if kind is SubscriptionKind.DMS:
+        return _dms_filter(text, event_types)
+    if event_types is not None:
+        raise BadRequest("eventTypes: only deployment (O2dms) subscriptions take event types")
+    if text is None:
+        return None
+    if kind is SubscriptionKind.INVENTORY:
+        validate_filter(parse_subscription_filter(text), _CLOUD_SCHEMA, *_INVENTORY_SCHEMAS)
+    elif text.strip() in _ALARM_KEYWORDS:
+        raise InvalidQuery(f"filter: '{text.strip()}' is not supported; write a filter over alarm record attributes, "
+                           "e.g. (eq,perceivedSeverity,5)")
+    else:
+        validate_filter(parse_filter(text, allow_or=True), _ALARM_SCHEMA)
+    return text
+
+
+def _dms_filter(text: str | None, event_types: Sequence[str] | None) -> str | None:
+    client = None
+    if text is not None:
+        parsed = parse_filter(text, allow_or=True)
+        if len(parsed.groups) > 1:
+            raise InvalidQuery("filter: '|' (OR) is not supported in deployment subscription filters; create one "
+                               "subscription per alternative")
+        validate_filter(parsed, _DMS_SCHEMA)
+        client = parsed.to_text()
+    if event_types is None:
+        return client
+    term = "(in,eventType," + ",".join(f"'{t}'" for t in _event_types(event_types)) + ")"
+    return f"{client};{term}" if client else term
+
+
+def _event_types(given: Sequence[str]) -> list[str]:
+    """Known types, each once, in declaration order: the same set always gives the same stored text (dedupe)."""
+    known = [t.value for t in DeploymentEventType]
+    unknown = [t for t in given if t not in known]
+    if unknown or not given:
+        problem = f"unknown event type '{unknown[0]}'" if unknown else "must name at least one event type"
+        raise BadRequest(f"eventTypes: {problem}; known: {', '.join(known)}")
+    return [t for t in known if t in given]
+
+
+def split_dms_filter(stored: str | None) -> tuple[str | None, list[str] | None]:
+    """The client's filter and the event types, from a stored DMS filter (inverse of `_dms_filter`)."""
+    if not stored:
+        return None, None
+    found = _EVENT_TYPES_TERM.search(stored)
+    if found is None:
+        return stored, None
+    client = stored[: found.start()] or None
+    return client, [value.strip("'") for value in found.group(1).split(",")]
+
+
+# --- callbacks -------------------------------------------------------------------------------------------------------
+
+
+def vet_callback(url: str, callbacks: CallbackPorts) -> Callback:
+    """Syntax and scheme, then every address the host resolves to, then (when switched on) a GET probe."""
+    callback = parse_callback(url, callbacks.policy)
+    addresses = list(callbacks.resolve(callback))
+    check_addresses(callback, addresses, callbacks.policy)
+    if callbacks.probe is not None:
+        callbacks.probe(callback, addresses)
+    return callback
+
+
+def http_probe(callback: Callback, addresses: Sequence[IPAddress]) -> None:
+    """GET the callback expecting 2xx, on the address just checked rather than a fresh DNS answer (which could now
+    point inwards); TLS still verifies the callback's own host name. No redirects, 5 s per network step."""
+    import httpx  # only creations with the probe switched on pay for the import
+
+    parts = urlsplit(callback.url)
+    address = addresses[0]
+    host = f"[{address}]" if address.version == 6 else str(address)
+    target = urlunsplit((parts.scheme, f"{host}:{callback.port}", parts.path or "/", parts.query, ""))
+    try:
+        with httpx.Client(timeout=PROBE_TIMEOUT_SECONDS, follow_redirects=False, trust_env=False) as client, \
+                client.stream("GET", target, headers={"Host": parts.netloc},
+                              extensions={"sni_hostname": callback.host}) as reply:
+            status = reply.status_code
+    except httpx.HTTPError as error:
+        raise CallbackRefused(f"callback: the reachability probe (GET) failed: {type(error).__name__}") from None
+    if not 200 <= status < 300:
+        raise CallbackRefused(f"callback: the reachability probe (GET) answered HTTP {status}; expected 2xx")
+
+
+# --- reading ---------------------------------------------------------------------------------------------------------
+
+
+def _find(store: SubscriptionRepository, kind: SubscriptionKind, subscription_id: str) -> Subscription:
+    # Every id netweave assigns is a UUID; anything else cannot exist (and must not reach DynamoDB's key limits).
+    found = store.get(subscription_id) if _is_uuid(subscription_id) else None
+    if found is None or found.kind is not kind:  # another kind's id is not visible here
+        raise NotFound(f"no {_NAMES[kind]} with id '{subscription_id[:100]}'")
+    return found
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        return str(uuid.UUID(text)) == text.lower()
+    except ValueError:
+        return False
+
+
+def _matching(store: SubscriptionRepository, kind: SubscriptionKind, request: ListRequest,
+              start: dict[str, Any] | None) -> tuple[list[dict[str, Any]], bool]:
+    """Up to `limit` matching wire documents from `start` on, and whether more may follow."""
+    chunk = request.limit if request.filter is None else max(request.limit, 250)
+    matched: list[dict[str, Any]] = []
+    while True:
+        items, last_key = store.page(kind, chunk, start)
+        for position, item in enumerate(items):
+            document = wire_form(item)
+            if request.filter is None or request.filter.matches(document):
+                matched.append(document)
+                if len(matched) == request.limit:
+                    return matched, position < len(items) - 1 or last_key is not None
+        if last_key is None:
+            return matched, False
+        start = last_key
+
+
+def _start_key(store: SubscriptionRepository, kind: SubscriptionKind,
+               request: ListRequest) -> tuple[dict[str, Any] | None, bool]:
+    marker = request.marker
+    if marker is None:
+        return None, False
+    if marker.resume_after is not None:
+        return _resume_key(kind, marker.resume_after), False
+    start: dict[str, Any] | None = None
+    for _ in range((marker.page_number or 1) - 1):  # numeric markers: walk to the page
+        matched, more = _matching(store, kind, request, start)
+        if not more:
+            return None, True
+        start = _key_after(kind, matched[-1])
+    return start, False
+
+
+def _resume_key(kind: SubscriptionKind, key: dict[str, Any]) -> dict[str, Any]:
+    """A marker's key must be one this collection issued: a forged one must not become a DynamoDB error (500)."""
+    if set(key) != {"subscriptionId", "kind"} or key["kind"]["S"] != kind.value \
+            or not _is_uuid(key["subscriptionId"]["S"]):
+        raise InvalidQuery("nextpage_opaque_marker: not a marker of this collection")
+    return key
+
+
+def _key_after(kind: SubscriptionKind, document: dict[str, Any]) -> dict[str, Any]:
+    return {"subscriptionId": {"S": document[ID_FIELDS[kind]]}, "kind": {"S": kind.value}}
