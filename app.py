@@ -6,7 +6,7 @@ from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent, SQSEvent
 
 from chalicelib import config, handlers, resources
-from chalicelib.api import inventory, ops, pools, versions
+from chalicelib.api import inventory, operations, ops, pools, subscriptions, versions
 from chalicelib.api.middleware import http_middleware
 from chalicelib.api.routing import add_method_not_allowed_routes
 
@@ -17,12 +17,14 @@ app.register_blueprint(versions.blueprint)
 app.register_blueprint(inventory.blueprint)
 app.register_blueprint(pools.blueprint)
 app.register_blueprint(ops.blueprint)
+app.register_blueprint(subscriptions.blueprint)
+app.register_blueprint(operations.blueprint)
 add_method_not_allowed_routes(app)
 
 
 @app.schedule(Rate(config.poll_rate_minutes(), unit=Rate.MINUTES), name="poll_inventory")
 def poll_inventory(event: CloudWatchEvent) -> list[dict[str, Any]]:
-    return handlers.poll_inventory()
+    return handlers.scheduled_poll()
 
 
 @app.on_cw_event(handlers.CLUSTER_EVENT_PATTERN, name="poll_inventory_on_change")

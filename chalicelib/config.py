@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.poll_trigger import EventBridgePollTrigger
     from chalicelib.adapters.queue.events_queue import SqsDeliveryQueue, SqsEventPublisher
     from chalicelib.adapters.registry import AdapterRegistry
+    from chalicelib.adapters.store.delivery_log import DeliveryLog
     from chalicelib.adapters.store.inventory_store import InventoryStore
     from chalicelib.adapters.store.subscription_store import SubscriptionStore
     from chalicelib.domain.callback_policy import CallbackPolicy
@@ -113,6 +114,7 @@ class DeliverySettings(_ConfigModel):
     smo_client_secret: str | None = None  # local use only; production reads it from SSM
     smo_scope: str | None = None
     registration_url: str | None = None  # where the O-Cloud announces itself (o2-facts §4)
+    public_url: str | None = None  # this gateway's {apiRoot} as SMOs reach it (announced as IMS_EP)
 
 
 class Settings(_ConfigModel):
@@ -199,6 +201,7 @@ def _delivery_settings(env: dict[str, str]) -> DeliverySettings:
         smo_client_secret=env.get("NETWEAVE_SMO_CLIENT_SECRET") or None,
         smo_scope=env.get("NETWEAVE_SMO_SCOPE") or None,
         registration_url=env.get("NETWEAVE_SMO_REGISTRATION_URL") or None,
+        public_url=env.get("NETWEAVE_PUBLIC_URL") or None,
     )
 
 
@@ -237,6 +240,7 @@ def reset() -> None:
     poll_trigger.cache_clear()
     subscription_store.cache_clear()
     delivery_queue.cache_clear()
+    delivery_log.cache_clear()
 
 
 @lru_cache(maxsize=1)
@@ -348,3 +352,10 @@ def subscription_store() -> SubscriptionStore:
     from chalicelib.adapters.store.subscription_store import SubscriptionStore
 
     return SubscriptionStore(dynamodb_client(), get_settings().table_name(resources.SUBSCRIPTIONS))
+
+
+@lru_cache(maxsize=1)
+def delivery_log() -> DeliveryLog:
+    from chalicelib.adapters.store.delivery_log import DeliveryLog
+
+    return DeliveryLog(dynamodb_client(), get_settings().table_name(resources.DELIVERY_LOG))

@@ -10,10 +10,32 @@ from chalicelib.domain.events import ChangeEvent
 from chalicelib.observability import logger
 from chalicelib.services.fan_out import fan_out
 from chalicelib.services.inventory_poll import poll_backends
+from chalicelib.services.registration import announce_if_changed, registration_payload
 
 # EventBridge sources that mean "some cluster changed": our own (from cluster-side watchers or operators), EC2 state
 # changes and EKS API calls. A netweave event may name the backend in `detail.adapterId`; others poll every backend.
 CLUSTER_EVENT_PATTERN: dict[str, Any] = {"source": ["netweave", "aws.ec2", "aws.eks"]}
+
+
+def scheduled_poll() -> list[dict[str, Any]]:
+    """The schedule's work: poll every backend, then (re)announce the O-Cloud to the SMO if configured."""
+    reports = poll_inventory()
+    announce_registration()
+    return reports
+
+
+def announce_registration() -> bool:
+    settings = config.get_settings()
+    delivery, o_cloud = settings.delivery, settings.gateway.o_cloud
+    if not delivery.registration_url:
+        return False
+    if not delivery.public_url:
+        logger.warning("NETWEAVE_SMO_REGISTRATION_URL is set but NETWEAVE_PUBLIC_URL is not: cannot announce")
+        return False
+    payload = registration_payload(o_cloud.resolved_o_cloud_id(), o_cloud.resolved_global_cloud_id(),
+                                   delivery.public_url.rstrip("/"))
+    return announce_if_changed(delivery.registration_url, payload, config.subscription_store(),
+                               config.inventory_store(), config.delivery_queue())
 
 
 def poll_inventory(adapter_id: str | None = None) -> list[dict[str, Any]]:

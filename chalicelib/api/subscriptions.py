@@ -102,15 +102,36 @@ class Surface:
 
 
 SURFACES = (
-    Surface(SubscriptionKind.INVENTORY,
-            ("/o2ims-infrastructureInventory/v1/subscriptions", "/o2ims/v1/subscriptions"), "subscriptionId",
-            Scope.IMS_READ, Scope.IMS_SUBSCRIBE, InventorySubscriptionRequest, SubscriptionInfo,
-            "inventory subscription"),
-    Surface(SubscriptionKind.ALARM, ("/o2ims-infrastructureMonitoring/v1/alarmSubscriptions",), "alarmSubscriptionId",
-            Scope.IMS_READ, Scope.IMS_SUBSCRIBE, AlarmSubscriptionRequest, AlarmSubscriptionInfo,
-            "alarm subscription"),
-    Surface(SubscriptionKind.DMS, ("/o2dms/v1/subscriptions",), "subscriptionId", Scope.DMS_READ, Scope.DMS_WRITE,
-            DeploymentSubscriptionRequest, DeploymentSubscriptionInfo, "deployment subscription"),
+    Surface(
+        SubscriptionKind.INVENTORY,
+        ("/o2ims-infrastructureInventory/v1/subscriptions", "/o2ims/v1/subscriptions"),
+        "subscriptionId",
+        Scope.IMS_READ,
+        Scope.IMS_SUBSCRIBE,
+        InventorySubscriptionRequest,
+        SubscriptionInfo,
+        "inventory subscription",
+    ),
+    Surface(
+        SubscriptionKind.ALARM,
+        ("/o2ims-infrastructureMonitoring/v1/alarmSubscriptions",),
+        "alarmSubscriptionId",
+        Scope.IMS_READ,
+        Scope.IMS_SUBSCRIBE,
+        AlarmSubscriptionRequest,
+        AlarmSubscriptionInfo,
+        "alarm subscription",
+    ),
+    Surface(
+        SubscriptionKind.DMS,
+        ("/o2dms/v1/subscriptions",),
+        "subscriptionId",
+        Scope.DMS_READ,
+        Scope.DMS_WRITE,
+        DeploymentSubscriptionRequest,
+        DeploymentSubscriptionInfo,
+        "deployment subscription",
+    ),
 )
 
 
@@ -134,23 +155,47 @@ def _new_subscription(kind: SubscriptionKind, body: _SubscriptionBody) -> NewSub
 def _register(surface: Surface, collection: str) -> None:
     kind, label, item = surface.kind, surface.label, f"{collection}/{{{surface.id_name}}}"
 
-    @router.route(collection, "GET", summary=f"List {label}s", scope=surface.read, query=ListQuery,
-                  response=surface.response, collection=True)
+    @router.route(
+        collection,
+        "GET",
+        summary=f"List {label}s",
+        scope=surface.read,
+        query=ListQuery,
+        response=surface.response,
+        collection=True,
+    )
     def list_all(query: ListQuery) -> Response:
         request = ListRequest(query.selection(), query.page_size(), query.parsed_filter(), query.marker())
         page = service.list_subscriptions(config.subscription_store(), kind, request)
         return page_response(blueprint.current_request, page)
 
-    @router.route(collection, "POST", summary=f"Create a {label}; the answer carries the signing secret, once",
-                  scope=surface.write, body=surface.body, response=surface.response, status=201)
+    @router.route(
+        collection,
+        "POST",
+        summary=f"Create a {label}; the answer carries the signing secret, once",
+        scope=surface.write,
+        body=surface.body,
+        response=surface.response,
+        status=201,
+    )
     def create(body: _SubscriptionBody) -> Response:
-        created = service.create_subscription(config.subscription_store(), _new_subscription(kind, body),
-                                              _callback_ports())
+        created = service.create_subscription(
+            config.subscription_store(), _new_subscription(kind, body), _callback_ports()
+        )
         location = f"{collection}/{created[surface.id_name]}"
-        return Response(body=created, status_code=201, headers={"Location": location})
+        return Response(
+            body=created, status_code=201, headers={"Location": location, "Content-Type": "application/json"}
+        )
 
-    @router.route(item, "GET", summary=f"One {label}", scope=surface.read, query=SelectorQuery,
-                  response=surface.response, responses=(404,))
+    @router.route(
+        item,
+        "GET",
+        summary=f"One {label}",
+        scope=surface.read,
+        query=SelectorQuery,
+        response=surface.response,
+        responses=(404,),
+    )
     def get_one(query: SelectorQuery, **path: str) -> dict[str, Any]:
         return service.get_subscription(config.subscription_store(), kind, path[surface.id_name], query.selection())
 

@@ -13,6 +13,7 @@ class Scope(StrEnum):
     DMS_READ = "o2dms:read"
     DMS_WRITE = "o2dms:write"
     DMS_DEPLOY = "o2dms:deploy"
+    OPERATE = "netweave:operate"  # operators: dead deliveries, replay, attempt logs
 
 
 ALL_SCOPES: frozenset[str] = frozenset(s.value for s in Scope)

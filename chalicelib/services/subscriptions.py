@@ -40,6 +40,7 @@ from chalicelib.domain.inventory import SELECTOR_SCHEMAS
 from chalicelib.domain.models import CloudInfo
 from chalicelib.domain.paging import Marker, encode_marker
 from chalicelib.domain.query import (
+    MAX_FILTER_LENGTH,
     AttributeSchema,
     Filter,
     FilterSchema,
@@ -66,16 +67,24 @@ class DeploymentEventType(StrEnum):
     DELETED = "DeploymentDeleted"
 
 
-ID_FIELDS = {SubscriptionKind.INVENTORY: "subscriptionId", SubscriptionKind.ALARM: "alarmSubscriptionId",
-             SubscriptionKind.DMS: "subscriptionId"}
-_NAMES = {SubscriptionKind.INVENTORY: "subscription", SubscriptionKind.ALARM: "alarm subscription",
-          SubscriptionKind.DMS: "deployment subscription"}
+ID_FIELDS = {
+    SubscriptionKind.INVENTORY: "subscriptionId",
+    SubscriptionKind.ALARM: "alarmSubscriptionId",
+    SubscriptionKind.DMS: "subscriptionId",
+}
+_NAMES = {
+    SubscriptionKind.INVENTORY: "subscription",
+    SubscriptionKind.ALARM: "alarm subscription",
+    SubscriptionKind.DMS: "deployment subscription",
+}
 
+# fmt: off
 ALARM_ATTRIBUTES = frozenset({
     "alarmEventRecordId", "alarmDefinitionID", "probableCauseID", "alarmRaisedTime", "alarmChangedTime",
     "alarmAcknowledged", "alarmAcknowledgedTime", "alarmAcknowledgeTime", "perceivedSeverity", "resourceTypeID",
     "resourceID",
 })
+# fmt: on
 DMS_ATTRIBUTES = frozenset({"deploymentId", "packageId", "namespace", "eventType", "name", "status"})
 _CLOUD_SCHEMA = FilterSchema(frozenset(f.alias or n for n, f in CloudInfo.model_fields.items()) | {"globalcloudId"})
 _INVENTORY_SCHEMAS: tuple[AttributeSchema, ...] = tuple(SELECTOR_SCHEMAS.values())
@@ -107,8 +116,9 @@ class SubscriptionRepository(Protocol):
 
     def delete(self, subscription: Subscription) -> None: ...
 
-    def page(self, kind: SubscriptionKind, limit: int,
-             start_key: dict[str, Any] | None = None) -> tuple[list[Subscription], dict[str, Any] | None]: ...
+    def page(
+        self, kind: SubscriptionKind, limit: int, start_key: dict[str, Any] | None = None
+    ) -> tuple[list[Subscription], dict[str, Any] | None]: ...
 
 
 @dataclass(frozen=True)
@@ -140,21 +150,34 @@ def new_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def create_subscription(store: SubscriptionRepository, request: NewSubscription, callbacks: CallbackPorts,
-                        *, new_id: Callable[[], str] = lambda: str(uuid.uuid4())) -> dict[str, Any]:
+def create_subscription(
+    store: SubscriptionRepository,
+    request: NewSubscription,
+    callbacks: CallbackPorts,
+    *,
+    new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+) -> dict[str, Any]:
     """Validate, store, and answer the wire form plus the secret: the only time the secret leaves netweave."""
     stored_filter = checked_filter(request.kind, request.filter, request.event_types)
     vet_callback(request.callback, callbacks)
     secret = new_secret()
-    record = Subscription(subscription_id=new_id(), kind=request.kind, callback=request.callback,
-                          consumer_subscription_id=request.consumer_subscription_id, filter=stored_filter,
-                          secret=secret, created_at=utc_now_iso(), owner=request.owner)
+    record = Subscription(
+        subscription_id=new_id(),
+        kind=request.kind,
+        callback=request.callback,
+        consumer_subscription_id=request.consumer_subscription_id,
+        filter=stored_filter,
+        secret=secret,
+        created_at=utc_now_iso(),
+        owner=request.owner,
+    )
     store.create(record)
     return {**wire_form(record), "secret": secret}
 
 
-def get_subscription(store: SubscriptionRepository, kind: SubscriptionKind, subscription_id: str,
-                     selection: Selection | None = None) -> dict[str, Any]:
+def get_subscription(
+    store: SubscriptionRepository, kind: SubscriptionKind, subscription_id: str, selection: Selection | None = None
+) -> dict[str, Any]:
     schema = WIRE_SCHEMAS[kind]
     validate_selection(selection or Selection(), schema)
     return apply_selection(wire_form(_find(store, kind, subscription_id)), selection or Selection(), schema)
@@ -179,8 +202,10 @@ def list_subscriptions(store: SubscriptionRepository, kind: SubscriptionKind, re
 
 def wire_form(subscription: Subscription) -> dict[str, Any]:
     """What GET shows: the O2 fields, never null, plus netweave's `status`/`statusReason`; never the secret."""
-    document: dict[str, Any] = {ID_FIELDS[subscription.kind]: subscription.subscription_id,
-                                "callback": subscription.callback}
+    document: dict[str, Any] = {
+        ID_FIELDS[subscription.kind]: subscription.subscription_id,
+        "callback": subscription.callback,
+    }
     if subscription.consumer_subscription_id is not None:
         document["consumerSubscriptionId"] = subscription.consumer_subscription_id
     client_filter, event_types = subscription.filter, None
@@ -211,8 +236,10 @@ def checked_filter(kind: SubscriptionKind, text: str | None, event_types: Sequen
     if kind is SubscriptionKind.INVENTORY:
         validate_filter(parse_subscription_filter(text), _CLOUD_SCHEMA, *_INVENTORY_SCHEMAS)
     elif text.strip() in _ALARM_KEYWORDS:
-        raise InvalidQuery(f"filter: '{text.strip()}' is not supported; write a filter over alarm record attributes, "
-                           "e.g. (eq,perceivedSeverity,5)")
+        raise InvalidQuery(
+            f"filter: '{text.strip()}' is not supported; write a filter over alarm record attributes, "
+            "e.g. (eq,perceivedSeverity,5)"
+        )
     else:
         validate_filter(parse_filter(text, allow_or=True), _ALARM_SCHEMA)
     return text
@@ -223,14 +250,19 @@ def _dms_filter(text: str | None, event_types: Sequence[str] | None) -> str | No
     if text is not None:
         parsed = parse_filter(text, allow_or=True)
         if len(parsed.groups) > 1:
-            raise InvalidQuery("filter: '|' (OR) is not supported in deployment subscription filters; create one "
-                               "subscription per alternative")
+            raise InvalidQuery(
+                "filter: '|' (OR) is not supported in deployment subscription filters; create one "
+                "subscription per alternative"
+            )
         validate_filter(parsed, _DMS_SCHEMA)
         client = parsed.to_text()
     if event_types is None:
         return client
     term = "(in,eventType," + ",".join(f"'{t}'" for t in _event_types(event_types)) + ")"
-    return f"{client};{term}" if client else term
+    stored = f"{client};{term}" if client else term
+    if len(stored) > MAX_FILTER_LENGTH:  # fan_out could not parse it, and would then send everything
+        raise InvalidQuery(f"filter: with eventTypes longer than {MAX_FILTER_LENGTH} characters")
+    return stored
 
 
 def _event_types(given: Sequence[str]) -> list[str]:
@@ -277,9 +309,12 @@ def http_probe(callback: Callback, addresses: Sequence[IPAddress]) -> None:
     host = f"[{address}]" if address.version == 6 else str(address)
     target = urlunsplit((parts.scheme, f"{host}:{callback.port}", parts.path or "/", parts.query, ""))
     try:
-        with httpx.Client(timeout=PROBE_TIMEOUT_SECONDS, follow_redirects=False, trust_env=False) as client, \
-                client.stream("GET", target, headers={"Host": parts.netloc},
-                              extensions={"sni_hostname": callback.host}) as reply:
+        with (
+            httpx.Client(timeout=PROBE_TIMEOUT_SECONDS, follow_redirects=False, trust_env=False) as client,
+            client.stream(
+                "GET", target, headers={"Host": parts.netloc}, extensions={"sni_hostname": callback.host}
+            ) as reply,
+        ):
             status = reply.status_code
     except httpx.HTTPError as error:
         raise CallbackRefused(f"callback: the reachability probe (GET) failed: {type(error).__name__}") from None
@@ -305,8 +340,9 @@ def _is_uuid(text: str) -> bool:
         return False
 
 
-def _matching(store: SubscriptionRepository, kind: SubscriptionKind, request: ListRequest,
-              start: dict[str, Any] | None) -> tuple[list[dict[str, Any]], bool]:
+def _matching(
+    store: SubscriptionRepository, kind: SubscriptionKind, request: ListRequest, start: dict[str, Any] | None
+) -> tuple[list[dict[str, Any]], bool]:
     """Up to `limit` matching wire documents from `start` on, and whether more may follow."""
     chunk = request.limit if request.filter is None else max(request.limit, 250)
     matched: list[dict[str, Any]] = []
@@ -323,8 +359,9 @@ def _matching(store: SubscriptionRepository, kind: SubscriptionKind, request: Li
         start = last_key
 
 
-def _start_key(store: SubscriptionRepository, kind: SubscriptionKind,
-               request: ListRequest) -> tuple[dict[str, Any] | None, bool]:
+def _start_key(
+    store: SubscriptionRepository, kind: SubscriptionKind, request: ListRequest
+) -> tuple[dict[str, Any] | None, bool]:
     marker = request.marker
     if marker is None:
         return None, False
@@ -341,8 +378,11 @@ def _start_key(store: SubscriptionRepository, kind: SubscriptionKind,
 
 def _resume_key(kind: SubscriptionKind, key: dict[str, Any]) -> dict[str, Any]:
     """A marker's key must be one this collection issued: a forged one must not become a DynamoDB error (500)."""
-    if set(key) != {"subscriptionId", "kind"} or key["kind"]["S"] != kind.value \
-            or not _is_uuid(key["subscriptionId"]["S"]):
+    if (
+        set(key) != {"subscriptionId", "kind"}
+        or key["kind"]["S"] != kind.value
+        or not _is_uuid(key["subscriptionId"]["S"])
+    ):
         raise InvalidQuery("nextpage_opaque_marker: not a marker of this collection")
     return key
 

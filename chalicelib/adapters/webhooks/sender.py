@@ -20,6 +20,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import ssl
 import threading
 import time
 from collections import OrderedDict
@@ -89,8 +90,10 @@ class WebhookSender:
         tokens: ClientCredentialsTokens | None = None,
         resolver: Resolver = resolve,
         clock: Callable[[], float] = time.time,
+        tls: ssl.SSLContext | None = None,  # trust store override (tests, private SMO CAs); default: certifi
     ) -> None:
         self.policy = policy
+        self.tls = tls
         self.timeout = timeout_seconds
         self.tokens = tokens
         self.resolver = resolver
@@ -170,7 +173,8 @@ class WebhookSender:
         with self._lock:
             client = self._clients.pop(key, None)
             if client is None:
-                client = httpx.Client(timeout=self.timeout, follow_redirects=False, trust_env=False)
+                client = httpx.Client(timeout=self.timeout, follow_redirects=False, trust_env=False,
+                                      verify=self.tls or True)
             self._clients[key] = client
             while len(self._clients) > _MAX_CLIENTS:
                 self._clients.popitem(last=False)[1].close()
