@@ -35,3 +35,10 @@ def poll_inventory_on_change(event: CloudWatchEvent) -> list[dict[str, Any]]:
 @app.on_sqs_message(queue=config.queue_name_at_import(resources.EVENTS), batch_size=10, name="fan_out")
 def fan_out(event: SQSEvent) -> dict[str, Any]:
     return handlers.fan_out_batch(event.to_dict())
+
+
+@app.on_sqs_message(queue=config.queue_name_at_import(resources.DELIVERIES), batch_size=10, name="deliver")
+def deliver(event: SQSEvent) -> dict[str, Any]:
+    from chalicelib.services import delivery  # httpx and the batch processor: only the deliver function pays
+
+    return delivery.handle(event.to_dict(), event.context)

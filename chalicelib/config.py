@@ -107,6 +107,7 @@ class CallbackSettings(_ConfigModel):
 
 class DeliverySettings(_ConfigModel):
     retry_horizon_seconds: int = 24 * 3600
+    first_retry_delay_seconds: float = 5.0  # backoff doubles from here (with full jitter) up to 15 minutes
     timeout_seconds: float = 10.0
     smo_token_url: str | None = None  # OAuth2 client-credentials towards the SMO
     smo_client_id: str | None = None
@@ -194,6 +195,7 @@ def _callback_settings(env: dict[str, str]) -> CallbackSettings:
 def _delivery_settings(env: dict[str, str]) -> DeliverySettings:
     return DeliverySettings(
         retry_horizon_seconds=int(env.get("NETWEAVE_DELIVERY_RETRY_HORIZON_SECONDS", str(24 * 3600))),
+        first_retry_delay_seconds=float(env.get("NETWEAVE_DELIVERY_FIRST_RETRY_SECONDS", "5")),
         timeout_seconds=float(env.get("NETWEAVE_DELIVERY_TIMEOUT_SECONDS", "10")),
         smo_token_url=env.get("NETWEAVE_SMO_TOKEN_URL") or None,
         smo_client_id=env.get("NETWEAVE_SMO_CLIENT_ID") or None,

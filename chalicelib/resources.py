@@ -97,7 +97,7 @@ TABLES: tuple[Table, ...] = (INVENTORY, SUBSCRIPTIONS, PACKAGES, DEPLOYMENTS, AL
 # Visibility timeouts exceed the consuming function's timeout (Lambda requires it); receive counts bound retries
 # before redrive. `deliveries` keeps its own long retry horizon by extending visibility per message.
 EVENTS = Queue("events", fifo=True, visibility_timeout_seconds=120, max_receive_count=10)
-DELIVERIES = Queue("deliveries", fifo=True, visibility_timeout_seconds=60, max_receive_count=1000)
+DELIVERIES = Queue("deliveries", fifo=True, visibility_timeout_seconds=180, max_receive_count=1000)
 DMS_OPERATIONS = Queue("dms-operations", fifo=True, visibility_timeout_seconds=960, max_receive_count=3)
 
 QUEUES: tuple[Queue, ...] = (EVENTS, DELIVERIES, DMS_OPERATIONS)

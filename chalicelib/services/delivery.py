@@ -299,7 +299,6 @@ def _attempt(message: DeliveryMessage, attempt: int, outcome: Outcome, now: dt.d
 def default_ports() -> DeliveryPorts:
     """Built once per Lambda container, so the OAuth2 token and the HTTP connections are reused across batches."""
     from chalicelib import config, resources
-    from chalicelib.adapters.store.delivery_log import DeliveryLog
     from chalicelib.adapters.webhooks.oauth import ClientCredentialsTokens
     from chalicelib.adapters.webhooks.sender import WebhookSender
 
@@ -321,8 +320,9 @@ def default_ports() -> DeliveryPorts:
         sqs=config.sqs(),
         queue_url=config.queue_url(name),
         dead_letter_url=config.queue_url(name, dead_letter=True),
-        log=DeliveryLog(config.dynamodb_client(), settings.table_name(resources.DELIVERY_LOG)),
-        policy=RetryPolicy(horizon_seconds=float(delivery.retry_horizon_seconds)),
+        log=config.delivery_log(),
+        policy=RetryPolicy(first_delay_seconds=delivery.first_retry_delay_seconds,
+                           horizon_seconds=float(delivery.retry_horizon_seconds)),
         min_remaining_ms=int((2 * delivery.timeout_seconds + 5) * 1000),
     )
 
