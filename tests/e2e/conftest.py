@@ -39,6 +39,7 @@ class LocalStack:
 def start_stack(state_dir: Path, timeout: float = 120) -> LocalStack:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NETWEAVE_")) and k != "KUBECONFIG"}
     env["NETWEAVE_POLL_SECONDS"] = "1"  # the pump polls inventory every second: tests see changes quickly
+    env["NETWEAVE_DELIVERY_FIRST_RETRY_SECONDS"] = "1"  # retries within seconds, not minutes
     api_port, moto_port, kube_port = free_port(), free_port(), free_port()
     args = [
         sys.executable,
