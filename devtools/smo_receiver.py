@@ -38,6 +38,7 @@ class Receiver:
     answer: int = 204
     received: list[Received] = field(default_factory=list)
     log_path: Path | None = None
+    echo: bool = True  # print one line per notification
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def verify(self, raw: bytes, headers: dict[str, str]) -> bool:
@@ -63,9 +64,12 @@ class Receiver:
 
     def _print(self, item: Received, answer: int) -> None:
         kind = item.body.get("notificationEventType", item.body.get("eventType", "registration"))
+        if not self.echo and not self.log_path:
+            return
         line = (f"{time.strftime('%H:%M:%S')} {'verified' if item.verified else 'UNVERIFIED'} answer={answer} "
                 f"type={kind} id={item.body.get('notificationId', item.headers.get('webhook-id'))}")
-        print(line, flush=True)
+        if self.echo:
+            print(line, flush=True)
         if self.log_path:
             with self.log_path.open("a") as log:
                 log.write(json.dumps({"body": item.body, "headers": item.headers, "verified": item.verified,
