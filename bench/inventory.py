@@ -127,7 +127,8 @@ class CallCounter:
         self.counts: Counter[str] = Counter()
 
     def attach(self, client: Any) -> None:
-        client.meta.events.register("before-call.*.*", self._count)
+        # before-parameter-build sees the API parameters (before-call sees the serialised HTTP request)
+        client.meta.events.register("before-parameter-build.*.*", self._count)
 
     def _count(self, model: Any, params: dict[str, Any], **_: Any) -> None:
         name = model.name
