@@ -47,7 +47,7 @@ ADAPTER_TYPES: dict[Kind, dict[str, str]] = {
         "aws": "chalicelib.adapters.ims.aws:AwsInventoryAdapter",
         "kubernetes": "chalicelib.adapters.ims.kubernetes:KubernetesInventoryAdapter",
     },
-    "dms": {},
+    "dms": {"helm": "chalicelib.adapters.dms.helm:HelmDeploymentAdapter"},
 }
 
 

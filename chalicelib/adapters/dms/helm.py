@@ -1,0 +1,315 @@
+"""The `helm` DMS backend: releases of chart archives, driven through pyhelm3 and the real `helm` 3 binary; the
+workloads, pods and logs of a release are read from the cluster with the official `kubernetes` client.
+
+`pyhelm3` (278 ms) and `kubernetes` (372 ms) are imported inside the methods that use them, never at module level:
+the registry imports this module in the API function too. pyhelm3 is asyncio-based and the worker is synchronous,
+so every helm call runs in its own `asyncio.run`. Readiness is helm's `--wait`; a failed upgrade is never rolled back
+automatically (no `--atomic`): the SMO sees the release `failed` and decides whether to roll back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from chalicelib.adapters.dms import helm_status as mapping
+from chalicelib.adapters.dms.port import DeploymentFailed, PodLogs, ReleaseSpec, ReleaseStatus, Revision
+from chalicelib.adapters.registry import Capability
+from chalicelib.config import AdapterConfig
+from chalicelib.domain.errors import BackendUnavailable, ConfigurationError, NotFound
+
+T = TypeVar("T")
+LAMBDA_LAYER_HELM = Path("/opt/helm/helm")
+PROJECT_HELM = Path(__file__).resolve().parents[3] / ".local" / "bin" / "helm"
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+_WORKLOAD_LISTS = (("Deployment", "list_namespaced_deployment"), ("StatefulSet", "list_namespaced_stateful_set"),
+                   ("DaemonSet", "list_namespaced_daemon_set"))
+
+
+class HelmOptions(BaseModel):
+    """`options` of a `helm` DMS adapter in config/gateway.yaml."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    kubeconfig: str | None = None  # default: KUBECONFIG, then the in-cluster service account
+    context: str | None = None
+    helm_binary: str | None = Field(default=None, alias="helmBinary")
+    default_timeout_seconds: int = Field(default=300, alias="defaultTimeoutSeconds", gt=0)
+    request_timeout_seconds: float = Field(default=10.0, alias="requestTimeoutSeconds", gt=0)
+
+
+def default_helm_binary() -> str:
+    """The Lambda layer's binary, else the one `make` installs into the project, else whatever PATH offers."""
+    for candidate in (LAMBDA_LAYER_HELM, PROJECT_HELM):
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return "helm"
+
+
+def _use_writable_helm_home() -> None:
+    """helm writes cache, config and data under $HOME, which is read-only in Lambda: point them at the temp dir.
+    Process-wide (pyhelm3 starts helm with our environment); settings an operator made explicitly are kept."""
+    base = Path(tempfile.gettempdir()) / "netweave-helm"
+    for variable, directory in (("HELM_CACHE_HOME", "cache"), ("HELM_CONFIG_HOME", "config"),
+                                ("HELM_DATA_HOME", "data")):
+        if not os.environ.get(variable):
+            (base / directory).mkdir(parents=True, exist_ok=True)
+            os.environ[variable] = str(base / directory)
+
+
+class HelmDeploymentAdapter:
+    """`DeploymentAdapter` for one cluster, through helm (design §3)."""
+
+    def __init__(self, config: AdapterConfig) -> None:
+        self.adapter_id = config.id
+        try:
+            self.options = HelmOptions.model_validate(config.options)
+        except ValidationError as error:
+            raise ConfigurationError(f"dms adapter '{config.id}': {error}") from error
+        self.helm_binary = self.options.helm_binary or default_helm_binary()
+        self._lock = threading.Lock()
+        self._helm_client: Any = None
+        self._kube_client: Any = None
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        return frozenset({Capability.PACKAGES, Capability.DEPLOY, Capability.SCALE, Capability.UPGRADE,
+                          Capability.ROLLBACK, Capability.STATUS, Capability.LOGS})
+
+    # --- lifecycle -----------------------------------------------------------------------------------------------
+
+    def install(self, spec: ReleaseSpec) -> ReleaseStatus:
+        # `upgrade --install`: a worker retrying an install after a crash converges instead of failing.
+        self._apply(spec.name, spec.namespace, spec.chart_path, spec.values, spec.timeout_seconds, reuse=False)
+        return self.status(spec.name, spec.namespace)
+
+    def upgrade(self, spec: ReleaseSpec) -> ReleaseStatus:
+        self._metadata(spec.name, spec.namespace)  # NotFound: pyhelm3 always adds --install
+        self._apply(spec.name, spec.namespace, spec.chart_path, spec.values, spec.timeout_seconds, reuse=False)
+        return self.status(spec.name, spec.namespace)
+
+    def scale(self, name: str, namespace: str, replicas: int, timeout_seconds: int | None = None) -> ReleaseStatus:
+        """An upgrade to the release's own chart (rebuilt from helm's record of the current revision) with the
+        current values and `replicaCount`, so nothing but the replica count changes."""
+        revision = int(self._metadata(name, namespace)["revision"])
+        with self._current_chart(name, namespace, revision) as chart_dir:
+            self._apply(name, namespace, str(chart_dir), {"replicaCount": replicas}, timeout_seconds, reuse=True)
+        return self.status(name, namespace)
+
+    def rollback(self, name: str, namespace: str, revision: int | None = None,
+                 timeout_seconds: int | None = None) -> ReleaseStatus:
+        timeout = self._timeout(timeout_seconds)
+        with self._explained(name, namespace):
+            self._helm(lambda client: client._command.rollback(name, revision, namespace=namespace,
+                                                               timeout=timeout, wait=True))
+        return self.status(name, namespace)
+
+    def uninstall(self, name: str, namespace: str, timeout_seconds: int | None = None) -> None:
+        """Idempotent: a release that is already gone counts as uninstalled (pyhelm3 treats it so, and a retried
+        delete operation must succeed)."""
+        timeout = self._timeout(timeout_seconds)
+        self._helm(lambda client: client.uninstall_release(name, namespace=namespace, timeout=timeout, wait=True))
+
+    # --- reads ---------------------------------------------------------------------------------------------------
+
+    def status(self, name: str, namespace: str) -> ReleaseStatus:
+        metadata = self._metadata(name, namespace)
+        core, apps = self._kube_apis()
+        selector = f"{INSTANCE_LABEL}={name}"
+        with self._cluster_errors():
+            workloads = [mapping.workload_status(kind, item) for kind, method in _WORKLOAD_LISTS
+                         for item in self._list(getattr(apps, method), namespace, selector)]
+            pods = [mapping.pod_status(pod) for pod in self._list(core.list_namespaced_pod, namespace, selector)]
+        return mapping.release_status(metadata, workloads, sorted(pods, key=lambda p: p.name))
+
+    def history(self, name: str, namespace: str) -> list[Revision]:
+        entries = self._helm(lambda client: client._command.history(name, namespace=namespace))
+        return sorted((mapping.revision(entry) for entry in entries), key=lambda r: r.revision)
+
+    def logs(self, name: str, namespace: str, container: str | None = None, tail_lines: int | None = None,
+             since_seconds: int | None = None) -> list[PodLogs]:
+        self._metadata(name, namespace)
+        core, _ = self._kube_apis()
+        result: list[PodLogs] = []
+        with self._cluster_errors():
+            for pod in self._list(core.list_namespaced_pod, namespace, f"{INSTANCE_LABEL}={name}"):
+                pod_name = pod["metadata"]["name"]
+                for spec in (pod.get("spec") or {}).get("containers") or []:
+                    if container is not None and spec["name"] != container:
+                        continue
+                    response = core.read_namespaced_pod_log(
+                        pod_name, namespace, container=spec["name"], tail_lines=tail_lines,
+                        since_seconds=since_seconds, _request_timeout=self._request_timeout(),
+                        _preload_content=False)
+                    lines = response.data.decode(errors="replace").splitlines()
+                    result.append(PodLogs(pod=pod_name, container=spec["name"], lines=lines))
+        return sorted(result, key=lambda entry: (entry.pod, entry.container))
+
+    def close(self) -> None:
+        with self._lock:
+            if self._kube_client is not None:
+                self._kube_client.close()
+            self._kube_client = None
+
+    # --- helm ----------------------------------------------------------------------------------------------------
+
+    def _timeout(self, seconds: int | None) -> str:
+        # helm wants a Go duration; a bare number is rejected ("missing unit in duration").
+        return f"{seconds or self.options.default_timeout_seconds}s"
+
+    def _apply(self, name: str, namespace: str, chart_ref: str, values: dict[str, Any], timeout_seconds: int | None,
+               *, reuse: bool) -> None:
+        timeout = self._timeout(timeout_seconds)
+
+        async def run(client: Any) -> Any:
+            chart = await client.get_chart(chart_ref)  # `helm show chart`: rejects a broken archive up front
+            return await client.install_or_upgrade_release(
+                name, chart, values, namespace=namespace, create_namespace=True, reuse_values=reuse, wait=True,
+                timeout=timeout, atomic=False)
+
+        with self._explained(name, namespace):
+            self._helm(run)
+
+    @contextmanager
+    def _explained(self, name: str, namespace: str) -> Iterator[None]:
+        """helm says only "context deadline exceeded" when --wait gives up; name the pods that kept it waiting."""
+        try:
+            yield
+        except DeploymentFailed as error:
+            if "deadline exceeded" not in error.detail:
+                raise
+            try:
+                core, _ = self._kube_apis()
+                pods = self._list(core.list_namespaced_pod, namespace, f"{INSTANCE_LABEL}={name}")
+            except Exception:  # best effort: the helm error alone is still the answer
+                raise error from None
+            raise DeploymentFailed(mapping.with_waiting_pods(error.detail, pods)) from error
+
+    def _metadata(self, name: str, namespace: str) -> dict[str, Any]:
+        """`helm get metadata`: revision, state and chart of the current revision in one call."""
+        raw = self._helm(lambda client: client._command.run(
+            ["get", "metadata", name, "--namespace", namespace, "--output", "json"]))
+        metadata: dict[str, Any] = json.loads(raw)
+        return metadata
+
+    def _client(self) -> Any:
+        with self._lock:
+            if self._helm_client is None:
+                from pyhelm3 import Client, Command
+
+                _use_writable_helm_home()
+                if shutil.which(self.helm_binary) is None:
+                    raise BackendUnavailable(f"backend '{self.adapter_id}': no helm binary at {self.helm_binary}")
+                kubeconfig = self.options.kubeconfig
+                command = Command(executable=self.helm_binary, kubecontext=self.options.context,
+                                  kubeconfig=Path(kubeconfig) if kubeconfig else None,
+                                  default_timeout=self._timeout(None))
+                self._helm_client = Client(command, executable=self.helm_binary)
+            return self._helm_client
+
+    def _helm(self, call: Callable[[Any], Awaitable[T]]) -> T:
+        """Run one pyhelm3 call to completion and turn helm's failures into domain errors."""
+        from pyhelm3 import errors as helm_errors
+
+        client = self._client()
+        try:
+            return asyncio.run(_awaited(call(client)))
+        except helm_errors.Error as error:
+            raise self._domain_error(error.stderr.decode(errors="replace")) from error
+        except ValidationError as error:  # pyhelm3 validates chart metadata and refs with pydantic
+            raise DeploymentFailed(f"helm chart rejected: {error.errors()[0].get('msg', error)}") from error
+
+    def _domain_error(self, stderr: str) -> Exception:
+        message, kind = mapping.helm_message(stderr), mapping.classify_error(stderr)
+        if kind == "not-found":
+            return NotFound(f"no helm release found: {message}")
+        if kind == "unavailable":
+            return BackendUnavailable(f"backend '{self.adapter_id}': cluster unreachable: {message}")
+        return DeploymentFailed(message)
+
+    @contextmanager
+    def _current_chart(self, name: str, namespace: str, revision: int) -> Iterator[Path]:
+        core, _ = self._kube_apis()
+        with self._cluster_errors():
+            secret = core.read_namespaced_secret(f"sh.helm.release.v1.{name}.v{revision}", namespace,
+                                                 _request_timeout=self._request_timeout(), _preload_content=False)
+        try:
+            record = mapping.decode_release_record(json.loads(secret.data)["data"]["release"])
+            files = mapping.chart_files(record)
+        except (KeyError, ValueError, OSError) as error:
+            raise DeploymentFailed(f"cannot rebuild the chart of release {name} revision {revision}: {error}") \
+                from error
+        with tempfile.TemporaryDirectory(prefix="netweave-chart-") as directory:
+            root = Path(directory) / str(record["chart"]["metadata"].get("name") or "chart")
+            for relative, content in files.items():
+                (root / relative).parent.mkdir(parents=True, exist_ok=True)
+                (root / relative).write_bytes(content)
+            yield root
+
+    # --- kubernetes ----------------------------------------------------------------------------------------------
+
+    def _request_timeout(self) -> tuple[float, float]:
+        return self.options.request_timeout_seconds, self.options.request_timeout_seconds
+
+    def _kube_apis(self) -> tuple[Any, Any]:
+        from kubernetes import client as k8s
+
+        api_client = self._kube()
+        return k8s.CoreV1Api(api_client), k8s.AppsV1Api(api_client)
+
+    def _kube(self) -> Any:
+        with self._lock:
+            if self._kube_client is None:
+                self._kube_client = self._build_kube_client()
+            return self._kube_client
+
+    def _build_kube_client(self) -> Any:
+        from kubernetes import client as k8s
+        from kubernetes import config as k8s_config
+        from urllib3.util.retry import Retry
+
+        configuration = k8s.Configuration()
+        configuration.retries = Retry(total=1, backoff_factor=0)  # more would multiply the timeout
+        kubeconfig = self.options.kubeconfig or os.environ.get("KUBECONFIG")
+        try:
+            if kubeconfig:
+                k8s_config.load_kube_config(config_file=self.options.kubeconfig, context=self.options.context,
+                                            client_configuration=configuration, persist_config=False)
+            else:
+                k8s_config.load_incluster_config(client_configuration=configuration)
+        except Exception as error:  # missing files, exec plugins, bad YAML: all mean "cannot reach the cluster"
+            raise BackendUnavailable(f"backend '{self.adapter_id}': cannot load cluster credentials: {error}") \
+                from error
+        return k8s.ApiClient(configuration)
+
+    def _list(self, method: Callable[..., Any], namespace: str, selector: str) -> list[dict[str, Any]]:
+        response = method(namespace, label_selector=selector, _request_timeout=self._request_timeout(),
+                          _preload_content=False)
+        items: list[dict[str, Any]] = json.loads(response.data).get("items") or []
+        return items
+
+    @contextmanager
+    def _cluster_errors(self) -> Iterator[None]:
+        """Any transport or API failure of a read means the cluster is not usable right now."""
+        try:
+            yield
+        except (NotFound, BackendUnavailable, DeploymentFailed):
+            raise
+        except Exception as error:
+            self.close()  # start the next call with fresh connections
+            raise BackendUnavailable(f"backend '{self.adapter_id}': cluster read failed: "
+                                     f"{mapping.helm_message(str(error))}") from error
+
+
+async def _awaited(awaitable: Awaitable[T]) -> T:
+    return await awaitable

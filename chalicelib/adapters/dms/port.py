@@ -1,0 +1,130 @@
+"""The port every deployment (O2-DMS) backend implements, and the data it speaks. Services depend on this module,
+never on a backend module: the `run_dms_operation` worker calls these methods and records what they return.
+
+All methods are synchronous (the worker is); a backend that is asynchronous inside hides that. Errors leave as
+domain errors only: `NotFound` (no such release), `BackendUnavailable` (cluster or tool unreachable) and
+`DeploymentFailed` (the backend refused or gave up, e.g. invalid chart, readiness timeout).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, Protocol
+
+from chalicelib.adapters.registry import Capability
+from chalicelib.domain.errors import NetweaveError
+
+ReleaseState = Literal[
+    "deployed", "failed", "pending-install", "pending-upgrade", "pending-rollback", "uninstalling", "superseded",
+    "unknown",
+]
+RELEASE_STATES: frozenset[str] = frozenset(ReleaseState.__args__)  # type: ignore[attr-defined]
+
+
+class DeploymentFailed(NetweaveError):
+    """The backend refused the operation or gave up on it. `detail` keeps the backend's own words (trimmed,
+    secrets removed) because that is what an SMO operator needs to fix a chart or values."""
+
+    status: ClassVar[int] = 422
+    title: ClassVar[str] = "Unprocessable Content"
+    slug: ClassVar[str] = "deployment-failed"
+
+
+@dataclass(frozen=True)
+class ReleaseSpec:
+    """What to install or upgrade: a chart archive on local disk (the worker fetches it from the package store)."""
+
+    name: str
+    namespace: str
+    chart_path: str
+    values: dict[str, Any] = field(default_factory=dict)
+    timeout_seconds: int | None = None  # None: the adapter's default
+
+
+@dataclass(frozen=True)
+class WorkloadStatus:
+    kind: str  # Deployment, StatefulSet, DaemonSet
+    name: str
+    desired: int
+    ready: int
+    available: int
+
+
+@dataclass(frozen=True)
+class PodStatus:
+    name: str
+    phase: str  # Pending, Running, Succeeded, Failed, Unknown
+    ready: bool
+    restarts: int
+    reason: str | None = None  # why it is not ready, e.g. CrashLoopBackOff
+
+
+@dataclass(frozen=True)
+class ReleaseStatus:
+    name: str
+    namespace: str
+    revision: int
+    status: ReleaseState
+    chart_name: str
+    chart_version: str
+    app_version: str | None
+    updated_at: str | None  # RFC 3339, as the backend reports it
+    workloads: list[WorkloadStatus] = field(default_factory=list)
+    pods: list[PodStatus] = field(default_factory=list)
+
+    @property
+    def ready(self) -> bool:
+        """Deployed, and every workload has all its desired replicas ready."""
+        return self.status == "deployed" and all(w.ready >= w.desired for w in self.workloads)
+
+
+@dataclass(frozen=True)
+class Revision:
+    revision: int
+    status: ReleaseState
+    chart: str  # "<name>-<version>", as helm prints it
+    app_version: str | None
+    updated_at: str | None
+    description: str | None
+
+
+@dataclass(frozen=True)
+class PodLogs:
+    pod: str
+    container: str
+    lines: list[str]
+
+
+class DeploymentAdapter(Protocol):
+    adapter_id: str
+
+    @property
+    def capabilities(self) -> frozenset[Capability]: ...
+
+    def install(self, spec: ReleaseSpec) -> ReleaseStatus:
+        """Install (idempotent: an existing release is upgraded) and wait until its workloads are ready."""
+        ...
+
+    def upgrade(self, spec: ReleaseSpec) -> ReleaseStatus:
+        """Upgrade an existing release (NotFound if none) and wait; a failure leaves the release `failed`."""
+        ...
+
+    def scale(self, name: str, namespace: str, replicas: int, timeout_seconds: int | None = None) -> ReleaseStatus:
+        """Upgrade with the current values plus `replicaCount`, and wait."""
+        ...
+
+    def rollback(self, name: str, namespace: str, revision: int | None = None,
+                 timeout_seconds: int | None = None) -> ReleaseStatus:
+        """Roll back to `revision` (None: the previous one) as a new revision, and wait."""
+        ...
+
+    def uninstall(self, name: str, namespace: str, timeout_seconds: int | None = None) -> None: ...
+
+    def status(self, name: str, namespace: str) -> ReleaseStatus: ...
+
+    def history(self, name: str, namespace: str) -> list[Revision]:
+        """Oldest first."""
+        ...
+
+    def logs(self, name: str, namespace: str, container: str | None = None, tail_lines: int | None = None,
+             since_seconds: int | None = None) -> list[PodLogs]: ...

@@ -1,0 +1,133 @@
+"""Pure parts of the helm DMS backend (helm_status), and the in-memory fake other services test against."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from typing import Any
+
+import pytest
+import yaml
+
+from chalicelib.adapters.dms import helm_status as mapping
+from chalicelib.adapters.dms.port import DeploymentAdapter, DeploymentFailed, ReleaseSpec
+from chalicelib.domain.errors import BackendUnavailable, NotFound
+from tests.unit.fakes.dms import FakeDeploymentAdapter
+
+
+@pytest.mark.parametrize(("stderr", "kind"), [
+    ("Error: release: not found\n", "not-found"),
+    ("Error: uninstall: Release not loaded: r1: release: not found", "not-found"),
+    ('Error: UPGRADE FAILED: "r1" has no deployed releases', "not-found"),
+    ('Error: Kubernetes cluster unreachable: Get "http://127.0.0.1:1/version": dial tcp 127.0.0.1:1: '
+     "connect: connection refused", "unavailable"),
+    ("Error: UPGRADE FAILED: context deadline exceeded", "failed"),
+    ("Error: INSTALLATION FAILED: template: vdu/templates/x.yaml:3: function \"nope\" not defined", "failed"),
+    # A warning mentioning the kubeconfig must not make a chart error look like an unreachable cluster.
+    ("WARNING: Kubernetes configuration file is group-readable. Location: /tmp/kubeconfig\n"
+     "Error: INSTALLATION FAILED: chart requires kubeVersion: >=1.99", "failed"),
+])
+def test_helm_errors_are_classified(stderr: str, kind: str) -> None:
+    assert mapping.classify_error(stderr) == kind
+
+
+def test_helm_message_keeps_the_error_masks_secrets_and_is_bounded() -> None:
+    stderr = ("WARNING: something harmless\nError: UPGRADE FAILED: Get https://admin:hunter2@k8s/api: "
+              "Authorization: Bearer abc.def.ghi failed; token=s3cr3t\n")
+    message = mapping.helm_message(stderr)
+    assert message.startswith("UPGRADE FAILED")
+    assert "hunter2" not in message and "abc.def.ghi" not in message and "s3cr3t" not in message
+    assert "WARNING" not in message
+    assert len(mapping.helm_message("Error: " + "x" * 5000)) == mapping.MAX_MESSAGE
+
+
+def test_release_status_and_revision_from_helm_json() -> None:
+    metadata = {"name": "du", "namespace": "ran", "revision": 4, "status": "pending-upgrade", "chart": "vdu",
+                "version": "1.2.0", "appVersion": "2.0", "deployedAt": "2026-01-01T00:00:00Z"}
+    status = mapping.release_status(metadata, [], [])
+    assert (status.revision, status.status, status.chart_name, status.chart_version) == (4, "pending-upgrade",
+                                                                                         "vdu", "1.2.0")
+    assert mapping.release_state("uninstalled") == "unknown"
+    entry = {"revision": 2, "updated": "t", "status": "superseded", "chart": "vdu-1.2.0", "app_version": "2.0",
+             "description": "Upgrade complete"}
+    assert mapping.revision(entry).status == "superseded"
+
+
+def test_workloads_and_pods_from_cluster_objects() -> None:
+    deployment = {"metadata": {"name": "du"}, "spec": {"replicas": 3},
+                  "status": {"readyReplicas": 2, "availableReplicas": 2}}
+    assert mapping.workload_status("Deployment", deployment).ready == 2
+    daemon = {"metadata": {"name": "agent"}, "status": {"desiredNumberScheduled": 4, "numberReady": 4,
+                                                        "numberAvailable": 3}}
+    assert mapping.workload_status("DaemonSet", daemon).available == 3
+    crashing = {"metadata": {"name": "du-1"}, "status": {
+        "phase": "Running", "conditions": [{"type": "Ready", "status": "False"}],
+        "containerStatuses": [{"restartCount": 3, "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}}
+    pod = mapping.pod_status(crashing)
+    assert (pod.ready, pod.restarts, pod.reason) == (False, 3, "CrashLoopBackOff")
+    unscheduled = {"metadata": {"name": "du-2"}, "status": {"phase": "Pending", "conditions": [
+        {"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}]}}
+    assert mapping.pod_status(unscheduled).reason == "Unschedulable"
+
+
+def test_readiness_timeout_names_the_waiting_pods() -> None:
+    def pod(name: str, ready: bool) -> dict[str, Any]:
+        state = {} if ready else {"waiting": {"reason": "ImagePullBackOff"}}
+        return {"metadata": {"name": name}, "status": {
+            "phase": "Pending", "conditions": [{"type": "Ready", "status": str(ready)}],
+            "containerStatuses": [{"restartCount": 0, "state": state}]}}
+
+    pods = [pod("du-ok", True), *(pod(f"du-{i}", False) for i in range(7))]
+    message = mapping.with_waiting_pods("UPGRADE FAILED: context deadline exceeded", pods)
+    assert message.endswith("pods not ready: du-0 ImagePullBackOff, du-1 ImagePullBackOff, du-2 ImagePullBackOff, "
+                            "du-3 ImagePullBackOff, du-4 ImagePullBackOff and 2 more")
+    assert mapping.with_waiting_pods("m", [pod("du-ok", True)]) == "m"
+
+
+def _secret_field(release: dict[str, Any]) -> str:
+    helm_encoded = base64.b64encode(gzip.compress(json.dumps(release).encode()))
+    return base64.b64encode(helm_encoded).decode()
+
+
+def test_chart_is_rebuilt_from_the_release_record() -> None:
+    template = base64.b64encode(b"kind: Deployment\n").decode()
+    release = {"chart": {"metadata": {"apiVersion": "v2", "name": "vdu", "version": "0.1.0"},
+                         "values": {"replicaCount": 1}, "templates": [{"name": "templates/d.yaml", "data": template}],
+                         "files": [{"name": ".helmignore", "data": ""}]}}
+    files = mapping.chart_files(mapping.decode_release_record(_secret_field(release)))
+    assert yaml.safe_load(files["Chart.yaml"])["name"] == "vdu"
+    assert yaml.safe_load(files["values.yaml"]) == {"replicaCount": 1}
+    assert files["templates/d.yaml"] == b"kind: Deployment\n"
+
+
+@pytest.mark.parametrize("change", [
+    {"metadata": {"name": "umbrella", "dependencies": [{"name": "sub", "version": "1"}]}},
+    {"templates": [{"name": "../../etc/passwd", "data": ""}]},
+])
+def test_chart_rebuild_refuses_what_it_cannot_do_safely(change: dict[str, Any]) -> None:
+    chart = {"metadata": {"name": "vdu", "version": "0.1.0"}, "templates": [], **change}
+    with pytest.raises(ValueError, match=r"dependencies|unsafe"):
+        mapping.chart_files({"chart": chart})
+
+
+def test_fake_dms_adapter_follows_the_helm_lifecycle() -> None:
+    fake = FakeDeploymentAdapter()
+    adapter: DeploymentAdapter = fake  # the fake satisfies the port (checked by mypy when run on tests)
+    assert adapter.install(ReleaseSpec("du", "ran", "/p/vdu-0.1.0.tgz", {"replicaCount": 3})).workloads[0].ready == 3
+    assert adapter.scale("du", "ran", 5).workloads[0].desired == 5
+    with pytest.raises(DeploymentFailed):
+        adapter.upgrade(ReleaseSpec("du", "ran", "/p/vdu-0.2.0.tgz", {"image": {"tag": "fail"}}))
+    assert adapter.status("du", "ran").status == "failed"
+    rolled = adapter.rollback("du", "ran")
+    assert (rolled.status, rolled.revision, rolled.workloads[0].ready) == ("deployed", 4, 5)
+    assert [r.status for r in adapter.history("du", "ran")] == ["superseded", "superseded", "failed", "deployed"]
+    assert len(adapter.logs("du", "ran", tail_lines=1)[0].lines) == 1
+    adapter.uninstall("du", "ran")
+    adapter.uninstall("du", "ran")
+    with pytest.raises(NotFound):
+        adapter.status("du", "ran")
+    fake.unavailable = True
+    with pytest.raises(BackendUnavailable):
+        adapter.history("du", "ran")
+    assert fake.calls[0] == ("install", "ran", "du")
