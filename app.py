@@ -6,12 +6,13 @@ from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent, SQSEvent
 
 from chalicelib import config, handlers, resources
-from chalicelib.api import inventory, operations, ops, pools, subscriptions, versions
+from chalicelib.api import inventory, operations, ops, packages, pools, subscriptions, versions
 from chalicelib.api.middleware import http_middleware
 from chalicelib.api.routing import add_method_not_allowed_routes
 
 app = Chalice(app_name="netweave")
 app.register_middleware(http_middleware, "http")
+app.api.binary_types.extend(packages.BINARY_TYPES)  # chart uploads must reach the function as bytes
 
 app.register_blueprint(versions.blueprint)
 app.register_blueprint(inventory.blueprint)
@@ -19,6 +20,7 @@ app.register_blueprint(pools.blueprint)
 app.register_blueprint(ops.blueprint)
 app.register_blueprint(subscriptions.blueprint)
 app.register_blueprint(operations.blueprint)
+app.register_blueprint(packages.blueprint)
 add_method_not_allowed_routes(app)
 
 

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.registry import AdapterRegistry
     from chalicelib.adapters.store.delivery_log import DeliveryLog
     from chalicelib.adapters.store.inventory_store import InventoryStore
+    from chalicelib.adapters.store.package_store import PackageStore
     from chalicelib.adapters.store.subscription_store import SubscriptionStore
     from chalicelib.domain.callback_policy import CallbackPolicy
 
@@ -243,6 +244,7 @@ def reset() -> None:
     subscription_store.cache_clear()
     delivery_queue.cache_clear()
     delivery_log.cache_clear()
+    package_store.cache_clear()
 
 
 @lru_cache(maxsize=1)
@@ -361,3 +363,10 @@ def delivery_log() -> DeliveryLog:
     from chalicelib.adapters.store.delivery_log import DeliveryLog
 
     return DeliveryLog(dynamodb_client(), get_settings().table_name(resources.DELIVERY_LOG))
+
+
+@lru_cache(maxsize=1)
+def package_store() -> PackageStore:
+    from chalicelib.adapters.store.package_store import package_store_from_config
+
+    return package_store_from_config()

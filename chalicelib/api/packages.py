@@ -1,0 +1,194 @@
+"""O2dms deployment packages: `/o2dms/v1/deploymentPackages` (GET list, POST) and `/{packageId}` (GET, DELETE).
+
+POST takes one of three bodies:
+- `application/json`: `{"packageUrl", "checksum": "sha256:<hex>", "packageType": "helm"}` — netweave fetches it;
+- `application/gzip` (also `application/x-gzip`, `application/octet-stream`): the chart archive itself;
+- `multipart/form-data` with the archive in a part named `file`.
+The binary media types must be registered with API Gateway (`app.api.binary_types`), else the body arrives as
+mangled text.
+"""
+
+from __future__ import annotations
+
+from email import policy as email_policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from typing import Any
+
+from chalice import Blueprint, Response
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+
+from chalicelib import config
+from chalicelib.adapters.store.package_store import PackageStore
+from chalicelib.adapters.webhooks.resolver import resolve
+from chalicelib.api import problems
+from chalicelib.api.listing import ListQuery, page_response
+from chalicelib.api.queries import SelectorQuery
+from chalicelib.api.routing import ROUTES, Router, RouteSpec, parse_body
+from chalicelib.domain.auth import Scope
+from chalicelib.domain.errors import BadRequest, NetweaveError, UnsupportedMediaType
+from chalicelib.domain.packages import CHECKSUM_PATTERN, DeploymentPackage, PackageTooLarge, PackageType
+from chalicelib.services import packages as service
+from chalicelib.services.package_archive import ArchiveLimits
+
+COLLECTION = "/o2dms/v1/deploymentPackages"
+ITEM = f"{COLLECTION}/{{packageId}}"
+JSON_TYPES = ("application/json",)
+ARCHIVE_TYPES = ("application/gzip", "application/x-gzip", "application/octet-stream")
+MULTIPART = "multipart/form-data"
+# Media types API Gateway must pass through as binary (for app.py: `app.api.binary_types.extend(...)`).
+BINARY_TYPES = ("application/gzip", "application/x-gzip", MULTIPART)
+_MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the archive
+
+blueprint = Blueprint(__name__)
+router = Router(blueprint, tag="packages")
+
+
+class PackageUrlRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    # The O2dms reference example spells it `packageURL`; accept both.
+    package_url: str = Field(
+        validation_alias=AliasChoices("packageUrl", "packageURL"),
+        max_length=2048,
+        description="https URL of a chart archive (.tgz); redirects are not followed",
+    )
+    checksum: str = Field(pattern=CHECKSUM_PATTERN, description="sha256:<hex> the fetched archive must match")
+    package_type: PackageType = Field(default=PackageType.HELM, alias="packageType")
+
+
+def _store() -> PackageStore:
+    return config.package_store()
+
+
+def _usage() -> service.PackageUsage:
+    # PLACEHOLDER: no deployments exist yet, so no package is ever in use. Lead: wire the deployment store here.
+    return service.NoDeploymentsYet()
+
+
+def _ports() -> service.PackagePorts:
+    return service.PackagePorts(_store(), _usage())
+
+
+def _fetch_ports() -> service.FetchPorts:
+    # Package URLs obey the same address policy as callbacks: one operator setting admits private networks.
+    return service.FetchPorts(config.get_settings().callbacks.policy(), resolve)
+
+
+@router.route(
+    COLLECTION,
+    "GET",
+    summary="List deployment packages",
+    scope=Scope.DMS_READ,
+    query=ListQuery,
+    response=DeploymentPackage,
+    collection=True,
+)
+def list_packages(query: ListQuery) -> Response:
+    request = service.ListRequest(query.selection(), query.page_size(), query.parsed_filter(), query.marker())
+    return page_response(blueprint.current_request, service.list_packages(_store(), request))
+
+
+@router.route(
+    ITEM,
+    "GET",
+    summary="One deployment package",
+    scope=Scope.DMS_READ,
+    query=SelectorQuery,
+    response=DeploymentPackage,
+    responses=(404,),
+)
+def get_package(packageId: str, query: SelectorQuery) -> dict[str, Any]:
+    return service.get_package(_store(), packageId, query.selection())
+
+
+@router.route(
+    ITEM,
+    "DELETE",
+    summary="Delete a deployment package (409 while a deployment uses it)",
+    scope=Scope.DMS_WRITE,
+    responses=(404, 409),
+)
+def delete_package(packageId: str) -> Response:
+    service.delete_package(_ports(), packageId)
+    return Response(body="", status_code=204)
+
+
+def create_package() -> Response:
+    request = blueprint.current_request
+    try:
+        if request.query_params:
+            raise BadRequest("unknown query parameter(s): " + ", ".join(sorted(request.query_params)))
+        created = _create(_media_type(request.headers.get("content-type")), request.raw_body or b"")
+    except NetweaveError as error:
+        return problems.from_error(error)
+    return Response(
+        body=created,
+        status_code=201,
+        headers={"Location": f"{COLLECTION}/{created['packageId']}", "Content-Type": "application/json"},
+    )
+
+
+def _create(media_type: str, raw: bytes) -> dict[str, Any]:
+    limit = ArchiveLimits().max_compressed
+    if len(raw) > limit + (_MULTIPART_OVERHEAD if media_type == MULTIPART else 0):
+        raise PackageTooLarge(f"request body: {len(raw)} bytes; a chart archive may have at most {limit}")
+    if media_type in JSON_TYPES:
+        body = parse_body(PackageUrlRequest, raw)
+        assert isinstance(body, PackageUrlRequest)
+        return service.upload_from_url(_ports(), _fetch_ports(), body.package_url, body.checksum)
+    if media_type in ARCHIVE_TYPES:
+        return service.upload(_ports(), raw)
+    if media_type == MULTIPART:
+        return service.upload(_ports(), multipart_file(request_content_type(), raw))
+    raise UnsupportedMediaType(f"Content-Type '{media_type}' is not accepted here")
+
+
+def request_content_type() -> str:
+    return str(blueprint.current_request.headers.get("content-type", ""))
+
+
+def _media_type(header: str | None) -> str:
+    return (header or "").split(";", 1)[0].strip().lower()
+
+
+def multipart_file(content_type: str, raw: bytes) -> bytes:
+    """The `file` part of a multipart/form-data body, parsed with the stdlib MIME parser (the body is already
+    size-capped, so parsing it whole is bounded)."""
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1", "replace")
+    message = BytesParser(policy=email_policy.HTTP).parsebytes(head + raw)
+    if not message.is_multipart():
+        raise BadRequest("multipart/form-data: the body has no parts (is the boundary right?)")
+    for part in message.iter_parts() if isinstance(message, EmailMessage) else ():
+        if part.get_param("name", header="content-disposition") == "file":
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes) and payload:
+                return payload
+            raise BadRequest("multipart/form-data: the 'file' part is empty")
+    raise BadRequest("multipart/form-data: no part named 'file' (the chart archive)")
+
+
+def _register_create() -> None:
+    """POST takes JSON and archives, but `Router.route` registers JSON bodies only: declare the route spec (for
+    auth scope and OpenAPI) and the Chalice route here."""
+    key = (COLLECTION, "POST")
+    if key in ROUTES:
+        raise ValueError(f"route POST {COLLECTION} declared twice")
+    ROUTES[key] = RouteSpec(
+        COLLECTION,
+        "POST",
+        "Upload a deployment package: a chart archive, or a packageUrl netweave fetches",
+        Scope.DMS_WRITE,
+        router.tag,
+        body=PackageUrlRequest,
+        response=DeploymentPackage,
+        status=201,
+        responses=(400, 409, 413, 415, 422),
+    )
+    content_types = [*JSON_TYPES, *ARCHIVE_TYPES, MULTIPART]
+    blueprint.route(COLLECTION, methods=["POST"], name="post_o2dms_v1_deploymentPackages", content_types=content_types)(
+        create_package
+    )
+
+
+_register_create()

@@ -1,0 +1,107 @@
+"""O2dms deployment packages (`/o2dms/v1/deploymentPackages`): the wire model, its selector schema, and the errors a
+package upload can meet. Pure: no AWS, no subprocess, no network.
+
+Name, version, appVersion and description always come from the chart itself (Chart.yaml, read by `helm show chart`),
+never from the client: a package's identity cannot disagree with the artifact deployments will install.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from pydantic import Field
+
+from chalicelib.domain.errors import NetweaveError
+from chalicelib.domain.models import WireModel
+from chalicelib.domain.selectors import SelectorSchema
+
+CHECKSUM_PATTERN = r"^sha256:[0-9a-f]{64}$"
+_CHECKSUM = re.compile(CHECKSUM_PATTERN)
+UPLOAD_SOURCE = "upload"
+
+
+class PackageType(StrEnum):
+    HELM = "helm"
+
+
+class DeploymentPackage(WireModel):
+    package_id: str = Field(alias="packageId")
+    name: str
+    version: str
+    app_version: str | None = Field(default=None, alias="appVersion")
+    description: str | None = None
+    package_type: PackageType = Field(default=PackageType.HELM, alias="packageType")
+    checksum: str = Field(pattern=CHECKSUM_PATTERN, description="sha256:<hex> of the chart archive as stored")
+    size: int = Field(ge=0, description="bytes of the chart archive")
+    uploaded_at: str = Field(alias="uploadedAt", description="RFC 3339 UTC")
+    source: str = Field(description="the packageUrl it was fetched from, or 'upload'")
+    extensions: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def digest(self) -> str:
+        """The bare hex digest: the S3 object's content address."""
+        return self.checksum.removeprefix("sha256:")
+
+
+PACKAGE_SELECTOR_SCHEMA = SelectorSchema(
+    attributes=frozenset(f.alias or name for name, f in DeploymentPackage.model_fields.items()),
+    identifiers=frozenset({"packageId"}),
+)
+
+
+@dataclass(frozen=True)
+class ChartMetadata:
+    """What netweave keeps from Chart.yaml."""
+
+    name: str
+    version: str
+    app_version: str | None = None
+    description: str | None = None
+
+
+def parse_checksum(text: str) -> str:
+    """`sha256:<hex>` → the hex digest (lower case); anything else is a 400."""
+    normalised = text.strip().lower()
+    if not _CHECKSUM.match(normalised):
+        raise PackageRequestInvalid("checksum: must be 'sha256:' followed by 64 hex digits")
+    return normalised.removeprefix("sha256:")
+
+
+class PackageRequestInvalid(NetweaveError):
+    status = 400
+    title = "Bad Request"
+    slug = "bad-request"
+
+
+class PackageRejected(NetweaveError):
+    """The request was well formed, but its artifact is not an acceptable chart (broken, unsafe, wrong digest,
+    unreachable, redirected): 422, and nothing is stored."""
+
+    status = 422
+    title = "Unprocessable Content"
+    slug = "invalid-package"
+
+
+class ChecksumMismatch(PackageRejected):
+    slug = "checksum-mismatch"
+
+
+class PackageTooLarge(NetweaveError):
+    status = 413
+    title = "Content Too Large"
+    slug = "package-too-large"
+
+
+class DuplicatePackage(NetweaveError):
+    status = 409
+    title = "Conflict"
+    slug = "duplicate-package"
+
+
+class PackageInUse(NetweaveError):
+    status = 409
+    title = "Conflict"
+    slug = "package-in-use"

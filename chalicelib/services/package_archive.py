@@ -1,0 +1,173 @@
+"""Chart archives: safety checks on the bytes (design §7), then Chart.yaml read by the real `helm` binary.
+
+The archive is never extracted. Its members are walked as a stream, so a gzip bomb is abandoned as soon as the
+declared sizes pass the limit, and `helm show chart` reads the `.tgz` written to a private temporary directory.
+Checks: gzip + tar readable; at most `max_members` members and `max_uncompressed` bytes; only regular files,
+directories and links whose target stays inside the chart; no absolute paths or `..`; exactly one top-level
+directory holding Chart.yaml.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import posixpath
+import subprocess
+import tarfile
+import tempfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+
+from chalicelib.domain.errors import BackendUnavailable
+from chalicelib.domain.packages import ChartMetadata, PackageRejected, PackageTooLarge
+
+MiB = 1024 * 1024
+HELM_TIMEOUT_SECONDS = 20.0
+_LAMBDA_HELM = Path("/opt/helm/helm")  # the kubectl/helm Lambda layer (design §5)
+_PROJECT_HELM = Path(__file__).resolve().parents[2] / ".local" / "bin" / "helm"
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    # 10 MiB is above any real chart; API Gateway + Lambda cap a direct upload lower still (~6 MB payload).
+    max_compressed: int = 10 * MiB
+    max_uncompressed: int = 50 * MiB
+    max_members: int = 2000
+
+
+def check_archive(data: bytes, limits: ArchiveLimits = ArchiveLimits()) -> str:
+    """Validate a chart archive; return its top-level directory (the chart's directory name)."""
+    if len(data) > limits.max_compressed:
+        raise PackageTooLarge(f"chart archive: {len(data)} bytes; the limit is {limits.max_compressed}")
+    if data[:2] != b"\x1f\x8b":
+        raise PackageRejected("chart archive: is not gzip-compressed (expected a .tgz from `helm package`)")
+    try:
+        members = _walk(data, limits)
+    except (tarfile.TarError, zlib.error, EOFError, OSError) as error:
+        raise PackageRejected(f"chart archive: is not a readable gzip-compressed tar ({error})") from None
+    return _chart_directory(members)
+
+
+def _walk(data: bytes, limits: ArchiveLimits) -> list[tarfile.TarInfo]:
+    members: list[tarfile.TarInfo] = []
+    total = 0
+    # Stream mode ('r|'): members are read in order, never seeking, so decompression stops where we stop. gzip is
+    # unwrapped by the gzip module, not tarfile's 'r|gz': that one misreads the FEXTRA header `helm package` writes.
+    with gzip.GzipFile(fileobj=io.BytesIO(data)) as unzipped, tarfile.open(fileobj=unzipped, mode="r|") as archive:
+        for member in archive:
+            members.append(member)
+            if len(members) > limits.max_members:
+                raise PackageRejected(f"chart archive: more than {limits.max_members} members")
+            total += max(member.size, 0)
+            if total > limits.max_uncompressed:
+                raise PackageTooLarge(f"chart archive: unpacks to more than {limits.max_uncompressed} bytes")
+            _check_member(member)
+    if not members:
+        raise PackageRejected("chart archive: is empty")
+    return members
+
+
+def _check_member(member: tarfile.TarInfo) -> None:
+    name = member.name
+    if not _safe_path(name):
+        raise PackageRejected(f"chart archive: unsafe member path '{name}' (absolute or with '..')")
+    if member.issym() or member.islnk():
+        _check_link(member)
+    elif not (member.isfile() or member.isdir()):
+        raise PackageRejected(f"chart archive: '{name}' is a device, fifo or other special file")
+
+
+def _safe_path(name: str) -> bool:
+    if not name or name.startswith(("/", "\\")) or "\\" in name or "\x00" in name:
+        return False
+    parts = PurePosixPath(name).parts
+    return ".." not in parts and not (parts and parts[0].endswith(":"))  # also refuse Windows drive letters
+
+
+def _check_link(member: tarfile.TarInfo) -> None:
+    """A link may only point at another path of the same chart."""
+    target = member.linkname
+    if member.issym():  # relative to the link's directory; hard links are relative to the archive root
+        target = posixpath.join(posixpath.dirname(member.name), target) if not target.startswith("/") else target
+    resolved = posixpath.normpath(target)
+    top = PurePosixPath(member.name).parts[0]
+    if target.startswith("/") or resolved.startswith("..") or PurePosixPath(resolved).parts[:1] != (top,):
+        raise PackageRejected(f"chart archive: link '{member.name}' points outside the chart ('{member.linkname}')")
+
+
+def _chart_directory(members: list[tarfile.TarInfo]) -> str:
+    tops = {PurePosixPath(m.name).parts[0] for m in members}
+    if len(tops) != 1:
+        raise PackageRejected(f"chart archive: must hold exactly one top-level chart directory (found {len(tops)})")
+    top = tops.pop()
+    chart_yaml = f"{top}/Chart.yaml"
+    if not any(posixpath.normpath(m.name) == chart_yaml and m.isfile() for m in members):
+        raise PackageRejected(f"chart archive: has no {chart_yaml}")
+    return top
+
+
+def helm_binary(env: dict[str, str] | None = None) -> str:
+    """NETWEAVE_HELM_BINARY, else the Lambda layer's helm, else the project's `.local/bin/helm`, else `helm`."""
+    configured = (os.environ if env is None else env).get("NETWEAVE_HELM_BINARY")
+    if configured:
+        return configured
+    for candidate in (_LAMBDA_HELM, _PROJECT_HELM):
+        if candidate.is_file():
+            return str(candidate)
+    return "helm"
+
+
+def read_chart(data: bytes, timeout: float = HELM_TIMEOUT_SECONDS) -> ChartMetadata:
+    """Chart.yaml as `helm show chart` sees it: if helm cannot load the archive, nor can a deployment."""
+    with tempfile.TemporaryDirectory(prefix="netweave-chart-") as work:
+        archive = Path(work) / "chart.tgz"
+        archive.write_bytes(data)
+        output = _run_helm(["show", "chart", str(archive)], Path(work), timeout)
+    return _metadata(output)
+
+
+def _run_helm(args: list[str], work: Path, timeout: float) -> str:
+    # helm writes caches and reads config under HOME/XDG paths: point them at the scratch dir (Lambda's / is
+    # read-only) and keep the caller's repositories and plugins out of it.
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(work),
+        "HELM_CACHE_HOME": str(work / "cache"),
+        "HELM_CONFIG_HOME": str(work / "config"),
+        "HELM_DATA_HOME": str(work / "data"),
+    }
+    try:
+        done = subprocess.run([helm_binary(), *args], capture_output=True, timeout=timeout, env=env, check=False)
+    except FileNotFoundError:
+        raise BackendUnavailable("the helm binary is not available (set NETWEAVE_HELM_BINARY)") from None
+    except subprocess.TimeoutExpired:
+        raise BackendUnavailable(f"helm did not read the chart within {timeout:g} s") from None
+    if done.returncode != 0:
+        message = done.stderr.decode(errors="replace").strip().splitlines()
+        reason = message[-1][:300] if message else f"exit status {done.returncode}"
+        raise PackageRejected(f"chart archive: helm cannot load it: {reason}")
+    return done.stdout.decode(errors="replace")
+
+
+def _metadata(chart_yaml: str) -> ChartMetadata:
+    try:
+        document: Any = yaml.safe_load(chart_yaml)
+    except yaml.YAMLError:
+        raise PackageRejected("chart archive: Chart.yaml is not valid YAML") from None
+    if not isinstance(document, dict):
+        raise PackageRejected("chart archive: Chart.yaml is not a mapping")
+    name, version = document.get("name"), document.get("version")
+    if not isinstance(name, str) or not name or not isinstance(version, str) or not version:
+        raise PackageRejected("chart archive: Chart.yaml must name the chart and its version")
+    return ChartMetadata(
+        name[:253], version[:128], _text(document.get("appVersion"), 128), _text(document.get("description"), 1024)
+    )
+
+
+def _text(value: Any, limit: int) -> str | None:
+    return str(value)[:limit] if value is not None and str(value) else None
