@@ -5,7 +5,7 @@ from typing import Any
 from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent, SQSEvent
 
-from chalicelib import config, handlers, resources
+from chalicelib import config, resources
 from chalicelib.api import inventory, operations, ops, packages, pools, subscriptions, versions
 from chalicelib.api.middleware import http_middleware
 from chalicelib.api.routing import add_method_not_allowed_routes
@@ -26,16 +26,22 @@ add_method_not_allowed_routes(app)
 
 @app.schedule(Rate(config.poll_rate_minutes(), unit=Rate.MINUTES), name="poll_inventory")
 def poll_inventory(event: CloudWatchEvent) -> list[dict[str, Any]]:
+    from chalicelib import handlers  # event functions import their services when called: the API never pays
+
     return handlers.scheduled_poll()
 
 
-@app.on_cw_event(handlers.CLUSTER_EVENT_PATTERN, name="poll_inventory_on_change")
+@app.on_cw_event(config.CLUSTER_EVENT_PATTERN, name="poll_inventory_on_change")
 def poll_inventory_on_change(event: CloudWatchEvent) -> list[dict[str, Any]]:
+    from chalicelib import handlers
+
     return handlers.poll_inventory_for_event(event.to_dict())
 
 
 @app.on_sqs_message(queue=config.queue_name_at_import(resources.EVENTS), batch_size=10, name="fan_out")
 def fan_out(event: SQSEvent) -> dict[str, Any]:
+    from chalicelib import handlers
+
     return handlers.fan_out_batch(event.to_dict())
 
 

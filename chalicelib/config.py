@@ -339,6 +339,11 @@ def queue_name_at_import(queue: resources.Queue) -> str:
     return resources.queue_name(os.environ.get("NETWEAVE_STAGE", "dev"), queue)
 
 
+# EventBridge sources that mean "some cluster changed": our own (from cluster-side watchers or operators), EC2 state
+# changes and EKS API calls. A netweave event may name the backend in `detail.adapterId`; others poll every backend.
+CLUSTER_EVENT_PATTERN: dict[str, Any] = {"source": ["netweave", "aws.ec2", "aws.eks"]}
+
+
 def poll_rate_minutes() -> int:
     """How often `poll_inventory` runs in AWS (read when app.py is imported, for its schedule)."""
     return max(1, int(os.environ.get("NETWEAVE_POLL_RATE_MINUTES", "1")))

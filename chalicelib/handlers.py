@@ -12,10 +12,6 @@ from chalicelib.services.fan_out import fan_out
 from chalicelib.services.inventory_poll import poll_backends
 from chalicelib.services.registration import announce_if_changed, registration_payload
 
-# EventBridge sources that mean "some cluster changed": our own (from cluster-side watchers or operators), EC2 state
-# changes and EKS API calls. A netweave event may name the backend in `detail.adapterId`; others poll every backend.
-CLUSTER_EVENT_PATTERN: dict[str, Any] = {"source": ["netweave", "aws.ec2", "aws.eks"]}
-
 
 def scheduled_poll() -> list[dict[str, Any]]:
     """The schedule's work: poll every backend, then (re)announce the O-Cloud to the SMO if configured."""
