@@ -14,7 +14,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chalicelib import resources
@@ -42,7 +41,7 @@ _NAMESPACE = uuid.UUID("6f0c5a9e-3b7d-5c1e-9a52-2f5b8e1d4c30")
 
 
 class _ConfigModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
 
 class OCloudConfig(_ConfigModel):
@@ -152,6 +151,8 @@ def _interpolate(value: Any, env: Mapping[str, str]) -> Any:
 
 
 def load_gateway_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> GatewayConfig:
+    import yaml  # read once per container, on the first request that needs settings: not worth an import-time cost
+
     candidates = [path] if path else [p for p in _DEFAULT_GATEWAY_PATHS if p.exists()]
     if not candidates:
         return GatewayConfig()

@@ -20,7 +20,7 @@ from chalicelib.services.inventory_query import Page
 class ListQuery(SelectorQuery):
     """`filter`, attribute selectors and paging (o2-facts §3)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     filter: str | None = None
     nextpage_opaque_marker: str | None = None
@@ -39,7 +39,7 @@ class ListQuery(SelectorQuery):
 class ListResponse(BaseModel):
     """Documentation only: a collection answers a JSON array of the type's objects."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
 
 def page_response(request: Request, page: Page) -> Response:

@@ -19,18 +19,18 @@ router = Router(blueprint, tag="operations")
 
 
 class DeadQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     limit: int = Field(default=50, ge=1, le=500)
 
 
 class ReplayRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     notification_ids: list[str] | None = Field(default=None, alias="notificationIds", max_length=1000)
     all: bool = False
 
 
 class AttemptsQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     limit: int = Field(default=100, ge=1, le=1000)
 
 

@@ -45,7 +45,7 @@ router = Router(blueprint, tag="packages")
 
 
 class PackageUrlRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
     # The O2dms reference example spells it `packageURL`; accept both.
     package_url: str = Field(

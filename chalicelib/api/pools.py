@@ -22,7 +22,7 @@ router = Router(blueprint, tag="pool-management")
 
 
 class PoolCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     name: str = Field(min_length=1, max_length=63)
     description: str | None = None
@@ -32,7 +32,7 @@ class PoolCreate(BaseModel):
 
 
 class PoolChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     name: str | None = None
     location: str | None = None

@@ -9,7 +9,7 @@ from chalicelib.domain.selectors import Selection, parse_selection
 
 
 class SelectorQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     all_fields: str | None = None
     fields: str | None = None

@@ -38,7 +38,7 @@ _STATUS_DOC = "netweave: active, or disabled (the SMO answered 410 Gone, or an o
 
 
 class _SubscriptionBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     callback: str = Field(description="absolute https URL receiving the notifications (POST)")
     consumer_subscription_id: str | None = Field(

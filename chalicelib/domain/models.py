@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 class WireModel(BaseModel):
     """Serialises by alias and never emits `null`: conformance schemas reject null for optional attributes."""
 
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True, extra="forbid")
+    # defer_build: a model's validators are built on first use, so a cold start pays only for the models it uses.
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True, extra="forbid", defer_build=True)
 
     def to_wire(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, exclude_none=True, mode="json")

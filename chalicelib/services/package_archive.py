@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import yaml
-
 from chalicelib.domain.errors import BackendUnavailable
 from chalicelib.domain.packages import ChartMetadata, PackageRejected, PackageTooLarge
 
@@ -155,6 +153,8 @@ def _run_helm(args: list[str], work: Path, timeout: float) -> str:
 
 
 def _metadata(chart_yaml: str) -> ChartMetadata:
+    import yaml  # only uploads read charts: the API's cold start should not pay for the YAML parser
+
     try:
         document: Any = yaml.safe_load(chart_yaml)
     except yaml.YAMLError:
