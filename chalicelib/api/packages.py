@@ -10,9 +10,6 @@ mangled text.
 
 from __future__ import annotations
 
-from email import policy as email_policy
-from email.message import EmailMessage
-from email.parser import BytesParser
 from typing import Any
 
 from chalice import Blueprint, Response
@@ -156,6 +153,10 @@ def multipart_file(content_type: str, raw: bytes) -> bytes:
     """The `file` part of a multipart/form-data body, parsed with the stdlib MIME parser (the body is already
     size-capped, so parsing it whole is bounded)."""
     head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1", "replace")
+    from email import policy as email_policy  # only multipart uploads need the MIME parser
+    from email.message import EmailMessage
+    from email.parser import BytesParser
+
     message = BytesParser(policy=email_policy.HTTP).parsebytes(head + raw)
     if not message.is_multipart():
         raise BadRequest("multipart/form-data: the body has no parts (is the boundary right?)")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from chalicelib.domain.errors import BackendUnavailable
@@ -27,6 +26,8 @@ def send_all(client: Any, queue_url: str, entries: list[dict[str, Any]]) -> int:
     busy = [lane for lane in lanes if lane]
     if len(busy) <= 1:
         return sum(_send_lane(client, queue_url, lane) for lane in busy)
+    from concurrent.futures import ThreadPoolExecutor  # senders only: the API function never sends
+
     with ThreadPoolExecutor(max_workers=len(busy)) as pool:
         return sum(pool.map(lambda lane: _send_lane(client, queue_url, lane), busy))
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,6 +110,8 @@ class InventoryStore:
         result = ApplyResult()
         if not operations:
             return result
+        from concurrent.futures import ThreadPoolExecutor  # writers only: API reads never need threads
+
         with ThreadPoolExecutor(max_workers=min(_WRITERS, len(operations))) as pool:
             for landed in pool.map(self._single, operations):
                 if landed:
