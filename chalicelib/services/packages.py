@@ -47,6 +47,7 @@ from chalicelib.domain.query import Filter, validate_filter
 from chalicelib.domain.selectors import Selection, apply_selection, validate_selection
 from chalicelib.services.inventory_query import Page
 from chalicelib.services.package_archive import ArchiveLimits, check_archive, read_chart
+from chalicelib.services.paging import PagedSource, collect
 
 FETCH_TIMEOUT_SECONDS = 30.0
 
@@ -207,43 +208,13 @@ def list_packages(store: PackageStore, request: ListRequest) -> Page:
     validate_selection(request.selection, PACKAGE_SELECTOR_SCHEMA)
     if request.filter is not None:
         validate_filter(request.filter, PACKAGE_SELECTOR_SCHEMA)
-    start, beyond_end = _start_key(store, request)
-    if beyond_end:
-        return Page([], None)
-    matched, more = _matching(store, request, start)
-    next_marker = encode_marker(start_key_after(matched[-1])) if more else None
+    flt = request.filter
+    source: PagedSource[DeploymentPackage] = PagedSource(
+        fetch=store.page,
+        matches=lambda package: flt is None or flt.matches(package.to_wire()),
+        key_after=start_key_after,
+        filtered=flt is not None,
+    )
+    matched, resume = collect(source, request.limit, request.marker)
     wire = [apply_selection(p.to_wire(), request.selection, PACKAGE_SELECTOR_SCHEMA) for p in matched]
-    return Page(wire, next_marker)
-
-
-def _matching(
-    store: PackageStore, request: ListRequest, start: dict[str, Any] | None
-) -> tuple[list[DeploymentPackage], bool]:
-    """Up to `limit` matching packages from `start` on, and whether more may follow."""
-    chunk = request.limit if request.filter is None else max(request.limit, 250)
-    matched: list[DeploymentPackage] = []
-    while True:
-        packages, last_key = store.page(chunk, start)
-        for position, package in enumerate(packages):
-            if request.filter is None or request.filter.matches(package.to_wire()):
-                matched.append(package)
-                if len(matched) == request.limit:
-                    return matched, position < len(packages) - 1 or last_key is not None
-        if last_key is None:
-            return matched, False
-        start = last_key
-
-
-def _start_key(store: PackageStore, request: ListRequest) -> tuple[dict[str, Any] | None, bool]:
-    marker = request.marker
-    if marker is None:
-        return None, False
-    if marker.resume_after is not None:
-        return marker.resume_after, False
-    start: dict[str, Any] | None = None
-    for _ in range((marker.page_number or 1) - 1):  # numeric markers: walk to the requested page
-        matched, more = _matching(store, request, start)
-        if not more:
-            return None, True
-        start = start_key_after(matched[-1])
-    return start, False
+    return Page(wire, encode_marker(resume) if resume else None)

@@ -51,6 +51,7 @@ from chalicelib.domain.query import (
 from chalicelib.domain.selectors import Selection, SelectorSchema, apply_selection, validate_selection
 from chalicelib.domain.subscriptions import Subscription, SubscriptionKind
 from chalicelib.services.inventory_query import Page
+from chalicelib.services.paging import PagedSource, collect
 
 SECRET_PREFIX = "whsec_"
 PROBE_TIMEOUT_SECONDS = 5.0
@@ -192,11 +193,21 @@ def list_subscriptions(store: SubscriptionRepository, kind: SubscriptionKind, re
     validate_selection(request.selection, schema)
     if request.filter is not None:
         validate_filter(request.filter, schema)
-    start, beyond_end = _start_key(store, kind, request)
-    if beyond_end:
-        return Page([], None)
-    matched, more = _matching(store, kind, request, start)
-    next_marker = encode_marker(_key_after(kind, matched[-1])) if more and matched else None
+    flt = request.filter
+
+    def fetch(size: int, start: dict[str, Any] | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        items, last_key = store.page(kind, size, start)
+        return [wire_form(item) for item in items], last_key
+
+    source: PagedSource[dict[str, Any]] = PagedSource(
+        fetch=fetch,
+        matches=lambda document: flt is None or flt.matches(document),
+        key_after=lambda document: _key_after(kind, document),
+        filtered=flt is not None,
+        resume=lambda key: _resume_key(kind, key),
+    )
+    matched, resume = collect(source, request.limit, request.marker)
+    next_marker = encode_marker(resume) if resume else None
     return Page([apply_selection(doc, request.selection, schema) for doc in matched], next_marker)
 
 
@@ -338,42 +349,6 @@ def _is_uuid(text: str) -> bool:
         return str(uuid.UUID(text)) == text.lower()
     except ValueError:
         return False
-
-
-def _matching(
-    store: SubscriptionRepository, kind: SubscriptionKind, request: ListRequest, start: dict[str, Any] | None
-) -> tuple[list[dict[str, Any]], bool]:
-    """Up to `limit` matching wire documents from `start` on, and whether more may follow."""
-    chunk = request.limit if request.filter is None else max(request.limit, 250)
-    matched: list[dict[str, Any]] = []
-    while True:
-        items, last_key = store.page(kind, chunk, start)
-        for position, item in enumerate(items):
-            document = wire_form(item)
-            if request.filter is None or request.filter.matches(document):
-                matched.append(document)
-                if len(matched) == request.limit:
-                    return matched, position < len(items) - 1 or last_key is not None
-        if last_key is None:
-            return matched, False
-        start = last_key
-
-
-def _start_key(
-    store: SubscriptionRepository, kind: SubscriptionKind, request: ListRequest
-) -> tuple[dict[str, Any] | None, bool]:
-    marker = request.marker
-    if marker is None:
-        return None, False
-    if marker.resume_after is not None:
-        return _resume_key(kind, marker.resume_after), False
-    start: dict[str, Any] | None = None
-    for _ in range((marker.page_number or 1) - 1):  # numeric markers: walk to the page
-        matched, more = _matching(store, kind, request, start)
-        if not more:
-            return None, True
-        start = _key_after(kind, matched[-1])
-    return start, False
 
 
 def _resume_key(kind: SubscriptionKind, key: dict[str, Any]) -> dict[str, Any]:

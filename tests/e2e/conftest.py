@@ -9,9 +9,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -101,6 +102,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     running = start_stack(tmp_path_factory.mktemp("stack"))
     yield running
     stop_stack(running)
+
+
+def eventually(check: Callable[[], Any], timeout: float = 60) -> Any:
+    """Poll `check` until it returns something truthy or `timeout` passes; returns its last result."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.5)
 
 
 def binary(name: str) -> str:

@@ -4,26 +4,15 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import LocalStack, binary
+from tests.e2e.conftest import LocalStack, binary, eventually
 
 pytestmark = pytest.mark.xdist_group("stack")
 ROOT = "/o2ims-infrastructureInventory/v1"
-
-
-def eventually(check: Callable[[], Any], timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.5)
 
 
 def kubectl(stack: LocalStack, *args: str, stdin: str | None = None) -> str:

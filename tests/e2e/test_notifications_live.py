@@ -7,25 +7,16 @@ import json
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from devtools.smo_receiver import Receiver, serve
-from tests.e2e.conftest import LocalStack, binary
+from tests.e2e.conftest import LocalStack, binary, eventually
 
 pytestmark = pytest.mark.xdist_group("stack")
 SUBSCRIPTIONS = "/o2ims-infrastructureInventory/v1/subscriptions"
-
-
-def eventually(check: Callable[[], Any], timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.5)
 
 
 @pytest.fixture(scope="module", autouse=True)
