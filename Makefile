@@ -11,7 +11,7 @@ $(INSTALLED): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "netweave needs Python 3.11 or newer"'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "netweave: installing Python packages into $(VENV) ..."
-	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade 'pip<26.3'  # chalice 1.34 needs pip<26.3 to package
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $(INSTALLED)
 
