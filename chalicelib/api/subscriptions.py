@@ -24,10 +24,11 @@ from chalicelib.api.listing import ListQuery, page_response
 from chalicelib.api.queries import SelectorQuery
 from chalicelib.api.routing import Router
 from chalicelib.domain.auth import Scope
+from chalicelib.domain.deployments import DeploymentEventType
 from chalicelib.domain.models import WireModel
 from chalicelib.domain.subscriptions import SubscriptionKind
 from chalicelib.services import subscriptions as service
-from chalicelib.services.subscriptions import CallbackPorts, DeploymentEventType, ListRequest, NewSubscription
+from chalicelib.services.subscriptions import CallbackPorts, ListRequest, NewSubscription
 
 blueprint = Blueprint(__name__)
 router = Router(blueprint, tag="subscriptions")

@@ -22,7 +22,6 @@ import secrets
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
@@ -34,6 +33,7 @@ from chalicelib.domain.callback_policy import (
     check_addresses,
     parse_callback,
 )
+from chalicelib.domain.deployments import DeploymentEventType
 from chalicelib.domain.errors import BadRequest, InvalidQuery, NotFound
 from chalicelib.domain.events import utc_now_iso
 from chalicelib.domain.inventory import SELECTOR_SCHEMAS
@@ -55,17 +55,6 @@ from chalicelib.services.paging import PagedSource, collect
 
 SECRET_PREFIX = "whsec_"
 PROBE_TIMEOUT_SECONDS = 5.0
-
-
-class DeploymentEventType(StrEnum):
-    CREATED = "DeploymentCreated"
-    PROGRESSING = "DeploymentProgressing"
-    READY = "DeploymentReady"
-    FAILED = "DeploymentFailed"
-    SCALED = "DeploymentScaled"
-    UPGRADED = "DeploymentUpgraded"
-    ROLLED_BACK = "DeploymentRolledBack"
-    DELETED = "DeploymentDeleted"
 
 
 ID_FIELDS = {
