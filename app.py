@@ -6,7 +6,7 @@ from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent, SQSEvent
 
 from chalicelib import config, resources
-from chalicelib.api import inventory, operations, ops, packages, pools, subscriptions, versions
+from chalicelib.api import deployments, inventory, operations, ops, packages, pools, subscriptions, versions
 from chalicelib.api.middleware import http_middleware
 from chalicelib.api.routing import add_method_not_allowed_routes
 
@@ -21,6 +21,7 @@ app.register_blueprint(ops.blueprint)
 app.register_blueprint(subscriptions.blueprint)
 app.register_blueprint(operations.blueprint)
 app.register_blueprint(packages.blueprint)
+app.register_blueprint(deployments.blueprint)
 add_method_not_allowed_routes(app)
 
 
@@ -50,3 +51,17 @@ def deliver(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.services import delivery  # httpx and the batch processor: only the deliver function pays
 
     return delivery.handle(event.to_dict(), event.context)
+
+
+@app.on_sqs_message(queue=config.queue_name_at_import(resources.DMS_OPERATIONS), batch_size=1, name="run_dms_operation")
+def run_dms_operation(event: SQSEvent) -> dict[str, Any]:
+    from chalicelib import dms_handlers  # helm, the worker and its adapters: only this function pays
+
+    return dms_handlers.run_operations_batch(event.to_dict())
+
+
+@app.schedule(Rate(config.poll_rate_minutes(), unit=Rate.MINUTES), name="poll_deployments")
+def poll_deployments(event: CloudWatchEvent) -> dict[str, Any]:
+    from chalicelib import dms_handlers
+
+    return dms_handlers.scheduled_deployment_poll()

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from chalicelib import resources
 from chalicelib.domain.errors import ConfigurationError
@@ -26,9 +26,10 @@ if TYPE_CHECKING:
 
     from chalicelib.adapters.ims.port import InventoryContext
     from chalicelib.adapters.poll_trigger import EventBridgePollTrigger
-    from chalicelib.adapters.queue.events_queue import SqsDeliveryQueue, SqsEventPublisher
+    from chalicelib.adapters.queue.events_queue import SqsDeliveryQueue, SqsEventPublisher, SqsOperationQueue
     from chalicelib.adapters.registry import AdapterRegistry
     from chalicelib.adapters.store.delivery_log import DeliveryLog
+    from chalicelib.adapters.store.deployment_store import DeploymentStore
     from chalicelib.adapters.store.inventory_store import InventoryStore
     from chalicelib.adapters.store.package_store import PackageStore
     from chalicelib.adapters.store.subscription_store import SubscriptionStore
@@ -69,6 +70,7 @@ class AdapterConfig(_ConfigModel):
 class RoutingRule(_ConfigModel):
     adapter: str
     namespace: str | None = None
+    namespace_prefix: str | None = Field(default=None, alias="namespacePrefix")
     labels: dict[str, str] = Field(default_factory=dict)
     deployment_type: str | None = Field(default=None, alias="deploymentType")
 
@@ -78,6 +80,17 @@ class GatewayConfig(_ConfigModel):
     ims_adapters: list[AdapterConfig] = Field(default_factory=list, alias="imsAdapters")
     dms_adapters: list[AdapterConfig] = Field(default_factory=list, alias="dmsAdapters")
     routing: list[RoutingRule] = Field(default_factory=list)
+
+    @field_validator("routing", mode="before")
+    @classmethod
+    def _dms_routing(cls, value: Any) -> Any:
+        """`routing: {dms: [rules]}` (the design document's layout) or a bare list of DMS rules."""
+        if isinstance(value, dict):
+            unknown = set(value) - {"dms"}
+            if unknown:
+                raise ValueError(f"routing: only 'dms' rules exist, not {', '.join(sorted(unknown))}")
+            return value.get("dms") or []
+        return value
 
 
 class AuthSettings(_ConfigModel):
@@ -246,6 +259,9 @@ def reset() -> None:
     delivery_queue.cache_clear()
     delivery_log.cache_clear()
     package_store.cache_clear()
+    deployment_store.cache_clear()
+    operation_queue.cache_clear()
+    dms_registry.cache_clear()
 
 
 @lru_cache(maxsize=1)
@@ -376,3 +392,24 @@ def package_store() -> PackageStore:
     from chalicelib.adapters.store.package_store import package_store_from_config
 
     return package_store_from_config()
+
+
+@lru_cache(maxsize=1)
+def deployment_store() -> DeploymentStore:
+    from chalicelib.adapters.store.deployment_store import deployment_store_from_config
+
+    return deployment_store_from_config()
+
+
+@lru_cache(maxsize=1)
+def operation_queue() -> SqsOperationQueue:
+    from chalicelib.adapters.queue.events_queue import SqsOperationQueue
+
+    return SqsOperationQueue(sqs(), queue_url(resources.DMS_OPERATIONS.logical_name))
+
+
+@lru_cache(maxsize=1)
+def dms_registry() -> AdapterRegistry:
+    from chalicelib.adapters.registry import build_registry
+
+    return build_registry("dms", get_settings().gateway)

@@ -118,6 +118,8 @@ class AdapterRegistry:
         for rule in self._routing:
             if rule.namespace is not None and rule.namespace != namespace:
                 continue
+            if rule.namespace_prefix is not None and not (namespace or "").startswith(rule.namespace_prefix):
+                continue
             if rule.deployment_type is not None and rule.deployment_type != deployment_type:
                 continue
             if any(labels.get(key) != value for key, value in rule.labels.items()):

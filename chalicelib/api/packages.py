@@ -59,8 +59,9 @@ def _store() -> PackageStore:
 
 
 def _usage() -> service.PackageUsage:
-    # PLACEHOLDER: no deployments exist yet, so no package is ever in use. Lead: wire the deployment store here.
-    return service.NoDeploymentsYet()
+    from chalicelib.services.deployments import DeploymentUsage
+
+    return DeploymentUsage(config.deployment_store())
 
 
 def _ports() -> service.PackagePorts:

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import Field
 
-from chalicelib.domain.errors import BadRequest, Conflict
+from chalicelib.domain.errors import BadRequest, Conflict, NetweaveError
 from chalicelib.domain.models import WireModel
 from chalicelib.domain.selectors import SelectorSchema
 
@@ -129,6 +129,8 @@ class Operation(WireModel):
     result: dict[str, Any] | None = Field(default=None, description="revision and status reached, on success")
     error: OperationError | None = None
     href: str | None = None
+    # Until when the worker running it owns it (epoch seconds); stored beside the document, never shown.
+    lease_until: int | None = Field(default=None, exclude=True)
 
     def with_progress(self, at: str, message: str) -> Operation:
         progress = [*self.progress, ProgressMessage(at=at, message=message)][-MAX_PROGRESS_MESSAGES:]
@@ -185,3 +187,9 @@ class DeploymentExists(Conflict):
 
 class DeploymentDeleting(Conflict):
     slug = "deployment-deleting"
+
+
+class OperationQueueUnavailable(NetweaveError):
+    status = 503
+    title = "Service Unavailable"
+    slug = "operation-queue-unavailable"

@@ -38,3 +38,22 @@ class SqsDeliveryQueue:
         entries = [{"MessageBody": _compact(d.to_wire()), "MessageGroupId": d.subscription_id,
                     "MessageDeduplicationId": d.notification_id} for d in deliveries]
         return send_all(self.client, self.queue_url, entries)
+
+
+class SqsOperationQueue:
+    """The `dms-operations` FIFO queue: one message per operation, grouped by deployment, so one deployment's
+    operations run in order while different deployments run in parallel."""
+
+    def __init__(self, client: Any, queue_url: str) -> None:
+        self.client = client
+        self.queue_url = queue_url
+
+    def submit(self, deployment_id: str, operation_id: str, deduplication_suffix: str = "") -> None:
+        """The operation id deduplicates: the same operation submitted twice within SQS's window is one message.
+        A resubmission of a lost message passes a suffix to get through."""
+        self.client.send_message(
+            QueueUrl=self.queue_url,
+            MessageBody=_compact({"operationId": operation_id, "deploymentId": deployment_id}),
+            MessageGroupId=deployment_id,
+            MessageDeduplicationId=operation_id + deduplication_suffix,
+        )

@@ -1,0 +1,218 @@
+"""O2dms deployments: `/o2dms/v1/deployments` (+ lifecycle operations, status, logs, history) and
+`/o2dms/v1/operations/{operationId}`.
+
+Every call that changes a deployment answers 202 with the operation that will do it; the worker
+(`run_dms_operation`) runs it. Reads of status, logs and history ask the backend live.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from chalicelib import config
+from chalicelib.api.listing import ListQuery, page_response
+from chalicelib.api.queries import SelectorQuery
+from chalicelib.api.routing import Router
+from chalicelib.domain.auth import Scope
+from chalicelib.domain.deployments import Deployment, Operation, OperationType
+from chalicelib.domain.errors import BadRequest
+from chalicelib.domain.inventory import ObjectType
+from chalicelib.services import deployments as service
+from chalicelib.services.packages import ListRequest
+
+ROOT = "/o2dms/v1"
+COLLECTION = f"{ROOT}/deployments"
+ITEM = f"{COLLECTION}/{{deploymentId}}"
+MIN_TIMEOUT, MAX_TIMEOUT = 10, 840  # helm --wait; below the worker Lambda timeout (900 s) with room to fetch and record
+
+blueprint = Blueprint(__name__)
+router = Router(blueprint, tag="deployments")
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
+
+    timeout_seconds: int | None = Field(default=None, alias="timeoutSeconds", ge=MIN_TIMEOUT, le=MAX_TIMEOUT,
+                                        description="how long helm waits for readiness (default 300)")
+
+
+class DeploymentExtensions(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
+
+    deployment_type: str | None = Field(default=None, alias="deploymentType", max_length=64)
+    dms_adapter: str | None = Field(default=None, alias="dmsAdapter", max_length=64)
+    labels: dict[str, str] | None = None
+
+
+class CreateDeploymentRequest(_Body):
+    name: str = Field(min_length=1, max_length=253)
+    namespace: str = Field(min_length=1, max_length=253)
+    package_id: str = Field(alias="packageId", min_length=1, max_length=128)
+    values: dict[str, Any] = Field(default_factory=dict)
+    resource_pool_id: str | None = Field(default=None, alias="resourcePoolId", max_length=256)
+    extensions: DeploymentExtensions = Field(default_factory=DeploymentExtensions)
+
+
+# Fields of a GET body a client may send back unchanged in a PUT (GET, modify, PUT).
+_READ_ONLY = ("deploymentId", "name", "namespace", "packageVersion", "resourcePoolId", "status", "createdAt",
+              "updatedAt", "extensions")
+
+
+class UpdateDeploymentRequest(_Body):
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
+
+    package_id: str | None = Field(default=None, alias="packageId", min_length=1, max_length=128)
+    values: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _known_fields(self) -> UpdateDeploymentRequest:
+        unknown = sorted(set(self.model_extra or {}) - set(_READ_ONLY))
+        if unknown:
+            raise ValueError(f"unknown field(s): {', '.join(unknown)}")
+        return self
+
+
+class ScaleRequest(_Body):
+    replicas: int = Field(ge=0, le=1000)
+
+
+class UpgradeRequest(_Body):
+    package_id: str = Field(alias="packageId", min_length=1, max_length=128)
+    values: dict[str, Any] | None = Field(default=None, description="replaces the values; omitted: kept")
+
+
+class RollbackRequest(_Body):
+    revision: int | None = Field(default=None, ge=1, description="omitted: the previous revision")
+
+
+class LogsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
+
+    container: str | None = Field(default=None, max_length=253)
+    tail_lines: int | None = Field(default=None, alias="tailLines", ge=1, le=10000)
+    since_seconds: int | None = Field(default=None, alias="sinceSeconds", ge=1)
+
+
+def _ports() -> service.DeploymentPorts:
+    return service.DeploymentPorts(config.deployment_store(), config.package_store(), config.dms_registry(),
+                                   config.operation_queue(), _pool_exists)
+
+
+def _pool_exists(pool_id: str) -> bool:
+    return config.inventory_store().get(ObjectType.RESOURCE_POOL.value, pool_id) is not None
+
+
+def _accepted(operation: Operation) -> Response:
+    href = operation.href or ""
+    return Response(body=operation.to_wire(), status_code=202,
+                    headers={"Location": href, "Content-Type": "application/json"})
+
+
+@router.route(COLLECTION, "GET", summary="List deployments", scope=Scope.DMS_READ, query=ListQuery,
+              response=Deployment, collection=True)
+def list_deployments(query: ListQuery) -> Response:
+    request = ListRequest(query.selection(), query.page_size(), query.parsed_filter(), query.marker())
+    return page_response(blueprint.current_request, service.list_deployments(config.deployment_store(), request))
+
+
+@router.route(COLLECTION, "POST", summary="Deploy a package (202: the install runs asynchronously)",
+              scope=Scope.DMS_WRITE, body=CreateDeploymentRequest, response=Deployment, status=202,
+              responses=(400, 409, 422, 501, 503))
+def create_deployment(body: CreateDeploymentRequest) -> Response:
+    request = service.NewDeployment(
+        name=body.name, namespace=body.namespace, package_id=body.package_id, values=body.values,
+        resource_pool_id=body.resource_pool_id, timeout_seconds=body.timeout_seconds,
+        deployment_type=body.extensions.deployment_type, adapter_id=body.extensions.dms_adapter,
+        labels=body.extensions.labels,
+    )
+    deployment, operation = service.create_deployment(_ports(), request)
+    return Response(body=deployment.to_wire(), status_code=202, headers={
+        "Location": deployment.href(), "Link": f'<{operation.href}>; rel="monitor"',
+        "Content-Type": "application/json"})
+
+
+@router.route(ITEM, "GET", summary="One deployment", scope=Scope.DMS_READ, query=SelectorQuery,
+              response=Deployment, responses=(404,))
+def get_deployment(deploymentId: str, query: SelectorQuery) -> dict[str, Any]:
+    return service.get_deployment(config.deployment_store(), deploymentId, query.selection())
+
+
+@router.route(ITEM, "PUT", summary="Update a deployment's values and/or package (202: an upgrade runs)",
+              scope=Scope.DMS_WRITE, body=UpdateDeploymentRequest, response=Operation, status=202,
+              responses=(400, 404, 409, 422, 501, 503))
+def update_deployment(deploymentId: str, body: UpdateDeploymentRequest) -> Response:
+    current = service.find(config.deployment_store(), deploymentId)
+    _check_unchanged(current.to_wire(), body.model_extra or {})
+    if body.values is None and body.package_id is None:
+        raise BadRequest("give 'values' and/or 'packageId' to change")
+    parameters = {"packageId": body.package_id, "values": body.values}
+    operation = service.request_operation(_ports(), deploymentId, OperationType.UPDATE,
+                                          {k: v for k, v in parameters.items() if v is not None},
+                                          body.timeout_seconds)
+    return _accepted(operation)
+
+
+def _check_unchanged(current: dict[str, Any], sent: dict[str, Any]) -> None:
+    for name in ("deploymentId", "name", "namespace", "resourcePoolId"):
+        if name in sent and sent[name] != current.get(name):
+            raise BadRequest(f"{name}: cannot be changed by PUT (create a new deployment instead)")
+
+
+@router.route(ITEM, "DELETE", summary="Uninstall a deployment (202)", scope=Scope.DMS_WRITE, response=Operation,
+              status=202, responses=(404, 409, 503))
+def delete_deployment(deploymentId: str) -> Response:
+    return _accepted(service.request_operation(_ports(), deploymentId, OperationType.DELETE, {}))
+
+
+@router.route(f"{ITEM}/scale", "POST", summary="Scale a deployment (202)", scope=Scope.DMS_WRITE,
+              body=ScaleRequest, response=Operation, status=202, responses=(400, 404, 409, 501, 503))
+def scale_deployment(deploymentId: str, body: ScaleRequest) -> Response:
+    return _accepted(service.request_operation(_ports(), deploymentId, OperationType.SCALE,
+                                               {"replicas": body.replicas}, body.timeout_seconds))
+
+
+@router.route(f"{ITEM}/upgrade", "POST", summary="Upgrade a deployment to another package (202)",
+              scope=Scope.DMS_WRITE, body=UpgradeRequest, response=Operation, status=202,
+              responses=(400, 404, 409, 422, 501, 503))
+def upgrade_deployment(deploymentId: str, body: UpgradeRequest) -> Response:
+    parameters: dict[str, Any] = {"packageId": body.package_id}
+    if body.values is not None:
+        parameters["values"] = body.values
+    return _accepted(service.request_operation(_ports(), deploymentId, OperationType.UPGRADE, parameters,
+                                               body.timeout_seconds))
+
+
+@router.route(f"{ITEM}/rollback", "POST", summary="Roll a deployment back to an earlier revision (202)",
+              scope=Scope.DMS_WRITE, body=RollbackRequest, response=Operation, status=202,
+              responses=(400, 404, 409, 501, 503))
+def rollback_deployment(deploymentId: str, body: RollbackRequest) -> Response:
+    parameters = {"revision": body.revision} if body.revision is not None else {}
+    return _accepted(service.request_operation(_ports(), deploymentId, OperationType.ROLLBACK, parameters,
+                                               body.timeout_seconds))
+
+
+@router.route(f"{ITEM}/status", "GET", summary="Live release status and workload readiness", scope=Scope.DMS_READ,
+              responses=(404, 501, 503))
+def deployment_status(deploymentId: str) -> dict[str, Any]:
+    return service.deployment_status(_ports(), deploymentId)
+
+
+@router.route(f"{ITEM}/logs", "GET", summary="Logs of the deployment's pods", scope=Scope.DMS_READ,
+              query=LogsQuery, responses=(404, 501, 503))
+def deployment_logs(deploymentId: str, query: LogsQuery) -> list[dict[str, Any]]:
+    return service.deployment_logs(_ports(), deploymentId, query.container, query.tail_lines, query.since_seconds)
+
+
+@router.route(f"{ITEM}/history", "GET", summary="Release revisions, oldest first", scope=Scope.DMS_READ,
+              responses=(404, 501, 503))
+def deployment_history(deploymentId: str) -> list[dict[str, Any]]:
+    return service.deployment_history(_ports(), deploymentId)
+
+
+@router.route(f"{ROOT}/operations/{{operationId}}", "GET", summary="One deployment operation",
+              scope=Scope.DMS_READ, response=Operation, responses=(404,))
+def get_operation(operationId: str) -> dict[str, Any]:
+    return service.get_operation(config.deployment_store(), operationId)

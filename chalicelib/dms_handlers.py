@@ -1,0 +1,45 @@
+"""Bodies of the DMS event functions (`run_dms_operation`, `poll_deployments`); app.py attaches them to triggers.
+Imported only by those functions, so the API never loads the worker's code."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalicelib import config
+from chalicelib.observability import logger
+from chalicelib.services.deployment_poll import PollPorts, poll_deployments
+from chalicelib.services.dms_operations import OperationPorts, run_operation
+
+
+def operation_ports() -> OperationPorts:
+    return OperationPorts(config.deployment_store(), config.package_store(), config.dms_registry(),
+                          config.events_publisher())
+
+
+def run_operations_batch(event: dict[str, Any]) -> dict[str, Any]:
+    """SQS `dms-operations`. An operation that raises (backend unavailable, unexpected error) is reported failed, so
+    SQS delivers it again after the visibility timeout, and so is every later record of its deployment's group."""
+    failures: list[dict[str, str]] = []
+    broken_groups: set[str] = set()
+    for record in event.get("Records", []):
+        group = record.get("attributes", {}).get("MessageGroupId", "")
+        try:
+            if group in broken_groups:
+                raise RuntimeError("an earlier operation of this deployment is to be retried first")
+            operation_id = str(json.loads(record["body"])["operationId"])
+            outcome = run_operation(operation_ports(), operation_id)
+            logger.info("dms operation", extra={"operationId": operation_id, "outcome": outcome})
+        except Exception:
+            logger.exception("dms operation to be retried", extra={"messageId": record.get("messageId")})
+            broken_groups.add(group)
+            failures.append({"itemIdentifier": record.get("messageId", "")})
+    return {"batchItemFailures": failures}
+
+
+def scheduled_deployment_poll() -> dict[str, Any]:
+    ports = PollPorts(config.deployment_store(), config.dms_registry(), config.events_publisher(),
+                      config.operation_queue())
+    report = poll_deployments(ports)
+    logger.info("deployment poll", extra={"report": report.__dict__})
+    return report.__dict__

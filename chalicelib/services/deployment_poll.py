@@ -1,0 +1,114 @@
+"""`poll_deployments`: compare every idle deployment with its release in the backend, record and announce changes
+(DeploymentReady, DeploymentFailed, DeploymentProgressing), and resubmit operations whose queue message was lost.
+
+A deployment an operation holds is the worker's; the poller writes only idle deployments, and only if their status is
+still the one it read, so it never overwrites a worker's result. The event is published before that write: a lost
+race repeats an event, a crash never loses one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from chalicelib.adapters.dms.port import DeploymentAdapter
+from chalicelib.adapters.registry import AdapterRegistry, Capability
+from chalicelib.adapters.store.deployment_store import DeploymentStore
+from chalicelib.domain.deployments import Deployment, DeploymentEventType, DeploymentStatus
+from chalicelib.domain.errors import BackendUnavailable, NotFound
+from chalicelib.domain.events import ChangeEvent, ChangeType, EventSource, utc_now_iso
+from chalicelib.observability import logger
+from chalicelib.services.dms_operations import EventPublisher, observed_state
+
+STUCK_AFTER_SECONDS = 360  # longer than SQS's 5-minute deduplication window, so a resubmission gets through
+_POLL_EVENTS = {DeploymentStatus.DEPLOYED: DeploymentEventType.READY, DeploymentStatus.FAILED:
+                DeploymentEventType.FAILED, DeploymentStatus.DEPLOYING: DeploymentEventType.PROGRESSING}
+_IDLE = (DeploymentStatus.DEPLOYED, DeploymentStatus.FAILED, DeploymentStatus.DEPLOYING)
+_POLL_NAMESPACE = uuid.UUID("0d5c3b9e-6a47-5f21-9c8e-3b2a1f0e4d7c")
+
+
+class OperationQueue(Protocol):
+    def submit(self, deployment_id: str, operation_id: str, deduplication_suffix: str = "") -> None: ...
+
+
+@dataclass
+class PollReport:
+    checked: int = 0
+    changed: int = 0
+    unreachable: list[str] = field(default_factory=list)
+    resubmitted: int = 0
+
+
+@dataclass(frozen=True)
+class PollPorts:
+    store: DeploymentStore
+    registry: AdapterRegistry
+    publisher: EventPublisher
+    queue: OperationQueue
+    clock: Callable[[], float] = time.time
+
+
+def poll_deployments(ports: PollPorts) -> PollReport:
+    report = PollReport()
+    unreachable: set[str] = set()
+    for deployment in ports.store.all():
+        if deployment.active_operation_id or deployment.status not in _IDLE or deployment.adapter_id in unreachable:
+            continue
+        report.checked += 1
+        try:
+            changed = _refresh(ports, deployment)
+        except BackendUnavailable as error:
+            unreachable.add(deployment.adapter_id)
+            logger.warning("deployment backend unreachable", extra={"adapter": deployment.adapter_id,
+                                                                      "error": error.detail})
+            continue
+        report.changed += changed
+    report.unreachable = sorted(unreachable)
+    report.resubmitted = resubmit_stuck(ports)
+    return report
+
+
+def _refresh(ports: PollPorts, deployment: Deployment) -> bool:
+    adapter: DeploymentAdapter = ports.registry.get(deployment.adapter_id)  # type: ignore[assignment]
+    if Capability.STATUS not in adapter.capabilities:
+        return False
+    now = utc_now_iso()
+    try:
+        observed = observed_state(deployment, adapter.status(deployment.name, deployment.namespace), now)
+    except NotFound:
+        extensions = {**deployment.extensions, "statusReason": "the release no longer exists in the cluster"}
+        observed = deployment.model_copy(update={"status": DeploymentStatus.FAILED, "updated_at": now,
+                                                 "extensions": extensions})
+    if _same(deployment, observed):
+        return False
+    # One id per transition: derived from the state left behind, so re-detecting the same change repeats the id.
+    identity = f"{deployment.deployment_id}|{deployment.updated_at}|{observed.status}|{observed.revision}"
+    ports.publisher.publish([ChangeEvent(
+        event_id=str(uuid.uuid5(_POLL_NAMESPACE, identity)), source=EventSource.DMS, object_type="Deployment",
+        object_id=deployment.deployment_id, event_type=ChangeType.MODIFIED, backend=deployment.adapter_id,
+        prior=deployment.to_wire(), post=observed.to_wire(), at=now, detail_type=_POLL_EVENTS[observed.status].value,
+    )])
+    return ports.store.observe(observed, deployment.status.value)
+
+
+def _same(before: Deployment, after: Deployment) -> bool:
+    keys = ("revision", "replicas", "statusReason")
+    return before.status == after.status and all(before.extensions.get(k) == after.extensions.get(k) for k in keys)
+
+
+def resubmit_stuck(ports: PollPorts) -> int:
+    """Queued operations older than SQS's deduplication window were never picked up (the send after the accepting
+    write failed, or the message went to the DLQ): submit them again. The worker's claim makes this safe."""
+    now = ports.clock()
+    count = 0
+    for operation in ports.store.queued_operations():
+        created = dt.datetime.fromisoformat(operation.created_at.replace("Z", "+00:00")).timestamp()
+        if now - created < STUCK_AFTER_SECONDS:
+            continue
+        ports.queue.submit(operation.deployment_id, operation.operation_id, f"-{int(now) // STUCK_AFTER_SECONDS}")
+        count += 1
+    return count

@@ -1,0 +1,290 @@
+"""Deployment use cases for the API: accept create/update/delete and lifecycle operations (the work runs in
+`run_dms_operation`), read deployments and operations, and ask the backend for live status, logs and history.
+
+Accepting is two writes: the deployment and its operation in one DynamoDB transaction (which also takes the
+deployment's lock), then the queue message. If the message cannot be sent, the operation is marked failed and the
+lock released before the error reaches the client, so nothing is left half-accepted; a message lost after that is
+resubmitted by `poll_deployments`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.adapters.dms.port import DeploymentAdapter, PodLogs, ReleaseStatus, Revision
+from chalicelib.adapters.registry import AdapterRegistry, Capability, require
+from chalicelib.adapters.store.deployment_store import DeploymentStore, start_key_after
+from chalicelib.adapters.store.package_store import PackageStore
+from chalicelib.domain.deployments import (
+    DEPLOYMENT_SELECTOR_SCHEMA,
+    Deployment,
+    DeploymentDeleting,
+    DeploymentStatus,
+    Operation,
+    OperationError,
+    OperationQueueUnavailable,
+    OperationStatus,
+    OperationType,
+    check_namespace,
+    check_release_name,
+    operation_href,
+)
+from chalicelib.domain.errors import BadRequest, NetweaveError, NotFound
+from chalicelib.domain.events import utc_now_iso
+from chalicelib.domain.packages import DeploymentPackage
+from chalicelib.domain.paging import encode_marker
+from chalicelib.domain.query import validate_filter
+from chalicelib.domain.selectors import Selection, apply_selection, validate_selection
+from chalicelib.services.inventory_query import Page
+from chalicelib.services.packages import ListRequest
+from chalicelib.services.paging import PagedSource, collect
+
+MAX_VALUES_BYTES = 64 * 1024  # values live in DynamoDB items (400 KB each), copied into operation and revision
+
+
+class ReferenceNotFound(NetweaveError):
+    """A body names a package or resource pool that does not exist: the request is well formed but cannot be
+    carried out (the URI itself exists, so not 404)."""
+
+    status = 422
+    title = "Unprocessable Content"
+    slug = "unknown-reference"
+
+
+@dataclass(frozen=True)
+class DeploymentPorts:
+    store: DeploymentStore
+    packages: PackageStore
+    registry: AdapterRegistry
+    queue: Any  # SqsOperationQueue: submit(deployment_id, operation_id)
+    pool_exists: Callable[[str], bool]
+
+
+@dataclass(frozen=True)
+class NewDeployment:
+    name: str
+    namespace: str
+    package_id: str
+    values: dict[str, Any]
+    resource_pool_id: str | None = None
+    timeout_seconds: int | None = None
+    deployment_type: str | None = None
+    adapter_id: str | None = None
+    labels: dict[str, str] | None = None
+
+
+def check_values(values: dict[str, Any]) -> dict[str, Any]:
+    size = len(json.dumps(values, separators=(",", ":")))
+    if size > MAX_VALUES_BYTES:
+        raise BadRequest(f"values: {size} bytes of JSON; at most {MAX_VALUES_BYTES} are accepted")
+    return values
+
+
+def _package(ports: DeploymentPorts, package_id: str) -> DeploymentPackage:
+    package = ports.packages.get(package_id)
+    if package is None:
+        raise ReferenceNotFound(f"packageId: no deployment package with id '{package_id}'")
+    return package
+
+
+def _choose_adapter(ports: DeploymentPorts, request: NewDeployment) -> DeploymentAdapter:
+    if request.adapter_id is not None:
+        if request.adapter_id not in ports.registry.ids:
+            raise BadRequest(f"extensions.dmsAdapter: no DMS backend '{request.adapter_id}'; known: "
+                             + ", ".join(ports.registry.ids))
+        adapter = ports.registry.get(request.adapter_id)
+    else:
+        adapter = ports.registry.route(request.namespace, request.labels, request.deployment_type)
+    require(adapter, Capability.DEPLOY)
+    return adapter  # type: ignore[return-value]
+
+
+def create_deployment(ports: DeploymentPorts, request: NewDeployment) -> tuple[Deployment, Operation]:
+    check_release_name(request.name)
+    check_namespace(request.namespace)
+    check_values(request.values)
+    package = _package(ports, request.package_id)
+    if request.resource_pool_id is not None and not ports.pool_exists(request.resource_pool_id):
+        raise ReferenceNotFound(f"resourcePoolId: no resource pool with id '{request.resource_pool_id}'")
+    adapter = _choose_adapter(ports, request)
+    now, deployment_id, operation_id = utc_now_iso(), str(uuid.uuid4()), str(uuid.uuid4())
+    extensions: dict[str, Any] = {"dmsAdapter": adapter.adapter_id, "activeOperationId": operation_id}
+    if request.deployment_type:
+        extensions["deploymentType"] = request.deployment_type
+    deployment = Deployment(
+        deployment_id=deployment_id, name=request.name, namespace=request.namespace, package_id=package.package_id,
+        package_version=package.version, resource_pool_id=request.resource_pool_id, status=DeploymentStatus.PENDING,
+        values=request.values, created_at=now, updated_at=now, extensions=extensions,
+    )
+    parameters = {"packageId": package.package_id, "values": request.values}
+    operation = _new_operation(operation_id, deployment_id, OperationType.CREATE, parameters, request.timeout_seconds)
+    ports.store.create(deployment, operation)
+    _submit(ports, deployment, operation)
+    return deployment, operation
+
+
+def _new_operation(operation_id: str, deployment_id: str, kind: OperationType, parameters: dict[str, Any],
+                   timeout_seconds: int | None) -> Operation:
+    now = utc_now_iso()
+    if timeout_seconds is not None:
+        parameters = {**parameters, "timeoutSeconds": timeout_seconds}
+    return Operation(operation_id=operation_id, deployment_id=deployment_id, operation_type=kind,
+                     status=OperationStatus.QUEUED, parameters=parameters, created_at=now,
+                     href=operation_href(operation_id)).with_progress(now, "accepted; queued for the worker")
+
+
+def _submit(ports: DeploymentPorts, deployment: Deployment, operation: Operation) -> None:
+    try:
+        ports.queue.submit(deployment.deployment_id, operation.operation_id)
+    except Exception as error:
+        finished = utc_now_iso()
+        failed = operation.model_copy(update={
+            "status": OperationStatus.FAILED, "finished_at": finished,
+            "error": OperationError(title="Service Unavailable", status=503,
+                                    detail=f"the operation could not be queued ({type(error).__name__})")})
+        released = deployment.model_copy(update={"extensions": {
+            k: v for k, v in deployment.extensions.items() if k != "activeOperationId"}})
+        if deployment.status is DeploymentStatus.PENDING:
+            released = released.model_copy(update={"status": DeploymentStatus.FAILED})
+        ports.store.finish(released, failed)
+        raise OperationQueueUnavailable("the operation could not be queued; nothing was changed, try again") \
+            from error
+
+
+def request_operation(ports: DeploymentPorts, deployment_id: str, kind: OperationType,
+                      parameters: dict[str, Any], timeout_seconds: int | None = None) -> Operation:
+    """Accept a lifecycle operation on an existing deployment: 404 if unknown, 409 while another runs."""
+    deployment = find(ports.store, deployment_id)
+    if deployment.status is DeploymentStatus.DELETING and not deployment.active_operation_id:
+        raise DeploymentDeleting(f"deployment '{deployment_id}' is being deleted")
+    adapter = ports.registry.get(deployment.adapter_id)
+    require(adapter, _CAPABILITY[kind])
+    if "values" in parameters and parameters["values"] is not None:
+        check_values(parameters["values"])
+    if parameters.get("packageId"):
+        parameters = {**parameters, "packageVersion": _package(ports, parameters["packageId"]).version}
+    operation_id = str(uuid.uuid4())
+    operation = _new_operation(operation_id, deployment_id, kind, parameters, timeout_seconds)
+    held = deployment.model_copy(update={"extensions": {**deployment.extensions, "activeOperationId": operation_id}})
+    ports.store.start_operation(held, operation)
+    _submit(ports, held, operation)
+    return operation
+
+
+_CAPABILITY = {OperationType.UPDATE: Capability.UPGRADE, OperationType.UPGRADE: Capability.UPGRADE,
+               OperationType.SCALE: Capability.SCALE, OperationType.ROLLBACK: Capability.ROLLBACK,
+               OperationType.DELETE: Capability.DEPLOY, OperationType.CREATE: Capability.DEPLOY}
+
+
+def find(store: DeploymentStore, deployment_id: str) -> Deployment:
+    deployment = store.get(deployment_id)
+    if deployment is None:
+        raise NotFound(f"no deployment with id '{deployment_id}'")
+    return deployment
+
+
+def get_deployment(store: DeploymentStore, deployment_id: str, selection: Selection) -> dict[str, Any]:
+    validate_selection(selection, DEPLOYMENT_SELECTOR_SCHEMA)
+    return apply_selection(find(store, deployment_id).to_wire(), selection, DEPLOYMENT_SELECTOR_SCHEMA)
+
+
+def get_operation(store: DeploymentStore, operation_id: str) -> dict[str, Any]:
+    operation = store.get_operation(operation_id)
+    if operation is None:
+        raise NotFound(f"no operation with id '{operation_id}'")
+    return operation.to_wire()
+
+
+def list_deployments(store: DeploymentStore, request: ListRequest) -> Page:
+    validate_selection(request.selection, DEPLOYMENT_SELECTOR_SCHEMA)
+    if request.filter is not None:
+        validate_filter(request.filter, DEPLOYMENT_SELECTOR_SCHEMA)
+    flt = request.filter
+    source: PagedSource[Deployment] = PagedSource(
+        fetch=store.page,
+        matches=lambda deployment: flt is None or flt.matches(deployment.to_wire()),
+        key_after=start_key_after,
+        filtered=flt is not None,
+    )
+    matched, resume = collect(source, request.limit, request.marker)
+    wire = [apply_selection(d.to_wire(), request.selection, DEPLOYMENT_SELECTOR_SCHEMA) for d in matched]
+    return Page(wire, encode_marker(resume) if resume else None)
+
+
+# --- live views from the backend -------------------------------------------------------------------------------------
+
+def _backend(ports: DeploymentPorts, deployment: Deployment, capability: Capability) -> DeploymentAdapter:
+    adapter = ports.registry.get(deployment.adapter_id)
+    require(adapter, capability)
+    return adapter  # type: ignore[return-value]
+
+
+def deployment_status(ports: DeploymentPorts, deployment_id: str) -> dict[str, Any]:
+    deployment = find(ports.store, deployment_id)
+    adapter = _backend(ports, deployment, Capability.STATUS)
+    view: dict[str, Any] = {"deploymentId": deployment_id, "status": deployment.status.value, "ready": False,
+                            "workloads": [], "pods": []}
+    try:
+        release = adapter.status(deployment.name, deployment.namespace)
+    except NotFound:
+        return view  # not installed (yet, or any more)
+    view.update(ready=release.ready, release=_release_view(release),
+                workloads=[w.__dict__ for w in release.workloads],
+                pods=[{k: v for k, v in p.__dict__.items() if v is not None} for p in release.pods])
+    return view
+
+
+def _release_view(release: ReleaseStatus) -> dict[str, Any]:
+    view = {"name": release.name, "namespace": release.namespace, "revision": release.revision,
+            "status": release.status, "chart": release.chart_name, "chartVersion": release.chart_version,
+            "appVersion": release.app_version, "updatedAt": release.updated_at}
+    return {k: v for k, v in view.items() if v is not None}
+
+
+def deployment_logs(ports: DeploymentPorts, deployment_id: str, container: str | None, tail_lines: int | None,
+                    since_seconds: int | None) -> list[dict[str, Any]]:
+    deployment = find(ports.store, deployment_id)
+    adapter = _backend(ports, deployment, Capability.LOGS)
+    try:
+        logs: list[PodLogs] = adapter.logs(deployment.name, deployment.namespace, container, tail_lines,
+                                           since_seconds)
+    except NotFound:
+        return []
+    return [{"pod": p.pod, "container": p.container, "lines": p.lines} for p in logs]
+
+
+def deployment_history(ports: DeploymentPorts, deployment_id: str) -> list[dict[str, Any]]:
+    deployment = find(ports.store, deployment_id)
+    adapter = _backend(ports, deployment, Capability.STATUS)
+    try:
+        revisions: list[Revision] = adapter.history(deployment.name, deployment.namespace)
+    except NotFound:
+        revisions = []
+    recorded = {r["revision"]: r for r in ports.store.revisions(deployment_id)}
+    return [_revision_view(r, recorded.get(r.revision)) for r in revisions]
+
+
+def _revision_view(revision: Revision, recorded: dict[str, Any] | None) -> dict[str, Any]:
+    view: dict[str, Any] = {"revision": revision.revision, "status": revision.status, "chart": revision.chart,
+                            "appVersion": revision.app_version, "updatedAt": revision.updated_at,
+                            "description": revision.description}
+    if recorded is not None:
+        view.update(packageId=recorded["packageId"], packageVersion=recorded["packageVersion"],
+                    operationId=recorded["operationId"])
+    else:  # made outside netweave: the version is the chart's, after its last '-'
+        view["packageVersion"] = revision.chart.rpartition("-")[2] if "-" in revision.chart else None
+    return {k: v for k, v in view.items() if v is not None}
+
+
+class DeploymentUsage:
+    """`PackageUsage` for package DELETE: a package is in use while a deployment runs it."""
+
+    def __init__(self, store: DeploymentStore) -> None:
+        self.store = store
+
+    def is_in_use(self, package_id: str) -> bool:
+        return self.store.uses_package(package_id)
