@@ -7,7 +7,7 @@ Every call that changes a deployment answers 202 with the operation that will do
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -20,8 +20,10 @@ from chalicelib.domain.auth import Scope
 from chalicelib.domain.deployments import Deployment, Operation, OperationType
 from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.inventory import ObjectType
-from chalicelib.services import deployments as service
 from chalicelib.services.packages import ListRequest
+
+if TYPE_CHECKING:  # views import the service when called: a cold start that serves other routes never loads it
+    from chalicelib.services import deployments as service
 
 ROOT = "/o2dms/v1"
 COLLECTION = f"{ROOT}/deployments"
@@ -97,6 +99,8 @@ class LogsQuery(BaseModel):
 
 
 def _ports() -> service.DeploymentPorts:
+    from chalicelib.services import deployments as service
+
     return service.DeploymentPorts(config.deployment_store(), config.package_store(), config.dms_registry(),
                                    config.operation_queue(), _pool_exists)
 
@@ -114,6 +118,8 @@ def _accepted(operation: Operation) -> Response:
 @router.route(COLLECTION, "GET", summary="List deployments", scope=Scope.DMS_READ, query=ListQuery,
               response=Deployment, collection=True)
 def list_deployments(query: ListQuery) -> Response:
+    from chalicelib.services import deployments as service
+
     request = ListRequest(query.selection(), query.page_size(), query.parsed_filter(), query.marker())
     return page_response(blueprint.current_request, service.list_deployments(config.deployment_store(), request))
 
@@ -122,6 +128,8 @@ def list_deployments(query: ListQuery) -> Response:
               scope=Scope.DMS_WRITE, body=CreateDeploymentRequest, response=Deployment, status=202,
               responses=(400, 409, 422, 501, 503))
 def create_deployment(body: CreateDeploymentRequest) -> Response:
+    from chalicelib.services import deployments as service
+
     request = service.NewDeployment(
         name=body.name, namespace=body.namespace, package_id=body.package_id, values=body.values,
         resource_pool_id=body.resource_pool_id, timeout_seconds=body.timeout_seconds,
@@ -137,6 +145,8 @@ def create_deployment(body: CreateDeploymentRequest) -> Response:
 @router.route(ITEM, "GET", summary="One deployment", scope=Scope.DMS_READ, query=SelectorQuery,
               response=Deployment, responses=(404,))
 def get_deployment(deploymentId: str, query: SelectorQuery) -> dict[str, Any]:
+    from chalicelib.services import deployments as service
+
     return service.get_deployment(config.deployment_store(), deploymentId, query.selection())
 
 
@@ -144,6 +154,8 @@ def get_deployment(deploymentId: str, query: SelectorQuery) -> dict[str, Any]:
               scope=Scope.DMS_WRITE, body=UpdateDeploymentRequest, response=Operation, status=202,
               responses=(400, 404, 409, 422, 501, 503))
 def update_deployment(deploymentId: str, body: UpdateDeploymentRequest) -> Response:
+    from chalicelib.services import deployments as service
+
     current = service.find(config.deployment_store(), deploymentId)
     _check_unchanged(current.to_wire(), body.model_extra or {})
     if body.values is None and body.package_id is None:
@@ -164,12 +176,16 @@ def _check_unchanged(current: dict[str, Any], sent: dict[str, Any]) -> None:
 @router.route(ITEM, "DELETE", summary="Uninstall a deployment (202)", scope=Scope.DMS_WRITE, response=Operation,
               status=202, responses=(404, 409, 503))
 def delete_deployment(deploymentId: str) -> Response:
+    from chalicelib.services import deployments as service
+
     return _accepted(service.request_operation(_ports(), deploymentId, OperationType.DELETE, {}))
 
 
 @router.route(f"{ITEM}/scale", "POST", summary="Scale a deployment (202)", scope=Scope.DMS_WRITE,
               body=ScaleRequest, response=Operation, status=202, responses=(400, 404, 409, 501, 503))
 def scale_deployment(deploymentId: str, body: ScaleRequest) -> Response:
+    from chalicelib.services import deployments as service
+
     return _accepted(service.request_operation(_ports(), deploymentId, OperationType.SCALE,
                                                {"replicas": body.replicas}, body.timeout_seconds))
 
@@ -178,6 +194,8 @@ def scale_deployment(deploymentId: str, body: ScaleRequest) -> Response:
               scope=Scope.DMS_WRITE, body=UpgradeRequest, response=Operation, status=202,
               responses=(400, 404, 409, 422, 501, 503))
 def upgrade_deployment(deploymentId: str, body: UpgradeRequest) -> Response:
+    from chalicelib.services import deployments as service
+
     parameters: dict[str, Any] = {"packageId": body.package_id}
     if body.values is not None:
         parameters["values"] = body.values
@@ -189,6 +207,8 @@ def upgrade_deployment(deploymentId: str, body: UpgradeRequest) -> Response:
               scope=Scope.DMS_WRITE, body=RollbackRequest, response=Operation, status=202,
               responses=(400, 404, 409, 501, 503))
 def rollback_deployment(deploymentId: str, body: RollbackRequest) -> Response:
+    from chalicelib.services import deployments as service
+
     parameters = {"revision": body.revision} if body.revision is not None else {}
     return _accepted(service.request_operation(_ports(), deploymentId, OperationType.ROLLBACK, parameters,
                                                body.timeout_seconds))
@@ -197,22 +217,30 @@ def rollback_deployment(deploymentId: str, body: RollbackRequest) -> Response:
 @router.route(f"{ITEM}/status", "GET", summary="Live release status and workload readiness", scope=Scope.DMS_READ,
               responses=(404, 501, 503))
 def deployment_status(deploymentId: str) -> dict[str, Any]:
+    from chalicelib.services import deployments as service
+
     return service.deployment_status(_ports(), deploymentId)
 
 
 @router.route(f"{ITEM}/logs", "GET", summary="Logs of the deployment's pods", scope=Scope.DMS_READ,
               query=LogsQuery, responses=(404, 501, 503))
 def deployment_logs(deploymentId: str, query: LogsQuery) -> list[dict[str, Any]]:
+    from chalicelib.services import deployments as service
+
     return service.deployment_logs(_ports(), deploymentId, query.container, query.tail_lines, query.since_seconds)
 
 
 @router.route(f"{ITEM}/history", "GET", summary="Release revisions, oldest first", scope=Scope.DMS_READ,
               responses=(404, 501, 503))
 def deployment_history(deploymentId: str) -> list[dict[str, Any]]:
+    from chalicelib.services import deployments as service
+
     return service.deployment_history(_ports(), deploymentId)
 
 
 @router.route(f"{ROOT}/operations/{{operationId}}", "GET", summary="One deployment operation",
               scope=Scope.DMS_READ, response=Operation, responses=(404,))
 def get_operation(operationId: str) -> dict[str, Any]:
+    from chalicelib.services import deployments as service
+
     return service.get_operation(config.deployment_store(), operationId)
