@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.poll_trigger import EventBridgePollTrigger
     from chalicelib.adapters.queue.events_queue import SqsDeliveryQueue, SqsEventPublisher, SqsOperationQueue
     from chalicelib.adapters.registry import AdapterRegistry
+    from chalicelib.adapters.store.alarm_store import AlarmStore
     from chalicelib.adapters.store.delivery_log import DeliveryLog
     from chalicelib.adapters.store.deployment_store import DeploymentStore
     from chalicelib.adapters.store.inventory_store import InventoryStore
@@ -262,6 +263,7 @@ def reset() -> None:
     deployment_store.cache_clear()
     operation_queue.cache_clear()
     dms_registry.cache_clear()
+    alarm_store.cache_clear()
 
 
 @lru_cache(maxsize=1)
@@ -413,3 +415,10 @@ def dms_registry() -> AdapterRegistry:
     from chalicelib.adapters.registry import build_registry
 
     return build_registry("dms", get_settings().gateway)
+
+
+@lru_cache(maxsize=1)
+def alarm_store() -> AlarmStore:
+    from chalicelib.adapters.store.alarm_store import alarm_store_from_config
+
+    return alarm_store_from_config()

@@ -7,7 +7,10 @@ import json
 from typing import Any
 
 from chalicelib import config
+from chalicelib.adapters.store.deployment_store import DeploymentStore
+from chalicelib.domain.deployments import OperationStatus
 from chalicelib.observability import logger
+from chalicelib.services.alarm_evaluation import AlarmReport, evaluate_deployments
 from chalicelib.services.deployment_poll import PollPorts, poll_deployments
 from chalicelib.services.dms_operations import OperationPorts, run_operation
 
@@ -41,5 +44,21 @@ def scheduled_deployment_poll() -> dict[str, Any]:
     ports = PollPorts(config.deployment_store(), config.dms_registry(), config.events_publisher(),
                       config.operation_queue())
     report = poll_deployments(ports)
-    logger.info("deployment poll", extra={"report": report.__dict__})
-    return report.__dict__
+    alarms = deployment_alarms(ports.store)
+    logger.info("deployment poll", extra={"report": report.__dict__, "alarms": alarms.__dict__})
+    return {**report.__dict__, "alarms": alarms.__dict__}
+
+
+def deployment_alarms(store: DeploymentStore) -> AlarmReport:
+    """DeploymentFailed / DeploymentUnready / DeploymentOperationFailed from the deployments as they are now."""
+    from chalicelib.handlers import alarm_ports
+
+    deployments = [d.to_wire() for d in store.all()]
+    failed: dict[str, dict[str, Any]] = {}
+    for deployment in deployments:
+        operation_id = deployment["extensions"].get("lastOperationId")
+        if deployment["status"] == "failed" and operation_id:
+            operation = store.get_operation(str(operation_id))
+            if operation is not None and operation.status is OperationStatus.FAILED:
+                failed[deployment["deploymentId"]] = operation.to_wire()
+    return evaluate_deployments(alarm_ports(), deployments, failed)

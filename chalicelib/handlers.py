@@ -8,16 +8,26 @@ from chalicelib import config
 from chalicelib.adapters.ims.port import InventoryAdapter
 from chalicelib.domain.events import ChangeEvent
 from chalicelib.observability import logger
+from chalicelib.services.alarm_evaluation import AlarmObserver, AlarmPorts, purge_expired
 from chalicelib.services.fan_out import fan_out
 from chalicelib.services.inventory_poll import poll_backends
 from chalicelib.services.registration import announce_if_changed, registration_payload
 
 
 def scheduled_poll() -> list[dict[str, Any]]:
-    """The schedule's work: poll every backend, then (re)announce the O-Cloud to the SMO if configured."""
+    """The schedule's work: poll every backend (evaluating alarms), purge alarms past retention, then (re)announce
+    the O-Cloud to the SMO if configured."""
     reports = poll_inventory()
+    purged = purge_expired(alarm_ports())
+    if purged:
+        logger.info("alarms purged", extra={"purged": purged})
     announce_registration()
     return reports
+
+
+def alarm_ports() -> AlarmPorts:
+    o_cloud_id = config.get_settings().gateway.o_cloud.resolved_o_cloud_id()
+    return AlarmPorts(config.alarm_store(), config.events_publisher(), o_cloud_id)
 
 
 def announce_registration() -> bool:
@@ -37,7 +47,12 @@ def announce_registration() -> bool:
 def poll_inventory(adapter_id: str | None = None) -> list[dict[str, Any]]:
     registry = config.ims_registry()
     adapters = cast(list[InventoryAdapter], [registry.get(adapter_id)] if adapter_id else registry.all())
-    reports = poll_backends(adapters, config.inventory_context(), config.inventory_store(), config.events_publisher())
+    observer = AlarmObserver(alarm_ports())
+    reports = poll_backends(adapters, config.inventory_context(), config.inventory_store(), config.events_publisher(),
+                            observer=observer)
+    for alarms in observer.reports:
+        if alarms.raised or alarms.changed or alarms.cleared:
+            logger.info("alarms", extra={"report": alarms.__dict__})
     return [report.__dict__ for report in reports]
 
 

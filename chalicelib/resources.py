@@ -83,10 +83,13 @@ SUBSCRIPTIONS = Table(
 )
 PACKAGES = Table("packages", partition_key="packageId", indexes=(Index("byName", "name", "version"),))
 DEPLOYMENTS = Table("deployments", partition_key="pk", sort_key="sk", indexes=(Index("byStatus", "status", "sk"),))
+# byOpenScope is sparse: only open (not cleared) alarms carry `openScope` (the backend or "deployments" they belong
+# to), so an evaluation reads exactly the alarms it may change or clear with one query.
 ALARMS = Table(
     "alarms",
     partition_key="alarmEventRecordId",
-    indexes=(Index("byResource", "resourceID", "alarmRaisedTime"),),
+    indexes=(Index("byResource", "resourceID", "alarmRaisedTime"), Index("byOpenScope", "openScope",
+                                                                         "alarmEventRecordId")),
     ttl_attribute="expiresAt",
 )
 DELIVERY_LOG = Table("delivery-log", partition_key="subscriptionId", sort_key="attemptKey", ttl_attribute="expiresAt")

@@ -28,6 +28,14 @@ class EventPublisher(Protocol):
     def publish(self, events: list[ChangeEvent]) -> int: ...
 
 
+class PollObserver(Protocol):
+    """Told what each poll saw (the alarm evaluator): every fresh read, and every failed one."""
+
+    def read(self, backend: str, objects: list[InventoryObject]) -> None: ...
+
+    def unreachable(self, backend: str, manager_ids: list[str], reason: str) -> None: ...
+
+
 @dataclass
 class PollReport:
     backend: str
@@ -53,12 +61,13 @@ def poll_backends(
     store: InventoryStore,
     publisher: EventPublisher,
     clock: Callable[[], int] = now_ms,
+    observer: PollObserver | None = None,
 ) -> list[PollReport]:
     """Poll every backend; one that fails is reported and does not stop the others."""
     reports = []
     for adapter in adapters:
         try:
-            reports.append(poll_backend(adapter, context, store, publisher, clock))
+            reports.append(poll_backend(adapter, context, store, publisher, clock, observer))
         except Exception as error:  # a bug or a storage outage for one backend must not starve the others
             logger.exception("poll failed", extra={"backend": adapter.adapter_id})
             reports.append(PollReport(adapter.adapter_id, "failed", error=type(error).__name__))
@@ -71,6 +80,7 @@ def poll_backend(
     store: InventoryStore,
     publisher: EventPublisher,
     clock: Callable[[], int] = now_ms,
+    observer: PollObserver | None = None,
 ) -> PollReport:
     started = clock()
     backend = adapter.adapter_id
@@ -78,11 +88,27 @@ def poll_backend(
         objects = adapter.read_inventory(context)
     except BackendUnavailable as error:
         report = _mark_unreachable(backend, error.detail, store, publisher, started)
+        _tell(observer, "unreachable", backend, _manager_ids(store, backend), error.detail)
     else:
         report = _synchronise(backend, objects, store, publisher, started)
+        _tell(observer, "read", backend, objects)
     report.duration_ms = float(clock() - started)
     logger.info("inventory poll", extra={"report": report.__dict__})
     return report
+
+
+def _tell(observer: PollObserver | None, what: str, *args: Any) -> None:
+    """An observer's failure is logged, never the poll's: the snapshot and its events are already committed."""
+    if observer is None:
+        return
+    try:
+        getattr(observer, what)(*args)
+    except Exception:
+        logger.exception("poll observer failed", extra={"observer": type(observer).__name__, "call": what})
+
+
+def _manager_ids(store: InventoryStore, backend: str) -> list[str]:
+    return [key[1] for key in store.stored_entries(backend) if key[0] == ObjectType.DEPLOYMENT_MANAGER.value]
 
 
 def _synchronise(

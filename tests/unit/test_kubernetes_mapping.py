@@ -252,7 +252,8 @@ def test_every_type_has_a_complete_alarm_dictionary() -> None:
         assert dictionaries[dictionary["alarmDictionaryId"]] == dictionary
     for dictionary in dictionaries.values():
         names = [d["alarmName"] for d in dictionary["alarmDefinition"]]
-        assert names == ["NodeNotReady", "MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable"]
+        assert names == ["NodeNotReady", "MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable",
+                         "NodeCordoned"]
         assert dictionary["managementInterfaceId"] == ["O2IMS"]
         for definition in dictionary["alarmDefinition"]:
             assert definition["alarmDefinitionId"] == alarm_definition_id(dictionary["alarmDictionaryId"],

@@ -140,6 +140,8 @@ def to_resource_pool(adapter_id: str, nodegroup: Mapping[str, Any], site: Site, 
                 "capacityType": nodegroup.get("capacityType"),
                 "amiType": nodegroup.get("amiType"),
                 "labels": nodegroup.get("labels") or None,
+                # EKS `health.issues` ({code, message, resourceIds}): the NodeGroupDegraded alarm reads them here.
+                "healthIssues": (nodegroup.get("health") or {}).get("issues") or None,
             }
         ),
     )

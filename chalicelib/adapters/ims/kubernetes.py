@@ -43,6 +43,7 @@ class KubernetesOptions(BaseModel):
     global_location_id: str | dict[str, str] | None = Field(default=None, alias="globalLocationId")
     page_size: int = Field(default=500, alias="pageSize", ge=1, le=10_000)
     request_timeout_seconds: float = Field(default=10.0, alias="requestTimeoutSeconds", gt=0)
+    cordon_alarm_seconds: int = Field(default=3600, alias="cordonAlarmSeconds", ge=0)
     name: str | None = None
     description: str | None = None
 
@@ -259,6 +260,7 @@ class KubernetesInventoryAdapter:
             pool_label_keys=tuple(keys), name=self.options.name or self.adapter_id,
             description=self.options.description or f"Kubernetes cluster at {access.server}",
             location=self.options.location, global_location_id=self.options.global_location_id, version=version,
+            cordon_alarm_seconds=self.options.cordon_alarm_seconds,
         )
 
     # --- reads ---------------------------------------------------------------------------------------------------

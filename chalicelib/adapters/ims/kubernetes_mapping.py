@@ -59,6 +59,7 @@ class ClusterSettings:
     location: str | Mapping[str, str] | None = None  # one for every pool, or per pool name
     global_location_id: str | Mapping[str, str] | None = None
     version: Mapping[str, Any] = field(default_factory=dict)  # the API server's /version answer
+    cordon_alarm_seconds: int = 3600  # a node cordoned longer than this raises NodeCordoned
 
 
 @lru_cache(maxsize=4096)  # nodes of one shape repeat the same few strings thousands of times
@@ -267,8 +268,19 @@ NODE_ALARMS: dict[str, tuple[str, str, str, str, str]] = {
 }
 
 
-def alarm_dictionary(adapter_id: str, itype: str, arch: str, vendor: str) -> AlarmDictionary:
+CORDON_ALARM = ("NodeCordoned", "WARNING", "The node has been cordoned (unschedulable) for longer than allowed; "
+                "its capacity is lost to new workloads.", "Finish the maintenance and uncordon the node, or remove it.")
+
+
+def alarm_dictionary(adapter_id: str, itype: str, arch: str, vendor: str,
+                     cordon_alarm_seconds: int = 3600) -> AlarmDictionary:
     dictionary_id = alarm_dictionary_id(adapter_id, itype, arch)
+    name, severity, description, repair = CORDON_ALARM
+    cordon = AlarmDefinition(alarm_definition_id=alarm_definition_id(dictionary_id, name), alarm_name=name,
+                             alarm_last_change="1.0", alarm_change_type="ADDED", alarm_description=description,
+                             proposed_repair_actions=repair, clearing_type="AUTOMATIC",
+                             alarm_additional_fields={"cordonedForSeconds": cordon_alarm_seconds,
+                                                      "perceivedSeverity": severity})
     definitions = [
         AlarmDefinition(alarm_definition_id=alarm_definition_id(dictionary_id, name), alarm_name=name,
                         alarm_last_change="1.0", alarm_change_type="ADDED", alarm_description=description,
@@ -276,7 +288,7 @@ def alarm_dictionary(adapter_id: str, itype: str, arch: str, vendor: str) -> Ala
                         alarm_additional_fields={"nodeCondition": condition, "raisedWhenStatus": status,
                                                  "perceivedSeverity": severity})
         for name, (condition, status, severity, description, repair) in NODE_ALARMS.items()
-    ]
+    ] + [cordon]
     return AlarmDictionary(alarm_dictionary_id=dictionary_id, alarm_dictionary_version="1.0",
                            alarm_dictionary_schema_version="1.0", entity_type=f"{itype} ({arch}) Kubernetes node",
                            vendor=vendor, alarm_definition=definitions)
@@ -293,13 +305,14 @@ def _group(nodes: Iterable[NodeFacts], key: Callable[[NodeFacts], Any]) -> dict[
     return dict(sorted(groups.items()))
 
 
-def resource_types(nodes: Iterable[NodeFacts], adapter_id: str) -> tuple[list[ResourceType], list[AlarmDictionary]]:
+def resource_types(nodes: Iterable[NodeFacts], adapter_id: str,
+                   cordon_alarm_seconds: int = 3600) -> tuple[list[ResourceType], list[AlarmDictionary]]:
     """One type per instance type and architecture, plus one per component kind found on nodes of that type.
     Every attribute aggregates over all nodes of the type in sorted order, so list order never changes a type."""
     types: list[ResourceType] = []
     dictionaries: list[AlarmDictionary] = []
     for (itype, arch), group in _group(nodes, lambda n: n.type_key).items():
-        dictionary = alarm_dictionary(adapter_id, itype, arch, _joined(n.vendor for n in group))
+        dictionary = alarm_dictionary(adapter_id, itype, arch, _joined(n.vendor for n in group), cordon_alarm_seconds)
         node_type = _node_type(adapter_id, group, dictionary)
         found = {c.key: c for n in group for c in n.components}
         types += [node_type, *(_component_type(adapter_id, node_type, found[key]) for key in sorted(found))]
@@ -431,7 +444,7 @@ def map_cluster(nodes: Iterable[Node], settings: ClusterSettings) -> list[Invent
     """Every O2ims object of one cluster: alarm dictionaries, resource types, pools, the deployment manager, then
     each node resource followed by its component resources (flat, with `parentId`)."""
     facts = sorted((node_facts(node, settings.pool_label_keys) for node in nodes), key=lambda n: n.identity)
-    types, dictionaries = resource_types(facts, settings.adapter_id)
+    types, dictionaries = resource_types(facts, settings.adapter_id, settings.cordon_alarm_seconds)
     pools = resource_pools(facts, settings)
     manager = deployment_manager(facts, settings, pools)
     resources = [resource for node in facts for resource in node_resources(node, settings.adapter_id)]

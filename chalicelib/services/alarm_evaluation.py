@@ -1,0 +1,120 @@
+"""`evaluate_alarms`: turn what the pollers see into alarm records and their events (issue: alarms).
+
+Scopes keep evaluations from touching each other's alarms: `<backend>` holds a backend's node and node-group alarms
+(evaluated from each fresh inventory read), `<backend>#reachability` its ClusterUnreachable alarms (an unreachable
+backend says nothing about its nodes, so their alarms stay as they were), `deployments` the deployment alarms.
+Events are published before records are written, like every other pipeline here: a crash repeats, never loses.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from chalicelib.adapters.store.alarm_store import AlarmStore
+from chalicelib.domain import alarm_rules as rules
+from chalicelib.domain.alarms import AlarmAlreadyCleared, AlarmEventRecord, ClearingType, Condition, alarm_event
+from chalicelib.domain.events import ChangeEvent, utc_now_iso
+from chalicelib.domain.inventory import InventoryObject, ObjectType
+
+UNREADY_AFTER_SECONDS = 600
+
+
+class EventPublisher(Protocol):
+    def publish(self, events: list[ChangeEvent]) -> int: ...
+
+
+@dataclass(frozen=True)
+class AlarmPorts:
+    store: AlarmStore
+    publisher: EventPublisher
+    o_cloud_id: str
+    clock: Callable[[], float] = time.time
+
+
+@dataclass
+class AlarmReport:
+    scope: str
+    raised: int = 0
+    changed: int = 0
+    cleared: int = 0
+    purged: int = 0
+    pending: list[str] = field(default_factory=list)
+
+
+def reachability_scope(backend: str) -> str:
+    return f"{backend}#reachability"
+
+
+def evaluate_inventory(ports: AlarmPorts, backend: str, objects: Iterable[InventoryObject]) -> AlarmReport:
+    """After a successful read of `backend`: node conditions, cordons, node-group health; the backend is reachable."""
+    documents = [(o.object_type.value, o.document) for o in objects]
+    now = ports.clock()
+    before = ports.store.pending(backend)
+    conditions, pending = rules.node_conditions(backend, rules.node_views(documents), now, before)
+    pools = [d for t, d in documents if t == ObjectType.RESOURCE_POOL.value]
+    conditions += rules.pool_conditions(ports.o_cloud_id, backend, pools)
+    if pending != before:
+        ports.store.put_pending(backend, pending)
+    report = apply(ports, backend, conditions)
+    report.pending = sorted(pending)
+    reachable = apply(ports, reachability_scope(backend), [])
+    report.cleared += reachable.cleared
+    return report
+
+
+def evaluate_unreachable(ports: AlarmPorts, backend: str, manager_ids: Iterable[str], reason: str) -> AlarmReport:
+    conditions = rules.unreachable_conditions(ports.o_cloud_id, backend, manager_ids, reason)
+    return apply(ports, reachability_scope(backend), conditions)
+
+
+def evaluate_deployments(ports: AlarmPorts, deployments: Iterable[dict[str, Any]],
+                         failed_operations: dict[str, dict[str, Any]]) -> AlarmReport:
+    conditions = rules.deployment_conditions(ports.o_cloud_id, deployments, failed_operations, ports.clock(),
+                                             UNREADY_AFTER_SECONDS)
+    return apply(ports, rules.DEPLOYMENTS_SCOPE, conditions)
+
+
+def apply(ports: AlarmPorts, scope: str, conditions: list[Condition]) -> AlarmReport:
+    store, report = ports.store, AlarmReport(scope)
+    changes = rules.reconcile(store.open_records(scope), conditions, utc_now_iso())
+    # A MANUAL occurrence has one record ever: if it exists (cleared by the SMO, maybe), it is not raised again.
+    raised = [r for r in changes.raised if r.extensions.get("clearingType") != ClearingType.MANUAL.value
+              or store.get(r.alarm_event_record_id) is None]
+    events = [alarm_event(None, r, scope) for r in raised]
+    events += [alarm_event(prior, post, scope) for prior, post in changes.changed + changes.cleared]
+    if events:
+        ports.publisher.publish(events)
+    retention = store.configuration().retention_period if changes.changed or changes.cleared else 0
+    report.raised = sum(store.put_raised(r, scope) for r in raised)
+    report.changed = sum(store.put_changed(post, scope, retention) for _, post in changes.changed)
+    report.cleared = sum(_clear(store, post, retention) for _, post in changes.cleared)
+    return report
+
+
+def _clear(store: AlarmStore, record: AlarmEventRecord, retention: int) -> bool:
+    try:
+        store.clear(record, retention)
+    except AlarmAlreadyCleared:
+        return False  # the SMO cleared it first
+    return True
+
+
+def purge_expired(ports: AlarmPorts) -> int:
+    return ports.store.purge(ports.store.configuration().retention_period, ports.clock())
+
+
+class AlarmObserver:
+    """The inventory poll's `PollObserver`: evaluates alarms on every read and every failed read."""
+
+    def __init__(self, ports: AlarmPorts) -> None:
+        self.ports = ports
+        self.reports: list[AlarmReport] = []
+
+    def read(self, backend: str, objects: list[InventoryObject]) -> None:
+        self.reports.append(evaluate_inventory(self.ports, backend, objects))
+
+    def unreachable(self, backend: str, manager_ids: list[str], reason: str) -> None:
+        self.reports.append(evaluate_unreachable(self.ports, backend, manager_ids, reason))
