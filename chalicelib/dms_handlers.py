@@ -12,7 +12,8 @@ from chalicelib.domain.deployments import OperationStatus
 from chalicelib.observability import logger
 from chalicelib.services.alarm_evaluation import AlarmReport, evaluate_deployments
 from chalicelib.services.deployment_poll import PollPorts, poll_deployments
-from chalicelib.services.dms_operations import OperationPorts, run_operation
+from chalicelib.services.dms_operations import run_operation
+from chalicelib.services.dms_results import OperationPorts
 
 
 def operation_ports() -> OperationPorts:

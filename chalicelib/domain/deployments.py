@@ -185,10 +185,6 @@ class DeploymentExists(Conflict):
     slug = "deployment-exists"
 
 
-class DeploymentDeleting(Conflict):
-    slug = "deployment-deleting"
-
-
 class OperationQueueUnavailable(NetweaveError):
     status = 503
     title = "Service Unavailable"

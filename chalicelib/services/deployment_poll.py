@@ -22,7 +22,7 @@ from chalicelib.domain.deployments import Deployment, DeploymentEventType, Deplo
 from chalicelib.domain.errors import BackendUnavailable, NotFound
 from chalicelib.domain.events import ChangeEvent, ChangeType, EventSource, utc_now_iso
 from chalicelib.observability import logger
-from chalicelib.services.dms_operations import EventPublisher, observed_state
+from chalicelib.services.dms_results import EventPublisher, observed_state
 
 STUCK_AFTER_SECONDS = 360  # longer than SQS's 5-minute deduplication window, so a resubmission gets through
 _POLL_EVENTS = {DeploymentStatus.DEPLOYED: DeploymentEventType.READY, DeploymentStatus.FAILED:
@@ -85,14 +85,16 @@ def _refresh(ports: PollPorts, deployment: Deployment) -> bool:
                                                  "extensions": extensions})
     if _same(deployment, observed):
         return False
-    # One id per transition: derived from the state left behind, so re-detecting the same change repeats the id.
-    identity = f"{deployment.deployment_id}|{deployment.updated_at}|{observed.status}|{observed.revision}"
-    ports.publisher.publish([ChangeEvent(
-        event_id=str(uuid.uuid5(_POLL_NAMESPACE, identity)), source=EventSource.DMS, object_type="Deployment",
-        object_id=deployment.deployment_id, event_type=ChangeType.MODIFIED, backend=deployment.adapter_id,
-        prior=deployment.to_wire(), post=observed.to_wire(), at=now, detail_type=_POLL_EVENTS[observed.status].value,
-    )])
-    return ports.store.observe(observed, deployment.status.value)
+    if observed.status != deployment.status:  # replica counts and reasons are recorded, only status is announced
+        # One id per transition: derived from the state left behind, so re-detecting the same change repeats it.
+        identity = f"{deployment.deployment_id}|{deployment.updated_at}|{observed.status}|{observed.revision}"
+        ports.publisher.publish([ChangeEvent(
+            event_id=str(uuid.uuid5(_POLL_NAMESPACE, identity)), source=EventSource.DMS, object_type="Deployment",
+            object_id=deployment.deployment_id, event_type=ChangeType.MODIFIED, backend=deployment.adapter_id,
+            prior=deployment.to_wire(), post=observed.to_wire(), at=now,
+            detail_type=_POLL_EVENTS[observed.status].value,
+        )])
+    return ports.store.observe(observed, deployment.updated_at)
 
 
 def _same(before: Deployment, after: Deployment) -> bool:
@@ -101,14 +103,19 @@ def _same(before: Deployment, after: Deployment) -> bool:
 
 
 def resubmit_stuck(ports: PollPorts) -> int:
-    """Queued operations older than SQS's deduplication window were never picked up (the send after the accepting
-    write failed, or the message went to the DLQ): submit them again. The worker's claim makes this safe."""
+    """Operations whose message is gone — queued for longer than SQS's deduplication window (the send after the
+    accepting write was lost), or running under a lease that expired that long ago (the worker died on its last
+    attempt and SQS moved the message to the DLQ) — are submitted again. The worker's claim makes this safe, and it
+    fails an operation that has used up its attempts."""
     now = ports.clock()
-    count = 0
-    for operation in ports.store.queued_operations():
-        created = dt.datetime.fromisoformat(operation.created_at.replace("Z", "+00:00")).timestamp()
-        if now - created < STUCK_AFTER_SECONDS:
-            continue
+    stalled = [op for op, _ in ports.store.operations_in("queued")
+               if now - _epoch(op.created_at) >= STUCK_AFTER_SECONDS]
+    stalled += [op for op, lease in ports.store.operations_in("running")
+                if lease is not None and now - lease >= STUCK_AFTER_SECONDS]
+    for operation in stalled:
         ports.queue.submit(operation.deployment_id, operation.operation_id, f"-{int(now) // STUCK_AFTER_SECONDS}")
-        count += 1
-    return count
+    return len(stalled)
+
+
+def _epoch(timestamp: str) -> float:
+    return dt.datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()

@@ -22,7 +22,6 @@ from chalicelib.adapters.store.package_store import PackageStore
 from chalicelib.domain.deployments import (
     DEPLOYMENT_SELECTOR_SCHEMA,
     Deployment,
-    DeploymentDeleting,
     DeploymentStatus,
     Operation,
     OperationError,
@@ -146,11 +145,11 @@ def _submit(ports: DeploymentPorts, deployment: Deployment, operation: Operation
             "status": OperationStatus.FAILED, "finished_at": finished,
             "error": OperationError(title="Service Unavailable", status=503,
                                     detail=f"the operation could not be queued ({type(error).__name__})")})
-        released = deployment.model_copy(update={"extensions": {
-            k: v for k, v in deployment.extensions.items() if k != "activeOperationId"}})
-        if deployment.status is DeploymentStatus.PENDING:
-            released = released.model_copy(update={"status": DeploymentStatus.FAILED})
-        ports.store.finish(released, failed)
+        if operation.operation_type is OperationType.CREATE:
+            ports.store.remove(deployment, failed)  # as if never asked: the same create may be sent again
+        else:
+            ports.store.finish(deployment.model_copy(update={"extensions": {
+                k: v for k, v in deployment.extensions.items() if k != "activeOperationId"}}), failed)
         raise OperationQueueUnavailable("the operation could not be queued; nothing was changed, try again") \
             from error
 
@@ -159,8 +158,6 @@ def request_operation(ports: DeploymentPorts, deployment_id: str, kind: Operatio
                       parameters: dict[str, Any], timeout_seconds: int | None = None) -> Operation:
     """Accept a lifecycle operation on an existing deployment: 404 if unknown, 409 while another runs."""
     deployment = find(ports.store, deployment_id)
-    if deployment.status is DeploymentStatus.DELETING and not deployment.active_operation_id:
-        raise DeploymentDeleting(f"deployment '{deployment_id}' is being deleted")
     adapter = ports.registry.get(deployment.adapter_id)
     require(adapter, _CAPABILITY[kind])
     if "values" in parameters and parameters["values"] is not None:

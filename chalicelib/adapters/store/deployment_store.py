@@ -6,8 +6,8 @@ Item kinds, by partition:
   absence, so two mutating calls can never both be accepted.
 - `Name` / <adapter>/<namespace>/<name>: the claim on a release name, written in the same transaction as the
   deployment, so two deployments can never install the same release.
-- `Operation` / <operationId>: the operation document; `status` puts queued operations in `byStatus` (deployment and
-  operation statuses never share a value), where the poller finds any whose message was lost.
+- `Operation` / <operationId>: the operation document; `status` puts operations in `byStatus` (shared with
+  deployments' statuses: readers keep only `Operation` items), where the poller finds any whose message was lost.
 - `Revisions#<deploymentId>` / <revision, zero-padded>: which package and values each release revision was made of,
   so a rollback restores them on the deployment and history can name packages.
 """
@@ -51,7 +51,8 @@ class DeploymentStore:
 
     def _deployment_item(self, deployment: Deployment) -> dict[str, Any]:
         item = {"pk": _s(DEPLOYMENT), "sk": _s(deployment.deployment_id), "status": _s(deployment.status.value),
-                "packageId": _s(deployment.package_id), "doc": _s(_doc(deployment))}
+                "packageId": _s(deployment.package_id), "updatedAt": _s(deployment.updated_at),
+                "doc": _s(_doc(deployment))}
         if deployment.active_operation_id:
             item[_LOCK] = _s(deployment.active_operation_id)
         return item
@@ -123,10 +124,10 @@ class DeploymentStore:
 
     def _update_deployment(self, deployment: Deployment, condition: str, values: dict[str, Any]) -> dict[str, Any]:
         lock = deployment.active_operation_id
-        sets = "#d = :doc, #st = :status, packageId = :pkg" + (f", {_LOCK} = :lock" if lock else "")
+        sets = "#d = :doc, #st = :status, packageId = :pkg, updatedAt = :upd" + (f", {_LOCK} = :lock" if lock else "")
         expression = f"SET {sets}" + ("" if lock else f" REMOVE {_LOCK}")
         attribute_values = {":doc": _s(_doc(deployment)), ":status": _s(deployment.status.value),
-                            ":pkg": _s(deployment.package_id), **values}
+                            ":pkg": _s(deployment.package_id), ":upd": _s(deployment.updated_at), **values}
         if lock:
             attribute_values[":lock"] = _s(lock)
         return {"Update": {"TableName": self.table, "Key": self._key(DEPLOYMENT, deployment.deployment_id),
@@ -175,11 +176,11 @@ class DeploymentStore:
         for revision in self.revisions(deployment.deployment_id):
             self.client.delete_item(TableName=self.table, Key=self._key(history, f"{revision['revision']:08d}"))
 
-    def observe(self, deployment: Deployment, expected_status: str) -> bool:
-        """A poller's write: only if no operation holds the deployment and its status is still the one the poller
-        read (only pollers change a deployment without holding the lock)."""
-        condition = f"attribute_not_exists({_LOCK}) AND #st = :was"
-        update = self._update_deployment(deployment, condition, {":was": _s(expected_status)})["Update"]
+    def observe(self, deployment: Deployment, read_updated_at: str) -> bool:
+        """A poller's write: only if no operation holds the deployment and nothing wrote it since the poller read it
+        (every write sets `updatedAt`, so an operation that started and finished meanwhile is detected too)."""
+        condition = f"attribute_not_exists({_LOCK}) AND updatedAt = :was"
+        update = self._update_deployment(deployment, condition, {":was": _s(read_updated_at)})["Update"]
         try:
             self.client.update_item(**update)
         except self.client.exceptions.ConditionalCheckFailedException:
@@ -210,12 +211,23 @@ class DeploymentStore:
             return False
         return True
 
+    def operations_in(self, status: str) -> list[tuple[Operation, int | None]]:
+        """Every operation with `status`, with its lease (epoch seconds) where one was taken."""
+        query: dict[str, Any] = {"TableName": self.table, "IndexName": "byStatus", "KeyConditionExpression": "#st = :s",
+                                 "ExpressionAttributeNames": {"#st": "status"},
+                                 "ExpressionAttributeValues": {":s": _s(status)}}
+        found: list[tuple[Operation, int | None]] = []
+        while True:
+            reply = self.client.query(**query)
+            found.extend((Operation.model_validate(json.loads(i["doc"]["S"])),
+                          int(i["leaseUntil"]["N"]) if "leaseUntil" in i else None)
+                         for i in reply.get("Items", []) if i["pk"]["S"] == OPERATION)
+            if not reply.get("LastEvaluatedKey"):
+                return found
+            query["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+
     def queued_operations(self) -> list[Operation]:
-        reply = self.client.query(TableName=self.table, IndexName="byStatus", KeyConditionExpression="#st = :q",
-                                  ExpressionAttributeNames={"#st": "status"},
-                                  ExpressionAttributeValues={":q": _s("queued")})
-        return [Operation.model_validate(json.loads(i["doc"]["S"])) for i in reply.get("Items", [])
-                if i["pk"]["S"] == OPERATION]
+        return [operation for operation, _ in self.operations_in("queued")]
 
     # --- revisions ---------------------------------------------------------------------------------------------------
 

@@ -1,0 +1,162 @@
+"""O2ims Infrastructure Monitoring: alarms and the alarm service configuration (o2-facts §1 Monitoring).
+
+- GET `/o2ims-infrastructureMonitoring/v1/alarms` (O2 query language) and `/alarms/{alarmEventRecordId}`;
+- PATCH `/alarms/{alarmEventRecordId}`: exactly `{"alarmAcknowledged": true}` or `{"perceivedSeverity": 5}`, as
+  `application/merge-patch+json` (the spec's media type) or `application/json`;
+- GET, PUT, PATCH `/alarmServiceConfiguration`.
+
+Alarm subscriptions live with the other subscriptions (api/subscriptions.py). See docs/alarms.md.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from chalice import Blueprint, Response
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from chalicelib import config
+from chalicelib.api import problems
+from chalicelib.api.listing import ListQuery, page_response
+from chalicelib.api.queries import SelectorQuery
+from chalicelib.api.routing import JSON_MEDIA_TYPES, ROUTES, Router, RouteSpec
+from chalicelib.domain.alarms import AlarmEventRecord, AlarmServiceConfiguration, Severity
+from chalicelib.domain.auth import Scope
+from chalicelib.domain.errors import BadRequest, NetweaveError
+from chalicelib.domain.models import WireModel
+
+if TYPE_CHECKING:  # views import the service when called: a cold start that serves other routes never loads it
+    from chalicelib.adapters.store.alarm_store import AlarmStore
+
+ROOT = "/o2ims-infrastructureMonitoring/v1"
+ALARMS = f"{ROOT}/alarms"
+ALARM = f"{ALARMS}/{{alarmEventRecordId}}"
+CONFIGURATION = f"{ROOT}/alarmServiceConfiguration"
+PATCH_MEDIA_TYPES = list(dict.fromkeys(["application/merge-patch+json", "application/json", *JSON_MEDIA_TYPES]))
+
+blueprint = Blueprint(__name__)
+router = Router(blueprint, tag="alarms")
+
+
+class AlarmEventRecordModifications(WireModel):
+    """The PATCH body and its answer: exactly one member, `alarmAcknowledged: true` or `perceivedSeverity: 5`."""
+
+    alarm_acknowledged: bool | None = Field(default=None, alias="alarmAcknowledged",
+                                            description="true acknowledges the alarm (cannot be withdrawn)")
+    perceived_severity: Severity | None = Field(default=None, alias="perceivedSeverity",
+                                                description="5 (CLEARED) clears the alarm")
+
+
+class AlarmServiceConfigurationUpdate(BaseModel):
+    """PUT: the whole configuration; `extensions` left out means none."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
+
+    retention_period: int = Field(alias="retentionPeriod", ge=1, strict=True,
+                                  description="days a cleared alarm is kept (at least 1)")
+    extensions: dict[str, Any] = Field(default_factory=dict)
+
+
+class AlarmServiceConfigurationPatch(BaseModel):
+    """PATCH (JSON merge patch): only the members given change; inside `extensions`, null removes a member."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
+
+    retention_period: int | None = Field(default=None, alias="retentionPeriod", ge=1, strict=True,
+                                         description="days a cleared alarm is kept (at least 1)")
+    extensions: dict[str, Any] | None = None
+
+    @field_validator("retention_period", mode="before")
+    @classmethod
+    def _not_removed(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("cannot be removed (it is required); give a number of days >= 1")
+        return value
+
+
+def _store() -> AlarmStore:
+    return config.alarm_store()
+
+
+@router.route(ALARMS, "GET", summary="List alarm event records", scope=Scope.IMS_READ, query=ListQuery,
+              response=AlarmEventRecord, collection=True)
+def list_alarms(query: ListQuery) -> Response:
+    from chalicelib.services import alarms as service
+
+    request = service.ListRequest(query.selection(), query.page_size(), query.parsed_filter(), query.marker())
+    return page_response(blueprint.current_request, service.list_alarms(_store(), request))
+
+
+@router.route(ALARM, "GET", summary="One alarm event record", scope=Scope.IMS_READ, query=SelectorQuery,
+              response=AlarmEventRecord, responses=(404,))
+def get_alarm(alarmEventRecordId: str, query: SelectorQuery) -> dict[str, Any]:
+    from chalicelib.services import alarms as service
+
+    return service.get_alarm(_store(), alarmEventRecordId, query.selection())
+
+
+def patch_alarm(alarmEventRecordId: str) -> Response:
+    """Not through `Router.route`: the body is checked by `parse_modification` (so both members, `false`, other
+    severities and unknown members get details of their own), not by a pydantic model."""
+    from chalicelib.services import alarms as service
+
+    request = blueprint.current_request
+    try:
+        if request.query_params:
+            raise BadRequest("unknown query parameter(s): " + ", ".join(sorted(request.query_params))
+                             + "; this endpoint takes none")
+        ports = service.ModificationPorts(_store(), config.events_publisher(),
+                                         config.get_settings().gateway.o_cloud.resolved_o_cloud_id())
+        result = service.modify_alarm(ports, alarmEventRecordId, json_document(request.raw_body))
+    except NetweaveError as error:
+        return problems.from_error(error)
+    return Response(body=result, status_code=200, headers={"Content-Type": "application/json"})
+
+
+def json_document(raw: bytes | None) -> Any:
+    if not raw:
+        raise BadRequest('a JSON request body is required: {"alarmAcknowledged": true} or {"perceivedSeverity": 5}')
+    try:
+        return json.loads(raw)
+    except ValueError as error:
+        raise BadRequest(f"the request body is not valid JSON: {error}") from None
+
+
+def _register_patch() -> None:
+    """Declare the route spec (auth scope, OpenAPI) and the Chalice route with both JSON media types."""
+    key = (ALARM, "PATCH")
+    if key in ROUTES:
+        raise ValueError(f"route PATCH {ALARM} declared twice")
+    ROUTES[key] = RouteSpec(ALARM, "PATCH", "Acknowledge or clear an alarm", Scope.IMS_WRITE, router.tag,
+                            body=AlarmEventRecordModifications, response=AlarmEventRecordModifications,
+                            responses=(404, 409, 415))
+    blueprint.route(ALARM, methods=["PATCH"], name="patch_o2ims_infrastructureMonitoring_v1_alarms_alarmEventRecordId",
+                    content_types=PATCH_MEDIA_TYPES)(patch_alarm)
+
+
+_register_patch()
+
+
+@router.route(CONFIGURATION, "GET", summary="The alarm service configuration", scope=Scope.IMS_READ,
+              response=AlarmServiceConfiguration)
+def get_configuration() -> dict[str, Any]:
+    from chalicelib.services import alarms as service
+
+    return service.get_configuration(_store())
+
+
+@router.route(CONFIGURATION, "PUT", summary="Replace the alarm service configuration (a shorter retention purges now)",
+              scope=Scope.IMS_WRITE, body=AlarmServiceConfigurationUpdate, response=AlarmServiceConfiguration)
+def put_configuration(body: AlarmServiceConfigurationUpdate) -> dict[str, Any]:
+    from chalicelib.services import alarms as service
+
+    return service.replace_configuration(_store(), body.retention_period, body.extensions)
+
+
+@router.route(CONFIGURATION, "PATCH", summary="Change members of the alarm service configuration (merge patch)",
+              scope=Scope.IMS_WRITE, body=AlarmServiceConfigurationPatch, response=AlarmServiceConfiguration)
+def patch_configuration(body: AlarmServiceConfigurationPatch) -> dict[str, Any]:
+    from chalicelib.services import alarms as service
+
+    return service.patch_configuration(_store(), body.model_dump(by_alias=True, exclude_unset=True))
