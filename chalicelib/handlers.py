@@ -8,7 +8,7 @@ from chalicelib import config
 from chalicelib.adapters.ims.port import InventoryAdapter
 from chalicelib.domain.events import ChangeEvent
 from chalicelib.observability import logger
-from chalicelib.services.alarm_evaluation import AlarmObserver, AlarmPorts, purge_expired
+from chalicelib.services.alarm_evaluation import AlarmObserver, AlarmPorts, PlatformAlarmCatalog, purge_expired
 from chalicelib.services.fan_out import fan_out
 from chalicelib.services.inventory_poll import poll_backends
 from chalicelib.services.registration import announce_if_changed, registration_payload
@@ -18,11 +18,18 @@ def scheduled_poll() -> list[dict[str, Any]]:
     """The schedule's work: poll every backend (evaluating alarms), purge alarms past retention, then (re)announce
     the O-Cloud to the SMO if configured."""
     reports = poll_inventory()
+    store_platform_catalog()
     purged = purge_expired(alarm_ports())
     if purged:
         logger.info("alarms purged", extra={"purged": purged})
     announce_registration()
     return reports
+
+
+def store_platform_catalog() -> None:
+    """The platform alarm dictionary, stored like a backend's objects (unchanged: one manifest read, no writes)."""
+    catalog = cast(InventoryAdapter, PlatformAlarmCatalog())
+    poll_backends([catalog], config.inventory_context(), config.inventory_store(), config.events_publisher())
 
 
 def alarm_ports() -> AlarmPorts:

@@ -1,8 +1,9 @@
 """Which alarm conditions hold now, and what that means for the open alarm records. Pure: no I/O.
 
 Node alarms are data-driven: each node's resource type carries its alarm dictionary, whose definitions say which node
-condition raises them (`alarmAdditionalFields.nodeCondition` / `raisedWhenStatus`) or how long a cordon may last
-(`cordonedForSeconds`). Alarms about things that are not O2ims resources — a cluster's API, an EKS node group, a
+condition raises them (`alarmAdditionalFields.nodeCondition` / `raisedWhenStatus`), how long a cordon may last
+(`cordonedForSeconds`), or which value of an extension does (`extensionField` / `raisedWhenValue`, e.g. an EC2
+instance's state). Alarms about things that are not O2ims resources — a cluster's API, an EKS node group, a
 deployment — come from the O-Cloud's *platform* dictionary, whose definitions and pseudo resource types have ids
 derived from the O-Cloud id.
 """
@@ -152,6 +153,11 @@ def _node_condition(backend: str, resource: Mapping[str, Any], definition: Mappi
     elif "cordonedForSeconds" in fields:
         if not extensions.get("unschedulable"):
             return None
+    elif "extensionField" in fields:  # e.g. an EC2 instance's `state`
+        value = extensions.get(str(fields["extensionField"]))
+        if value is None or str(value) not in str(fields.get("raisedWhenValue", "")).split("|"):
+            return None
+        attributes[str(fields["extensionField"])] = value
     else:
         return None
     severity = Severity[str(fields.get("perceivedSeverity", "MAJOR"))]

@@ -17,7 +17,7 @@ from chalicelib.adapters.store.alarm_store import AlarmStore
 from chalicelib.domain import alarm_rules as rules
 from chalicelib.domain.alarms import AlarmAlreadyCleared, AlarmEventRecord, ClearingType, Condition, alarm_event
 from chalicelib.domain.events import ChangeEvent, utc_now_iso
-from chalicelib.domain.inventory import InventoryObject, ObjectType
+from chalicelib.domain.inventory import InventoryObject, ObjectType, inventory_object
 
 UNREADY_AFTER_SECONDS = 600
 
@@ -118,3 +118,13 @@ class AlarmObserver:
 
     def unreachable(self, backend: str, manager_ids: list[str], reason: str) -> None:
         self.reports.append(evaluate_unreachable(self.ports, backend, manager_ids, reason))
+
+
+class PlatformAlarmCatalog:
+    """Polled like a backend, so the O-Cloud's platform alarm dictionary (deployment managers, node groups,
+    deployments) is stored and served at `alarmDictionaries` like every backend's own."""
+
+    adapter_id = "netweave-platform"
+
+    def read_inventory(self, context: Any) -> list[InventoryObject]:
+        return [inventory_object(rules.platform_dictionary(context.o_cloud_id))]

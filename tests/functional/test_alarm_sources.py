@@ -97,3 +97,23 @@ def test_a_cordoned_node_raises_after_the_allowed_time(site: Site) -> None:
     handlers.poll_inventory()
     assert open_alarms(site.adapter_id) == []  # an hour by default: pending, not raised
     assert config.alarm_store().pending(site.adapter_id)
+
+
+def test_the_platform_alarm_dictionary_is_served_with_the_backends_own(site: Site, api: Any) -> None:
+    from chalicelib.domain.alarm_rules import PLATFORM_ALARMS, platform_dictionary_id
+
+    prime_settings()
+    handlers.scheduled_poll()
+    o_cloud_id = config.get_settings().gateway.o_cloud.resolved_o_cloud_id()
+    prime_settings()
+    reply = api.get(f"/o2ims-infrastructureInventory/v1/alarmDictionaries/{platform_dictionary_id(o_cloud_id)}")
+    assert reply.status == 200, reply.body
+    dictionary = reply.json()
+    assert [d["alarmName"] for d in dictionary["alarmDefinition"]] == list(PLATFORM_ALARMS)
+    assert dictionary["managementInterfaceId"] == ["O2IMS"]
+    assert {d["clearingType"] for d in dictionary["alarmDefinition"]} == {"AUTOMATIC", "MANUAL"}
+    prime_settings()
+    listed = {d["alarmDictionaryId"] for d in api.get("/o2ims-infrastructureInventory/v1/alarmDictionaries").json()}
+    prime_settings()
+    types = api.get("/o2ims-infrastructureInventory/v1/resourceTypes").json()
+    assert listed == {t["alarmDictionaryId"] for t in types} | {platform_dictionary_id(o_cloud_id)}

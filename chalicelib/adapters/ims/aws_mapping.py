@@ -15,6 +15,8 @@ from typing import Any
 from chalicelib.adapters.ims.port import PoolRequest
 from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.inventory import (
+    AlarmDefinition,
+    AlarmDictionary,
     DeploymentManager,
     InventoryObject,
     Resource,
@@ -85,6 +87,29 @@ def is_bare_metal(instance_type: str, info: Mapping[str, Any] | None = None) -> 
     return bool((info or {}).get("BareMetal")) or instance_type.partition(".")[2].startswith("metal")
 
 
+# EC2 states in which an instance is a lost node: raised while the instance is in one of them, cleared when it runs.
+INSTANCE_ALARMS: dict[str, tuple[str, str, str, str]] = {
+    "InstanceNotRunning": ("stopping|stopped|shutting-down|terminated", "MAJOR",
+                           "The EC2 instance behind the node is not running; its node is lost to the cluster.",
+                           "Start the instance, or let the node group replace it (check its health and events)."),
+}
+
+
+def alarm_dictionary(adapter_id: str, name: str) -> AlarmDictionary:
+    dictionary_id = stable_id(adapter_id, "alarmDictionary", name)
+    definitions = [
+        AlarmDefinition(alarm_definition_id=stable_id(dictionary_id, "alarmDefinition", alarm), alarm_name=alarm,
+                        alarm_last_change="1.0", alarm_change_type="ADDED", alarm_description=description,
+                        proposed_repair_actions=repair, clearing_type="AUTOMATIC",
+                        alarm_additional_fields={"extensionField": "state", "raisedWhenValue": states,
+                                                 "perceivedSeverity": severity})
+        for alarm, (states, severity, description, repair) in INSTANCE_ALARMS.items()
+    ]
+    return AlarmDictionary(alarm_dictionary_id=dictionary_id, alarm_dictionary_version="1.0",
+                           alarm_dictionary_schema_version="1.0", entity_type=f"EC2 instance {name}", vendor="AWS",
+                           alarm_definition=definitions)
+
+
 def to_resource_type(adapter_id: str, name: str, info: Mapping[str, Any] | None = None) -> ResourceType:
     """`info` is the type's `describe_instance_types` entry. A type the region does not describe (retired, not
     offered there) still becomes a resource type, so every resource's `resourceTypeId` resolves."""
@@ -97,6 +122,7 @@ def to_resource_type(adapter_id: str, name: str, info: Mapping[str, Any] | None 
     hypervisor = "bare-metal" if metal else info.get("Hypervisor", "unknown")
     extensions = {"vCpus": vcpus, "memoryMiB": memory, "architectures": architectures, "bareMetal": metal}
     summary = f"{vcpus} vCPU, {memory} MiB, {'/'.join(architectures)}" if info else "not described in this region"
+    dictionary = alarm_dictionary(adapter_id, name)
     return ResourceType(
         resource_type_id=resource_type_id(adapter_id, name),
         name=name,
@@ -106,6 +132,8 @@ def to_resource_type(adapter_id: str, name: str, info: Mapping[str, Any] | None 
         version=f"{generation}/{hypervisor}" if info else "unknown",
         resource_kind=ResourceKind.PHYSICAL if metal else ResourceKind.LOGICAL,
         resource_class=ResourceClass.COMPUTE,
+        alarm_dictionary_id=dictionary.alarm_dictionary_id,
+        alarm_dictionary=dictionary,
         extensions={**_compact(extensions), "currentGeneration": bool(info.get("CurrentGeneration"))} if info else {},
     )
 
@@ -286,10 +314,10 @@ def build_inventory(
     """Types, then per cluster its deployment manager, pools and resources. Instances whose node group is not
     listed (self-managed nodes, a node group being deleted) belong to no pool and are left out."""
     owned = instances_by_nodegroup(reservations)
-    objects = [
-        inventory_object(to_resource_type(adapter_id, name, type_infos.get(name)))
-        for name in sorted(instance_types_in_use(clusters, reservations))
-    ]
+    types = [to_resource_type(adapter_id, name, type_infos.get(name))
+             for name in sorted(instance_types_in_use(clusters, reservations))]
+    objects = [inventory_object(t.alarm_dictionary) for t in types if t.alarm_dictionary is not None]
+    objects += [inventory_object(t) for t in types]
     for view in clusters:
         cluster = view.cluster
         partition = partition_of(cluster["arn"])

@@ -1,0 +1,391 @@
+"""O2-DMS on the running local stack, as an SMO drives it: the three seed use cases over real HTTP, with helm
+installing into the simulated cluster and a live SMO receiving the signed deployment events.
+
+1. deploy a vDU (values cellId, bandwidth, replicaCount) and see it become ready;
+2. scale it out, and be refused a second change while the first one runs;
+3. upgrade it to a version whose pods crash, see the operation fail, roll back to the previous revision;
+and finally delete it, after which its package can be deleted too.
+
+One test walks one deployment through them, in order: tests of a module may run on different xdist workers (each
+with its own stack), so separate tests could not share the deployment. Each use case is a function of its own, and
+each assertion names the step it checks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from devtools.smo_receiver import Receiver, serve
+from tests.e2e.conftest import LocalStack, binary, eventually
+
+pytestmark = pytest.mark.xdist_group("stack")
+DMS = "/o2dms/v1"
+NAME, NAMESPACE = "vdu-e2e", "du-e2e"
+VDU_VALUES: dict[str, Any] = {"cellId": "12345", "bandwidth": "100MHz", "replicaCount": 3}
+OPERATION_TIMEOUT = 90  # seconds to wait for an operation: helm --wait plus the pump's polling
+FAILING_UPGRADE_TIMEOUT = 15  # helm --wait gives up after this on the crash-looping upgrade
+
+
+@dataclass
+class Flow:
+    """What the use cases share: the stack, the SMO and its subscription, the packages (by chart version)."""
+
+    stack: LocalStack
+    smo: Receiver
+    subscription: dict[str, Any]
+    packages: dict[str, dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def charts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A vDU-like chart (`helm create`: a Deployment whose replicas and image tag come from values), packaged as
+    1.0.0 and, with the same content, 1.1.0: the failing image of use case 3 comes through values."""
+    work = tmp_path_factory.mktemp("vdu-chart")
+    env = {"HOME": str(work), "PATH": "/usr/bin:/bin"}
+    helm = binary("helm")
+    subprocess.run([helm, "create", "vdu"], cwd=work, check=True, capture_output=True, env=env, timeout=60)
+    for version in ("1.0.0", "1.1.0"):
+        subprocess.run([helm, "package", "vdu", "--version", version, "--app-version", "2.1.0"], cwd=work,
+                       check=True, capture_output=True, env=env, timeout=60)
+    return {version: work / f"vdu-{version}.tgz" for version in ("1.0.0", "1.1.0")}
+
+
+@pytest.fixture(scope="module")
+def flow(stack: LocalStack, charts: dict[str, Path]) -> Iterator[Flow]:
+    smo = Receiver(secrets=[], echo=False)
+    server = serve(smo)
+    callback = f"http://127.0.0.1:{server.server_address[1]}/o2dms/notify/{uuid.uuid4().hex[:8]}"
+    with stack.client() as client:
+        packages = {}
+        for version, archive in charts.items():
+            reply = client.post(f"{DMS}/deploymentPackages", content=archive.read_bytes(),
+                                headers={"Content-Type": "application/gzip"})
+            assert reply.status_code == 201, f"upload of vdu {version}: {reply.text}"
+            packages[version] = reply.json()
+            assert (packages[version]["name"], packages[version]["version"]) == ("vdu", version)
+        reply = client.post(f"{DMS}/subscriptions", json={
+            "callback": callback, "consumerSubscriptionId": "smo-du-rollout",
+            "filter": f"(eq,namespace,{NAMESPACE})"})
+        assert reply.status_code == 201, f"DMS subscription: {reply.text}"
+        subscription = reply.json()
+        smo.secrets.append(subscription["secret"])
+    time.sleep(6)  # fan_out caches the subscription list for 5 s: only events after that reach a new subscription
+    yield Flow(stack, smo, subscription, packages)
+    with stack.client() as client:
+        client.delete(f"{DMS}/subscriptions/{subscription['subscriptionId']}")
+    server.shutdown()
+
+
+# --- helpers ---------------------------------------------------------------------------------------------------------
+
+
+def kubectl(stack: LocalStack, *args: str) -> Any:
+    out = subprocess.run([binary("kubectl"), "--kubeconfig", str(stack.kubeconfig), *args, "-o", "json"],
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    return json.loads(out)
+
+
+def cluster_deployments(stack: LocalStack) -> list[dict[str, Any]]:
+    """The release's Kubernetes Deployments, as the cluster has them."""
+    listed = kubectl(stack, "get", "deployments", "-n", NAMESPACE, "-l", f"app.kubernetes.io/instance={NAME}")
+    items: list[dict[str, Any]] = listed["items"]
+    return items
+
+
+def cluster_pods(stack: LocalStack) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = kubectl(stack, "get", "pods", "-n", NAMESPACE, "-l",
+                                          f"app.kubernetes.io/instance={NAME}")["items"]
+    return items
+
+
+def ready_replicas(stack: LocalStack) -> list[tuple[int | None, int]]:
+    """(spec.replicas, status.readyReplicas) of each Deployment of the release."""
+    return [(d["spec"].get("replicas"), int(d.get("status", {}).get("readyReplicas") or 0))
+            for d in cluster_deployments(stack)]
+
+
+def healthy_pods(stack: LocalStack) -> list[str]:
+    """Names of the release's pods that are Running and ready (terminating ones are not counted)."""
+    healthy = []
+    for pod in cluster_pods(stack):
+        if pod["metadata"].get("deletionTimestamp"):
+            continue
+        conditions = {c["type"]: c["status"] for c in pod.get("status", {}).get("conditions", [])}
+        if pod.get("status", {}).get("phase") == "Running" and conditions.get("Ready") == "True":
+            healthy.append(pod["metadata"]["name"])
+    return healthy
+
+
+def helm_values(stack: LocalStack) -> dict[str, Any]:
+    out = subprocess.run([binary("helm"), "--kubeconfig", str(stack.kubeconfig), "get", "values", NAME,
+                          "--namespace", NAMESPACE, "--output", "json"],
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    values: dict[str, Any] = json.loads(out) or {}
+    return values
+
+
+def when(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value)
+
+
+def accepted_operation(step: str, reply: httpx.Response, operation_type: str) -> dict[str, Any]:
+    """A 202 whose body is the operation just queued; returns it."""
+    assert reply.status_code == 202, f"{step}: expected 202, got {reply.status_code}: {reply.text}"
+    operation: dict[str, Any] = reply.json()
+    assert operation["operationType"] == operation_type, f"{step}: {operation}"
+    assert operation["status"] in ("queued", "running"), f"{step}: {operation}"
+    assert operation["href"] == f"{DMS}/operations/{operation['operationId']}", f"{step}: {operation}"
+    return operation
+
+
+def finished(step: str, client: httpx.Client, operation_id: str, timeout: float = OPERATION_TIMEOUT
+             ) -> dict[str, Any]:
+    """Poll the operation as an SMO does until it has finished; fail naming the step if it does not."""
+    path = f"{DMS}/operations/{operation_id}"
+
+    def done() -> dict[str, Any] | None:
+        reply = client.get(path)
+        assert reply.status_code == 200, f"{step}: GET {path}: {reply.status_code} {reply.text}"
+        body: dict[str, Any] = reply.json()
+        return body if body["status"] in ("succeeded", "failed") else None
+
+    operation = eventually(done, timeout=timeout)
+    assert operation, f"{step}: operation not finished after {timeout} s: {client.get(path).text}"
+    result: dict[str, Any] = operation
+    return result
+
+
+def succeeded(step: str, client: httpx.Client, operation_id: str) -> dict[str, Any]:
+    operation = finished(step, client, operation_id)
+    assert operation["status"] == "succeeded", f"{step}: operation did not succeed: {operation}"
+    assert operation["progress"], f"{step}: no progress messages: {operation}"
+    assert "error" not in operation or operation["error"] is None, f"{step}: {operation}"
+    created, started, ended = (when(operation[k]) for k in ("createdAt", "startedAt", "finishedAt"))
+    assert created <= started <= ended, f"{step}: timestamps out of order: {operation}"
+    return operation
+
+
+def deployment(client: httpx.Client, deployment_id: str) -> dict[str, Any]:
+    reply = client.get(f"{DMS}/deployments/{deployment_id}")
+    assert reply.status_code == 200, reply.text
+    body: dict[str, Any] = reply.json()
+    return body
+
+
+def reaches(step: str, client: httpx.Client, deployment_id: str, status: str, timeout: float = 30
+            ) -> dict[str, Any]:
+    def check() -> dict[str, Any] | None:
+        body = deployment(client, deployment_id)
+        return body if body["status"] == status else None
+
+    body = eventually(check, timeout=timeout)
+    assert body, f"{step}: deployment not {status} after {timeout} s: {deployment(client, deployment_id)}"
+    result: dict[str, Any] = body
+    return result
+
+
+def problem(step: str, reply: httpx.Response, status: int) -> dict[str, Any]:
+    assert reply.status_code == status, f"{step}: expected {status}, got {reply.status_code}: {reply.text}"
+    assert reply.headers["content-type"] == "application/problem+json", f"{step}: {reply.headers}"
+    body: dict[str, Any] = reply.json()
+    assert body["status"] == status and body.get("title") and body.get("detail"), f"{step}: {body}"
+    return body
+
+
+def events(flow: Flow, deployment_id: str) -> list[dict[str, Any]]:
+    """The deployment's notifications the SMO received, oldest first by their own timestamp."""
+    notes = [r.body for r in flow.smo.notifications() if r.body.get("deploymentId") == deployment_id]
+    return sorted(notes, key=lambda n: when(n["timestamp"]))
+
+
+def received(step: str, flow: Flow, deployment_id: str, event_type: str, timeout: float = 30) -> dict[str, Any]:
+    """Wait for one notification of this type about the deployment; check what every SMO relies on in it."""
+    notes = eventually(lambda: [n for n in events(flow, deployment_id) if n["eventType"] == event_type],
+                       timeout=timeout)
+    seen = [n["eventType"] for n in events(flow, deployment_id)]
+    assert notes, f"{step}: no {event_type} notification within {timeout} s; received {seen}"
+    note: dict[str, Any] = notes[-1]
+    assert note["objectRef"] == f"{DMS}/deployments/{deployment_id}", f"{step}: {note}"
+    assert note["consumerSubscriptionId"] == flow.subscription["consumerSubscriptionId"], f"{step}: {note}"
+    # docs/dms.md: `deployment` is the state after the event, `priorDeployment` the one before; a deletion has no after.
+    state = "priorDeployment" if event_type == "DeploymentDeleted" else "deployment"
+    assert (note.get(state) or {}).get("deploymentId") == deployment_id, (
+        f"{step}: {event_type} does not carry the deployment in {state}: {note}")
+    unverified = [r.body for r in flow.smo.notifications() if not r.verified]
+    assert not unverified, f"{step}: notifications whose signature did not verify: {unverified}"
+    return note
+
+
+# --- the use cases -------------------------------------------------------------------------------------------------
+
+
+def test_a_vdu_deployed_scaled_upgraded_rolled_back_and_deleted(flow: Flow) -> None:
+    deployment_id = deploy_a_vdu_and_see_it_ready(flow)
+    scale_out_while_a_concurrent_change_is_refused(flow, deployment_id)
+    failed_upgrade_then_rollback_to_the_previous_revision(flow, deployment_id)
+    delete_the_deployment_then_its_package(flow, deployment_id)
+
+
+def deploy_a_vdu_and_see_it_ready(flow: Flow) -> str:
+    """Use case 1: an SMO deploys a vDU with its cell parameters and learns when it is ready."""
+    stack, package = flow.stack, flow.packages["1.0.0"]
+    with stack.client() as client:
+        reply = client.post(f"{DMS}/deployments", json={
+            "name": NAME, "namespace": NAMESPACE, "packageId": package["packageId"], "values": VDU_VALUES})
+        assert reply.status_code == 202, f"create: {reply.status_code} {reply.text}"
+        created = reply.json()
+        deployment_id: str = created["deploymentId"]
+        assert reply.headers["location"] == f"{DMS}/deployments/{deployment_id}", f"create: {reply.headers}"
+        assert created["status"] == "pending", f"create: {created}"
+        assert (created["name"], created["namespace"], created["packageId"], created["packageVersion"]) == (
+            NAME, NAMESPACE, package["packageId"], "1.0.0"), f"create: {created}"
+        assert created["values"] == VDU_VALUES, f"create: {created}"
+        operation_id = created["extensions"]["activeOperationId"]
+        assert reply.headers["link"] == f'<{DMS}/operations/{operation_id}>; rel="monitor"', f"create: {reply.headers}"
+
+        operation = succeeded("create operation", client, operation_id)
+        assert operation["operationType"] == "create" and operation["deploymentId"] == deployment_id, operation
+        assert operation["result"]["revision"] == 1, f"create operation: {operation}"
+        ready = reaches("create", client, deployment_id, "deployed")
+        assert ready["extensions"]["revision"] == 1, f"create: {ready}"
+        assert "activeOperationId" not in ready["extensions"], f"create: lock not released: {ready}"
+        assert ready["extensions"].get("lastOperationId") == operation_id, f"create: {ready}"
+        listed = client.get(f"{DMS}/deployments", params={"filter": "(eq,status,deployed)"})
+        assert deployment_id in {d["deploymentId"] for d in listed.json()}, f"list deployed: {listed.text}"
+
+        status = client.get(f"{DMS}/deployments/{deployment_id}/status")
+        assert status.status_code == 200, f"status: {status.text}"
+        observed = status.json()
+        assert observed["ready"] is True and observed["status"] == "deployed", f"status: {observed}"
+        assert (observed["release"]["chartVersion"], observed["release"]["appVersion"]) == ("1.0.0", "2.1.0"), (
+            f"status: {observed}")
+        assert [(w["kind"], w["desired"], w["ready"]) for w in observed["workloads"]] == [("Deployment", 3, 3)], (
+            f"status: {observed}")
+        assert [(p["phase"], p["ready"]) for p in observed["pods"]] == [("Running", True)] * 3, f"status: {observed}"
+
+    created_note = received("create events", flow, deployment_id, "DeploymentCreated")
+    ready_note = received("create events", flow, deployment_id, "DeploymentReady")
+    assert when(created_note["timestamp"]) <= when(ready_note["timestamp"]), "create events: Ready before Created"
+    assert ready_note["deployment"]["status"] == "deployed", f"create events: {ready_note}"
+
+    assert ready_replicas(stack) == [(3, 3)], f"cluster after create: {ready_replicas(stack)}"
+    values = helm_values(stack)
+    assert (values.get("cellId"), values.get("bandwidth"), values.get("replicaCount")) == ("12345", "100MHz", 3), (
+        f"helm values in the cluster: {values}")
+    return deployment_id
+
+
+def scale_out_while_a_concurrent_change_is_refused(flow: Flow, deployment_id: str) -> None:
+    """Use case 2: scale out; a second change while the first is queued or running is refused."""
+    stack = flow.stack
+    path = f"{DMS}/deployments/{deployment_id}/scale"
+    with stack.client() as client:
+        first = client.post(path, json={"replicas": 5})
+        second = client.post(path, json={"replicas": 6})  # back to back: the first is still queued or running
+        operation = accepted_operation("scale", first, "scale")
+        assert operation["deploymentId"] == deployment_id and operation["parameters"].get("replicas") == 5, (
+            f"scale: {operation}")
+        refused = problem("concurrent scale", second, 409)
+        assert refused["type"].endswith("operation-in-progress"), f"concurrent scale: {refused}"
+        assert operation["operationId"] in refused["detail"], f"concurrent scale must name the running one: {refused}"
+
+        done = succeeded("scale operation", client, operation["operationId"])
+        assert done["result"]["revision"] == 2, f"scale operation: {done}"
+        scaled = reaches("scale", client, deployment_id, "deployed")
+        assert scaled["extensions"]["revision"] == 2, f"scale: {scaled}"
+        assert scaled["extensions"].get("replicas") == {"desired": 5, "ready": 5}, f"scale: {scaled}"
+        assert scaled["values"] == {**VDU_VALUES, "replicaCount": 5}, f"scale: values must show 5: {scaled}"
+
+    note = received("scale events", flow, deployment_id, "DeploymentScaled")
+    assert note["deployment"]["extensions"]["revision"] == 2, f"scale events: {note}"
+    assert ready_replicas(stack) == [(5, 5)], f"cluster after scale: {ready_replicas(stack)}"
+    assert len(healthy_pods(stack)) == 5, f"cluster after scale: {cluster_pods(stack)}"
+    assert helm_values(stack).get("cellId") == "12345", "scale must keep the other values"
+
+
+def failed_upgrade_then_rollback_to_the_previous_revision(flow: Flow, deployment_id: str) -> None:
+    """Use case 3: an upgrade whose pods crash fails with the reason; rolling back restores the service."""
+    stack, old, new = flow.stack, flow.packages["1.0.0"], flow.packages["1.1.0"]
+    with stack.client() as client:
+        reply = client.post(f"{DMS}/deployments/{deployment_id}/upgrade", json={
+            "packageId": new["packageId"], "values": {**VDU_VALUES, "replicaCount": 5, "image": {"tag": "fail"}},
+            "timeoutSeconds": FAILING_UPGRADE_TIMEOUT})
+        upgrade = accepted_operation("upgrade", reply, "upgrade")
+        failed = finished("failing upgrade", client, upgrade["operationId"])
+        assert failed["status"] == "failed", f"failing upgrade: should fail, got {failed}"
+        error = failed.get("error") or {}
+        assert error.get("title") and error.get("status"), f"failing upgrade: no ProblemDetails error: {failed}"
+        assert "CrashLoopBackOff" in error.get("detail", "") and f"{NAME}-" in error["detail"], (
+            f"failing upgrade: the error must name the crashing pods: {error}")
+        broken = reaches("failing upgrade", client, deployment_id, "failed")
+        assert broken["extensions"].get("statusReason"), f"failing upgrade: no statusReason: {broken}"
+        assert "activeOperationId" not in broken["extensions"], f"failing upgrade: lock not released: {broken}"
+        observed = client.get(f"{DMS}/deployments/{deployment_id}/status").json()
+        assert observed["ready"] is False and observed["release"]["status"] == "failed", f"status: {observed}"
+        assert "CrashLoopBackOff" in {p.get("reason") for p in observed["pods"]}, f"status: {observed}"
+        note = received("failing upgrade events", flow, deployment_id, "DeploymentFailed")
+        assert note["deployment"]["status"] == "failed", f"failing upgrade events: {note}"
+
+        rollback = accepted_operation("rollback", client.post(f"{DMS}/deployments/{deployment_id}/rollback",
+                                                              json={}), "rollback")
+        rolled = succeeded("rollback operation", client, rollback["operationId"])
+        assert rolled["result"]["revision"] == 4, f"rollback operation: {rolled}"
+        healthy = reaches("rollback", client, deployment_id, "deployed")
+        assert healthy["extensions"]["revision"] == 4, f"rollback: {healthy}"
+        assert (healthy["packageId"], healthy["packageVersion"]) == (old["packageId"], "1.0.0"), (
+            f"rollback: the deployment must show the package it runs again: {healthy}")
+        assert healthy["values"] == {**VDU_VALUES, "replicaCount": 5}, (
+            f"rollback: the values must be those of revision 2 again, without the failing image: {healthy}")
+
+        reply = client.get(f"{DMS}/deployments/{deployment_id}/history")
+        assert reply.status_code == 200, f"history: {reply.text}"
+        history = reply.json()
+        assert [(r["revision"], r["status"], r["packageVersion"]) for r in history] == [
+            (1, "superseded", "1.0.0"), (2, "superseded", "1.0.0"), (3, "failed", "1.1.0"),
+            (4, "deployed", "1.0.0")], f"history: {history}"
+        assert history[3]["chart"] == "vdu-1.0.0" and "2" in (history[3].get("description") or ""), (
+            f"history: the last revision is the rollback to revision 2: {history}")
+
+    received("rollback events", flow, deployment_id, "DeploymentRolledBack")
+    assert eventually(lambda: ready_replicas(stack) == [(5, 5)] and len(healthy_pods(stack)) == 5, timeout=30), (
+        f"cluster after rollback: {ready_replicas(stack)}, pods {[p['metadata']['name'] for p in cluster_pods(stack)]}")
+    images = {c["image"] for p in cluster_pods(stack) if not p["metadata"].get("deletionTimestamp")
+              for c in p["spec"]["containers"]}
+    assert not any(image.endswith(":fail") for image in images), f"cluster after rollback: {images}"
+
+
+def delete_the_deployment_then_its_package(flow: Flow, deployment_id: str) -> None:
+    """Finally: a package cannot be deleted while deployed; the deployment can, and then the package."""
+    stack, packages = flow.stack, flow.packages
+    with stack.client() as client:
+        in_use = client.delete(f"{DMS}/deploymentPackages/{packages['1.0.0']['packageId']}")
+        problem("package delete while deployed", in_use, 409)
+
+        operation = accepted_operation("delete", client.delete(f"{DMS}/deployments/{deployment_id}"), "delete")
+        succeeded("delete operation", client, operation["operationId"])
+        gone = eventually(lambda: client.get(f"{DMS}/deployments/{deployment_id}").status_code == 404, timeout=30)
+        assert gone, f"delete: GET still answers {client.get(f'{DMS}/deployments/{deployment_id}').text}"
+        problem("delete", client.get(f"{DMS}/deployments/{deployment_id}"), 404)
+        listed = client.get(f"{DMS}/deployments").json()
+        assert deployment_id not in {d["deploymentId"] for d in listed}, f"delete: still listed: {listed}"
+
+        assert eventually(lambda: not cluster_deployments(stack), timeout=30), (
+            f"delete: still in the cluster: {cluster_deployments(stack)}")
+
+        for version, package in packages.items():
+            reply = client.delete(f"{DMS}/deploymentPackages/{package['packageId']}")
+            assert reply.status_code == 204, f"package {version} delete after the deployment: {reply.text}"
+    note = received("delete events", flow, deployment_id, "DeploymentDeleted")
+    assert "deployment" not in note and (note["priorDeployment"]["name"], note["priorDeployment"]["namespace"]) == (
+        NAME, NAMESPACE), f"delete events: the SMO must learn which deployment went: {note}"
