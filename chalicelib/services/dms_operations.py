@@ -82,11 +82,11 @@ def _run(run: Run, timeout: int | None) -> str:
         adapter: DeploymentAdapter = run.ports.registry.get(run.deployment.adapter_id)  # type: ignore[assignment]
         require(adapter, _NEEDS[run.operation.operation_type])
         plan = _plan(run, adapter)
-    except BackendUnavailable as error:
-        _retry_or_fail(run, error, None, None)
-        return "failed"
     except NetweaveError as error:
-        refuse(run, error)
+        if isinstance(error, BackendUnavailable) and run.operation.attempts < MAX_ATTEMPTS:
+            _give_up_lease(run, error.detail)
+            raise
+        refuse(run, error)  # nothing has changed yet: not even an unreachable backend makes the deployment failed
         return "refused"
     try:
         announce_start(run)
@@ -102,13 +102,16 @@ def _retry_or_fail(run: Run, error: Exception, adapter: DeploymentAdapter | None
     """Raise (to be retried) while attempts remain and the error may pass; else record the failure."""
     transient = isinstance(error, BackendUnavailable) or not isinstance(error, NetweaveError)
     if transient and run.operation.attempts < MAX_ATTEMPTS:
-        reason = error.detail if isinstance(error, NetweaveError) else type(error).__name__
-        run.operation = run.operation.model_copy(update={"lease_until": 0})  # the redelivery may claim it at once
-        run.progress(f"attempt {run.operation.attempts} failed ({reason}); will retry")
+        _give_up_lease(run, error.detail if isinstance(error, NetweaveError) else type(error).__name__)
         raise error
     if not isinstance(error, NetweaveError):
         error = NetweaveError(f"internal error after {run.operation.attempts} attempts: {type(error).__name__}")
     fail(run, error, _release_after_failure(run, adapter), plan)
+
+
+def _give_up_lease(run: Run, reason: str) -> None:
+    run.operation = run.operation.model_copy(update={"lease_until": 0})  # the redelivery may claim it at once
+    run.progress(f"attempt {run.operation.attempts} failed ({reason}); will retry")
 
 
 def _release_after_failure(run: Run, adapter: DeploymentAdapter | None) -> ReleaseStatus | None:
