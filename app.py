@@ -6,7 +6,7 @@ from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent, SQSEvent
 
 from chalicelib import config, resources
-from chalicelib.api import deployments, inventory, operations, ops, packages, pools, subscriptions, versions
+from chalicelib.api import deployments, inventory, monitoring, operations, ops, packages, pools, subscriptions, versions
 from chalicelib.api.middleware import http_middleware
 from chalicelib.api.routing import add_method_not_allowed_routes
 
@@ -22,6 +22,7 @@ app.register_blueprint(subscriptions.blueprint)
 app.register_blueprint(operations.blueprint)
 app.register_blueprint(packages.blueprint)
 app.register_blueprint(deployments.blueprint)
+app.register_blueprint(monitoring.blueprint)
 add_method_not_allowed_routes(app)
 
 

@@ -33,6 +33,7 @@ ROOT = "/o2ims-infrastructureMonitoring/v1"
 ALARMS = f"{ROOT}/alarms"
 ALARM = f"{ALARMS}/{{alarmEventRecordId}}"
 CONFIGURATION = f"{ROOT}/alarmServiceConfiguration"
+# The alarm PATCH takes both whatever JSON_MEDIA_TYPES becomes: merge-patch+json is the spec's, json what clients send.
 PATCH_MEDIA_TYPES = list(dict.fromkeys(["application/merge-patch+json", "application/json", *JSON_MEDIA_TYPES]))
 
 blueprint = Blueprint(__name__)
@@ -42,10 +43,12 @@ router = Router(blueprint, tag="alarms")
 class AlarmEventRecordModifications(WireModel):
     """The PATCH body and its answer: exactly one member, `alarmAcknowledged: true` or `perceivedSeverity: 5`."""
 
-    alarm_acknowledged: bool | None = Field(default=None, alias="alarmAcknowledged",
-                                            description="true acknowledges the alarm (cannot be withdrawn)")
-    perceived_severity: Severity | None = Field(default=None, alias="perceivedSeverity",
-                                                description="5 (CLEARED) clears the alarm")
+    alarm_acknowledged: bool | None = Field(
+        default=None, alias="alarmAcknowledged", description="true acknowledges the alarm (cannot be withdrawn)"
+    )
+    perceived_severity: Severity | None = Field(
+        default=None, alias="perceivedSeverity", description="5 (CLEARED) clears the alarm"
+    )
 
 
 class AlarmServiceConfigurationUpdate(BaseModel):
@@ -53,8 +56,9 @@ class AlarmServiceConfigurationUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
-    retention_period: int = Field(alias="retentionPeriod", ge=1, strict=True,
-                                  description="days a cleared alarm is kept (at least 1)")
+    retention_period: int = Field(
+        alias="retentionPeriod", ge=1, strict=True, description="days a cleared alarm is kept (at least 1)"
+    )
     extensions: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -63,8 +67,13 @@ class AlarmServiceConfigurationPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
-    retention_period: int | None = Field(default=None, alias="retentionPeriod", ge=1, strict=True,
-                                         description="days a cleared alarm is kept (at least 1)")
+    retention_period: int | None = Field(
+        default=None,
+        alias="retentionPeriod",
+        ge=1,
+        strict=True,
+        description="days a cleared alarm is kept (at least 1)",
+    )
     extensions: dict[str, Any] | None = None
 
     @field_validator("retention_period", mode="before")
@@ -79,8 +88,15 @@ def _store() -> AlarmStore:
     return config.alarm_store()
 
 
-@router.route(ALARMS, "GET", summary="List alarm event records", scope=Scope.IMS_READ, query=ListQuery,
-              response=AlarmEventRecord, collection=True)
+@router.route(
+    ALARMS,
+    "GET",
+    summary="List alarm event records",
+    scope=Scope.IMS_READ,
+    query=ListQuery,
+    response=AlarmEventRecord,
+    collection=True,
+)
 def list_alarms(query: ListQuery) -> Response:
     from chalicelib.services import alarms as service
 
@@ -88,8 +104,15 @@ def list_alarms(query: ListQuery) -> Response:
     return page_response(blueprint.current_request, service.list_alarms(_store(), request))
 
 
-@router.route(ALARM, "GET", summary="One alarm event record", scope=Scope.IMS_READ, query=SelectorQuery,
-              response=AlarmEventRecord, responses=(404,))
+@router.route(
+    ALARM,
+    "GET",
+    summary="One alarm event record",
+    scope=Scope.IMS_READ,
+    query=SelectorQuery,
+    response=AlarmEventRecord,
+    responses=(404,),
+)
 def get_alarm(alarmEventRecordId: str, query: SelectorQuery) -> dict[str, Any]:
     from chalicelib.services import alarms as service
 
@@ -104,10 +127,12 @@ def patch_alarm(alarmEventRecordId: str) -> Response:
     request = blueprint.current_request
     try:
         if request.query_params:
-            raise BadRequest("unknown query parameter(s): " + ", ".join(sorted(request.query_params))
-                             + "; this endpoint takes none")
-        ports = service.ModificationPorts(_store(), config.events_publisher(),
-                                         config.get_settings().gateway.o_cloud.resolved_o_cloud_id())
+            raise BadRequest(
+                "unknown query parameter(s): " + ", ".join(sorted(request.query_params)) + "; this endpoint takes none"
+            )
+        ports = service.ModificationPorts(
+            _store(), config.events_publisher(), config.get_settings().gateway.o_cloud.resolved_o_cloud_id()
+        )
         result = service.modify_alarm(ports, alarmEventRecordId, json_document(request.raw_body))
     except NetweaveError as error:
         return problems.from_error(error)
@@ -128,34 +153,62 @@ def _register_patch() -> None:
     key = (ALARM, "PATCH")
     if key in ROUTES:
         raise ValueError(f"route PATCH {ALARM} declared twice")
-    ROUTES[key] = RouteSpec(ALARM, "PATCH", "Acknowledge or clear an alarm", Scope.IMS_WRITE, router.tag,
-                            body=AlarmEventRecordModifications, response=AlarmEventRecordModifications,
-                            responses=(404, 409, 415))
-    blueprint.route(ALARM, methods=["PATCH"], name="patch_o2ims_infrastructureMonitoring_v1_alarms_alarmEventRecordId",
-                    content_types=PATCH_MEDIA_TYPES)(patch_alarm)
+    ROUTES[key] = RouteSpec(
+        ALARM,
+        "PATCH",
+        "Acknowledge or clear an alarm",
+        Scope.IMS_WRITE,
+        router.tag,
+        body=AlarmEventRecordModifications,
+        response=AlarmEventRecordModifications,
+        responses=(404, 409, 415),
+    )
+    blueprint.route(
+        ALARM,
+        methods=["PATCH"],
+        name="patch_o2ims_infrastructureMonitoring_v1_alarms_alarmEventRecordId",
+        content_types=PATCH_MEDIA_TYPES,
+    )(patch_alarm)
 
 
 _register_patch()
 
 
-@router.route(CONFIGURATION, "GET", summary="The alarm service configuration", scope=Scope.IMS_READ,
-              response=AlarmServiceConfiguration)
+@router.route(
+    CONFIGURATION,
+    "GET",
+    summary="The alarm service configuration",
+    scope=Scope.IMS_READ,
+    response=AlarmServiceConfiguration,
+)
 def get_configuration() -> dict[str, Any]:
     from chalicelib.services import alarms as service
 
     return service.get_configuration(_store())
 
 
-@router.route(CONFIGURATION, "PUT", summary="Replace the alarm service configuration (a shorter retention purges now)",
-              scope=Scope.IMS_WRITE, body=AlarmServiceConfigurationUpdate, response=AlarmServiceConfiguration)
+@router.route(
+    CONFIGURATION,
+    "PUT",
+    summary="Replace the alarm service configuration (a shorter retention purges now)",
+    scope=Scope.IMS_WRITE,
+    body=AlarmServiceConfigurationUpdate,
+    response=AlarmServiceConfiguration,
+)
 def put_configuration(body: AlarmServiceConfigurationUpdate) -> dict[str, Any]:
     from chalicelib.services import alarms as service
 
     return service.replace_configuration(_store(), body.retention_period, body.extensions)
 
 
-@router.route(CONFIGURATION, "PATCH", summary="Change members of the alarm service configuration (merge patch)",
-              scope=Scope.IMS_WRITE, body=AlarmServiceConfigurationPatch, response=AlarmServiceConfiguration)
+@router.route(
+    CONFIGURATION,
+    "PATCH",
+    summary="Change members of the alarm service configuration (merge patch)",
+    scope=Scope.IMS_WRITE,
+    body=AlarmServiceConfigurationPatch,
+    response=AlarmServiceConfiguration,
+)
 def patch_configuration(body: AlarmServiceConfigurationPatch) -> dict[str, Any]:
     from chalicelib.services import alarms as service
 

@@ -12,7 +12,7 @@ import uuid
 from enum import IntEnum, StrEnum
 from typing import Any
 
-from pydantic import Field, computed_field
+from pydantic import Field, computed_field, model_validator
 
 from chalicelib.domain.errors import BadRequest, Conflict
 from chalicelib.domain.events import ChangeEvent, ChangeType, EventSource, utc_now_iso
@@ -50,6 +50,14 @@ class AlarmEventRecord(WireModel):
     resource_type_id: str = Field(alias="resourceTypeID")
     resource_id: str = Field(alias="resourceID")
     extensions: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_computed(cls, data: Any) -> Any:
+        """A stored record carries the computed spelling too; it is derived again, never read."""
+        if isinstance(data, dict) and "alarmAcknowledgeTime" in data:
+            return {k: v for k, v in data.items() if k != "alarmAcknowledgeTime"}
+        return data
 
     @computed_field(alias="alarmAcknowledgeTime")  # type: ignore[prop-decorator]
     @property
@@ -175,3 +183,7 @@ class AlarmAlreadyAcknowledged(Conflict):
 
 class AlarmAlreadyCleared(Conflict):
     slug = "alarm-already-cleared"
+
+
+class AlarmChanged(Conflict):
+    slug = "alarm-changed"

@@ -15,7 +15,14 @@ from typing import Any, Protocol
 
 from chalicelib.adapters.store.alarm_store import AlarmStore
 from chalicelib.domain import alarm_rules as rules
-from chalicelib.domain.alarms import AlarmAlreadyCleared, AlarmEventRecord, ClearingType, Condition, alarm_event
+from chalicelib.domain.alarms import (
+    AlarmAlreadyCleared,
+    AlarmChanged,
+    AlarmEventRecord,
+    ClearingType,
+    Condition,
+    alarm_event,
+)
 from chalicelib.domain.events import ChangeEvent, utc_now_iso
 from chalicelib.domain.inventory import InventoryObject, ObjectType, inventory_object
 
@@ -99,6 +106,13 @@ def _clear(store: AlarmStore, record: AlarmEventRecord, retention: int) -> bool:
         store.clear(record, retention)
     except AlarmAlreadyCleared:
         return False  # the SMO cleared it first
+    except AlarmChanged:  # the SMO acknowledged it meanwhile: clear what it is now, acknowledgement kept
+        current = store.get(record.alarm_event_record_id)
+        if current is None or current.cleared:
+            return False
+        store.clear(current.model_copy(update={
+            "perceived_severity": record.perceived_severity, "alarm_cleared_time": record.alarm_cleared_time,
+            "alarm_changed_time": record.alarm_changed_time, "extensions": record.extensions}), retention)
     return True
 
 

@@ -69,6 +69,7 @@ def _iso(epoch: float) -> str:
 
 # --- reads -----------------------------------------------------------------------------------------------------------
 
+
 def list_alarms(store: AlarmStore, request: ListRequest) -> Page:
     validate_selection(request.selection, ALARM_SELECTOR_SCHEMA)
     if request.filter is not None:
@@ -115,13 +116,16 @@ def find(store: AlarmStore, record_id: str) -> AlarmEventRecord:
 
 # --- the SMO's modifications ---------------------------------------------------------------------------------------
 
+
 def open_scope(record: AlarmEventRecord, o_cloud_id: str) -> str:
     """The evaluation scope the record belongs to (services/alarm_evaluation.py): ClusterUnreachable alarms live
     under `<backend>#reachability`, every other alarm under its condition's backend (`<backend>` for node and
     node-group alarms, `deployments` for deployment alarms)."""
     backend = str(record.extensions.get("backend", ""))
-    unreachable = (record.alarm_definition_id == platform_definition_id(o_cloud_id, _REACHABILITY)
-                   or record.extensions.get("alarmName") == _REACHABILITY)
+    unreachable = (
+        record.alarm_definition_id == platform_definition_id(o_cloud_id, _REACHABILITY)
+        or record.extensions.get("alarmName") == _REACHABILITY
+    )
     return f"{backend}#reachability" if unreachable else backend
 
 
@@ -147,19 +151,26 @@ def modify_alarm(ports: ModificationPorts, record_id: str, document: Any) -> dic
 
 # --- the alarm service configuration -------------------------------------------------------------------------------
 
+
 def get_configuration(store: AlarmStore) -> dict[str, Any]:
     return store.configuration().to_wire()
 
 
-def replace_configuration(store: AlarmStore, retention_period: int, extensions: dict[str, Any],
-                          clock: Callable[[], float] = time.time) -> dict[str, Any]:
+def replace_configuration(
+    store: AlarmStore, retention_period: int, extensions: dict[str, Any], clock: Callable[[], float] = time.time
+) -> dict[str, Any]:
     """PUT: the whole configuration."""
-    return _save(store, store.configuration(), AlarmServiceConfiguration(retention_period=retention_period,
-                                                                         extensions=extensions), clock)
+    return _save(
+        store,
+        store.configuration(),
+        AlarmServiceConfiguration(retention_period=retention_period, extensions=extensions),
+        clock,
+    )
 
 
-def patch_configuration(store: AlarmStore, patch: dict[str, Any],
-                        clock: Callable[[], float] = time.time) -> dict[str, Any]:
+def patch_configuration(
+    store: AlarmStore, patch: dict[str, Any], clock: Callable[[], float] = time.time
+) -> dict[str, Any]:
     """PATCH, as a JSON merge patch (RFC 7396) of the wire form: members left out stay as they are; inside
     `extensions` a member set to null is removed; `retentionPeriod` cannot be removed."""
     current = store.configuration()
@@ -185,8 +196,9 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return merged
 
 
-def _save(store: AlarmStore, before: AlarmServiceConfiguration, after: AlarmServiceConfiguration,
-          clock: Callable[[], float]) -> dict[str, Any]:
+def _save(
+    store: AlarmStore, before: AlarmServiceConfiguration, after: AlarmServiceConfiguration, clock: Callable[[], float]
+) -> dict[str, Any]:
     store.put_configuration(after)
     if after.retention_period != before.retention_period:
         # A shorter retention takes effect now (not at the next scheduled purge), and every cleared record's TTL is

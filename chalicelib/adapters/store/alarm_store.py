@@ -16,6 +16,7 @@ from typing import Any
 from chalicelib.domain.alarms import (
     AlarmAlreadyAcknowledged,
     AlarmAlreadyCleared,
+    AlarmChanged,
     AlarmEventRecord,
     AlarmServiceConfiguration,
 )
@@ -109,24 +110,37 @@ class AlarmStore:
     # --- writes by the SMO -------------------------------------------------------------------------------------------
 
     def acknowledge(self, record: AlarmEventRecord, scope: str | None) -> None:
-        """Write the acknowledged record; 409 if someone acknowledged it first."""
+        """Write the acknowledged record; 409 if someone acknowledged it first, or if it was cleared or reopened
+        since it was read (writing it back would undo that)."""
         item = self._item(record, scope, self.configuration().retention_period)
+        still = "attribute_exists(openScope)" if scope else "attribute_not_exists(openScope)"
         try:
             self.client.put_item(TableName=self.table, Item=item,
-                                 ConditionExpression="attribute_exists(alarmEventRecordId) AND acked = :f",
+                                 ConditionExpression=f"attribute_exists(alarmEventRecordId) AND acked = :f AND {still}",
                                  ExpressionAttributeValues={":f": {"BOOL": False}})
         except self.client.exceptions.ConditionalCheckFailedException:
-            raise AlarmAlreadyAcknowledged(
-                f"alarm '{record.alarm_event_record_id}' is already acknowledged") from None
+            current = self.get(record.alarm_event_record_id)
+            if current is not None and current.alarm_acknowledged:
+                raise AlarmAlreadyAcknowledged(
+                    f"alarm '{record.alarm_event_record_id}' is already acknowledged") from None
+            raise AlarmChanged(f"alarm '{record.alarm_event_record_id}' changed meanwhile (cleared by netweave?); "
+                               "read it again and retry") from None
 
     def clear(self, record: AlarmEventRecord, retention_days: int | None = None) -> None:
-        """Write the cleared record (out of the open index, with its expiry); 409 if it was cleared first."""
+        """Write the cleared record (out of the open index, with its expiry); 409 if it was cleared first. The
+        acknowledgement the record was read with must still hold, so a clear never undoes an acknowledge."""
         retention = retention_days if retention_days is not None else self.configuration().retention_period
         item = self._item(record, None, retention)
         try:
-            self.client.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_exists(openScope)")
+            self.client.put_item(TableName=self.table, Item=item,
+                                 ConditionExpression="attribute_exists(openScope) AND acked = :a",
+                                 ExpressionAttributeValues={":a": {"BOOL": record.alarm_acknowledged}})
         except self.client.exceptions.ConditionalCheckFailedException:
-            raise AlarmAlreadyCleared(f"alarm '{record.alarm_event_record_id}' is already cleared") from None
+            current = self.get(record.alarm_event_record_id)
+            if current is None or current.cleared:
+                raise AlarmAlreadyCleared(f"alarm '{record.alarm_event_record_id}' is already cleared") from None
+            raise AlarmChanged(f"alarm '{record.alarm_event_record_id}' was acknowledged meanwhile; read it again "
+                               "and retry") from None
 
     # --- configuration, pending observations, retention ---------------------------------------------------------------
 
