@@ -168,9 +168,13 @@ def update_deployment(deploymentId: str, body: UpdateDeploymentRequest) -> Respo
 
 
 def _check_unchanged(current: dict[str, Any], sent: dict[str, Any]) -> None:
+    """Identity fields of a GET body sent back must be unchanged; status, times and extensions are ignored (pollers
+    change them between a client's GET and its PUT)."""
     for name in ("deploymentId", "name", "namespace", "resourcePoolId"):
         if name in sent and sent[name] != current.get(name):
             raise BadRequest(f"{name}: cannot be changed by PUT (create a new deployment instead)")
+    if "packageVersion" in sent and sent["packageVersion"] != current.get("packageVersion"):
+        raise BadRequest("packageVersion: follows the package; to change it, give the new version's packageId")
 
 
 @router.route(ITEM, "DELETE", summary="Uninstall a deployment (202)", scope=Scope.DMS_WRITE, response=Operation,

@@ -284,4 +284,8 @@ class DeploymentUsage:
         self.store = store
 
     def is_in_use(self, package_id: str) -> bool:
-        return self.store.uses_package(package_id)
+        """Deployed now, or named by an accepted operation that has not finished (it will install it)."""
+        if self.store.uses_package(package_id):
+            return True
+        pending = [op for status in ("queued", "running") for op, _ in self.store.operations_in(status)]
+        return any(op.parameters.get("packageId") == package_id for op in pending)

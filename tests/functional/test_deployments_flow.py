@@ -65,7 +65,7 @@ def run_worker() -> list[str]:
     """Drain `dms-operations` of this test's stage through the worker, as Lambda would; the operation ids run."""
     sqs = boto3.client("sqs")
     url = config.queue_url(resources.DMS_OPERATIONS.logical_name)
-    ran = []
+    ran: list[str] = []
     while True:
         messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, WaitTimeSeconds=0,
                                        MessageSystemAttributeNames=["All"]).get("Messages", [])
