@@ -12,7 +12,7 @@ import uuid
 from enum import IntEnum, StrEnum
 from typing import Any
 
-from pydantic import Field, computed_field, model_validator
+from pydantic import Field
 
 from chalicelib.domain.errors import BadRequest, Conflict
 from chalicelib.domain.events import ChangeEvent, ChangeType, EventSource, utc_now_iso
@@ -46,24 +46,12 @@ class AlarmEventRecord(WireModel):
     alarm_cleared_time: str | None = Field(default=None, alias="alarmClearedTime")
     alarm_acknowledged: bool = Field(default=False, alias="alarmAcknowledged")
     alarm_acknowledged_time: str | None = Field(default=None, alias="alarmAcknowledgedTime")
+    # Older clients read the acknowledge time under this name (o2-facts §2): same value, left out until set.
+    alarm_acknowledge_time: str | None = Field(default=None, alias="alarmAcknowledgeTime")
     perceived_severity: Severity = Field(alias="perceivedSeverity")
     resource_type_id: str = Field(alias="resourceTypeID")
     resource_id: str = Field(alias="resourceID")
     extensions: dict[str, Any] = Field(default_factory=dict)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _drop_computed(cls, data: Any) -> Any:
-        """A stored record carries the computed spelling too; it is derived again, never read."""
-        if isinstance(data, dict) and "alarmAcknowledgeTime" in data:
-            return {k: v for k, v in data.items() if k != "alarmAcknowledgeTime"}
-        return data
-
-    @computed_field(alias="alarmAcknowledgeTime")  # type: ignore[prop-decorator]
-    @property
-    def alarm_acknowledge_time(self) -> str | None:
-        """Older clients read the acknowledge time under this name (o2-facts §2); same value, left out until set."""
-        return self.alarm_acknowledged_time
 
     @property
     def cleared(self) -> bool:
@@ -75,7 +63,7 @@ class AlarmEventRecord(WireModel):
 
 
 ALARM_SELECTOR_SCHEMA = SelectorSchema(
-    attributes=frozenset({*(f.alias or n for n, f in AlarmEventRecord.model_fields.items()), "alarmAcknowledgeTime"}),
+    attributes=frozenset(f.alias or n for n, f in AlarmEventRecord.model_fields.items()),
     identifiers=frozenset({"alarmEventRecordId"}),
 )
 
@@ -141,7 +129,7 @@ def acknowledge_alarm(record: AlarmEventRecord, now: str) -> AlarmEventRecord:
     if record.alarm_acknowledged:
         raise AlarmAlreadyAcknowledged(f"alarm '{record.alarm_event_record_id}' is already acknowledged")
     return record.model_copy(update={"alarm_acknowledged": True, "alarm_acknowledged_time": now,
-                                     "alarm_changed_time": now})
+                                     "alarm_acknowledge_time": now, "alarm_changed_time": now})
 
 
 def parse_modification(document: Any) -> str:
