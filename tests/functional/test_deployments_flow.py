@@ -79,6 +79,12 @@ def run_worker() -> list[str]:
         ran.append(json.loads(message["Body"])["operationId"])
 
 
+def deployment_alarms(deployment_id: str) -> dict[str, dict[str, Any]]:
+    """Open alarms about one deployment, by alarm name."""
+    return {r.extensions["alarmName"]: r.to_wire() for r in config.alarm_store().open_records("deployments")
+            if r.resource_id == deployment_id}
+
+
 def upload(api: Api, archive: bytes) -> str:
     reply = call(api, "POST", "/o2dms/v1/deploymentPackages", body=archive,
                  headers={"Content-Type": "application/gzip"})
@@ -119,6 +125,12 @@ def test_vdu_deploy_scale_fail_rollback_delete(api: Api, charts: dict[str, bytes
     failed = call(api, "GET", upgrade.header("Location")).json()
     assert failed["status"] == "failed" and "CrashLoopBackOff" in failed["error"]["detail"], failed
     assert call(api, "GET", item).json()["status"] == "failed"
+    prime_settings()
+    dms_handlers.scheduled_deployment_poll()  # the poll evaluates deployment alarms
+    raised = deployment_alarms(deployment["deploymentId"])
+    assert sorted(raised) == ["DeploymentFailed", "DeploymentOperationFailed"]
+    assert raised["DeploymentFailed"]["perceivedSeverity"] == 1
+    assert raised["DeploymentOperationFailed"]["extensions"]["operationType"] == "upgrade"
 
     rollback = call(api, "POST", f"{item}/rollback", {})
     assert rollback.status == 202
@@ -135,6 +147,8 @@ def test_vdu_deploy_scale_fail_rollback_delete(api: Api, charts: dict[str, bytes
     prime_settings()
     report = dms_handlers.scheduled_deployment_poll()
     assert report["checked"] >= 1 and report["changed"] == 0
+    # healthy again: DeploymentFailed cleared by itself, the failed upgrade's alarm waits for the SMO (MANUAL)
+    assert sorted(deployment_alarms(deployment["deploymentId"])) == ["DeploymentOperationFailed"]
 
     delete = call(api, "DELETE", item)
     assert delete.status == 202
