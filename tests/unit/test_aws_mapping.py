@@ -142,6 +142,22 @@ def test_node_group_becomes_a_pool() -> None:
     assert (ext["status"], ext["capacityType"], ext["clusterName"]) == ("ACTIVE", "ON_DEMAND", "edge")
     assert ext["deploymentManagerId"] == m.deployment_manager_id(ADAPTER, CLUSTER_ARN)
     assert "labels" not in ext  # empty labels are left out rather than emitted as {}
+    assert "healthIssues" not in ext  # a healthy node group
+
+
+def test_node_group_health_issues_reach_the_pool_for_the_degraded_alarm() -> None:
+    issues = [{"code": "Ec2SubnetInvalidConfiguration", "message": "no free IPs", "resourceIds": ["subnet-1"]}]
+    doc = m.to_resource_pool(ADAPTER, {**NODEGROUP, "health": {"issues": issues}}, SITE, OCLOUD).to_wire()
+    assert doc["extensions"]["healthIssues"] == issues
+
+
+def test_every_instance_type_has_an_alarm_dictionary_in_the_inventory() -> None:
+    inventory = build(reservations(instance("i-1")))
+    [resource_type] = inventory[ObjectType.RESOURCE_TYPE]
+    [dictionary] = inventory[ObjectType.ALARM_DICTIONARY]
+    assert resource_type["alarmDictionaryId"] == dictionary["alarmDictionaryId"]
+    assert resource_type["alarmDictionary"] == dictionary
+    assert [d["alarmName"] for d in dictionary["alarmDefinition"]] == ["InstanceNotRunning"]
 
 
 def test_pool_location_prefers_the_tag_then_the_option_then_the_region() -> None:
