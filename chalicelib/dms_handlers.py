@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chalicelib import config
+from chalicelib import config, resources
 from chalicelib.adapters.store.deployment_store import DeploymentStore
 from chalicelib.domain.deployments import OperationStatus
 from chalicelib.observability import logger
@@ -14,6 +14,8 @@ from chalicelib.services.alarm_evaluation import AlarmReport, evaluate_deploymen
 from chalicelib.services.deployment_poll import PollPorts, poll_deployments
 from chalicelib.services.dms_operations import run_operation
 from chalicelib.services.dms_results import OperationPorts
+
+RETRY_BACKOFF_SECONDS = 30
 
 
 def operation_ports() -> OperationPorts:
@@ -38,7 +40,20 @@ def run_operations_batch(event: dict[str, Any]) -> dict[str, Any]:
             logger.exception("dms operation to be retried", extra={"messageId": record.get("messageId")})
             broken_groups.add(group)
             failures.append({"itemIdentifier": record.get("messageId", "")})
+            _retry_soon(record)
     return {"batchItemFailures": failures}
+
+
+def _retry_soon(record: dict[str, Any]) -> None:
+    """The queue's visibility timeout is six times the worker's timeout (for crashes); a run that asked for a retry
+    comes back after RETRY_BACKOFF_SECONDS times its receive count instead."""
+    receives = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
+    try:
+        config.sqs().change_message_visibility(
+            QueueUrl=config.queue_url(resources.DMS_OPERATIONS.logical_name), ReceiptHandle=record["receiptHandle"],
+            VisibilityTimeout=RETRY_BACKOFF_SECONDS * receives)
+    except Exception:  # the message then comes back after the queue's own timeout: later, never lost
+        logger.exception("could not shorten the retry delay", extra={"messageId": record.get("messageId")})
 
 
 def scheduled_deployment_poll() -> dict[str, Any]:

@@ -97,11 +97,14 @@ IDEMPOTENCY = Table("idempotency", partition_key="id", ttl_attribute="expiration
 
 TABLES: tuple[Table, ...] = (INVENTORY, SUBSCRIPTIONS, PACKAGES, DEPLOYMENTS, ALARMS, DELIVERY_LOG, IDEMPOTENCY)
 
-# Visibility timeouts exceed the consuming function's timeout (Lambda requires it); receive counts bound retries
-# before redrive. `deliveries` keeps its own long retry horizon by extending visibility per message.
-EVENTS = Queue("events", fifo=True, visibility_timeout_seconds=120, max_receive_count=10)
-DELIVERIES = Queue("deliveries", fifo=True, visibility_timeout_seconds=180, max_receive_count=1000)
-DMS_OPERATIONS = Queue("dms-operations", fifo=True, visibility_timeout_seconds=960, max_receive_count=3)
+# Visibility timeouts are six times the consuming function's timeout (AWS's advice for SQS event sources: a batch
+# retried by Lambda's poller must not reappear while its first invocation may still run); receive counts bound retries
+# before redrive. Handlers that want a retry sooner shorten the visibility of that message themselves (`deliveries`
+# per its backoff, `dms-operations` per attempt). FUNCTION_TIMEOUTS is what .chalice/config.json must configure.
+FUNCTION_TIMEOUTS = {"fan_out": 60, "deliver": 120, "run_dms_operation": 900}
+EVENTS = Queue("events", fifo=True, visibility_timeout_seconds=6 * 60, max_receive_count=10)
+DELIVERIES = Queue("deliveries", fifo=True, visibility_timeout_seconds=6 * 120, max_receive_count=1000)
+DMS_OPERATIONS = Queue("dms-operations", fifo=True, visibility_timeout_seconds=6 * 900, max_receive_count=3)
 
 QUEUES: tuple[Queue, ...] = (EVENTS, DELIVERIES, DMS_OPERATIONS)
 

@@ -33,7 +33,7 @@ from chalicelib.services.dms_results import (
 )
 
 MAX_ATTEMPTS = 3  # matches the queue's maxReceiveCount: the last attempt records the failure before redrive
-# A lease outlives the longest helm wait by a margin, and stays below the queue's visibility timeout (960 s), so a
+# A lease outlives the longest helm wait by a margin, and stays well below the queue's visibility timeout, so a
 # message redelivered after a crash always finds the lease expired.
 LEASE_MARGIN_SECONDS = 60
 UNSPECIFIED_TIMEOUT_LEASE = 840  # no timeoutSeconds: the adapter's default applies, at most the API's maximum

@@ -197,3 +197,14 @@ def test_every_gateway_response_body_matches_its_status(response_type: str) -> N
     response = _gateway_responses()[response_type]
     for body in response["ResponseTemplates"].values():
         assert json.loads(body)["status"] == int(response["StatusCode"])
+
+
+def test_queue_visibility_is_six_times_the_consuming_function_timeout_configured_in_chalice() -> None:
+    chalice = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    consumers = {"fan_out": resources.EVENTS, "deliver": resources.DELIVERIES,
+                 "run_dms_operation": resources.DMS_OPERATIONS}
+    for stage, settings in chalice["stages"].items():
+        for function, queue in consumers.items():
+            timeout = settings["lambda_functions"][function]["lambda_timeout"]
+            assert timeout == resources.FUNCTION_TIMEOUTS[function], (stage, function)
+            assert queue.visibility_timeout_seconds >= 6 * timeout, (stage, function)
