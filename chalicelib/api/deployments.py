@@ -20,7 +20,7 @@ from chalicelib.domain.auth import Scope
 from chalicelib.domain.deployments import Deployment, Operation, OperationType
 from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.inventory import ObjectType
-from chalicelib.services.packages import ListRequest
+from chalicelib.services.paging import ListRequest
 
 if TYPE_CHECKING:  # views import the service when called: a cold start that serves other routes never loads it
     from chalicelib.services import deployments as service

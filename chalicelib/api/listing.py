@@ -14,7 +14,7 @@ from chalicelib.api.queries import SelectorQuery
 from chalicelib.api.request_info import api_root
 from chalicelib.domain.paging import Marker, decode_marker, parse_limit
 from chalicelib.domain.query import Filter, parse_filter
-from chalicelib.services.inventory_query import Page
+from chalicelib.services.paging import Page
 
 
 class ListQuery(SelectorQuery):

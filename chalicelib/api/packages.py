@@ -27,6 +27,7 @@ from chalicelib.domain.errors import BadRequest, NetweaveError, UnsupportedMedia
 from chalicelib.domain.packages import CHECKSUM_PATTERN, DeploymentPackage, PackageTooLarge, PackageType
 from chalicelib.services import packages as service
 from chalicelib.services.package_archive import ArchiveLimits
+from chalicelib.services.paging import ListRequest
 
 COLLECTION = "/o2dms/v1/deploymentPackages"
 ITEM = f"{COLLECTION}/{{packageId}}"
@@ -83,7 +84,7 @@ def _fetch_ports() -> service.FetchPorts:
     collection=True,
 )
 def list_packages(query: ListQuery) -> Response:
-    request = service.ListRequest(query.selection(), query.page_size(), query.parsed_filter(), query.marker())
+    request = ListRequest(query.selection(), query.page_size(), query.parsed_filter(), query.marker())
     return page_response(blueprint.current_request, service.list_packages(_store(), request))
 
 

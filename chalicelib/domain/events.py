@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import Field
 
@@ -51,3 +51,9 @@ def change_event_id(backend: str, object_id: str, prior_hash: str | None, post_h
 
 def utc_now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class EventPublisher(Protocol):
+    """Port: where change events go (the `events` queue in AWS and locally; a list in unit tests)."""
+
+    def publish(self, events: list[ChangeEvent]) -> int: ...

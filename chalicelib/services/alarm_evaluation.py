@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from chalicelib.adapters.store.alarm_store import AlarmStore
 from chalicelib.domain import alarm_rules as rules
@@ -23,14 +23,11 @@ from chalicelib.domain.alarms import (
     Condition,
     alarm_event,
 )
-from chalicelib.domain.events import ChangeEvent, utc_now_iso
+from chalicelib.domain.events import EventPublisher, utc_now_iso
 from chalicelib.domain.inventory import InventoryObject, ObjectType, inventory_object
 
 UNREADY_AFTER_SECONDS = 600
 
-
-class EventPublisher(Protocol):
-    def publish(self, events: list[ChangeEvent]) -> int: ...
 
 
 @dataclass(frozen=True)

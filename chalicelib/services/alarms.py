@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from chalicelib.adapters.store.alarm_store import AlarmStore, start_key_after
 from chalicelib.domain.alarm_rules import platform_definition_id
@@ -30,20 +30,14 @@ from chalicelib.domain.alarms import (
     parse_modification,
 )
 from chalicelib.domain.errors import BadRequest, InvalidQuery, NotFound
-from chalicelib.domain.events import ChangeEvent
-from chalicelib.domain.paging import Marker, encode_marker
-from chalicelib.domain.query import Filter, validate_filter
+from chalicelib.domain.events import EventPublisher
 from chalicelib.domain.selectors import Selection, apply_selection, validate_selection
-from chalicelib.services.inventory_query import Page
-from chalicelib.services.paging import PagedSource, collect
+from chalicelib.services.paging import ListRequest, Page, list_models
 
 ACKNOWLEDGE, CLEAR = "acknowledge", "clear"
 CLEARED_BY_SMO = "smo"
 _REACHABILITY = "ClusterUnreachable"
 
-
-class EventPublisher(Protocol):
-    def publish(self, events: list[ChangeEvent]) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -52,14 +46,6 @@ class ModificationPorts:
     publisher: EventPublisher
     o_cloud_id: str
     clock: Callable[[], float] = time.time
-
-
-@dataclass(frozen=True)
-class ListRequest:
-    selection: Selection
-    limit: int
-    filter: Filter | None = None
-    marker: Marker | None = None
 
 
 def _iso(epoch: float) -> str:
@@ -71,20 +57,7 @@ def _iso(epoch: float) -> str:
 
 
 def list_alarms(store: AlarmStore, request: ListRequest) -> Page:
-    validate_selection(request.selection, ALARM_SELECTOR_SCHEMA)
-    if request.filter is not None:
-        validate_filter(request.filter, ALARM_SELECTOR_SCHEMA)
-    flt = request.filter
-    source: PagedSource[AlarmEventRecord] = PagedSource(
-        fetch=store.page,
-        matches=lambda record: flt is None or flt.matches(record.to_wire()),
-        key_after=start_key_after,
-        filtered=flt is not None,
-        resume=_resume_key,
-    )
-    matched, resume = collect(source, request.limit, request.marker)
-    wire = [apply_selection(r.to_wire(), request.selection, ALARM_SELECTOR_SCHEMA) for r in matched]
-    return Page(wire, encode_marker(resume) if resume else None)
+    return list_models(request, ALARM_SELECTOR_SCHEMA, store.page, start_key_after, _resume_key)
 
 
 def _resume_key(key: dict[str, Any]) -> dict[str, Any]:

@@ -20,9 +20,9 @@ from chalicelib.adapters.registry import AdapterRegistry, Capability
 from chalicelib.adapters.store.deployment_store import DeploymentStore
 from chalicelib.domain.deployments import Deployment, DeploymentEventType, DeploymentStatus
 from chalicelib.domain.errors import BackendUnavailable, NotFound
-from chalicelib.domain.events import ChangeEvent, ChangeType, EventSource, utc_now_iso
+from chalicelib.domain.events import ChangeEvent, ChangeType, EventPublisher, EventSource, utc_now_iso
 from chalicelib.observability import logger
-from chalicelib.services.dms_results import EventPublisher, observed_state
+from chalicelib.services.dms_results import observed_state
 
 STUCK_AFTER_SECONDS = 360  # longer than SQS's 5-minute deduplication window, so a resubmission gets through
 _POLL_EVENTS = {DeploymentStatus.DEPLOYED: DeploymentEventType.READY, DeploymentStatus.FAILED:

@@ -35,12 +35,8 @@ from chalicelib.domain.deployments import (
 from chalicelib.domain.errors import BadRequest, NetweaveError, NotFound
 from chalicelib.domain.events import utc_now_iso
 from chalicelib.domain.packages import DeploymentPackage
-from chalicelib.domain.paging import encode_marker
-from chalicelib.domain.query import validate_filter
 from chalicelib.domain.selectors import Selection, apply_selection, validate_selection
-from chalicelib.services.inventory_query import Page
-from chalicelib.services.packages import ListRequest
-from chalicelib.services.paging import PagedSource, collect
+from chalicelib.services.paging import ListRequest, Page, list_models
 
 MAX_VALUES_BYTES = 64 * 1024  # values live in DynamoDB items (400 KB each), copied into operation and revision
 
@@ -197,19 +193,7 @@ def get_operation(store: DeploymentStore, operation_id: str) -> dict[str, Any]:
 
 
 def list_deployments(store: DeploymentStore, request: ListRequest) -> Page:
-    validate_selection(request.selection, DEPLOYMENT_SELECTOR_SCHEMA)
-    if request.filter is not None:
-        validate_filter(request.filter, DEPLOYMENT_SELECTOR_SCHEMA)
-    flt = request.filter
-    source: PagedSource[Deployment] = PagedSource(
-        fetch=store.page,
-        matches=lambda deployment: flt is None or flt.matches(deployment.to_wire()),
-        key_after=start_key_after,
-        filtered=flt is not None,
-    )
-    matched, resume = collect(source, request.limit, request.marker)
-    wire = [apply_selection(d.to_wire(), request.selection, DEPLOYMENT_SELECTOR_SCHEMA) for d in matched]
-    return Page(wire, encode_marker(resume) if resume else None)
+    return list_models(request, DEPLOYMENT_SELECTOR_SCHEMA, store.page, start_key_after)
 
 
 # --- live views from the backend -------------------------------------------------------------------------------------

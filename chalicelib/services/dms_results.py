@@ -8,7 +8,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from chalicelib.adapters.dms.port import ReleaseStatus
 from chalicelib.adapters.registry import AdapterRegistry
@@ -25,7 +25,7 @@ from chalicelib.domain.deployments import (
     event_id,
 )
 from chalicelib.domain.errors import NetweaveError
-from chalicelib.domain.events import ChangeEvent, ChangeType, EventSource, utc_now_iso
+from chalicelib.domain.events import ChangeEvent, ChangeType, EventPublisher, EventSource, utc_now_iso
 from chalicelib.observability import logger
 
 SUCCESS_EVENTS = {
@@ -34,9 +34,6 @@ SUCCESS_EVENTS = {
     OperationType.ROLLBACK: DeploymentEventType.ROLLED_BACK, OperationType.DELETE: DeploymentEventType.DELETED,
 }
 
-
-class EventPublisher(Protocol):
-    def publish(self, events: list[ChangeEvent]) -> int: ...
 
 
 @dataclass(frozen=True)

@@ -16,16 +16,13 @@ from typing import Any, Protocol
 from chalicelib.adapters.ims.port import InventoryAdapter, InventoryContext
 from chalicelib.adapters.store.inventory_store import InventoryStore, Manifest
 from chalicelib.domain.errors import BackendUnavailable
-from chalicelib.domain.events import ChangeEvent, ChangeType, EventSource, change_event_id, utc_now_iso
+from chalicelib.domain.events import ChangeEvent, ChangeType, EventPublisher, EventSource, change_event_id, utc_now_iso
 from chalicelib.domain.inventory import InventoryObject, ObjectType
 from chalicelib.domain.snapshot import NOTIFIED_TYPES, Change, diff, snapshot_hash
 from chalicelib.observability import logger
 
 UNREACHABLE = "unreachable"
 
-
-class EventPublisher(Protocol):
-    def publish(self, events: list[ChangeEvent]) -> int: ...
 
 
 class PollObserver(Protocol):

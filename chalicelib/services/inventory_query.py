@@ -11,7 +11,7 @@ from chalicelib.domain.inventory import SELECTOR_SCHEMAS, ObjectType
 from chalicelib.domain.paging import Marker, encode_marker
 from chalicelib.domain.query import Filter, validate_filter
 from chalicelib.domain.selectors import Selection, apply_selection, validate_selection
-from chalicelib.services.paging import PagedSource, collect
+from chalicelib.services.paging import Page, PagedSource, collect
 
 _NAMES = {
     ObjectType.RESOURCE_TYPE: "resource type",
@@ -30,12 +30,6 @@ class ListRequest:
     filter: Filter | None = None
     marker: Marker | None = None
     parent_key: str | None = None  # list a pool's resources
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[dict[str, Any]]
-    next_marker: str | None
 
 
 def get_object(

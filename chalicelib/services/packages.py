@@ -42,12 +42,9 @@ from chalicelib.domain.packages import (
     PackageTooLarge,
     parse_checksum,
 )
-from chalicelib.domain.paging import Marker, encode_marker
-from chalicelib.domain.query import Filter, validate_filter
 from chalicelib.domain.selectors import Selection, apply_selection, validate_selection
-from chalicelib.services.inventory_query import Page
 from chalicelib.services.package_archive import ArchiveLimits, check_archive, read_chart
-from chalicelib.services.paging import PagedSource, collect
+from chalicelib.services.paging import ListRequest, Page, list_models
 
 FETCH_TIMEOUT_SECONDS = 30.0
 
@@ -82,14 +79,6 @@ class PackagePorts:
     usage: PackageUsage = field(default_factory=NoDeploymentsYet)
     limits: ArchiveLimits = field(default_factory=ArchiveLimits)
     inspect: Callable[[bytes], ChartMetadata] = read_chart
-
-
-@dataclass(frozen=True)
-class ListRequest:
-    selection: Selection
-    limit: int
-    filter: Filter | None = None
-    marker: Marker | None = None
 
 
 def upload(
@@ -205,16 +194,4 @@ def delete_package(ports: PackagePorts, package_id: str) -> None:
 
 
 def list_packages(store: PackageStore, request: ListRequest) -> Page:
-    validate_selection(request.selection, PACKAGE_SELECTOR_SCHEMA)
-    if request.filter is not None:
-        validate_filter(request.filter, PACKAGE_SELECTOR_SCHEMA)
-    flt = request.filter
-    source: PagedSource[DeploymentPackage] = PagedSource(
-        fetch=store.page,
-        matches=lambda package: flt is None or flt.matches(package.to_wire()),
-        key_after=start_key_after,
-        filtered=flt is not None,
-    )
-    matched, resume = collect(source, request.limit, request.marker)
-    wire = [apply_selection(p.to_wire(), request.selection, PACKAGE_SELECTOR_SCHEMA) for p in matched]
-    return Page(wire, encode_marker(resume) if resume else None)
+    return list_models(request, PACKAGE_SELECTOR_SCHEMA, store.page, start_key_after)

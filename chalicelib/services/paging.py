@@ -11,11 +11,29 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from chalicelib.domain.paging import Marker
+from chalicelib.domain.models import WireModel
+from chalicelib.domain.paging import Marker, encode_marker
+from chalicelib.domain.query import Filter, validate_filter
+from chalicelib.domain.selectors import Selection, SelectorSchema, apply_selection, validate_selection
 
 T = TypeVar("T")
+M = TypeVar("M", bound=WireModel)
 Key = dict[str, Any]
 _FILTERED_CHUNK = 250  # a filter may reject most of a chunk: read bigger ones to need fewer round trips
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    next_marker: str | None
+
+
+@dataclass(frozen=True)
+class ListRequest:
+    selection: Selection
+    limit: int
+    filter: Filter | None = None
+    marker: Marker | None = None
 
 
 @dataclass(frozen=True)
@@ -63,3 +81,19 @@ def _start_key(source: PagedSource[T], limit: int, marker: Marker | None) -> tup
             return None, True
         start = source.key_after(matched[-1])
     return start, False
+
+
+def list_models(request: ListRequest, schema: SelectorSchema, fetch: Callable[[int, Key | None], tuple[list[M],
+                Key | None]], key_after: Callable[[M], Key], resume: Callable[[Key], Key] | None = None) -> Page:
+    """One page of a collection of wire models: selectors and filter checked against the schema, the filter applied
+    to each model's wire form, the selection to each item shown."""
+    validate_selection(request.selection, schema)
+    if request.filter is not None:
+        validate_filter(request.filter, schema)
+    flt = request.filter
+    source: PagedSource[M] = PagedSource(
+        fetch=fetch, matches=lambda model: flt is None or flt.matches(model.to_wire()), key_after=key_after,
+        filtered=flt is not None, resume=resume or (lambda key: key))
+    matched, resume_key = collect(source, request.limit, request.marker)
+    wire = [apply_selection(m.to_wire(), request.selection, schema) for m in matched]
+    return Page(wire, encode_marker(resume_key) if resume_key else None)

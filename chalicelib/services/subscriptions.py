@@ -50,8 +50,7 @@ from chalicelib.domain.query import (
 )
 from chalicelib.domain.selectors import Selection, SelectorSchema, apply_selection, validate_selection
 from chalicelib.domain.subscriptions import Subscription, SubscriptionKind
-from chalicelib.services.inventory_query import Page
-from chalicelib.services.paging import PagedSource, collect
+from chalicelib.services.paging import Page, PagedSource, collect
 
 SECRET_PREFIX = "whsec_"
 PROBE_TIMEOUT_SECONDS = 5.0
