@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import socket
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,9 @@ from typing import Any
 import boto3
 import pytest
 from chalice.test import Client
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.server import ThreadedMotoServer
+from werkzeug.serving import make_server
 
 from chalicelib import config
 from chalicelib.domain.auth import ALL_SCOPES
@@ -58,6 +61,22 @@ def moto_url() -> Iterator[str]:
     server.stop()
     os.environ.clear()
     os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def serial_moto_url(moto_url: str) -> Iterator[str]:
+    """A second endpoint on the same in-process moto backends that handles one request at a time. moto applies a
+    transaction's condition and writes without any lock, so two concurrent transactions on the threaded server can
+    both pass their conditions; DynamoDB never lets that happen to one item. Serialized requests keep the race
+    (whichever arrives first wins) while restoring that atomicity, so concurrency tests exercise our conditions,
+    not moto's missing isolation."""
+    server = make_server("127.0.0.1", free_port(), DomainDispatcherApplication(create_backend_app), threaded=False,
+                         request_handler=MotoRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
 
 
 @dataclass

@@ -9,13 +9,10 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Iterator
 from typing import Any, cast
 
 import boto3
 import pytest
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from werkzeug.serving import make_server
 
 from chalicelib import config, resources
 from chalicelib.adapters.store.deployment_store import DeploymentStore, start_key_after
@@ -30,26 +27,9 @@ from chalicelib.domain.deployments import (
 )
 from chalicelib.domain.errors import NotFound
 from devtools.localstack.provision import _create_table
-from tests.functional.conftest import free_port
 from tests.unit.fakes.deployments import FakeDeploymentStore
 
 NOW = 1_800_000_000
-
-
-@pytest.fixture(scope="module")
-def serial_moto_url(moto_url: str) -> Iterator[str]:
-    """A second endpoint on the same in-process moto backends that handles one request at a time. moto applies a
-    transaction's condition and writes without any lock, so two concurrent transactions on the threaded server can
-    both pass their conditions; DynamoDB never lets that happen to one item. Serialized requests keep the race
-    (whichever arrives first wins) while restoring that atomicity, so the test exercises the store's conditions,
-    not moto's missing isolation."""
-    server = make_server("127.0.0.1", free_port(), DomainDispatcherApplication(create_backend_app), threaded=False,
-                         request_handler=MotoRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
 
 
 class StoreFactory:

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlparse
 
+import boto3
 import pytest
 
-from chalicelib import config
-from chalicelib.adapters.store.subscription_store import DuplicateSubscription
+from chalicelib import config, resources
+from chalicelib.adapters.store.subscription_store import DuplicateSubscription, SubscriptionStore
 from chalicelib.adapters.webhooks.resolver import resolve
 from chalicelib.domain.callback_policy import Callback, CallbackRefused
 from chalicelib.domain.subscriptions import SubscriptionKind
@@ -117,9 +118,11 @@ def test_a_duplicate_is_a_400(api: Api) -> None:
     assert api.request("POST", ALARM.collection, body=body | {"filter": "(eq,perceivedSeverity,5)"}).status == 201
 
 
-def test_twenty_concurrent_identical_creations_create_exactly_one(api: Api) -> None:
+def test_twenty_concurrent_identical_creations_create_exactly_one(api: Api, serial_moto_url: str) -> None:
     api.get(INVENTORY.collection)  # settles the settings and the store for this stage
-    store = config.subscription_store()
+    # moto's transactions are not isolated under concurrent requests (DynamoDB's are): one request at a time
+    store = SubscriptionStore(boto3.client("dynamodb", endpoint_url=serial_moto_url),
+                              config.get_settings().table_name(resources.SUBSCRIPTIONS))
     callbacks = CallbackPorts(config.get_settings().callbacks.policy(), resolve)
     request = NewSubscription(SubscriptionKind.INVENTORY, public_callback(), filter="(eq,objectType,CloudInfo)")
 
