@@ -40,21 +40,26 @@ def poll_inventory_on_change(event: CloudWatchEvent) -> list[dict[str, Any]]:
     return handlers.poll_inventory_for_event(event.to_dict())
 
 
-@app.on_sqs_message(queue=config.queue_name_at_import(resources.EVENTS), batch_size=10, name="fan_out")
+# maximum_concurrency matches each function's reserved concurrency: the SQS poller must not invoke more copies than
+# may run, or throttled receives would count against maxReceiveCount and push messages to the DLQ.
+@app.on_sqs_message(queue=config.queue_name_at_import(resources.EVENTS), batch_size=10, name="fan_out",
+                    maximum_concurrency=5)
 def fan_out(event: SQSEvent) -> dict[str, Any]:
     from chalicelib import handlers
 
     return handlers.fan_out_batch(event.to_dict())
 
 
-@app.on_sqs_message(queue=config.queue_name_at_import(resources.DELIVERIES), batch_size=10, name="deliver")
+@app.on_sqs_message(queue=config.queue_name_at_import(resources.DELIVERIES), batch_size=10, name="deliver",
+                    maximum_concurrency=20)
 def deliver(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.services import delivery  # httpx and the batch processor: only the deliver function pays
 
     return delivery.handle(event.to_dict(), event.context)
 
 
-@app.on_sqs_message(queue=config.queue_name_at_import(resources.DMS_OPERATIONS), batch_size=1, name="run_dms_operation")
+@app.on_sqs_message(queue=config.queue_name_at_import(resources.DMS_OPERATIONS), batch_size=1, name="run_dms_operation",
+                    maximum_concurrency=3)
 def run_dms_operation(event: SQSEvent) -> dict[str, Any]:
     from chalicelib import dms_handlers  # helm, the worker and its adapters: only this function pays
 

@@ -18,18 +18,18 @@ _MISSING_TOKEN_MARKERS = (b"Missing Authentication Token", b"Authorization heade
 
 @cache
 def gateway_response(response_type: str) -> tuple[int, dict[str, str], bytes]:
-    """Status, headers and body API Gateway sends for `response_type`, as the infra template defines them."""
-    resources: dict[str, Any] = json.loads(TEMPLATE.read_text())["Resources"]
-    for resource in resources.values():
-        props = resource.get("Properties", {})
-        if resource.get("Type") == "AWS::ApiGateway::GatewayResponse" and props.get("ResponseType") == response_type:
-            headers = {
-                key.removeprefix("gatewayresponse.header."): value.strip("'")
-                for key, value in props.get("ResponseParameters", {}).items()
-            }
-            body = props["ResponseTemplates"]["application/json"].encode()
-            return int(props["StatusCode"]), headers, body
-    raise KeyError(f"no gateway response {response_type} in {TEMPLATE}")
+    """Status, headers and body API Gateway sends for `response_type`, as the infra template defines them (inside
+    the API definition, where a redeploy cannot drop them)."""
+    definition = json.loads(TEMPLATE.read_text())["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    responses: dict[str, Any] = definition["x-amazon-apigateway-gateway-responses"]
+    if response_type not in responses:
+        raise KeyError(f"no gateway response {response_type} in {TEMPLATE}")
+    response = responses[response_type]
+    headers = {
+        key.removeprefix("gatewayresponse.header."): value.strip("'")
+        for key, value in response.get("responseParameters", {}).items()
+    }
+    return int(response["statusCode"]), headers, response["responseTemplates"]["application/json"].encode()
 
 
 def is_missing_route(status: int, body: bytes | None) -> bool:
