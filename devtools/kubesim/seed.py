@@ -168,10 +168,11 @@ def _crd(group: str, plural: str, kind: str, versions: list[str], short: list[st
 
 
 CRDS = [
-    _crd("argoproj.io", "applications", "Application", ["v1alpha1"], ["app", "apps"], False),
+    _crd("argoproj.io", "applications", "Application", ["v1alpha1"], ["app", "apps"], True),
     _crd("argoproj.io", "appprojects", "AppProject", ["v1alpha1"], ["appproj", "appprojs"], False),
     _crd("helm.toolkit.fluxcd.io", "helmreleases", "HelmRelease", ["v2", "v2beta2"], ["hr"], True),
     _crd("source.toolkit.fluxcd.io", "helmrepositories", "HelmRepository", ["v1", "v1beta2"], ["helmrepo"], True),
+    _crd("source.toolkit.fluxcd.io", "ocirepositories", "OCIRepository", ["v1beta2", "v1"], ["ocirepo"], True),
 ]
 
 

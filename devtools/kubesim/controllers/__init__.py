@@ -23,6 +23,7 @@ from devtools.kubesim.controllers.common import (
     controller_of,
     delete_quietly,
 )
+from devtools.kubesim.controllers.gitops import GitOps
 from devtools.kubesim.controllers.jobs import reconcile_job
 from devtools.kubesim.controllers.kubelet import Kubelet
 from devtools.kubesim.controllers.sets import reconcile_daemonset, reconcile_statefulset
@@ -46,6 +47,7 @@ class ControllerManager:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._deferred: list[tuple[float, Key]] = []
         self.kubelet = Kubelet(cluster, self.enqueue, self._later, ready_delay)
+        self.gitops = GitOps(cluster, self.enqueue, self._later)
         self.reconcilers: dict[str, Callable[[str, str], None]] = {
             "deployments": lambda ns, n: reconcile_deployment(cluster, ns, n),
             "replicasets": lambda ns, n: reconcile_replicaset(cluster, ns, n),
@@ -56,6 +58,7 @@ class ControllerManager:
             "node-gone": self._evict_node,
             "nodes-changed": lambda ns, n: self._nodes_changed(),
             "namespaces": self._default_service_account,
+            **self.gitops.reconcilers(),
         }
         cluster.store.listeners.append(self.on_event)
 
@@ -85,6 +88,7 @@ class ControllerManager:
             self._on_node(event)
         if event.key == NAMESPACES and event.type == "ADDED":
             self.enqueue(("namespaces", "", name))
+        self.gitops.on_event(event)
 
     def _on_node(self, event: Event) -> None:
         if event.type == "DELETED":
