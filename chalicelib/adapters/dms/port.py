@@ -31,14 +31,28 @@ class DeploymentFailed(NetweaveError):
 
 
 @dataclass(frozen=True)
+class ChartSource:
+    """Where a GitOps tool fetches a chart itself: a Helm repository (`repo_url` + `chart`, `revision` = chart
+    version) or a Git repository (`repo_url` + `path`, `revision` = branch, tag or commit)."""
+
+    kind: Literal["helm-repo", "git"]
+    repo_url: str
+    revision: str
+    chart: str | None = None
+    path: str | None = None
+
+
+@dataclass(frozen=True)
 class ReleaseSpec:
-    """What to install or upgrade: a chart archive on local disk (the worker fetches it from the package store)."""
+    """What to install or upgrade: a chart archive on local disk (the worker fetches it from the package store), or
+    for GitOps backends a `source` the backend's own controller fetches (then `chart_path` is empty)."""
 
     name: str
     namespace: str
     chart_path: str
     values: dict[str, Any] = field(default_factory=dict)
     timeout_seconds: int | None = None  # None: the adapter's default
+    source: ChartSource | None = None
 
 
 @dataclass(frozen=True)
