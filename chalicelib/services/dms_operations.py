@@ -15,7 +15,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chalicelib.adapters.dms.port import DeploymentAdapter, DeploymentFailed, ReleaseSpec, ReleaseStatus
+from chalicelib.adapters.dms.port import (
+    BackendRefused,
+    DeploymentAdapter,
+    DeploymentFailed,
+    ReleaseSpec,
+    ReleaseStatus,
+)
 from chalicelib.adapters.registry import Capability, require
 from chalicelib.domain.deployments import OperationStatus, OperationType
 from chalicelib.domain.errors import BackendUnavailable, NetweaveError, NotFound
@@ -91,6 +97,9 @@ def _run(run: Run, timeout: int | None) -> str:
     try:
         announce_start(run)
         outcome = _execute(run, adapter, plan, timeout)
+    except BackendRefused as error:
+        refuse(run, error)  # nothing changed in the backend: the deployment keeps the status it had
+        return "refused"
     except Exception as error:
         _retry_or_fail(run, error, adapter, plan)
         return "failed"

@@ -143,13 +143,21 @@ def fail(run: Run, error: NetweaveError, release: ReleaseStatus | None = None, p
     run.ports.store.finish(updated, run.operation)
 
 
+_STATUS_EVENTS = {DeploymentStatus.DEPLOYED: DeploymentEventType.READY, DeploymentStatus.FAILED:
+                  DeploymentEventType.FAILED}
+
+
 def refuse(run: Run, error: NetweaveError) -> None:
-    """The operation could not start (bad revision, package gone, capability missing): nothing in the cluster
-    changed, so the deployment keeps its status; only the lock is released."""
+    """The operation could not start (bad revision, package gone, capability missing, the backend said no): nothing
+    in the cluster changed, so the deployment keeps its status; only the lock is released. If the start was already
+    announced, the restored state is announced too, so subscribers do not wait for an end that never comes."""
     logger.info("dms operation refused", extra={"operationId": run.operation.operation_id, "error": error.detail})
     extensions = {k: v for k, v in run.prior.extensions.items() if k != "activeOperationId"}
     released = run.prior.model_copy(update={"extensions": extensions})
     run.finished(OperationStatus.FAILED, f"refused: {error.detail[:500]}", error=_error(error))
+    if run.deployment is not run.prior:
+        detail = _STATUS_EVENTS.get(released.status, DeploymentEventType.PROGRESSING)
+        run.publish("done", detail, run.deployment, released)
     run.ports.store.finish(released, run.operation)
 
 
@@ -168,7 +176,7 @@ def observed(deployment: Deployment, release: ReleaseStatus, status: DeploymentS
              operation_id: str | None) -> Deployment:
     """The deployment as the backend last showed it; the lock is released (no active operation)."""
     extensions = {k: v for k, v in deployment.extensions.items() if k not in ("activeOperationId", "statusReason")}
-    extensions.update(revision=release.revision, replicas=replicas(release))
+    extensions.update(revision=release.revision, replicas=replicas(release), **release.details)
     if operation_id:
         extensions["lastOperationId"] = operation_id
     if status is not DeploymentStatus.DEPLOYED:

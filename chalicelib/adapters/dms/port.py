@@ -30,6 +30,15 @@ class DeploymentFailed(NetweaveError):
     slug: ClassVar[str] = "deployment-failed"
 
 
+class BackendRefused(NetweaveError):
+    """The backend refused an operation before changing anything (e.g. ArgoCD rollback while automated sync is on):
+    the deployment keeps its status, the operation fails with this 409 and its reason."""
+
+    status: ClassVar[int] = 409
+    title: ClassVar[str] = "Conflict"
+    slug: ClassVar[str] = "backend-refused"
+
+
 @dataclass(frozen=True)
 class ChartSource:
     """Where a GitOps tool fetches a chart itself: a Helm repository (`repo_url` + `chart`, `revision` = chart
@@ -85,6 +94,9 @@ class ReleaseStatus:
     updated_at: str | None  # RFC 3339, as the backend reports it
     workloads: list[WorkloadStatus] = field(default_factory=list)
     pods: list[PodStatus] = field(default_factory=list)
+    # What the backend adds in its own terms, shown under the deployment's extensions (e.g. {"argocd": {"project",
+    # "syncStatus", "healthStatus", "revision"}}).
+    details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ready(self) -> bool:
