@@ -27,7 +27,7 @@ import pytest
 
 from chalicelib import config, resources
 from devtools.localstack.provision import provision
-from infra import generate, stack_outputs
+from infra import gateway_responses, generate, stack_outputs
 from tests.conftest import PROJECT_DIR
 
 TEMPLATE = PROJECT_DIR / "infra" / "template.yaml"
@@ -190,7 +190,7 @@ def test_the_code_reads_a_secret_by_the_parameter_name_the_stack_outputs(deploye
 def test_gateway_responses_apply_to_an_api_chalice_deploy_created(deployed: Deployed) -> None:
     apigateway = deployed.client("apigateway")
     api = apigateway.create_rest_api(name=f"netweave-{deployed.template_stage}")["id"]
-    for request in generate.gateway_response_requests():
+    for request in gateway_responses.gateway_response_requests():
         apigateway.put_gateway_response(restApiId=api, **request)
     response = apigateway.get_gateway_response(restApiId=api, responseType="MISSING_AUTHENTICATION_TOKEN")
     assert response["statusCode"] == "404"

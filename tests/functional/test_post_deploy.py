@@ -20,7 +20,7 @@ import pytest
 
 from chalicelib import resources
 from infra import post_deploy
-from infra.generate import gateway_response_requests
+from infra.gateway_responses import gateway_response_requests
 
 API_STAGE = "v1"
 # Chalice's function names for the stage; the three SQS consumers and the queue each one reads (as app.py wires them).

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from chalicelib import resources
-from infra import generate, stack_outputs
+from infra import gateway_responses, generate, stack_outputs
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra" / "template.yaml"
@@ -103,7 +103,7 @@ def test_committed_template_is_the_generator_output() -> None:
 
 
 def test_committed_gateway_responses_are_the_generator_output() -> None:
-    assert API_GATEWAY.read_text() == generate.render_api_gateway(), (
+    assert API_GATEWAY.read_text() == gateway_responses.render_api_gateway(), (
         "infra/api-gateway.json is stale: python -m infra.generate --api-gateway > infra/api-gateway.json"
     )
 
@@ -395,7 +395,7 @@ def test_unauthorized_tells_the_client_to_bring_a_bearer_token() -> None:
 
 
 def test_gateway_responses_can_be_put_on_an_api_chalice_deploy_created() -> None:
-    requests = {r["responseType"]: r for r in generate.gateway_response_requests()}
+    requests = {r["responseType"]: r for r in gateway_responses.gateway_response_requests()}
     assert set(requests) == set(_gateway_responses())
     assert requests["MISSING_AUTHENTICATION_TOKEN"]["statusCode"] == "404"
     assert all(set(r) == {"responseType", "statusCode", "responseParameters", "responseTemplates"}

@@ -16,7 +16,8 @@ from botocore.exceptions import ClientError
 from chalice.app import SQSEventConfig
 
 from chalicelib import resources
-from infra import post_deploy as pd
+from infra import post_deploy
+from infra import post_deploy_plan as pd
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION_ACCOUNT = "eu-west-1:123456789012"
@@ -242,7 +243,7 @@ def test_summary_and_exit_status() -> None:
                                                                              "--log-retention-days", "10"], []])
 def test_bad_options_are_refused(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
-        pd.parse_args(argv)
+        post_deploy.parse_args(argv)
     assert exit_info.value.code == 2
 
 
@@ -281,9 +282,9 @@ class SettlingLambda(Pages):
         return {}
 
 
-def run_with(lam: Any, apigateway: Any = None, wait_seconds: float = 60) -> tuple[pd.Run, list[float]]:
+def run_with(lam: Any, apigateway: Any = None, wait_seconds: float = 60) -> tuple[post_deploy.Run, list[float]]:
     sleeps: list[float] = []
-    run = pd.Run("prod", False, SETTINGS, pd.Clients(lam, apigateway, None), io.StringIO(),
+    run = post_deploy.Run("prod", False, SETTINGS, post_deploy.Clients(lam, apigateway, None), io.StringIO(),
                  wait_seconds=wait_seconds, sleep=sleeps.append, project_dir=Path("/nonexistent"))
     return run, sleeps
 
@@ -291,7 +292,7 @@ def run_with(lam: Any, apigateway: Any = None, wait_seconds: float = 60) -> tupl
 def test_a_settling_mapping_is_retried_until_it_accepts() -> None:
     lam = SettlingLambda(busy_answers=2)
     run, sleeps = run_with(lam)
-    pd.fix_mappings(run)
+    post_deploy.fix_mappings(run)
     assert len(lam.updates) == 3 and sleeps == [5, 5]
     assert lam.updates[-1] == {"UUID": "u1", "FunctionResponseTypes": ["ReportBatchItemFailures"]}
     assert [o.status for o in run.outcomes if o.item.startswith("mapping")] == ["changed"]
@@ -299,7 +300,7 @@ def test_a_settling_mapping_is_retried_until_it_accepts() -> None:
 
 def test_a_mapping_that_stays_busy_is_reported_failed() -> None:
     run, _ = run_with(SettlingLambda(busy_answers=100), wait_seconds=0)
-    pd.fix_mappings(run)
+    post_deploy.fix_mappings(run)
     failed = [o for o in run.outcomes if o.status == "failed"]
     assert failed[0].item.startswith("mapping netweave-prod-fan_out") and "ResourceInUseException" in failed[0].detail
 
@@ -316,7 +317,7 @@ class Apis(Pages):
 
 def test_without_chalices_record_the_rest_api_is_found_by_name_and_stage() -> None:
     run, _ = run_with(None, Apis({"dev1": ["api"], "prod1": ["v1"]}))
-    assert pd.resolve_rest_api(run, "v1") == "prod1"
+    assert post_deploy.resolve_rest_api(run, "v1") == "prod1"
     run, _ = run_with(None, Apis({"a": ["v1"], "b": ["v1"]}))
     with pytest.raises(LookupError, match="2 REST APIs named 'netweave'"):
-        pd.resolve_rest_api(run, "v1")
+        post_deploy.resolve_rest_api(run, "v1")
