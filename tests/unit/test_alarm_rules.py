@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.adapters.ims.aws_mapping import alarm_dictionary as ec2_dictionary
-from chalicelib.adapters.ims.kubernetes_mapping import alarm_dictionary as node_dictionary
+from chalicelib.adapters.ims.kubernetes_alarms import alarm_dictionary as node_dictionary
 from chalicelib.domain import alarm_rules as rules
 from chalicelib.domain.alarms import ClearingType, Severity, acknowledge_alarm, alarm_event, clear_alarm
 

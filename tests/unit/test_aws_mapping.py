@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from chalicelib.adapters.ims import aws_mapping as m
+from chalicelib.adapters.ims import aws_pools
 from chalicelib.adapters.ims.port import PoolRequest
 from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.inventory import ObjectType, stable_id
@@ -267,59 +268,60 @@ def test_profile_gives_endpoint_and_ca() -> None:
 
 @pytest.mark.parametrize("name", ["vDU-Pool", "a", "pool_1", "x" * 63])
 def test_valid_names(name: str) -> None:
-    assert m.validate_name(name) == name
+    assert aws_pools.validate_name(name) == name
 
 
 @pytest.mark.parametrize("name", ["", "-pool", "edge pool", "x" * 64, "pöol"])
 def test_invalid_names_are_bad_requests_naming_the_field(name: str) -> None:
     with pytest.raises(BadRequest, match=r"^name"):
-        m.validate_name(name)
+        aws_pools.validate_name(name)
 
 
 def test_replicas_and_instance_type_come_from_the_request_or_its_extensions() -> None:
-    assert m.requested_replicas(PoolRequest(name="p", replicas=3)) == 3
-    assert m.requested_replicas(PoolRequest(name="p", extensions={"replicas": 0})) == 0
-    assert m.requested_replicas(PoolRequest(name="p")) is None
-    assert m.requested_instance_type(PoolRequest(name="p", extensions={"instanceType": "c5.metal"}), None) == "c5.metal"
-    assert m.requested_instance_type(PoolRequest(name="p"), "m5.large") == "m5.large"
+    assert aws_pools.requested_replicas(PoolRequest(name="p", replicas=3)) == 3
+    assert aws_pools.requested_replicas(PoolRequest(name="p", extensions={"replicas": 0})) == 0
+    assert aws_pools.requested_replicas(PoolRequest(name="p")) is None
+    request = PoolRequest(name="p", extensions={"instanceType": "c5.metal"})
+    assert aws_pools.requested_instance_type(request, None) == "c5.metal"
+    assert aws_pools.requested_instance_type(PoolRequest(name="p"), "m5.large") == "m5.large"
 
 
 @pytest.mark.parametrize("replicas", [-1, True, "3", 1.5])
 def test_bad_replicas_are_rejected(replicas: Any) -> None:
     with pytest.raises(BadRequest, match=r"extensions\.replicas"):
-        m.requested_replicas(PoolRequest(name="p", extensions={"replicas": replicas}))
+        aws_pools.requested_replicas(PoolRequest(name="p", extensions={"replicas": replicas}))
 
 
 def test_missing_instance_type_without_default_is_rejected() -> None:
     with pytest.raises(BadRequest, match=r"extensions\.instanceType"):
-        m.requested_instance_type(PoolRequest(name="p"), None)
+        aws_pools.requested_instance_type(PoolRequest(name="p"), None)
 
 
 def test_create_scaling() -> None:
-    assert m.create_scaling(10, {}) == {"minSize": 10, "maxSize": 10, "desiredSize": 10}
-    assert m.create_scaling(0, {}) == {"minSize": 0, "maxSize": 1, "desiredSize": 0}
-    assert m.create_scaling(None, {}) == {"minSize": 1, "maxSize": 1, "desiredSize": 1}
-    assert m.create_scaling(2, {"minSize": 1, "maxSize": 5}) == {"minSize": 1, "maxSize": 5, "desiredSize": 2}
+    assert aws_pools.create_scaling(10, {}) == {"minSize": 10, "maxSize": 10, "desiredSize": 10}
+    assert aws_pools.create_scaling(0, {}) == {"minSize": 0, "maxSize": 1, "desiredSize": 0}
+    assert aws_pools.create_scaling(None, {}) == {"minSize": 1, "maxSize": 1, "desiredSize": 1}
+    assert aws_pools.create_scaling(2, {"minSize": 1, "maxSize": 5}) == {"minSize": 1, "maxSize": 5, "desiredSize": 2}
     with pytest.raises(BadRequest, match="between"):
-        m.create_scaling(6, {"maxSize": 5})
+        aws_pools.create_scaling(6, {"maxSize": 5})
 
 
 def test_update_scaling_widens_bounds_only_as_needed() -> None:
     current = {"minSize": 2, "maxSize": 4, "desiredSize": 3}
-    assert m.update_scaling(current, 5, {}) == {"minSize": 2, "maxSize": 5, "desiredSize": 5}
-    assert m.update_scaling(current, 0, {}) == {"minSize": 0, "maxSize": 4, "desiredSize": 0}
-    assert m.update_scaling(current, None, {"maxSize": 8}) == {"minSize": 2, "maxSize": 8, "desiredSize": 3}
-    assert m.update_scaling(current, None, {}) is None
+    assert aws_pools.update_scaling(current, 5, {}) == {"minSize": 2, "maxSize": 5, "desiredSize": 5}
+    assert aws_pools.update_scaling(current, 0, {}) == {"minSize": 0, "maxSize": 4, "desiredSize": 0}
+    assert aws_pools.update_scaling(current, None, {"maxSize": 8}) == {"minSize": 2, "maxSize": 8, "desiredSize": 3}
+    assert aws_pools.update_scaling(current, None, {}) is None
     with pytest.raises(BadRequest, match=r"extensions\.maxSize"):
-        m.update_scaling(current, 1, {"maxSize": 0})
+        aws_pools.update_scaling(current, 1, {"maxSize": 0})
 
 
 def test_optional_create_fields() -> None:
-    fields = m.optional_create_fields(
+    fields = aws_pools.optional_create_fields(
         {"capacityType": "SPOT", "diskSize": 50, "labels": {"tier": "du"}, "cpuPinning": True}
     )
     assert fields == {"capacityType": "SPOT", "diskSize": 50, "labels": {"tier": "du"}}
     with pytest.raises(BadRequest, match=r"extensions\.capacityType"):
-        m.optional_create_fields({"capacityType": "CHEAP"})
+        aws_pools.optional_create_fields({"capacityType": "CHEAP"})
     with pytest.raises(BadRequest, match=r"extensions\.labels"):
-        m.optional_create_fields({"labels": {"a": 1}})
+        aws_pools.optional_create_fields({"labels": {"a": 1}})

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from chalicelib.adapters.ims.kubernetes_alarms import alarm_definition_id
 from chalicelib.adapters.ims.kubernetes_mapping import (
     ClusterSettings,
-    alarm_definition_id,
     classify,
     map_cluster,
     parse_quantity,

@@ -22,6 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chalicelib.adapters.ims import aws_mapping as mapping
+from chalicelib.adapters.ims import aws_pools as pools
 from chalicelib.adapters.ims.port import InventoryContext, PoolRequest
 from chalicelib.adapters.registry import Capability
 from chalicelib.config import AdapterConfig
@@ -276,10 +277,10 @@ class AwsInventoryAdapter:
             ) from error
 
     def create_resource_pool(self, request: PoolRequest, context: InventoryContext) -> ResourcePool:
-        name = mapping.validate_name(request.name)
-        scaling = mapping.create_scaling(mapping.requested_replicas(request), request.extensions)
-        instance_type = mapping.requested_instance_type(request, self.options.default_instance_type)
-        extra = mapping.optional_create_fields(request.extensions)
+        name = pools.validate_name(request.name)
+        scaling = pools.create_scaling(pools.requested_replicas(request), request.extensions)
+        instance_type = pools.requested_instance_type(request, self.options.default_instance_type)
+        extra = pools.optional_create_fields(request.extensions)
         if request.location is not None and not isinstance(request.location, str):
             raise BadRequest("location must be a string")
         cluster = self._target_cluster(request)
@@ -316,8 +317,8 @@ class AwsInventoryAdapter:
     ) -> ResourcePool:
         group = self._find_nodegroup(resource_pool_id)
         self._check_unchangeable(group, request)
-        scaling = mapping.update_scaling(
-            group.get("scalingConfig", {}), mapping.requested_replicas(request), request.extensions
+        scaling = pools.update_scaling(
+            group.get("scalingConfig", {}), pools.requested_replicas(request), request.extensions
         )
         if scaling is None:
             return self._pool(group, context)

@@ -15,8 +15,8 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
+from chalicelib.adapters.ims.kubernetes_alarms import alarm_dictionary
 from chalicelib.domain.inventory import (
-    AlarmDefinition,
     AlarmDictionary,
     DeploymentManager,
     InventoryObject,
@@ -231,15 +231,6 @@ def component_type_id(adapter_id: str, itype: str, arch: str, key: str) -> str:
     return stable_id(adapter_id, "resourceType", "component", itype, arch, key)
 
 
-def alarm_dictionary_id(adapter_id: str, itype: str, arch: str) -> str:
-    return stable_id(adapter_id, "alarmDictionary", itype, arch)
-
-
-def alarm_definition_id(dictionary_id: str, alarm_name: str) -> str:
-    """The alarm evaluator finds a raised condition's definition from the node's type and the alarm name."""
-    return stable_id(dictionary_id, "alarmDefinition", alarm_name)
-
-
 @lru_cache(maxsize=4096)
 def pool_id(adapter_id: str, pool_name: str) -> str:
     return stable_id(adapter_id, "resourcePool", pool_name)
@@ -251,47 +242,6 @@ def resource_id(adapter_id: str, node_identity: str, component: str | None = Non
 
 def deployment_manager_id(adapter_id: str, server_url: str) -> str:
     return stable_id(adapter_id, "deploymentManager", server_url)
-
-
-# alarm name -> (node condition, condition status that raises it, severity, description, proposed repair)
-NODE_ALARMS: dict[str, tuple[str, str, str, str, str]] = {
-    "NodeNotReady": ("Ready", "False|Unknown", "CRITICAL", "The kubelet reports NotReady or stopped posting status.",
-                     "Check the kubelet, the container runtime and the path to the API server; drain the node."),
-    "MemoryPressure": ("MemoryPressure", "True", "MAJOR", "The node is low on memory; the kubelet evicts pods.",
-                       "Move workloads off the node or lower their memory requests and limits."),
-    "DiskPressure": ("DiskPressure", "True", "MAJOR", "The node is low on disk space or inodes; the kubelet evicts "
-                     "pods.", "Free disk space (unused images, logs, emptyDir volumes) or enlarge the filesystem."),
-    "PIDPressure": ("PIDPressure", "True", "MAJOR", "The node is running out of process ids; the kubelet evicts pods.",
-                    "Limit workloads that fork excessively (pod PID limits) or raise the node's pid_max."),
-    "NetworkUnavailable": ("NetworkUnavailable", "True", "CRITICAL", "The node's pod network is not configured.",
-                           "Check the CNI plugin and the cloud routes of the node."),
-}
-
-
-CORDON_ALARM = ("NodeCordoned", "WARNING", "The node has been cordoned (unschedulable) for longer than allowed; "
-                "its capacity is lost to new workloads.", "Finish the maintenance and uncordon the node, or remove it.")
-
-
-def alarm_dictionary(adapter_id: str, itype: str, arch: str, vendor: str,
-                     cordon_alarm_seconds: int = 3600) -> AlarmDictionary:
-    dictionary_id = alarm_dictionary_id(adapter_id, itype, arch)
-    name, severity, description, repair = CORDON_ALARM
-    cordon = AlarmDefinition(alarm_definition_id=alarm_definition_id(dictionary_id, name), alarm_name=name,
-                             alarm_last_change="1.0", alarm_change_type="ADDED", alarm_description=description,
-                             proposed_repair_actions=repair, clearing_type="AUTOMATIC",
-                             alarm_additional_fields={"cordonedForSeconds": cordon_alarm_seconds,
-                                                      "perceivedSeverity": severity})
-    definitions = [
-        AlarmDefinition(alarm_definition_id=alarm_definition_id(dictionary_id, name), alarm_name=name,
-                        alarm_last_change="1.0", alarm_change_type="ADDED", alarm_description=description,
-                        proposed_repair_actions=repair, clearing_type="AUTOMATIC",
-                        alarm_additional_fields={"nodeCondition": condition, "raisedWhenStatus": status,
-                                                 "perceivedSeverity": severity})
-        for name, (condition, status, severity, description, repair) in NODE_ALARMS.items()
-    ] + [cordon]
-    return AlarmDictionary(alarm_dictionary_id=dictionary_id, alarm_dictionary_version="1.0",
-                           alarm_dictionary_schema_version="1.0", entity_type=f"{itype} ({arch}) Kubernetes node",
-                           vendor=vendor, alarm_definition=definitions)
 
 
 def _joined(values: Iterable[str]) -> str:
@@ -383,8 +333,7 @@ def _node_extensions(node: NodeFacts) -> dict[str, Any]:
         "creationTimestamp": metadata.get("creationTimestamp"), "providerID": spec.get("providerID"),
         "labels": dict(node.labels), "capacity": dict(node.capacity), "allocatable": dict(node.allocatable),
         "conditions": conditions, "addresses": list(status.get("addresses") or []), "nodeInfo": dict(node.info),
-        "taints": list(spec.get("taints") or []), "unschedulable": bool(spec.get("unschedulable")),
-        "ready": node.ready,
+        "taints": list(spec.get("taints") or []), "unschedulable": bool(spec.get("unschedulable")), "ready": node.ready,
     }
     cleaned: dict[str, Any] = without_none(extensions)
     return cleaned
@@ -434,8 +383,7 @@ def deployment_manager(nodes: list[NodeFacts], settings: ClusterSettings, pools:
         capabilities={"profiles": ["native_k8sapi"], "architectures": sorted({n.architecture for n in nodes}),
                       "extendedResources": extended, **release},
         capacity={"nodeCount": len(nodes), "readyNodeCount": sum(n.ready for n in nodes),
-                  "capacity": _totals(n.capacity for n in nodes),
-                  "allocatable": _totals(n.allocatable for n in nodes)},
+                  "capacity": _totals(n.capacity for n in nodes), "allocatable": _totals(n.allocatable for n in nodes)},
         extensions={"adapterId": settings.adapter_id, **version},
     )
 

@@ -1,0 +1,108 @@
+"""Validation of pool requests for the `aws` backend: EKS node group names, sizes, instance types and options.
+
+Pure, like `aws_mapping`: `aws.py` turns a validated request into EKS calls.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from chalicelib.adapters.ims.port import PoolRequest
+from chalicelib.domain.errors import BadRequest
+
+# EKS node group names: 1-63 characters, a letter or digit first, then letters, digits, '-' and '_'.
+NODEGROUP_NAME = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_-]{0,62}$")
+CAPACITY_TYPES = ("ON_DEMAND", "SPOT", "CAPACITY_BLOCK")
+
+
+def _int_field(value: Any, field: str, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise BadRequest(f"{field} must be an integer >= {minimum}")
+    return value
+
+
+def validate_name(name: str) -> str:
+    if not isinstance(name, str) or not NODEGROUP_NAME.match(name):
+        raise BadRequest("name must be 1-63 letters, digits, '-' or '_', starting with a letter or digit")
+    return name
+
+
+def requested_replicas(request: PoolRequest) -> int | None:
+    value = request.replicas if request.replicas is not None else request.extensions.get("replicas")
+    return None if value is None else _int_field(value, "extensions.replicas")
+
+
+def requested_instance_type(request: PoolRequest, default: str | None) -> str:
+    value = request.instance_type or request.extensions.get("instanceType") or default
+    if not isinstance(value, str) or not value:
+        raise BadRequest("extensions.instanceType is required (no default instance type is configured)")
+    return value
+
+
+def _bounds(extensions: Mapping[str, Any]) -> tuple[int | None, int | None]:
+    low, high = extensions.get("minSize"), extensions.get("maxSize")
+    return (
+        None if low is None else _int_field(low, "extensions.minSize"),
+        None if high is None else _int_field(high, "extensions.maxSize", 1),
+    )
+
+
+def _checked(scaling: dict[str, int]) -> dict[str, int]:
+    if not scaling["minSize"] <= scaling["desiredSize"] <= scaling["maxSize"]:
+        raise BadRequest("extensions.replicas must lie between extensions.minSize and extensions.maxSize")
+    return scaling
+
+
+def create_scaling(replicas: int | None, extensions: Mapping[str, Any]) -> dict[str, int]:
+    """Without explicit bounds a new pool has exactly `replicas` nodes (EKS wants maxSize >= 1)."""
+    desired = 1 if replicas is None else replicas
+    low, high = _bounds(extensions)
+    return _checked(
+        {
+            "minSize": desired if low is None else low,
+            "maxSize": max(desired, 1) if high is None else high,
+            "desiredSize": desired,
+        }
+    )
+
+
+def update_scaling(
+    current: Mapping[str, int], replicas: int | None, extensions: Mapping[str, Any]
+) -> dict[str, int] | None:
+    """The new scaling config, or None when the request changes nothing. Bounds widen just enough to admit the new
+    size, so a resize never fails on an old minSize/maxSize."""
+    low, high = _bounds(extensions)
+    if replicas is None and low is None and high is None:
+        return None
+    desired = current.get("desiredSize", 0) if replicas is None else replicas
+    return _checked(
+        {
+            "minSize": min(current.get("minSize", 0), desired) if low is None else low,
+            "maxSize": max(current.get("maxSize", 1), desired, 1) if high is None else high,
+            "desiredSize": desired,
+        }
+    )
+
+
+def optional_create_fields(extensions: Mapping[str, Any]) -> dict[str, Any]:
+    """The node group settings an SMO may choose besides name, size and instance type."""
+    fields: dict[str, Any] = {}
+    capacity_type = extensions.get("capacityType")
+    if capacity_type is not None:
+        if capacity_type not in CAPACITY_TYPES:
+            raise BadRequest(f"extensions.capacityType must be one of {', '.join(CAPACITY_TYPES)}")
+        fields["capacityType"] = capacity_type
+    if extensions.get("diskSize") is not None:
+        fields["diskSize"] = _int_field(extensions["diskSize"], "extensions.diskSize", 1)
+    if extensions.get("amiType") is not None:
+        if not isinstance(extensions["amiType"], str):
+            raise BadRequest("extensions.amiType must be a string")
+        fields["amiType"] = extensions["amiType"]
+    labels = extensions.get("labels")
+    if labels is not None:
+        if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
+            raise BadRequest("extensions.labels must be an object of strings")
+        fields["labels"] = dict(labels)
+    return fields
