@@ -47,7 +47,11 @@ ADAPTER_TYPES: dict[Kind, dict[str, str]] = {
         "aws": "chalicelib.adapters.ims.aws:AwsInventoryAdapter",
         "kubernetes": "chalicelib.adapters.ims.kubernetes:KubernetesInventoryAdapter",
     },
-    "dms": {"helm": "chalicelib.adapters.dms.helm:HelmDeploymentAdapter"},
+    "dms": {
+        "helm": "chalicelib.adapters.dms.helm:HelmDeploymentAdapter",
+        "argocd": "chalicelib.adapters.dms.argocd:ArgoCDDeploymentAdapter",
+        "flux": "chalicelib.adapters.dms.flux:FluxDeploymentAdapter",
+    },
 }
 
 

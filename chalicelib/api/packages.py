@@ -10,10 +10,11 @@ mangled text.
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, Literal
 
 from chalice import Blueprint, Response
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from chalicelib import config
 from chalicelib.adapters.store.package_store import PackageStore
@@ -53,6 +54,31 @@ class PackageUrlRequest(BaseModel):
     )
     checksum: str = Field(pattern=CHECKSUM_PATTERN, description="sha256:<hex> the fetched archive must match")
     package_type: PackageType = Field(default=PackageType.HELM, alias="packageType")
+
+
+class SourcePackageRequest(BaseModel):
+    """A chart a GitOps backend (ArgoCD, Flux) fetches itself: registered by reference, nothing downloaded."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
+
+    package_type: Literal["helm-repo", "git"] = Field(alias="packageType")
+    repository_url: str = Field(alias="repositoryUrl", min_length=1, max_length=2048,
+                                pattern=r"^(https://|oci://|ssh://|git@)\S+$",
+                                description="Helm repository: https:// or oci://; Git: https://, ssh:// or git@")
+    chart: str | None = Field(default=None, min_length=1, max_length=253, description="helm-repo: the chart name")
+    path: str | None = Field(default=None, min_length=1, max_length=1024, description="git: the chart directory")
+    version: str = Field(min_length=1, max_length=128, description="helm-repo: chart version; git: branch, tag or "
+                         "commit")
+    name: str | None = Field(default=None, min_length=1, max_length=253, description="default: the chart name")
+    description: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _complete(self) -> SourcePackageRequest:
+        if self.package_type == "helm-repo" and not self.chart:
+            raise ValueError("a helm-repo package needs 'chart'")
+        if self.package_type == "git" and not (self.path and self.name):
+            raise ValueError("a git package needs 'path' and 'name'")
+        return self
 
 
 def _store() -> PackageStore:
@@ -133,6 +159,12 @@ def _create(media_type: str, raw: bytes) -> dict[str, Any]:
     if len(raw) > limit + (_MULTIPART_OVERHEAD if media_type == MULTIPART else 0):
         raise PackageTooLarge(f"request body: {len(raw)} bytes; a chart archive may have at most {limit}")
     if media_type in JSON_TYPES:
+        if _declares_source_type(raw):
+            source = parse_body(SourcePackageRequest, raw)
+            assert isinstance(source, SourcePackageRequest)
+            return service.register_source(_ports(), service.SourcePackage(
+                PackageType(source.package_type), source.repository_url, source.version,
+                source.name or str(source.chart), source.chart, source.path, source.description))
         body = parse_body(PackageUrlRequest, raw)
         assert isinstance(body, PackageUrlRequest)
         return service.upload_from_url(_ports(), _fetch_ports(), body.package_url, body.checksum)
@@ -141,6 +173,15 @@ def _create(media_type: str, raw: bytes) -> dict[str, Any]:
     if media_type == MULTIPART:
         return service.upload(_ports(), multipart_file(request_content_type(), raw))
     raise UnsupportedMediaType(f"Content-Type '{media_type}' is not accepted here")
+
+
+def _declares_source_type(raw: bytes) -> bool:
+    """A JSON body whose packageType is helm-repo or git registers a reference; any other is a packageUrl upload."""
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        return False  # parse_body reports the JSON error
+    return isinstance(document, dict) and document.get("packageType") in ("helm-repo", "git")
 
 
 def request_content_type() -> str:

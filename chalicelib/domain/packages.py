@@ -24,7 +24,13 @@ UPLOAD_SOURCE = "upload"
 
 
 class PackageType(StrEnum):
-    HELM = "helm"
+    HELM = "helm"  # a chart archive netweave stores (Helm backend)
+    HELM_REPO = "helm-repo"  # a chart in a Helm or OCI repository a GitOps tool fetches itself
+    GIT = "git"  # a chart directory in a Git repository a GitOps tool fetches itself
+
+    @property
+    def has_archive(self) -> bool:
+        return self is PackageType.HELM
 
 
 class DeploymentPackage(WireModel):
@@ -34,15 +40,22 @@ class DeploymentPackage(WireModel):
     app_version: str | None = Field(default=None, alias="appVersion")
     description: str | None = None
     package_type: PackageType = Field(default=PackageType.HELM, alias="packageType")
-    checksum: str = Field(pattern=CHECKSUM_PATTERN, description="sha256:<hex> of the chart archive as stored")
-    size: int = Field(ge=0, description="bytes of the chart archive")
+    checksum: str | None = Field(default=None, pattern=CHECKSUM_PATTERN,
+                                 description="sha256:<hex> of the chart archive as stored (helm packages)")
+    size: int | None = Field(default=None, ge=0, description="bytes of the chart archive (helm packages)")
     uploaded_at: str = Field(alias="uploadedAt", description="RFC 3339 UTC")
-    source: str = Field(description="the packageUrl it was fetched from, or 'upload'")
+    source: str = Field(description="the packageUrl it was fetched from, 'upload', or the repository URL")
+    repository_url: str | None = Field(default=None, alias="repositoryUrl",
+                                       description="helm-repo and git packages: where the GitOps tool fetches it")
+    chart: str | None = Field(default=None, description="helm-repo packages: the chart's name in the repository")
+    path: str | None = Field(default=None, description="git packages: the chart directory in the repository")
     extensions: dict[str, Any] = Field(default_factory=dict)
 
     @property
     def digest(self) -> str:
-        """The bare hex digest: the S3 object's content address."""
+        """The bare hex digest: the S3 object's content address (helm packages only)."""
+        if self.checksum is None:
+            raise ValueError(f"package {self.package_id} ({self.package_type}) has no archive")
         return self.checksum.removeprefix("sha256:")
 
 

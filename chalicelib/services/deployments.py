@@ -86,6 +86,14 @@ def _package(ports: DeploymentPorts, package_id: str) -> DeploymentPackage:
     return package
 
 
+def _deployable(adapter: DeploymentAdapter, package: DeploymentPackage) -> None:
+    if package.package_type.value not in adapter.package_types:
+        raise ReferenceNotFound(
+            f"packageId: backend '{adapter.adapter_id}' deploys packages of type "
+            f"{', '.join(sorted(adapter.package_types))}, not {package.package_type.value}; choose another backend "
+            "(extensions.dmsAdapter or routing rules) or package")
+
+
 def _choose_adapter(ports: DeploymentPorts, request: NewDeployment) -> DeploymentAdapter:
     if request.adapter_id is not None:
         if request.adapter_id not in ports.registry.ids:
@@ -106,6 +114,7 @@ def create_deployment(ports: DeploymentPorts, request: NewDeployment) -> tuple[D
     if request.resource_pool_id is not None and not ports.pool_exists(request.resource_pool_id):
         raise ReferenceNotFound(f"resourcePoolId: no resource pool with id '{request.resource_pool_id}'")
     adapter = _choose_adapter(ports, request)
+    _deployable(adapter, package)
     now, deployment_id, operation_id = utc_now_iso(), str(uuid.uuid4()), str(uuid.uuid4())
     extensions: dict[str, Any] = {"dmsAdapter": adapter.adapter_id, "activeOperationId": operation_id}
     if request.deployment_type:
@@ -159,7 +168,9 @@ def request_operation(ports: DeploymentPorts, deployment_id: str, kind: Operatio
     if "values" in parameters and parameters["values"] is not None:
         check_values(parameters["values"])
     if parameters.get("packageId"):
-        parameters = {**parameters, "packageVersion": _package(ports, parameters["packageId"]).version}
+        package = _package(ports, parameters["packageId"])
+        _deployable(adapter, package)  # type: ignore[arg-type]
+        parameters = {**parameters, "packageVersion": package.version}
     operation_id = str(uuid.uuid4())
     operation = _new_operation(operation_id, deployment_id, kind, parameters, timeout_seconds)
     held = deployment.model_copy(update={"extensions": {**deployment.extensions, "activeOperationId": operation_id}})

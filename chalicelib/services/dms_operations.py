@@ -14,9 +14,11 @@ deployment keeps its status), announce the start, execute through the adapter, r
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from chalicelib.adapters.dms.port import (
     BackendRefused,
+    ChartSource,
     DeploymentAdapter,
     DeploymentFailed,
     ReleaseSpec,
@@ -26,6 +28,7 @@ from chalicelib.adapters.registry import Capability, require
 from chalicelib.domain.deployments import OperationStatus, OperationType
 from chalicelib.domain.errors import BackendUnavailable, NetweaveError, NotFound
 from chalicelib.domain.events import utc_now_iso
+from chalicelib.domain.packages import DeploymentPackage, PackageType
 from chalicelib.services.dms_results import (
     OperationPorts,
     Outcome,
@@ -144,6 +147,7 @@ def _plan(run: Run, adapter: DeploymentAdapter) -> Plan:
     package = run.ports.packages.get(package_id)
     if package is None:
         raise OperationRefused(f"deployment package '{package_id}' no longer exists")
+    check_package_type(adapter, package)
     values = params["values"] if params.get("values") is not None else deployment.values
     return Plan(package.package_id, package.version, values)
 
@@ -189,15 +193,32 @@ def _execute(run: Run, adapter: DeploymentAdapter, plan: Plan, timeout: int | No
     package = run.ports.packages.get(plan.package_id)
     if package is None:
         raise DeploymentFailed(f"deployment package '{plan.package_id}' was deleted while the operation ran")
+    verb = "installing" if kind is OperationType.CREATE else "upgrading"
+    if not package.package_type.has_archive:  # the GitOps backend fetches the chart itself
+        run.progress(f"{verb} {namespace}/{name} with {package.name} {package.version} from {package.source} "
+                     f"(waiting for readiness; {wait})")
+        spec = ReleaseSpec(name, namespace, "", plan.values, timeout, source=chart_source(package))
+        return Outcome(adapter.install(spec) if kind is OperationType.CREATE else adapter.upgrade(spec), plan)
     run.progress(f"fetching package {package.name} {package.version} ({package.checksum})")
     chart = Path(run.ports.work_dir) / f"netweave-chart-{run.operation.operation_id}.tgz"
     chart.write_bytes(run.ports.packages.read_archive(package.digest))
     try:
         spec = ReleaseSpec(name, namespace, str(chart), plan.values, timeout)
-        verb = "installing" if kind is OperationType.CREATE else "upgrading"
         run.progress(f"{verb} release {namespace}/{name} with {package.name} {package.version} "
                      f"(waiting for readiness; {wait})")
         release = adapter.install(spec) if kind is OperationType.CREATE else adapter.upgrade(spec)
     finally:
         chart.unlink(missing_ok=True)
     return Outcome(release, plan)
+
+
+def chart_source(package: DeploymentPackage) -> ChartSource:
+    kind: Literal["helm-repo", "git"] = "git" if package.package_type is PackageType.GIT else "helm-repo"
+    return ChartSource(kind, str(package.repository_url), package.version, chart=package.chart, path=package.path)
+
+
+def check_package_type(adapter: DeploymentAdapter, package: DeploymentPackage) -> None:
+    if package.package_type.value not in adapter.package_types:
+        raise OperationRefused(
+            f"backend '{adapter.adapter_id}' deploys packages of type {', '.join(sorted(adapter.package_types))}; "
+            f"package '{package.package_id}' is of type {package.package_type.value}")

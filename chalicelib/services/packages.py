@@ -40,6 +40,7 @@ from chalicelib.domain.packages import (
     PackageRejected,
     PackageRequestInvalid,
     PackageTooLarge,
+    PackageType,
     parse_checksum,
 )
 from chalicelib.domain.selectors import Selection, apply_selection, validate_selection
@@ -108,6 +109,32 @@ def upload(
         source=source,
     )
     ports.store.put_archive(digest, data)  # first: a failed metadata write then orphans only a content address
+    ports.store.create(package)
+    return package.to_wire()
+
+
+@dataclass(frozen=True)
+class SourcePackage:
+    """A chart a GitOps backend fetches itself: nothing is downloaded or stored but the reference."""
+
+    package_type: PackageType
+    repository_url: str
+    version: str  # chart version (helm-repo) or Git revision (git)
+    name: str
+    chart: str | None = None
+    path: str | None = None
+    description: str | None = None
+
+
+def register_source(ports: PackagePorts, request: SourcePackage) -> dict[str, Any]:
+    if ports.store.find_by_name(request.name, request.version) is not None:
+        raise DuplicatePackage(
+            f"a deployment package named '{request.name}' with version '{request.version}' already exists")
+    package = DeploymentPackage(
+        package_id=str(uuid.uuid4()), name=request.name, version=request.version, description=request.description,
+        package_type=request.package_type, uploaded_at=utc_now_iso(), source=request.repository_url,
+        repository_url=request.repository_url, chart=request.chart, path=request.path,
+    )
     ports.store.create(package)
     return package.to_wire()
 
@@ -189,8 +216,9 @@ def delete_package(ports: PackagePorts, package_id: str) -> None:
     if ports.usage.is_in_use(package_id):
         raise PackageInUse(f"deployment package '{package_id}' is used by a deployment; delete that first")
     ports.store.delete(package)
-    # Same bytes always carry the same Chart.yaml, so no other package shares this content address.
-    ports.store.delete_archive(package.digest)
+    if package.package_type.has_archive:
+        # Same bytes always carry the same Chart.yaml, so no other package shares this content address.
+        ports.store.delete_archive(package.digest)
 
 
 def list_packages(store: PackageStore, request: ListRequest) -> Page:

@@ -70,6 +70,9 @@ def _use_writable_helm_home() -> None:
 class HelmDeploymentAdapter:
     """`DeploymentAdapter` for one cluster, through helm (design §3)."""
 
+    # Chart archives netweave stores; it cannot fetch from repositories itself.
+    package_types: frozenset[str] = frozenset({"helm"})
+
     def __init__(self, config: AdapterConfig) -> None:
         self.adapter_id = config.id
         try:

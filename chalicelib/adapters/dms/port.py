@@ -123,6 +123,7 @@ class PodLogs:
 
 class DeploymentAdapter(Protocol):
     adapter_id: str
+    package_types: frozenset[str]  # the package types it can deploy: "helm" (archives), "helm-repo", "git"
 
     @property
     def capabilities(self) -> frozenset[Capability]: ...

@@ -56,6 +56,8 @@ def _chart(chart_path: str) -> tuple[str, str]:
 
 
 class FakeDeploymentAdapter:
+    package_types: frozenset[str] = frozenset({"helm"})
+
     def __init__(self, adapter_id: str = "fake-dms",
                  capabilities: frozenset[Capability] = ALL_CAPABILITIES) -> None:
         self.adapter_id = adapter_id

@@ -1,0 +1,366 @@
+"""The `argocd` DMS backend: one ArgoCD `Application` per deployment, written with the official `kubernetes` client;
+ArgoCD itself fetches the chart (`ReleaseSpec.source`: a Helm repository or a Git path), renders and syncs it.
+
+`kubernetes` (372 ms) is imported inside methods only: the registry imports this module in the API function too.
+Every write is followed by a wait for the outcome of exactly that sync (see `argocd_mapping.outcome`). A rollback is
+ArgoCD's own (a manual sync of an earlier history entry's source), which ArgoCD refuses while automated sync is on.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from chalicelib.adapters.dms import argocd_mapping as mapping
+from chalicelib.adapters.dms import helm_status
+from chalicelib.adapters.dms.port import (
+    BackendRefused,
+    DeploymentFailed,
+    PodLogs,
+    ReleaseSpec,
+    ReleaseStatus,
+    Revision,
+)
+from chalicelib.adapters.registry import Capability
+from chalicelib.config import AdapterConfig
+from chalicelib.domain.errors import BackendUnavailable, ConfigurationError, NetweaveError, NotFound
+
+Obj = dict[str, Any]
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+_WORKLOAD_LISTS = (("Deployment", "list_namespaced_deployment"), ("StatefulSet", "list_namespaced_stateful_set"),
+                   ("DaemonSet", "list_namespaced_daemon_set"))
+
+
+class ArgoCDOptions(BaseModel):
+    """`options` of an `argocd` DMS adapter in config/gateway.yaml."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    kubeconfig: str | None = None  # default: KUBECONFIG, then the in-cluster service account
+    context: str | None = None
+    namespace: str = Field(default="argocd", min_length=1)  # where the Applications live
+    project: str = Field(default="default", min_length=1)
+    destination_server: str = Field(default="https://kubernetes.default.svc", alias="destinationServer")
+    automated_sync: bool = Field(default=True, alias="automatedSync")
+    prune: bool = True
+    self_heal: bool = Field(default=True, alias="selfHeal")
+    default_timeout_seconds: int = Field(default=300, alias="defaultTimeoutSeconds", gt=0)
+    poll_interval_seconds: float = Field(default=1.0, alias="pollIntervalSeconds", gt=0)
+    request_timeout_seconds: float = Field(default=10.0, alias="requestTimeoutSeconds", gt=0)
+
+
+class ArgoCDDeploymentAdapter:
+    """`DeploymentAdapter` for the clusters one ArgoCD instance manages."""
+
+    # ArgoCD fetches charts itself: from Helm/OCI repositories and from Git.
+    package_types: frozenset[str] = frozenset({"helm-repo", "git"})
+
+    def __init__(self, config: AdapterConfig) -> None:
+        self.adapter_id = config.id
+        try:
+            self.options = ArgoCDOptions.model_validate(config.options)
+        except ValidationError as error:
+            raise ConfigurationError(f"dms adapter '{config.id}': {error}") from error
+        self.settings = mapping.AppSettings(
+            project=self.options.project, destination_server=self.options.destination_server,
+            automated_sync=self.options.automated_sync, prune=self.options.prune, self_heal=self.options.self_heal,
+            adapter_id=config.id)
+        self._lock = threading.Lock()
+        self._kube_client: Any = None
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        return frozenset({Capability.DEPLOY, Capability.UPGRADE, Capability.SCALE, Capability.ROLLBACK,
+                          Capability.STATUS, Capability.LOGS})
+
+    # --- lifecycle -----------------------------------------------------------------------------------------------
+
+    def install(self, spec: ReleaseSpec) -> ReleaseStatus:
+        """Create the Application, or replace an existing one's spec (a retried install converges), and wait."""
+        source = self._source(spec)
+        existing = self._find(spec.name)
+        if existing is not None:
+            self._check_target(existing, spec.namespace)
+        return self._deploy(spec.name, spec.namespace, source, existing, spec.timeout_seconds)
+
+    def upgrade(self, spec: ReleaseSpec) -> ReleaseStatus:
+        source = self._source(spec)
+        existing = self._get(spec.name, spec.namespace)
+        return self._deploy(spec.name, spec.namespace, source, existing, spec.timeout_seconds)
+
+    def scale(self, name: str, namespace: str, replicas: int, timeout_seconds: int | None = None) -> ReleaseStatus:
+        existing = self._get(name, namespace)
+        source = copy.deepcopy(mapping.spec_source(existing))
+        helm = source.setdefault("helm", {})
+        helm["valuesObject"] = {**(helm.get("valuesObject") or {}), "replicaCount": replicas}
+        return self._deploy(name, namespace, source, existing, timeout_seconds)
+
+    def rollback(self, name: str, namespace: str, revision: int | None = None,
+                 timeout_seconds: int | None = None) -> ReleaseStatus:
+        app = self._get(name, namespace)
+        if self.options.automated_sync or ((app.get("spec") or {}).get("syncPolicy") or {}).get("automated"):
+            raise BackendRefused(
+                f"ArgoCD refuses rollback while automated sync is on; disable automatedSync for this backend "
+                f"('{self.adapter_id}') to roll back, or upgrade to the earlier chart and values instead")
+        entry = mapping.history_entry(app, revision)
+        if entry is None or not entry.get("source"):
+            wanted = f"revision {revision}" if revision is not None else "an earlier revision"
+            raise DeploymentFailed(f"ArgoCD Application {name} has no {wanted} in its history")
+        target = dict(entry["source"])
+        operation = mapping.sync_operation(str(entry.get("revision") or target.get("targetRevision") or ""), target)
+        self._call(lambda api: api.patch_namespaced_custom_object(
+            mapping.GROUP, mapping.VERSION, self.options.namespace, mapping.PLURAL, name, {"operation": operation},
+            _request_timeout=self._request_timeout()))
+        return self._wait(name, target, require_synced=False, timeout_seconds=timeout_seconds)
+
+    def uninstall(self, name: str, namespace: str, timeout_seconds: int | None = None) -> None:
+        """Delete the Application; its resources finalizer makes ArgoCD delete what it deployed first. Idempotent."""
+        app = self._find(name)
+        if app is None or mapping.destination_namespace(app) != namespace:
+            return
+        try:
+            self._call(lambda api: api.delete_namespaced_custom_object(
+                mapping.GROUP, mapping.VERSION, self.options.namespace, mapping.PLURAL, name,
+                _request_timeout=self._request_timeout()))
+        except NotFound:
+            return
+        timeout = timeout_seconds or self.options.default_timeout_seconds
+        deadline = time.monotonic() + timeout
+        while self._find(name) is not None:
+            if time.monotonic() >= deadline:
+                raise DeploymentFailed(f"ArgoCD Application {name} not deleted after {timeout} s")
+            time.sleep(self.options.poll_interval_seconds)
+
+    # --- reads ---------------------------------------------------------------------------------------------------
+
+    def status(self, name: str, namespace: str) -> ReleaseStatus:
+        return self._release_status(self._get(name, namespace))
+
+    def history(self, name: str, namespace: str) -> list[Revision]:
+        return mapping.revisions(self._get(name, namespace))
+
+    def logs(self, name: str, namespace: str, container: str | None = None, tail_lines: int | None = None,
+             since_seconds: int | None = None) -> list[PodLogs]:
+        self._get(name, namespace)
+        core, _ = self._kube_apis()
+        result: list[PodLogs] = []
+        with self._cluster_errors():
+            for pod in self._list(core.list_namespaced_pod, namespace, f"{INSTANCE_LABEL}={name}"):
+                pod_name = pod["metadata"]["name"]
+                for spec in (pod.get("spec") or {}).get("containers") or []:
+                    if container is not None and spec["name"] != container:
+                        continue
+                    response = core.read_namespaced_pod_log(
+                        pod_name, namespace, container=spec["name"], tail_lines=tail_lines,
+                        since_seconds=since_seconds, _request_timeout=self._request_timeout(),
+                        _preload_content=False)
+                    lines = response.data.decode(errors="replace").splitlines()
+                    result.append(PodLogs(pod=pod_name, container=spec["name"], lines=lines))
+        return sorted(result, key=lambda entry: (entry.pod, entry.container))
+
+    def close(self) -> None:
+        with self._lock:
+            if self._kube_client is not None:
+                self._kube_client.close()
+            self._kube_client = None
+
+    # --- Applications --------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _source(spec: ReleaseSpec) -> Obj:
+        if spec.source is None:
+            raise DeploymentFailed("ArgoCD deploys helm-repo or git packages: this package has no chart source "
+                                   "ArgoCD can fetch (a chart archive needs the helm backend)")
+        return mapping.argocd_source(spec.source, spec.name, spec.values)
+
+    def _deploy(self, name: str, namespace: str, source: Obj, existing: Obj | None,
+                timeout_seconds: int | None) -> ReleaseStatus:
+        """Write the Application with `source` (plus a sync `operation` without automated sync), then wait."""
+        body = mapping.application(name, namespace, source, self.settings)
+        body["metadata"]["namespace"] = self.options.namespace
+        if not self.options.automated_sync:
+            body["operation"] = mapping.sync_operation(str(source.get("targetRevision") or "HEAD"))
+        for _ in range(3):  # a status write between our read and our replace is a 409 Conflict: read again
+            if existing is None:
+                try:
+                    self._write(None, body)
+                    break
+                except _Conflict:
+                    existing = self._find(name)
+                    continue
+            if existing["metadata"].get("deletionTimestamp"):
+                raise BackendRefused(f"ArgoCD Application {name} is being deleted; retry once it is gone")
+            replacement = copy.deepcopy(body)
+            meta = existing["metadata"]
+            replacement["metadata"]["resourceVersion"] = meta.get("resourceVersion")
+            replacement["metadata"]["labels"] = {**(meta.get("labels") or {}), **body["metadata"]["labels"]}
+            replacement["metadata"]["annotations"] = {**(meta.get("annotations") or {}),
+                                                      **body["metadata"]["annotations"]}
+            replacement["metadata"]["finalizers"] = sorted({*(meta.get("finalizers") or []), mapping.FINALIZER})
+            if "status" in existing:
+                replacement["status"] = existing["status"]
+            try:
+                self._write(name, replacement)
+                break
+            except _Conflict:
+                existing = self._find(name)
+        else:
+            raise BackendUnavailable(f"backend '{self.adapter_id}': Application {name} kept changing; retry")
+        return self._wait(name, source, require_synced=True, timeout_seconds=timeout_seconds)
+
+    def _wait(self, name: str, target: Obj, *, require_synced: bool, timeout_seconds: int | None) -> ReleaseStatus:
+        timeout = timeout_seconds or self.options.default_timeout_seconds
+        deadline = time.monotonic() + timeout
+        while True:
+            app = self._find(name)
+            if app is None:
+                raise DeploymentFailed(f"ArgoCD Application {name} disappeared while syncing")
+            result = mapping.outcome(app, target, require_synced)
+            if result == "failed":
+                raise DeploymentFailed(f"ArgoCD Application {name}: {mapping.message(app)}")
+            if result == "succeeded":
+                return self._release_status(app)
+            if time.monotonic() >= deadline:
+                sync, health, phase = mapping.state(app)
+                raise DeploymentFailed(f"ArgoCD Application {name} not healthy after {timeout} s (sync "
+                                       f"{sync or 'unknown'}, health {health or 'unknown'}, operation "
+                                       f"{phase or 'none'})")
+            time.sleep(self.options.poll_interval_seconds)
+
+    def _release_status(self, app: Obj) -> ReleaseStatus:
+        name, namespace = app["metadata"]["name"], mapping.destination_namespace(app)
+        core, apps = self._kube_apis()
+        selector = f"{INSTANCE_LABEL}={name}"
+        with self._cluster_errors():
+            workloads = [helm_status.workload_status(kind, item) for kind, method in _WORKLOAD_LISTS
+                         for item in self._list(getattr(apps, method), namespace, selector)]
+            pods = [helm_status.pod_status(pod) for pod in self._list(core.list_namespaced_pod, namespace, selector)]
+        return mapping.release_status(app, workloads, sorted(pods, key=lambda p: p.name))
+
+    def _write(self, name: str | None, body: Obj) -> None:
+        """Create (`name` None) or replace an Application."""
+        where = (mapping.GROUP, mapping.VERSION, self.options.namespace, mapping.PLURAL)
+        if name is None:
+            self._call(lambda api: api.create_namespaced_custom_object(
+                *where, body, _request_timeout=self._request_timeout()))
+        else:
+            self._call(lambda api: api.replace_namespaced_custom_object(
+                *where, name, body, _request_timeout=self._request_timeout()))
+
+    def _find(self, name: str) -> Obj | None:
+        try:
+            app: Obj = self._call(lambda api: api.get_namespaced_custom_object(
+                mapping.GROUP, mapping.VERSION, self.options.namespace, mapping.PLURAL, name,
+                _request_timeout=self._request_timeout()))
+        except NotFound:
+            return None
+        return app
+
+    def _get(self, name: str, namespace: str) -> Obj:
+        """The Application deploying `name` into `namespace`; one with that name targeting elsewhere is not it."""
+        app = self._find(name)
+        if app is None or mapping.destination_namespace(app) != namespace:
+            raise NotFound(f"no ArgoCD Application {name} deploying into namespace {namespace}")
+        return app
+
+    def _check_target(self, app: Obj, namespace: str) -> None:
+        current = mapping.destination_namespace(app)
+        if current != namespace:
+            raise BackendRefused(f"ArgoCD Application {app['metadata']['name']} already deploys into namespace "
+                                 f"{current}; Application names are unique per ArgoCD instance")
+
+    def _call(self, call: Callable[[Any], Any]) -> Any:
+        """One CustomObjectsApi call, its failures as domain errors (409 as `_Conflict`, for the caller to retry)."""
+        from kubernetes import client as k8s
+
+        api = k8s.CustomObjectsApi(self._kube())
+        try:
+            return call(api)
+        except k8s.ApiException as error:
+            reason = _api_message(error)
+            if error.status == 404:
+                raise NotFound(f"ArgoCD: {reason}") from error
+            if error.status == 409:
+                raise _Conflict(reason) from error
+            if error.status in (0, 401, 403) or (error.status or 0) >= 500:
+                raise BackendUnavailable(f"backend '{self.adapter_id}': ArgoCD API: {reason}") from error
+            raise DeploymentFailed(f"ArgoCD rejected the Application: {reason}") from error
+        except Exception as error:
+            self.close()
+            raise BackendUnavailable(f"backend '{self.adapter_id}': cluster unreachable: "
+                                     f"{helm_status.helm_message(str(error))}") from error
+
+    # --- kubernetes ----------------------------------------------------------------------------------------------
+
+    def _request_timeout(self) -> tuple[float, float]:
+        return self.options.request_timeout_seconds, self.options.request_timeout_seconds
+
+    def _kube_apis(self) -> tuple[Any, Any]:
+        from kubernetes import client as k8s
+
+        api_client = self._kube()
+        return k8s.CoreV1Api(api_client), k8s.AppsV1Api(api_client)
+
+    def _kube(self) -> Any:
+        with self._lock:
+            if self._kube_client is None:
+                self._kube_client = self._build_kube_client()
+            return self._kube_client
+
+    def _build_kube_client(self) -> Any:
+        from kubernetes import client as k8s
+        from kubernetes import config as k8s_config
+        from urllib3.util.retry import Retry
+
+        configuration = k8s.Configuration()
+        configuration.retries = Retry(total=1, backoff_factor=0)  # more would multiply the timeout
+        kubeconfig = self.options.kubeconfig or os.environ.get("KUBECONFIG")
+        try:
+            if kubeconfig:
+                k8s_config.load_kube_config(config_file=self.options.kubeconfig, context=self.options.context,
+                                            client_configuration=configuration, persist_config=False)
+            else:
+                k8s_config.load_incluster_config(client_configuration=configuration)
+        except Exception as error:  # missing files, exec plugins, bad YAML: all mean "cannot reach the cluster"
+            raise BackendUnavailable(f"backend '{self.adapter_id}': cannot load cluster credentials: {error}") \
+                from error
+        return k8s.ApiClient(configuration)
+
+    def _list(self, method: Callable[..., Any], namespace: str, selector: str) -> list[Obj]:
+        response = method(namespace, label_selector=selector, _request_timeout=self._request_timeout(),
+                          _preload_content=False)
+        items: list[Obj] = json.loads(response.data).get("items") or []
+        return items
+
+    @contextmanager
+    def _cluster_errors(self) -> Iterator[None]:
+        """Any transport or API failure of a read means the cluster is not usable right now."""
+        try:
+            yield
+        except NetweaveError:
+            raise
+        except Exception as error:
+            self.close()  # start the next call with fresh connections
+            raise BackendUnavailable(f"backend '{self.adapter_id}': cluster read failed: "
+                                     f"{helm_status.helm_message(str(error))}") from error
+
+
+class _Conflict(Exception):
+    """409 from the API server: AlreadyExists on create, a stale resourceVersion on replace."""
+
+
+def _api_message(error: Any) -> str:
+    """The `message` of a Kubernetes Status body, else the HTTP reason."""
+    try:
+        text = str(json.loads(error.body or "{}").get("message") or "")
+    except (ValueError, AttributeError):
+        text = ""
+    return helm_status.helm_message(text or f"{error.status} {error.reason}")

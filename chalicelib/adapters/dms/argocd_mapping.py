@@ -1,0 +1,214 @@
+"""Pure mapping for the `argocd` DMS backend: a `ReleaseSpec` to an ArgoCD `Application`, an Application's status to
+port types, and the decision whether a sync the adapter asked for is over. No I/O here (unit-tested without a
+cluster).
+
+Revisions: ArgoCD numbers its `status.history` entries from 0 and records only successful syncs; netweave's revision
+of an entry is its id + 1, so the first deployed sync is revision 1 as with helm.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from chalicelib.adapters.dms.port import (
+    ChartSource,
+    PodStatus,
+    ReleaseState,
+    ReleaseStatus,
+    Revision,
+    WorkloadStatus,
+)
+
+Obj = dict[str, Any]
+GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "applications"
+FINALIZER = "resources-finalizer.argocd.argoproj.io"
+MANAGED_BY = "app.kubernetes.io/managed-by"
+TARGET_NAMESPACE = "netweave.io/target-namespace"
+ADAPTER_ANNOTATION = "netweave.io/adapter"
+FAILED_PHASES = frozenset({"Failed", "Error"})
+MAX_MESSAGE = 600
+Outcome = Literal["pending", "succeeded", "failed"]
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """What the adapter's options put into every Application it writes."""
+
+    project: str
+    destination_server: str
+    automated_sync: bool
+    prune: bool
+    self_heal: bool
+    adapter_id: str = ""
+
+
+def argocd_source(source: ChartSource, name: str, values: Obj) -> Obj:
+    """`spec.source` for a Helm repository chart or a chart directory in Git, values inline."""
+    out: Obj = {"repoURL": source.repo_url, "targetRevision": source.revision}
+    if source.kind == "helm-repo":
+        out["chart"] = source.chart or name
+    else:
+        out["path"] = source.path or "."
+    out["helm"] = {"releaseName": name, "valuesObject": copy.deepcopy(values)}
+    return out
+
+
+def application(name: str, namespace: str, source: Obj, settings: AppSettings) -> Obj:
+    """The whole Application object (without `metadata.namespace`, `resourceVersion` or `operation`)."""
+    annotations = {TARGET_NAMESPACE: namespace}
+    if settings.adapter_id:
+        annotations[ADAPTER_ANNOTATION] = settings.adapter_id
+    spec: Obj = {
+        "project": settings.project,
+        "source": source,
+        "destination": {"server": settings.destination_server, "namespace": namespace},
+        "syncPolicy": {"syncOptions": ["CreateNamespace=true"]},
+    }
+    if settings.automated_sync:
+        spec["syncPolicy"]["automated"] = {"prune": settings.prune, "selfHeal": settings.self_heal}
+    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Application",
+            "metadata": {"name": name, "labels": {MANAGED_BY: "netweave"}, "annotations": annotations,
+                         "finalizers": [FINALIZER]},
+            "spec": spec}
+
+
+def sync_operation(revision: str, source: Obj | None = None) -> Obj:
+    """A manual sync (`operation`), optionally of another source than the spec's: that is ArgoCD's rollback."""
+    sync: Obj = {"revision": revision}
+    if source is not None:
+        sync["source"] = copy.deepcopy(source)
+    return {"sync": sync, "initiatedBy": {"username": "netweave"}}
+
+
+def destination_namespace(app: Obj) -> str:
+    return str(((app.get("spec") or {}).get("destination") or {}).get("namespace") or "")
+
+
+def spec_source(app: Obj) -> Obj:
+    spec = app.get("spec") or {}
+    source = spec.get("source") or ((spec.get("sources") or [None])[0]) or {}
+    return dict(source)
+
+
+def _status(app: Obj) -> Obj:
+    return dict(app.get("status") or {})
+
+
+def _history(app: Obj) -> list[Obj]:
+    return list(_status(app).get("history") or [])
+
+
+def same_source(a: Obj | None, b: Obj | None) -> bool:
+    """Whether two sources deploy the same thing (ignoring fields a controller may default or drop)."""
+    def key(source: Obj | None) -> str:
+        source = source or {}
+        helm = source.get("helm") or {}
+        return json.dumps([source.get("repoURL"), source.get("chart"), source.get("path"),
+                           source.get("targetRevision"), helm.get("valuesObject"), helm.get("values"),
+                           helm.get("parameters")], sort_keys=True)
+    return key(a) == key(b)
+
+
+def state(app: Obj) -> tuple[str, str, str]:
+    """(sync status, health status, last operation phase), empty strings for what is not reported yet."""
+    status = _status(app)
+    return (str((status.get("sync") or {}).get("status") or ""),
+            str((status.get("health") or {}).get("status") or ""),
+            str((status.get("operationState") or {}).get("phase") or ""))
+
+
+def message(app: Obj) -> str:
+    """ArgoCD's own words about the last sync and the health, bounded."""
+    status = _status(app)
+    parts = [str((status.get("health") or {}).get("message") or ""),
+             str((status.get("operationState") or {}).get("message") or "")]
+    for condition in status.get("conditions") or []:
+        if str(condition.get("type", "")).endswith("Error"):
+            parts.append(str(condition.get("message") or ""))
+    text = "; ".join(dict.fromkeys(p for p in parts if p)) or "sync failed"
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
+
+
+def outcome(app: Obj, target: Obj, require_synced: bool) -> Outcome:
+    """Whether the sync of `target` the adapter asked for is over. Only a finished operation whose result is that
+    very source counts, so the state left by an earlier sync is never taken for the new one."""
+    if app.get("operation") or app["metadata"].get("deletionTimestamp"):
+        return "pending"
+    sync, health, phase = state(app)
+    result = ((_status(app).get("operationState") or {}).get("syncResult") or {}).get("source")
+    if not same_source(result, target):
+        return "pending"
+    if phase in FAILED_PHASES or health == "Degraded":
+        return "failed"
+    if phase == "Succeeded" and health == "Healthy" and (sync == "Synced" or not require_synced):
+        return "succeeded"
+    return "pending"
+
+
+def _rolled_back(app: Obj) -> bool:
+    """The last operation deployed a source of its own (a rollback), which leaves the app OutOfSync with its spec."""
+    operation_state = _status(app).get("operationState") or {}
+    own = ((operation_state.get("operation") or {}).get("sync") or {}).get("source")
+    history = _history(app)
+    return bool(own) and operation_state.get("phase") == "Succeeded" and bool(history) and \
+        same_source(own, history[-1].get("source"))
+
+
+def release_state(app: Obj) -> ReleaseState:
+    if app["metadata"].get("deletionTimestamp"):
+        return "uninstalling"
+    sync, health, phase = state(app)
+    if phase in FAILED_PHASES or health == "Degraded":
+        return "failed"
+    if health == "Healthy" and phase != "Running" and not app.get("operation") and (
+            sync == "Synced" or _rolled_back(app)):
+        return "deployed"
+    return "pending-upgrade" if _history(app) else "pending-install"
+
+
+def revision_number(app: Obj) -> int:
+    history = _history(app)
+    return int(history[-1].get("id", len(history) - 1)) + 1 if history else 0
+
+
+def history_entry(app: Obj, revision: int | None) -> Obj | None:
+    """The history entry of a netweave revision (None: the one before the current)."""
+    history = _history(app)
+    if revision is None:
+        return history[-2] if len(history) >= 2 else None
+    return next((h for h in history if int(h.get("id", -1)) + 1 == revision), None)
+
+
+def chart_of(source: Obj) -> tuple[str, str]:
+    return str(source.get("chart") or source.get("path") or ""), str(source.get("targetRevision") or "")
+
+
+def release_status(app: Obj, workloads: list[WorkloadStatus], pods: list[PodStatus]) -> ReleaseStatus:
+    status, history = _status(app), _history(app)
+    live = (history[-1].get("source") if history else None) or spec_source(app)
+    chart, version = chart_of(live)
+    sync, health, _ = state(app)
+    updated = (history[-1].get("deployedAt") if history else None) or status.get("reconciledAt") or None
+    return ReleaseStatus(
+        name=str(app["metadata"]["name"]), namespace=destination_namespace(app), revision=revision_number(app),
+        status=release_state(app), chart_name=chart, chart_version=version, app_version=None, updated_at=updated,
+        workloads=workloads, pods=pods,
+        details={"argocd": {"project": (app.get("spec") or {}).get("project"), "syncStatus": sync or None,
+                            "healthStatus": health or None,
+                            "revision": (status.get("sync") or {}).get("revision")}})
+
+
+def revisions(app: Obj) -> list[Revision]:
+    """Oldest first; the last entry is what is deployed (ArgoCD records successful syncs only)."""
+    history = _history(app)
+    out = []
+    for index, entry in enumerate(history):
+        chart, version = chart_of(entry.get("source") or {})
+        out.append(Revision(revision=int(entry.get("id", index)) + 1,
+                            status="deployed" if index == len(history) - 1 else "superseded",
+                            chart=f"{chart}-{version}", app_version=None, updated_at=entry.get("deployedAt"),
+                            description=f"ArgoCD sync of revision {entry.get('revision')}"))
+    return out

@@ -1,0 +1,327 @@
+"""The `flux` DMS backend: a release is a Flux `HelmRelease` (helm.toolkit.fluxcd.io/v2) whose chart Flux fetches
+itself from a HelmRepository or OCIRepository that this adapter keeps in `sourceNamespace`. netweave writes the
+desired state and polls the HelmRelease's Ready condition; Flux's helm-controller does the Helm work.
+
+`kubernetes` is imported inside the methods that use it, never at module level (the registry imports this module
+in the API function too). Flux cannot roll back to an arbitrary earlier revision, so ROLLBACK is not a capability;
+a failed upgrade is not remediated (`upgrade.remediation.strategy: none`): the SMO sees the release `failed`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from chalicelib.adapters.dms import flux_mapping as mapping
+from chalicelib.adapters.dms.helm_status import helm_message, pod_status, workload_status
+from chalicelib.adapters.dms.port import DeploymentFailed, PodLogs, ReleaseSpec, ReleaseStatus, Revision
+from chalicelib.adapters.registry import Capability
+from chalicelib.config import AdapterConfig
+from chalicelib.domain.errors import BackendUnavailable, CapabilityNotSupported, ConfigurationError, NotFound
+
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+_WORKLOAD_LISTS = (("Deployment", "list_namespaced_deployment"), ("StatefulSet", "list_namespaced_stateful_set"),
+                   ("DaemonSet", "list_namespaced_daemon_set"))
+_CONFLICT_RETRIES = 3
+
+
+class FluxOptions(BaseModel):
+    """`options` of a `flux` DMS adapter in config/gateway.yaml."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    kubeconfig: str | None = None  # default: KUBECONFIG, then the in-cluster service account
+    context: str | None = None
+    source_namespace: str = Field(default="flux-system", alias="sourceNamespace", min_length=1)
+    interval: str = Field(default="5m", min_length=1)
+    default_timeout_seconds: int = Field(default=300, alias="defaultTimeoutSeconds", gt=0)
+    poll_interval_seconds: float = Field(default=1.0, alias="pollIntervalSeconds", gt=0)
+    request_timeout_seconds: float = Field(default=10.0, alias="requestTimeoutSeconds", gt=0)
+
+
+class FluxDeploymentAdapter:
+    """`DeploymentAdapter` for one cluster with Flux's helm-controller and source-controller."""
+
+    # Flux fetches charts from Helm/OCI repositories (GitRepository sources are not supported yet).
+    package_types: frozenset[str] = frozenset({"helm-repo"})
+
+    def __init__(self, config: AdapterConfig) -> None:
+        self.adapter_id = config.id
+        try:
+            self.options = FluxOptions.model_validate(config.options)
+        except ValidationError as error:
+            raise ConfigurationError(f"dms adapter '{config.id}': {error}") from error
+        self._lock = threading.Lock()
+        self._kube_client: Any = None
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        return frozenset({Capability.DEPLOY, Capability.UPGRADE, Capability.SCALE, Capability.STATUS,
+                          Capability.LOGS})
+
+    # --- lifecycle -----------------------------------------------------------------------------------------------
+
+    def install(self, spec: ReleaseSpec) -> ReleaseStatus:
+        """Create or replace the source and the HelmRelease (idempotent: a retried install converges)."""
+        source = mapping.chart_source(spec, self.options.source_namespace, self.options.interval)
+        self._apply_source(source)
+        self._ensure_namespace(spec.namespace)
+        custom = self._custom()
+        with self._cluster_errors(spec.name, spec.namespace):
+            try:
+                created = custom.create_namespaced_custom_object(
+                    mapping.HELM_GROUP, mapping.HELM_VERSION, spec.namespace, mapping.HELMRELEASES,
+                    mapping.helm_release(spec, source, self.options.interval),
+                    _request_timeout=self._request_timeout())
+                generation = int(created["metadata"].get("generation") or 1)
+            except Exception as error:
+                if getattr(error, "status", None) != 409:
+                    raise
+                generation = self._replace_spec(spec, source)
+        return self._wait(spec.name, spec.namespace, generation, spec.source.revision if spec.source else None,
+                          spec.timeout_seconds)
+
+    def upgrade(self, spec: ReleaseSpec) -> ReleaseStatus:
+        self._get(spec.name, spec.namespace)  # NotFound before anything is written
+        source = mapping.chart_source(spec, self.options.source_namespace, self.options.interval)
+        self._apply_source(source)
+        with self._cluster_errors(spec.name, spec.namespace):
+            generation = self._replace_spec(spec, source)
+        return self._wait(spec.name, spec.namespace, generation, spec.source.revision if spec.source else None,
+                          spec.timeout_seconds)
+
+    def scale(self, name: str, namespace: str, replicas: int, timeout_seconds: int | None = None) -> ReleaseStatus:
+        """A merge patch of `spec.values.replicaCount`: the chart and the other values stay as they are."""
+        self._get(name, namespace)
+        with self._cluster_errors(name, namespace):
+            patched = self._custom().patch_namespaced_custom_object(
+                mapping.HELM_GROUP, mapping.HELM_VERSION, namespace, mapping.HELMRELEASES, name,
+                {"spec": {"values": {"replicaCount": replicas}}}, _request_timeout=self._request_timeout())
+        version = str((patched.get("status") or {}).get("lastAttemptedRevision") or "") or None
+        return self._wait(name, namespace, int(patched["metadata"].get("generation") or 1), version, timeout_seconds)
+
+    def rollback(self, name: str, namespace: str, revision: int | None = None,
+                 timeout_seconds: int | None = None) -> ReleaseStatus:
+        raise CapabilityNotSupported(f"backend '{self.adapter_id}': Flux cannot roll back to an earlier revision; "
+                                     "upgrade to the earlier chart version instead")
+
+    def uninstall(self, name: str, namespace: str, timeout_seconds: int | None = None) -> None:
+        """Delete the HelmRelease (Flux uninstalls the Helm release) and wait until it is gone. Sources are shared
+        between releases and stay."""
+        with self._cluster_errors(name, namespace):
+            try:
+                self._custom().delete_namespaced_custom_object(
+                    mapping.HELM_GROUP, mapping.HELM_VERSION, namespace, mapping.HELMRELEASES, name,
+                    _request_timeout=self._request_timeout())
+            except Exception as error:
+                if getattr(error, "status", None) == 404:
+                    return
+                raise
+        deadline = time.monotonic() + (timeout_seconds or self.options.default_timeout_seconds)
+        while True:
+            try:
+                self._get(name, namespace)
+            except NotFound:
+                return
+            if time.monotonic() >= deadline:
+                raise DeploymentFailed(f"HelmRelease {namespace}/{name} was not removed within the timeout")
+            time.sleep(self.options.poll_interval_seconds)
+
+    # --- reads ---------------------------------------------------------------------------------------------------
+
+    def status(self, name: str, namespace: str) -> ReleaseStatus:
+        release = self._get(name, namespace)
+        core, apps = self._kube_apis()
+        selector = f"{INSTANCE_LABEL}={name}"
+        with self._cluster_errors(name, namespace):
+            workloads = [workload_status(kind, item) for kind, method in _WORKLOAD_LISTS
+                         for item in self._list(getattr(apps, method), namespace, selector)]
+            pods = [pod_status(pod) for pod in self._list(core.list_namespaced_pod, namespace, selector)]
+        return mapping.release_status(release, workloads, sorted(pods, key=lambda p: p.name))
+
+    def history(self, name: str, namespace: str) -> list[Revision]:
+        return sorted(mapping.revisions(self._get(name, namespace)), key=lambda r: r.revision)
+
+    def logs(self, name: str, namespace: str, container: str | None = None, tail_lines: int | None = None,
+             since_seconds: int | None = None) -> list[PodLogs]:
+        self._get(name, namespace)
+        core, _ = self._kube_apis()
+        result: list[PodLogs] = []
+        with self._cluster_errors(name, namespace):
+            for pod in self._list(core.list_namespaced_pod, namespace, f"{INSTANCE_LABEL}={name}"):
+                pod_name = pod["metadata"]["name"]
+                for spec in (pod.get("spec") or {}).get("containers") or []:
+                    if container is not None and spec["name"] != container:
+                        continue
+                    response = core.read_namespaced_pod_log(
+                        pod_name, namespace, container=spec["name"], tail_lines=tail_lines,
+                        since_seconds=since_seconds, _request_timeout=self._request_timeout(),
+                        _preload_content=False)
+                    lines = response.data.decode(errors="replace").splitlines()
+                    result.append(PodLogs(pod=pod_name, container=spec["name"], lines=lines))
+        return sorted(result, key=lambda entry: (entry.pod, entry.container))
+
+    def close(self) -> None:
+        with self._lock:
+            if self._kube_client is not None:
+                self._kube_client.close()
+            self._kube_client = None
+
+    # --- Flux objects --------------------------------------------------------------------------------------------
+
+    def _get(self, name: str, namespace: str) -> dict[str, Any]:
+        with self._cluster_errors(name, namespace):
+            response = self._custom().get_namespaced_custom_object(
+                mapping.HELM_GROUP, mapping.HELM_VERSION, namespace, mapping.HELMRELEASES, name,
+                _request_timeout=self._request_timeout(), _preload_content=False)
+            release: dict[str, Any] = json.loads(response.data)
+        return release
+
+    def _apply_source(self, source: mapping.FluxSource) -> None:
+        """Create the source, or replace its spec and labels when it exists (same URL: same name)."""
+        custom, namespace = self._custom(), self.options.source_namespace
+        args = (mapping.SOURCE_GROUP, source.version, namespace, source.plural)
+        with self._cluster_errors(source.name, namespace):
+            try:
+                custom.create_namespaced_custom_object(*args, source.body, _request_timeout=self._request_timeout())
+            except Exception as error:
+                if getattr(error, "status", None) != 409:
+                    raise
+                custom.patch_namespaced_custom_object(
+                    *args, source.name, {"metadata": {"labels": mapping.MANAGED_BY}, "spec": source.body["spec"]},
+                    _request_timeout=self._request_timeout())
+
+    def _replace_spec(self, spec: ReleaseSpec, source: mapping.FluxSource) -> int:
+        """Replace the HelmRelease's chart and values (values are replaced, not merged, as `helm upgrade` does),
+        keeping other spec fields; returns the generation to wait for. Retries optimistic-concurrency conflicts."""
+        custom = self._custom()
+        wanted = mapping.release_spec(spec, source, self.options.interval)
+        for attempt in range(_CONFLICT_RETRIES):
+            current = self._get(spec.name, spec.namespace)
+            merged = {**(current.get("spec") or {}), **wanted}
+            current["spec"] = {key: value for key, value in merged.items() if value is not None}
+            current["metadata"]["labels"] = {**(current["metadata"].get("labels") or {}), **mapping.MANAGED_BY}
+            try:
+                replaced = custom.replace_namespaced_custom_object(
+                    mapping.HELM_GROUP, mapping.HELM_VERSION, spec.namespace, mapping.HELMRELEASES, spec.name,
+                    current, _request_timeout=self._request_timeout())
+            except Exception as error:
+                if getattr(error, "status", None) != 409 or attempt == _CONFLICT_RETRIES - 1:
+                    raise
+                continue
+            return int(replaced["metadata"].get("generation") or 1)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _wait(self, name: str, namespace: str, generation: int, version: str | None,
+              timeout_seconds: int | None) -> ReleaseStatus:
+        """Poll until Flux reports `generation` Ready for `version`, or failed, or the timeout passes."""
+        timeout = timeout_seconds or self.options.default_timeout_seconds
+        deadline = time.monotonic() + timeout
+        while True:
+            release = self._get(name, namespace)
+            state = mapping.outcome(release, generation, version)
+            if state == "ready":
+                return self.status(name, namespace)
+            if state == "failed":
+                raise DeploymentFailed(helm_message(mapping.failure_message(release)))
+            if time.monotonic() >= deadline:
+                raise DeploymentFailed(f"HelmRelease {namespace}/{name} not ready after {timeout}s: "
+                                       f"{helm_message(mapping.failure_message(release))}")
+            time.sleep(min(self.options.poll_interval_seconds, max(deadline - time.monotonic(), 0.01)))
+
+    def _ensure_namespace(self, namespace: str) -> None:
+        """The HelmRelease lives in the target namespace, which must exist before it."""
+        core, _ = self._kube_apis()
+        with self._cluster_errors(namespace, namespace):
+            try:
+                core.create_namespace({"metadata": {"name": namespace, "labels": mapping.MANAGED_BY}},
+                                      _request_timeout=self._request_timeout())
+            except Exception as error:
+                if getattr(error, "status", None) != 409:
+                    raise
+
+    # --- kubernetes ----------------------------------------------------------------------------------------------
+
+    def _request_timeout(self) -> tuple[float, float]:
+        return self.options.request_timeout_seconds, self.options.request_timeout_seconds
+
+    def _custom(self) -> Any:
+        from kubernetes import client as k8s
+
+        return k8s.CustomObjectsApi(self._kube())
+
+    def _kube_apis(self) -> tuple[Any, Any]:
+        from kubernetes import client as k8s
+
+        api_client = self._kube()
+        return k8s.CoreV1Api(api_client), k8s.AppsV1Api(api_client)
+
+    def _kube(self) -> Any:
+        with self._lock:
+            if self._kube_client is None:
+                self._kube_client = self._build_kube_client()
+            return self._kube_client
+
+    def _build_kube_client(self) -> Any:
+        from kubernetes import client as k8s
+        from kubernetes import config as k8s_config
+        from urllib3.util.retry import Retry
+
+        configuration = k8s.Configuration()
+        configuration.retries = Retry(total=1, backoff_factor=0)  # more would multiply the timeout
+        kubeconfig = self.options.kubeconfig or os.environ.get("KUBECONFIG")
+        try:
+            if kubeconfig:
+                k8s_config.load_kube_config(config_file=self.options.kubeconfig, context=self.options.context,
+                                            client_configuration=configuration, persist_config=False)
+            else:
+                k8s_config.load_incluster_config(client_configuration=configuration)
+        except Exception as error:  # missing files, exec plugins, bad YAML: all mean "cannot reach the cluster"
+            raise BackendUnavailable(f"backend '{self.adapter_id}': cannot load cluster credentials: {error}") \
+                from error
+        return k8s.ApiClient(configuration)
+
+    def _list(self, method: Callable[..., Any], namespace: str, selector: str) -> list[dict[str, Any]]:
+        response = method(namespace, label_selector=selector, _request_timeout=self._request_timeout(),
+                          _preload_content=False)
+        items: list[dict[str, Any]] = json.loads(response.data).get("items") or []
+        return items
+
+    @contextmanager
+    def _cluster_errors(self, name: str, namespace: str) -> Iterator[None]:
+        """404 → NotFound; the API refusing a write → DeploymentFailed; anything else (transport, auth, 5xx) →
+        BackendUnavailable."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            yield
+        except (NotFound, BackendUnavailable, DeploymentFailed):
+            raise
+        except ApiException as error:
+            reason = helm_message(_api_message(error))
+            if error.status == 404:
+                raise NotFound(f"no Flux HelmRelease {namespace}/{name}: {reason}") from error
+            if error.status in (400, 409, 422):
+                raise DeploymentFailed(f"the cluster refused the Flux objects of {namespace}/{name}: {reason}") \
+                    from error
+            self.close()
+            raise BackendUnavailable(f"backend '{self.adapter_id}': cluster request failed: {reason}") from error
+        except Exception as error:
+            self.close()  # start the next call with fresh connections
+            raise BackendUnavailable(f"backend '{self.adapter_id}': cluster unreachable: "
+                                     f"{helm_message(str(error))}") from error
+
+
+def _api_message(error: Any) -> str:
+    """The Status message of an API error, else its reason."""
+    try:
+        return str(json.loads(error.body).get("message") or error.reason)
+    except (TypeError, ValueError, AttributeError):
+        return str(getattr(error, "reason", None) or error)

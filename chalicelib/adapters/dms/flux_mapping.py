@@ -1,0 +1,197 @@
+"""Pure mapping for the `flux` DMS backend: a ChartSource to Flux source objects and a HelmRelease, and a
+HelmRelease's status back to port types. No I/O here, so all of it is unit-tested without a cluster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from chalicelib.adapters.dms.port import (
+    ChartSource,
+    DeploymentFailed,
+    PodStatus,
+    ReleaseSpec,
+    ReleaseState,
+    ReleaseStatus,
+    Revision,
+    WorkloadStatus,
+)
+
+Obj = dict[str, Any]
+HELM_GROUP, HELM_VERSION, HELMRELEASES = "helm.toolkit.fluxcd.io", "v2", "helmreleases"
+SOURCE_GROUP = "source.toolkit.fluxcd.io"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "netweave"}
+Outcome = Literal["ready", "failed", "pending"]
+_NOT_DNS = re.compile(r"[^a-z0-9-]+")
+_MAX_NAME = 63
+
+
+@dataclass(frozen=True)
+class FluxSource:
+    """The Flux source object a release installs from: kind, API version, plural, name and the whole body."""
+
+    kind: Literal["HelmRepository", "OCIRepository"]
+    version: str
+    plural: str
+    name: str
+    body: Obj
+
+
+def source_name(url: str, salt: str = "") -> str:
+    """A stable DNS-1123 name for a repository URL: a readable slug of host and path plus a short hash of the
+    exact URL (two URLs that slug alike still differ)."""
+    digest = hashlib.sha256(f"{url}\n{salt}".encode()).hexdigest()[:8]
+    bare = url.split("://", 1)[-1].lower()
+    slug = _NOT_DNS.sub("-", bare).strip("-")
+    slug = slug[: _MAX_NAME - len(digest) - 1].strip("-")
+    return f"{slug}-{digest}" if slug else f"repo-{digest}"
+
+
+def chart_source(spec: ReleaseSpec, namespace: str, interval: str) -> FluxSource:
+    """The source object for `spec.source`: an `oci://` repository becomes an OCIRepository that points at the
+    chart itself at tag = chart version (so its name includes the version), anything else a HelmRepository."""
+    source = require_helm_source(spec)
+    chart = str(source.chart)
+    metadata: Obj = {"namespace": namespace, "labels": dict(MANAGED_BY)}
+    if source.repo_url.startswith("oci://"):
+        base = source.repo_url.rstrip("/")
+        url = base if base.rsplit("/", 1)[-1] == chart else f"{base}/{chart}"
+        name = source_name(url, source.revision)
+        body: Obj = {"apiVersion": f"{SOURCE_GROUP}/v1beta2", "kind": "OCIRepository",
+                     "metadata": {**metadata, "name": name},
+                     "spec": {"interval": interval, "url": url, "ref": {"tag": source.revision},
+                              "layerSelector": {"mediaType": "application/vnd.cncf.helm.chart.content.v1.tar+gzip",
+                                                "operation": "copy"}}}
+        return FluxSource("OCIRepository", "v1beta2", "ocirepositories", name, body)
+    name = source_name(source.repo_url)
+    body = {"apiVersion": f"{SOURCE_GROUP}/v1", "kind": "HelmRepository", "metadata": {**metadata, "name": name},
+            "spec": {"interval": interval, "url": source.repo_url}}
+    return FluxSource("HelmRepository", "v1", "helmrepositories", name, body)
+
+
+def require_helm_source(spec: ReleaseSpec) -> ChartSource:
+    source = spec.source
+    if source is None:
+        raise DeploymentFailed("Flux installs from a package's repository: the release has no chart source")
+    if source.kind != "helm-repo":
+        raise DeploymentFailed(f"Flux needs a helm-repo package, not a {source.kind} source")
+    if not source.chart:
+        raise DeploymentFailed("Flux needs the chart name of the helm-repo package")
+    return source
+
+
+def release_spec(spec: ReleaseSpec, source: FluxSource, interval: str) -> Obj:
+    """`spec` of the HelmRelease: releaseName = name, the chart from the source, no automatic remediation."""
+    chart_source_ = require_helm_source(spec)
+    ref = {"kind": source.kind, "name": source.name, "namespace": source.body["metadata"]["namespace"]}
+    body: Obj = {"interval": interval, "releaseName": spec.name, "values": dict(spec.values),
+                 "install": {"createNamespace": True, "remediation": {"retries": 0}},
+                 "upgrade": {"remediation": {"retries": 0, "strategy": "none"}}}
+    if source.kind == "OCIRepository":
+        body["chartRef"] = ref
+        body["chart"] = None  # drops a chart.spec left by an earlier HelmRepository install (merge patch)
+    else:
+        body["chart"] = {"spec": {"chart": chart_source_.chart, "version": chart_source_.revision,
+                                  "sourceRef": ref}}
+        body["chartRef"] = None
+    return body
+
+
+def helm_release(spec: ReleaseSpec, source: FluxSource, interval: str) -> Obj:
+    body = {k: v for k, v in release_spec(spec, source, interval).items() if v is not None}
+    return {"apiVersion": f"{HELM_GROUP}/{HELM_VERSION}", "kind": "HelmRelease",
+            "metadata": {"name": spec.name, "namespace": spec.namespace, "labels": dict(MANAGED_BY)},
+            "spec": body}
+
+
+def ready_condition(release: Obj) -> Obj:
+    conditions = (release.get("status") or {}).get("conditions") or []
+    found: Obj = next((c for c in conditions if c.get("type") == "Ready"), {})
+    return found
+
+
+def outcome(release: Obj, generation: int, version: str | None) -> Outcome:
+    """Where a reconcile of `generation` stands: ready (for `version`), failed, or still pending."""
+    status = release.get("status") or {}
+    if int(status.get("observedGeneration") or 0) < generation:
+        return "pending"
+    ready = ready_condition(release)
+    if ready.get("status") == "False" and str(ready.get("reason", "")).endswith("Failed"):
+        return "failed"
+    if ready.get("status") == "True" and (not version or status.get("lastAttemptedRevision") == version):
+        return "ready"
+    return "pending"
+
+
+def failure_message(release: Obj) -> str:
+    ready = ready_condition(release)
+    return str(ready.get("message") or ready.get("reason") or "the HelmRelease is not ready")
+
+
+def release_state(release: Obj) -> ReleaseState:
+    if release["metadata"].get("deletionTimestamp"):
+        return "uninstalling"
+    ready = ready_condition(release)
+    if ready.get("status") == "True":
+        return "deployed"
+    if ready.get("status") == "False" and str(ready.get("reason", "")).endswith("Failed"):
+        return "failed"
+    return "pending-upgrade" if (release.get("status") or {}).get("history") else "pending-install"
+
+
+def _history(release: Obj) -> list[Obj]:
+    history: list[Obj] = (release.get("status") or {}).get("history") or []
+    return history
+
+
+def _entry_revision(entry: Obj, fallback: int) -> int:
+    try:
+        return int(entry.get("version") or fallback)
+    except (TypeError, ValueError):
+        return fallback
+
+
+def _spec_chart(release: Obj) -> tuple[str, str]:
+    spec = release.get("spec") or {}
+    chart_spec = (spec.get("chart") or {}).get("spec") or {}
+    return str(chart_spec.get("chart") or ""), str(chart_spec.get("version") or "")
+
+
+def release_status(release: Obj, workloads: list[WorkloadStatus], pods: list[PodStatus]) -> ReleaseStatus:
+    """revision = the newest history snapshot's Helm release number (= the number of snapshots until Flux prunes
+    its history to 5); the chart as last attempted."""
+    status = release.get("status") or {}
+    history = _history(release)
+    newest = history[0] if history else {}
+    spec_chart, spec_version = _spec_chart(release)
+    ready = ready_condition(release)
+    return ReleaseStatus(
+        name=release["metadata"]["name"], namespace=release["metadata"].get("namespace", ""),
+        revision=_entry_revision(newest, len(history)) if history else 0, status=release_state(release),
+        chart_name=str(newest.get("chartName") or spec_chart),
+        chart_version=str(status.get("lastAttemptedRevision") or spec_version or newest.get("chartVersion") or ""),
+        app_version=newest.get("appVersion"), updated_at=ready.get("lastTransitionTime"),
+        workloads=workloads, pods=pods,
+        details={"flux": {"ready": ready.get("status"), "reason": ready.get("reason"),
+                          "message": ready.get("message"),
+                          "lastAttemptedRevision": status.get("lastAttemptedRevision")}})
+
+
+def _entry_state(value: Any) -> ReleaseState:
+    text = str(value or "").lower()
+    return text if text in {"deployed", "failed", "superseded", "uninstalling", "pending-install",  # type: ignore[return-value]
+                            "pending-upgrade", "pending-rollback"} else "unknown"
+
+
+def revisions(release: Obj) -> list[Revision]:
+    """The history snapshots, oldest first."""
+    history = list(reversed(_history(release)))
+    return [Revision(revision=_entry_revision(entry, index), status=_entry_state(entry.get("status")),
+                     chart=f"{entry.get('chartName', '')}-{entry.get('chartVersion', '')}",
+                     app_version=entry.get("appVersion"),
+                     updated_at=entry.get("lastDeployed") or entry.get("firstDeployed"),
+                     description=None)
+            for index, entry in enumerate(history, start=1)]

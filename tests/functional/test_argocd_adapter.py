@@ -1,0 +1,254 @@
+"""The `argocd` DMS adapter against kubesim's simulated ArgoCD: Applications written, synced, rolled back, deleted."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from chalicelib.adapters.dms.argocd import ArgoCDDeploymentAdapter
+from chalicelib.adapters.dms.port import BackendRefused, ChartSource, DeploymentFailed, ReleaseSpec
+from chalicelib.adapters.registry import Capability
+from chalicelib.config import AdapterConfig
+from chalicelib.domain.errors import BackendUnavailable, ConfigurationError, NotFound
+from devtools.kubesim import KubeSim, start_kubesim
+from devtools.kubesim.controllers.gitops import GitOps
+from tests.conftest import PROJECT_DIR
+
+pytestmark = pytest.mark.xdist_group("argocd-adapter")
+TIMEOUT = 10
+REPO = "https://charts.example.com"
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubeSim]:
+    saved = GitOps.SYNC_DELAY, GitOps.FINALIZE_DELAY
+    GitOps.SYNC_DELAY, GitOps.FINALIZE_DELAY = 0.05, 0.05
+    try:
+        with start_kubesim(port=0, kubeconfig_path=tmp_path_factory.mktemp("kubesim") / "kubeconfig") as running:
+            yield running
+    finally:
+        GitOps.SYNC_DELAY, GitOps.FINALIZE_DELAY = saved
+
+
+def make_adapter(sim: KubeSim, **options: Any) -> ArgoCDDeploymentAdapter:
+    return ArgoCDDeploymentAdapter(AdapterConfig(id="argocd-local", type="argocd", options={
+        "kubeconfig": str(sim.kubeconfig_path), "pollIntervalSeconds": 0.02, **options}))
+
+
+@pytest.fixture(scope="module")
+def adapter(sim: KubeSim) -> ArgoCDDeploymentAdapter:
+    return make_adapter(sim)
+
+
+@pytest.fixture(scope="module")
+def manual(sim: KubeSim) -> ArgoCDDeploymentAdapter:
+    return make_adapter(sim, automatedSync=False)
+
+
+def spec(name: str, version: str, values: dict[str, Any] | None = None, *, git: bool = False,
+         timeout: int = TIMEOUT) -> ReleaseSpec:
+    source = ChartSource("git", "https://git.example.com/du.git", version, path="charts/du") if git else \
+        ChartSource("helm-repo", REPO, version, chart="du")
+    return ReleaseSpec(name=name, namespace=f"{name}-ns", chart_path="", values=values or {},
+                       timeout_seconds=timeout, source=source)
+
+
+def application(adapter: ArgoCDDeploymentAdapter, name: str) -> dict[str, Any]:
+    found = adapter._find(name)
+    assert found is not None
+    return found
+
+
+def test_lifecycle_with_automated_sync(adapter: ArgoCDDeploymentAdapter) -> None:
+    name, namespace = "du-auto", "du-auto-ns"
+    status = adapter.install(spec(name, "1.0.0", {"image": {"tag": "1.25"}}))
+    assert (status.name, status.namespace, status.revision, status.status, status.chart_name,
+            status.chart_version, status.app_version) == (name, namespace, 1, "deployed", "du", "1.0.0", None)
+    assert status.details == {"argocd": {"project": "default", "syncStatus": "Synced", "healthStatus": "Healthy",
+                                         "revision": "1.0.0"}}
+    assert status.updated_at and status.workloads == [] and status.pods == []
+    app = application(adapter, name)
+    assert app["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "netweave"
+    assert app["metadata"]["annotations"]["netweave.io/target-namespace"] == namespace
+    assert app["metadata"]["finalizers"] == ["resources-finalizer.argocd.argoproj.io"]
+    assert app["spec"]["source"] == {"repoURL": REPO, "chart": "du", "targetRevision": "1.0.0",
+                                     "helm": {"releaseName": name, "valuesObject": {"image": {"tag": "1.25"}}}}
+    assert app["spec"]["destination"] == {"server": "https://kubernetes.default.svc", "namespace": namespace}
+    assert app["spec"]["syncPolicy"] == {"automated": {"prune": True, "selfHeal": True},
+                                         "syncOptions": ["CreateNamespace=true"]}
+
+    again = adapter.install(spec(name, "1.0.0", {"image": {"tag": "1.25"}}))  # idempotent
+    assert (again.revision, again.status) == (1, "deployed")
+
+    upgraded = adapter.upgrade(spec(name, "1.1.0", {"image": {"tag": "1.25"}}))
+    assert (upgraded.revision, upgraded.status, upgraded.chart_version) == (2, "deployed", "1.1.0")
+    assert upgraded.details["argocd"]["revision"] == "1.1.0"
+
+    scaled = adapter.scale(name, namespace, 4)
+    assert (scaled.revision, scaled.status) == (3, "deployed")
+    values = application(adapter, name)["spec"]["source"]["helm"]["valuesObject"]
+    assert values == {"image": {"tag": "1.25"}, "replicaCount": 4}
+
+    with pytest.raises(DeploymentFailed, match="failed to apply") as caught:
+        adapter.upgrade(spec(name, "1.2.0", {"image": {"tag": "fail"}}))
+    assert caught.value.status == 422 and name in caught.value.detail
+    failed = adapter.status(name, namespace)
+    assert (failed.status, failed.revision) == ("failed", 3)
+    assert failed.details["argocd"]["healthStatus"] == "Degraded"
+
+    with pytest.raises(BackendRefused, match="automated sync is on") as refused:
+        adapter.rollback(name, namespace, 1)
+    assert refused.value.status == 409
+    assert adapter.status(name, namespace).status == "failed"  # nothing changed
+
+    history = adapter.history(name, namespace)
+    assert [(r.revision, r.status, r.chart) for r in history] == [
+        (1, "superseded", "du-1.0.0"), (2, "superseded", "du-1.1.0"), (3, "deployed", "du-1.1.0")]
+    assert all(r.updated_at for r in history)
+
+    recovered = adapter.upgrade(spec(name, "1.2.0", {"image": {"tag": "1.26"}}))
+    assert (recovered.revision, recovered.status) == (4, "deployed")
+
+    adapter.uninstall(name, namespace)
+    assert adapter._find(name) is None
+    with pytest.raises(NotFound):
+        adapter.status(name, namespace)
+    adapter.uninstall(name, namespace)  # idempotent: a retried delete succeeds
+
+
+def test_manual_sync_install_upgrade_and_rollback(manual: ArgoCDDeploymentAdapter) -> None:
+    name, namespace = "cu-manual", "cu-manual-ns"
+    status = manual.install(spec(name, "2.0.0", {"replicaCount": 1}, git=True))
+    assert (status.revision, status.status, status.chart_name, status.chart_version) == (
+        1, "deployed", "charts/du", "2.0.0")
+    app = application(manual, name)
+    assert "automated" not in app["spec"]["syncPolicy"] and "operation" not in app
+    assert app["spec"]["source"]["path"] == "charts/du"
+
+    assert manual.upgrade(spec(name, "2.1.0", {"replicaCount": 1}, git=True)).revision == 2
+    assert manual.scale(name, namespace, 3).revision == 3
+
+    rolled = manual.rollback(name, namespace, 1)
+    assert (rolled.revision, rolled.status, rolled.chart_version) == (4, "deployed", "2.0.0")
+    history = application(manual, name)["status"]["history"]
+    assert history[-1]["source"] == history[0]["source"]
+
+    previous = manual.rollback(name, namespace)  # None: the revision before the current one
+    assert (previous.revision, previous.status, previous.chart_version) == (5, "deployed", "2.1.0")
+    assert application(manual, name)["status"]["history"][-1]["source"]["helm"]["valuesObject"] == {
+        "replicaCount": 3}
+
+    with pytest.raises(DeploymentFailed, match="no revision 42"):
+        manual.rollback(name, namespace, 42)
+    manual.uninstall(name, namespace)
+    with pytest.raises(NotFound):
+        manual.history(name, namespace)
+
+
+def test_failing_install_reports_argocd_message(adapter: ArgoCDDeploymentAdapter) -> None:
+    name = "du-broken"
+    with pytest.raises(DeploymentFailed, match="image tag 'fail'"):
+        adapter.install(spec(name, "1.0.0", {"image": {"tag": "fail"}}))
+    status = adapter.status(name, f"{name}-ns")
+    assert (status.status, status.revision, status.details["argocd"]["syncStatus"]) == ("failed", 0, "OutOfSync")
+    assert adapter.history(name, f"{name}-ns") == []
+    adapter.uninstall(name, f"{name}-ns")
+
+
+def test_timeout_is_a_deployment_failure(adapter: ArgoCDDeploymentAdapter, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(GitOps, "SYNC_DELAY", 5.0)
+    started = time.monotonic()
+    with pytest.raises(DeploymentFailed, match="not healthy after 1 s"):
+        adapter.install(spec("du-slow", "1.0.0", timeout=1))
+    assert time.monotonic() - started < 3
+    assert adapter.status("du-slow", "du-slow-ns").status == "pending-install"
+    monkeypatch.setattr(GitOps, "SYNC_DELAY", 0.05)
+    adapter.uninstall("du-slow", "du-slow-ns")
+
+
+def test_workloads_pods_and_logs_come_from_the_destination_namespace(adapter: ArgoCDDeploymentAdapter) -> None:
+    name, namespace = "du-pods", "du-pods-ns"
+    adapter.install(spec(name, "1.0.0"))
+    core, apps = adapter._kube_apis()  # kubesim renders nothing: stand in for what ArgoCD would apply
+    core.create_namespace({"metadata": {"name": namespace}})
+    labels = {"app.kubernetes.io/instance": name}
+    apps.create_namespaced_deployment(namespace, {
+        "metadata": {"name": "du", "labels": labels},
+        "spec": {"replicas": 2, "selector": {"matchLabels": labels}, "template": {
+            "metadata": {"labels": labels}, "spec": {"containers": [{"name": "du", "image": "nginx:1.25"}]}}}})
+    deadline = time.monotonic() + 5
+    while (status := adapter.status(name, namespace)).workloads[0].ready < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [(w.kind, w.desired, w.ready) for w in status.workloads] == [("Deployment", 2, 2)]
+    assert len(status.pods) == 2 and status.ready
+    logs = adapter.logs(name, namespace, tail_lines=1)
+    assert len(logs) == 2 and all(entry.container == "du" and len(entry.lines) == 1 for entry in logs)
+    assert adapter.logs(name, namespace, container="other") == []
+    adapter.uninstall(name, namespace)
+
+
+def test_not_found_and_refusals(adapter: ArgoCDDeploymentAdapter, manual: ArgoCDDeploymentAdapter) -> None:
+    calls: list[Callable[[], object]] = [
+        lambda: adapter.status("ghost", "default"), lambda: adapter.history("ghost", "default"),
+        lambda: manual.rollback("ghost", "default"), lambda: adapter.scale("ghost", "default", 2),
+        lambda: adapter.logs("ghost", "default"), lambda: adapter.upgrade(spec("ghost", "1.0.0"))]
+    for call in calls:
+        with pytest.raises(NotFound):
+            call()
+    adapter.uninstall("ghost", "default")  # already gone = done
+
+    with pytest.raises(DeploymentFailed, match="ArgoCD deploys helm-repo or git packages"):
+        adapter.install(ReleaseSpec("archive", "archive-ns", "/tmp/du-1.0.0.tgz", {}))
+    adapter.install(spec("du-taken", "1.0.0"))
+    with pytest.raises(NotFound):
+        adapter.status("du-taken", "elsewhere")  # same name, other namespace: not this deployment
+    with pytest.raises(BackendRefused, match="already deploys into namespace du-taken-ns"):
+        adapter.install(ReleaseSpec("du-taken", "elsewhere", "", {}, TIMEOUT, spec("x", "1").source))
+    adapter.uninstall("du-taken", "du-taken-ns")
+
+
+def test_options_are_validated(sim: KubeSim) -> None:
+    with pytest.raises(ConfigurationError, match="unknownOption"):
+        make_adapter(sim, unknownOption=True)
+    adapter = make_adapter(sim, project="ran", destinationServer="https://edge-7:6443", prune=False)
+    assert adapter.capabilities == frozenset({Capability.DEPLOY, Capability.UPGRADE, Capability.SCALE,
+                                              Capability.ROLLBACK, Capability.STATUS, Capability.LOGS})
+    status = adapter.install(spec("du-options", "1.0.0"))
+    assert status.details["argocd"]["project"] == "ran"
+    app = application(adapter, "du-options")
+    assert app["spec"]["destination"]["server"] == "https://edge-7:6443"
+    assert app["spec"]["syncPolicy"]["automated"] == {"prune": False, "selfHeal": True}
+    adapter.uninstall("du-options", "du-options-ns")
+
+
+def test_unreachable_cluster_is_backend_unavailable_quickly(sim: KubeSim, tmp_path: Path) -> None:
+    kubeconfig = yaml.safe_load(Path(str(sim.kubeconfig_path)).read_text())
+    kubeconfig["clusters"][0]["cluster"]["server"] = "http://127.0.0.1:1"
+    (tmp_path / "kubeconfig").write_text(yaml.safe_dump(kubeconfig))
+    offline = ArgoCDDeploymentAdapter(AdapterConfig(id="offline", type="argocd",
+                                                    options={"kubeconfig": str(tmp_path / "kubeconfig")}))
+    started = time.monotonic()
+    calls: list[Callable[[], object]] = [lambda: offline.status("du", "default"),
+                                         lambda: offline.install(spec("du-off", "1.0.0")),
+                                         lambda: offline.uninstall("du", "default")]
+    for call in calls:
+        with pytest.raises(BackendUnavailable, match="offline"):
+            call()
+    assert time.monotonic() - started < 5
+    missing = ArgoCDDeploymentAdapter(AdapterConfig(id="offline", type="argocd",
+                                                    options={"kubeconfig": str(tmp_path / "nope")}))
+    with pytest.raises(BackendUnavailable, match="credentials"):
+        missing.status("du", "default")
+
+
+def test_importing_the_adapter_stays_cheap() -> None:
+    check = ("import sys, chalicelib.adapters.dms.argocd; "
+             "assert 'kubernetes' not in sys.modules")
+    subprocess.run([sys.executable, "-c", check], cwd=PROJECT_DIR, check=True, capture_output=True)
