@@ -121,7 +121,8 @@ def list_deployments(query: ListQuery) -> Response:
     from chalicelib.services import deployments as service
 
     request = ListRequest(query.selection(), query.page_size(), query.parsed_filter(), query.marker())
-    return page_response(blueprint.current_request, service.list_deployments(config.deployment_store(), request))
+    page = service.list_deployments(config.deployment_store(), request)
+    return page_response(blueprint.current_request, page, service.unreachable_warning(page.items))
 
 
 @router.route(COLLECTION, "POST", summary="Deploy a package (202: the install runs asynchronously)",

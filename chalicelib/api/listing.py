@@ -42,8 +42,10 @@ class ListResponse(BaseModel):
     model_config = ConfigDict(extra="allow", defer_build=True)
 
 
-def page_response(request: Request, page: Page) -> Response:
+def page_response(request: Request, page: Page, warning: str | None = None) -> Response:
     headers = {"Content-Type": "application/json"}
+    if warning:
+        headers["Warning"] = f'199 netweave "{warning}"'  # RFC 7234 miscellaneous warning: partial knowledge
     if page.next_marker is not None:
         headers["Link"] = f'<{next_page_url(request, page.next_marker)}>; rel="next"'
     return Response(body=json.dumps(page.items, separators=(",", ":")), status_code=200, headers=headers)

@@ -55,18 +55,23 @@ class PollPorts:
 def poll_deployments(ports: PollPorts) -> PollReport:
     report = PollReport()
     unreachable: set[str] = set()
+    errors: dict[str, str] = {}
     for deployment in ports.store.all():
-        if deployment.active_operation_id or deployment.status not in _IDLE or deployment.adapter_id in unreachable:
+        if deployment.active_operation_id or deployment.status not in _IDLE:
+            continue
+        if deployment.adapter_id in errors:  # one failed call per backend and poll; its other deployments are marked
+            report.changed += _mark_unreachable(ports, deployment, errors[deployment.adapter_id])
             continue
         report.checked += 1
         try:
             changed = _refresh(ports, deployment)
         except BackendUnavailable as error:
-            unreachable.add(deployment.adapter_id)
+            errors[deployment.adapter_id] = error.detail
             logger.warning("deployment backend unreachable", extra={"adapter": deployment.adapter_id,
                                                                       "error": error.detail})
-            continue
+            changed = _mark_unreachable(ports, deployment, error.detail)
         report.changed += changed
+    unreachable.update(errors)
     report.unreachable = sorted(unreachable)
     report.resubmitted = resubmit_stuck(ports)
     return report
@@ -97,8 +102,20 @@ def _refresh(ports: PollPorts, deployment: Deployment) -> bool:
     return ports.store.observe(observed, deployment.updated_at)
 
 
+def _mark_unreachable(ports: PollPorts, deployment: Deployment, error: str) -> bool:
+    """The deployment keeps its last known state, marked as such (no event: nothing about it is known to change).
+    Lists show the mark and warn; the first poll that reaches the backend removes it."""
+    if (deployment.extensions.get("backendStatus") or {}).get("reachable") is False:
+        return False
+    now = utc_now_iso()
+    status = {"reachable": False, "error": error[:500], "since": now}
+    marked = deployment.model_copy(update={"updated_at": now,
+                                           "extensions": {**deployment.extensions, "backendStatus": status}})
+    return ports.store.observe(marked, deployment.updated_at)
+
+
 def _same(before: Deployment, after: Deployment) -> bool:
-    keys = ("revision", "replicas", "statusReason")
+    keys = ("revision", "replicas", "statusReason", "backendStatus")
     return before.status == after.status and all(before.extensions.get(k) == after.extensions.get(k) for k in keys)
 
 

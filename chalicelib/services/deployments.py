@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.adapters.dms.port import DeploymentAdapter, PodLogs, ReleaseStatus, Revision
+from chalicelib.adapters.dms.port import BackendRefused, DeploymentAdapter, PodLogs, ReleaseStatus, Revision
 from chalicelib.adapters.registry import AdapterRegistry, Capability, require
 from chalicelib.adapters.store.deployment_store import DeploymentStore, start_key_after
 from chalicelib.adapters.store.package_store import PackageStore
@@ -165,6 +165,10 @@ def request_operation(ports: DeploymentPorts, deployment_id: str, kind: Operatio
     deployment = find(ports.store, deployment_id)
     adapter = ports.registry.get(deployment.adapter_id)
     require(adapter, _CAPABILITY[kind])
+    refusal = getattr(adapter, "refusal", None)  # a backend that knows it will say no (ArgoCD rollback + autosync)
+    reason = refusal(kind.value) if refusal is not None else None
+    if reason:
+        raise BackendRefused(reason)
     if "values" in parameters and parameters["values"] is not None:
         check_values(parameters["values"])
     if parameters.get("packageId"):
@@ -205,6 +209,16 @@ def get_operation(store: DeploymentStore, operation_id: str) -> dict[str, Any]:
 
 def list_deployments(store: DeploymentStore, request: ListRequest) -> Page:
     return list_models(request, DEPLOYMENT_SELECTOR_SCHEMA, store.page, start_key_after)
+
+
+def unreachable_warning(items: list[dict[str, Any]]) -> str | None:
+    """Lists never fail for a backend that is down: its deployments show their last known state, marked by the
+    poller, and the list says so."""
+    down = sorted({str((i.get("extensions") or {}).get("dmsAdapter")) for i in items
+                   if ((i.get("extensions") or {}).get("backendStatus") or {}).get("reachable") is False})
+    if not down:
+        return None
+    return f"backend(s) {', '.join(down)} unreachable: their deployments show the last known state"
 
 
 # --- live views from the backend -------------------------------------------------------------------------------------

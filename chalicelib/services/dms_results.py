@@ -175,7 +175,8 @@ def _error(error: NetweaveError) -> OperationError:
 def observed(deployment: Deployment, release: ReleaseStatus, status: DeploymentStatus, at: str,
              operation_id: str | None) -> Deployment:
     """The deployment as the backend last showed it; the lock is released (no active operation)."""
-    extensions = {k: v for k, v in deployment.extensions.items() if k not in ("activeOperationId", "statusReason")}
+    extensions = {k: v for k, v in deployment.extensions.items()
+                  if k not in ("activeOperationId", "statusReason", "backendStatus")}  # the backend answered
     extensions.update(revision=release.revision, replicas=replicas(release), **release.details)
     if operation_id:
         extensions["lastOperationId"] = operation_id

@@ -104,3 +104,14 @@ def test_a_package_a_backend_cannot_deploy_is_refused_up_front(api: Api) -> None
                                               "version": "1"})
     assert incomplete.status == 400 and "chart" in incomplete.json()["detail"]
     assert call(api, "DELETE", f"{PACKAGES}/{git['packageId']}").status == 204
+
+
+def test_argocd_with_automated_sync_refuses_rollback_at_once(api: Api) -> None:
+    package = register(api, packageType="helm-repo", repositoryUrl="https://charts.example.net/ran",
+                       chart=f"rb-{uuid.uuid4().hex[:6]}", version="1.0.0")
+    accepted = deploy(api, package["packageId"], "ran-rb", dmsAdapter="argocd")
+    run_worker()
+    refused = call(api, "POST", f"{DEPLOYMENTS}/{accepted['deploymentId']}/rollback", {})
+    assert refused.status == 409 and "automated sync" in refused.json()["detail"]
+    shown = call(api, "GET", f"{DEPLOYMENTS}/{accepted['deploymentId']}").json()
+    assert shown["status"] == "deployed" and "activeOperationId" not in shown["extensions"]  # nothing was queued

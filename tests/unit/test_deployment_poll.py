@@ -215,7 +215,8 @@ def test_an_unreachable_backend_is_reported_once_and_its_other_deployments_skipp
 
     assert report.unreachable == ["dms-down"]
     assert len(status_calls(down)) == 1 and status_calls(up) == ["du-3"]
-    assert report.changed == 1 and [e.object_id for e in world.publisher.events] == [other.deployment_id]
+    # two marked unreachable (written, not announced) and one status change (announced)
+    assert report.changed == 3 and [e.object_id for e in world.publisher.events] == [other.deployment_id]
     for deployment in (first, second):  # unreachable is not failed: nothing is known about the release
         assert world.current(deployment.deployment_id).status is DeploymentStatus.DEPLOYED
 
@@ -339,3 +340,26 @@ def test_the_poller_never_overwrites_what_an_operation_wrote_meanwhile(
     assert after.revision == 2 and world.store.uses_package(v2.package_id)
     assert [e.detail_type for e in world.publisher.events] == [DeploymentEventType.PROGRESSING.value,
                                                                DeploymentEventType.UPGRADED.value]
+
+
+def test_a_backend_that_is_down_marks_its_deployments_and_the_list_warns(
+        world: DmsWorld, adapter: ClusterAdapter, v1: DeploymentPackage) -> None:
+    from chalicelib.services.deployments import unreachable_warning
+
+    first, second = world.deployed("du-1", v1), world.deployed("du-2", v1)
+    world.publisher.events.clear()
+    adapter.unavailable = True
+    report = poll(world)
+    assert report.unreachable == [adapter.adapter_id] and report.changed == 2
+    marked = [world.current(d.deployment_id) for d in (first, second)]
+    assert all(m.extensions["backendStatus"]["reachable"] is False for m in marked)
+    assert all(m.status is DeploymentStatus.DEPLOYED for m in marked)  # the last known state, kept
+    assert world.publisher.events == []  # nothing about the deployments is known to have changed
+    warning = unreachable_warning([m.to_wire() for m in marked])
+    assert warning is not None and adapter.adapter_id in warning
+    assert poll(world).changed == 0  # marked once, not on every poll
+
+    adapter.unavailable = False
+    poll(world)
+    assert all("backendStatus" not in world.current(d.deployment_id).extensions for d in (first, second))
+    assert unreachable_warning([world.current(first.deployment_id).to_wire()]) is None

@@ -103,13 +103,19 @@ class ArgoCDDeploymentAdapter:
         helm["valuesObject"] = {**(helm.get("valuesObject") or {}), "replicaCount": replicas}
         return self._deploy(name, namespace, source, existing, timeout_seconds)
 
+    def refusal(self, operation: str) -> str | None:
+        """Why this backend will refuse `operation` whatever the deployment (the API answers 409 at once)."""
+        if operation == "rollback" and self.options.automated_sync:
+            return (f"ArgoCD refuses rollback while automated sync is on; disable automatedSync for this backend "
+                    f"('{self.adapter_id}') to roll back, or upgrade to the earlier chart and values instead")
+        return None
+
     def rollback(self, name: str, namespace: str, revision: int | None = None,
                  timeout_seconds: int | None = None) -> ReleaseStatus:
         app = self._get(name, namespace)
         if self.options.automated_sync or ((app.get("spec") or {}).get("syncPolicy") or {}).get("automated"):
-            raise BackendRefused(
-                f"ArgoCD refuses rollback while automated sync is on; disable automatedSync for this backend "
-                f"('{self.adapter_id}') to roll back, or upgrade to the earlier chart and values instead")
+            raise BackendRefused(self.refusal("rollback") or
+                                 f"ArgoCD refuses rollback: Application {name} has automated sync on")
         entry = mapping.history_entry(app, revision)
         if entry is None or not entry.get("source"):
             wanted = f"revision {revision}" if revision is not None else "an earlier revision"
