@@ -176,7 +176,8 @@ def test_timeout_is_a_deployment_failure(adapter: ArgoCDDeploymentAdapter, monke
 def test_workloads_pods_and_logs_come_from_the_destination_namespace(adapter: ArgoCDDeploymentAdapter) -> None:
     name, namespace = "du-pods", "du-pods-ns"
     adapter.install(spec(name, "1.0.0"))
-    core, apps = adapter._kube_apis()  # kubesim renders nothing: stand in for what ArgoCD would apply
+    # kubesim renders nothing: stand in for what ArgoCD would apply
+    core, apps = adapter.cluster.core(), adapter.cluster.apps()
     core.create_namespace({"metadata": {"name": namespace}})
     labels = {"app.kubernetes.io/instance": name}
     apps.create_namespaced_deployment(namespace, {

@@ -51,7 +51,7 @@ def spec(name: str, version: str = "1.0.0", values: dict[str, Any] | None = None
 
 def sources(adapter: FluxDeploymentAdapter, plural: str) -> list[dict[str, Any]]:
     version = "v1" if plural == "helmrepositories" else "v1beta2"
-    items: list[dict[str, Any]] = adapter._custom().list_namespaced_custom_object(
+    items: list[dict[str, Any]] = adapter.cluster.custom().list_namespaced_custom_object(
         "source.toolkit.fluxcd.io", version, "flux-system", plural)["items"]
     return items
 

@@ -99,7 +99,7 @@ def test_scale_keeps_the_other_values(adapter: HelmDeploymentAdapter, chart: Pat
     adapter.install(spec(chart, name, {"replicaCount": 1, "podLabels": {"site": "edge-7"}}))
     scaled = adapter.scale(name, f"{name}-ns", 2)
     assert scaled.workloads[0].ready == 2
-    pods = adapter._kube_apis()[0].list_namespaced_pod(f"{name}-ns", label_selector="site=edge-7").items
+    pods = adapter.cluster.core().list_namespaced_pod(f"{name}-ns", label_selector="site=edge-7").items
     assert len(pods) == 2
     adapter.uninstall(name, f"{name}-ns")
 

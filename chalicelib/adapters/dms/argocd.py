@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chalicelib.adapters.dms import argocd_mapping as mapping
 from chalicelib.adapters.dms import helm_status
+from chalicelib.adapters.dms.cluster import Cluster
 from chalicelib.adapters.dms.port import (
     BackendRefused,
     DeploymentFailed,
@@ -34,9 +33,6 @@ from chalicelib.config import AdapterConfig
 from chalicelib.domain.errors import BackendUnavailable, ConfigurationError, NetweaveError, NotFound
 
 Obj = dict[str, Any]
-INSTANCE_LABEL = "app.kubernetes.io/instance"
-_WORKLOAD_LISTS = (("Deployment", "list_namespaced_deployment"), ("StatefulSet", "list_namespaced_stateful_set"),
-                   ("DaemonSet", "list_namespaced_daemon_set"))
 
 
 class ArgoCDOptions(BaseModel):
@@ -73,8 +69,8 @@ class ArgoCDDeploymentAdapter:
             project=self.options.project, destination_server=self.options.destination_server,
             automated_sync=self.options.automated_sync, prune=self.options.prune, self_heal=self.options.self_heal,
             adapter_id=config.id)
-        self._lock = threading.Lock()
-        self._kube_client: Any = None
+        self.cluster = Cluster(config.id, self.options.kubeconfig, self.options.context,
+                               self.options.request_timeout_seconds)
 
     @property
     def capabilities(self) -> frozenset[Capability]:
@@ -124,7 +120,7 @@ class ArgoCDDeploymentAdapter:
         operation = mapping.sync_operation(str(entry.get("revision") or target.get("targetRevision") or ""), target)
         self._call(lambda api: api.patch_namespaced_custom_object(
             mapping.GROUP, mapping.VERSION, self.options.namespace, mapping.PLURAL, name, {"operation": operation},
-            _request_timeout=self._request_timeout()))
+            _request_timeout=self.cluster.request_timeout))
         return self._wait(name, target, require_synced=False, timeout_seconds=timeout_seconds)
 
     def uninstall(self, name: str, namespace: str, timeout_seconds: int | None = None) -> None:
@@ -135,7 +131,7 @@ class ArgoCDDeploymentAdapter:
         try:
             self._call(lambda api: api.delete_namespaced_custom_object(
                 mapping.GROUP, mapping.VERSION, self.options.namespace, mapping.PLURAL, name,
-                _request_timeout=self._request_timeout()))
+                _request_timeout=self.cluster.request_timeout))
         except NotFound:
             return
         timeout = timeout_seconds or self.options.default_timeout_seconds
@@ -156,27 +152,11 @@ class ArgoCDDeploymentAdapter:
     def logs(self, name: str, namespace: str, container: str | None = None, tail_lines: int | None = None,
              since_seconds: int | None = None) -> list[PodLogs]:
         self._get(name, namespace)
-        core, _ = self._kube_apis()
-        result: list[PodLogs] = []
         with self._cluster_errors():
-            for pod in self._list(core.list_namespaced_pod, namespace, f"{INSTANCE_LABEL}={name}"):
-                pod_name = pod["metadata"]["name"]
-                for spec in (pod.get("spec") or {}).get("containers") or []:
-                    if container is not None and spec["name"] != container:
-                        continue
-                    response = core.read_namespaced_pod_log(
-                        pod_name, namespace, container=spec["name"], tail_lines=tail_lines,
-                        since_seconds=since_seconds, _request_timeout=self._request_timeout(),
-                        _preload_content=False)
-                    lines = response.data.decode(errors="replace").splitlines()
-                    result.append(PodLogs(pod=pod_name, container=spec["name"], lines=lines))
-        return sorted(result, key=lambda entry: (entry.pod, entry.container))
+            return self.cluster.logs(name, namespace, container, tail_lines, since_seconds)
 
     def close(self) -> None:
-        with self._lock:
-            if self._kube_client is not None:
-                self._kube_client.close()
-            self._kube_client = None
+        self.cluster.close()
 
     # --- Applications --------------------------------------------------------------------------------------------
 
@@ -243,29 +223,25 @@ class ArgoCDDeploymentAdapter:
 
     def _release_status(self, app: Obj) -> ReleaseStatus:
         name, namespace = app["metadata"]["name"], mapping.destination_namespace(app)
-        core, apps = self._kube_apis()
-        selector = f"{INSTANCE_LABEL}={name}"
         with self._cluster_errors():
-            workloads = [helm_status.workload_status(kind, item) for kind, method in _WORKLOAD_LISTS
-                         for item in self._list(getattr(apps, method), namespace, selector)]
-            pods = [helm_status.pod_status(pod) for pod in self._list(core.list_namespaced_pod, namespace, selector)]
-        return mapping.release_status(app, workloads, sorted(pods, key=lambda p: p.name))
+            workloads, pods = self.cluster.workloads_and_pods(name, namespace)
+        return mapping.release_status(app, workloads, pods)
 
     def _write(self, name: str | None, body: Obj) -> None:
         """Create (`name` None) or replace an Application."""
         where = (mapping.GROUP, mapping.VERSION, self.options.namespace, mapping.PLURAL)
         if name is None:
             self._call(lambda api: api.create_namespaced_custom_object(
-                *where, body, _request_timeout=self._request_timeout()))
+                *where, body, _request_timeout=self.cluster.request_timeout))
         else:
             self._call(lambda api: api.replace_namespaced_custom_object(
-                *where, name, body, _request_timeout=self._request_timeout()))
+                *where, name, body, _request_timeout=self.cluster.request_timeout))
 
     def _find(self, name: str) -> Obj | None:
         try:
             app: Obj = self._call(lambda api: api.get_namespaced_custom_object(
                 mapping.GROUP, mapping.VERSION, self.options.namespace, mapping.PLURAL, name,
-                _request_timeout=self._request_timeout()))
+                _request_timeout=self.cluster.request_timeout))
         except NotFound:
             return None
         return app
@@ -287,9 +263,8 @@ class ArgoCDDeploymentAdapter:
         """One CustomObjectsApi call, its failures as domain errors (409 as `_Conflict`, for the caller to retry)."""
         from kubernetes import client as k8s
 
-        api = k8s.CustomObjectsApi(self._kube())
         try:
-            return call(api)
+            return call(self.cluster.custom())
         except k8s.ApiException as error:
             reason = _api_message(error)
             if error.status == 404:
@@ -305,46 +280,6 @@ class ArgoCDDeploymentAdapter:
                                      f"{helm_status.helm_message(str(error))}") from error
 
     # --- kubernetes ----------------------------------------------------------------------------------------------
-
-    def _request_timeout(self) -> tuple[float, float]:
-        return self.options.request_timeout_seconds, self.options.request_timeout_seconds
-
-    def _kube_apis(self) -> tuple[Any, Any]:
-        from kubernetes import client as k8s
-
-        api_client = self._kube()
-        return k8s.CoreV1Api(api_client), k8s.AppsV1Api(api_client)
-
-    def _kube(self) -> Any:
-        with self._lock:
-            if self._kube_client is None:
-                self._kube_client = self._build_kube_client()
-            return self._kube_client
-
-    def _build_kube_client(self) -> Any:
-        from kubernetes import client as k8s
-        from kubernetes import config as k8s_config
-        from urllib3.util.retry import Retry
-
-        configuration = k8s.Configuration()
-        configuration.retries = Retry(total=1, backoff_factor=0)  # more would multiply the timeout
-        kubeconfig = self.options.kubeconfig or os.environ.get("KUBECONFIG")
-        try:
-            if kubeconfig:
-                k8s_config.load_kube_config(config_file=self.options.kubeconfig, context=self.options.context,
-                                            client_configuration=configuration, persist_config=False)
-            else:
-                k8s_config.load_incluster_config(client_configuration=configuration)
-        except Exception as error:  # missing files, exec plugins, bad YAML: all mean "cannot reach the cluster"
-            raise BackendUnavailable(f"backend '{self.adapter_id}': cannot load cluster credentials: {error}") \
-                from error
-        return k8s.ApiClient(configuration)
-
-    def _list(self, method: Callable[..., Any], namespace: str, selector: str) -> list[Obj]:
-        response = method(namespace, label_selector=selector, _request_timeout=self._request_timeout(),
-                          _preload_content=False)
-        items: list[Obj] = json.loads(response.data).get("items") or []
-        return items
 
     @contextmanager
     def _cluster_errors(self) -> Iterator[None]:

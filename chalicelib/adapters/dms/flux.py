@@ -10,25 +10,21 @@ a failed upgrade is not remediated (`upgrade.remediation.strategy: none`): the S
 from __future__ import annotations
 
 import json
-import os
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chalicelib.adapters.dms import flux_mapping as mapping
-from chalicelib.adapters.dms.helm_status import helm_message, pod_status, workload_status
+from chalicelib.adapters.dms.cluster import Cluster
+from chalicelib.adapters.dms.helm_status import helm_message
 from chalicelib.adapters.dms.port import DeploymentFailed, PodLogs, ReleaseSpec, ReleaseStatus, Revision
 from chalicelib.adapters.registry import Capability
 from chalicelib.config import AdapterConfig
 from chalicelib.domain.errors import BackendUnavailable, CapabilityNotSupported, ConfigurationError, NotFound
 
-INSTANCE_LABEL = "app.kubernetes.io/instance"
-_WORKLOAD_LISTS = (("Deployment", "list_namespaced_deployment"), ("StatefulSet", "list_namespaced_stateful_set"),
-                   ("DaemonSet", "list_namespaced_daemon_set"))
 _CONFLICT_RETRIES = 3
 
 
@@ -58,8 +54,8 @@ class FluxDeploymentAdapter:
             self.options = FluxOptions.model_validate(config.options)
         except ValidationError as error:
             raise ConfigurationError(f"dms adapter '{config.id}': {error}") from error
-        self._lock = threading.Lock()
-        self._kube_client: Any = None
+        self.cluster = Cluster(config.id, self.options.kubeconfig, self.options.context,
+                               self.options.request_timeout_seconds)
 
     @property
     def capabilities(self) -> frozenset[Capability]:
@@ -73,13 +69,13 @@ class FluxDeploymentAdapter:
         source = mapping.chart_source(spec, self.options.source_namespace, self.options.interval)
         self._apply_source(source)
         self._ensure_namespace(spec.namespace)
-        custom = self._custom()
+        custom = self.cluster.custom()
         with self._cluster_errors(spec.name, spec.namespace):
             try:
                 created = custom.create_namespaced_custom_object(
                     mapping.HELM_GROUP, mapping.HELM_VERSION, spec.namespace, mapping.HELMRELEASES,
                     mapping.helm_release(spec, source, self.options.interval),
-                    _request_timeout=self._request_timeout())
+                    _request_timeout=self.cluster.request_timeout)
                 generation = int(created["metadata"].get("generation") or 1)
             except Exception as error:
                 if getattr(error, "status", None) != 409:
@@ -101,9 +97,9 @@ class FluxDeploymentAdapter:
         """A merge patch of `spec.values.replicaCount`: the chart and the other values stay as they are."""
         self._get(name, namespace)
         with self._cluster_errors(name, namespace):
-            patched = self._custom().patch_namespaced_custom_object(
+            patched = self.cluster.custom().patch_namespaced_custom_object(
                 mapping.HELM_GROUP, mapping.HELM_VERSION, namespace, mapping.HELMRELEASES, name,
-                {"spec": {"values": {"replicaCount": replicas}}}, _request_timeout=self._request_timeout())
+                {"spec": {"values": {"replicaCount": replicas}}}, _request_timeout=self.cluster.request_timeout)
         version = str((patched.get("status") or {}).get("lastAttemptedRevision") or "") or None
         return self._wait(name, namespace, int(patched["metadata"].get("generation") or 1), version, timeout_seconds)
 
@@ -117,9 +113,9 @@ class FluxDeploymentAdapter:
         between releases and stay."""
         with self._cluster_errors(name, namespace):
             try:
-                self._custom().delete_namespaced_custom_object(
+                self.cluster.custom().delete_namespaced_custom_object(
                     mapping.HELM_GROUP, mapping.HELM_VERSION, namespace, mapping.HELMRELEASES, name,
-                    _request_timeout=self._request_timeout())
+                    _request_timeout=self.cluster.request_timeout)
             except Exception as error:
                 if getattr(error, "status", None) == 404:
                     return
@@ -138,13 +134,9 @@ class FluxDeploymentAdapter:
 
     def status(self, name: str, namespace: str) -> ReleaseStatus:
         release = self._get(name, namespace)
-        core, apps = self._kube_apis()
-        selector = f"{INSTANCE_LABEL}={name}"
         with self._cluster_errors(name, namespace):
-            workloads = [workload_status(kind, item) for kind, method in _WORKLOAD_LISTS
-                         for item in self._list(getattr(apps, method), namespace, selector)]
-            pods = [pod_status(pod) for pod in self._list(core.list_namespaced_pod, namespace, selector)]
-        return mapping.release_status(release, workloads, sorted(pods, key=lambda p: p.name))
+            workloads, pods = self.cluster.workloads_and_pods(name, namespace)
+        return mapping.release_status(release, workloads, pods)
 
     def history(self, name: str, namespace: str) -> list[Revision]:
         return sorted(mapping.revisions(self._get(name, namespace)), key=lambda r: r.revision)
@@ -152,56 +144,41 @@ class FluxDeploymentAdapter:
     def logs(self, name: str, namespace: str, container: str | None = None, tail_lines: int | None = None,
              since_seconds: int | None = None) -> list[PodLogs]:
         self._get(name, namespace)
-        core, _ = self._kube_apis()
-        result: list[PodLogs] = []
         with self._cluster_errors(name, namespace):
-            for pod in self._list(core.list_namespaced_pod, namespace, f"{INSTANCE_LABEL}={name}"):
-                pod_name = pod["metadata"]["name"]
-                for spec in (pod.get("spec") or {}).get("containers") or []:
-                    if container is not None and spec["name"] != container:
-                        continue
-                    response = core.read_namespaced_pod_log(
-                        pod_name, namespace, container=spec["name"], tail_lines=tail_lines,
-                        since_seconds=since_seconds, _request_timeout=self._request_timeout(),
-                        _preload_content=False)
-                    lines = response.data.decode(errors="replace").splitlines()
-                    result.append(PodLogs(pod=pod_name, container=spec["name"], lines=lines))
-        return sorted(result, key=lambda entry: (entry.pod, entry.container))
+            return self.cluster.logs(name, namespace, container, tail_lines, since_seconds)
 
     def close(self) -> None:
-        with self._lock:
-            if self._kube_client is not None:
-                self._kube_client.close()
-            self._kube_client = None
+        self.cluster.close()
 
     # --- Flux objects --------------------------------------------------------------------------------------------
 
     def _get(self, name: str, namespace: str) -> dict[str, Any]:
         with self._cluster_errors(name, namespace):
-            response = self._custom().get_namespaced_custom_object(
+            response = self.cluster.custom().get_namespaced_custom_object(
                 mapping.HELM_GROUP, mapping.HELM_VERSION, namespace, mapping.HELMRELEASES, name,
-                _request_timeout=self._request_timeout(), _preload_content=False)
+                _request_timeout=self.cluster.request_timeout, _preload_content=False)
             release: dict[str, Any] = json.loads(response.data)
         return release
 
     def _apply_source(self, source: mapping.FluxSource) -> None:
         """Create the source, or replace its spec and labels when it exists (same URL: same name)."""
-        custom, namespace = self._custom(), self.options.source_namespace
+        custom, namespace = self.cluster.custom(), self.options.source_namespace
         args = (mapping.SOURCE_GROUP, source.version, namespace, source.plural)
         with self._cluster_errors(source.name, namespace):
             try:
-                custom.create_namespaced_custom_object(*args, source.body, _request_timeout=self._request_timeout())
+                custom.create_namespaced_custom_object(*args, source.body,
+                                                       _request_timeout=self.cluster.request_timeout)
             except Exception as error:
                 if getattr(error, "status", None) != 409:
                     raise
                 custom.patch_namespaced_custom_object(
                     *args, source.name, {"metadata": {"labels": mapping.MANAGED_BY}, "spec": source.body["spec"]},
-                    _request_timeout=self._request_timeout())
+                    _request_timeout=self.cluster.request_timeout)
 
     def _replace_spec(self, spec: ReleaseSpec, source: mapping.FluxSource) -> int:
         """Replace the HelmRelease's chart and values (values are replaced, not merged, as `helm upgrade` does),
         keeping other spec fields; returns the generation to wait for. Retries optimistic-concurrency conflicts."""
-        custom = self._custom()
+        custom = self.cluster.custom()
         wanted = mapping.release_spec(spec, source, self.options.interval)
         for attempt in range(_CONFLICT_RETRIES):
             current = self._get(spec.name, spec.namespace)
@@ -211,7 +188,7 @@ class FluxDeploymentAdapter:
             try:
                 replaced = custom.replace_namespaced_custom_object(
                     mapping.HELM_GROUP, mapping.HELM_VERSION, spec.namespace, mapping.HELMRELEASES, spec.name,
-                    current, _request_timeout=self._request_timeout())
+                    current, _request_timeout=self.cluster.request_timeout)
             except Exception as error:
                 if getattr(error, "status", None) != 409 or attempt == _CONFLICT_RETRIES - 1:
                     raise
@@ -238,61 +215,15 @@ class FluxDeploymentAdapter:
 
     def _ensure_namespace(self, namespace: str) -> None:
         """The HelmRelease lives in the target namespace, which must exist before it."""
-        core, _ = self._kube_apis()
         with self._cluster_errors(namespace, namespace):
             try:
-                core.create_namespace({"metadata": {"name": namespace, "labels": mapping.MANAGED_BY}},
-                                      _request_timeout=self._request_timeout())
+                self.cluster.core().create_namespace({"metadata": {"name": namespace, "labels": mapping.MANAGED_BY}},
+                                      _request_timeout=self.cluster.request_timeout)
             except Exception as error:
                 if getattr(error, "status", None) != 409:
                     raise
 
     # --- kubernetes ----------------------------------------------------------------------------------------------
-
-    def _request_timeout(self) -> tuple[float, float]:
-        return self.options.request_timeout_seconds, self.options.request_timeout_seconds
-
-    def _custom(self) -> Any:
-        from kubernetes import client as k8s
-
-        return k8s.CustomObjectsApi(self._kube())
-
-    def _kube_apis(self) -> tuple[Any, Any]:
-        from kubernetes import client as k8s
-
-        api_client = self._kube()
-        return k8s.CoreV1Api(api_client), k8s.AppsV1Api(api_client)
-
-    def _kube(self) -> Any:
-        with self._lock:
-            if self._kube_client is None:
-                self._kube_client = self._build_kube_client()
-            return self._kube_client
-
-    def _build_kube_client(self) -> Any:
-        from kubernetes import client as k8s
-        from kubernetes import config as k8s_config
-        from urllib3.util.retry import Retry
-
-        configuration = k8s.Configuration()
-        configuration.retries = Retry(total=1, backoff_factor=0)  # more would multiply the timeout
-        kubeconfig = self.options.kubeconfig or os.environ.get("KUBECONFIG")
-        try:
-            if kubeconfig:
-                k8s_config.load_kube_config(config_file=self.options.kubeconfig, context=self.options.context,
-                                            client_configuration=configuration, persist_config=False)
-            else:
-                k8s_config.load_incluster_config(client_configuration=configuration)
-        except Exception as error:  # missing files, exec plugins, bad YAML: all mean "cannot reach the cluster"
-            raise BackendUnavailable(f"backend '{self.adapter_id}': cannot load cluster credentials: {error}") \
-                from error
-        return k8s.ApiClient(configuration)
-
-    def _list(self, method: Callable[..., Any], namespace: str, selector: str) -> list[dict[str, Any]]:
-        response = method(namespace, label_selector=selector, _request_timeout=self._request_timeout(),
-                          _preload_content=False)
-        items: list[dict[str, Any]] = json.loads(response.data).get("items") or []
-        return items
 
     @contextmanager
     def _cluster_errors(self, name: str, namespace: str) -> Iterator[None]:

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chalicelib.adapters.dms import helm_status as mapping
+from chalicelib.adapters.dms.cluster import Cluster
 from chalicelib.adapters.dms.port import DeploymentFailed, PodLogs, ReleaseSpec, ReleaseStatus, Revision
 from chalicelib.adapters.registry import Capability
 from chalicelib.config import AdapterConfig
@@ -31,9 +32,6 @@ from chalicelib.domain.errors import BackendUnavailable, ConfigurationError, Not
 T = TypeVar("T")
 LAMBDA_LAYER_HELM = Path("/opt/helm/helm")
 PROJECT_HELM = Path(__file__).resolve().parents[3] / ".local" / "bin" / "helm"
-INSTANCE_LABEL = "app.kubernetes.io/instance"
-_WORKLOAD_LISTS = (("Deployment", "list_namespaced_deployment"), ("StatefulSet", "list_namespaced_stateful_set"),
-                   ("DaemonSet", "list_namespaced_daemon_set"))
 
 
 class HelmOptions(BaseModel):
@@ -82,7 +80,8 @@ class HelmDeploymentAdapter:
         self.helm_binary = self.options.helm_binary or default_helm_binary()
         self._lock = threading.Lock()
         self._helm_client: Any = None
-        self._kube_client: Any = None
+        self.cluster = Cluster(config.id, self.options.kubeconfig, self.options.context,
+                               self.options.request_timeout_seconds)
 
     @property
     def capabilities(self) -> frozenset[Capability]:
@@ -127,13 +126,9 @@ class HelmDeploymentAdapter:
 
     def status(self, name: str, namespace: str) -> ReleaseStatus:
         metadata = self._metadata(name, namespace)
-        core, apps = self._kube_apis()
-        selector = f"{INSTANCE_LABEL}={name}"
         with self._cluster_errors():
-            workloads = [mapping.workload_status(kind, item) for kind, method in _WORKLOAD_LISTS
-                         for item in self._list(getattr(apps, method), namespace, selector)]
-            pods = [mapping.pod_status(pod) for pod in self._list(core.list_namespaced_pod, namespace, selector)]
-        return mapping.release_status(metadata, workloads, sorted(pods, key=lambda p: p.name))
+            workloads, pods = self.cluster.workloads_and_pods(name, namespace)
+        return mapping.release_status(metadata, workloads, pods)
 
     def history(self, name: str, namespace: str) -> list[Revision]:
         entries = self._helm(lambda client: client._command.history(name, namespace=namespace))
@@ -142,27 +137,11 @@ class HelmDeploymentAdapter:
     def logs(self, name: str, namespace: str, container: str | None = None, tail_lines: int | None = None,
              since_seconds: int | None = None) -> list[PodLogs]:
         self._metadata(name, namespace)
-        core, _ = self._kube_apis()
-        result: list[PodLogs] = []
         with self._cluster_errors():
-            for pod in self._list(core.list_namespaced_pod, namespace, f"{INSTANCE_LABEL}={name}"):
-                pod_name = pod["metadata"]["name"]
-                for spec in (pod.get("spec") or {}).get("containers") or []:
-                    if container is not None and spec["name"] != container:
-                        continue
-                    response = core.read_namespaced_pod_log(
-                        pod_name, namespace, container=spec["name"], tail_lines=tail_lines,
-                        since_seconds=since_seconds, _request_timeout=self._request_timeout(),
-                        _preload_content=False)
-                    lines = response.data.decode(errors="replace").splitlines()
-                    result.append(PodLogs(pod=pod_name, container=spec["name"], lines=lines))
-        return sorted(result, key=lambda entry: (entry.pod, entry.container))
+            return self.cluster.logs(name, namespace, container, tail_lines, since_seconds)
 
     def close(self) -> None:
-        with self._lock:
-            if self._kube_client is not None:
-                self._kube_client.close()
-            self._kube_client = None
+        self.cluster.close()
 
     # --- helm ----------------------------------------------------------------------------------------------------
 
@@ -192,8 +171,7 @@ class HelmDeploymentAdapter:
             if "deadline exceeded" not in error.detail:
                 raise
             try:
-                core, _ = self._kube_apis()
-                pods = self._list(core.list_namespaced_pod, namespace, f"{INSTANCE_LABEL}={name}")
+                pods = self.cluster.release_pods(name, namespace)
             except Exception:  # best effort: the helm error alone is still the answer
                 raise error from None
             raise DeploymentFailed(mapping.with_waiting_pods(error.detail, pods)) from error
@@ -242,10 +220,10 @@ class HelmDeploymentAdapter:
 
     @contextmanager
     def _current_chart(self, name: str, namespace: str, revision: int) -> Iterator[Path]:
-        core, _ = self._kube_apis()
         with self._cluster_errors():
-            secret = core.read_namespaced_secret(f"sh.helm.release.v1.{name}.v{revision}", namespace,
-                                                 _request_timeout=self._request_timeout(), _preload_content=False)
+            secret = self.cluster.core().read_namespaced_secret(
+                f"sh.helm.release.v1.{name}.v{revision}", namespace, _request_timeout=self.cluster.request_timeout,
+                _preload_content=False)
         try:
             record = mapping.decode_release_record(json.loads(secret.data)["data"]["release"])
             files = mapping.chart_files(record)
@@ -260,46 +238,6 @@ class HelmDeploymentAdapter:
             yield root
 
     # --- kubernetes ----------------------------------------------------------------------------------------------
-
-    def _request_timeout(self) -> tuple[float, float]:
-        return self.options.request_timeout_seconds, self.options.request_timeout_seconds
-
-    def _kube_apis(self) -> tuple[Any, Any]:
-        from kubernetes import client as k8s
-
-        api_client = self._kube()
-        return k8s.CoreV1Api(api_client), k8s.AppsV1Api(api_client)
-
-    def _kube(self) -> Any:
-        with self._lock:
-            if self._kube_client is None:
-                self._kube_client = self._build_kube_client()
-            return self._kube_client
-
-    def _build_kube_client(self) -> Any:
-        from kubernetes import client as k8s
-        from kubernetes import config as k8s_config
-        from urllib3.util.retry import Retry
-
-        configuration = k8s.Configuration()
-        configuration.retries = Retry(total=1, backoff_factor=0)  # more would multiply the timeout
-        kubeconfig = self.options.kubeconfig or os.environ.get("KUBECONFIG")
-        try:
-            if kubeconfig:
-                k8s_config.load_kube_config(config_file=self.options.kubeconfig, context=self.options.context,
-                                            client_configuration=configuration, persist_config=False)
-            else:
-                k8s_config.load_incluster_config(client_configuration=configuration)
-        except Exception as error:  # missing files, exec plugins, bad YAML: all mean "cannot reach the cluster"
-            raise BackendUnavailable(f"backend '{self.adapter_id}': cannot load cluster credentials: {error}") \
-                from error
-        return k8s.ApiClient(configuration)
-
-    def _list(self, method: Callable[..., Any], namespace: str, selector: str) -> list[dict[str, Any]]:
-        response = method(namespace, label_selector=selector, _request_timeout=self._request_timeout(),
-                          _preload_content=False)
-        items: list[dict[str, Any]] = json.loads(response.data).get("items") or []
-        return items
 
     @contextmanager
     def _cluster_errors(self) -> Iterator[None]:
