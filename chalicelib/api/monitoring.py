@@ -17,13 +17,12 @@ from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chalicelib import config
-from chalicelib.api import problems
 from chalicelib.api.listing import ListQuery, page_response
 from chalicelib.api.queries import SelectorQuery
-from chalicelib.api.routing import JSON_MEDIA_TYPES, ROUTES, Router, RouteSpec
+from chalicelib.api.routing import JSON_MEDIA_TYPES, Router
 from chalicelib.domain.alarms import AlarmEventRecord, AlarmServiceConfiguration, Severity
 from chalicelib.domain.auth import Scope
-from chalicelib.domain.errors import BadRequest, NetweaveError
+from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.models import WireModel
 from chalicelib.services.paging import ListRequest
 
@@ -34,8 +33,6 @@ ROOT = "/o2ims-infrastructureMonitoring/v1"
 ALARMS = f"{ROOT}/alarms"
 ALARM = f"{ALARMS}/{{alarmEventRecordId}}"
 CONFIGURATION = f"{ROOT}/alarmServiceConfiguration"
-# The alarm PATCH takes both whatever JSON_MEDIA_TYPES becomes: merge-patch+json is the spec's, json what clients send.
-PATCH_MEDIA_TYPES = list(dict.fromkeys(["application/merge-patch+json", "application/json", *JSON_MEDIA_TYPES]))
 
 blueprint = Blueprint(__name__)
 router = Router(blueprint, tag="alarms")
@@ -120,23 +117,25 @@ def get_alarm(alarmEventRecordId: str, query: SelectorQuery) -> dict[str, Any]:
     return service.get_alarm(_store(), alarmEventRecordId, query.selection())
 
 
+@router.raw_route(
+    ALARM,
+    "PATCH",
+    summary="Acknowledge or clear an alarm",
+    scope=Scope.IMS_WRITE,
+    content_types=JSON_MEDIA_TYPES,
+    body=AlarmEventRecordModifications,
+    response=AlarmEventRecordModifications,
+    responses=(404, 409, 415),
+)
 def patch_alarm(alarmEventRecordId: str) -> Response:
-    """Not through `Router.route`: the body is checked by `parse_modification` (so both members, `false`, other
-    severities and unknown members get details of their own), not by a pydantic model."""
+    """The body is checked by `parse_modification`, not by a pydantic model, so both members, `false`, other
+    severities and unknown members get details of their own."""
     from chalicelib.services import alarms as service
 
-    request = blueprint.current_request
-    try:
-        if request.query_params:
-            raise BadRequest(
-                "unknown query parameter(s): " + ", ".join(sorted(request.query_params)) + "; this endpoint takes none"
-            )
-        ports = service.ModificationPorts(
-            _store(), config.events_publisher(), config.get_settings().gateway.o_cloud.resolved_o_cloud_id()
-        )
-        result = service.modify_alarm(ports, alarmEventRecordId, json_document(request.raw_body))
-    except NetweaveError as error:
-        return problems.from_error(error)
+    ports = service.ModificationPorts(
+        _store(), config.events_publisher(), config.get_settings().gateway.o_cloud.resolved_o_cloud_id()
+    )
+    result = service.modify_alarm(ports, alarmEventRecordId, json_document(blueprint.current_request.raw_body))
     return Response(body=result, status_code=200, headers={"Content-Type": "application/json"})
 
 
@@ -147,32 +146,6 @@ def json_document(raw: bytes | None) -> Any:
         return json.loads(raw)
     except ValueError as error:
         raise BadRequest(f"the request body is not valid JSON: {error}") from None
-
-
-def _register_patch() -> None:
-    """Declare the route spec (auth scope, OpenAPI) and the Chalice route with both JSON media types."""
-    key = (ALARM, "PATCH")
-    if key in ROUTES:
-        raise ValueError(f"route PATCH {ALARM} declared twice")
-    ROUTES[key] = RouteSpec(
-        ALARM,
-        "PATCH",
-        "Acknowledge or clear an alarm",
-        Scope.IMS_WRITE,
-        router.tag,
-        body=AlarmEventRecordModifications,
-        response=AlarmEventRecordModifications,
-        responses=(404, 409, 415),
-    )
-    blueprint.route(
-        ALARM,
-        methods=["PATCH"],
-        name="patch_o2ims_infrastructureMonitoring_v1_alarms_alarmEventRecordId",
-        content_types=PATCH_MEDIA_TYPES,
-    )(patch_alarm)
-
-
-_register_patch()
 
 
 @router.route(

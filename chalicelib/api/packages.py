@@ -19,12 +19,11 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 from chalicelib import config
 from chalicelib.adapters.store.package_store import PackageStore
 from chalicelib.adapters.webhooks.resolver import resolve
-from chalicelib.api import problems
 from chalicelib.api.listing import ListQuery, page_response
 from chalicelib.api.queries import SelectorQuery
-from chalicelib.api.routing import ROUTES, Router, RouteSpec, parse_body
+from chalicelib.api.routing import Router, parse_body
 from chalicelib.domain.auth import Scope
-from chalicelib.domain.errors import BadRequest, NetweaveError, UnsupportedMediaType
+from chalicelib.domain.errors import BadRequest, UnsupportedMediaType
 from chalicelib.domain.packages import CHECKSUM_PATTERN, DeploymentPackage, PackageTooLarge, PackageType
 from chalicelib.services import packages as service
 from chalicelib.services.package_archive import ArchiveLimits
@@ -139,14 +138,20 @@ def delete_package(packageId: str) -> Response:
     return Response(body="", status_code=204)
 
 
+@router.raw_route(
+    COLLECTION,
+    "POST",
+    summary="Upload a deployment package: a chart archive, a packageUrl netweave fetches, or a repository reference",
+    scope=Scope.DMS_WRITE,
+    content_types=[*JSON_TYPES, *ARCHIVE_TYPES, MULTIPART],
+    body=PackageUrlRequest,
+    response=DeploymentPackage,
+    status=201,
+    responses=(400, 409, 413, 415, 422),
+)
 def create_package() -> Response:
     request = blueprint.current_request
-    try:
-        if request.query_params:
-            raise BadRequest("unknown query parameter(s): " + ", ".join(sorted(request.query_params)))
-        created = _create(_media_type(request.headers.get("content-type")), request.raw_body or b"")
-    except NetweaveError as error:
-        return problems.from_error(error)
+    created = _create(_media_type(request.headers.get("content-type")), request.raw_body or b"")
     return Response(
         body=created,
         status_code=201,
@@ -210,29 +215,3 @@ def multipart_file(content_type: str, raw: bytes) -> bytes:
                 return payload
             raise BadRequest("multipart/form-data: the 'file' part is empty")
     raise BadRequest("multipart/form-data: no part named 'file' (the chart archive)")
-
-
-def _register_create() -> None:
-    """POST takes JSON and archives, but `Router.route` registers JSON bodies only: declare the route spec (for
-    auth scope and OpenAPI) and the Chalice route here."""
-    key = (COLLECTION, "POST")
-    if key in ROUTES:
-        raise ValueError(f"route POST {COLLECTION} declared twice")
-    ROUTES[key] = RouteSpec(
-        COLLECTION,
-        "POST",
-        "Upload a deployment package: a chart archive, or a packageUrl netweave fetches",
-        Scope.DMS_WRITE,
-        router.tag,
-        body=PackageUrlRequest,
-        response=DeploymentPackage,
-        status=201,
-        responses=(400, 409, 413, 415, 422),
-    )
-    content_types = [*JSON_TYPES, *ARCHIVE_TYPES, MULTIPART]
-    blueprint.route(COLLECTION, methods=["POST"], name="post_o2dms_v1_deploymentPackages", content_types=content_types)(
-        create_package
-    )
-
-
-_register_create()

@@ -79,15 +79,59 @@ class Router:
                 raise ValueError(f"route {method} {path} declared twice")
             ROUTES[(path, method)] = spec
             wrapped = _parsing(view, spec, self.blueprint)
-            # Names must be unique per route: the same view function may serve several paths (the short form).
-            name = re.sub(r"[^A-Za-z0-9]+", "_", f"{method.lower()}{path}").strip("_")
-            options: dict[str, Any] = {"methods": [method], "name": name}
+            options: dict[str, Any] = {"methods": [method], "name": _route_name(method, path)}
             if body is not None:
                 options["content_types"] = JSON_MEDIA_TYPES
             self.blueprint.route(path, **options)(wrapped)
             return view
 
         return register
+
+
+    def raw_route(
+        self,
+        path: str,
+        method: str,
+        *,
+        summary: str,
+        scope: Scope | None,
+        content_types: list[str],
+        body: type[BaseModel] | None = None,
+        response: type[BaseModel] | None = None,
+        status: int = 200,
+        responses: tuple[int, ...] = (),
+    ) -> Callable[[View], View]:
+        """A route whose view reads the raw body itself (archives, multipart, bodies checked by hand): declared like
+        any other for auth and OpenAPI (`body` documents the JSON form), accepting `content_types`, taking no query
+        parameters, its domain errors answered as ProblemDetails."""
+        spec = RouteSpec(path, method, summary, scope, self.tag, None, body, response, status, responses)
+
+        def register(view: View) -> View:
+            if (path, method) in ROUTES:
+                raise ValueError(f"route {method} {path} declared twice")
+            ROUTES[(path, method)] = spec
+
+            @functools.wraps(view)
+            def wrapped(**path_params: str) -> Any:
+                request = self.blueprint.current_request
+                try:
+                    if request.query_params:
+                        names = ", ".join(sorted(request.query_params))
+                        raise BadRequest(f"unknown query parameter(s): {names}; this endpoint takes none")
+                    return view(**path_params)
+                except NetweaveError as error:
+                    return problems.from_error(error)
+
+            self.blueprint.route(path, methods=[method], name=_route_name(method, path),
+                                 content_types=content_types)(wrapped)
+            return view
+
+        return register
+
+
+def _route_name(method: str, path: str) -> str:
+    # Names must be unique per route: the same view function may serve several paths (the short form).
+    return re.sub(r"[^A-Za-z0-9]+", "_", f"{method.lower()}{path}").strip("_")
 
 
 def _parsing(view: View, spec: RouteSpec, blueprint: Blueprint) -> View:

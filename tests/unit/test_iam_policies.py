@@ -21,16 +21,16 @@ The code side is found statically, with `ast`, in `app.py` and `chalicelib/`:
    (`ReceiveMessage`, `DeleteMessage`, `GetQueueAttributes` on the trigger queue), and every function its logs.
 3. **Reachability** (an approximation, on purpose simple): units are module bodies and functions/methods (a nested
    function belongs to the function around it). A function's entry is its handler body in `app.py`; the API's is
-   app.py's module body plus every `@router.route` view. From a reached unit: an `import` loads a module; a name or
-   attribute it mentions reaches every module-level function of that name in a loaded module and every method of
-   that name of a class it has reached (rapid type analysis); a class is reached when its name is mentioned
-   (annotations do not count) or named in an adapter registry string (`"chalicelib.x:Class"`) that a reached unit
-   reads; dunder methods and methods named in strings handed to a call (`_tell(observer, "raised")` ->
+   app.py's module body plus every `@router.route` / `@router.raw_route` view. From a reached unit: an `import` loads
+   a module; a name or attribute it mentions reaches every module-level function of that name in a loaded module and
+   every method of that name of a class it has reached (rapid type analysis); a class is reached when its name is
+   mentioned (annotations do not count) or named in an adapter registry string (`"chalicelib.x:Class"`) that a
+   reached unit reads; dunder methods and methods named in strings handed to a call (`_tell(observer, "raised")` ->
    `getattr(observer, what)`) of a reached class are reached too. To keep `dict.get` from reaching every `get`:
    `self.m` means a method of the unit's own class (or a base); a name a function binds itself (parameter,
-   assignment, loop) is a local, not a reference; and a method called on a builtin value (a literal, a boto3 reply,
-   a parameter annotated `dict[...]`, the result of a function annotated to return one, a module constant holding
-   one, an attribute of a module that is not ours such as `os.environ`) mentions nothing.
+   assignment, loop) is a local, not a reference; and a method called on a builtin value (a literal, a boto3 reply, a
+   parameter annotated `dict[...]`, the result of a function annotated to return one, a module constant holding one,
+   an attribute of a module that is not ours such as `os.environ`) mentions nothing.
 4. **Resources.** The table/queue/bucket a call touches comes from the `resources.X` references of the unit making
    it; failing those, for a method, from the units that construct its class (`config.inventory_store()` builds
    `InventoryStore` with `resources.INVENTORY`); for a plain function, from the references of its whole module
@@ -248,7 +248,7 @@ def _module_body_nodes(statements: list[ast.stmt]) -> Iterator[ast.AST]:
 
 
 def _is_route(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    return any(isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute) and d.func.attr == "route"
+    return any(isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute) and d.func.attr in ("route", "raw_route")
                for d in function.decorator_list)
 
 
