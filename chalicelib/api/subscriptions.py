@@ -28,7 +28,8 @@ from chalicelib.domain.deployments import DeploymentEventType
 from chalicelib.domain.models import WireModel
 from chalicelib.domain.subscriptions import SubscriptionKind
 from chalicelib.services import subscriptions as service
-from chalicelib.services.subscriptions import CallbackPorts, ListRequest, NewSubscription
+from chalicelib.services.paging import ListRequest
+from chalicelib.services.subscriptions import CallbackPorts, NewSubscription
 
 blueprint = Blueprint(__name__)
 router = Router(blueprint, tag="subscriptions")

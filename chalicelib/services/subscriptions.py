@@ -38,11 +38,10 @@ from chalicelib.domain.errors import BadRequest, InvalidQuery, NotFound
 from chalicelib.domain.events import utc_now_iso
 from chalicelib.domain.inventory import SELECTOR_SCHEMAS
 from chalicelib.domain.models import CloudInfo
-from chalicelib.domain.paging import Marker, encode_marker
+from chalicelib.domain.paging import encode_marker
 from chalicelib.domain.query import (
     MAX_FILTER_LENGTH,
     AttributeSchema,
-    Filter,
     FilterSchema,
     parse_filter,
     parse_subscription_filter,
@@ -50,7 +49,7 @@ from chalicelib.domain.query import (
 )
 from chalicelib.domain.selectors import Selection, SelectorSchema, apply_selection, validate_selection
 from chalicelib.domain.subscriptions import Subscription, SubscriptionKind
-from chalicelib.services.paging import Page, PagedSource, collect
+from chalicelib.services.paging import ListRequest, Page, PagedSource, collect
 
 SECRET_PREFIX = "whsec_"
 PROBE_TIMEOUT_SECONDS = 5.0
@@ -125,14 +124,6 @@ class NewSubscription:
     filter: str | None = None
     event_types: Sequence[str] | None = None  # DMS only
     owner: str | None = None
-
-
-@dataclass(frozen=True)
-class ListRequest:
-    selection: Selection
-    limit: int
-    filter: Filter | None = None
-    marker: Marker | None = None
 
 
 def new_secret() -> str:
