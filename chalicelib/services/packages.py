@@ -51,17 +51,9 @@ FETCH_TIMEOUT_SECONDS = 30.0
 
 
 class PackageUsage(Protocol):
-    """Port: whether any deployment uses a package (DELETE answers 409 then). Wired by the deployments slice."""
+    """Port: whether any deployment uses a package (DELETE answers 409 then)."""
 
     def is_in_use(self, package_id: str) -> bool: ...
-
-
-class NoDeploymentsYet:
-    """PLACEHOLDER until deployments exist: no package is ever in use, so DELETE never answers 409 for use.
-    Replace with the deployment store's check when deployments land."""
-
-    def is_in_use(self, package_id: str) -> bool:
-        return False
 
 
 Resolver = Callable[[Target], list[IPAddress]]
@@ -77,7 +69,7 @@ class FetchPorts:
 @dataclass(frozen=True)
 class PackagePorts:
     store: PackageStore
-    usage: PackageUsage = field(default_factory=NoDeploymentsYet)
+    usage: PackageUsage
     limits: ArchiveLimits = field(default_factory=ArchiveLimits)
     inspect: Callable[[bytes], ChartMetadata] = read_chart
 
