@@ -9,7 +9,11 @@
 3. One scale (`POST .../scale`): 202 -> the operation `succeeded`.
 Then every deployment is deleted (202 -> GET answers 404).
 
-    .venv/bin/python -m bench.dms [--deployments 10] [--replicas 1] [--scale-to 3] [--mode both]
+    .venv/bin/python -m bench.dms [--deployments 10] [--replicas 1] [--scale-to 3] [--mode both] [--backend helm]
+
+`--backend gitops` routes the same uploaded chart to the local ArgoCD backend (`extensions.deploymentType: gitops`):
+netweave publishes the archive to its chart repository, kubesim's ArgoCD fetches and renders it with `helm template`
+and applies it, and the worker waits for the Application to be Synced and Healthy.
 """
 
 from __future__ import annotations
@@ -189,7 +193,7 @@ def summary(samples: list[float], unit: str = "ms") -> str:
 
 
 def deploy_benchmark(client: httpx.Client, package_id: str, rollouts: list[Rollout], replicas: int,
-                     burst: bool) -> None:
+                     burst: bool, backend: str = "helm") -> None:
     """Burst: POST every deployment back to back, each watched by a thread of its own. One at a time: POST one,
     wait until it is deployed, then the next. `rollouts` is filled in as deployments are accepted, so the caller
     can delete them whatever happens."""
@@ -199,6 +203,8 @@ def deploy_benchmark(client: httpx.Client, package_id: str, rollouts: list[Rollo
     for rollout in rollouts:
         body = {"name": rollout.name, "namespace": NAMESPACE, "packageId": package_id, "timeoutSeconds": 120,
                 "values": {"replicaCount": replicas, "cellId": f"cell-{rollout.name[-3:]}", "bandwidth": "100MHz"}}
+        if backend == "gitops":
+            body["extensions"] = {"deploymentType": "gitops"}
         reply, rollout.post_seconds = timed(partial(client.post, f"{DMS}/deployments", json=body))
         rollout.accepted_at = time.monotonic()
         created = expect(reply, 202, f"POST deployment {rollout.name}")
@@ -214,7 +220,8 @@ def deploy_benchmark(client: httpx.Client, package_id: str, rollouts: list[Rollo
     all_done = time.monotonic() - first_post
     how = ("submitted back to back; the local pump runs one worker, so they queue behind each other" if burst else
            "one at a time: each POST waits until the previous deployment is deployed")
-    print(f"{len(rollouts)} deployments (namespace {NAMESPACE}, replicaCount {replicas}), {how}:")
+    print(f"{len(rollouts)} deployments by the {backend} backend (namespace {NAMESPACE}, replicaCount {replicas}), "
+          f"{how}:")
     report_rollouts(client, rollouts, all_done)
 
 
@@ -290,6 +297,8 @@ def main() -> None:
     parser.add_argument("--scale-to", type=int, default=3, help="replicas of the scale operation")
     parser.add_argument("--mode", choices=("burst", "one-at-a-time", "both"), default="both",
                         help="submit the N deployments back to back, one after another, or both rounds (2N)")
+    parser.add_argument("--backend", choices=("helm", "gitops"), default="helm",
+                        help="helm: the helm binary installs; gitops: routed to the local ArgoCD backend")
     args = parser.parse_args()
     if not HELM.exists():
         raise SystemExit(f"{HELM} is missing: run `make setup`")
@@ -318,7 +327,7 @@ def run(client: httpx.Client, chart: Path, args: argparse.Namespace) -> None:
             prefix = "bench-du" if burst else "bench-seq"
             round_ = [Rollout(name=f"{prefix}-{index:03d}") for index in range(args.deployments)]
             rollouts += round_
-            deploy_benchmark(client, package["packageId"], round_, args.replicas, burst)
+            deploy_benchmark(client, package["packageId"], round_, args.replicas, burst, args.backend)
         deployed = [r for r in rollouts if r.final_status == "deployed"]
         if deployed:
             scale_benchmark(client, deployed[0], args.scale_to)

@@ -93,6 +93,11 @@ class GatewayConfig(_ConfigModel):
             return value.get("dms") or []
         return value
 
+    @property
+    def publishes_chart_index(self) -> bool:
+        """A GitOps backend reads uploaded archives from the chart repository netweave publishes."""
+        return any(adapter.options.get("chartRepositoryUrl") for adapter in self.dms_adapters)
+
 
 class AuthSettings(_ConfigModel):
     issuer: str = "netweave-local"

@@ -62,8 +62,9 @@ class SourcePackageRequest(BaseModel):
 
     package_type: Literal["helm-repo", "git"] = Field(alias="packageType")
     repository_url: str = Field(alias="repositoryUrl", min_length=1, max_length=2048,
-                                pattern=r"^(https://|oci://|ssh://|git@)\S+$",
-                                description="Helm repository: https:// or oci://; Git: https://, ssh:// or git@")
+                                pattern=r"^(https?://|oci://|ssh://|git@)\S+$",
+                                description="Helm repository: http(s):// or oci://; Git: http(s)://, ssh:// or git@ "
+                                "(plain http for in-cluster repositories such as ChartMuseum)")
     chart: str | None = Field(default=None, min_length=1, max_length=253, description="helm-repo: the chart name")
     path: str | None = Field(default=None, min_length=1, max_length=1024, description="git: the chart directory")
     version: str = Field(min_length=1, max_length=128, description="helm-repo: chart version; git: branch, tag or "
@@ -91,7 +92,8 @@ def _usage() -> service.PackageUsage:
 
 
 def _ports() -> service.PackagePorts:
-    return service.PackagePorts(_store(), _usage())
+    return service.PackagePorts(_store(), _usage(),
+                                publish_index=config.get_settings().gateway.publishes_chart_index)
 
 
 def _fetch_ports() -> service.FetchPorts:

@@ -29,6 +29,7 @@ from chalicelib.domain.deployments import OperationStatus, OperationType
 from chalicelib.domain.errors import BackendUnavailable, NetweaveError, NotFound
 from chalicelib.domain.events import utc_now_iso
 from chalicelib.domain.packages import DeploymentPackage, PackageType
+from chalicelib.services.chart_index import ensure_published
 from chalicelib.services.dms_results import (
     OperationPorts,
     Outcome,
@@ -155,16 +156,18 @@ def _plan(run: Run, adapter: DeploymentAdapter) -> Plan:
 def _rollback_plan(run: Run, adapter: DeploymentAdapter) -> Plan:
     deployment, params = run.deployment, run.operation.parameters
     try:
-        revisions = [r.revision for r in adapter.history(deployment.name, deployment.namespace)]
+        history = adapter.history(deployment.name, deployment.namespace)
     except NotFound:
-        revisions = []
+        history = []
+    revisions = [r.revision for r in history]
     target = params.get("revision")
     if target is None:
-        # Resolved once and recorded, so a re-run rolls back to the same revision, not to the one before that.
-        current = revisions[-1] if revisions else 0
-        if current < 2:
+        # The newest earlier revision that did not fail (a failed one is what a rollback gets away from). Resolved
+        # once and recorded, so a re-run rolls back to the same revision, not to the one before that.
+        earlier = [r.revision for r in history[:-1] if r.status != "failed"]
+        if not earlier:
             raise OperationRefused("rollback: the release has no earlier revision to roll back to")
-        target = current - 1
+        target = earlier[-1]
         run.operation = run.operation.model_copy(update={"parameters": {**params, "revision": target}})
     elif int(target) not in revisions:
         raise OperationRefused(f"rollback: revision {target} does not exist; revisions: "
@@ -194,10 +197,11 @@ def _execute(run: Run, adapter: DeploymentAdapter, plan: Plan, timeout: int | No
     if package is None:
         raise DeploymentFailed(f"deployment package '{plan.package_id}' was deleted while the operation ran")
     verb = "installing" if kind is OperationType.CREATE else "upgrading"
-    if not package.package_type.has_archive:  # the GitOps backend fetches the chart itself
-        run.progress(f"{verb} {namespace}/{name} with {package.name} {package.version} from {package.source} "
+    source = chart_source(run, adapter, package)
+    if source is not None:  # the GitOps backend fetches the chart itself
+        run.progress(f"{verb} {namespace}/{name} with {package.name} {package.version} from {source.repo_url} "
                      f"(waiting for readiness; {wait})")
-        spec = ReleaseSpec(name, namespace, "", plan.values, timeout, source=chart_source(package))
+        spec = ReleaseSpec(name, namespace, "", plan.values, timeout, source=source)
         return Outcome(adapter.install(spec) if kind is OperationType.CREATE else adapter.upgrade(spec), plan)
     run.progress(f"fetching package {package.name} {package.version} ({package.checksum})")
     chart = Path(run.ports.work_dir) / f"netweave-chart-{run.operation.operation_id}.tgz"
@@ -212,7 +216,13 @@ def _execute(run: Run, adapter: DeploymentAdapter, plan: Plan, timeout: int | No
     return Outcome(release, plan)
 
 
-def chart_source(package: DeploymentPackage) -> ChartSource:
+def chart_source(run: Run, adapter: DeploymentAdapter, package: DeploymentPackage) -> ChartSource | None:
+    """Where the backend fetches the chart itself; None when it is handed the archive (the Helm backend)."""
+    if package.package_type.has_archive:
+        if adapter.archive_repository is None:
+            return None
+        ensure_published(run.ports.packages, package)  # the API's publish is best effort
+        return ChartSource("helm-repo", adapter.archive_repository, package.version, chart=package.name)
     kind: Literal["helm-repo", "git"] = "git" if package.package_type is PackageType.GIT else "helm-repo"
     return ChartSource(kind, str(package.repository_url), package.version, chart=package.chart, path=package.path)
 

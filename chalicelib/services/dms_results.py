@@ -189,6 +189,10 @@ def observed_state(deployment: Deployment, release: ReleaseStatus, at: str) -> D
     """For the poller: what the release shows now, mapped onto the deployment's status."""
     status = (DeploymentStatus.DEPLOYED if release.ready else
               DeploymentStatus.FAILED if release.status == "failed" else DeploymentStatus.DEPLOYING)
+    if status is DeploymentStatus.DEPLOYING and deployment.status is DeploymentStatus.FAILED:
+        # A failure stands until the release is ready again: ArgoCD reports crash-looping pods as Progressing for
+        # as long as the progress deadline, which is no news to an SMO already told the deployment failed.
+        status = DeploymentStatus.FAILED
     return observed(deployment, release, status, at, None)
 
 

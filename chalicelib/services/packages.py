@@ -44,6 +44,7 @@ from chalicelib.domain.packages import (
     parse_checksum,
 )
 from chalicelib.domain.selectors import Selection, apply_selection, validate_selection
+from chalicelib.services.chart_index import publish_quietly
 from chalicelib.services.package_archive import ArchiveLimits, check_archive, read_chart
 from chalicelib.services.paging import ListRequest, Page, list_models
 
@@ -72,6 +73,7 @@ class PackagePorts:
     usage: PackageUsage
     limits: ArchiveLimits = field(default_factory=ArchiveLimits)
     inspect: Callable[[bytes], ChartMetadata] = read_chart
+    publish_index: bool = False  # keep charts/index.yaml current (a GitOps backend reads archives from it)
 
 
 def upload(
@@ -102,6 +104,8 @@ def upload(
     )
     ports.store.put_archive(digest, data)  # first: a failed metadata write then orphans only a content address
     ports.store.create(package)
+    if ports.publish_index:
+        publish_quietly(ports.store)
     return package.to_wire()
 
 
@@ -209,6 +213,8 @@ def delete_package(ports: PackagePorts, package_id: str) -> None:
         raise PackageInUse(f"deployment package '{package_id}' is used by a deployment; delete that first")
     ports.store.delete(package)
     if package.package_type.has_archive:
+        if ports.publish_index:  # unlisted before its archive goes: a GitOps tool never meets a dangling URL
+            publish_quietly(ports.store)
         # Same bytes always carry the same Chart.yaml, so no other package shares this content address.
         ports.store.delete_archive(package.digest)
 

@@ -162,6 +162,12 @@ class Server:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
+    @property
+    def local_url(self) -> str:
+        """The URL a process on this host reaches the server at (a wildcard listen address means loopback)."""
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(self.host, self.host)
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
+
     async def start(self) -> None:
         app = KubeSimApp(self.cluster, self.manager)
         kwargs: dict[str, Any] = {"handle_signals": False, "shutdown_timeout": 0.5}
@@ -175,9 +181,11 @@ class Server:
         self.port = sock.getsockname()[1]
         app.server_address = f"{self.host}:{self.port}"
         await web.SockSite(self._runner, sock).start()
+        self.manager.api_url = self.local_url  # controllers that call the API themselves (Flux's helm) use it
         self._controller_task = asyncio.get_running_loop().create_task(self.manager.run())
 
     async def stop(self) -> None:
+        self.manager.close()
         self.cluster.store.close_watchers()
         if self._controller_task is not None:
             self._controller_task.cancel()

@@ -1,6 +1,7 @@
 """`make run`: start moto, kubesim, the API and the event pump in one foreground process tree; stop them all on exit.
 
-python -m devtools.localstack [--api-port 8000] [--moto-port 4566] [--kube-port 6443] [--state-dir .local]
+python -m devtools.localstack [--api-port 8000] [--moto-port 4566] [--kube-port 6443] [--chart-port 8879]
+                              [--state-dir .local]
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from chalicelib import resources
 from chalicelib.config import settings_from_environment
+from devtools.chart_repo import DEMO_CHARTS, BucketFront, ChartRepository, build_repository
 from devtools.localstack.provision import provision
 from devtools.token import local_secret, mint_token
 
@@ -30,6 +34,8 @@ class Stack:
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
         self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.chart_repository: ChartRepository | None = None
+        self.bucket_front: BucketFront | None = None
 
     def spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         log = open(self.state_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the child
@@ -51,6 +57,10 @@ class Stack:
         raise RuntimeError(f"{name} was not ready after {timeout:.0f}s; see {self.state_dir / (name + '.log')}")
 
     def stop(self) -> None:
+        if self.chart_repository is not None:
+            self.chart_repository.close()
+        if self.bucket_front is not None:
+            self.bucket_front.close()
         for _, child in reversed(self.children):
             if child.poll() is None:
                 child.terminate()
@@ -104,6 +114,7 @@ def stack_environment(args: argparse.Namespace, secret: str) -> dict[str, str]:
         NETWEAVE_STAGE="dev",
         NETWEAVE_AUTH_SECRET=secret,
         NETWEAVE_PORT=str(args.api_port),
+        NETWEAVE_CHART_REPOSITORY_URL=f"http://127.0.0.1:{args.chart_port}",
         PYTHONPATH=str(PROJECT_DIR),
         PATH=f"{PROJECT_DIR / '.local' / 'bin'}{os.pathsep}{env.get('PATH', '')}",
     )
@@ -119,11 +130,20 @@ def stack_environment(args: argparse.Namespace, secret: str) -> dict[str, str]:
 def start(args: argparse.Namespace, stack: Stack) -> dict[str, str]:
     """Start every service; returns what a client needs (URLs, token, kubeconfig)."""
     python = sys.executable
-    for port, what in ((args.api_port, "api"), (args.moto_port, "moto")):
+    for port, what in ((args.api_port, "api"), (args.moto_port, "moto"), (args.chart_port, "chart repository")):
         _require_free(port, what)
+    charts = args.state_dir / "charts"
+    if not (charts / "index.yaml").is_file():
+        build_repository(charts, DEMO_CHARTS)
+    # Bound now (the port is ours), answering only after the last spawn: preexec_fn wants no threads running yet.
+    stack.chart_repository = ChartRepository(charts, args.chart_port)
     secret = local_secret()
     env = stack_environment(args, secret)
     moto_url = env["AWS_ENDPOINT_URL"]
+    # The repository netweave publishes of uploaded archives (charts/ of the packages bucket), fronted over HTTP as
+    # CloudFront would: the local ArgoCD backend's chartRepositoryUrl (config/gateway.yaml).
+    stack.bucket_front = BucketFront(_s3(env), settings_from_environment(env).bucket_name(resources.PACKAGES_BUCKET))
+    env["NETWEAVE_ARCHIVE_REPOSITORY_URL"] = stack.bucket_front.url
     stack.spawn("moto", [python, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(args.moto_port)], env)
     stack.wait_until("moto", _http_ok(f"{moto_url}/moto-api/data.json"))
     _provision(env)
@@ -143,9 +163,32 @@ def start(args: argparse.Namespace, stack: Stack) -> dict[str, str]:
     stack.spawn("api", [python, "-m", "devtools.localstack.api_server", "--port", str(args.api_port)], env)
     stack.wait_until("api", _http_ok(f"{api_url}/health"))
     stack.spawn("pump", [python, "-m", "devtools.localstack.pump"], env)
+    stack.chart_repository.start()
+    stack.bucket_front.start()
     token = mint_token(secret)
     (args.state_dir / "token").write_text(token + "\n")
-    return {"api": api_url, "moto": moto_url, "kubeconfig": kubeconfig, "token": token}
+    return {
+        "api": api_url,
+        "moto": moto_url,
+        "kubeconfig": kubeconfig,
+        "token": token,
+        "charts": env["NETWEAVE_CHART_REPOSITORY_URL"],
+    }
+
+
+def _s3(env: dict[str, str]) -> Any:
+    import boto3
+
+    return boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name=env["AWS_DEFAULT_REGION"],
+                        aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+
+
+def _describe(charts: tuple[tuple[str, str], ...]) -> str:
+    """("vdu", "1.0.0"), ("vdu", "1.1.0"), ("cu", "3.0.0") -> "vdu 1.0.0, 1.1.0; cu 3.0.0"."""
+    versions: dict[str, list[str]] = {}
+    for name, version in charts:
+        versions.setdefault(name, []).append(version)
+    return "; ".join(f"{name} {', '.join(listed)}" for name, listed in versions.items())
 
 
 def _provision(env: dict[str, str]) -> None:
@@ -172,6 +215,7 @@ def _banner(info: dict[str, str], state_dir: Path) -> str:
             info["token"],
             f'  try: curl -H "Authorization: Bearer $(cat {state_dir / "token"})" \\',
             f"         {info['api']}/o2ims-infrastructureInventory/v1",
+            f"Chart repository: {info['charts']} ({_describe(DEMO_CHARTS)}) - register with packageType helm-repo",
             "Ctrl-C stops everything.",
         ]
     )
@@ -186,6 +230,7 @@ def main() -> None:
     parser.add_argument("--api-port", type=int, default=int(os.environ.get("NETWEAVE_PORT", "8000")))
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("NETWEAVE_MOTO_PORT", "4566")))
     parser.add_argument("--kube-port", type=int, default=int(os.environ.get("NETWEAVE_KUBE_PORT", "6443")))
+    parser.add_argument("--chart-port", type=int, default=int(os.environ.get("NETWEAVE_CHART_PORT", "8879")))
     parser.add_argument("--state-dir", type=Path, default=PROJECT_DIR / ".local")
     args = parser.parse_args()
     args.state_dir = args.state_dir.resolve()

@@ -29,6 +29,7 @@ class LocalStack:
     kubeconfig: Path
     state_dir: Path
     banner: str
+    chart_repository: str  # the demo Helm repository's URL, from the banner's "Chart repository:" line
 
     def client(self, token: str | None = "default") -> httpx.Client:
         headers = {}
@@ -41,7 +42,7 @@ def start_stack(state_dir: Path, timeout: float = 120) -> LocalStack:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NETWEAVE_")) and k != "KUBECONFIG"}
     env["NETWEAVE_POLL_SECONDS"] = "1"  # the pump polls inventory every second: tests see changes quickly
     env["NETWEAVE_DELIVERY_FIRST_RETRY_SECONDS"] = "1"  # retries within seconds, not minutes
-    api_port, moto_port, kube_port = free_port(), free_port(), free_port()
+    api_port, moto_port, kube_port, chart_port = free_port(), free_port(), free_port(), free_port()
     args = [
         sys.executable,
         "-m",
@@ -52,6 +53,8 @@ def start_stack(state_dir: Path, timeout: float = 120) -> LocalStack:
         str(moto_port),
         "--kube-port",
         str(kube_port),
+        "--chart-port",
+        str(chart_port),
         "--state-dir",
         str(state_dir),
     ]
@@ -72,8 +75,15 @@ def start_stack(state_dir: Path, timeout: float = 120) -> LocalStack:
         lines.append(line)
         if line.startswith("Ctrl-C stops everything"):
             token = (state_dir / "token").read_text().strip()
+            [charts] = [ln.split()[2] for ln in lines if ln.startswith("Chart repository: ")]
             return LocalStack(
-                process, f"http://127.0.0.1:{api_port}", token, state_dir / "kubeconfig", state_dir, "".join(lines)
+                process,
+                f"http://127.0.0.1:{api_port}",
+                token,
+                state_dir / "kubeconfig",
+                state_dir,
+                "".join(lines),
+                chart_repository=charts,
             )
     process.send_signal(signal.SIGINT)  # let it stop its children; kill only if it will not
     try:

@@ -6,6 +6,12 @@ installing into the simulated cluster and a live SMO receiving the signed deploy
 3. upgrade it to a version whose pods crash, see the operation fail, roll back to the previous revision;
 and finally delete it, after which its package can be deleted too.
 
+Parametrised over the backends an SMO never has to know about: `helm` (chart archives uploaded to netweave, the helm
+binary installs) and `gitops` (`extensions.deploymentType: gitops`, routed to ArgoCD: `helm-repo` packages that
+kubesim's ArgoCD fetches from the local stack's chart repository, renders and applies). Where the backends differ, the
+test says so: ArgoCD history records the failed upgrade's sync (it applied; its pods crashed) as an ordinary entry, and
+its release state for crash-looping pods is still progressing.
+
 One test walks one deployment through them, in order: tests of a module may run on different xdist workers (each
 with its own stack), so separate tests could not share the deployment. Each use case is a function of its own, and
 each assertion names the step it checks.
@@ -31,7 +37,6 @@ from tests.e2e.conftest import LocalStack, binary, eventually
 
 pytestmark = pytest.mark.xdist_group("stack")
 DMS = "/o2dms/v1"
-NAME, NAMESPACE = "vdu-e2e", "du-e2e"
 VDU_VALUES: dict[str, Any] = {"cellId": "12345", "bandwidth": "100MHz", "replicaCount": 3}
 OPERATION_TIMEOUT = 90  # seconds to wait for an operation: helm --wait plus the pump's polling
 FAILING_UPGRADE_TIMEOUT = 15  # helm --wait gives up after this on the crash-looping upgrade
@@ -39,12 +44,20 @@ FAILING_UPGRADE_TIMEOUT = 15  # helm --wait gives up after this on the crash-loo
 
 @dataclass
 class Flow:
-    """What the use cases share: the stack, the SMO and its subscription, the packages (by chart version)."""
+    """What the use cases share: the backend, the stack, the SMO and its subscription, the packages (by chart
+    version) and the deployment's name and namespace."""
 
+    backend: str
     stack: LocalStack
     smo: Receiver
     subscription: dict[str, Any]
     packages: dict[str, dict[str, Any]]
+    name: str
+    namespace: str
+
+    @property
+    def gitops(self) -> bool:
+        return self.backend == "gitops"
 
 
 @pytest.fixture(scope="module")
@@ -61,27 +74,41 @@ def charts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {version: work / f"vdu-{version}.tgz" for version in ("1.0.0", "1.1.0")}
 
 
-@pytest.fixture(scope="module")
-def flow(stack: LocalStack, charts: dict[str, Path]) -> Iterator[Flow]:
+def register_packages(backend: str, stack: LocalStack, client: httpx.Client, charts: dict[str, Path]
+                      ) -> dict[str, dict[str, Any]]:
+    """helm: upload the archives; gitops: register the same chart versions by reference to the chart repository."""
+    packages = {}
+    for version, archive in charts.items():
+        if backend == "gitops":
+            reply = client.post(f"{DMS}/deploymentPackages", json={
+                "packageType": "helm-repo", "repositoryUrl": stack.chart_repository, "chart": "vdu",
+                "version": version})
+        else:
+            reply = client.post(f"{DMS}/deploymentPackages", content=archive.read_bytes(),
+                                headers={"Content-Type": "application/gzip"})
+        assert reply.status_code == 201, f"package vdu {version}: {reply.text}"
+        packages[version] = reply.json()
+        assert (packages[version]["name"], packages[version]["version"]) == ("vdu", version)
+    return packages
+
+
+@pytest.fixture(scope="module", params=["helm", "gitops"])
+def flow(request: pytest.FixtureRequest, stack: LocalStack, charts: dict[str, Path]) -> Iterator[Flow]:
+    backend: str = request.param
+    name, namespace = f"vdu-{backend}", f"du-{backend}"
     smo = Receiver(secrets=[], echo=False)
     server = serve(smo)
     callback = f"http://127.0.0.1:{server.server_address[1]}/o2dms/notify/{uuid.uuid4().hex[:8]}"
     with stack.client() as client:
-        packages = {}
-        for version, archive in charts.items():
-            reply = client.post(f"{DMS}/deploymentPackages", content=archive.read_bytes(),
-                                headers={"Content-Type": "application/gzip"})
-            assert reply.status_code == 201, f"upload of vdu {version}: {reply.text}"
-            packages[version] = reply.json()
-            assert (packages[version]["name"], packages[version]["version"]) == ("vdu", version)
+        packages = register_packages(backend, stack, client, charts)
         reply = client.post(f"{DMS}/subscriptions", json={
-            "callback": callback, "consumerSubscriptionId": "smo-du-rollout",
-            "filter": f"(eq,namespace,{NAMESPACE})"})
+            "callback": callback, "consumerSubscriptionId": f"smo-du-rollout-{backend}",
+            "filter": f"(eq,namespace,{namespace})"})
         assert reply.status_code == 201, f"DMS subscription: {reply.text}"
         subscription = reply.json()
         smo.secrets.append(subscription["secret"])
     time.sleep(6)  # fan_out caches the subscription list for 5 s: only events after that reach a new subscription
-    yield Flow(stack, smo, subscription, packages)
+    yield Flow(backend, stack, smo, subscription, packages, name, namespace)
     with stack.client() as client:
         client.delete(f"{DMS}/subscriptions/{subscription['subscriptionId']}")
     server.shutdown()
@@ -96,29 +123,30 @@ def kubectl(stack: LocalStack, *args: str) -> Any:
     return json.loads(out)
 
 
-def cluster_deployments(stack: LocalStack) -> list[dict[str, Any]]:
+def cluster_deployments(flow: Flow) -> list[dict[str, Any]]:
     """The release's Kubernetes Deployments, as the cluster has them."""
-    listed = kubectl(stack, "get", "deployments", "-n", NAMESPACE, "-l", f"app.kubernetes.io/instance={NAME}")
+    listed = kubectl(flow.stack, "get", "deployments", "-n", flow.namespace, "-l",
+                     f"app.kubernetes.io/instance={flow.name}")
     items: list[dict[str, Any]] = listed["items"]
     return items
 
 
-def cluster_pods(stack: LocalStack) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = kubectl(stack, "get", "pods", "-n", NAMESPACE, "-l",
-                                          f"app.kubernetes.io/instance={NAME}")["items"]
+def cluster_pods(flow: Flow) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = kubectl(flow.stack, "get", "pods", "-n", flow.namespace, "-l",
+                                          f"app.kubernetes.io/instance={flow.name}")["items"]
     return items
 
 
-def ready_replicas(stack: LocalStack) -> list[tuple[int | None, int]]:
+def ready_replicas(flow: Flow) -> list[tuple[int | None, int]]:
     """(spec.replicas, status.readyReplicas) of each Deployment of the release."""
     return [(d["spec"].get("replicas"), int(d.get("status", {}).get("readyReplicas") or 0))
-            for d in cluster_deployments(stack)]
+            for d in cluster_deployments(flow)]
 
 
-def healthy_pods(stack: LocalStack) -> list[str]:
+def healthy_pods(flow: Flow) -> list[str]:
     """Names of the release's pods that are Running and ready (terminating ones are not counted)."""
     healthy = []
-    for pod in cluster_pods(stack):
+    for pod in cluster_pods(flow):
         if pod["metadata"].get("deletionTimestamp"):
             continue
         conditions = {c["type"]: c["status"] for c in pod.get("status", {}).get("conditions", [])}
@@ -127,9 +155,14 @@ def healthy_pods(stack: LocalStack) -> list[str]:
     return healthy
 
 
-def helm_values(stack: LocalStack) -> dict[str, Any]:
-    out = subprocess.run([binary("helm"), "--kubeconfig", str(stack.kubeconfig), "get", "values", NAME,
-                          "--namespace", NAMESPACE, "--output", "json"],
+def deployed_values(flow: Flow) -> dict[str, Any]:
+    """The values the cluster runs: helm's release values, or those of ArgoCD's last sync of the Application."""
+    if flow.gitops:
+        app = kubectl(flow.stack, "get", "applications.argoproj.io", flow.name, "-n", "argocd")
+        synced: dict[str, Any] = app["status"]["history"][-1]["source"]["helm"]["valuesObject"]
+        return synced
+    out = subprocess.run([binary("helm"), "--kubeconfig", str(flow.stack.kubeconfig), "get", "values", flow.name,
+                          "--namespace", flow.namespace, "--output", "json"],
                          capture_output=True, text=True, timeout=60, check=True).stdout
     values: dict[str, Any] = json.loads(out) or {}
     return values
@@ -241,15 +274,20 @@ def deploy_a_vdu_and_see_it_ready(flow: Flow) -> str:
     """Use case 1: an SMO deploys a vDU with its cell parameters and learns when it is ready."""
     stack, package = flow.stack, flow.packages["1.0.0"]
     with stack.client() as client:
-        reply = client.post(f"{DMS}/deployments", json={
-            "name": NAME, "namespace": NAMESPACE, "packageId": package["packageId"], "values": VDU_VALUES})
+        request: dict[str, Any] = {"name": flow.name, "namespace": flow.namespace, "packageId": package["packageId"],
+                                   "values": VDU_VALUES}
+        if flow.gitops:
+            request["extensions"] = {"deploymentType": "gitops"}
+        reply = client.post(f"{DMS}/deployments", json=request)
         assert reply.status_code == 202, f"create: {reply.status_code} {reply.text}"
         created = reply.json()
+        backend = "argocd" if flow.gitops else "helm"
+        assert created["extensions"]["dmsAdapter"] == backend, f"create: routed to {created['extensions']}"
         deployment_id: str = created["deploymentId"]
         assert reply.headers["location"] == f"{DMS}/deployments/{deployment_id}", f"create: {reply.headers}"
         assert created["status"] == "pending", f"create: {created}"
         assert (created["name"], created["namespace"], created["packageId"], created["packageVersion"]) == (
-            NAME, NAMESPACE, package["packageId"], "1.0.0"), f"create: {created}"
+            flow.name, flow.namespace, package["packageId"], "1.0.0"), f"create: {created}"
         assert created["values"] == VDU_VALUES, f"create: {created}"
         operation_id = created["extensions"]["activeOperationId"]
         assert reply.headers["link"] == f'<{DMS}/operations/{operation_id}>; rel="monitor"', f"create: {reply.headers}"
@@ -268,8 +306,9 @@ def deploy_a_vdu_and_see_it_ready(flow: Flow) -> str:
         assert status.status_code == 200, f"status: {status.text}"
         observed = status.json()
         assert observed["ready"] is True and observed["status"] == "deployed", f"status: {observed}"
-        assert (observed["release"]["chartVersion"], observed["release"]["appVersion"]) == ("1.0.0", "2.1.0"), (
-            f"status: {observed}")
+        # helm reads the chart's appVersion from its release; ArgoCD's Application does not carry one.
+        assert (observed["release"]["chartVersion"], observed["release"].get("appVersion")) == (
+            "1.0.0", None if flow.gitops else "2.1.0"), f"status: {observed}"
         assert [(w["kind"], w["desired"], w["ready"]) for w in observed["workloads"]] == [("Deployment", 3, 3)], (
             f"status: {observed}")
         assert [(p["phase"], p["ready"]) for p in observed["pods"]] == [("Running", True)] * 3, f"status: {observed}"
@@ -279,8 +318,8 @@ def deploy_a_vdu_and_see_it_ready(flow: Flow) -> str:
     assert when(created_note["timestamp"]) <= when(ready_note["timestamp"]), "create events: Ready before Created"
     assert ready_note["deployment"]["status"] == "deployed", f"create events: {ready_note}"
 
-    assert ready_replicas(stack) == [(3, 3)], f"cluster after create: {ready_replicas(stack)}"
-    values = helm_values(stack)
+    assert ready_replicas(flow) == [(3, 3)], f"cluster after create: {ready_replicas(flow)}"
+    values = deployed_values(flow)
     assert (values.get("cellId"), values.get("bandwidth"), values.get("replicaCount")) == ("12345", "100MHz", 3), (
         f"helm values in the cluster: {values}")
     return deployment_id
@@ -309,9 +348,9 @@ def scale_out_while_a_concurrent_change_is_refused(flow: Flow, deployment_id: st
 
     note = received("scale events", flow, deployment_id, "DeploymentScaled")
     assert note["deployment"]["extensions"]["revision"] == 2, f"scale events: {note}"
-    assert ready_replicas(stack) == [(5, 5)], f"cluster after scale: {ready_replicas(stack)}"
-    assert len(healthy_pods(stack)) == 5, f"cluster after scale: {cluster_pods(stack)}"
-    assert helm_values(stack).get("cellId") == "12345", "scale must keep the other values"
+    assert ready_replicas(flow) == [(5, 5)], f"cluster after scale: {ready_replicas(flow)}"
+    assert len(healthy_pods(flow)) == 5, f"cluster after scale: {cluster_pods(flow)}"
+    assert deployed_values(flow).get("cellId") == "12345", "scale must keep the other values"
 
 
 def failed_upgrade_then_rollback_to_the_previous_revision(flow: Flow, deployment_id: str) -> None:
@@ -326,13 +365,15 @@ def failed_upgrade_then_rollback_to_the_previous_revision(flow: Flow, deployment
         assert failed["status"] == "failed", f"failing upgrade: should fail, got {failed}"
         error = failed.get("error") or {}
         assert error.get("title") and error.get("status"), f"failing upgrade: no ProblemDetails error: {failed}"
-        assert "CrashLoopBackOff" in error.get("detail", "") and f"{NAME}-" in error["detail"], (
+        assert "CrashLoopBackOff" in error.get("detail", "") and f"{flow.name}-" in error["detail"], (
             f"failing upgrade: the error must name the crashing pods: {error}")
         broken = reaches("failing upgrade", client, deployment_id, "failed")
         assert broken["extensions"].get("statusReason"), f"failing upgrade: no statusReason: {broken}"
         assert "activeOperationId" not in broken["extensions"], f"failing upgrade: lock not released: {broken}"
         observed = client.get(f"{DMS}/deployments/{deployment_id}/status").json()
-        assert observed["ready"] is False and observed["release"]["status"] == "failed", f"status: {observed}"
+        # ArgoCD applied the upgrade and reports its crash-looping pods as still progressing; helm marks it failed.
+        release_state = "pending-upgrade" if flow.gitops else "failed"
+        assert observed["ready"] is False and observed["release"]["status"] == release_state, f"status: {observed}"
         assert "CrashLoopBackOff" in {p.get("reason") for p in observed["pods"]}, f"status: {observed}"
         note = received("failing upgrade events", flow, deployment_id, "DeploymentFailed")
         assert note["deployment"]["status"] == "failed", f"failing upgrade events: {note}"
@@ -351,16 +392,18 @@ def failed_upgrade_then_rollback_to_the_previous_revision(flow: Flow, deployment
         reply = client.get(f"{DMS}/deployments/{deployment_id}/history")
         assert reply.status_code == 200, f"history: {reply.text}"
         history = reply.json()
+        failed_revision = "superseded" if flow.gitops else "failed"  # ArgoCD's history has no failed state
         assert [(r["revision"], r["status"], r["packageVersion"]) for r in history] == [
-            (1, "superseded", "1.0.0"), (2, "superseded", "1.0.0"), (3, "failed", "1.1.0"),
+            (1, "superseded", "1.0.0"), (2, "superseded", "1.0.0"), (3, failed_revision, "1.1.0"),
             (4, "deployed", "1.0.0")], f"history: {history}"
-        assert history[3]["chart"] == "vdu-1.0.0" and "2" in (history[3].get("description") or ""), (
-            f"history: the last revision is the rollback to revision 2: {history}")
+        assert history[3]["chart"] == "vdu-1.0.0", f"history: the last revision runs 1.0.0 again: {history}"
+        if not flow.gitops:
+            assert "2" in (history[3].get("description") or ""), f"history: helm's rollback to 2: {history}"
 
     received("rollback events", flow, deployment_id, "DeploymentRolledBack")
-    assert eventually(lambda: ready_replicas(stack) == [(5, 5)] and len(healthy_pods(stack)) == 5, timeout=30), (
-        f"cluster after rollback: {ready_replicas(stack)}, pods {[p['metadata']['name'] for p in cluster_pods(stack)]}")
-    images = {c["image"] for p in cluster_pods(stack) if not p["metadata"].get("deletionTimestamp")
+    assert eventually(lambda: ready_replicas(flow) == [(5, 5)] and len(healthy_pods(flow)) == 5, timeout=30), (
+        f"cluster after rollback: {ready_replicas(flow)}, pods {[p['metadata']['name'] for p in cluster_pods(flow)]}")
+    images = {c["image"] for p in cluster_pods(flow) if not p["metadata"].get("deletionTimestamp")
               for c in p["spec"]["containers"]}
     assert not any(image.endswith(":fail") for image in images), f"cluster after rollback: {images}"
 
@@ -380,12 +423,12 @@ def delete_the_deployment_then_its_package(flow: Flow, deployment_id: str) -> No
         listed = client.get(f"{DMS}/deployments").json()
         assert deployment_id not in {d["deploymentId"] for d in listed}, f"delete: still listed: {listed}"
 
-        assert eventually(lambda: not cluster_deployments(stack), timeout=30), (
-            f"delete: still in the cluster: {cluster_deployments(stack)}")
+        assert eventually(lambda: not cluster_deployments(flow), timeout=30), (
+            f"delete: still in the cluster: {cluster_deployments(flow)}")
 
         for version, package in packages.items():
             reply = client.delete(f"{DMS}/deploymentPackages/{package['packageId']}")
             assert reply.status_code == 204, f"package {version} delete after the deployment: {reply.text}"
     note = received("delete events", flow, deployment_id, "DeploymentDeleted")
     assert "deployment" not in note and (note["priorDeployment"]["name"], note["priorDeployment"]["namespace"]) == (
-        NAME, NAMESPACE), f"delete events: the SMO must learn which deployment went: {note}"
+        flow.name, flow.namespace), f"delete events: the SMO must learn which deployment went: {note}"

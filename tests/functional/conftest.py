@@ -8,6 +8,7 @@ import os
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,8 @@ from werkzeug.serving import make_server
 
 from chalicelib import config
 from chalicelib.domain.auth import ALL_SCOPES
+from devtools.chart_repo import ChartRepository, build_git_repository, build_repository
+from devtools.kubesim.controllers.gitops import GitOps
 from devtools.localstack.gateway import gateway_response, is_missing_route
 from devtools.localstack.provision import provision
 from devtools.token import mint_token
@@ -61,6 +64,39 @@ def moto_url() -> Iterator[str]:
     server.stop()
     os.environ.clear()
     os.environ.update(saved)
+
+
+@contextmanager
+def quick_gitops(sync: float = 0.05, source: float = 0.05, finalize: float = 0.05) -> Iterator[None]:
+    """kubesim's GitOps controllers answer after these delays (seconds) instead of their defaults, and then back."""
+    saved = GitOps.SYNC_DELAY, GitOps.SOURCE_DELAY, GitOps.FINALIZE_DELAY
+    GitOps.SYNC_DELAY, GitOps.SOURCE_DELAY, GitOps.FINALIZE_DELAY = sync, source, finalize
+    try:
+        yield
+    finally:
+        GitOps.SYNC_DELAY, GitOps.SOURCE_DELAY, GitOps.FINALIZE_DELAY = saved
+
+
+# Charts the simulated ArgoCD fetches and renders (`helm create` scaffolds: a Deployment, Service, ServiceAccount).
+TEST_CHARTS = (("du", "1.0.0"), ("du", "1.1.0"), ("du", "1.2.0"), ("cu", "2.0.0"), ("cu", "2.1.0"),
+               ("cu", "3.0.0"), ("vdu", "1.0.0"), ("vdu", "1.1.0"))
+
+
+@pytest.fixture(scope="session")
+def chart_repository(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a real Helm chart repository with TEST_CHARTS, served on 127.0.0.1 for this worker's tests."""
+    directory = build_repository(tmp_path_factory.mktemp("charts"), TEST_CHARTS)
+    with ChartRepository(directory) as repository:
+        yield repository.url
+
+
+@pytest.fixture(scope="session")
+def git_chart_repository(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a Git repository (served over HTTP) with the `du` chart at charts/du, tagged 2.0.0 and 2.1.0."""
+    root = tmp_path_factory.mktemp("git")
+    build_git_repository(root / "du.git", "du", ["2.0.0", "2.1.0"])
+    with ChartRepository(root) as server:
+        yield f"{server.url}/du.git"
 
 
 @pytest.fixture(scope="session")

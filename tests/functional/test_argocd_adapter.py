@@ -20,21 +20,18 @@ from chalicelib.domain.errors import BackendUnavailable, ConfigurationError, Not
 from devtools.kubesim import KubeSim, start_kubesim
 from devtools.kubesim.controllers.gitops import GitOps
 from tests.conftest import PROJECT_DIR
+from tests.functional.conftest import quick_gitops
 
 pytestmark = pytest.mark.xdist_group("argocd-adapter")
-TIMEOUT = 10
-REPO = "https://charts.example.com"
+TIMEOUT = 15
+FAILING_TIMEOUT = 3  # crash-looping pods keep an Application Progressing: the wait gives up after this
 
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubeSim]:
-    saved = GitOps.SYNC_DELAY, GitOps.FINALIZE_DELAY
-    GitOps.SYNC_DELAY, GitOps.FINALIZE_DELAY = 0.05, 0.05
-    try:
-        with start_kubesim(port=0, kubeconfig_path=tmp_path_factory.mktemp("kubesim") / "kubeconfig") as running:
-            yield running
-    finally:
-        GitOps.SYNC_DELAY, GitOps.FINALIZE_DELAY = saved
+    with quick_gitops(), start_kubesim(port=0, kubeconfig_path=tmp_path_factory.mktemp("kubesim") / "kubeconfig"
+                                       ) as running:
+        yield running
 
 
 def make_adapter(sim: KubeSim, **options: Any) -> ArgoCDDeploymentAdapter:
@@ -52,10 +49,21 @@ def manual(sim: KubeSim) -> ArgoCDDeploymentAdapter:
     return make_adapter(sim, automatedSync=False)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def repositories(chart_repository: str, git_chart_repository: str) -> Iterator[None]:
+    """`spec` points at the real chart repositories served for this worker."""
+    REPOSITORIES.update(helm=chart_repository, git=git_chart_repository)
+    yield
+    REPOSITORIES.clear()
+
+
+REPOSITORIES: dict[str, str] = {}
+
+
 def spec(name: str, version: str, values: dict[str, Any] | None = None, *, git: bool = False,
          timeout: int = TIMEOUT) -> ReleaseSpec:
-    source = ChartSource("git", "https://git.example.com/du.git", version, path="charts/du") if git else \
-        ChartSource("helm-repo", REPO, version, chart="du")
+    source = ChartSource("git", REPOSITORIES["git"], version, path="charts/du") if git else \
+        ChartSource("helm-repo", REPOSITORIES["helm"], version, chart="du")
     return ReleaseSpec(name=name, namespace=f"{name}-ns", chart_path="", values=values or {},
                        timeout_seconds=timeout, source=source)
 
@@ -73,12 +81,13 @@ def test_lifecycle_with_automated_sync(adapter: ArgoCDDeploymentAdapter) -> None
             status.chart_version, status.app_version) == (name, namespace, 1, "deployed", "du", "1.0.0", None)
     assert status.details == {"argocd": {"project": "default", "syncStatus": "Synced", "healthStatus": "Healthy",
                                          "revision": "1.0.0"}}
-    assert status.updated_at and status.workloads == [] and status.pods == []
+    assert status.updated_at and [(w.kind, w.desired, w.ready) for w in status.workloads] == [("Deployment", 1, 1)]
+    assert [(p.phase, p.ready) for p in status.pods] == [("Running", True)] and status.ready
     app = application(adapter, name)
     assert app["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "netweave"
     assert app["metadata"]["annotations"]["netweave.io/target-namespace"] == namespace
     assert app["metadata"]["finalizers"] == ["resources-finalizer.argocd.argoproj.io"]
-    assert app["spec"]["source"] == {"repoURL": REPO, "chart": "du", "targetRevision": "1.0.0",
+    assert app["spec"]["source"] == {"repoURL": REPOSITORIES["helm"], "chart": "du", "targetRevision": "1.0.0",
                                      "helm": {"releaseName": name, "valuesObject": {"image": {"tag": "1.25"}}}}
     assert app["spec"]["destination"] == {"server": "https://kubernetes.default.svc", "namespace": namespace}
     assert app["spec"]["syncPolicy"] == {"automated": {"prune": True, "selfHeal": True},
@@ -93,37 +102,42 @@ def test_lifecycle_with_automated_sync(adapter: ArgoCDDeploymentAdapter) -> None
 
     scaled = adapter.scale(name, namespace, 4)
     assert (scaled.revision, scaled.status) == (3, "deployed")
+    assert [(w.desired, w.ready) for w in scaled.workloads] == [(4, 4)]
     values = application(adapter, name)["spec"]["source"]["helm"]["valuesObject"]
     assert values == {"image": {"tag": "1.25"}, "replicaCount": 4}
 
-    with pytest.raises(DeploymentFailed, match="failed to apply") as caught:
-        adapter.upgrade(spec(name, "1.2.0", {"image": {"tag": "fail"}}))
-    assert caught.value.status == 422 and name in caught.value.detail
+    # The sync applies, the new pods crash: ArgoCD keeps the Application Progressing, the wait gives up.
+    with pytest.raises(DeploymentFailed, match="not healthy after 3 s") as caught:
+        adapter.upgrade(spec(name, "1.2.0", {"image": {"tag": "fail"}}, timeout=FAILING_TIMEOUT))
+    assert caught.value.status == 422 and "CrashLoopBackOff" in caught.value.detail
+    assert f"pods not ready: {name}-" in caught.value.detail
     failed = adapter.status(name, namespace)
-    assert (failed.status, failed.revision) == ("failed", 3)
-    assert failed.details["argocd"]["healthStatus"] == "Degraded"
+    assert (failed.status, failed.revision, failed.ready) == ("pending-upgrade", 4, False)
+    assert failed.details["argocd"]["healthStatus"] == "Progressing"
 
     with pytest.raises(BackendRefused, match="automated sync is on") as refused:
         adapter.rollback(name, namespace, 1)
     assert refused.value.status == 409
-    assert adapter.status(name, namespace).status == "failed"  # nothing changed
+    assert adapter.status(name, namespace).revision == 4  # nothing changed
 
     history = adapter.history(name, namespace)
     assert [(r.revision, r.status, r.chart) for r in history] == [
-        (1, "superseded", "du-1.0.0"), (2, "superseded", "du-1.1.0"), (3, "deployed", "du-1.1.0")]
+        (1, "superseded", "du-1.0.0"), (2, "superseded", "du-1.1.0"), (3, "superseded", "du-1.1.0"),
+        (4, "pending-upgrade", "du-1.2.0")]
     assert all(r.updated_at for r in history)
 
     recovered = adapter.upgrade(spec(name, "1.2.0", {"image": {"tag": "1.26"}}))
-    assert (recovered.revision, recovered.status) == (4, "deployed")
+    assert (recovered.revision, recovered.status, recovered.ready) == (5, "deployed", True)
 
     adapter.uninstall(name, namespace)
     assert adapter._find(name) is None
+    assert adapter.cluster.apps().list_namespaced_deployment(namespace).items == []  # the finalizer removed it
     with pytest.raises(NotFound):
         adapter.status(name, namespace)
     adapter.uninstall(name, namespace)  # idempotent: a retried delete succeeds
 
 
-def test_manual_sync_install_upgrade_and_rollback(manual: ArgoCDDeploymentAdapter) -> None:
+def test_manual_sync_install_upgrade_and_rollback_from_git(manual: ArgoCDDeploymentAdapter) -> None:
     name, namespace = "cu-manual", "cu-manual-ns"
     status = manual.install(spec(name, "2.0.0", {"replicaCount": 1}, git=True))
     assert (status.revision, status.status, status.chart_name, status.chart_version) == (
@@ -131,19 +145,26 @@ def test_manual_sync_install_upgrade_and_rollback(manual: ArgoCDDeploymentAdapte
     app = application(manual, name)
     assert "automated" not in app["spec"]["syncPolicy"] and "operation" not in app
     assert app["spec"]["source"]["path"] == "charts/du"
+    deployment = manual.cluster.apps().read_namespaced_deployment(f"{name}-du", namespace)
+    assert deployment.metadata.labels["helm.sh/chart"] == "du-2.0.0"  # the chart at the Git tag
 
     assert manual.upgrade(spec(name, "2.1.0", {"replicaCount": 1}, git=True)).revision == 2
     assert manual.scale(name, namespace, 3).revision == 3
 
     rolled = manual.rollback(name, namespace, 1)
     assert (rolled.revision, rolled.status, rolled.chart_version) == (4, "deployed", "2.0.0")
-    history = application(manual, name)["status"]["history"]
-    assert history[-1]["source"] == history[0]["source"]
+    app = application(manual, name)
+    assert app["status"]["history"][-1]["source"] == app["status"]["history"][0]["source"]
+    # The rolled-back source is the desired one now: Synced, and a later scale starts from it.
+    assert (app["spec"]["source"]["targetRevision"], app["status"]["sync"]["status"]) == ("2.0.0", "Synced")
+    deployment = manual.cluster.apps().read_namespaced_deployment(f"{name}-du", namespace)
+    assert (deployment.metadata.labels["helm.sh/chart"], deployment.spec.replicas) == ("du-2.0.0", 1)
 
     previous = manual.rollback(name, namespace)  # None: the revision before the current one
     assert (previous.revision, previous.status, previous.chart_version) == (5, "deployed", "2.1.0")
     assert application(manual, name)["status"]["history"][-1]["source"]["helm"]["valuesObject"] == {
         "replicaCount": 3}
+    assert manual.scale(name, namespace, 2).chart_version == "2.1.0"
 
     with pytest.raises(DeploymentFailed, match="no revision 42"):
         manual.rollback(name, namespace, 42)
@@ -152,10 +173,10 @@ def test_manual_sync_install_upgrade_and_rollback(manual: ArgoCDDeploymentAdapte
         manual.history(name, namespace)
 
 
-def test_failing_install_reports_argocd_message(adapter: ArgoCDDeploymentAdapter) -> None:
+def test_a_chart_argocd_cannot_fetch_fails_with_its_message(adapter: ArgoCDDeploymentAdapter) -> None:
     name = "du-broken"
-    with pytest.raises(DeploymentFailed, match="image tag 'fail'"):
-        adapter.install(spec(name, "1.0.0", {"image": {"tag": "fail"}}))
+    with pytest.raises(DeploymentFailed, match=r"ComparisonError: helm template failed.*9\.9\.9"):
+        adapter.install(spec(name, "9.9.9"))
     status = adapter.status(name, f"{name}-ns")
     assert (status.status, status.revision, status.details["argocd"]["syncStatus"]) == ("failed", 0, "OutOfSync")
     assert adapter.history(name, f"{name}-ns") == []
@@ -175,19 +196,8 @@ def test_timeout_is_a_deployment_failure(adapter: ArgoCDDeploymentAdapter, monke
 
 def test_workloads_pods_and_logs_come_from_the_destination_namespace(adapter: ArgoCDDeploymentAdapter) -> None:
     name, namespace = "du-pods", "du-pods-ns"
-    adapter.install(spec(name, "1.0.0"))
-    # kubesim renders nothing: stand in for what ArgoCD would apply
-    core, apps = adapter.cluster.core(), adapter.cluster.apps()
-    core.create_namespace({"metadata": {"name": namespace}})
-    labels = {"app.kubernetes.io/instance": name}
-    apps.create_namespaced_deployment(namespace, {
-        "metadata": {"name": "du", "labels": labels},
-        "spec": {"replicas": 2, "selector": {"matchLabels": labels}, "template": {
-            "metadata": {"labels": labels}, "spec": {"containers": [{"name": "du", "image": "nginx:1.25"}]}}}})
-    deadline = time.monotonic() + 5
-    while (status := adapter.status(name, namespace)).workloads[0].ready < 2 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert [(w.kind, w.desired, w.ready) for w in status.workloads] == [("Deployment", 2, 2)]
+    status = adapter.install(spec(name, "1.0.0", {"replicaCount": 2}))
+    assert [(w.kind, w.name, w.desired, w.ready) for w in status.workloads] == [("Deployment", name, 2, 2)]
     assert len(status.pods) == 2 and status.ready
     logs = adapter.logs(name, namespace, tail_lines=1)
     assert len(logs) == 2 and all(entry.container == "du" and len(entry.lines) == 1 for entry in logs)

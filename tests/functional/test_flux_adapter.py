@@ -1,7 +1,10 @@
-"""The `flux` DMS adapter against kubesim's simulated Flux: install, OCI sources, upgrade, scale, failure, errors."""
+"""The `flux` DMS adapter against kubesim's simulated Flux, which installs with the real helm: install, upgrade,
+scale, history from helm's revisions, crash-looping workloads, OCI sources, uninstall, errors."""
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 import time
@@ -17,24 +20,23 @@ from chalicelib.adapters.dms.port import ChartSource, DeploymentFailed, ReleaseS
 from chalicelib.adapters.registry import Capability
 from chalicelib.config import AdapterConfig
 from chalicelib.domain.errors import BackendUnavailable, CapabilityNotSupported, ConfigurationError, NotFound
+from devtools.chart_repo import helm_binary
 from devtools.kubesim import KubeSim, start_kubesim
-from devtools.kubesim.controllers.gitops import GitOps
 from tests.conftest import PROJECT_DIR
+from tests.functional.conftest import quick_gitops
 
 pytestmark = [pytest.mark.xdist_group("flux-adapter")]
-TIMEOUT = 10
-REPO = "https://charts.example.com/oran"
+TIMEOUT = 20
+FAIL_TIMEOUT = 3  # the HelmRelease's timeout: how long helm waits for crash-looping pods
+UNUSED_REPO = "http://127.0.0.1:9/unused"  # for calls that fail before anything is fetched
+OFFLINE_OCI = "oci://127.0.0.1:9/charts"  # kubesim serves no OCI registry
 
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubeSim]:
-    delays = GitOps.SYNC_DELAY, GitOps.SOURCE_DELAY, GitOps.FINALIZE_DELAY
-    GitOps.SYNC_DELAY, GitOps.SOURCE_DELAY, GitOps.FINALIZE_DELAY = 0.1, 0.05, 0.05
-    try:
-        with start_kubesim(port=0, kubeconfig_path=tmp_path_factory.mktemp("kubesim") / "kubeconfig") as running:
-            yield running
-    finally:
-        GitOps.SYNC_DELAY, GitOps.SOURCE_DELAY, GitOps.FINALIZE_DELAY = delays
+    with quick_gitops(sync=0.1), start_kubesim(
+            port=0, kubeconfig_path=tmp_path_factory.mktemp("kubesim") / "kubeconfig") as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +45,12 @@ def adapter(sim: KubeSim) -> FluxDeploymentAdapter:
         "kubeconfig": str(sim.kubeconfig_path), "pollIntervalSeconds": 0.05}))
 
 
-def spec(name: str, version: str = "1.0.0", values: dict[str, Any] | None = None, repo: str = REPO,
+@pytest.fixture(scope="module")
+def apps(adapter: FluxDeploymentAdapter) -> Any:
+    return adapter.cluster.apps()
+
+
+def spec(name: str, version: str = "1.0.0", values: dict[str, Any] | None = None, repo: str = UNUSED_REPO,
          chart: str = "du", timeout: int = TIMEOUT) -> ReleaseSpec:
     return ReleaseSpec(name=name, namespace=f"{name}-ns", chart_path="", values=values or {},
                        timeout_seconds=timeout, source=ChartSource("helm-repo", repo, version, chart=chart))
@@ -56,29 +63,46 @@ def sources(adapter: FluxDeploymentAdapter, plural: str) -> list[dict[str, Any]]
     return items
 
 
-def test_install_upgrade_scale_history_uninstall(adapter: FluxDeploymentAdapter) -> None:
+def helm_history(sim: KubeSim, release: str, namespace: str, tmp_path: Path) -> list[tuple[int, str, str]]:
+    """What the real helm reads from kubesim: the release Secrets Flux's helm wrote."""
+    env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "HELM_CACHE_HOME": str(tmp_path / "cache"),
+           "HELM_CONFIG_HOME": str(tmp_path / "config"), "HELM_DATA_HOME": str(tmp_path / "data")}
+    done = subprocess.run([helm_binary(), "history", release, "-n", namespace, "-o", "json", "--kubeconfig",
+                           str(sim.kubeconfig_path)], env=env, capture_output=True, text=True, check=True, timeout=60)
+    return [(e["revision"], e["status"], e["chart"]) for e in json.loads(done.stdout)]
+
+
+def test_install_upgrade_scale_history_uninstall(adapter: FluxDeploymentAdapter, sim: KubeSim,
+                                                 apps: Any, chart_repository: str,
+                                                 tmp_path: Path) -> None:
     name, namespace = "du-life", "du-life-ns"
-    status = adapter.install(spec(name, values={"replicaCount": 1, "image": {"tag": "1.27"}}))
+    values = {"replicaCount": 2, "image": {"tag": "1.27"}}
+    status = adapter.install(spec(name, values=values, repo=chart_repository))
     assert (status.status, status.revision, status.chart_name, status.chart_version) == (
         "deployed", 1, "du", "1.0.0")
     assert status.details["flux"] == {
-        "ready": "True", "reason": "InstallSucceeded", "message": status.details["flux"]["message"],
+        "ready": "True", "reason": "InstallSucceeded",
+        "message": f"Helm install succeeded for release {namespace}/{name}.v1 with chart du@1.0.0",
         "lastAttemptedRevision": "1.0.0"}
     assert status.updated_at and status.ready
-    repos = [r for r in sources(adapter, "helmrepositories") if r["spec"]["url"] == REPO]
+    # Flux's helm installed the chart: the Deployment (named after the release) runs in the namespace.
+    assert [(w.kind, w.name, w.desired, w.ready) for w in status.workloads] == [("Deployment", name, 2, 2)]
+    assert apps.read_namespaced_deployment(name, namespace).spec.template.spec.containers[0].image == "nginx:1.27"
+    repos = [r for r in sources(adapter, "helmrepositories") if r["spec"]["url"] == chart_repository]
     assert len(repos) == 1 and repos[0]["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "netweave"
     release = adapter._get(name, namespace)
     assert release["spec"]["chart"]["spec"]["sourceRef"] == {
         "kind": "HelmRepository", "name": repos[0]["metadata"]["name"], "namespace": "flux-system"}
     assert release["spec"]["upgrade"]["remediation"]["strategy"] == "none"
-    assert release["spec"]["install"]["createNamespace"] is True
+    assert (release["spec"]["install"]["createNamespace"], release["spec"]["timeout"]) == (True, f"{TIMEOUT}s")
 
-    again = adapter.install(spec(name, values={"replicaCount": 1, "image": {"tag": "1.27"}}))  # idempotent
+    again = adapter.install(spec(name, values=values, repo=chart_repository))  # idempotent
     assert (again.status, again.revision) == ("deployed", 1)
 
-    upgraded = adapter.upgrade(spec(name, "1.1.0", values={"image": {"tag": "1.28"}}))
+    upgraded = adapter.upgrade(spec(name, "1.1.0", values={"image": {"tag": "1.28"}}, repo=chart_repository))
     assert (upgraded.status, upgraded.revision, upgraded.chart_version) == ("deployed", 2, "1.1.0")
     assert adapter._get(name, namespace)["spec"]["values"] == {"image": {"tag": "1.28"}}  # replaced, not merged
+    assert [(w.desired, w.ready) for w in upgraded.workloads] == [(1, 1)]  # the chart's default replicaCount
     history = adapter.history(name, namespace)
     assert [(r.revision, r.status, r.chart) for r in history] == [
         (1, "superseded", "du-1.0.0"), (2, "deployed", "du-1.1.0")]
@@ -87,48 +111,61 @@ def test_install_upgrade_scale_history_uninstall(adapter: FluxDeploymentAdapter)
     scaled = adapter.scale(name, namespace, 4)
     assert (scaled.status, scaled.revision, scaled.chart_version) == ("deployed", 3, "1.1.0")
     assert adapter._get(name, namespace)["spec"]["values"] == {"image": {"tag": "1.28"}, "replicaCount": 4}
+    assert [(w.desired, w.ready) for w in scaled.workloads] == [(4, 4)]
+    assert helm_history(sim, name, namespace, tmp_path) == [
+        (1, "superseded", "du-1.0.0"), (2, "superseded", "du-1.1.0"), (3, "deployed", "du-1.1.0")]
 
-    assert adapter.logs(name, namespace) == []  # kubesim's Flux renders no workloads
+    logs = adapter.logs(name, namespace)
+    assert len(logs) == 4 and all(entry.lines for entry in logs)  # the release's pods exist and log
 
     with pytest.raises(CapabilityNotSupported):
         adapter.rollback(name, namespace, 1)
     adapter.uninstall(name, namespace)
     with pytest.raises(NotFound):
         adapter.status(name, namespace)
+    assert apps.list_namespaced_deployment(namespace).items == []  # Flux's helm uninstalled the release
     adapter.uninstall(name, namespace)  # idempotent
-    assert [r for r in sources(adapter, "helmrepositories") if r["spec"]["url"] == REPO]  # shared sources stay
+    assert [r for r in sources(adapter, "helmrepositories") if r["spec"]["url"] == chart_repository]  # shared
 
 
 def test_oci_repository_source(adapter: FluxDeploymentAdapter) -> None:
+    """The adapter points the HelmRelease at an OCIRepository; kubesim's helm pulls oci:// itself, and with no
+    registry at the URL the release fails with helm's words."""
     name = "cu-oci"
-    status = adapter.install(spec(name, "3.0.0", repo="oci://ghcr.io/example/charts", chart="cu"))
-    assert (status.status, status.revision, status.chart_name, status.chart_version) == (
-        "deployed", 1, "cu", "3.0.0")
+    with pytest.raises(DeploymentFailed, match=re.escape("127.0.0.1:9/v2/charts/cu/manifests/3.0.0")):
+        adapter.install(spec(name, "3.0.0", repo=OFFLINE_OCI, chart="cu"))
     oci = [r for r in sources(adapter, "ocirepositories")
-           if r["spec"]["url"] == "oci://ghcr.io/example/charts/cu" and r["spec"]["ref"]["tag"] == "3.0.0"]
+           if r["spec"]["url"] == f"{OFFLINE_OCI}/cu" and r["spec"]["ref"]["tag"] == "3.0.0"]
     assert len(oci) == 1
     release = adapter._get(name, f"{name}-ns")
     assert release["spec"]["chartRef"]["kind"] == "OCIRepository" and "chart" not in release["spec"]
-    upgraded = adapter.upgrade(spec(name, "3.1.0", repo="oci://ghcr.io/example/charts", chart="cu"))
-    assert (upgraded.revision, upgraded.chart_version) == (2, "3.1.0")
+    failed = adapter.status(name, f"{name}-ns")
+    assert (failed.status, failed.revision, failed.details["flux"]["reason"]) == ("failed", 0, "InstallFailed")
     adapter.uninstall(name, f"{name}-ns")
 
 
-def test_failing_values_are_a_deployment_failure(adapter: FluxDeploymentAdapter) -> None:
+def test_crash_looping_pods_are_a_deployment_failure(adapter: FluxDeploymentAdapter, apps: Any,
+                                                     chart_repository: str) -> None:
     name, namespace = "du-fail", "du-fail-ns"
-    with pytest.raises(DeploymentFailed, match="fail") as caught:
-        adapter.install(spec(name, values={"image": {"tag": "fail"}}))
+    with pytest.raises(DeploymentFailed, match="CrashLoopBackOff") as caught:
+        adapter.install(spec(name, values={"image": {"tag": "fail"}}, repo=chart_repository, timeout=FAIL_TIMEOUT))
     assert caught.value.status == 422
     failed = adapter.status(name, namespace)
     assert (failed.status, failed.details["flux"]["reason"], failed.ready) == ("failed", "InstallFailed", False)
+    assert [(w.desired, w.ready) for w in failed.workloads] == [(1, 0)]
 
-    adapter.install(spec(name, values={"image": {"tag": "1.27"}}))  # a corrected install converges
-    with pytest.raises(DeploymentFailed, match="fail"):
-        adapter.upgrade(spec(name, "1.1.0", values={"image": {"tag": "fail"}}))
+    fixed = adapter.install(spec(name, values={"image": {"tag": "1.27"}}, repo=chart_repository))  # converges
+    assert (fixed.status, fixed.revision) == ("deployed", 2)
+    assert [(w.desired, w.ready) for w in fixed.workloads] == [(1, 1)]
+    with pytest.raises(DeploymentFailed, match=r"context deadline exceeded.*CrashLoopBackOff"):
+        adapter.upgrade(spec(name, "1.1.0", values={"image": {"tag": "fail"}}, repo=chart_repository,
+                             timeout=FAIL_TIMEOUT))
     failed = adapter.status(name, namespace)
     assert (failed.status, failed.details["flux"]["reason"]) == ("failed", "UpgradeFailed")
-    assert [r.status for r in adapter.history(name, namespace)][-1] == "failed"
+    assert [(r.revision, r.status) for r in adapter.history(name, namespace)] == [
+        (1, "failed"), (2, "deployed"), (3, "failed")]
     adapter.uninstall(name, namespace)
+    assert apps.list_namespaced_deployment(namespace).items == []
 
 
 def test_sources_other_than_helm_repositories_are_refused(adapter: FluxDeploymentAdapter) -> None:

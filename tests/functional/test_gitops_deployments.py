@@ -11,10 +11,9 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.domain.auth import ALL_SCOPES
-from devtools.kubesim.controllers.gitops import GitOps
 from devtools.token import mint_token
 from tests.conftest import PROJECT_DIR
-from tests.functional.conftest import SECRET, Api
+from tests.functional.conftest import SECRET, Api, quick_gitops
 from tests.functional.inventory_fixtures import Site, site_environment
 from tests.functional.test_deployments_flow import call, run_worker
 
@@ -32,10 +31,8 @@ def site(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Si
         f"  - {{id: flux, type: flux, options: {{kubeconfig: {kubeconfig}, defaultTimeoutSeconds: 20}}}}\n"
         "routing:\n  dms:\n    - {deploymentType: gitops, adapter: argocd}\n"
         "    - {namespacePrefix: flux-, adapter: flux}\n")
-    saved = GitOps.SYNC_DELAY, GitOps.FINALIZE_DELAY
-    GitOps.SYNC_DELAY, GitOps.FINALIZE_DELAY = 0.05, 0.05
-    yield from site_environment(tmp, adapter_id="gitops-site", more_adapters=backends)
-    GitOps.SYNC_DELAY, GitOps.FINALIZE_DELAY = saved
+    with quick_gitops():
+        yield from site_environment(tmp, adapter_id="gitops-site", more_adapters=backends)
 
 
 @pytest.fixture()
@@ -60,12 +57,13 @@ def deploy(api: Api, package_id: str, namespace: str, **extensions: str) -> dict
     return dict(reply.json())
 
 
-def test_a_helm_repo_package_is_registered_by_reference_and_deployed_by_argocd(api: Api) -> None:
-    chart = f"vdu-{uuid.uuid4().hex[:6]}"
-    package = register(api, packageType="helm-repo", repositoryUrl="https://charts.example.net/ran", chart=chart,
-                       version="2.1.0")
-    assert (package["name"], package["version"], package["packageType"]) == (chart, "2.1.0", "helm-repo")
-    assert package["repositoryUrl"] == "https://charts.example.net/ran" and "checksum" not in package
+def test_a_helm_repo_package_is_registered_by_reference_and_deployed_by_argocd(api: Api, chart_repository: str
+                                                                                ) -> None:
+    name = f"vdu-{uuid.uuid4().hex[:6]}"
+    package = register(api, packageType="helm-repo", repositoryUrl=chart_repository, chart="vdu", version="1.1.0",
+                       name=name)
+    assert (package["name"], package["version"], package["packageType"]) == (name, "1.1.0", "helm-repo")
+    assert package["repositoryUrl"] == chart_repository and "checksum" not in package
     accepted = deploy(api, package["packageId"], "ran-du", deploymentType="gitops")
     assert accepted["extensions"]["dmsAdapter"] == "argocd"  # the routing rule for deploymentType gitops
     assert len(run_worker()) == 1
@@ -73,22 +71,28 @@ def test_a_helm_repo_package_is_registered_by_reference_and_deployed_by_argocd(a
     assert shown["status"] == "deployed", shown
     assert shown["extensions"]["argocd"]["syncStatus"] == "Synced"
     assert shown["extensions"]["argocd"]["healthStatus"] == "Healthy"
+    assert shown["extensions"]["replicas"] == {"desired": 2, "ready": 2}  # ArgoCD deployed the chart's workload
     scale = call(api, "POST", f"{DEPLOYMENTS}/{accepted['deploymentId']}/scale", {"replicas": 4})
     assert scale.status == 202
     run_worker()
     assert call(api, "GET", scale.header("Location")).json()["status"] == "succeeded"
+    scaled = call(api, "GET", f"{DEPLOYMENTS}/{accepted['deploymentId']}/status").json()
+    assert [(w["kind"], w["desired"], w["ready"]) for w in scaled["workloads"]] == [("Deployment", 4, 4)]
     history = call(api, "GET", f"{DEPLOYMENTS}/{accepted['deploymentId']}/history").json()
     assert [r["revision"] for r in history] == [1, 2]
 
 
-def test_flux_deploys_by_namespace_rule_and_refuses_rollback_with_501(api: Api) -> None:
-    package = register(api, packageType="helm-repo", repositoryUrl="oci://registry.example.net/charts",
-                       chart=f"cu-{uuid.uuid4().hex[:6]}", version="1.0.0")
+def test_flux_deploys_by_namespace_rule_and_refuses_rollback_with_501(api: Api, chart_repository: str) -> None:
+    package = register(api, packageType="helm-repo", repositoryUrl=chart_repository, chart="cu", version="3.0.0",
+                       name=f"cu-{uuid.uuid4().hex[:6]}")
     accepted = deploy(api, package["packageId"], "flux-core")
     assert accepted["extensions"]["dmsAdapter"] == "flux"
     run_worker()
     shown = call(api, "GET", f"{DEPLOYMENTS}/{accepted['deploymentId']}").json()
     assert shown["status"] == "deployed" and shown["extensions"]["flux"]["ready"] == "True", shown
+    assert shown["extensions"]["replicas"] == {"desired": 2, "ready": 2}  # Flux's helm installed the workload
+    history = call(api, "GET", f"{DEPLOYMENTS}/{accepted['deploymentId']}/history").json()
+    assert [(r["revision"], r["status"]) for r in history] == [(1, "deployed")]
     refused = call(api, "POST", f"{DEPLOYMENTS}/{accepted['deploymentId']}/rollback", {})
     assert refused.status == 501 and "rollback" in refused.json()["detail"]
 
@@ -106,9 +110,9 @@ def test_a_package_a_backend_cannot_deploy_is_refused_up_front(api: Api) -> None
     assert call(api, "DELETE", f"{PACKAGES}/{git['packageId']}").status == 204
 
 
-def test_argocd_with_automated_sync_refuses_rollback_at_once(api: Api) -> None:
-    package = register(api, packageType="helm-repo", repositoryUrl="https://charts.example.net/ran",
-                       chart=f"rb-{uuid.uuid4().hex[:6]}", version="1.0.0")
+def test_argocd_with_automated_sync_refuses_rollback_at_once(api: Api, chart_repository: str) -> None:
+    package = register(api, packageType="helm-repo", repositoryUrl=chart_repository, chart="cu", version="3.0.0",
+                       name=f"rb-{uuid.uuid4().hex[:6]}")
     accepted = deploy(api, package["packageId"], "ran-rb", dmsAdapter="argocd")
     run_worker()
     refused = call(api, "POST", f"{DEPLOYMENTS}/{accepted['deploymentId']}/rollback", {})

@@ -33,7 +33,7 @@ def test_application_body_without_automated_sync_and_git_source() -> None:
     assert body["spec"]["syncPolicy"] == {"syncOptions": ["CreateNamespace=true"]}
     assert body["spec"]["source"] == {"repoURL": "https://git.example.com/r.git", "targetRevision": "main",
                                       "path": "charts/du", "helm": {"releaseName": "du", "valuesObject": {}}}
-    assert mapping.sync_operation("1.0.0", OLD)["sync"] == {"revision": "1.0.0", "source": OLD}
+    assert mapping.sync_operation("1.0.0", OLD)["sync"] == {"revision": "1.0.0", "prune": False, "source": OLD}
 
 
 @pytest.mark.parametrize(("obj", "synced", "expected"), [

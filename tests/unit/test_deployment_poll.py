@@ -151,6 +151,29 @@ def test_a_failed_release_fails_the_deployment_with_its_reason(
     assert event.post is not None and event.post["extensions"]["statusReason"] == failed.extensions["statusReason"]
 
 
+def test_a_failed_deployment_stays_failed_while_its_release_is_still_progressing(
+        world: DmsWorld, adapter: ClusterAdapter, v1: DeploymentPackage) -> None:
+    deployment = world.deployed("du-1", v1)
+    adapter.releases[(NAMESPACE, "du-1")].current.state = "failed"
+    poll(world)
+    world.publisher.events.clear()
+    # ArgoCD's view of crash-looping pods after the operation gave up: not failed, just not ready (yet)
+    adapter.releases[(NAMESPACE, "du-1")].current.state = "pending-upgrade"
+    adapter.not_ready.add("du-1")
+
+    poll(world)
+
+    still = world.current(deployment.deployment_id)
+    assert still.status is DeploymentStatus.FAILED and world.publisher.events == []
+    assert "CrashLoopBackOff" in still.extensions["statusReason"]
+
+    adapter.not_ready.clear()
+    adapter.releases[(NAMESPACE, "du-1")].current.state = "deployed"
+    poll(world)
+    assert world.current(deployment.deployment_id).status is DeploymentStatus.DEPLOYED
+    assert [e.detail_type for e in world.publisher.events] == [DeploymentEventType.READY.value]
+
+
 def test_a_release_gone_from_the_cluster_fails_the_deployment_once(
         world: DmsWorld, adapter: ClusterAdapter, v1: DeploymentPackage) -> None:
     deployment = world.deployed("du-1", v1)

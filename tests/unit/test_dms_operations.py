@@ -618,6 +618,19 @@ def test_rollback_without_revision_goes_to_the_previous_one_and_a_rerun_keeps_th
         v1.package_id, "1.0.0", {"image": {"tag": "a"}}, 4)
 
 
+def test_rollback_without_revision_skips_a_failed_earlier_revision(
+        world: DmsWorld, v1: DeploymentPackage) -> None:
+    deployment = world.deployed("du-1", v1, {"image": {"tag": "a"}})  # revision 1
+    world.complete(deployment.deployment_id, OperationType.UPDATE, {"values": {"image": {"tag": "fail"}}})  # 2
+    world.complete(deployment.deployment_id, OperationType.UPDATE, {"values": {"image": {"tag": "c"}}})  # 3
+    assert [r.status for r in world.adapter.history("du-1", NAMESPACE)][1] == "failed"
+
+    operation = world.complete(deployment.deployment_id, OperationType.ROLLBACK)
+
+    assert operation.status is OperationStatus.SUCCEEDED and operation.parameters["revision"] == 1
+    assert release_values(world, "du-1") == {"image": {"tag": "a"}}  # not the failed revision 2
+
+
 def test_rollback_restores_package_and_values_of_the_recorded_revision(
         world: DmsWorld, v1: DeploymentPackage, v2: DeploymentPackage) -> None:
     deployment = world.deployed("du-1", v1, {"replicaCount": 1})  # revision 1

@@ -22,6 +22,7 @@ from chalicelib.adapters.dms import helm_status
 from chalicelib.adapters.dms.cluster import Cluster
 from chalicelib.adapters.dms.port import (
     BackendRefused,
+    ChartRepositoryUrl,
     DeploymentFailed,
     PodLogs,
     ReleaseSpec,
@@ -51,13 +52,12 @@ class ArgoCDOptions(BaseModel):
     default_timeout_seconds: int = Field(default=300, alias="defaultTimeoutSeconds", gt=0)
     poll_interval_seconds: float = Field(default=1.0, alias="pollIntervalSeconds", gt=0)
     request_timeout_seconds: float = Field(default=10.0, alias="requestTimeoutSeconds", gt=0)
+    # unset: this backend deploys helm-repo and git packages only
+    chart_repository_url: ChartRepositoryUrl = Field(default=None, alias="chartRepositoryUrl")
 
 
 class ArgoCDDeploymentAdapter:
     """`DeploymentAdapter` for the clusters one ArgoCD instance manages."""
-
-    # ArgoCD fetches charts itself: from Helm/OCI repositories and from Git.
-    package_types: frozenset[str] = frozenset({"helm-repo", "git"})
 
     def __init__(self, config: AdapterConfig) -> None:
         self.adapter_id = config.id
@@ -65,6 +65,9 @@ class ArgoCDDeploymentAdapter:
             self.options = ArgoCDOptions.model_validate(config.options)
         except ValidationError as error:
             raise ConfigurationError(f"dms adapter '{config.id}': {error}") from error
+        # ArgoCD fetches charts itself: from Helm/OCI repositories, from Git, and uploaded archives once published.
+        self.archive_repository = self.options.chart_repository_url
+        self.package_types = frozenset({"helm-repo", "git", *(["helm"] if self.archive_repository else [])})
         self.settings = mapping.AppSettings(
             project=self.options.project, destination_server=self.options.destination_server,
             automated_sync=self.options.automated_sync, prune=self.options.prune, self_heal=self.options.self_heal,
@@ -117,11 +120,30 @@ class ArgoCDDeploymentAdapter:
             wanted = f"revision {revision}" if revision is not None else "an earlier revision"
             raise DeploymentFailed(f"ArgoCD Application {name} has no {wanted} in its history")
         target = dict(entry["source"])
-        operation = mapping.sync_operation(str(entry.get("revision") or target.get("targetRevision") or ""), target)
+        operation = mapping.sync_operation(str(entry.get("revision") or target.get("targetRevision") or ""), target,
+                                           prune=self.options.prune)
         self._call(lambda api: api.patch_namespaced_custom_object(
             mapping.GROUP, mapping.VERSION, self.options.namespace, mapping.PLURAL, name, {"operation": operation},
             _request_timeout=self.cluster.request_timeout))
-        return self._wait(name, target, require_synced=False, timeout_seconds=timeout_seconds)
+        self._wait(name, target, require_synced=False, timeout_seconds=timeout_seconds)
+        return self._follow(name, namespace, target)
+
+    def _follow(self, name: str, namespace: str, target: Obj) -> ReleaseStatus:
+        """After a rollback, make the rolled-back source the desired one: netweave owns the Application's spec (values
+        are inline, not in Git), so leaving the spec on the version rolled away from would make the next scale or sync
+        bring it back. Without automated sync this write syncs nothing; the Application is simply Synced again."""
+        app = self._get(name, namespace)
+        for _ in range(3):
+            body = copy.deepcopy(app)
+            body.pop("operation", None)
+            body["spec"]["source"] = copy.deepcopy(target)
+            body["spec"].pop("sources", None)
+            try:
+                self._write(name, body)
+                break
+            except _Conflict:
+                app = self._get(name, namespace)
+        return self._release_status(self._get(name, namespace))
 
     def uninstall(self, name: str, namespace: str, timeout_seconds: int | None = None) -> None:
         """Delete the Application; its resources finalizer makes ArgoCD delete what it deployed first. Idempotent."""
@@ -173,7 +195,8 @@ class ArgoCDDeploymentAdapter:
         body = mapping.application(name, namespace, source, self.settings)
         body["metadata"]["namespace"] = self.options.namespace
         if not self.options.automated_sync:
-            body["operation"] = mapping.sync_operation(str(source.get("targetRevision") or "HEAD"))
+            body["operation"] = mapping.sync_operation(str(source.get("targetRevision") or "HEAD"),
+                                                       prune=self.options.prune)
         for _ in range(3):  # a status write between our read and our replace is a 409 Conflict: read again
             if existing is None:
                 try:
@@ -211,15 +234,23 @@ class ArgoCDDeploymentAdapter:
                 raise DeploymentFailed(f"ArgoCD Application {name} disappeared while syncing")
             result = mapping.outcome(app, target, require_synced)
             if result == "failed":
-                raise DeploymentFailed(f"ArgoCD Application {name}: {mapping.message(app)}")
+                raise DeploymentFailed(self._with_pods(app, f"ArgoCD Application {name}: {mapping.message(app)}"))
             if result == "succeeded":
                 return self._release_status(app)
             if time.monotonic() >= deadline:
                 sync, health, phase = mapping.state(app)
-                raise DeploymentFailed(f"ArgoCD Application {name} not healthy after {timeout} s (sync "
-                                       f"{sync or 'unknown'}, health {health or 'unknown'}, operation "
-                                       f"{phase or 'none'})")
+                raise DeploymentFailed(self._with_pods(app, (
+                    f"ArgoCD Application {name} not healthy after {timeout} s (sync {sync or 'unknown'}, health "
+                    f"{health or 'unknown'}, operation {phase or 'none'})")))
             time.sleep(self.options.poll_interval_seconds)
+
+    def _with_pods(self, app: Obj, message: str) -> str:
+        """Name the deployed pods that are not ready (and why): what an SMO needs to act on a failed sync."""
+        try:
+            pods = self.cluster.release_pods(app["metadata"]["name"], mapping.destination_namespace(app))
+        except Exception:  # best effort: ArgoCD's own words are still the answer
+            return message
+        return helm_status.with_waiting_pods(message, pods)
 
     def _release_status(self, app: Obj) -> ReleaseStatus:
         name, namespace = app["metadata"]["name"], mapping.destination_namespace(app)

@@ -75,9 +75,9 @@ def application(name: str, namespace: str, source: Obj, settings: AppSettings) -
             "spec": spec}
 
 
-def sync_operation(revision: str, source: Obj | None = None) -> Obj:
+def sync_operation(revision: str, source: Obj | None = None, prune: bool = False) -> Obj:
     """A manual sync (`operation`), optionally of another source than the spec's: that is ArgoCD's rollback."""
-    sync: Obj = {"revision": revision}
+    sync: Obj = {"revision": revision, "prune": prune}
     if source is not None:
         sync["source"] = copy.deepcopy(source)
     return {"sync": sync, "initiatedBy": {"username": "netweave"}}
@@ -126,8 +126,9 @@ def message(app: Obj) -> str:
     parts = [str((status.get("health") or {}).get("message") or ""),
              str((status.get("operationState") or {}).get("message") or "")]
     for condition in status.get("conditions") or []:
-        if str(condition.get("type", "")).endswith("Error"):
-            parts.append(str(condition.get("message") or ""))
+        text = str(condition.get("message") or "")
+        if str(condition.get("type", "")).endswith("Error") and not any(text in part for part in parts):
+            parts.append(text)
     text = "; ".join(dict.fromkeys(p for p in parts if p)) or "sync failed"
     return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
 
@@ -202,13 +203,14 @@ def release_status(app: Obj, workloads: list[WorkloadStatus], pods: list[PodStat
 
 
 def revisions(app: Obj) -> list[Revision]:
-    """Oldest first; the last entry is what is deployed (ArgoCD records successful syncs only)."""
+    """Oldest first; the last entry is what ArgoCD synced last, in the Application's current state (a sync that
+    applied pods which then crash is in the history, unhealthy; one that could not be applied is not)."""
     history = _history(app)
     out = []
     for index, entry in enumerate(history):
         chart, version = chart_of(entry.get("source") or {})
         out.append(Revision(revision=int(entry.get("id", index)) + 1,
-                            status="deployed" if index == len(history) - 1 else "superseded",
+                            status=release_state(app) if index == len(history) - 1 else "superseded",
                             chart=f"{chart}-{version}", app_version=None, updated_at=entry.get("deployedAt"),
                             description=f"ArgoCD sync of revision {entry.get('revision')}"))
     return out

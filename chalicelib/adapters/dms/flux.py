@@ -20,12 +20,22 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from chalicelib.adapters.dms import flux_mapping as mapping
 from chalicelib.adapters.dms.cluster import Cluster
 from chalicelib.adapters.dms.helm_status import helm_message
-from chalicelib.adapters.dms.port import DeploymentFailed, PodLogs, ReleaseSpec, ReleaseStatus, Revision
+from chalicelib.adapters.dms.port import (
+    ChartRepositoryUrl,
+    DeploymentFailed,
+    PodLogs,
+    ReleaseSpec,
+    ReleaseStatus,
+    Revision,
+)
 from chalicelib.adapters.registry import Capability
 from chalicelib.config import AdapterConfig
 from chalicelib.domain.errors import BackendUnavailable, CapabilityNotSupported, ConfigurationError, NotFound
 
 _CONFLICT_RETRIES = 3
+# Flux's own Helm timeout is the release's timeout; netweave waits this much longer, so that it reports Flux's verdict
+# (helm's message) rather than a bare timeout of its own.
+_VERDICT_GRACE_SECONDS = 10.0
 
 
 class FluxOptions(BaseModel):
@@ -40,13 +50,12 @@ class FluxOptions(BaseModel):
     default_timeout_seconds: int = Field(default=300, alias="defaultTimeoutSeconds", gt=0)
     poll_interval_seconds: float = Field(default=1.0, alias="pollIntervalSeconds", gt=0)
     request_timeout_seconds: float = Field(default=10.0, alias="requestTimeoutSeconds", gt=0)
+    # unset: this backend deploys helm-repo packages only
+    chart_repository_url: ChartRepositoryUrl = Field(default=None, alias="chartRepositoryUrl")
 
 
 class FluxDeploymentAdapter:
     """`DeploymentAdapter` for one cluster with Flux's helm-controller and source-controller."""
-
-    # Flux fetches charts from Helm/OCI repositories (GitRepository sources are not supported yet).
-    package_types: frozenset[str] = frozenset({"helm-repo"})
 
     def __init__(self, config: AdapterConfig) -> None:
         self.adapter_id = config.id
@@ -54,6 +63,10 @@ class FluxDeploymentAdapter:
             self.options = FluxOptions.model_validate(config.options)
         except ValidationError as error:
             raise ConfigurationError(f"dms adapter '{config.id}': {error}") from error
+        # Flux fetches charts from Helm/OCI repositories, and uploaded archives once published (GitRepository
+        # sources are not supported yet).
+        self.archive_repository = self.options.chart_repository_url
+        self.package_types = frozenset({"helm-repo", *(["helm"] if self.archive_repository else [])})
         self.cluster = Cluster(config.id, self.options.kubeconfig, self.options.context,
                                self.options.request_timeout_seconds)
 
@@ -74,7 +87,7 @@ class FluxDeploymentAdapter:
             try:
                 created = custom.create_namespaced_custom_object(
                     mapping.HELM_GROUP, mapping.HELM_VERSION, spec.namespace, mapping.HELMRELEASES,
-                    mapping.helm_release(spec, source, self.options.interval),
+                    mapping.helm_release(spec, source, self.options.interval, self._timeout(spec.timeout_seconds)),
                     _request_timeout=self.cluster.request_timeout)
                 generation = int(created["metadata"].get("generation") or 1)
             except Exception as error:
@@ -179,7 +192,7 @@ class FluxDeploymentAdapter:
         """Replace the HelmRelease's chart and values (values are replaced, not merged, as `helm upgrade` does),
         keeping other spec fields; returns the generation to wait for. Retries optimistic-concurrency conflicts."""
         custom = self.cluster.custom()
-        wanted = mapping.release_spec(spec, source, self.options.interval)
+        wanted = mapping.release_spec(spec, source, self.options.interval, self._timeout(spec.timeout_seconds))
         for attempt in range(_CONFLICT_RETRIES):
             current = self._get(spec.name, spec.namespace)
             merged = {**(current.get("spec") or {}), **wanted}
@@ -199,8 +212,8 @@ class FluxDeploymentAdapter:
     def _wait(self, name: str, namespace: str, generation: int, version: str | None,
               timeout_seconds: int | None) -> ReleaseStatus:
         """Poll until Flux reports `generation` Ready for `version`, or failed, or the timeout passes."""
-        timeout = timeout_seconds or self.options.default_timeout_seconds
-        deadline = time.monotonic() + timeout
+        timeout = self._timeout(timeout_seconds)
+        deadline = time.monotonic() + timeout + _VERDICT_GRACE_SECONDS
         while True:
             release = self._get(name, namespace)
             state = mapping.outcome(release, generation, version)
@@ -212,6 +225,9 @@ class FluxDeploymentAdapter:
                 raise DeploymentFailed(f"HelmRelease {namespace}/{name} not ready after {timeout}s: "
                                        f"{helm_message(mapping.failure_message(release))}")
             time.sleep(min(self.options.poll_interval_seconds, max(deadline - time.monotonic(), 0.01)))
+
+    def _timeout(self, timeout_seconds: int | None) -> int:
+        return timeout_seconds or self.options.default_timeout_seconds
 
     def _ensure_namespace(self, namespace: str) -> None:
         """The HelmRelease lives in the target namespace, which must exist before it."""

@@ -83,11 +83,13 @@ def require_helm_source(spec: ReleaseSpec) -> ChartSource:
     return source
 
 
-def release_spec(spec: ReleaseSpec, source: FluxSource, interval: str) -> Obj:
-    """`spec` of the HelmRelease: releaseName = name, the chart from the source, no automatic remediation."""
+def release_spec(spec: ReleaseSpec, source: FluxSource, interval: str, timeout_seconds: int | None = None) -> Obj:
+    """`spec` of the HelmRelease: releaseName = name, the chart from the source, no automatic remediation; Flux's
+    Helm actions wait `timeout_seconds` for the workload (Flux's default, 5m, when None)."""
     chart_source_ = require_helm_source(spec)
     ref = {"kind": source.kind, "name": source.name, "namespace": source.body["metadata"]["namespace"]}
     body: Obj = {"interval": interval, "releaseName": spec.name, "values": dict(spec.values),
+                 "timeout": f"{timeout_seconds}s" if timeout_seconds else None,
                  "install": {"createNamespace": True, "remediation": {"retries": 0}},
                  "upgrade": {"remediation": {"retries": 0, "strategy": "none"}}}
     if source.kind == "OCIRepository":
@@ -100,8 +102,8 @@ def release_spec(spec: ReleaseSpec, source: FluxSource, interval: str) -> Obj:
     return body
 
 
-def helm_release(spec: ReleaseSpec, source: FluxSource, interval: str) -> Obj:
-    body = {k: v for k, v in release_spec(spec, source, interval).items() if v is not None}
+def helm_release(spec: ReleaseSpec, source: FluxSource, interval: str, timeout_seconds: int | None = None) -> Obj:
+    body = {k: v for k, v in release_spec(spec, source, interval, timeout_seconds).items() if v is not None}
     return {"apiVersion": f"{HELM_GROUP}/{HELM_VERSION}", "kind": "HelmRelease",
             "metadata": {"name": spec.name, "namespace": spec.namespace, "labels": dict(MANAGED_BY)},
             "spec": body}

@@ -70,6 +70,7 @@ class HelmDeploymentAdapter:
 
     # Chart archives netweave stores; it cannot fetch from repositories itself.
     package_types: frozenset[str] = frozenset({"helm"})
+    archive_repository: str | None = None  # helm installs the archive it is handed
 
     def __init__(self, config: AdapterConfig) -> None:
         self.adapter_id = config.id

@@ -9,7 +9,9 @@ domain errors only: `NotFound` (no such release), `BackendUnavailable` (cluster 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Annotated, Any, ClassVar, Literal, Protocol
+
+from pydantic import AfterValidator
 
 from chalicelib.adapters.registry import Capability
 from chalicelib.domain.errors import NetweaveError
@@ -19,6 +21,15 @@ ReleaseState = Literal[
     "unknown",
 ]
 RELEASE_STATES: frozenset[str] = frozenset(ReleaseState.__args__)  # type: ignore[attr-defined]
+
+
+def _configured_url(value: str | None) -> str | None:
+    return (value or "").rstrip("/") or None  # an unset ${VAR:-} in gateway.yaml leaves it empty: not configured
+
+
+# A GitOps backend's `chartRepositoryUrl` option: where its controller reads the Helm repository netweave publishes
+# of uploaded archives (the packages bucket's `charts/` prefix behind CloudFront or a proxy).
+ChartRepositoryUrl = Annotated[str | None, AfterValidator(_configured_url)]
 
 
 class DeploymentFailed(NetweaveError):
@@ -124,6 +135,8 @@ class PodLogs:
 class DeploymentAdapter(Protocol):
     adapter_id: str
     package_types: frozenset[str]  # the package types it can deploy: "helm" (archives), "helm-repo", "git"
+    # Where a GitOps backend reads the chart archives netweave publishes (None: it is handed the archive itself).
+    archive_repository: str | None
 
     @property
     def capabilities(self) -> frozenset[Capability]: ...

@@ -21,6 +21,10 @@ _DEDUPE = "dedupe#"
 ARCHIVE_CONTENT_TYPE = "application/gzip"
 
 
+CHART_INDEX_KEY = "charts/index.yaml"  # the Helm repository index of the archives (see domain/chart_index.py)
+INDEX_CONTENT_TYPE = "application/x-yaml"
+
+
 def archive_key(digest: str) -> str:
     return f"charts/sha256/{digest}.tgz"
 
@@ -45,6 +49,26 @@ class PackageStore:
 
     def delete_archive(self, digest: str) -> None:
         self.s3.delete_object(Bucket=self.bucket, Key=archive_key(digest))
+
+    def put_index(self, text: str) -> None:
+        self.s3.put_object(Bucket=self.bucket, Key=CHART_INDEX_KEY, Body=text.encode(),
+                           ContentType=INDEX_CONTENT_TYPE, CacheControl="no-cache")
+
+    def read_index(self) -> str | None:
+        try:
+            body: bytes = self.s3.get_object(Bucket=self.bucket, Key=CHART_INDEX_KEY)["Body"].read()
+        except self.s3.exceptions.NoSuchKey:
+            return None
+        return body.decode()
+
+    def all_packages(self) -> list[DeploymentPackage]:
+        packages: list[DeploymentPackage] = []
+        start: dict[str, Any] | None = None
+        while True:
+            page, start = self.page(500, start)
+            packages.extend(page)
+            if start is None:
+                return packages
 
     def create(self, package: DeploymentPackage) -> None:
         absent = "attribute_not_exists(packageId)"

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import TypeVar
 
 from devtools.kubesim.cluster import NAMESPACES, Cluster
+from devtools.kubesim.controllers.argocd import ArgoCD
 from devtools.kubesim.controllers.common import (
     DAEMONSETS,
     DEPLOYMENTS,
@@ -23,7 +25,7 @@ from devtools.kubesim.controllers.common import (
     controller_of,
     delete_quietly,
 )
-from devtools.kubesim.controllers.gitops import GitOps
+from devtools.kubesim.controllers.flux import Flux
 from devtools.kubesim.controllers.jobs import reconcile_job
 from devtools.kubesim.controllers.kubelet import Kubelet
 from devtools.kubesim.controllers.sets import reconcile_daemonset, reconcile_statefulset
@@ -31,6 +33,7 @@ from devtools.kubesim.controllers.workloads import reconcile_deployment, reconci
 from devtools.kubesim.store import Event
 
 log = logging.getLogger("kubesim.controllers")
+T = TypeVar("T")
 Key = tuple[str, str, str]  # (controller, namespace, name)
 OWNER_KINDS = {"ReplicaSet": "replicasets", "StatefulSet": "statefulsets", "DaemonSet": "daemonsets",
                "Job": "jobs", "Deployment": "deployments"}
@@ -46,8 +49,11 @@ class ControllerManager:
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._deferred: list[tuple[float, Key]] = []
+        # kubesim's own URL, set by the server once it listens: the Flux controller runs helm against it.
+        self.api_url: str | None = None
         self.kubelet = Kubelet(cluster, self.enqueue, self._later, ready_delay)
-        self.gitops = GitOps(cluster, self.enqueue, self._later)
+        self.gitops = (Flux(cluster, self.enqueue, self._later, self._background, lambda: self.api_url),
+                       ArgoCD(cluster, self.enqueue, self._later, self._background))
         self.reconcilers: dict[str, Callable[[str, str], None]] = {
             "deployments": lambda ns, n: reconcile_deployment(cluster, ns, n),
             "replicasets": lambda ns, n: reconcile_replicaset(cluster, ns, n),
@@ -58,7 +64,8 @@ class ControllerManager:
             "node-gone": self._evict_node,
             "nodes-changed": lambda ns, n: self._nodes_changed(),
             "namespaces": self._default_service_account,
-            **self.gitops.reconcilers(),
+            **self.gitops[0].reconcilers(),
+            **self.gitops[1].reconcilers(),
         }
         cluster.store.listeners.append(self.on_event)
 
@@ -72,6 +79,19 @@ class ControllerManager:
             self._deferred.append((delay, key))  # seeding happens before the loop runs; schedule on start
         else:
             self._loop.call_later(delay, self.enqueue, key)
+
+    def _background(self, work: Callable[[], T], done: Callable[[T], None]) -> None:
+        """Run slow `work` (a chart render, a helm install) in a thread; `done` gets its result on the loop's thread.
+        Work that calls kubesim's API (helm) must come here: on the loop it would deadlock."""
+        if self._loop is None:
+            done(work())
+            return
+        future = self._loop.run_in_executor(None, work)
+        future.add_done_callback(lambda f: done(f.result()))
+
+    def close(self) -> None:
+        """The server is stopping: end background work that would outlive it (Flux's helm runs)."""
+        self.gitops[0].close()
 
     def on_event(self, event: Event) -> None:
         obj = event.entry.obj
@@ -88,7 +108,8 @@ class ControllerManager:
             self._on_node(event)
         if event.key == NAMESPACES and event.type == "ADDED":
             self.enqueue(("namespaces", "", name))
-        self.gitops.on_event(event)
+        for controller in self.gitops:
+            controller.on_event(event)
 
     def _on_node(self, event: Event) -> None:
         if event.type == "DELETED":

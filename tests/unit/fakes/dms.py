@@ -57,6 +57,7 @@ def _chart(chart_path: str) -> tuple[str, str]:
 
 class FakeDeploymentAdapter:
     package_types: frozenset[str] = frozenset({"helm"})
+    archive_repository: str | None = None
 
     def __init__(self, adapter_id: str = "fake-dms",
                  capabilities: frozenset[Capability] = ALL_CAPABILITIES) -> None:
