@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -74,6 +74,7 @@ class RoutingRule(_ConfigModel):
     namespace_prefix: str | None = Field(default=None, alias="namespacePrefix")
     labels: dict[str, str] = Field(default_factory=dict)
     deployment_type: str | None = Field(default=None, alias="deploymentType")
+    package_type: Literal["helm", "helm-repo", "git"] | None = Field(default=None, alias="packageType")
 
 
 class GatewayConfig(_ConfigModel):

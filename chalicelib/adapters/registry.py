@@ -115,7 +115,8 @@ class AdapterRegistry:
         return (_import_factory(factory) if isinstance(factory, str) else factory)(config)
 
     def route(
-        self, namespace: str | None = None, labels: Mapping[str, str] | None = None, deployment_type: str | None = None
+        self, namespace: str | None = None, labels: Mapping[str, str] | None = None, deployment_type: str | None = None,
+        package_type: str | None = None,
     ) -> Adapter:
         """First matching routing rule wins; without a match, the default backend."""
         labels = labels or {}
@@ -125,6 +126,8 @@ class AdapterRegistry:
             if rule.namespace_prefix is not None and not (namespace or "").startswith(rule.namespace_prefix):
                 continue
             if rule.deployment_type is not None and rule.deployment_type != deployment_type:
+                continue
+            if rule.package_type is not None and rule.package_type != package_type:
                 continue
             if any(labels.get(key) != value for key, value in rule.labels.items()):
                 continue

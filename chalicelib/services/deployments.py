@@ -94,14 +94,15 @@ def _deployable(adapter: DeploymentAdapter, package: DeploymentPackage) -> None:
             "(extensions.dmsAdapter or routing rules) or package")
 
 
-def _choose_adapter(ports: DeploymentPorts, request: NewDeployment) -> DeploymentAdapter:
+def _choose_adapter(ports: DeploymentPorts, request: NewDeployment, package: DeploymentPackage) -> DeploymentAdapter:
     if request.adapter_id is not None:
         if request.adapter_id not in ports.registry.ids:
             raise BadRequest(f"extensions.dmsAdapter: no DMS backend '{request.adapter_id}'; known: "
                              + ", ".join(ports.registry.ids))
         adapter = ports.registry.get(request.adapter_id)
     else:
-        adapter = ports.registry.route(request.namespace, request.labels, request.deployment_type)
+        adapter = ports.registry.route(request.namespace, request.labels, request.deployment_type,
+                                       package.package_type.value)
     require(adapter, Capability.DEPLOY)
     return adapter  # type: ignore[return-value]
 
@@ -113,7 +114,7 @@ def create_deployment(ports: DeploymentPorts, request: NewDeployment) -> tuple[D
     package = _package(ports, request.package_id)
     if request.resource_pool_id is not None and not ports.pool_exists(request.resource_pool_id):
         raise ReferenceNotFound(f"resourcePoolId: no resource pool with id '{request.resource_pool_id}'")
-    adapter = _choose_adapter(ports, request)
+    adapter = _choose_adapter(ports, request, package)
     _deployable(adapter, package)
     now, deployment_id, operation_id = utc_now_iso(), str(uuid.uuid4()), str(uuid.uuid4())
     extensions: dict[str, Any] = {"dmsAdapter": adapter.adapter_id, "activeOperationId": operation_id}

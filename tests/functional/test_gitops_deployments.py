@@ -1,20 +1,24 @@
 """GitOps packages and backends through the API: a helm-repo or git package is registered by reference, deployed by
-ArgoCD or Flux (chosen by routing rule or explicitly), and a package a backend cannot deploy is refused up front."""
+ArgoCD or Flux (chosen by routing rule — deploymentType, namespace prefix, package type — or explicitly), a package a
+backend cannot deploy is refused up front, and ArgoCD health transitions reach subscribers through the poller."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 from chalice.test import Client
 
+from chalicelib import config, dms_handlers, resources
 from chalicelib.domain.auth import ALL_SCOPES
 from devtools.token import mint_token
 from tests.conftest import PROJECT_DIR
 from tests.functional.conftest import SECRET, Api, quick_gitops
-from tests.functional.inventory_fixtures import Site, site_environment
+from tests.functional.inventory_fixtures import Site, prime_settings, site_environment
 from tests.functional.test_deployments_flow import call, run_worker
 
 PACKAGES, DEPLOYMENTS = "/o2dms/v1/deploymentPackages", "/o2dms/v1/deployments"
@@ -30,7 +34,8 @@ def site(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Si
         f"  - {{id: argocd, type: argocd, options: {{kubeconfig: {kubeconfig}, defaultTimeoutSeconds: 20}}}}\n"
         f"  - {{id: flux, type: flux, options: {{kubeconfig: {kubeconfig}, defaultTimeoutSeconds: 20}}}}\n"
         "routing:\n  dms:\n    - {deploymentType: gitops, adapter: argocd}\n"
-        "    - {namespacePrefix: flux-, adapter: flux}\n")
+        "    - {namespacePrefix: flux-, adapter: flux}\n"
+        "    - {packageType: git, adapter: argocd}\n")
     with quick_gitops():
         yield from site_environment(tmp, adapter_id="gitops-site", more_adapters=backends)
 
@@ -100,7 +105,8 @@ def test_flux_deploys_by_namespace_rule_and_refuses_rollback_with_501(api: Api, 
 def test_a_package_a_backend_cannot_deploy_is_refused_up_front(api: Api) -> None:
     git = register(api, packageType="git", repositoryUrl="https://git.example.net/ran/du.git", path="charts/du",
                    version="v1.2.0", name=f"du-git-{uuid.uuid4().hex[:6]}")
-    to_helm = call(api, "POST", DEPLOYMENTS, {"name": "du-x", "namespace": "ran", "packageId": git["packageId"]})
+    to_helm = call(api, "POST", DEPLOYMENTS, {"name": "du-x", "namespace": "ran", "packageId": git["packageId"],
+                                              "extensions": {"dmsAdapter": "helm"}})
     assert to_helm.status == 422 and "helm" in to_helm.json()["detail"] and "git" in to_helm.json()["detail"]
     to_flux = call(api, "POST", DEPLOYMENTS, {"name": "du-y", "namespace": "flux-x", "packageId": git["packageId"]})
     assert to_flux.status == 422
@@ -108,6 +114,17 @@ def test_a_package_a_backend_cannot_deploy_is_refused_up_front(api: Api) -> None
                                               "version": "1"})
     assert incomplete.status == 400 and "chart" in incomplete.json()["detail"]
     assert call(api, "DELETE", f"{PACKAGES}/{git['packageId']}").status == 204
+
+
+def test_a_git_package_goes_to_argocd_by_its_package_type(api: Api, git_chart_repository: str) -> None:
+    git = register(api, packageType="git", repositoryUrl=git_chart_repository, path="charts/du", version="2.1.0",
+                   name=f"du-git-{uuid.uuid4().hex[:6]}")
+    accepted = deploy(api, git["packageId"], "ran-git")  # no deploymentType, no dmsAdapter: the packageType rule
+    assert accepted["extensions"]["dmsAdapter"] == "argocd"
+    run_worker()
+    status = call(api, "GET", f"{DEPLOYMENTS}/{accepted['deploymentId']}/status").json()
+    assert status["ready"] is True and status["release"]["chart"] == "charts/du", status
+    assert [(w["kind"], w["desired"], w["ready"]) for w in status["workloads"]] == [("Deployment", 2, 2)]
 
 
 def test_argocd_with_automated_sync_refuses_rollback_at_once(api: Api, chart_repository: str) -> None:
@@ -119,3 +136,54 @@ def test_argocd_with_automated_sync_refuses_rollback_at_once(api: Api, chart_rep
     assert refused.status == 409 and "automated sync" in refused.json()["detail"]
     shown = call(api, "GET", f"{DEPLOYMENTS}/{accepted['deploymentId']}").json()
     assert shown["status"] == "deployed" and "activeOperationId" not in shown["extensions"]  # nothing was queued
+
+
+def deployment_events(deployment_id: str) -> list[str]:
+    """detailType of the events about this deployment on the events queue (drained)."""
+    sqs = boto3.client("sqs")
+    url = config.queue_url(resources.EVENTS.logical_name)
+    found: list[str] = []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            event = json.loads(message["Body"])
+            if event.get("objectId") == deployment_id:
+                found.append(str(event.get("detailType")))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return found
+
+
+def test_health_transitions_of_an_argocd_deployment_become_deployment_events(
+        api: Api, site: Site, chart_repository: str) -> None:
+    from kubernetes import client
+    from kubernetes import config as kube_config
+
+    package = register(api, packageType="helm-repo", repositoryUrl=chart_repository, chart="du", version="1.0.0",
+                       name=f"du-poll-{uuid.uuid4().hex[:6]}")
+    accepted = deploy(api, package["packageId"], "ran-poll", deploymentType="gitops")
+    run_worker()
+    deployment_id, name = accepted["deploymentId"], accepted["name"]
+    assert call(api, "GET", f"{DEPLOYMENTS}/{deployment_id}").json()["status"] == "deployed"
+    prime_settings()
+    dms_handlers.scheduled_deployment_poll()
+    deployment_events(deployment_id)  # what the create published is not this test's concern
+
+    # Outside netweave, the workload's pods start crashing: ArgoCD's health goes Progressing.
+    apps = client.AppsV1Api(kube_config.new_client_from_config(str(site.kubesim.kubeconfig_path)))
+    workload = apps.list_namespaced_deployment("ran-poll", label_selector=f"app.kubernetes.io/instance={name}")
+    deployment_name = workload.items[0].metadata.name
+    container = workload.items[0].spec.template.spec.containers[0].name
+    apps.patch_namespaced_deployment(deployment_name, "ran-poll", {"spec": {"template": {"spec": {"containers": [
+        {"name": container, "image": "nginx:fail"}]}}}})
+    prime_settings()
+    assert dms_handlers.scheduled_deployment_poll()["changed"] >= 1
+    shown = call(api, "GET", f"{DEPLOYMENTS}/{deployment_id}").json()
+    assert shown["status"] == "deploying" and shown["extensions"]["argocd"]["healthStatus"] == "Progressing", shown
+    assert deployment_events(deployment_id) == ["DeploymentProgressing"]
+
+    apps.patch_namespaced_deployment(deployment_name, "ran-poll", {"spec": {"template": {"spec": {"containers": [
+        {"name": container, "image": "nginx:1.27"}]}}}})
+    prime_settings()
+    dms_handlers.scheduled_deployment_poll()
+    shown = call(api, "GET", f"{DEPLOYMENTS}/{deployment_id}").json()
+    assert shown["status"] == "deployed" and shown["extensions"]["argocd"]["healthStatus"] == "Healthy", shown
+    assert deployment_events(deployment_id) == ["DeploymentReady"]

@@ -21,6 +21,7 @@ from tests.unit.fakes.dms import FakeDeploymentAdapter
 
 ROUTING = {"dms": [{"namespacePrefix": "gitops-", "adapter": "argo"},
                    {"deploymentType": "gitops", "adapter": "argo"},
+                   {"packageType": "git", "adapter": "argo"},
                    {"labels": {"tier": "edge"}, "adapter": "edge-helm"}]}
 
 
@@ -31,6 +32,7 @@ def _factory(adapter: FakeDeploymentAdapter) -> Callable[[AdapterConfig], Adapte
 def ports(tmp_path: Path, argo_capabilities: frozenset[Capability] = frozenset({Capability.DEPLOY})) -> Any:
     adapters = {"helm": FakeDeploymentAdapter("helm"), "argo": FakeDeploymentAdapter("argo", argo_capabilities),
                 "edge-helm": FakeDeploymentAdapter("edge-helm")}
+    adapters["argo"].package_types = frozenset({"helm", "git"})
     gateway = GatewayConfig.model_validate({
         "dmsAdapters": [{"id": name, "type": name, "default": name == "helm"} for name in adapters],
         "routing": ROUTING})
@@ -54,6 +56,9 @@ def test_routing_rules_in_the_design_documents_layout(tmp_path: Path) -> None:
     assert create(built, package, "a", namespace="gitops-core") == "argo"  # namespacePrefix
     assert create(built, package, "b", deployment_type="gitops") == "argo"  # extensions.deploymentType
     assert create(built, package, "c", labels={"tier": "edge"}) == "edge-helm"  # labels
+    git = cast(FakePackageStore, built.packages).add_git("du", "v1.2.0").package_id
+    assert create(built, git, "g1") == "argo"  # packageType
+    assert create(built, git, "g2", labels={"tier": "edge"}) == "argo"  # the first matching rule wins
     assert create(built, package, "d") == "helm"  # no rule matches: the default
     assert create(built, package, "e", namespace="gitops-core", adapter_id="helm") == "helm"  # explicit wins
     with pytest.raises(BadRequest, match="no DMS backend 'ghost'; known: helm, argo, edge-helm"):

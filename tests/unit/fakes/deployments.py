@@ -43,7 +43,7 @@ from chalicelib.domain.deployments import (
 )
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.events import ChangeEvent
-from chalicelib.domain.packages import DeploymentPackage
+from chalicelib.domain.packages import DeploymentPackage, PackageType
 from chalicelib.services.deployment_poll import PollPorts
 from chalicelib.services.deployments import DeploymentPorts, NewDeployment, create_deployment, request_operation
 from chalicelib.services.dms_operations import run_operation
@@ -288,6 +288,14 @@ class FakePackageStore:
                                     uploaded_at="2026-01-01T00:00:00.000Z", source="upload")
         self.packages[package.package_id] = package
         self.archives[digest] = archive
+        return package
+
+    def add_git(self, name: str, revision: str) -> DeploymentPackage:
+        url = f"https://git.example.net/ran/{name}.git"
+        package = DeploymentPackage(package_id=f"pkg-git-{name}-{revision}", name=name, version=revision,
+                                    package_type=PackageType.GIT, repository_url=url, path=f"charts/{name}",
+                                    uploaded_at="2026-01-01T00:00:00.000Z", source=url)
+        self.packages[package.package_id] = package
         return package
 
     def get(self, package_id: str) -> DeploymentPackage | None:
