@@ -158,7 +158,7 @@ def healthy_pods(flow: Flow) -> list[str]:
 def deployed_values(flow: Flow) -> dict[str, Any]:
     """The values the cluster runs: helm's release values, or those of ArgoCD's last sync of the Application."""
     if flow.gitops:
-        app = kubectl(flow.stack, "get", "applications.argoproj.io", flow.name, "-n", "argocd")
+        app = kubectl(flow.stack, "get", "applications.argoproj.io", f"{flow.namespace}.{flow.name}", "-n", "argocd")
         synced: dict[str, Any] = app["status"]["history"][-1]["source"]["helm"]["valuesObject"]
         return synced
     out = subprocess.run([binary("helm"), "--kubeconfig", str(flow.stack.kubeconfig), "get", "values", flow.name,

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from chalicelib.adapters.dms import argocd_mapping as mapping
 from chalicelib.adapters.dms.argocd import ArgoCDDeploymentAdapter
 from chalicelib.adapters.dms.port import BackendRefused, ChartSource, DeploymentFailed, ReleaseSpec
 from chalicelib.adapters.registry import Capability
@@ -69,7 +70,8 @@ def spec(name: str, version: str, values: dict[str, Any] | None = None, *, git: 
 
 
 def application(adapter: ArgoCDDeploymentAdapter, name: str) -> dict[str, Any]:
-    found = adapter._find(name)
+    """The Application of the release `name` (`spec` puts it into namespace `<name>-ns`)."""
+    found = adapter._find(f"{name}-ns.{name}")
     assert found is not None
     return found
 
@@ -130,7 +132,7 @@ def test_lifecycle_with_automated_sync(adapter: ArgoCDDeploymentAdapter) -> None
     assert (recovered.revision, recovered.status, recovered.ready) == (5, "deployed", True)
 
     adapter.uninstall(name, namespace)
-    assert adapter._find(name) is None
+    assert adapter._find(f"{namespace}.{name}") is None
     assert adapter.cluster.apps().list_namespaced_deployment(namespace).items == []  # the finalizer removed it
     with pytest.raises(NotFound):
         adapter.status(name, namespace)
@@ -217,12 +219,36 @@ def test_not_found_and_refusals(adapter: ArgoCDDeploymentAdapter, manual: ArgoCD
 
     with pytest.raises(DeploymentFailed, match="ArgoCD deploys helm-repo or git packages"):
         adapter.install(ReleaseSpec("archive", "archive-ns", "/tmp/du-1.0.0.tgz", {}))
-    adapter.install(spec("du-taken", "1.0.0"))
+    adapter.install(spec("du-twice", "1.0.0"))
     with pytest.raises(NotFound):
-        adapter.status("du-taken", "elsewhere")  # same name, other namespace: not this deployment
-    with pytest.raises(BackendRefused, match="already deploys into namespace du-taken-ns"):
-        adapter.install(ReleaseSpec("du-taken", "elsewhere", "", {}, TIMEOUT, spec("x", "1").source))
-    adapter.uninstall("du-taken", "du-taken-ns")
+        adapter.status("du-twice", "elsewhere")  # same name, other namespace: not this deployment
+
+
+def test_one_release_name_in_two_namespaces_is_two_applications(adapter: ArgoCDDeploymentAdapter) -> None:
+    first = adapter.install(ReleaseSpec("du-site", "site-1", "", {"replicaCount": 1}, TIMEOUT,
+                                        spec("x", "1.0.0").source))
+    second = adapter.install(ReleaseSpec("du-site", "site-2", "", {"replicaCount": 2}, TIMEOUT,
+                                         spec("x", "1.1.0").source))
+    assert (first.namespace, first.chart_version, [w.ready for w in first.workloads]) == ("site-1", "1.0.0", [1])
+    assert (second.namespace, second.chart_version, [w.ready for w in second.workloads]) == ("site-2", "1.1.0", [2])
+    assert adapter._find("site-1.du-site") and adapter._find("site-2.du-site")
+    adapter.uninstall("du-site", "site-1")
+    assert adapter.status("du-site", "site-2").ready  # the other site's release is untouched
+    adapter.uninstall("du-site", "site-2")
+
+
+def test_an_application_named_like_its_release_is_still_found(adapter: ArgoCDDeploymentAdapter) -> None:
+    """Applications written before names carried the namespace: found, operated on, deleted."""
+    body = mapping.application("du-old", "du-old-ns", mapping.argocd_source(spec("du-old", "1.0.0").source,
+                                                                            "du-old", {}), adapter.settings)
+    body["metadata"]["namespace"] = "argocd"
+    adapter.cluster.custom().create_namespaced_custom_object(mapping.GROUP, mapping.VERSION, "argocd",
+                                                             mapping.PLURAL, body)
+    scaled = adapter.scale("du-old", "du-old-ns", 2)
+    assert scaled.ready and [w.desired for w in scaled.workloads] == [2]
+    assert adapter._find("du-old-ns.du-old") is None  # no second Application was made
+    adapter.uninstall("du-old", "du-old-ns")
+    assert adapter._find("du-old") is None
 
 
 def test_options_are_validated(sim: KubeSim) -> None:

@@ -2,7 +2,9 @@
 ArgoCD itself fetches the chart (`ReleaseSpec.source`: a Helm repository or a Git path), renders and syncs it.
 
 `kubernetes` (372 ms) is imported inside methods only: the registry imports this module in the API function too.
-Every write is followed by a wait for the outcome of exactly that sync (see `argocd_mapping.outcome`). A rollback is
+Applications are named `<namespace>.<name>` (unique per ArgoCD instance, where the same release name in two site
+namespaces is common); the Helm release keeps the deployment's name. Every write is followed by a wait for the
+outcome of exactly that sync (see `argocd_mapping.outcome`). A rollback is
 ArgoCD's own (a manual sync of an earlier history entry's source), which ArgoCD refuses while automated sync is on.
 """
 
@@ -85,22 +87,21 @@ class ArgoCDDeploymentAdapter:
     def install(self, spec: ReleaseSpec) -> ReleaseStatus:
         """Create the Application, or replace an existing one's spec (a retried install converges), and wait."""
         source = self._source(spec)
-        existing = self._find(spec.name)
-        if existing is not None:
-            self._check_target(existing, spec.namespace)
-        return self._deploy(spec.name, spec.namespace, source, existing, spec.timeout_seconds)
+        existing = self._lookup(spec.name, spec.namespace)
+        app_name = existing["metadata"]["name"] if existing else mapping.application_name(spec.name, spec.namespace)
+        return self._deploy(app_name, spec.namespace, source, existing, spec.timeout_seconds)
 
     def upgrade(self, spec: ReleaseSpec) -> ReleaseStatus:
         source = self._source(spec)
         existing = self._get(spec.name, spec.namespace)
-        return self._deploy(spec.name, spec.namespace, source, existing, spec.timeout_seconds)
+        return self._deploy(existing["metadata"]["name"], spec.namespace, source, existing, spec.timeout_seconds)
 
     def scale(self, name: str, namespace: str, replicas: int, timeout_seconds: int | None = None) -> ReleaseStatus:
         existing = self._get(name, namespace)
         source = copy.deepcopy(mapping.spec_source(existing))
         helm = source.setdefault("helm", {})
         helm["valuesObject"] = {**(helm.get("valuesObject") or {}), "replicaCount": replicas}
-        return self._deploy(name, namespace, source, existing, timeout_seconds)
+        return self._deploy(existing["metadata"]["name"], namespace, source, existing, timeout_seconds)
 
     def refusal(self, operation: str) -> str | None:
         """Why this backend will refuse `operation` whatever the deployment (the API answers 409 at once)."""
@@ -112,6 +113,7 @@ class ArgoCDDeploymentAdapter:
     def rollback(self, name: str, namespace: str, revision: int | None = None,
                  timeout_seconds: int | None = None) -> ReleaseStatus:
         app = self._get(name, namespace)
+        app_name = app["metadata"]["name"]
         if self.options.automated_sync or ((app.get("spec") or {}).get("syncPolicy") or {}).get("automated"):
             raise BackendRefused(self.refusal("rollback") or
                                  f"ArgoCD refuses rollback: Application {name} has automated sync on")
@@ -123,9 +125,9 @@ class ArgoCDDeploymentAdapter:
         operation = mapping.sync_operation(str(entry.get("revision") or target.get("targetRevision") or ""), target,
                                            prune=self.options.prune)
         self._call(lambda api: api.patch_namespaced_custom_object(
-            mapping.GROUP, mapping.VERSION, self.options.namespace, mapping.PLURAL, name, {"operation": operation},
+            mapping.GROUP, mapping.VERSION, self.options.namespace, mapping.PLURAL, app_name, {"operation": operation},
             _request_timeout=self.cluster.request_timeout))
-        self._wait(name, target, require_synced=False, timeout_seconds=timeout_seconds)
+        self._wait(app_name, target, require_synced=False, timeout_seconds=timeout_seconds)
         return self._follow(name, namespace, target)
 
     def _follow(self, name: str, namespace: str, target: Obj) -> ReleaseStatus:
@@ -139,7 +141,7 @@ class ArgoCDDeploymentAdapter:
             body["spec"]["source"] = copy.deepcopy(target)
             body["spec"].pop("sources", None)
             try:
-                self._write(name, body)
+                self._write(app["metadata"]["name"], body)
                 break
             except _Conflict:
                 app = self._get(name, namespace)
@@ -147,20 +149,21 @@ class ArgoCDDeploymentAdapter:
 
     def uninstall(self, name: str, namespace: str, timeout_seconds: int | None = None) -> None:
         """Delete the Application; its resources finalizer makes ArgoCD delete what it deployed first. Idempotent."""
-        app = self._find(name)
-        if app is None or mapping.destination_namespace(app) != namespace:
+        app = self._lookup(name, namespace)
+        if app is None:
             return
+        app_name = app["metadata"]["name"]
         try:
             self._call(lambda api: api.delete_namespaced_custom_object(
-                mapping.GROUP, mapping.VERSION, self.options.namespace, mapping.PLURAL, name,
+                mapping.GROUP, mapping.VERSION, self.options.namespace, mapping.PLURAL, app_name,
                 _request_timeout=self.cluster.request_timeout))
         except NotFound:
             return
         timeout = timeout_seconds or self.options.default_timeout_seconds
         deadline = time.monotonic() + timeout
-        while self._find(name) is not None:
+        while self._find(app_name) is not None:
             if time.monotonic() >= deadline:
-                raise DeploymentFailed(f"ArgoCD Application {name} not deleted after {timeout} s")
+                raise DeploymentFailed(f"ArgoCD Application {app_name} not deleted after {timeout} s")
             time.sleep(self.options.poll_interval_seconds)
 
     # --- reads ---------------------------------------------------------------------------------------------------
@@ -173,9 +176,10 @@ class ArgoCDDeploymentAdapter:
 
     def logs(self, name: str, namespace: str, container: str | None = None, tail_lines: int | None = None,
              since_seconds: int | None = None) -> list[PodLogs]:
-        self._get(name, namespace)
+        app = self._get(name, namespace)
         with self._cluster_errors():
-            return self.cluster.logs(name, namespace, container, tail_lines, since_seconds)
+            return self.cluster.logs(name, namespace, container, tail_lines, since_seconds,
+                                     instances=mapping.instance_labels(app))
 
     def close(self) -> None:
         self.cluster.close()
@@ -247,15 +251,16 @@ class ArgoCDDeploymentAdapter:
     def _with_pods(self, app: Obj, message: str) -> str:
         """Name the deployed pods that are not ready (and why): what an SMO needs to act on a failed sync."""
         try:
-            pods = self.cluster.release_pods(app["metadata"]["name"], mapping.destination_namespace(app))
+            pods = self.cluster.release_pods(mapping.release_name(app), mapping.destination_namespace(app),
+                                             instances=mapping.instance_labels(app))
         except Exception:  # best effort: ArgoCD's own words are still the answer
             return message
         return helm_status.with_waiting_pods(message, pods)
 
     def _release_status(self, app: Obj) -> ReleaseStatus:
-        name, namespace = app["metadata"]["name"], mapping.destination_namespace(app)
+        name, namespace = mapping.release_name(app), mapping.destination_namespace(app)
         with self._cluster_errors():
-            workloads, pods = self.cluster.workloads_and_pods(name, namespace)
+            workloads, pods = self.cluster.workloads_and_pods(name, namespace, instances=mapping.instance_labels(app))
         return mapping.release_status(app, workloads, pods)
 
     def _write(self, name: str | None, body: Obj) -> None:
@@ -277,18 +282,20 @@ class ArgoCDDeploymentAdapter:
             return None
         return app
 
-    def _get(self, name: str, namespace: str) -> Obj:
-        """The Application deploying `name` into `namespace`; one with that name targeting elsewhere is not it."""
-        app = self._find(name)
-        if app is None or mapping.destination_namespace(app) != namespace:
-            raise NotFound(f"no ArgoCD Application {name} deploying into namespace {namespace}")
+    def _lookup(self, name: str, namespace: str) -> Obj | None:
+        """The Application deploying release `name` into `namespace`: `<namespace>.<name>`, or one named like the
+        release (written before Application names carried the namespace) whose destination is that namespace."""
+        app = self._find(mapping.application_name(name, namespace))
+        if app is None:
+            legacy = self._find(name)
+            app = legacy if legacy is not None and mapping.destination_namespace(legacy) == namespace else None
         return app
 
-    def _check_target(self, app: Obj, namespace: str) -> None:
-        current = mapping.destination_namespace(app)
-        if current != namespace:
-            raise BackendRefused(f"ArgoCD Application {app['metadata']['name']} already deploys into namespace "
-                                 f"{current}; Application names are unique per ArgoCD instance")
+    def _get(self, name: str, namespace: str) -> Obj:
+        app = self._lookup(name, namespace)
+        if app is None:
+            raise NotFound(f"no ArgoCD Application deploying {name} into namespace {namespace}")
+        return app
 
     def _call(self, call: Callable[[Any], Any]) -> Any:
         """One CustomObjectsApi call, its failures as domain errors (409 as `_Conflict`, for the caller to retry)."""

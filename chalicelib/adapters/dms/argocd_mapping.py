@@ -83,6 +83,24 @@ def sync_operation(revision: str, source: Obj | None = None, prune: bool = False
     return {"sync": sync, "initiatedBy": {"username": "netweave"}}
 
 
+def application_name(name: str, namespace: str) -> str:
+    """An Application per (namespace, release): namespaces have no dots, so the name is unambiguous (at most
+    63 + 1 + 53 characters, a valid object name)."""
+    return f"{namespace}.{name}"
+
+
+def release_name(app: Obj) -> str:
+    """The Helm release (and `app.kubernetes.io/instance` of the chart's objects) the Application deploys."""
+    return str((spec_source(app).get("helm") or {}).get("releaseName") or app["metadata"]["name"])
+
+
+def instance_labels(app: Obj) -> tuple[str, ...]:
+    """Other `app.kubernetes.io/instance` values the release's objects may carry: the Application's name, which
+    ArgoCD writes there under label tracking (ArgoCD 2's default; annotation tracking leaves the chart's)."""
+    name = str(app["metadata"]["name"])
+    return (name,) if name != release_name(app) else ()
+
+
 def destination_namespace(app: Obj) -> str:
     return str(((app.get("spec") or {}).get("destination") or {}).get("namespace") or "")
 
@@ -194,7 +212,7 @@ def release_status(app: Obj, workloads: list[WorkloadStatus], pods: list[PodStat
     sync, health, _ = state(app)
     updated = (history[-1].get("deployedAt") if history else None) or status.get("reconciledAt") or None
     return ReleaseStatus(
-        name=str(app["metadata"]["name"]), namespace=destination_namespace(app), revision=revision_number(app),
+        name=release_name(app), namespace=destination_namespace(app), revision=revision_number(app),
         status=release_state(app), chart_name=chart, chart_version=version, app_version=None, updated_at=updated,
         workloads=workloads, pods=pods,
         details={"argocd": {"project": (app.get("spec") or {}).get("project"), "syncStatus": sync or None,

@@ -89,20 +89,21 @@ class Cluster:
 
     # --- what every backend reads of a release ------------------------------------------------------------------
 
-    def release_pods(self, name: str, namespace: str) -> list[dict[str, Any]]:
-        return self.list_items(self.core().list_namespaced_pod, namespace, f"{INSTANCE_LABEL}={name}")
+    def release_pods(self, name: str, namespace: str, instances: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        return self.list_items(self.core().list_namespaced_pod, namespace, _selector(name, instances))
 
-    def workloads_and_pods(self, name: str, namespace: str) -> tuple[list[WorkloadStatus], list[PodStatus]]:
-        apps, selector = self.apps(), f"{INSTANCE_LABEL}={name}"
+    def workloads_and_pods(self, name: str, namespace: str, instances: tuple[str, ...] = ()
+                           ) -> tuple[list[WorkloadStatus], list[PodStatus]]:
+        apps, selector = self.apps(), _selector(name, instances)
         workloads = [helm_status.workload_status(kind, item) for kind, method in _WORKLOAD_LISTS
                      for item in self.list_items(getattr(apps, method), namespace, selector)]
-        pods = [helm_status.pod_status(pod) for pod in self.release_pods(name, namespace)]
+        pods = [helm_status.pod_status(pod) for pod in self.release_pods(name, namespace, instances)]
         return workloads, sorted(pods, key=lambda p: p.name)
 
     def logs(self, name: str, namespace: str, container: str | None, tail_lines: int | None,
-             since_seconds: int | None) -> list[PodLogs]:
+             since_seconds: int | None, instances: tuple[str, ...] = ()) -> list[PodLogs]:
         core, result = self.core(), []
-        for pod in self.release_pods(name, namespace):
+        for pod in self.release_pods(name, namespace, instances):
             pod_name = pod["metadata"]["name"]
             for spec in (pod.get("spec") or {}).get("containers") or []:
                 if container is not None and spec["name"] != container:
@@ -113,3 +114,10 @@ class Cluster:
                 result.append(PodLogs(pod=pod_name, container=spec["name"],
                                       lines=response.data.decode(errors="replace").splitlines()))
         return sorted(result, key=lambda entry: (entry.pod, entry.container))
+
+
+def _selector(name: str, instances: tuple[str, ...]) -> str:
+    """The release's objects: `app.kubernetes.io/instance` is the release name (or one of `instances`)."""
+    if not instances:
+        return f"{INSTANCE_LABEL}={name}"
+    return f"{INSTANCE_LABEL} in ({','.join((name, *instances))})"
