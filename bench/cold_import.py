@@ -182,7 +182,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=15, help="fresh processes per measurement (default 15)")
     args = parser.parse_args(argv)
     env = child_env()
-    print(f"netweave cold-import benchmark: {args.runs} fresh processes each, Python {sys.version.split()[0]}\n")
+    print(f"netweave cold-import benchmark: {args.runs} fresh processes each, Python {sys.version.split()[0]}")
+    if env.get("PYTHONDONTWRITEBYTECODE"):
+        # Site-packages ship compiled; the project's modules then are compiled from source in every child, so their
+        # compilation counts in `import app` and in its self times (Lambda cannot write __pycache__ either: it has
+        # .pyc files only if the deployment package carries them).
+        print("note: PYTHONDONTWRITEBYTECODE is set: the warm-up writes no .pyc, the project's modules are compiled "
+              "in every run")
+    print()
     samples, last = measure(max(args.runs, 1), env)
     print_timings(samples)
     print_verdict(samples, last)

@@ -20,7 +20,6 @@ from chalicelib.domain.auth import Scope
 from chalicelib.domain.deployments import Deployment, Operation, OperationType
 from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.inventory import ObjectType
-from chalicelib.services.paging import ListRequest
 
 if TYPE_CHECKING:  # views import the service when called: a cold start that serves other routes never loads it
     from chalicelib.services import deployments as service
@@ -119,6 +118,7 @@ def _accepted(operation: Operation) -> Response:
               response=Deployment, collection=True)
 def list_deployments(query: ListQuery) -> Response:
     from chalicelib.services import deployments as service
+    from chalicelib.services.paging import ListRequest
 
     request = ListRequest(query.selection(), query.page_size(), query.parsed_filter(), query.marker())
     page = service.list_deployments(config.deployment_store(), request)

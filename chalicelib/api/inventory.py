@@ -23,9 +23,6 @@ from chalicelib.domain.inventory import (
 )
 from chalicelib.domain.models import CloudInfo
 from chalicelib.domain.selectors import Selection
-from chalicelib.services import deployment_managers
-from chalicelib.services.inventory_query import ListRequest, get_object, list_objects
-from chalicelib.services.ocloud import describe_ocloud
 
 INVENTORY_ROOT = "/o2ims-infrastructureInventory/v1"
 SHORT_ROOT = "/o2ims/v1"
@@ -40,6 +37,8 @@ class DeploymentManagerQuery(SelectorQuery):
 
 
 def _list(object_type: ObjectType, query: ListQuery, parent_key: str | None = None) -> Response:
+    from chalicelib.services.inventory_query import ListRequest, list_objects  # views import services when called
+
     request = ListRequest(
         object_type, query.selection(), query.page_size(), query.parsed_filter(), query.marker(), parent_key
     )
@@ -47,6 +46,8 @@ def _list(object_type: ObjectType, query: ListQuery, parent_key: str | None = No
 
 
 def _get(object_type: ObjectType, object_id: str, selection: Selection, parent_key: str | None = None) -> Any:
+    from chalicelib.services.inventory_query import get_object
+
     return get_object(config.inventory_store(), object_type, object_id, selection, parent_key)
 
 
@@ -56,6 +57,8 @@ def _register(root: str) -> None:
 
     @router.route(root, "GET", summary=f"The O-Cloud{short}", scope=read, query=SelectorQuery, response=CloudInfo)
     def cloud_info(query: SelectorQuery) -> dict[str, Any]:
+        from chalicelib.services.ocloud import describe_ocloud
+
         o_cloud = config.get_settings().gateway.o_cloud
         return describe_ocloud(o_cloud, api_root(blueprint.current_request), query.selection())
 
@@ -93,6 +96,8 @@ def _register(root: str) -> None:
         responses=(404,),
     )
     def resource_type_alarm_dictionary(resourceTypeId: str, query: SelectorQuery) -> Any:
+        from chalicelib.services import deployment_managers
+
         return deployment_managers.alarm_dictionary_of_type(config.inventory_store(), resourceTypeId, query.selection())
 
     @router.route(
@@ -167,6 +172,8 @@ def _register(root: str) -> None:
         responses=(404,),
     )
     def manager(deploymentManagerId: str, query: DeploymentManagerQuery) -> Any:
+        from chalicelib.services import deployment_managers
+
         if query.profile is not None:  # cluster credentials: only for callers allowed to deploy (o2-facts §5)
             require_scope(current_principal(), Scope.DMS_DEPLOY)
         return deployment_managers.describe(

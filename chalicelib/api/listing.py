@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from chalice import Response
@@ -12,9 +12,11 @@ from pydantic import BaseModel, ConfigDict
 
 from chalicelib.api.queries import SelectorQuery
 from chalicelib.api.request_info import api_root
-from chalicelib.domain.paging import Marker, decode_marker, parse_limit
-from chalicelib.domain.query import Filter, parse_filter
-from chalicelib.services.paging import Page
+
+if TYPE_CHECKING:  # the query language and paging load with the first listing, not with the API function
+    from chalicelib.domain.paging import Marker
+    from chalicelib.domain.query import Filter
+    from chalicelib.services.paging import Page
 
 
 class ListQuery(SelectorQuery):
@@ -27,12 +29,18 @@ class ListQuery(SelectorQuery):
     limit: str | None = None
 
     def parsed_filter(self) -> Filter | None:
+        from chalicelib.domain.query import parse_filter
+
         return parse_filter(self.filter) if self.filter is not None else None
 
     def marker(self) -> Marker | None:
+        from chalicelib.domain.paging import decode_marker
+
         return decode_marker(self.nextpage_opaque_marker) if self.nextpage_opaque_marker else None
 
     def page_size(self) -> int:
+        from chalicelib.domain.paging import parse_limit
+
         return parse_limit(self.limit)
 
 

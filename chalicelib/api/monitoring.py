@@ -24,7 +24,6 @@ from chalicelib.domain.alarms import AlarmEventRecord, AlarmServiceConfiguration
 from chalicelib.domain.auth import Scope
 from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.models import WireModel
-from chalicelib.services.paging import ListRequest
 
 if TYPE_CHECKING:  # views import the service when called: a cold start that serves other routes never loads it
     from chalicelib.adapters.store.alarm_store import AlarmStore
@@ -97,6 +96,7 @@ def _store() -> AlarmStore:
 )
 def list_alarms(query: ListQuery) -> Response:
     from chalicelib.services import alarms as service
+    from chalicelib.services.paging import ListRequest
 
     request = ListRequest(query.selection(), query.page_size(), query.parsed_filter(), query.marker())
     return page_response(blueprint.current_request, service.list_alarms(_store(), request))

@@ -12,7 +12,6 @@ from chalicelib import config, resources
 from chalicelib.api.routing import Router
 from chalicelib.domain.auth import Scope
 from chalicelib.domain.errors import BadRequest, NotFound
-from chalicelib.services import dead_letters
 
 blueprint = Blueprint(__name__)
 router = Router(blueprint, tag="operations")
@@ -41,6 +40,8 @@ def _plain(item: dict[str, Any]) -> dict[str, Any]:
 @router.route("/ops/deliveries/dead", "GET", summary="Notifications that could not be delivered", scope=Scope.OPERATE,
               query=DeadQuery)
 def dead_deliveries(query: DeadQuery) -> list[dict[str, Any]]:
+    from chalicelib.services import dead_letters  # views import the service when called
+
     url = config.queue_url(resources.DELIVERIES.logical_name, dead_letter=True)
     return [_plain(item) for item in dead_letters.list_dead(config.sqs(), url, query.limit)]
 
@@ -48,6 +49,8 @@ def dead_deliveries(query: DeadQuery) -> list[dict[str, Any]]:
 @router.route("/ops/deliveries/dead/replay", "POST", summary="Send dead notifications again", scope=Scope.OPERATE,
               body=ReplayRequest)
 def replay_dead(body: ReplayRequest) -> dict[str, Any]:
+    from chalicelib.services import dead_letters
+
     if body.all == (body.notification_ids is not None):
         raise BadRequest("give either notificationIds or \"all\": true")
     return dead_letters.replay(

@@ -6,12 +6,9 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib.adapters.aws_probes import aws_probes
 from chalicelib.api import problems
-from chalicelib.api.openapi import openapi_document
 from chalicelib.api.routing import Router
 from chalicelib.domain.models import Health, Readiness
-from chalicelib.services.readiness import check_readiness
 
 blueprint = Blueprint(__name__)
 router = Router(blueprint, tag="operations")
@@ -26,6 +23,9 @@ def health() -> dict[str, Any]:
     "/ready", "GET", summary="Readiness: DynamoDB and SQS reachable", scope=None, response=Readiness, responses=(503,)
 )
 def ready() -> Response | dict[str, Any]:
+    from chalicelib.adapters.aws_probes import aws_probes  # views import the service when called
+    from chalicelib.services.readiness import check_readiness
+
     report = check_readiness(aws_probes())
     if report.status == "ready":
         return report.to_wire()
@@ -37,4 +37,6 @@ def ready() -> Response | dict[str, Any]:
 
 @router.route("/openapi.json", "GET", summary="This API's OpenAPI 3.1 document", scope=None)
 def openapi() -> dict[str, Any]:
+    from chalicelib.api.openapi import openapi_document  # pydantic's JSON-schema machinery: only this route pays
+
     return openapi_document()

@@ -11,23 +11,22 @@ mangled text.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from chalice import Blueprint, Response
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from chalicelib import config
-from chalicelib.adapters.store.package_store import PackageStore
-from chalicelib.adapters.webhooks.resolver import resolve
 from chalicelib.api.listing import ListQuery, page_response
 from chalicelib.api.queries import SelectorQuery
 from chalicelib.api.routing import Router, parse_body
 from chalicelib.domain.auth import Scope
 from chalicelib.domain.errors import BadRequest, UnsupportedMediaType
 from chalicelib.domain.packages import CHECKSUM_PATTERN, DeploymentPackage, PackageTooLarge, PackageType
-from chalicelib.services import packages as service
-from chalicelib.services.package_archive import ArchiveLimits
-from chalicelib.services.paging import ListRequest
+
+if TYPE_CHECKING:  # views import the service when called: a cold start that serves other routes never loads it
+    from chalicelib.adapters.store.package_store import PackageStore
+    from chalicelib.services import packages as service
 
 COLLECTION = "/o2dms/v1/deploymentPackages"
 ITEM = f"{COLLECTION}/{{packageId}}"
@@ -92,11 +91,16 @@ def _usage() -> service.PackageUsage:
 
 
 def _ports() -> service.PackagePorts:
+    from chalicelib.services import packages as service
+
     return service.PackagePorts(_store(), _usage(),
                                 publish_index=config.get_settings().gateway.publishes_chart_index)
 
 
 def _fetch_ports() -> service.FetchPorts:
+    from chalicelib.adapters.webhooks.resolver import resolve
+    from chalicelib.services import packages as service
+
     # Package URLs obey the same address policy as callbacks: one operator setting admits private networks.
     return service.FetchPorts(config.get_settings().callbacks.policy(), resolve)
 
@@ -111,6 +115,9 @@ def _fetch_ports() -> service.FetchPorts:
     collection=True,
 )
 def list_packages(query: ListQuery) -> Response:
+    from chalicelib.services import packages as service
+    from chalicelib.services.paging import ListRequest
+
     request = ListRequest(query.selection(), query.page_size(), query.parsed_filter(), query.marker())
     return page_response(blueprint.current_request, service.list_packages(_store(), request))
 
@@ -125,6 +132,8 @@ def list_packages(query: ListQuery) -> Response:
     responses=(404,),
 )
 def get_package(packageId: str, query: SelectorQuery) -> dict[str, Any]:
+    from chalicelib.services import packages as service
+
     return service.get_package(_store(), packageId, query.selection())
 
 
@@ -136,6 +145,8 @@ def get_package(packageId: str, query: SelectorQuery) -> dict[str, Any]:
     responses=(404, 409),
 )
 def delete_package(packageId: str) -> Response:
+    from chalicelib.services import packages as service
+
     service.delete_package(_ports(), packageId)
     return Response(body="", status_code=204)
 
@@ -162,6 +173,9 @@ def create_package() -> Response:
 
 
 def _create(media_type: str, raw: bytes) -> dict[str, Any]:
+    from chalicelib.services import packages as service
+    from chalicelib.services.package_archive import ArchiveLimits
+
     limit = ArchiveLimits().max_compressed
     if len(raw) > limit + (_MULTIPART_OVERHEAD if media_type == MULTIPART else 0):
         raise PackageTooLarge(f"request body: {len(raw)} bytes; a chart archive may have at most {limit}")

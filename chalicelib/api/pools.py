@@ -9,11 +9,9 @@ from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib import config
-from chalicelib.adapters.ims.port import PoolRequest
 from chalicelib.api.routing import Router
 from chalicelib.domain.auth import Scope
 from chalicelib.domain.inventory import ResourcePool
-from chalicelib.services import resource_pools
 
 POOLS = "/o2ims/v1/resourcePools"
 
@@ -42,6 +40,9 @@ class PoolChange(BaseModel):
 @router.route(POOLS, "POST", summary="Create a resource pool (netweave extension)", scope=Scope.IMS_WRITE,
               body=PoolCreate, response=ResourcePool, status=201, responses=(409, 501))
 def create_pool(body: PoolCreate) -> Response:
+    from chalicelib.adapters.ims.port import PoolRequest  # views import the service when called
+    from chalicelib.services import resource_pools
+
     request = PoolRequest(name=body.name, location=body.location, replicas=body.extensions.get("replicas"),
                           instance_type=body.extensions.get("instanceType"), extensions=body.extensions)
     pool = resource_pools.create_pool(config.ims_registry(), config.inventory_context(), request, body.backend,
@@ -52,6 +53,8 @@ def create_pool(body: PoolCreate) -> Response:
 @router.route(f"{POOLS}/{{resourcePoolId}}", "PATCH", summary="Resize a resource pool (netweave extension)",
               scope=Scope.IMS_WRITE, body=PoolChange, response=ResourcePool, responses=(404, 501))
 def resize_pool(resourcePoolId: str, body: PoolChange) -> dict[str, Any]:
+    from chalicelib.services import resource_pools
+
     return resource_pools.resize_pool(config.ims_registry(), config.inventory_store(), config.inventory_context(),
                                       resourcePoolId, body.model_dump(exclude_none=True), config.poll_trigger())
 
@@ -59,5 +62,7 @@ def resize_pool(resourcePoolId: str, body: PoolChange) -> dict[str, Any]:
 @router.route(f"{POOLS}/{{resourcePoolId}}", "DELETE", summary="Delete a resource pool (netweave extension)",
               scope=Scope.IMS_WRITE, status=204, responses=(404, 409, 501))
 def delete_pool(resourcePoolId: str) -> Response:
+    from chalicelib.services import resource_pools
+
     resource_pools.delete_pool(config.ims_registry(), config.inventory_store(), resourcePoolId, config.poll_trigger())
     return Response(body="", status_code=204)

@@ -12,13 +12,12 @@ them, but a misspelt `filtr` silently subscribing to everything is worse than a 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chalicelib import config
-from chalicelib.adapters.webhooks.resolver import resolve
 from chalicelib.api.auth import current_principal
 from chalicelib.api.listing import ListQuery, page_response
 from chalicelib.api.queries import SelectorQuery
@@ -27,9 +26,9 @@ from chalicelib.domain.auth import Scope
 from chalicelib.domain.deployments import DeploymentEventType
 from chalicelib.domain.models import WireModel
 from chalicelib.domain.subscriptions import SubscriptionKind
-from chalicelib.services import subscriptions as service
-from chalicelib.services.paging import ListRequest
-from chalicelib.services.subscriptions import CallbackPorts, NewSubscription
+
+if TYPE_CHECKING:  # views import the service when called: a cold start that serves other routes never loads it
+    from chalicelib.services import subscriptions as service
 
 blueprint = Blueprint(__name__)
 router = Router(blueprint, tag="subscriptions")
@@ -137,14 +136,19 @@ SURFACES = (
 )
 
 
-def _callback_ports() -> CallbackPorts:
+def _callback_ports() -> service.CallbackPorts:
+    from chalicelib.adapters.webhooks.resolver import resolve
+    from chalicelib.services import subscriptions as service
+
     settings = config.get_settings().callbacks
-    return CallbackPorts(settings.policy(), resolve, service.http_probe if settings.probe else None)
+    return service.CallbackPorts(settings.policy(), resolve, service.http_probe if settings.probe else None)
 
 
-def _new_subscription(kind: SubscriptionKind, body: _SubscriptionBody) -> NewSubscription:
+def _new_subscription(kind: SubscriptionKind, body: _SubscriptionBody) -> service.NewSubscription:
+    from chalicelib.services import subscriptions as service
+
     event_types = getattr(body, "event_types", None)
-    return NewSubscription(
+    return service.NewSubscription(
         kind=kind,
         callback=body.callback,
         consumer_subscription_id=body.consumer_subscription_id,
@@ -167,6 +171,9 @@ def _register(surface: Surface, collection: str) -> None:
         collection=True,
     )
     def list_all(query: ListQuery) -> Response:
+        from chalicelib.services import subscriptions as service
+        from chalicelib.services.paging import ListRequest
+
         request = ListRequest(query.selection(), query.page_size(), query.parsed_filter(), query.marker())
         page = service.list_subscriptions(config.subscription_store(), kind, request)
         return page_response(blueprint.current_request, page)
@@ -181,6 +188,8 @@ def _register(surface: Surface, collection: str) -> None:
         status=201,
     )
     def create(body: _SubscriptionBody) -> Response:
+        from chalicelib.services import subscriptions as service
+
         created = service.create_subscription(
             config.subscription_store(), _new_subscription(kind, body), _callback_ports()
         )
@@ -199,10 +208,14 @@ def _register(surface: Surface, collection: str) -> None:
         responses=(404,),
     )
     def get_one(query: SelectorQuery, **path: str) -> dict[str, Any]:
+        from chalicelib.services import subscriptions as service
+
         return service.get_subscription(config.subscription_store(), kind, path[surface.id_name], query.selection())
 
     @router.route(item, "DELETE", summary=f"Delete a {label}", scope=surface.write, responses=(404,))
     def delete(**path: str) -> Response:
+        from chalicelib.services import subscriptions as service
+
         service.delete_subscription(config.subscription_store(), kind, path[surface.id_name])
         return Response(body="", status_code=200)  # the reference answers 200 without content
 
