@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 import pytest
 
+from devtools.chart_repo import build_repository
 from devtools.smo_receiver import Receiver, serve
 from tests.e2e.conftest import LocalStack, binary, eventually
 
@@ -40,6 +41,7 @@ DMS = "/o2dms/v1"
 VDU_VALUES: dict[str, Any] = {"cellId": "12345", "bandwidth": "100MHz", "replicaCount": 3}
 OPERATION_TIMEOUT = 90  # seconds to wait for an operation: helm --wait plus the pump's polling
 FAILING_UPGRADE_TIMEOUT = 15  # helm --wait gives up after this on the crash-looping upgrade
+PROGRESS_DEADLINE = 5  # the failing rollout's progressDeadlineSeconds: ArgoCD calls it Degraded after this
 
 
 @dataclass
@@ -62,16 +64,11 @@ class Flow:
 
 @pytest.fixture(scope="module")
 def charts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A vDU-like chart (`helm create`: a Deployment whose replicas and image tag come from values), packaged as
-    1.0.0 and, with the same content, 1.1.0: the failing image of use case 3 comes through values."""
-    work = tmp_path_factory.mktemp("vdu-chart")
-    env = {"HOME": str(work), "PATH": "/usr/bin:/bin"}
-    helm = binary("helm")
-    subprocess.run([helm, "create", "vdu"], cwd=work, check=True, capture_output=True, env=env, timeout=60)
-    for version in ("1.0.0", "1.1.0"):
-        subprocess.run([helm, "package", "vdu", "--version", version, "--app-version", "2.1.0"], cwd=work,
-                       check=True, capture_output=True, env=env, timeout=60)
-    return {version: work / f"vdu-{version}.tgz" for version in ("1.0.0", "1.1.0")}
+    """A vDU-like chart (`helm create`: a Deployment whose replicas, image tag and progress deadline come from
+    values), packaged as 1.0.0 and, with the same content, 1.1.0: the failing image of use case 3 comes through values.
+    The same chart the local stack's repository serves to ArgoCD (devtools/chart_repo.py)."""
+    directory = build_repository(tmp_path_factory.mktemp("vdu-chart"), [("vdu", "1.0.0"), ("vdu", "1.1.0")])
+    return {version: directory / f"vdu-{version}.tgz" for version in ("1.0.0", "1.1.0")}
 
 
 def register_packages(backend: str, stack: LocalStack, client: httpx.Client, charts: dict[str, Path]
@@ -358,7 +355,8 @@ def failed_upgrade_then_rollback_to_the_previous_revision(flow: Flow, deployment
     stack, old, new = flow.stack, flow.packages["1.0.0"], flow.packages["1.1.0"]
     with stack.client() as client:
         reply = client.post(f"{DMS}/deployments/{deployment_id}/upgrade", json={
-            "packageId": new["packageId"], "values": {**VDU_VALUES, "replicaCount": 5, "image": {"tag": "fail"}},
+            "packageId": new["packageId"], "values": {**VDU_VALUES, "replicaCount": 5, "image": {"tag": "fail"},
+                                                      "progressDeadlineSeconds": PROGRESS_DEADLINE},
             "timeoutSeconds": FAILING_UPGRADE_TIMEOUT})
         upgrade = accepted_operation("upgrade", reply, "upgrade")
         failed = finished("failing upgrade", client, upgrade["operationId"])
@@ -371,9 +369,10 @@ def failed_upgrade_then_rollback_to_the_previous_revision(flow: Flow, deployment
         assert broken["extensions"].get("statusReason"), f"failing upgrade: no statusReason: {broken}"
         assert "activeOperationId" not in broken["extensions"], f"failing upgrade: lock not released: {broken}"
         observed = client.get(f"{DMS}/deployments/{deployment_id}/status").json()
-        # ArgoCD applied the upgrade and reports its crash-looping pods as still progressing; helm marks it failed.
-        release_state = "pending-upgrade" if flow.gitops else "failed"
-        assert observed["ready"] is False and observed["release"]["status"] == release_state, f"status: {observed}"
+        # helm gave up waiting; ArgoCD saw the rollout pass its progress deadline (Degraded): both call it failed.
+        assert observed["ready"] is False and observed["release"]["status"] == "failed", f"status: {observed}"
+        if flow.gitops:
+            assert broken["extensions"]["argocd"]["healthStatus"] == "Degraded", f"failing upgrade: {broken}"
         assert "CrashLoopBackOff" in {p.get("reason") for p in observed["pods"]}, f"status: {observed}"
         note = received("failing upgrade events", flow, deployment_id, "DeploymentFailed")
         assert note["deployment"]["status"] == "failed", f"failing upgrade events: {note}"

@@ -175,6 +175,22 @@ def test_manual_sync_install_upgrade_and_rollback_from_git(manual: ArgoCDDeploym
         manual.history(name, namespace)
 
 
+def test_a_rollout_past_its_progress_deadline_is_degraded_and_fails_at_once(
+        adapter: ArgoCDDeploymentAdapter) -> None:
+    name, namespace = "du-deadline", "du-deadline-ns"
+    adapter.install(spec(name, "1.0.0"))
+    started = time.monotonic()
+    with pytest.raises(DeploymentFailed, match=f'Deployment/{name}: Deployment "{name}" exceeded its progress '
+                                               "deadline") as caught:
+        adapter.upgrade(spec(name, "1.1.0", {"image": {"tag": "fail"}, "progressDeadlineSeconds": 2}))
+    assert time.monotonic() - started < TIMEOUT  # ArgoCD's verdict, not the adapter's timeout
+    assert "CrashLoopBackOff" in caught.value.detail
+    failed = adapter.status(name, namespace)
+    assert (failed.status, failed.ready, failed.details["argocd"]["healthStatus"]) == ("failed", False, "Degraded")
+    assert [(r.revision, r.status) for r in adapter.history(name, namespace)] == [(1, "superseded"), (2, "failed")]
+    adapter.uninstall(name, namespace)
+
+
 def test_a_chart_argocd_cannot_fetch_fails_with_its_message(adapter: ArgoCDDeploymentAdapter) -> None:
     name = "du-broken"
     with pytest.raises(DeploymentFailed, match=r"ComparisonError: helm template failed.*9\.9\.9"):

@@ -62,7 +62,26 @@ def test_release_states_and_status() -> None:
         "ns", 1, "du", "1.0.0", "2024-01-01T00:00:00Z")
     assert status.details == {"argocd": {"project": "p", "syncStatus": "Synced", "healthStatus": "Healthy",
                                          "revision": "1.0.0"}}
-    assert mapping.message(app(health="Degraded")) == "boom; op msg"
+    assert mapping.message(app(health="Degraded")) == "boom"  # a sync that succeeded is not what went wrong
+    assert mapping.message(app(health="Degraded", phase="Failed")) == "boom; op msg"
+
+
+def test_the_message_names_degraded_resources() -> None:
+    obj = app(health="Degraded")
+    obj["status"]["health"] = {"status": "Degraded"}
+    obj["status"]["resources"] = [
+        {"kind": "Service", "name": "du", "health": {"status": "Healthy"}},
+        {"kind": "Deployment", "name": "du", "health": {
+            "status": "Degraded", "message": 'Deployment "du" exceeded its progress deadline'}}]
+    assert mapping.message(obj) == 'Deployment/du: Deployment "du" exceeded its progress deadline'
+
+
+def test_application_names_carry_the_namespace_and_the_release_keeps_its_name() -> None:
+    assert mapping.application_name("du", "site-1") == "site-1.du"
+    named = app()
+    named["metadata"]["name"] = "ns.du"
+    assert (mapping.release_name(named), mapping.instance_labels(named)) == ("du", ("ns.du",))
+    assert mapping.instance_labels(app()) == ()  # named like its release (before names carried the namespace)
 
 
 def test_revisions_and_history_entries() -> None:

@@ -139,10 +139,14 @@ def state(app: Obj) -> tuple[str, str, str]:
 
 
 def message(app: Obj) -> str:
-    """ArgoCD's own words about the last sync and the health, bounded."""
+    """ArgoCD's own words about what is wrong — the degraded resources, the health, a failed sync — bounded."""
     status = _status(app)
-    parts = [str((status.get("health") or {}).get("message") or ""),
-             str((status.get("operationState") or {}).get("message") or "")]
+    operation = status.get("operationState") or {}
+    parts = [f"{r.get('kind')}/{r.get('name')}: {(r.get('health') or {}).get('message') or 'Degraded'}"
+             for r in status.get("resources") or [] if (r.get("health") or {}).get("status") == "Degraded"]
+    parts.append(str((status.get("health") or {}).get("message") or ""))
+    if operation.get("phase") in FAILED_PHASES:
+        parts.append(str(operation.get("message") or ""))
     for condition in status.get("conditions") or []:
         text = str(condition.get("message") or "")
         if str(condition.get("type", "")).endswith("Error") and not any(text in part for part in parts):

@@ -55,7 +55,7 @@ class ControllerManager:
         self.gitops = (Flux(cluster, self.enqueue, self._later, self._background, lambda: self.api_url),
                        ArgoCD(cluster, self.enqueue, self._later, self._background))
         self.reconcilers: dict[str, Callable[[str, str], None]] = {
-            "deployments": lambda ns, n: reconcile_deployment(cluster, ns, n),
+            "deployments": lambda ns, n: reconcile_deployment(cluster, ns, n, self._later),
             "replicasets": lambda ns, n: reconcile_replicaset(cluster, ns, n),
             "statefulsets": lambda ns, n: reconcile_statefulset(cluster, ns, n),
             "daemonsets": lambda ns, n: reconcile_daemonset(cluster, ns, n),

@@ -2,12 +2,16 @@
 
 Rollouts are instantaneous: the new ReplicaSet gets all replicas at once and old ones scale to zero. What helm's
 readiness check reads is kept faithful: the new ReplicaSet is found by owner uid + template equality (ignoring
-``pod-template-hash``), ``observedGeneration`` tracks ``generation``, and ready counts come from real pod status.
+``pod-template-hash``), ``observedGeneration`` tracks ``generation``, and ready counts come from real pod status. A
+rollout that makes no progress for ``spec.progressDeadlineSeconds`` (default 600) gets
+``Progressing=False/ProgressDeadlineExceeded``, which ArgoCD reads as Degraded.
 """
 
 from __future__ import annotations
 
 import copy
+import datetime as dt
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from devtools.kubesim.cluster import now
@@ -73,7 +77,9 @@ def reconcile_replicaset(cluster: Cluster, namespace: str, name: str) -> None:
     cluster.write_status(cluster.resource(*REPLICASETS), rs, status)
 
 
-def reconcile_deployment(cluster: Cluster, namespace: str, name: str) -> None:
+def reconcile_deployment(cluster: Cluster, namespace: str, name: str,
+                         later: Callable[[float, tuple[str, str, str]], None] | None = None) -> None:
+    """`later(delay, key)` asks for another reconcile when a rollout's progress deadline will have passed."""
     dep = cluster.find(DEPLOYMENTS, namespace, name)
     if dep is None or dep["metadata"].get("deletionTimestamp"):
         return
@@ -86,7 +92,9 @@ def reconcile_deployment(cluster: Cluster, namespace: str, name: str) -> None:
         _prune_history(cluster, dep)
     if new_rs is not None and (dep["metadata"].get("annotations") or {}).get(REVISION) != str(_revision(new_rs)):
         dep = _annotate(cluster, dep, str(_revision(new_rs)))
-    _write_deployment_status(cluster, dep, owned(cluster, dep, REPLICASETS), new_rs)
+    deadline = _write_deployment_status(cluster, dep, owned(cluster, dep, REPLICASETS), new_rs)
+    if deadline is not None and later is not None:
+        later(deadline, ("deployments", namespace, name))
 
 
 def _roll_out(cluster: Cluster, dep: Obj, sets: list[Obj], new_rs: Obj | None) -> Obj | None:
@@ -156,7 +164,8 @@ def _annotate(cluster: Cluster, dep: Obj, revision: str) -> Obj:
     return cluster.update(cluster.resource(*DEPLOYMENTS), meta["namespace"], meta["name"], updated)
 
 
-def _write_deployment_status(cluster: Cluster, dep: Obj, sets: list[Obj], new_rs: Obj | None) -> None:
+def _write_deployment_status(cluster: Cluster, dep: Obj, sets: list[Obj], new_rs: Obj | None) -> float | None:
+    """Write the status; returns the seconds until an unfinished rollout's progress deadline, if it has not passed."""
     desired = int(dep["spec"].get("replicas", 1))
     total = sum(int(rs["spec"].get("replicas", 0)) for rs in sets)
     current = sum(int(rs.get("status", {}).get("replicas", 0)) for rs in sets)
@@ -176,10 +185,30 @@ def _write_deployment_status(cluster: Cluster, dep: Obj, sets: list[Obj], new_rs
                   f'ReplicaSet "{rs_name}" has successfully progressed.' if complete else
                   f'ReplicaSet "{rs_name}" is progressing.', stamp, update_time=True),
     ]
+    old_conditions = dep.get("status", {}).get("conditions")
+    remaining = None if complete else _progress_deadline(dep, old_conditions, rs_name)
+    if remaining is not None and remaining <= 0:
+        conditions[1] = condition("Progressing", False, "ProgressDeadlineExceeded",
+                                  f'ReplicaSet "{rs_name}" has timed out progressing.', stamp, update_time=True)
     status = {
         "observedGeneration": dep["metadata"].get("generation", 1),
         **nonzero(replicas=current, updatedReplicas=updated, readyReplicas=ready, availableReplicas=available,
                   unavailableReplicas=max(0, total - available)),
-        "conditions": merge_conditions(dep.get("status", {}).get("conditions"), conditions),
+        "conditions": merge_conditions(old_conditions, conditions),
     }
     cluster.write_status(cluster.resource(*DEPLOYMENTS), dep, status)
+    return remaining if remaining is not None and remaining > 0 else None
+
+
+def _progress_deadline(dep: Obj, conditions: list[Obj] | None, rs_name: str) -> float | None:
+    """Seconds left before `spec.progressDeadlineSeconds` passes without progress (negative: it has passed), from
+    when this ReplicaSet's rollout last progressed (the Progressing condition's lastUpdateTime). A rollout whose pods
+    never become ready (the `fail` image) thus times out, as on a real cluster."""
+    limit = dep["spec"].get("progressDeadlineSeconds")
+    progressing = next((c for c in conditions or [] if c.get("type") == "Progressing"), None)
+    if limit is None or progressing is None or f'"{rs_name}"' not in str(progressing.get("message")):
+        return None  # no deadline, or this rollout only starts now
+    if progressing.get("reason") == "ProgressDeadlineExceeded":
+        return 0.0
+    since = dt.datetime.fromisoformat(str(progressing.get("lastUpdateTime")).replace("Z", "+00:00"))
+    return float(limit) - (dt.datetime.now(dt.UTC) - since).total_seconds()

@@ -61,6 +61,30 @@ def test_failing_image_tag_crash_loops_and_stays_unavailable(
     assert "simulated failure" in core.read_namespaced_pod_log(pod.metadata.name, namespace)
 
 
+def test_a_rollout_without_progress_exceeds_its_deadline_and_a_good_one_does_not(
+        apps: client.AppsV1Api, namespace: str) -> None:
+    stuck = deployment("stuck", image="nginx:fail", replicas=1)
+    stuck["spec"]["progressDeadlineSeconds"] = 2
+    apps.create_namespaced_deployment(namespace, stuck)
+    fine = deployment("fine", replicas=1)
+    fine["spec"]["progressDeadlineSeconds"] = 2
+    apps.create_namespaced_deployment(namespace, fine)
+
+    def progressing(name: str) -> tuple[str, str]:
+        conditions = apps.read_namespaced_deployment(name, namespace).status.conditions or []
+        cond = next(c for c in conditions if c.type == "Progressing")
+        return cond.status, cond.reason
+
+    assert progressing("stuck") == ("True", "ReplicaSetUpdated")  # within its deadline
+    assert eventually(lambda: progressing("stuck") == ("False", "ProgressDeadlineExceeded"), 10)
+    assert progressing("fine") == ("True", "NewReplicaSetAvailable")  # complete: no deadline applies
+
+    # A new rollout (a fixed image) starts its own deadline and completes.
+    apps.patch_namespaced_deployment("stuck", namespace, {"spec": {"template": {"spec": {"containers": [
+        {"name": "stuck", "image": "nginx:1.27"}]}}}})
+    assert eventually(lambda: progressing("stuck") == ("True", "NewReplicaSetAvailable"), 10)
+
+
 def test_pod_logs_are_readable(core: client.CoreV1Api, apps: client.AppsV1Api, namespace: str) -> None:
     apps.create_namespaced_deployment(namespace, deployment("logs", replicas=1))
     pod = eventually(lambda: next(iter(pods_of(core, namespace, "logs")), None))
