@@ -173,6 +173,7 @@ CRDS = [
     _crd("helm.toolkit.fluxcd.io", "helmreleases", "HelmRelease", ["v2", "v2beta2"], ["hr"], True),
     _crd("source.toolkit.fluxcd.io", "helmrepositories", "HelmRepository", ["v1", "v1beta2"], ["helmrepo"], True),
     _crd("source.toolkit.fluxcd.io", "ocirepositories", "OCIRepository", ["v1beta2", "v1"], ["ocirepo"], True),
+    _crd("source.toolkit.fluxcd.io", "gitrepositories", "GitRepository", ["v1", "v1beta2"], ["gitrepo"], True),
 ]
 
 

@@ -1,5 +1,5 @@
 """The `flux` DMS adapter against kubesim's simulated Flux, which installs with the real helm: install, upgrade,
-scale, history from helm's revisions, crash-looping workloads, OCI sources, uninstall, errors."""
+scale, history from helm's revisions, crash-looping workloads, OCI and Git sources, uninstall, errors."""
 
 from __future__ import annotations
 
@@ -56,8 +56,14 @@ def spec(name: str, version: str = "1.0.0", values: dict[str, Any] | None = None
                        timeout_seconds=timeout, source=ChartSource("helm-repo", repo, version, chart=chart))
 
 
+def git_spec(name: str, version: str, repo: str, path: str = "charts/du",
+             values: dict[str, Any] | None = None) -> ReleaseSpec:
+    return ReleaseSpec(name=name, namespace=f"{name}-ns", chart_path="", values=values or {},
+                       timeout_seconds=TIMEOUT, source=ChartSource("git", repo, version, path=path))
+
+
 def sources(adapter: FluxDeploymentAdapter, plural: str) -> list[dict[str, Any]]:
-    version = "v1" if plural == "helmrepositories" else "v1beta2"
+    version = "v1beta2" if plural == "ocirepositories" else "v1"
     items: list[dict[str, Any]] = adapter.cluster.custom().list_namespaced_custom_object(
         "source.toolkit.fluxcd.io", version, "flux-system", plural)["items"]
     return items
@@ -168,10 +174,63 @@ def test_crash_looping_pods_are_a_deployment_failure(adapter: FluxDeploymentAdap
     assert apps.list_namespaced_deployment(namespace).items == []
 
 
-def test_sources_other_than_helm_repositories_are_refused(adapter: FluxDeploymentAdapter) -> None:
+def test_install_upgrade_uninstall_from_git(adapter: FluxDeploymentAdapter, sim: KubeSim, apps: Any,
+                                            git_chart_repository: str, tmp_path: Path) -> None:
+    """A git package: a GitRepository at the tag, the chart at its path; the version is Chart.yaml's plus the
+    commit (Flux's reconcileStrategy Revision)."""
+    name, namespace = "du-git", "du-git-ns"
+    assert "git" in adapter.package_types
+    status = adapter.install(git_spec(name, "2.0.0", git_chart_repository, values={"replicaCount": 2}))
+    assert (status.status, status.revision, status.chart_name) == ("deployed", 1, "du")
+    assert re.fullmatch(r"2\.0\.0\+[0-9a-f]{12}", status.chart_version), status.chart_version
+    assert status.ready and [(w.kind, w.name, w.desired, w.ready) for w in status.workloads] == [
+        ("Deployment", name, 2, 2)]
+    assert apps.read_namespaced_deployment(name, namespace).status.ready_replicas == 2
+    repos = [r for r in sources(adapter, "gitrepositories") if r["spec"]["url"] == git_chart_repository]
+    assert [r["spec"]["ref"] for r in repos] == [{"tag": "2.0.0"}]
+    assert repos[0]["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "netweave"
+    release = adapter._get(name, namespace)
+    assert release["spec"]["chart"]["spec"] == {
+        "chart": "charts/du", "reconcileStrategy": "Revision",
+        "sourceRef": {"kind": "GitRepository", "name": repos[0]["metadata"]["name"], "namespace": "flux-system"}}
+
+    upgraded = adapter.upgrade(git_spec(name, "2.1.0", git_chart_repository, values={"replicaCount": 1}))
+    assert (upgraded.status, upgraded.revision) == ("deployed", 2)
+    assert upgraded.chart_version.startswith("2.1.0+") and upgraded.chart_version != status.chart_version
+    assert [(w.desired, w.ready) for w in upgraded.workloads] == [(1, 1)]
+    assert {r["spec"]["ref"]["tag"] for r in sources(adapter, "gitrepositories")
+            if r["spec"]["url"] == git_chart_repository} == {"2.0.0", "2.1.0"}
+    history = adapter.history(name, namespace)
+    assert [(r.revision, r.status, r.chart) for r in history] == [
+        (1, "superseded", f"du-{status.chart_version}"), (2, "deployed", f"du-{upgraded.chart_version}")]
+    assert helm_history(sim, name, namespace, tmp_path) == [
+        (1, "superseded", f"du-{status.chart_version}"), (2, "deployed", f"du-{upgraded.chart_version}")]
+
+    adapter.uninstall(name, namespace)
+    with pytest.raises(NotFound):
+        adapter.status(name, namespace)
+    assert apps.list_namespaced_deployment(namespace).items == []
+
+
+def test_git_sources_that_cannot_be_fetched_fail_with_gits_or_helms_words(adapter: FluxDeploymentAdapter,
+                                                                          git_chart_repository: str) -> None:
+    name, namespace = "du-git-bad", "du-git-bad-ns"
+    with pytest.raises(DeploymentFailed, match=r"git clone failed: .*9\.9\.9.* not found") as caught:
+        adapter.install(git_spec(name, "9.9.9", git_chart_repository))
+    assert caught.value.status == 422
+    failed = adapter.status(name, namespace)
+    assert (failed.status, failed.revision, failed.details["flux"]["reason"]) == ("failed", 0, "InstallFailed")
+    with pytest.raises(DeploymentFailed, match='path "charts/nope" not found'):  # helm: no chart at that path
+        adapter.install(git_spec(name, "2.0.0", git_chart_repository, path="charts/nope"))
+    with pytest.raises(DeploymentFailed, match="git clone failed"):
+        adapter.install(git_spec(name, "main", f"{UNUSED_REPO}.git"))
+    adapter.uninstall(name, namespace)
+
+
+def test_sources_without_a_chart_are_refused(adapter: FluxDeploymentAdapter) -> None:
     git = ReleaseSpec("du-git", "du-git-ns", "", {}, TIMEOUT,
-                      ChartSource("git", "https://git.example.com/charts.git", "main", path="du"))
-    with pytest.raises(DeploymentFailed, match="helm-repo"):
+                      ChartSource("git", "https://git.example.com/charts.git", "main"))
+    with pytest.raises(DeploymentFailed, match="chart path"):
         adapter.install(git)
     with pytest.raises(DeploymentFailed):
         adapter.install(ReleaseSpec("du-none", "du-none-ns", "/tmp/du.tgz", {}, TIMEOUT))

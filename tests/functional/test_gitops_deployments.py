@@ -5,6 +5,7 @@ backend cannot deploy is refused up front, and ArgoCD health transitions reach s
 from __future__ import annotations
 
 import json
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -19,7 +20,7 @@ from devtools.token import mint_token
 from tests.conftest import PROJECT_DIR
 from tests.functional.conftest import SECRET, Api, quick_gitops
 from tests.functional.inventory_fixtures import Site, prime_settings, site_environment
-from tests.functional.test_deployments_flow import call, run_worker
+from tests.functional.test_deployments_flow import call, run_worker, upload
 
 PACKAGES, DEPLOYMENTS = "/o2dms/v1/deploymentPackages", "/o2dms/v1/deployments"
 
@@ -102,14 +103,18 @@ def test_flux_deploys_by_namespace_rule_and_refuses_rollback_with_501(api: Api, 
     assert refused.status == 501 and "rollback" in refused.json()["detail"]
 
 
-def test_a_package_a_backend_cannot_deploy_is_refused_up_front(api: Api) -> None:
+def test_a_package_a_backend_cannot_deploy_is_refused_up_front(api: Api, chart_repository: str) -> None:
     git = register(api, packageType="git", repositoryUrl="https://git.example.net/ran/du.git", path="charts/du",
                    version="v1.2.0", name=f"du-git-{uuid.uuid4().hex[:6]}")
     to_helm = call(api, "POST", DEPLOYMENTS, {"name": "du-x", "namespace": "ran", "packageId": git["packageId"],
                                               "extensions": {"dmsAdapter": "helm"}})
     assert to_helm.status == 422 and "helm" in to_helm.json()["detail"] and "git" in to_helm.json()["detail"]
-    to_flux = call(api, "POST", DEPLOYMENTS, {"name": "du-y", "namespace": "flux-x", "packageId": git["packageId"]})
-    assert to_flux.status == 422
+    # Flux without chartRepositoryUrl deploys helm-repo and git packages, not uploaded archives
+    with urllib.request.urlopen(f"{chart_repository}/du-1.2.0.tgz", timeout=10) as reply:
+        archive = upload(api, reply.read())
+    to_flux = call(api, "POST", DEPLOYMENTS, {"name": "du-y", "namespace": "flux-x", "packageId": archive})
+    assert to_flux.status == 422 and "flux" in to_flux.json()["detail"] and "helm" in to_flux.json()["detail"]
+    assert call(api, "DELETE", f"{PACKAGES}/{archive}").status == 204
     incomplete = call(api, "POST", PACKAGES, {"packageType": "helm-repo", "repositoryUrl": "https://x.example",
                                               "version": "1"})
     assert incomplete.status == 400 and "chart" in incomplete.json()["detail"]

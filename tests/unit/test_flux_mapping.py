@@ -46,10 +46,51 @@ def test_helm_repository_and_oci_bodies() -> None:
         oci.name
 
 
-def test_git_sources_are_refused() -> None:
-    git = ReleaseSpec("du", "ns", "", {}, None, ChartSource("git", "https://git.example.com/c.git", "main", path="du"))
-    with pytest.raises(DeploymentFailed, match="helm-repo"):
-        mapping.chart_source(git, "flux-system", "5m")
+def _git(version: str = "2.1.0", path: str | None = "charts/du") -> ReleaseSpec:
+    return ReleaseSpec("du", "ns", "", {}, None, ChartSource("git", "https://git.example.com/c.git", version,
+                                                             path=path))
+
+
+def test_git_repository_and_release_bodies() -> None:
+    source = mapping.chart_source(_git(), "flux-system", "5m")
+    assert (source.kind, source.version, source.plural) == ("GitRepository", "v1", "gitrepositories")
+    assert source.body["apiVersion"] == "source.toolkit.fluxcd.io/v1" and DNS_1123.match(source.name)
+    assert source.body["metadata"] == {"name": source.name, "namespace": "flux-system",
+                                       "labels": {"app.kubernetes.io/managed-by": "netweave"}}
+    assert source.body["spec"] == {"interval": "5m", "url": "https://git.example.com/c.git", "ref": {"tag": "2.1.0"}}
+    # named after URL and ref: the same package version reuses its source, another one gets its own
+    assert source.name == mapping.chart_source(_git(), "flux-system", "1m").name
+    assert source.name != mapping.chart_source(_git("2.0.0"), "flux-system", "5m").name
+    assert source.name != mapping.chart_source(_spec("https://git.example.com/c.git"), "flux-system", "5m").name
+    body = mapping.helm_release(_git(), source, "5m")
+    assert body["spec"]["chart"] == {"spec": {"chart": "charts/du", "reconcileStrategy": "Revision", "sourceRef": {
+        "kind": "GitRepository", "name": source.name, "namespace": "flux-system"}}}
+    assert "chartRef" not in body["spec"] and body["spec"]["releaseName"] == "du"
+    assert mapping.release_spec(_git(), source, "5m")["chartRef"] is None  # drops an OCI chartRef on upgrade
+    assert mapping.awaited_revision(_git()) is None  # the chart version comes from Chart.yaml at the ref
+    assert mapping.awaited_revision(_spec()) == "1.0.0"
+
+
+@pytest.mark.parametrize(("version", "ref"), [
+    ("2.1.0", {"tag": "2.1.0"}), ("v1.2.3", {"tag": "v1.2.3"}), ("v2", {"tag": "v2"}),
+    ("1.0.0-rc.1", {"tag": "1.0.0-rc.1"}), ("1.0.0+build.5", {"tag": "1.0.0+build.5"}),
+    ("main", {"branch": "main"}), ("release/2.x", {"branch": "release/2.x"}), ("v-next", {"branch": "v-next"}),
+    ("0123456789abcdef0123456789ABCDEF01234567", {"commit": "0123456789abcdef0123456789abcdef01234567"}),
+    ("0123456789abcdef", {"branch": "0123456789abcdef"}),  # only a full SHA-1 is a commit
+])
+def test_git_refs(version: str, ref: dict[str, str]) -> None:
+    assert mapping.git_ref(version) == ref
+    assert mapping.chart_source(_git(version), "flux-system", "5m").body["spec"]["ref"] == ref
+
+
+def test_incomplete_sources_are_refused() -> None:
+    with pytest.raises(DeploymentFailed, match="chart path"):
+        mapping.chart_source(_git(path=None), "flux-system", "5m")
+    with pytest.raises(DeploymentFailed, match="chart name"):
+        mapping.chart_source(ReleaseSpec("du", "ns", "", {}, None, ChartSource("helm-repo", "https://x", "1")),
+                             "flux-system", "5m")
+    with pytest.raises(DeploymentFailed, match="no chart source"):
+        mapping.chart_source(ReleaseSpec("du", "ns", "/tmp/du.tgz"), "flux-system", "5m")
 
 
 def test_outcome_and_state() -> None:

@@ -1,6 +1,6 @@
 """The `flux` DMS backend: a release is a Flux `HelmRelease` (helm.toolkit.fluxcd.io/v2) whose chart Flux fetches
-itself from a HelmRepository or OCIRepository that this adapter keeps in `sourceNamespace`. netweave writes the
-desired state and polls the HelmRelease's Ready condition; Flux's helm-controller does the Helm work.
+itself from a HelmRepository, OCIRepository or GitRepository that this adapter keeps in `sourceNamespace`. netweave
+writes the desired state and polls the HelmRelease's Ready condition; Flux's helm-controller does the Helm work.
 
 `kubernetes` is imported inside the methods that use it, never at module level (the registry imports this module
 in the API function too). Flux cannot roll back to an arbitrary earlier revision, so ROLLBACK is not a capability;
@@ -50,7 +50,7 @@ class FluxOptions(BaseModel):
     default_timeout_seconds: int = Field(default=300, alias="defaultTimeoutSeconds", gt=0)
     poll_interval_seconds: float = Field(default=1.0, alias="pollIntervalSeconds", gt=0)
     request_timeout_seconds: float = Field(default=10.0, alias="requestTimeoutSeconds", gt=0)
-    # unset: this backend deploys helm-repo packages only
+    # unset: this backend deploys helm-repo and git packages only
     chart_repository_url: ChartRepositoryUrl = Field(default=None, alias="chartRepositoryUrl")
 
 
@@ -63,10 +63,9 @@ class FluxDeploymentAdapter:
             self.options = FluxOptions.model_validate(config.options)
         except ValidationError as error:
             raise ConfigurationError(f"dms adapter '{config.id}': {error}") from error
-        # Flux fetches charts from Helm/OCI repositories, and uploaded archives once published (GitRepository
-        # sources are not supported yet).
+        # Flux fetches charts from Helm/OCI repositories and Git repositories, and uploaded archives once published.
         self.archive_repository = self.options.chart_repository_url
-        self.package_types = frozenset({"helm-repo", *(["helm"] if self.archive_repository else [])})
+        self.package_types = frozenset({"helm-repo", "git", *(["helm"] if self.archive_repository else [])})
         self.cluster = Cluster(config.id, self.options.kubeconfig, self.options.context,
                                self.options.request_timeout_seconds)
 
@@ -94,7 +93,7 @@ class FluxDeploymentAdapter:
                 if getattr(error, "status", None) != 409:
                     raise
                 generation = self._replace_spec(spec, source)
-        return self._wait(spec.name, spec.namespace, generation, spec.source.revision if spec.source else None,
+        return self._wait(spec.name, spec.namespace, generation, mapping.awaited_revision(spec),
                           spec.timeout_seconds)
 
     def upgrade(self, spec: ReleaseSpec) -> ReleaseStatus:
@@ -103,7 +102,7 @@ class FluxDeploymentAdapter:
         self._apply_source(source)
         with self._cluster_errors(spec.name, spec.namespace):
             generation = self._replace_spec(spec, source)
-        return self._wait(spec.name, spec.namespace, generation, spec.source.revision if spec.source else None,
+        return self._wait(spec.name, spec.namespace, generation, mapping.awaited_revision(spec),
                           spec.timeout_seconds)
 
     def scale(self, name: str, namespace: str, replicas: int, timeout_seconds: int | None = None) -> ReleaseStatus:

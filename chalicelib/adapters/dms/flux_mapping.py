@@ -1,5 +1,8 @@
 """Pure mapping for the `flux` DMS backend: a ChartSource to Flux source objects and a HelmRelease, and a
 HelmRelease's status back to port types. No I/O here, so all of it is unit-tested without a cluster.
+
+Sources: a helm-repo package's repository becomes a HelmRepository (an `oci://` one an OCIRepository at the chart
+version); a git package's repository a GitRepository at the package `version`, read as a Git ref by `git_ref`.
 """
 
 from __future__ import annotations
@@ -27,13 +30,16 @@ MANAGED_BY = {"app.kubernetes.io/managed-by": "netweave"}
 Outcome = Literal["ready", "failed", "pending"]
 _NOT_DNS = re.compile(r"[^a-z0-9-]+")
 _MAX_NAME = 63
+_COMMIT = re.compile(r"^[0-9a-fA-F]{40}$")
+# A release tag: a SemVer-like version, `v` prefix allowed (1, 1.2, v1.2.3, 2.0.0-rc.1, v1.0.0+build.5).
+_TAG = re.compile(r"^v?\d+(\.\d+)*([-+][0-9A-Za-z.+-]+)?$")
 
 
 @dataclass(frozen=True)
 class FluxSource:
     """The Flux source object a release installs from: kind, API version, plural, name and the whole body."""
 
-    kind: Literal["HelmRepository", "OCIRepository"]
+    kind: Literal["HelmRepository", "OCIRepository", "GitRepository"]
     version: str
     plural: str
     name: str
@@ -50,17 +56,35 @@ def source_name(url: str, salt: str = "") -> str:
     return f"{slug}-{digest}" if slug else f"repo-{digest}"
 
 
+def git_ref(version: str) -> Obj:
+    """The GitRepository `spec.ref` for a git package's `version`: 40 hex digits are a commit; a version number
+    (`v` prefix allowed: `2.1.0`, `v1.2`, `1.0.0-rc.1`) is a tag; anything else (`main`, `release/2.x`) a branch.
+    A tag that is not a version number cannot be named this way (it would be read as a branch)."""
+    if _COMMIT.match(version):
+        return {"commit": version.lower()}
+    if _TAG.match(version):
+        return {"tag": version}
+    return {"branch": version}
+
+
 def chart_source(spec: ReleaseSpec, namespace: str, interval: str) -> FluxSource:
     """The source object for `spec.source`: an `oci://` repository becomes an OCIRepository that points at the
-    chart itself at tag = chart version (so its name includes the version), anything else a HelmRepository."""
-    source = require_helm_source(spec)
-    chart = str(source.chart)
+    chart itself at tag = chart version (so its name includes the version), a git package a GitRepository at its
+    ref (named after URL and ref), anything else a HelmRepository."""
+    source = require_source(spec)
     metadata: Obj = {"namespace": namespace, "labels": dict(MANAGED_BY)}
+    if source.kind == "git":
+        name = source_name(source.repo_url, source.revision)
+        body: Obj = {"apiVersion": f"{SOURCE_GROUP}/v1", "kind": "GitRepository",
+                     "metadata": {**metadata, "name": name},
+                     "spec": {"interval": interval, "url": source.repo_url, "ref": git_ref(source.revision)}}
+        return FluxSource("GitRepository", "v1", "gitrepositories", name, body)
+    chart = str(source.chart)
     if source.repo_url.startswith("oci://"):
         base = source.repo_url.rstrip("/")
         url = base if base.rsplit("/", 1)[-1] == chart else f"{base}/{chart}"
         name = source_name(url, source.revision)
-        body: Obj = {"apiVersion": f"{SOURCE_GROUP}/v1beta2", "kind": "OCIRepository",
+        body = {"apiVersion": f"{SOURCE_GROUP}/v1beta2", "kind": "OCIRepository",
                      "metadata": {**metadata, "name": name},
                      "spec": {"interval": interval, "url": url, "ref": {"tag": source.revision},
                               "layerSelector": {"mediaType": "application/vnd.cncf.helm.chart.content.v1.tar+gzip",
@@ -72,21 +96,35 @@ def chart_source(spec: ReleaseSpec, namespace: str, interval: str) -> FluxSource
     return FluxSource("HelmRepository", "v1", "helmrepositories", name, body)
 
 
-def require_helm_source(spec: ReleaseSpec) -> ChartSource:
+def require_source(spec: ReleaseSpec) -> ChartSource:
     source = spec.source
     if source is None:
         raise DeploymentFailed("Flux installs from a package's repository: the release has no chart source")
+    if source.kind == "git":
+        if not source.path:
+            raise DeploymentFailed("Flux needs the chart path of the git package")
+        return source
     if source.kind != "helm-repo":
-        raise DeploymentFailed(f"Flux needs a helm-repo package, not a {source.kind} source")
+        raise DeploymentFailed(f"Flux needs a helm-repo or git package, not a {source.kind} source")
     if not source.chart:
         raise DeploymentFailed("Flux needs the chart name of the helm-repo package")
     return source
 
 
+def awaited_revision(spec: ReleaseSpec) -> str | None:
+    """The `lastAttemptedRevision` a reconcile of `spec` ends at: the chart version of a helm-repo package; None
+    for a git package, whose chart version is whatever Chart.yaml says at the ref (with Flux's `+<commit>`)."""
+    if spec.source is None or spec.source.kind == "git":
+        return None
+    return spec.source.revision
+
+
 def release_spec(spec: ReleaseSpec, source: FluxSource, interval: str, timeout_seconds: int | None = None) -> Obj:
     """`spec` of the HelmRelease: releaseName = name, the chart from the source, no automatic remediation; Flux's
-    Helm actions wait `timeout_seconds` for the workload (Flux's default, 5m, when None)."""
-    chart_source_ = require_helm_source(spec)
+    Helm actions wait `timeout_seconds` for the workload (Flux's default, 5m, when None). A chart in Git is the
+    directory `path` of the GitRepository, its version the one in its Chart.yaml; `reconcileStrategy: Revision`
+    makes a new commit at the ref a new chart version (a branch's new commits are deployed)."""
+    chart_source_ = require_source(spec)
     ref = {"kind": source.kind, "name": source.name, "namespace": source.body["metadata"]["namespace"]}
     body: Obj = {"interval": interval, "releaseName": spec.name, "values": dict(spec.values),
                  "timeout": f"{timeout_seconds}s" if timeout_seconds else None,
@@ -95,6 +133,9 @@ def release_spec(spec: ReleaseSpec, source: FluxSource, interval: str, timeout_s
     if source.kind == "OCIRepository":
         body["chartRef"] = ref
         body["chart"] = None  # drops a chart.spec left by an earlier HelmRepository install (merge patch)
+    elif source.kind == "GitRepository":
+        body["chart"] = {"spec": {"chart": chart_source_.path, "sourceRef": ref, "reconcileStrategy": "Revision"}}
+        body["chartRef"] = None
     else:
         body["chart"] = {"spec": {"chart": chart_source_.chart, "version": chart_source_.revision,
                                   "sourceRef": ref}}

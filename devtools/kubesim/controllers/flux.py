@@ -2,26 +2,32 @@
 
 HelmRelease: on a new generation or a ``reconcile.fluxcd.io/requestedAt`` request, after ``SYNC_DELAY`` (an
 in-progress ``Reconciling`` status first), the chart is resolved from its source (``spec.chart.spec`` with a
-HelmRepository, or ``spec.chartRef`` to an OCIRepository) and the real ``helm upgrade --install --wait`` runs against
-kubesim itself in the background hook (``flux_helm``). Ready/Released and the history snapshot come from what helm
+HelmRepository or a GitRepository, or ``spec.chartRef`` to an OCIRepository) and the real ``helm upgrade --install
+--wait`` runs against kubesim itself in the background hook (``flux_helm``); a GitRepository is cloned there with the
+real ``git`` at its ref, and ``spec.chart.spec.chart`` is the chart's directory in it (version: Chart.yaml's, plus
+``+<commit[:12]>`` as with ``reconcileStrategy: Revision``). Ready/Released and the history snapshot come from what helm
 did: its revision number, its status, its message. A crash-looping workload fails the ``--wait`` after
 ``spec.timeout``. The controller adds ``finalizers.fluxcd.io`` like Flux does; deleting the HelmRelease runs
 ``helm uninstall`` in the background and only then drops the finalizer.
 
-Sources: HelmRepository and OCIRepository report Ready with an artifact after ``SOURCE_DELAY`` without fetching
-anything; a URL that cannot be fetched surfaces when helm fetches the chart for a HelmRelease (helm's message).
+Sources: HelmRepository, OCIRepository and GitRepository report Ready with an artifact after ``SOURCE_DELAY``
+(GitRepository: ``SYNC_DELAY``) without fetching anything; a URL, ref or path that cannot be fetched surfaces when
+helm (or git) fetches the chart for a HelmRelease, with its message.
 Helm pulls ``oci://`` charts itself; kubesim serves no OCI registry. Not simulated: drift detection, remediation
-(retries, rollback), tests, ``valuesFrom``, ``dependsOn``, post-renderers, the HelmChart object.
+(retries, rollback), tests, ``valuesFrom``, ``dependsOn``, post-renderers, the HelmChart object, polling a
+GitRepository's branch for new commits (a new HelmRelease generation or reconcile request clones again).
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
 
 from devtools.kubesim.cluster import now
@@ -44,6 +50,7 @@ from devtools.kubesim.resources import StoreKey
 from devtools.kubesim.store import Event
 
 log = logging.getLogger("kubesim.flux")
+GITREPOSITORIES: StoreKey = ("source.toolkit.fluxcd.io", "gitrepositories")
 Background = Callable[[Callable[[], Any], Callable[[Any], None]], None]
 MAX_RELEASE_NAME = 53  # Helm's limit; Flux shortens longer names with a hash
 INSTANCE = "app.kubernetes.io/instance"
@@ -71,7 +78,8 @@ class Plan:
 class Flux(GitOps):
     """Flux helm-controller (real installs through helm) and source-controller (status only)."""
 
-    watched = {HELMRELEASES: "helmreleases", HELMREPOSITORIES: "helmrepositories", OCIREPOSITORIES: "ocirepositories"}
+    watched = {HELMRELEASES: "helmreleases", HELMREPOSITORIES: "helmrepositories", OCIREPOSITORIES: "ocirepositories",
+               GITREPOSITORIES: "gitrepositories"}
 
     def __init__(self, cluster: Any, enqueue: Callable[[Key], None], schedule_later: Callable[[float, Key], None],
                  background: Background, api_url: Callable[[], str | None]) -> None:
@@ -90,7 +98,8 @@ class Flux(GitOps):
     def reconcilers(self) -> dict[str, Callable[[str, str], None]]:
         return {"helmreleases": self.reconcile_helmrelease,
                 "helmrepositories": lambda ns, n: self.reconcile_source(HELMREPOSITORIES, ns, n),
-                "ocirepositories": lambda ns, n: self.reconcile_source(OCIREPOSITORIES, ns, n)}
+                "ocirepositories": lambda ns, n: self.reconcile_source(OCIREPOSITORIES, ns, n),
+                "gitrepositories": lambda ns, n: self.reconcile_source(GITREPOSITORIES, ns, n)}
 
     def on_event(self, event: Event) -> None:
         if event.key == HELMRELEASES and event.old is not None and _only_our_finalizer_added(event.old,
@@ -169,12 +178,15 @@ class Flux(GitOps):
 
     def _chart(self, namespace: str, spec: Obj) -> tuple[flux_helm.Chart | None, str, str, str | None]:
         """(where helm fetches it, chart name, version, why it cannot be resolved) from ``spec.chart.spec`` and its
-        HelmRepository, or from ``spec.chartRef`` and its OCIRepository."""
+        HelmRepository or GitRepository, or from ``spec.chartRef`` and its OCIRepository. A chart in Git is named
+        after its directory and versioned by its ref until it is checked out (the helm run resolves both)."""
         chart_spec = (spec.get("chart") or {}).get("spec") or {}
         if chart_spec:
             name, version = str(chart_spec.get("chart", "")), str(chart_spec.get("version") or "*")
             ref = chart_spec.get("sourceRef") or {}
             ref_ns = ref.get("namespace") or namespace
+            if ref.get("kind") == "GitRepository":
+                return self._git_chart(ref_ns, str(ref.get("name", "")), name)
             repo = self.cluster.find(HELMREPOSITORIES, ref_ns, str(ref.get("name", "")))
             if ref.get("kind", "HelmRepository") != "HelmRepository" or repo is None:
                 return None, name, version, (f"{ref.get('kind', 'HelmRepository')} '{ref_ns}/{ref.get('name')}' "
@@ -196,12 +208,31 @@ class Flux(GitOps):
         chart = flux_helm.Chart(url, tag, plain_http=bool(repo_spec.get("insecure")))
         return chart, url.rsplit("/", 1)[-1], tag, None
 
-    def _unchanged(self, hr: Obj, plan: Plan) -> bool:
-        """The deployed release already has this chart and these values: Flux runs no Helm action."""
+    def _git_chart(self, namespace: str, name: str, path: str
+                   ) -> tuple[flux_helm.Chart | None, str, str, str | None]:
+        repo = self.cluster.find(GITREPOSITORIES, namespace, name)
+        chart_name = PurePosixPath(path.strip("/") or ".").name or path
+        if repo is None:
+            return None, chart_name, "", f"GitRepository '{namespace}/{name}' not found"
+        repo_spec = repo.get("spec") or {}
+        ref = {k: str(v) for k, v in (repo_spec.get("ref") or {}).items() if k in ("branch", "tag", "commit") and v}
+        version = ref.get("commit") or ref.get("tag") or ref.get("branch") or "HEAD"
+        git = flux_helm.GitSource(str(repo_spec.get("url", "")), ref)
+        return flux_helm.Chart(path, "", git=git), chart_name, version, None
+
+    def _deployed(self, hr: Obj, plan: Plan) -> tuple[str, str] | None:
+        """(chart name, version) of the deployed release when it has these values, else None."""
         history = (hr.get("status") or {}).get("history") or []
         newest = history[0] if history else {}
-        return newest.get("status") == "deployed" and newest.get("chartName") == plan.chart_name and \
-            newest.get("chartVersion") == plan.version and newest.get("configDigest") == plan.config_digest
+        if newest.get("status") != "deployed" or newest.get("configDigest") != plan.config_digest:
+            return None
+        return str(newest.get("chartName")), str(newest.get("chartVersion"))
+
+    def _unchanged(self, hr: Obj, plan: Plan) -> bool:
+        """The deployed release already has this chart and these values: Flux runs no Helm action. (A chart from
+        Git is compared once it is checked out, in the helm run.)"""
+        return plan.chart is not None and plan.chart.git is None and \
+            self._deployed(hr, plan) == (plan.chart_name, plan.version)
 
     def _start(self, hr: Obj, plan: Plan) -> None:
         url, uid = self.api_url(), hr["metadata"]["uid"]
@@ -210,12 +241,13 @@ class Flux(GitOps):
             self._record(hr, plan, flux_helm.Outcome(error="kubesim is not serving yet: helm cannot reach it"))
             return
         key = ("helmreleases", hr["metadata"]["namespace"], hr["metadata"]["name"])
+        deployed = self._deployed(hr, plan)
         self._running.add(uid)
 
         def work() -> flux_helm.Outcome:
             try:
                 return flux_helm.upgrade(url, plan.release, plan.namespace, chart, plan.values, plan.timeout,
-                                         plan.max_history, self._stop)
+                                         plan.max_history, self._stop, deployed)
             except Exception as error:  # never lose the result: the HelmRelease would wait forever
                 log.exception("helm upgrade of %s/%s failed", plan.namespace, plan.release)
                 return flux_helm.Outcome(error=f"helm: {error!r}")
@@ -242,6 +274,8 @@ class Flux(GitOps):
 
     def _record(self, hr: Obj, plan: Plan, outcome: flux_helm.Outcome) -> None:
         """Write what the attempt did: conditions, counters, and the revision helm recorded as a snapshot."""
+        if outcome.chart is not None:  # a chart from Git, as checked out
+            plan = dataclasses.replace(plan, chart_name=outcome.chart[0], version=outcome.chart[1])
         meta, stamp = hr["metadata"], now()
         status = copy.deepcopy(hr.get("status") or {})
         history: list[Obj] = list(status.get("history") or [])
@@ -359,13 +393,19 @@ class Flux(GitOps):
             ref = spec.get("ref") or {}
             revision = f"{ref.get('tag') or 'latest'}@{digest(url + str(ref))}"
             message = f"stored artifact for digest '{revision}'"
+        elif key == GITREPOSITORIES:  # a made-up commit: nothing is cloned until a HelmRelease needs the chart
+            ref = spec.get("ref") or {}
+            commit = str(ref.get("commit") or digest([url, ref])[7:47])
+            named = ref.get("tag") or ref.get("branch")
+            revision = f"{named}@sha1:{commit}" if named else f"sha1:{commit}"
+            message = f"stored artifact for revision '{revision}'"
         else:
             revision = digest([url, generation])[7:]
             message = f"stored artifact: revision '{revision}'"
         cond = {"type": "Ready", "status": "True", "reason": "Succeeded", "message": message,
                 "lastTransitionTime": stamp, "observedGeneration": generation}
         status["conditions"] = merge_conditions(status.get("conditions"), [cond])
-        kind = "ocirepository" if key == OCIREPOSITORIES else "helmrepository"
+        kind = {OCIREPOSITORIES: "ocirepository", GITREPOSITORIES: "gitrepository"}.get(key, "helmrepository")
         status.update(observedGeneration=generation, url=url, artifact={
             "revision": revision, "digest": digest(revision), "lastUpdateTime": stamp,
             "path": f"{kind}/{namespace}/{name}/index.tar.gz",
