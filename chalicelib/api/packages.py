@@ -22,7 +22,14 @@ from chalicelib.api.queries import SelectorQuery
 from chalicelib.api.routing import Router, parse_body
 from chalicelib.domain.auth import Scope
 from chalicelib.domain.errors import BadRequest, UnsupportedMediaType
-from chalicelib.domain.packages import CHECKSUM_PATTERN, DeploymentPackage, PackageTooLarge, PackageType
+from chalicelib.domain.packages import (
+    CHECKSUM_PATTERN,
+    DeploymentPackage,
+    PackageTooLarge,
+    PackageType,
+    parse_checksum,
+    parse_content_digest,
+)
 
 if TYPE_CHECKING:  # views import the service when called: a cold start that serves other routes never loads it
     from chalicelib.adapters.store.package_store import PackageStore
@@ -190,9 +197,11 @@ def _create(media_type: str, raw: bytes) -> dict[str, Any]:
         assert isinstance(body, PackageUrlRequest)
         return service.upload_from_url(_ports(), _fetch_ports(), body.package_url, body.checksum)
     if media_type in ARCHIVE_TYPES:
-        return service.upload(_ports(), raw)
+        digest = blueprint.current_request.headers.get("content-digest")
+        return service.upload(_ports(), raw, expected_digest=parse_content_digest(digest) if digest else None)
     if media_type == MULTIPART:
-        return service.upload(_ports(), multipart_file(request_content_type(), raw))
+        archive, checksum = multipart_upload(request_content_type(), raw)
+        return service.upload(_ports(), archive, expected_digest=parse_checksum(checksum) if checksum else None)
     raise UnsupportedMediaType(f"Content-Type '{media_type}' is not accepted here")
 
 
@@ -213,9 +222,9 @@ def _media_type(header: str | None) -> str:
     return (header or "").split(";", 1)[0].strip().lower()
 
 
-def multipart_file(content_type: str, raw: bytes) -> bytes:
-    """The `file` part of a multipart/form-data body, parsed with the stdlib MIME parser (the body is already
-    size-capped, so parsing it whole is bounded)."""
+def multipart_upload(content_type: str, raw: bytes) -> tuple[bytes, str | None]:
+    """The `file` part of a multipart/form-data body and its optional `checksum` part (`sha256:<hex>`), parsed with
+    the stdlib MIME parser (the body is already size-capped, so parsing it whole is bounded)."""
     head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1", "replace")
     from email import policy as email_policy  # only multipart uploads need the MIME parser
     from email.message import EmailMessage
@@ -224,10 +233,11 @@ def multipart_file(content_type: str, raw: bytes) -> bytes:
     message = BytesParser(policy=email_policy.HTTP).parsebytes(head + raw)
     if not message.is_multipart():
         raise BadRequest("multipart/form-data: the body has no parts (is the boundary right?)")
-    for part in message.iter_parts() if isinstance(message, EmailMessage) else ():
-        if part.get_param("name", header="content-disposition") == "file":
-            payload = part.get_payload(decode=True)
-            if isinstance(payload, bytes) and payload:
-                return payload
-            raise BadRequest("multipart/form-data: the 'file' part is empty")
-    raise BadRequest("multipart/form-data: no part named 'file' (the chart archive)")
+    parts = {part.get_param("name", header="content-disposition"): part.get_payload(decode=True)
+             for part in (message.iter_parts() if isinstance(message, EmailMessage) else ())}
+    if "file" not in parts:
+        raise BadRequest("multipart/form-data: no part named 'file' (the chart archive)")
+    archive, checksum = parts["file"], parts.get("checksum")
+    if not isinstance(archive, bytes) or not archive:
+        raise BadRequest("multipart/form-data: the 'file' part is empty")
+    return archive, checksum.decode("ascii", "replace").strip() if isinstance(checksum, bytes) else None

@@ -7,6 +7,8 @@ never from the client: a package's identity cannot disagree with the artifact de
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -81,6 +83,27 @@ def parse_checksum(text: str) -> str:
     if not _CHECKSUM.match(normalised):
         raise PackageRequestInvalid("checksum: must be 'sha256:' followed by 64 hex digits")
     return normalised.removeprefix("sha256:")
+
+
+def parse_content_digest(header: str) -> str:
+    """The sha-256 member of an RFC 9530 `Content-Digest` header (`sha-256=:<base64>:`, possibly among others) → the
+    hex digest; a header without a usable sha-256 member is a 400 (a digest netweave cannot check must not pass as
+    checked)."""
+    for member in header.split(","):
+        algorithm, _, value = member.strip().partition("=")
+        if algorithm.strip().lower() != "sha-256":
+            continue
+        value = value.strip()
+        if len(value) < 2 or value[0] != ":" or value[-1] != ":":
+            raise PackageRequestInvalid("Content-Digest: sha-256 must be a byte sequence, ':<base64>:'")
+        try:
+            raw = base64.b64decode(value[1:-1], validate=True)
+        except (ValueError, binascii.Error):
+            raise PackageRequestInvalid("Content-Digest: sha-256 is not valid base64") from None
+        if len(raw) != 32:
+            raise PackageRequestInvalid(f"Content-Digest: sha-256 must be 32 bytes, not {len(raw)}")
+        return raw.hex()
+    raise PackageRequestInvalid("Content-Digest: netweave checks sha-256 only; send sha-256=:<base64>:")
 
 
 class PackageRequestInvalid(NetweaveError):

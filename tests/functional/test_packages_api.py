@@ -3,6 +3,7 @@ and a local HTTP server for uploads by URL."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import shutil
 import subprocess
@@ -81,8 +82,9 @@ def make_chart(chart_source: Path, tmp_path: Path) -> Any:
     return build
 
 
-def _upload(api: Api, data: bytes, **kwargs: Any) -> Any:
-    return api.request("POST", COLLECTION, body=data, headers={"Content-Type": "application/gzip"}, **kwargs)
+def _upload(api: Api, data: bytes, digest: str | None = None, **kwargs: Any) -> Any:
+    headers = {"Content-Type": "application/gzip", **({"Content-Digest": digest} if digest else {})}
+    return api.request("POST", COLLECTION, body=data, headers=headers, **kwargs)
 
 
 def _stored() -> tuple[int, int]:
@@ -140,6 +142,45 @@ def test_multipart_upload(packages_api: Api, make_chart: Any) -> None:
     assert reply.status == 201, reply.body
     assert reply.json()["name"] == name
     assert reply.json()["checksum"] == "sha256:" + hashlib.sha256(data).hexdigest()  # the part's bytes, unaltered
+
+
+def content_digest(data: bytes) -> str:
+    return "sha-256=:" + base64.b64encode(hashlib.sha256(data).digest()).decode() + ":"
+
+
+def test_a_direct_upload_is_checked_against_its_content_digest(packages_api: Api, make_chart: Any) -> None:
+    name, data = make_chart()
+    before = _stored()
+    wrong = _upload(packages_api, data, content_digest(data + b"x"))
+    assert wrong.status == 422 and wrong.json()["type"].endswith("checksum-mismatch"), wrong.body
+    assert _stored() == before  # nothing stored
+    for header, says in (("sha-512=:AAAA:", "sha-256 only"), ("sha-256=abc", "byte sequence"),
+                         ("sha-256=:not*base64:", "base64"), ("sha-256=:AAAA:", "32 bytes")):
+        refused = _upload(packages_api, data, header)
+        assert refused.status == 400 and says in refused.json()["detail"], (header, refused.body)
+
+    # several algorithms: the sha-256 member is the one checked
+    right = _upload(packages_api, data, f"sha-512=:AAAA:, {content_digest(data)}")
+    assert right.status == 201 and right.json()["name"] == name, right.body
+
+
+def test_a_multipart_upload_is_checked_against_its_checksum_part(packages_api: Api, make_chart: Any) -> None:
+    name, data = make_chart()
+    boundary = "netweave-checksum-boundary"
+
+    def body(checksum: str) -> bytes:
+        return (f'--{boundary}\r\nContent-Disposition: form-data; name="checksum"\r\n\r\n{checksum}\r\n'
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}.tgz"\r\n'
+                "Content-Type: application/gzip\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    wrong = packages_api.request("POST", COLLECTION, body=body("sha256:" + "0" * 64), headers=headers)
+    assert wrong.status == 422 and wrong.json()["type"].endswith("checksum-mismatch"), wrong.body
+    malformed = packages_api.request("POST", COLLECTION, body=body("md5:abc"), headers=headers)
+    assert malformed.status == 400 and "checksum" in malformed.json()["detail"]
+    right = packages_api.request("POST", COLLECTION, body=body("sha256:" + hashlib.sha256(data).hexdigest()),
+                                 headers=headers)
+    assert right.status == 201 and right.json()["name"] == name, right.body
 
 
 def test_list_pages_with_a_link(packages_api: Api, make_chart: Any) -> None:
