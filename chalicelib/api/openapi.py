@@ -66,7 +66,7 @@ def openapi_document(version: str = "1.0.0") -> dict[str, Any]:
 def _models(routes: list[RouteSpec]) -> list[type[BaseModel]]:
     found: dict[str, type[BaseModel]] = {ProblemDetails.__name__: ProblemDetails}
     for spec in routes:
-        for model in (spec.body, spec.response):
+        for model in (spec.body, spec.response, *spec.alternatives):
             if model is not None:
                 found[model.__name__] = model
     return list(found.values())
@@ -90,7 +90,11 @@ def _operation(spec: RouteSpec, refs: dict[Any, Any]) -> dict[str, Any]:
         operation["security"] = []
     if spec.body is not None:
         mode_ref = refs[(spec.body, "serialization" if spec.body is spec.response else "validation")]
-        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": mode_ref}}}
+        if spec.alternatives:
+            mode_ref = {"oneOf": [mode_ref, *(refs[(model, "validation")] for model in spec.alternatives)]}
+        content = {"application/json": {"schema": mode_ref}}
+        content.update({media: {"schema": schema} for media, schema in spec.other_bodies.items()})
+        operation["requestBody"] = {"required": True, "content": content}
     return operation
 
 
@@ -103,6 +107,7 @@ def _parameters(spec: RouteSpec) -> list[dict[str, Any]]:
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in _PATH_PARAM.findall(spec.path)
     ]
+    params.extend(spec.headers)
     if spec.query is not None:
         for name, field in spec.query.model_fields.items():
             params.append(

@@ -165,6 +165,17 @@ def delete_package(packageId: str) -> Response:
     scope=Scope.DMS_WRITE,
     content_types=[*JSON_TYPES, *ARCHIVE_TYPES, MULTIPART],
     body=PackageUrlRequest,
+    alternatives=(SourcePackageRequest,),
+    other_bodies={
+        **{media: {"type": "string", "format": "binary", "description": "the chart archive (.tgz)"}
+           for media in ARCHIVE_TYPES},
+        MULTIPART: {"type": "object", "required": ["file"], "properties": {
+            "file": {"type": "string", "format": "binary", "description": "the chart archive (.tgz)"},
+            "checksum": {"type": "string", "pattern": CHECKSUM_PATTERN,
+                         "description": "sha256:<hex> the archive must match"}}},
+    },
+    headers=({"name": "Content-Digest", "in": "header", "required": False, "schema": {"type": "string"},
+              "description": "RFC 9530, for an archive body: its sha-256 member (sha-256=:<base64>:) is checked"},),
     response=DeploymentPackage,
     status=201,
     responses=(400, 409, 413, 415, 422),

@@ -40,6 +40,11 @@ class RouteSpec:
     responses: tuple[int, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
     collection: bool = False  # the response is a JSON array of `response`
+    # Raw routes: other JSON bodies accepted besides `body` (OpenAPI oneOf), request bodies of other media types
+    # (media type -> JSON schema), and header parameters (OpenAPI parameter objects).
+    alternatives: tuple[type[BaseModel], ...] = ()
+    other_bodies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    headers: tuple[dict[str, Any], ...] = ()
 
     @property
     def public(self) -> bool:
@@ -100,11 +105,16 @@ class Router:
         response: type[BaseModel] | None = None,
         status: int = 200,
         responses: tuple[int, ...] = (),
+        alternatives: tuple[type[BaseModel], ...] = (),
+        other_bodies: dict[str, dict[str, Any]] | None = None,
+        headers: tuple[dict[str, Any], ...] = (),
     ) -> Callable[[View], View]:
         """A route whose view reads the raw body itself (archives, multipart, bodies checked by hand): declared like
-        any other for auth and OpenAPI (`body` documents the JSON form), accepting `content_types`, taking no query
-        parameters, its domain errors answered as ProblemDetails."""
-        spec = RouteSpec(path, method, summary, scope, self.tag, None, body, response, status, responses)
+        any other for auth and OpenAPI (`body` and `alternatives` document the JSON forms, `other_bodies` the rest,
+        `headers` the header parameters it reads), accepting `content_types`, taking no query parameters, its domain
+        errors answered as ProblemDetails."""
+        spec = RouteSpec(path, method, summary, scope, self.tag, None, body, response, status, responses,
+                         alternatives=alternatives, other_bodies=dict(other_bodies or {}), headers=headers)
 
         def register(view: View) -> View:
             if (path, method) in ROUTES:
