@@ -82,6 +82,12 @@ def _job_status(job: Obj) -> str:
     return "Running"
 
 
+def _ready(obj: Obj, field: str) -> str:
+    """A field of the `Ready` condition, as Flux's printer columns show it."""
+    cond: Obj = next((c for c in _status(obj).get("conditions") or [] if c.get("type") == "Ready"), {})
+    return str(cond.get(field, ""))
+
+
 NAME: Column = ("Name", "string", 0, lambda o: o["metadata"]["name"])
 AGE: Column = ("Age", "string", 0, age)
 COLUMNS: dict[tuple[str, str], list[Column]] = {
@@ -124,6 +130,18 @@ COLUMNS: dict[tuple[str, str], list[Column]] = {
             i.get("ip", "") for i in _status(o).get("loadBalancer", {}).get("ingress") or []) or "<none>"),
         ("Port(s)", "string", 0, _ports), AGE],
     ("", "namespaces"): [NAME, ("Status", "string", 0, lambda o: _status(o).get("phase", "Active")), AGE],
+    # The printer columns the ArgoCD and Flux CRDs declare (additionalPrinterColumns).
+    ("argoproj.io", "applications"): [
+        NAME, ("Sync Status", "string", 0, lambda o: _status(o).get("sync", {}).get("status", "")),
+        ("Health Status", "string", 0, lambda o: _status(o).get("health", {}).get("status", "")),
+        ("Revision", "string", 10, lambda o: _status(o).get("sync", {}).get("revision", "")),
+        ("Project", "string", 10, lambda o: o.get("spec", {}).get("project", ""))],
+    **{(group, plural): [NAME, AGE, ("Ready", "string", 0, lambda o: _ready(o, "status")),
+                         ("Status", "string", 0, lambda o: _ready(o, "message"))]
+       for group, plural in (("helm.toolkit.fluxcd.io", "helmreleases"),
+                             ("source.toolkit.fluxcd.io", "helmrepositories"),
+                             ("source.toolkit.fluxcd.io", "ocirepositories"),
+                             ("source.toolkit.fluxcd.io", "gitrepositories"))},
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from devtools.kubesim.seed import DEMO_POOL_SIZES, FAR_EDGE, POOL_LABEL
@@ -75,3 +76,26 @@ def test_get_pods_shows_crash_loop(kubectl: Run, namespace: str, tmp_path: Path)
     status = kubectl("rollout", "status", "deploy/web", "-n", namespace, "--timeout", "2s", check=False)
     assert status.returncode != 0
     assert "CrashLoopBackOff" in kubectl("get", "pods", "-n", namespace).stdout
+
+
+def test_get_applications_shows_sync_and_health_columns(
+        kubectl: Run, namespace: str, tmp_path: Path, chart_repository: str) -> None:
+    app = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "du"},
+           "spec": {"project": "default", "source": {"repoURL": chart_repository, "chart": "du",
+                                                     "targetRevision": "1.0.0"},
+                    "destination": {"namespace": f"{namespace}-du"},
+                    "syncPolicy": {"automated": {}, "syncOptions": ["CreateNamespace=true"]}}}
+    path = tmp_path / "app.json"
+    path.write_text(json.dumps(app))
+    kubectl("apply", "-n", namespace, "-f", str(path))
+
+    def line() -> list[str]:
+        out = kubectl("get", "applications", "-n", namespace, "-o", "wide").stdout.splitlines()
+        return out[1].split() if len(out) > 1 else []
+
+    deadline = time.monotonic() + 20
+    while line()[1:3] != ["Synced", "Healthy"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    header = kubectl("get", "applications", "-n", namespace, "-o", "wide").stdout.splitlines()[0].split()
+    assert header == ["NAME", "SYNC", "STATUS", "HEALTH", "STATUS", "REVISION", "PROJECT"]
+    assert line() == ["du", "Synced", "Healthy", "1.0.0", "default"]
