@@ -26,6 +26,8 @@ from devtools.kubesim.controllers.common import (
     delete_quietly,
 )
 from devtools.kubesim.controllers.flux import Flux
+from devtools.kubesim.controllers.flux_sources import FluxSources
+from devtools.kubesim.controllers.gitops import GitOps
 from devtools.kubesim.controllers.jobs import reconcile_job
 from devtools.kubesim.controllers.kubelet import Kubelet
 from devtools.kubesim.controllers.sets import reconcile_daemonset, reconcile_statefulset
@@ -52,8 +54,9 @@ class ControllerManager:
         # kubesim's own URL, set by the server once it listens: the Flux controller runs helm against it.
         self.api_url: str | None = None
         self.kubelet = Kubelet(cluster, self.enqueue, self._later, ready_delay)
-        self.gitops = (Flux(cluster, self.enqueue, self._later, self._background, lambda: self.api_url),
-                       ArgoCD(cluster, self.enqueue, self._later, self._background))
+        self.flux = Flux(cluster, self.enqueue, self._later, self._background, lambda: self.api_url)
+        self.gitops: tuple[GitOps, ...] = (self.flux, FluxSources(cluster, self.enqueue, self._later),
+                                           ArgoCD(cluster, self.enqueue, self._later, self._background))
         self.reconcilers: dict[str, Callable[[str, str], None]] = {
             "deployments": lambda ns, n: reconcile_deployment(cluster, ns, n, self._later),
             "replicasets": lambda ns, n: reconcile_replicaset(cluster, ns, n),
@@ -64,8 +67,7 @@ class ControllerManager:
             "node-gone": self._evict_node,
             "nodes-changed": lambda ns, n: self._nodes_changed(),
             "namespaces": self._default_service_account,
-            **self.gitops[0].reconcilers(),
-            **self.gitops[1].reconcilers(),
+            **{kind: reconcile for controller in self.gitops for kind, reconcile in controller.reconcilers().items()},
         }
         cluster.store.listeners.append(self.on_event)
 
@@ -91,7 +93,7 @@ class ControllerManager:
 
     def close(self) -> None:
         """The server is stopping: end background work that would outlive it (Flux's helm runs)."""
-        self.gitops[0].close()
+        self.flux.close()
 
     def on_event(self, event: Event) -> None:
         obj = event.entry.obj

@@ -1,4 +1,5 @@
-"""A minimal Flux helm-controller that really installs, and the source-controller reduced to its status.
+"""A minimal Flux helm-controller that really installs (the source-controller, reduced to its status, is in
+``flux_sources``).
 
 HelmRelease: on a new generation or a ``reconcile.fluxcd.io/requestedAt`` request, after ``SYNC_DELAY`` (an
 in-progress ``Reconciling`` status first), the chart is resolved from its source (``spec.chart.spec`` with a
@@ -36,6 +37,7 @@ from devtools.kubesim.controllers.common import PODS, merge_conditions
 from devtools.kubesim.controllers.gitops import (
     FLUX_FINALIZER,
     FLUX_HISTORY_LIMIT,
+    GITREPOSITORIES,
     HELMRELEASES,
     HELMREPOSITORIES,
     OCIREPOSITORIES,
@@ -46,11 +48,9 @@ from devtools.kubesim.controllers.gitops import (
     digest,
 )
 from devtools.kubesim.errors import ApiError
-from devtools.kubesim.resources import StoreKey
 from devtools.kubesim.store import Event
 
 log = logging.getLogger("kubesim.flux")
-GITREPOSITORIES: StoreKey = ("source.toolkit.fluxcd.io", "gitrepositories")
 Background = Callable[[Callable[[], Any], Callable[[Any], None]], None]
 MAX_RELEASE_NAME = 53  # Helm's limit; Flux shortens longer names with a hash
 INSTANCE = "app.kubernetes.io/instance"
@@ -76,10 +76,9 @@ class Plan:
 
 
 class Flux(GitOps):
-    """Flux helm-controller (real installs through helm) and source-controller (status only)."""
+    """Flux helm-controller: real installs through helm (the source-controller is `flux_sources.FluxSources`)."""
 
-    watched = {HELMRELEASES: "helmreleases", HELMREPOSITORIES: "helmrepositories", OCIREPOSITORIES: "ocirepositories",
-               GITREPOSITORIES: "gitrepositories"}
+    watched = {HELMRELEASES: "helmreleases"}
 
     def __init__(self, cluster: Any, enqueue: Callable[[Key], None], schedule_later: Callable[[float, Key], None],
                  background: Background, api_url: Callable[[], str | None]) -> None:
@@ -96,10 +95,7 @@ class Flux(GitOps):
         self._stop.set()
 
     def reconcilers(self) -> dict[str, Callable[[str, str], None]]:
-        return {"helmreleases": self.reconcile_helmrelease,
-                "helmrepositories": lambda ns, n: self.reconcile_source(HELMREPOSITORIES, ns, n),
-                "ocirepositories": lambda ns, n: self.reconcile_source(OCIREPOSITORIES, ns, n),
-                "gitrepositories": lambda ns, n: self.reconcile_source(GITREPOSITORIES, ns, n)}
+        return {"helmreleases": self.reconcile_helmrelease}
 
     def on_event(self, event: Event) -> None:
         if event.key == HELMRELEASES and event.old is not None and _only_our_finalizer_added(event.old,
@@ -370,47 +366,6 @@ class Flux(GitOps):
             self.enqueue(key)
 
         self.background(work, done)
-
-    # -- sources -------------------------------------------------------------------------------------------------
-    def reconcile_source(self, key: StoreKey, namespace: str, name: str) -> None:
-        repo = self.cluster.find(key, namespace, name)
-        if repo is None or self._finalize(key, repo):
-            return
-        spec = repo.get("spec") or {}
-        generation = repo["metadata"].get("generation", 1)
-        status = copy.deepcopy(repo.get("status") or {})
-        if status.get("observedGeneration") == generation or spec.get("suspend"):
-            return
-        stamp = now()
-        if not self._ripe(repo):
-            cond = {"type": "Ready", "status": "Unknown", "reason": "Progressing",
-                    "message": "building artifact", "lastTransitionTime": stamp, "observedGeneration": generation}
-            status["conditions"] = merge_conditions(status.get("conditions"), [cond])
-            self._write_status(key, repo, status)
-            return
-        url = spec.get("url", "")
-        if key == OCIREPOSITORIES:
-            ref = spec.get("ref") or {}
-            revision = f"{ref.get('tag') or 'latest'}@{digest(url + str(ref))}"
-            message = f"stored artifact for digest '{revision}'"
-        elif key == GITREPOSITORIES:  # a made-up commit: nothing is cloned until a HelmRelease needs the chart
-            ref = spec.get("ref") or {}
-            commit = str(ref.get("commit") or digest([url, ref])[7:47])
-            named = ref.get("tag") or ref.get("branch")
-            revision = f"{named}@sha1:{commit}" if named else f"sha1:{commit}"
-            message = f"stored artifact for revision '{revision}'"
-        else:
-            revision = digest([url, generation])[7:]
-            message = f"stored artifact: revision '{revision}'"
-        cond = {"type": "Ready", "status": "True", "reason": "Succeeded", "message": message,
-                "lastTransitionTime": stamp, "observedGeneration": generation}
-        status["conditions"] = merge_conditions(status.get("conditions"), [cond])
-        kind = {OCIREPOSITORIES: "ocirepository", GITREPOSITORIES: "gitrepository"}.get(key, "helmrepository")
-        status.update(observedGeneration=generation, url=url, artifact={
-            "revision": revision, "digest": digest(revision), "lastUpdateTime": stamp,
-            "path": f"{kind}/{namespace}/{name}/index.tar.gz",
-            "url": f"http://source-controller.flux-system.svc.cluster.local./{kind}/{namespace}/{name}/index.tar.gz"})
-        self._write_status(key, repo, status)
 
 
 def release_name(name: str, spec: Obj) -> str:

@@ -32,6 +32,7 @@ APPLICATIONS: StoreKey = ("argoproj.io", "applications")
 HELMRELEASES: StoreKey = ("helm.toolkit.fluxcd.io", "helmreleases")
 HELMREPOSITORIES: StoreKey = ("source.toolkit.fluxcd.io", "helmrepositories")
 OCIREPOSITORIES: StoreKey = ("source.toolkit.fluxcd.io", "ocirepositories")
+GITREPOSITORIES: StoreKey = ("source.toolkit.fluxcd.io", "gitrepositories")
 ARGOCD_FINALIZERS = ("resources-finalizer.argocd.argoproj.io", "resources-finalizer.argocd.argoproj.io/background",
                      "resources-finalizer.argocd.argoproj.io/foreground")
 FLUX_FINALIZER = "finalizers.fluxcd.io"
@@ -75,7 +76,7 @@ class GitOps:
             return  # our own status writes, or metadata noise
         if meta.get("deletionTimestamp"):
             delay = self.FINALIZE_DELAY
-        elif event.key in (HELMREPOSITORIES, OCIREPOSITORIES):
+        elif event.key in (HELMREPOSITORIES, OCIREPOSITORIES, GITREPOSITORIES):
             delay = self.SOURCE_DELAY
         else:
             delay = self.SYNC_DELAY
