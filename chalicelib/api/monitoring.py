@@ -131,8 +131,9 @@ def patch_alarm(alarmEventRecordId: str) -> Response:
     """The body is checked by `parse_modification`, not by a pydantic model, so both members, `false`, other
     severities and unknown members get details of their own."""
     from chalicelib.services import alarms as service
+    from chalicelib.services.alarm_evaluation import AlarmPorts
 
-    ports = service.ModificationPorts(
+    ports = AlarmPorts(
         _store(), config.events_publisher(), config.get_settings().gateway.o_cloud.resolved_o_cloud_id()
     )
     result = service.modify_alarm(ports, alarmEventRecordId, json_document(blueprint.current_request.raw_body))

@@ -32,6 +32,9 @@ UNREADY_AFTER_SECONDS = 600
 
 @dataclass(frozen=True)
 class AlarmPorts:
+    """What the alarm services write through (evaluation here, SMO modifications in `alarms`): the store, the event
+    publisher, and the O-Cloud the alarms belong to."""
+
     store: AlarmStore
     publisher: EventPublisher
     o_cloud_id: str

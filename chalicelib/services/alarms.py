@@ -13,7 +13,6 @@ import datetime as dt
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.adapters.store.alarm_store import AlarmStore, start_key_after
@@ -30,22 +29,13 @@ from chalicelib.domain.alarms import (
     parse_modification,
 )
 from chalicelib.domain.errors import BadRequest, InvalidQuery, NotFound
-from chalicelib.domain.events import EventPublisher
 from chalicelib.domain.selectors import Selection, apply_selection, validate_selection
+from chalicelib.services.alarm_evaluation import AlarmPorts
 from chalicelib.services.paging import ListRequest, Page, list_models
 
 ACKNOWLEDGE, CLEAR = "acknowledge", "clear"
 CLEARED_BY_SMO = "smo"
 _REACHABILITY = "ClusterUnreachable"
-
-
-
-@dataclass(frozen=True)
-class ModificationPorts:
-    store: AlarmStore
-    publisher: EventPublisher
-    o_cloud_id: str
-    clock: Callable[[], float] = time.time
 
 
 def _iso(epoch: float) -> str:
@@ -102,7 +92,7 @@ def open_scope(record: AlarmEventRecord, o_cloud_id: str) -> str:
     return f"{backend}#reachability" if unreachable else backend
 
 
-def modify_alarm(ports: ModificationPorts, record_id: str, document: Any) -> dict[str, Any]:
+def modify_alarm(ports: AlarmPorts, record_id: str, document: Any) -> dict[str, Any]:
     """Apply a PATCH body; answers the AlarmEventRecordModifications that took effect."""
     action = parse_modification(document)
     record = find(ports.store, record_id)

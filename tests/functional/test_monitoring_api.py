@@ -526,7 +526,7 @@ def test_an_acknowledge_racing_the_evaluators_clear_does_not_reopen_the_alarm(po
     set_condition(polled, node, "MemoryPressure", "False")
     handlers.poll_inventory()  # cleared between the SMO's read and its write
 
-    ports = alarm_service.ModificationPorts(
+    ports = AlarmPorts(
         cast(AlarmStore, _StaleReads(store, stale)),
         config.events_publisher(),
         config.get_settings().gateway.o_cloud.resolved_o_cloud_id(),

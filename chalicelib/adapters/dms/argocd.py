@@ -17,14 +17,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
 from chalicelib.adapters.dms import argocd_mapping as mapping
 from chalicelib.adapters.dms import helm_status
-from chalicelib.adapters.dms.cluster import Cluster
+from chalicelib.adapters.dms.cluster import Cluster, GitOpsOptions
 from chalicelib.adapters.dms.port import (
     BackendRefused,
-    ChartRepositoryUrl,
     DeploymentFailed,
     PodLogs,
     ReleaseSpec,
@@ -33,29 +32,20 @@ from chalicelib.adapters.dms.port import (
 )
 from chalicelib.adapters.registry import Capability
 from chalicelib.config import AdapterConfig
-from chalicelib.domain.errors import BackendUnavailable, ConfigurationError, NetweaveError, NotFound
+from chalicelib.domain.errors import BackendUnavailable, NetweaveError, NotFound
 
 Obj = dict[str, Any]
 
 
-class ArgoCDOptions(BaseModel):
+class ArgoCDOptions(GitOpsOptions):
     """`options` of an `argocd` DMS adapter in config/gateway.yaml."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    kubeconfig: str | None = None  # default: KUBECONFIG, then the in-cluster service account
-    context: str | None = None
     namespace: str = Field(default="argocd", min_length=1)  # where the Applications live
     project: str = Field(default="default", min_length=1)
     destination_server: str = Field(default="https://kubernetes.default.svc", alias="destinationServer")
     automated_sync: bool = Field(default=True, alias="automatedSync")
     prune: bool = True
     self_heal: bool = Field(default=True, alias="selfHeal")
-    default_timeout_seconds: int = Field(default=300, alias="defaultTimeoutSeconds", gt=0)
-    poll_interval_seconds: float = Field(default=1.0, alias="pollIntervalSeconds", gt=0)
-    request_timeout_seconds: float = Field(default=10.0, alias="requestTimeoutSeconds", gt=0)
-    # unset: this backend deploys helm-repo and git packages only
-    chart_repository_url: ChartRepositoryUrl = Field(default=None, alias="chartRepositoryUrl")
 
 
 class ArgoCDDeploymentAdapter:
@@ -63,10 +53,7 @@ class ArgoCDDeploymentAdapter:
 
     def __init__(self, config: AdapterConfig) -> None:
         self.adapter_id = config.id
-        try:
-            self.options = ArgoCDOptions.model_validate(config.options)
-        except ValidationError as error:
-            raise ConfigurationError(f"dms adapter '{config.id}': {error}") from error
+        self.options = ArgoCDOptions.of(config.id, config.options)
         # ArgoCD fetches charts itself: from Helm/OCI repositories, from Git, and uploaded archives once published.
         self.archive_repository = self.options.chart_repository_url
         self.package_types = frozenset({"helm-repo", "git", *(["helm"] if self.archive_repository else [])})

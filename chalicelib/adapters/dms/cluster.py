@@ -11,15 +11,44 @@ import json
 import os
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chalicelib.adapters.dms import helm_status
-from chalicelib.adapters.dms.port import PodLogs, PodStatus, WorkloadStatus
-from chalicelib.domain.errors import BackendUnavailable
+from chalicelib.adapters.dms.port import ChartRepositoryUrl, PodLogs, PodStatus, WorkloadStatus
+from chalicelib.domain.errors import BackendUnavailable, ConfigurationError
 
 INSTANCE_LABEL = "app.kubernetes.io/instance"
 _WORKLOAD_LISTS = (("Deployment", "list_namespaced_deployment"), ("StatefulSet", "list_namespaced_stateful_set"),
                    ("DaemonSet", "list_namespaced_daemon_set"))
+
+
+class ClusterOptions(BaseModel):
+    """The `options` every DMS backend in config/gateway.yaml has: how it reaches its cluster, and how long it waits."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    kubeconfig: str | None = None  # default: KUBECONFIG, then the in-cluster service account
+    context: str | None = None
+    default_timeout_seconds: int = Field(default=300, alias="defaultTimeoutSeconds", gt=0)
+    request_timeout_seconds: float = Field(default=10.0, alias="requestTimeoutSeconds", gt=0)
+
+    @classmethod
+    def of(cls, adapter_id: str, options: dict[str, Any]) -> Self:
+        """The validated options, or the configuration error naming the adapter."""
+        try:
+            return cls.model_validate(options)
+        except ValidationError as error:
+            raise ConfigurationError(f"dms adapter '{adapter_id}': {error}") from error
+
+
+class GitOpsOptions(ClusterOptions):
+    """What the GitOps backends (ArgoCD, Flux) add: how often they look at their controller's progress, and where
+    their controller reads the uploaded archives netweave publishes (unset: references only, no archives)."""
+
+    poll_interval_seconds: float = Field(default=1.0, alias="pollIntervalSeconds", gt=0)
+    chart_repository_url: ChartRepositoryUrl = Field(default=None, alias="chartRepositoryUrl")
 
 
 class Cluster:

@@ -15,13 +15,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
 from chalicelib.adapters.dms import flux_mapping as mapping
-from chalicelib.adapters.dms.cluster import Cluster
+from chalicelib.adapters.dms.cluster import Cluster, GitOpsOptions
 from chalicelib.adapters.dms.helm_status import helm_message
 from chalicelib.adapters.dms.port import (
-    ChartRepositoryUrl,
     DeploymentFailed,
     PodLogs,
     ReleaseSpec,
@@ -30,7 +29,7 @@ from chalicelib.adapters.dms.port import (
 )
 from chalicelib.adapters.registry import Capability
 from chalicelib.config import AdapterConfig
-from chalicelib.domain.errors import BackendUnavailable, CapabilityNotSupported, ConfigurationError, NotFound
+from chalicelib.domain.errors import BackendUnavailable, CapabilityNotSupported, NotFound
 
 _CONFLICT_RETRIES = 3
 # Flux's own Helm timeout is the release's timeout; netweave waits this much longer, so that it reports Flux's verdict
@@ -38,20 +37,11 @@ _CONFLICT_RETRIES = 3
 _VERDICT_GRACE_SECONDS = 10.0
 
 
-class FluxOptions(BaseModel):
+class FluxOptions(GitOpsOptions):
     """`options` of a `flux` DMS adapter in config/gateway.yaml."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    kubeconfig: str | None = None  # default: KUBECONFIG, then the in-cluster service account
-    context: str | None = None
     source_namespace: str = Field(default="flux-system", alias="sourceNamespace", min_length=1)
     interval: str = Field(default="5m", min_length=1)
-    default_timeout_seconds: int = Field(default=300, alias="defaultTimeoutSeconds", gt=0)
-    poll_interval_seconds: float = Field(default=1.0, alias="pollIntervalSeconds", gt=0)
-    request_timeout_seconds: float = Field(default=10.0, alias="requestTimeoutSeconds", gt=0)
-    # unset: this backend deploys helm-repo and git packages only
-    chart_repository_url: ChartRepositoryUrl = Field(default=None, alias="chartRepositoryUrl")
 
 
 class FluxDeploymentAdapter:
@@ -59,10 +49,7 @@ class FluxDeploymentAdapter:
 
     def __init__(self, config: AdapterConfig) -> None:
         self.adapter_id = config.id
-        try:
-            self.options = FluxOptions.model_validate(config.options)
-        except ValidationError as error:
-            raise ConfigurationError(f"dms adapter '{config.id}': {error}") from error
+        self.options = FluxOptions.of(config.id, config.options)
         # Flux fetches charts from Helm/OCI repositories and Git repositories, and uploaded archives once published.
         self.archive_repository = self.options.chart_repository_url
         self.package_types = frozenset({"helm-repo", "git", *(["helm"] if self.archive_repository else [])})

@@ -20,30 +20,24 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from chalicelib.adapters.dms import helm_status as mapping
-from chalicelib.adapters.dms.cluster import Cluster
+from chalicelib.adapters.dms.cluster import Cluster, ClusterOptions
 from chalicelib.adapters.dms.port import DeploymentFailed, PodLogs, ReleaseSpec, ReleaseStatus, Revision
 from chalicelib.adapters.registry import Capability
 from chalicelib.config import AdapterConfig
-from chalicelib.domain.errors import BackendUnavailable, ConfigurationError, NotFound
+from chalicelib.domain.errors import BackendUnavailable, NotFound
 
 T = TypeVar("T")
 LAMBDA_LAYER_HELM = Path("/opt/helm/helm")
 PROJECT_HELM = Path(__file__).resolve().parents[3] / ".local" / "bin" / "helm"
 
 
-class HelmOptions(BaseModel):
+class HelmOptions(ClusterOptions):
     """`options` of a `helm` DMS adapter in config/gateway.yaml."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    kubeconfig: str | None = None  # default: KUBECONFIG, then the in-cluster service account
-    context: str | None = None
     helm_binary: str | None = Field(default=None, alias="helmBinary")
-    default_timeout_seconds: int = Field(default=300, alias="defaultTimeoutSeconds", gt=0)
-    request_timeout_seconds: float = Field(default=10.0, alias="requestTimeoutSeconds", gt=0)
 
 
 def default_helm_binary() -> str:
@@ -74,10 +68,7 @@ class HelmDeploymentAdapter:
 
     def __init__(self, config: AdapterConfig) -> None:
         self.adapter_id = config.id
-        try:
-            self.options = HelmOptions.model_validate(config.options)
-        except ValidationError as error:
-            raise ConfigurationError(f"dms adapter '{config.id}': {error}") from error
+        self.options = HelmOptions.of(config.id, config.options)
         self.helm_binary = self.options.helm_binary or default_helm_binary()
         self._lock = threading.Lock()
         self._helm_client: Any = None
