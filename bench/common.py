@@ -58,11 +58,10 @@ def start_aws(tmp: Path, gateway: str, extra_env: dict[str, str] | None = None) 
                       **(extra_env or {}))
     import boto3
 
-    from chalicelib import config
+    from chalicelib.settings import settings_from_environment
     from devtools.localstack.provision import provision
 
-    config.reset()
-    provision(config.get_settings(), boto3.session.Session())
+    provision(settings_from_environment(), boto3.session.Session())
     return server
 
 

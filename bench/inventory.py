@@ -33,21 +33,21 @@ def median_ms(samples: list[float]) -> float:
 
 def page_benchmark(resources: int, samples: int) -> None:
 
-    from chalicelib import config
+    from chalicelib.bootstrap import components
 
-    store = config.inventory_store()
+    store = components().inventory_store
     objects = load_resources(resources)
     middle = next(o for o in objects if o.object_id == f"res-{resources // 2:06d}")
     measure_page(store, middle, samples, resources)
 
 
 def load_resources(resources: int) -> list[Any]:
-    from chalicelib import config
+    from chalicelib.bootstrap import components
     from chalicelib.domain.events import ChangeType
     from chalicelib.domain.inventory import Resource, ResourcePool, inventory_object
     from chalicelib.domain.snapshot import Change
 
-    store = config.inventory_store()
+    store = components().inventory_store
     pool = ResourcePool(resource_pool_id="pool-bench", name="bench", description="bench pool", o_cloud_id="o",
                         global_location_id="g", location="l")
     objects = [inventory_object(pool)] + [
@@ -66,8 +66,8 @@ def measure_page(store: Any, middle: Any, samples: int, resources: int) -> None:
     from chalice.test import Client
 
     import app
-    from chalicelib import config
     from chalicelib.adapters.store.inventory_store import start_key_after
+    from chalicelib.bootstrap import components
     from chalicelib.domain.paging import encode_marker
     from chalicelib.resources import INVENTORY
     from devtools.token import mint_token
@@ -75,8 +75,8 @@ def measure_page(store: Any, middle: Any, samples: int, resources: int) -> None:
     resume = start_key_after(_stored(middle), by_parent=True)
     path = (f"/o2ims-infrastructureInventory/v1/resourcePools/pool-bench/resources?limit=100"
             f"&nextpage_opaque_marker={encode_marker(resume)}")
-    client = config.dynamodb_client()
-    table = config.get_settings().table_name(INVENTORY)
+    client = components().clients.dynamodb
+    table = components().settings.table_name(INVENTORY)
     token = mint_token(SECRET)
     in_store: list[float] = []
     original_page = store.page
@@ -148,12 +148,12 @@ class CallCounter:
 
 
 def poll_benchmark(kubeconfig: Path, changes: int) -> None:
-    from chalicelib import config, handlers
+    from chalicelib.bootstrap import components
+    from chalicelib.handlers import inventory as handlers
 
-    config.reset()
     counter = CallCounter()
-    counter.attach(config.dynamodb_client())
-    counter.attach(config.sqs())
+    counter.attach(components().clients.dynamodb)
+    counter.attach(components().clients.sqs)
     started = time.perf_counter()
     objects = seed_snapshot()
     print(f"seeded the snapshot with {objects} objects in {time.perf_counter() - started:.1f}s (a first poll, "
@@ -179,13 +179,13 @@ def poll_benchmark(kubeconfig: Path, changes: int) -> None:
 def seed_snapshot() -> int:
     """Write the cluster's current inventory and its manifest straight into the store, as a first poll would,
     without publishing its events: the targets are about the polls after it."""
-    from chalicelib import config
     from chalicelib.adapters.store.inventory_store import Manifest
+    from chalicelib.bootstrap import components
     from chalicelib.domain.snapshot import diff, snapshot_hash
 
-    adapter = config.ims_registry().get()
-    objects = adapter.read_inventory(config.inventory_context())  # type: ignore[attr-defined]
-    store = config.inventory_store()
+    adapter = components().ims_registry.get()
+    objects = adapter.read_inventory(components().inventory_context)
+    store = components().inventory_store
     store.apply(adapter.adapter_id, diff({}, objects), 1)
     store.put_manifest(Manifest(adapter.adapter_id, snapshot_hash(objects), 1, {"reachable": True}))
     return len(objects)

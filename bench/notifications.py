@@ -41,8 +41,8 @@ def subscription(callback: str) -> Any:
 
 def record_detection_times(detected: dict[str, float]) -> None:
     """Wrap fan-out to note each event's detection time (`at`, set by the poll when it found the change)."""
-    from chalicelib import handlers
     from chalicelib.domain.events import ChangeEvent
+    from chalicelib.handlers import notifications as handlers
 
     original = handlers.fan_out_batch
 
@@ -61,13 +61,15 @@ def latency_benchmark(kubeconfig: Path, changes: int, receiver: Any, callback: s
     from kubernetes import config as kube_config
 
     import app
-    from chalicelib import config, handlers
+    from chalicelib import resources
+    from chalicelib.bootstrap import components
     from chalicelib.domain.subscriptions import notification_id
+    from chalicelib.handlers import inventory as handlers
     from devtools.localstack.pump import EventPump
 
     handlers.poll_inventory()  # the initial load, before anyone subscribes: its events are not what we measure
-    config.sqs().purge_queue(QueueUrl=config.queue_url("events"))
-    subscribed = config.subscription_store().create(subscription(callback))
+    components().clients.sqs.purge_queue(QueueUrl=components().queue_url(resources.EVENTS))
+    subscribed = components().subscription_store.create(subscription(callback))
     receiver.secrets.append(subscribed.secret)
     detected: dict[str, float] = {}
     record_detection_times(detected)
@@ -98,11 +100,11 @@ def latency_benchmark(kubeconfig: Path, changes: int, receiver: Any, callback: s
 
 
 def fan_out_benchmark(count: int, callback: str) -> None:
-    from chalicelib import config
+    from chalicelib.bootstrap import components
     from chalicelib.domain.events import ChangeEvent, ChangeType, EventSource, utc_now_iso
     from chalicelib.services.fan_out import fan_out
 
-    store = config.subscription_store()
+    store = components().subscription_store
     started = time.perf_counter()
     for index in range(count):
         store.create(subscription(f"{callback}/fan/{index}"))
@@ -113,7 +115,7 @@ def fan_out_benchmark(count: int, callback: str) -> None:
                         object_id="p", event_type=ChangeType.CREATED, backend="bench", post=pool, at=utc_now_iso())
     store._active.clear()  # measure a cold subscription read, as the first batch of a new container does
     started = time.perf_counter()
-    report = fan_out([event], store, config.delivery_queue(), "global")
+    report = fan_out([event], store, components().delivery_queue, "global")
     took = time.perf_counter() - started
     print(f"fan-out of one event to {report.deliveries} subscriptions (one worker): {took:.2f}s   target < 5 s: "
           f"{'met' if took < 5 else 'NOT met'}")
@@ -123,11 +125,12 @@ def delivery_benchmark(count: int, receiver: Any) -> None:
     import boto3
 
     import app
-    from chalicelib import config
+    from chalicelib import resources
+    from chalicelib.bootstrap import components
     from devtools.localstack.pump import EventPump
 
-    sqs = config.sqs()
-    url = config.queue_url("deliveries")
+    sqs = components().clients.sqs
+    url = components().queue_url(resources.DELIVERIES)
     queued = int(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])[
         "Attributes"]["ApproximateNumberOfMessages"])
     target = min(count, queued)

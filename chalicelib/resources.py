@@ -121,3 +121,8 @@ def physical_name(stage: str, logical_name: str, fifo: bool = False) -> str:
 def queue_name(stage: str, queue: Queue, dead_letter: bool = False) -> str:
     logical = queue.dlq_logical_name if dead_letter else queue.logical_name
     return physical_name(stage, logical, fifo=queue.fifo)
+
+
+# The EventBridge rule that turns "some cluster changed" into an immediate inventory poll: our own source (cluster-side
+# watchers or operators; a netweave event may name its backend in `detail.adapterId`), EC2 state changes and EKS calls.
+CLUSTER_EVENT_PATTERN: dict[str, list[str]] = {"source": ["netweave", "aws.ec2", "aws.eks"]}

@@ -17,10 +17,9 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from chalicelib import config, resources
+from chalicelib import resources
+from chalicelib.bootstrap import components
 from chalicelib.services import dead_letters
-
-_DELIVERIES = resources.DELIVERIES.logical_name
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,19 +38,21 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _dead(limit: int) -> list[dict[str, Any]]:
-    return dead_letters.list_dead(config.sqs(), config.queue_url(_DELIVERIES, dead_letter=True), limit)
+    parts = components()
+    return dead_letters.list_dead(parts.clients.sqs, parts.queue_url(resources.DELIVERIES, dead_letter=True), limit)
 
 
 def _replay(ids: list[str] | None) -> dict[str, Any]:
     def progress(count: int) -> None:
         print(f"replayed {count} ...", file=sys.stderr, flush=True)
 
-    return dead_letters.replay(config.sqs(), config.queue_url(_DELIVERIES, dead_letter=True),
-                               config.queue_url(_DELIVERIES), ids, progress)
+    parts = components()
+    return dead_letters.replay(parts.clients.sqs, parts.queue_url(resources.DELIVERIES, dead_letter=True),
+                               parts.queue_url(resources.DELIVERIES), ids, progress)
 
 
 def _log(subscription_id: str, limit: int) -> list[dict[str, Any]]:
-    return [a.to_plain() for a in config.delivery_log().attempts(subscription_id, limit)]
+    return [a.to_plain() for a in components().delivery_log.attempts(subscription_id, limit)]
 
 
 def _print_rows(rows: list[dict[str, Any]], columns: Sequence[str]) -> None:

@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
-from chalicelib import config, resources
-from chalicelib.services.readiness import Probe
+from collections.abc import Callable
+from functools import partial
+
+from chalicelib import resources
+from chalicelib.adapters.aws_clients import AwsClients
+from chalicelib.settings import Settings
+
+Probe = tuple[str, Callable[[], None]]  # a name and a call that raises when the resource cannot be reached
 
 
-def aws_probes() -> list[Probe]:
-    settings = config.get_settings()
+def aws_probes(clients: AwsClients, settings: Settings) -> list[Probe]:
     probes: list[Probe] = []
     for table in resources.TABLES:
         name = settings.table_name(table)
-        probes.append((f"dynamodb:{name}", lambda name=name: _describe_table(name)))  # type: ignore[misc]
+        probes.append((f"dynamodb:{name}", partial(_describe_table, clients, name)))
     for queue in resources.QUEUES:
         name = settings.queue_name(queue)
-        probes.append((f"sqs:{name}", lambda name=name: _get_queue_url(name)))  # type: ignore[misc]
+        probes.append((f"sqs:{name}", partial(_get_queue_url, clients, name)))
     return probes
 
 
-def _describe_table(name: str) -> None:
-    config.dynamodb().meta.client.describe_table(TableName=name)
+def _describe_table(clients: AwsClients, name: str) -> None:
+    clients.dynamodb.describe_table(TableName=name)
 
 
-def _get_queue_url(name: str) -> None:
-    config.sqs().get_queue_url(QueueName=name)
+def _get_queue_url(clients: AwsClients, name: str) -> None:
+    clients.sqs.get_queue_url(QueueName=name)

@@ -1,78 +1,39 @@
-"""The adapter registry: which backend serves a request, and what each backend can do.
+"""The adapter registry: which backend of one kind serves a request.
 
-Built from `config/gateway.yaml` (`imsAdapters`, `dmsAdapters`, `routing`). Adapters are constructed on first use
-and their modules imported only then, so the API function never imports `kubernetes` or `pyhelm3` for a request
-that does not need them. A backend lacking a capability answers 501 (design §3).
+Built by the composition root from `config/gateway.yaml` (`imsAdapters`, `dmsAdapters`, `routing`) and a table of
+factories per backend type. Adapters are constructed on first use and, where a factory is given as "module:callable",
+their modules imported only then, so the API function never imports `kubernetes` or `pyhelm3` for a request that
+does not need them (docs/architecture.md §3).
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from enum import StrEnum
-from typing import Any, Literal, Protocol
+from typing import Generic, Literal, TypeVar, cast
 
-from chalicelib.config import AdapterConfig, GatewayConfig, RoutingRule
-from chalicelib.domain.errors import CapabilityNotSupported, ConfigurationError, NotFound
+from chalicelib.domain.capabilities import Capable
+from chalicelib.domain.errors import ConfigurationError, NotFound
+from chalicelib.settings import AdapterConfig, RoutingRule
 
 Kind = Literal["ims", "dms"]
+AdapterT = TypeVar("AdapterT", bound=Capable)
+# A backend type's factory, or "module:callable" naming it, imported when an adapter of that type is first needed.
+Factory = Callable[[AdapterConfig], AdapterT] | str
 
 
-class Capability(StrEnum):
-    INVENTORY = "inventory"  # read resource types, pools, resources, deployment managers
-    POOL_MANAGEMENT = "pool-management"  # create, resize, delete resource pools
-    CHANGE_EVENTS = "change-events"  # the backend can push change notifications (not only be polled)
-    PACKAGES = "packages"
-    DEPLOY = "deploy"
-    SCALE = "scale"
-    UPGRADE = "upgrade"
-    ROLLBACK = "rollback"
-    STATUS = "status"
-    LOGS = "logs"
-
-
-class Adapter(Protocol):
-    adapter_id: str
-
-    @property
-    def capabilities(self) -> frozenset[Capability]: ...
-
-
-AdapterFactory = Callable[[AdapterConfig], Adapter]
-
-# Backend type -> "module:callable", imported when an adapter of that type is first needed. A type appears here
-# once its adapter exists; configuring any other type is a configuration error naming the known ones.
-ADAPTER_TYPES: dict[Kind, dict[str, str]] = {
-    "ims": {
-        "aws": "chalicelib.adapters.ims.aws:AwsInventoryAdapter",
-        "kubernetes": "chalicelib.adapters.ims.kubernetes:KubernetesInventoryAdapter",
-    },
-    "dms": {
-        "helm": "chalicelib.adapters.dms.helm:HelmDeploymentAdapter",
-        "argocd": "chalicelib.adapters.dms.argocd:ArgoCDDeploymentAdapter",
-        "flux": "chalicelib.adapters.dms.flux:FluxDeploymentAdapter",
-    },
-}
-
-
-def _import_factory(target: str) -> AdapterFactory:
-    module_name, _, attribute = target.partition(":")
-    factory: AdapterFactory = getattr(importlib.import_module(module_name), attribute)
-    return factory
-
-
-class AdapterRegistry:
+class AdapterRegistry(Generic[AdapterT]):
     def __init__(
         self,
         kind: Kind,
         configs: list[AdapterConfig],
-        factories: Mapping[str, AdapterFactory | str],
+        factories: Mapping[str, Factory[AdapterT]],
         routing: list[RoutingRule] | None = None,
     ) -> None:
         self.kind = kind
         self._configs = {c.id: c for c in configs}
         self._factories = dict(factories)
-        self._adapters: dict[str, Adapter] = {}
+        self._adapters: dict[str, AdapterT] = {}
         self._routing = routing or []
         self._validate(configs)
         defaults = [c.id for c in configs if c.default]
@@ -97,7 +58,7 @@ class AdapterRegistry:
     def ids(self) -> list[str]:
         return list(self._configs)
 
-    def get(self, adapter_id: str | None = None) -> Adapter:
+    def get(self, adapter_id: str | None = None) -> AdapterT:
         chosen = adapter_id or self.default_id
         if chosen is None:
             raise NotFound(f"no {self.kind} backend is configured")
@@ -107,17 +68,21 @@ class AdapterRegistry:
             self._adapters[chosen] = self._build(self._configs[chosen])
         return self._adapters[chosen]
 
-    def all(self) -> list[Adapter]:
+    def all(self) -> list[AdapterT]:
         return [self.get(adapter_id) for adapter_id in self._configs]
 
-    def _build(self, config: AdapterConfig) -> Adapter:
+    def _build(self, config: AdapterConfig) -> AdapterT:
         factory = self._factories[config.type]
-        return (_import_factory(factory) if isinstance(factory, str) else factory)(config)
+        if isinstance(factory, str):
+            module_name, _, attribute = factory.partition(":")
+            imported = getattr(importlib.import_module(module_name), attribute)
+            factory = cast(Callable[[AdapterConfig], AdapterT], imported)
+        return factory(config)
 
     def route(
         self, namespace: str | None = None, labels: Mapping[str, str] | None = None, deployment_type: str | None = None,
         package_type: str | None = None,
-    ) -> Adapter:
+    ) -> AdapterT:
         """First matching routing rule wins; without a match, the default backend."""
         labels = labels or {}
         for rule in self._routing:
@@ -133,14 +98,3 @@ class AdapterRegistry:
                 continue
             return self.get(rule.adapter)
         return self.get()
-
-
-def require(adapter: Adapter, capability: Capability) -> None:
-    if capability not in adapter.capabilities:
-        raise CapabilityNotSupported(f"backend '{adapter.adapter_id}' does not support {capability.value}")
-
-
-def build_registry(kind: Kind, gateway: GatewayConfig, factories: Mapping[str, Any] | None = None) -> AdapterRegistry:
-    configs = gateway.ims_adapters if kind == "ims" else gateway.dms_adapters
-    routing = gateway.routing if kind == "dms" else []
-    return AdapterRegistry(kind, configs, factories if factories is not None else ADAPTER_TYPES[kind], routing)

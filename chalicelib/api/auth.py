@@ -10,10 +10,10 @@ import contextvars
 from functools import lru_cache
 from typing import Any
 
-from chalicelib import config
-from chalicelib.config import AuthSettings
+from chalicelib.api.ports import ports
 from chalicelib.domain.auth import Principal, Scope, scopes_from_claims
 from chalicelib.domain.errors import Forbidden, NetweaveError, Unauthorized
+from chalicelib.settings import AuthSettings
 
 _current_principal: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("principal", default=None)
 
@@ -42,7 +42,7 @@ def bearer_token(headers: Any) -> str:
 def authenticate(token: str, settings: AuthSettings | None = None) -> Principal:
     import jwt  # PyJWT pulls in `cryptography`; only requests that carry a token pay for it
 
-    settings = settings or config.get_settings().auth
+    settings = settings or ports().settings.auth
     try:
         claims = jwt.decode(
             token,
@@ -84,7 +84,7 @@ def _verification_key(token: str, settings: AuthSettings) -> Any:
     if settings.shared_secret:
         return settings.shared_secret
     if settings.shared_secret_ssm_parameter:
-        return config.ssm_parameter(settings.shared_secret_ssm_parameter)
+        return ports().secret(settings.shared_secret_ssm_parameter)
     raise NetweaveError("token verification is not configured on this gateway")
 
 

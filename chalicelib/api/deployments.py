@@ -12,14 +12,13 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from chalicelib import config
 from chalicelib.api.listing import ListQuery, page_response
+from chalicelib.api.ports import ports
 from chalicelib.api.queries import SelectorQuery
 from chalicelib.api.routing import Router
 from chalicelib.domain.auth import Scope
 from chalicelib.domain.deployments import Deployment, Operation, OperationType
 from chalicelib.domain.errors import BadRequest
-from chalicelib.domain.inventory import ObjectType
 
 if TYPE_CHECKING:  # views import the service when called: a cold start that serves other routes never loads it
     from chalicelib.services import deployments as service
@@ -98,14 +97,7 @@ class LogsQuery(BaseModel):
 
 
 def _ports() -> service.DeploymentPorts:
-    from chalicelib.services import deployments as service
-
-    return service.DeploymentPorts(config.deployment_store(), config.package_store(), config.dms_registry(),
-                                   config.operation_queue(), _pool_exists)
-
-
-def _pool_exists(pool_id: str) -> bool:
-    return config.inventory_store().get(ObjectType.RESOURCE_POOL.value, pool_id) is not None
+    return ports().deployment_ports()
 
 
 def _accepted(operation: Operation) -> Response:
@@ -121,7 +113,7 @@ def list_deployments(query: ListQuery) -> Response:
     from chalicelib.services.paging import ListRequest
 
     request = ListRequest(query.selection(), query.page_size(), query.parsed_filter(), query.marker())
-    page = service.list_deployments(config.deployment_store(), request)
+    page = service.list_deployments(ports().deployment_store, request)
     return page_response(blueprint.current_request, page, service.unreachable_warning(page.items))
 
 
@@ -148,7 +140,7 @@ def create_deployment(body: CreateDeploymentRequest) -> Response:
 def get_deployment(deploymentId: str, query: SelectorQuery) -> dict[str, Any]:
     from chalicelib.services import deployments as service
 
-    return service.get_deployment(config.deployment_store(), deploymentId, query.selection())
+    return service.get_deployment(ports().deployment_store, deploymentId, query.selection())
 
 
 @router.route(ITEM, "PUT", summary="Update a deployment's values and/or package (202: an upgrade runs)",
@@ -157,7 +149,7 @@ def get_deployment(deploymentId: str, query: SelectorQuery) -> dict[str, Any]:
 def update_deployment(deploymentId: str, body: UpdateDeploymentRequest) -> Response:
     from chalicelib.services import deployments as service
 
-    current = service.find(config.deployment_store(), deploymentId)
+    current = service.find(ports().deployment_store, deploymentId)
     _check_unchanged(current.to_wire(), body.model_extra or {})
     if body.values is None and body.package_id is None:
         raise BadRequest("give 'values' and/or 'packageId' to change")
@@ -248,4 +240,4 @@ def deployment_history(deploymentId: str) -> list[dict[str, Any]]:
 def get_operation(operationId: str) -> dict[str, Any]:
     from chalicelib.services import deployments as service
 
-    return service.get_operation(config.deployment_store(), operationId)
+    return service.get_operation(ports().deployment_store, operationId)

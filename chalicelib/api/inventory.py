@@ -6,9 +6,9 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib import config
 from chalicelib.api.auth import current_principal, require_scope
 from chalicelib.api.listing import ListQuery, page_response
+from chalicelib.api.ports import ports
 from chalicelib.api.queries import SelectorQuery
 from chalicelib.api.request_info import api_root
 from chalicelib.api.routing import Router
@@ -42,13 +42,13 @@ def _list(object_type: ObjectType, query: ListQuery, parent_key: str | None = No
     request = ListRequest(
         object_type, query.selection(), query.page_size(), query.parsed_filter(), query.marker(), parent_key
     )
-    return page_response(blueprint.current_request, list_objects(config.inventory_store(), request))
+    return page_response(blueprint.current_request, list_objects(ports().inventory_store, request))
 
 
 def _get(object_type: ObjectType, object_id: str, selection: Selection, parent_key: str | None = None) -> Any:
     from chalicelib.services.inventory_query import get_object
 
-    return get_object(config.inventory_store(), object_type, object_id, selection, parent_key)
+    return get_object(ports().inventory_store, object_type, object_id, selection, parent_key)
 
 
 def _register(root: str) -> None:
@@ -59,7 +59,7 @@ def _register(root: str) -> None:
     def cloud_info(query: SelectorQuery) -> dict[str, Any]:
         from chalicelib.services.ocloud import describe_ocloud
 
-        o_cloud = config.get_settings().gateway.o_cloud
+        o_cloud = ports().settings.gateway.o_cloud
         return describe_ocloud(o_cloud, api_root(blueprint.current_request), query.selection())
 
     @router.route(
@@ -98,7 +98,7 @@ def _register(root: str) -> None:
     def resource_type_alarm_dictionary(resourceTypeId: str, query: SelectorQuery) -> Any:
         from chalicelib.services import deployment_managers
 
-        return deployment_managers.alarm_dictionary_of_type(config.inventory_store(), resourceTypeId, query.selection())
+        return deployment_managers.alarm_dictionary_of_type(ports().inventory_store, resourceTypeId, query.selection())
 
     @router.route(
         f"{root}/resourcePools",
@@ -177,7 +177,7 @@ def _register(root: str) -> None:
         if query.profile is not None:  # cluster credentials: only for callers allowed to deploy (o2-facts §5)
             require_scope(current_principal(), Scope.DMS_DEPLOY)
         return deployment_managers.describe(
-            config.inventory_store(), config.ims_registry(), deploymentManagerId, query.selection(), query.profile
+            ports().inventory_store, ports().ims_registry, deploymentManagerId, query.selection(), query.profile
         )
 
     @router.route(

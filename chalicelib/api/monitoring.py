@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from chalicelib import config
 from chalicelib.api.listing import ListQuery, page_response
+from chalicelib.api.ports import ports
 from chalicelib.api.queries import SelectorQuery
 from chalicelib.api.routing import JSON_MEDIA_TYPES, Router
 from chalicelib.domain.alarms import AlarmEventRecord, AlarmServiceConfiguration, Severity
@@ -82,7 +82,7 @@ class AlarmServiceConfigurationPatch(BaseModel):
 
 
 def _store() -> AlarmStore:
-    return config.alarm_store()
+    return ports().alarm_store
 
 
 @router.route(
@@ -131,12 +131,9 @@ def patch_alarm(alarmEventRecordId: str) -> Response:
     """The body is checked by `parse_modification`, not by a pydantic model, so both members, `false`, other
     severities and unknown members get details of their own."""
     from chalicelib.services import alarms as service
-    from chalicelib.services.alarm_evaluation import AlarmPorts
 
-    ports = AlarmPorts(
-        _store(), config.events_publisher(), config.get_settings().gateway.o_cloud.resolved_o_cloud_id()
-    )
-    result = service.modify_alarm(ports, alarmEventRecordId, json_document(blueprint.current_request.raw_body))
+    document = json_document(blueprint.current_request.raw_body)
+    result = service.modify_alarm(ports().alarm_ports(), alarmEventRecordId, document)
     return Response(body=result, status_code=200, headers={"Content-Type": "application/json"})
 
 

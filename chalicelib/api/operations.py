@@ -8,7 +8,8 @@ from typing import Any
 from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib import config, resources
+from chalicelib import resources
+from chalicelib.api.ports import ports
 from chalicelib.api.routing import Router
 from chalicelib.domain.auth import Scope
 from chalicelib.domain.errors import BadRequest, NotFound
@@ -42,8 +43,8 @@ def _plain(item: dict[str, Any]) -> dict[str, Any]:
 def dead_deliveries(query: DeadQuery) -> list[dict[str, Any]]:
     from chalicelib.services import dead_letters  # views import the service when called
 
-    url = config.queue_url(resources.DELIVERIES.logical_name, dead_letter=True)
-    return [_plain(item) for item in dead_letters.list_dead(config.sqs(), url, query.limit)]
+    url = ports().queue_url(resources.DELIVERIES, dead_letter=True)
+    return [_plain(item) for item in dead_letters.list_dead(ports().clients.sqs, url, query.limit)]
 
 
 @router.route("/ops/deliveries/dead/replay", "POST", summary="Send dead notifications again", scope=Scope.OPERATE,
@@ -54,14 +55,14 @@ def replay_dead(body: ReplayRequest) -> dict[str, Any]:
     if body.all == (body.notification_ids is not None):
         raise BadRequest("give either notificationIds or \"all\": true")
     return dead_letters.replay(
-        config.sqs(), config.queue_url(resources.DELIVERIES.logical_name, dead_letter=True),
-        config.queue_url(resources.DELIVERIES.logical_name), body.notification_ids,
+        ports().clients.sqs, ports().queue_url(resources.DELIVERIES, dead_letter=True),
+        ports().queue_url(resources.DELIVERIES), body.notification_ids,
     )
 
 
 @router.route("/ops/subscriptions/{subscriptionId}/deliveries", "GET", summary="A subscription's delivery attempts",
               scope=Scope.OPERATE, query=AttemptsQuery, responses=(404,))
 def delivery_attempts(subscriptionId: str, query: AttemptsQuery) -> list[dict[str, Any]]:
-    if config.subscription_store().get(subscriptionId) is None:
+    if ports().subscription_store.get(subscriptionId) is None:
         raise NotFound(f"no subscription with id '{subscriptionId}'")
-    return [_plain(a.to_plain()) for a in config.delivery_log().attempts(subscriptionId, query.limit)]
+    return [_plain(a.to_plain()) for a in ports().delivery_log.attempts(subscriptionId, query.limit)]

@@ -7,6 +7,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api import problems
+from chalicelib.api.ports import ports
 from chalicelib.api.routing import Router
 from chalicelib.domain.models import Health, Readiness
 
@@ -23,10 +24,9 @@ def health() -> dict[str, Any]:
     "/ready", "GET", summary="Readiness: DynamoDB and SQS reachable", scope=None, response=Readiness, responses=(503,)
 )
 def ready() -> Response | dict[str, Any]:
-    from chalicelib.adapters.aws_probes import aws_probes  # views import the service when called
-    from chalicelib.services.readiness import check_readiness
+    from chalicelib.services.readiness import check_readiness  # views import the service when called
 
-    report = check_readiness(aws_probes())
+    report = check_readiness(ports().readiness_probes())
     if report.status == "ready":
         return report.to_wire()
     failed = ", ".join(check.name for check in report.checks if not check.ok)

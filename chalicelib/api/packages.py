@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from chalice import Blueprint, Response
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
-from chalicelib import config
 from chalicelib.api.listing import ListQuery, page_response
+from chalicelib.api.ports import ports
 from chalicelib.api.queries import SelectorQuery
 from chalicelib.api.routing import Router, parse_body
 from chalicelib.domain.auth import Scope
@@ -88,28 +88,15 @@ class SourcePackageRequest(BaseModel):
 
 
 def _store() -> PackageStore:
-    return config.package_store()
-
-
-def _usage() -> service.PackageUsage:
-    from chalicelib.services.deployments import DeploymentUsage
-
-    return DeploymentUsage(config.deployment_store())
+    return ports().package_store
 
 
 def _ports() -> service.PackagePorts:
-    from chalicelib.services import packages as service
-
-    return service.PackagePorts(_store(), _usage(),
-                                publish_index=config.get_settings().gateway.publishes_chart_index)
+    return ports().package_ports()
 
 
 def _fetch_ports() -> service.FetchPorts:
-    from chalicelib.adapters.webhooks.resolver import resolve
-    from chalicelib.services import packages as service
-
-    # Package URLs obey the same address policy as callbacks: one operator setting admits private networks.
-    return service.FetchPorts(config.get_settings().callbacks.policy(), resolve)
+    return ports().fetch_ports()
 
 
 @router.route(

@@ -8,7 +8,7 @@ from typing import Any
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib import config
+from chalicelib.api.ports import ports
 from chalicelib.api.routing import Router
 from chalicelib.domain.auth import Scope
 from chalicelib.domain.inventory import ResourcePool
@@ -45,8 +45,8 @@ def create_pool(body: PoolCreate) -> Response:
 
     request = PoolRequest(name=body.name, location=body.location, replicas=body.extensions.get("replicas"),
                           instance_type=body.extensions.get("instanceType"), extensions=body.extensions)
-    pool = resource_pools.create_pool(config.ims_registry(), config.inventory_context(), request, body.backend,
-                                      config.poll_trigger())
+    pool = resource_pools.create_pool(ports().ims_registry, ports().inventory_context, request, body.backend,
+                                      ports().poll_trigger)
     return Response(body=pool, status_code=201, headers={"Location": f"{POOLS}/{pool['resourcePoolId']}"})
 
 
@@ -55,8 +55,8 @@ def create_pool(body: PoolCreate) -> Response:
 def resize_pool(resourcePoolId: str, body: PoolChange) -> dict[str, Any]:
     from chalicelib.services import resource_pools
 
-    return resource_pools.resize_pool(config.ims_registry(), config.inventory_store(), config.inventory_context(),
-                                      resourcePoolId, body.model_dump(exclude_none=True), config.poll_trigger())
+    return resource_pools.resize_pool(ports().ims_registry, ports().inventory_store, ports().inventory_context,
+                                      resourcePoolId, body.model_dump(exclude_none=True), ports().poll_trigger)
 
 
 @router.route(f"{POOLS}/{{resourcePoolId}}", "DELETE", summary="Delete a resource pool (netweave extension)",
@@ -64,5 +64,5 @@ def resize_pool(resourcePoolId: str, body: PoolChange) -> dict[str, Any]:
 def delete_pool(resourcePoolId: str) -> Response:
     from chalicelib.services import resource_pools
 
-    resource_pools.delete_pool(config.ims_registry(), config.inventory_store(), resourcePoolId, config.poll_trigger())
+    resource_pools.delete_pool(ports().ims_registry, ports().inventory_store, resourcePoolId, ports().poll_trigger)
     return Response(body="", status_code=204)

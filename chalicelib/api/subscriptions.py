@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from chalicelib import config
 from chalicelib.api.auth import current_principal
 from chalicelib.api.listing import ListQuery, page_response
+from chalicelib.api.ports import ports
 from chalicelib.api.queries import SelectorQuery
 from chalicelib.api.routing import Router
 from chalicelib.domain.auth import Scope
@@ -137,11 +137,7 @@ SURFACES = (
 
 
 def _callback_ports() -> service.CallbackPorts:
-    from chalicelib.adapters.webhooks.resolver import resolve
-    from chalicelib.services import subscriptions as service
-
-    settings = config.get_settings().callbacks
-    return service.CallbackPorts(settings.policy(), resolve, service.http_probe if settings.probe else None)
+    return ports().callback_ports()
 
 
 def _new_subscription(kind: SubscriptionKind, body: _SubscriptionBody) -> service.NewSubscription:
@@ -175,7 +171,7 @@ def _register(surface: Surface, collection: str) -> None:
         from chalicelib.services.paging import ListRequest
 
         request = ListRequest(query.selection(), query.page_size(), query.parsed_filter(), query.marker())
-        page = service.list_subscriptions(config.subscription_store(), kind, request)
+        page = service.list_subscriptions(ports().subscription_store, kind, request)
         return page_response(blueprint.current_request, page)
 
     @router.route(
@@ -191,7 +187,7 @@ def _register(surface: Surface, collection: str) -> None:
         from chalicelib.services import subscriptions as service
 
         created = service.create_subscription(
-            config.subscription_store(), _new_subscription(kind, body), _callback_ports()
+            ports().subscription_store, _new_subscription(kind, body), _callback_ports()
         )
         location = f"{collection}/{created[surface.id_name]}"
         return Response(
@@ -210,13 +206,13 @@ def _register(surface: Surface, collection: str) -> None:
     def get_one(query: SelectorQuery, **path: str) -> dict[str, Any]:
         from chalicelib.services import subscriptions as service
 
-        return service.get_subscription(config.subscription_store(), kind, path[surface.id_name], query.selection())
+        return service.get_subscription(ports().subscription_store, kind, path[surface.id_name], query.selection())
 
     @router.route(item, "DELETE", summary=f"Delete a {label}", scope=surface.write, responses=(404,))
     def delete(**path: str) -> Response:
         from chalicelib.services import subscriptions as service
 
-        service.delete_subscription(config.subscription_store(), kind, path[surface.id_name])
+        service.delete_subscription(ports().subscription_store, kind, path[surface.id_name])
         return Response(body="", status_code=200)  # the reference answers 200 without content
 
 

@@ -26,9 +26,8 @@ import math
 import random
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import lru_cache
 from typing import Any, NoReturn, Protocol
 
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
@@ -291,46 +290,3 @@ def _attempt(message: DeliveryMessage, attempt: int, outcome: Outcome, now: dt.d
     error = result.error or result.refused or (reason if outcome is not Outcome.DELIVERED else None)
     return Attempt(message.subscription_id, message.notification_id, attempt, outcome.value, now,
                    result.status, error, result.duration_ms)
-
-
-# ---- wiring for Lambda ---------------------------------------------------------------------------------------
-
-@lru_cache(maxsize=1)
-def default_ports() -> DeliveryPorts:
-    """Built once per Lambda container, so the OAuth2 token and the HTTP connections are reused across batches."""
-    from chalicelib import config, resources
-    from chalicelib.adapters.webhooks.oauth import ClientCredentialsTokens
-    from chalicelib.adapters.webhooks.sender import WebhookSender
-
-    settings = config.get_settings()
-    delivery = settings.delivery
-    tokens = None
-    if delivery.smo_token_url and delivery.smo_client_id:
-        def secret() -> str:
-            if delivery.smo_client_secret_ssm_parameter:
-                return config.ssm_parameter(delivery.smo_client_secret_ssm_parameter)
-            return delivery.smo_client_secret or ""
-
-        tokens = ClientCredentialsTokens(delivery.smo_token_url, delivery.smo_client_id, secret, delivery.smo_scope,
-                                         timeout_seconds=delivery.timeout_seconds)
-    name = resources.DELIVERIES.logical_name
-    return DeliveryPorts(
-        store=config.subscription_store(),
-        sender=WebhookSender(settings.callbacks.policy(), delivery.timeout_seconds, tokens),
-        sqs=config.sqs(),
-        queue_url=config.queue_url(name),
-        dead_letter_url=config.queue_url(name, dead_letter=True),
-        log=config.delivery_log(),
-        policy=RetryPolicy(first_delay_seconds=delivery.first_retry_delay_seconds,
-                           horizon_seconds=float(delivery.retry_horizon_seconds)),
-        min_remaining_ms=int((2 * delivery.timeout_seconds + 5) * 1000),
-    )
-
-
-def handle(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """What app.py's `deliver` calls: `return delivery.handle(event.to_dict(), event.context)`."""
-    ports = default_ports()
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    if callable(remaining):
-        ports = replace(ports, remaining_ms=remaining)
-    return deliver_batch(event, ports)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.adapters.registry import AdapterRegistry
+from chalicelib.adapters.ims.port import InventoryRegistry
 from chalicelib.adapters.store.inventory_store import InventoryStore
 from chalicelib.domain.errors import BadRequest, NotFound
 from chalicelib.domain.inventory import SELECTOR_SCHEMAS, ObjectType
@@ -18,7 +18,7 @@ _PROFILE_DATA = ("extensions", "profileData")
 
 def describe(
     store: InventoryStore,
-    registry: AdapterRegistry,
+    registry: InventoryRegistry,
     deployment_manager_id: str,
     selection: Selection,
     profile: str | None,
@@ -43,12 +43,12 @@ def describe(
 
 
 def _with_profile(
-    registry: AdapterRegistry, backend: str, deployment_manager_id: str, document: dict[str, Any], profile: str
+    registry: InventoryRegistry, backend: str, deployment_manager_id: str, document: dict[str, Any], profile: str
 ) -> dict[str, Any]:
     if profile not in PROFILES:
         raise BadRequest(f"profile: unknown profile '{profile}'; known: {', '.join(sorted(PROFILES))}")
     adapter = registry.get(backend)
-    data = adapter.cluster_profile(deployment_manager_id)  # type: ignore[attr-defined]
+    data = adapter.cluster_profile(deployment_manager_id)
     if not data:
         raise NotFound(f"deployment manager '{deployment_manager_id}' offers no {PROFILES[profile]} profile")
     extensions = {**document.get("extensions", {}), **data}

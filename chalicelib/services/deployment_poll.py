@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from chalicelib.adapters.dms.port import DeploymentAdapter
-from chalicelib.adapters.registry import AdapterRegistry, Capability
+from chalicelib.adapters.dms.port import DeploymentRegistry
 from chalicelib.adapters.store.deployment_store import DeploymentStore
+from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.deployments import Deployment, DeploymentEventType, DeploymentStatus
 from chalicelib.domain.errors import BackendUnavailable, NotFound
 from chalicelib.domain.events import ChangeEvent, ChangeType, EventPublisher, EventSource, utc_now_iso
@@ -46,7 +46,7 @@ class PollReport:
 @dataclass(frozen=True)
 class PollPorts:
     store: DeploymentStore
-    registry: AdapterRegistry
+    registry: DeploymentRegistry
     publisher: EventPublisher
     queue: OperationQueue
     clock: Callable[[], float] = time.time
@@ -78,7 +78,7 @@ def poll_deployments(ports: PollPorts) -> PollReport:
 
 
 def _refresh(ports: PollPorts, deployment: Deployment) -> bool:
-    adapter: DeploymentAdapter = ports.registry.get(deployment.adapter_id)  # type: ignore[assignment]
+    adapter = ports.registry.get(deployment.adapter_id)
     if Capability.STATUS not in adapter.capabilities:
         return False
     now = utc_now_iso()

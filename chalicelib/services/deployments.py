@@ -15,10 +15,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.adapters.dms.port import BackendRefused, DeploymentAdapter, PodLogs, ReleaseStatus, Revision
-from chalicelib.adapters.registry import AdapterRegistry, Capability, require
+from chalicelib.adapters.dms.port import (
+    BackendRefused,
+    DeploymentAdapter,
+    DeploymentRegistry,
+    PodLogs,
+    ReleaseStatus,
+    Revision,
+)
 from chalicelib.adapters.store.deployment_store import DeploymentStore, start_key_after
 from chalicelib.adapters.store.package_store import PackageStore
+from chalicelib.domain.capabilities import Capability, require
 from chalicelib.domain.deployments import (
     DEPLOYMENT_SELECTOR_SCHEMA,
     Deployment,
@@ -54,7 +61,7 @@ class ReferenceNotFound(NetweaveError):
 class DeploymentPorts:
     store: DeploymentStore
     packages: PackageStore
-    registry: AdapterRegistry
+    registry: DeploymentRegistry
     queue: Any  # SqsOperationQueue: submit(deployment_id, operation_id)
     pool_exists: Callable[[str], bool]
 
@@ -104,7 +111,7 @@ def _choose_adapter(ports: DeploymentPorts, request: NewDeployment, package: Dep
         adapter = ports.registry.route(request.namespace, request.labels, request.deployment_type,
                                        package.package_type.value)
     require(adapter, Capability.DEPLOY)
-    return adapter  # type: ignore[return-value]
+    return adapter
 
 
 def create_deployment(ports: DeploymentPorts, request: NewDeployment) -> tuple[Deployment, Operation]:
@@ -174,7 +181,7 @@ def request_operation(ports: DeploymentPorts, deployment_id: str, kind: Operatio
         check_values(parameters["values"])
     if parameters.get("packageId"):
         package = _package(ports, parameters["packageId"])
-        _deployable(adapter, package)  # type: ignore[arg-type]
+        _deployable(adapter, package)
         parameters = {**parameters, "packageVersion": package.version}
     operation_id = str(uuid.uuid4())
     operation = _new_operation(operation_id, deployment_id, kind, parameters, timeout_seconds)
@@ -227,7 +234,7 @@ def unreachable_warning(items: list[dict[str, Any]]) -> str | None:
 def _backend(ports: DeploymentPorts, deployment: Deployment, capability: Capability) -> DeploymentAdapter:
     adapter = ports.registry.get(deployment.adapter_id)
     require(adapter, capability)
-    return adapter  # type: ignore[return-value]
+    return adapter
 
 
 def deployment_status(ports: DeploymentPorts, deployment_id: str) -> dict[str, Any]:

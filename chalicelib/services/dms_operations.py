@@ -24,7 +24,7 @@ from chalicelib.adapters.dms.port import (
     ReleaseSpec,
     ReleaseStatus,
 )
-from chalicelib.adapters.registry import Capability, require
+from chalicelib.domain.capabilities import Capability, require
 from chalicelib.domain.deployments import OperationStatus, OperationType
 from chalicelib.domain.errors import BackendUnavailable, NetweaveError, NotFound
 from chalicelib.domain.events import utc_now_iso
@@ -89,7 +89,7 @@ def run_operation(ports: OperationPorts, operation_id: str) -> str:
 
 def _run(run: Run, timeout: int | None) -> str:
     try:
-        adapter: DeploymentAdapter = run.ports.registry.get(run.deployment.adapter_id)  # type: ignore[assignment]
+        adapter = run.ports.registry.get(run.deployment.adapter_id)
         require(adapter, _NEEDS[run.operation.operation_type])
         plan = _plan(run, adapter)
     except NetweaveError as error:

@@ -10,8 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.adapters.dms.port import ReleaseStatus
-from chalicelib.adapters.registry import AdapterRegistry
+from chalicelib.adapters.dms.port import DeploymentRegistry, ReleaseStatus
 from chalicelib.adapters.store.deployment_store import DeploymentStore
 from chalicelib.adapters.store.package_store import PackageStore
 from chalicelib.domain.deployments import (
@@ -40,7 +39,7 @@ SUCCESS_EVENTS = {
 class OperationPorts:
     store: DeploymentStore
     packages: PackageStore
-    registry: AdapterRegistry
+    registry: DeploymentRegistry
     publisher: EventPublisher
     clock: Callable[[], float] = time.time
     work_dir: str = field(default_factory=tempfile.gettempdir)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from chalicelib.adapters.ims.port import InventoryAdapter, InventoryContext
+from chalicelib.adapters.ims.port import InventoryContext
 from chalicelib.adapters.store.inventory_store import InventoryStore, Manifest
 from chalicelib.domain.errors import BackendUnavailable
 from chalicelib.domain.events import ChangeEvent, ChangeType, EventPublisher, EventSource, change_event_id, utc_now_iso
@@ -48,12 +48,20 @@ class PollReport:
     error: str | None = None
 
 
+class InventorySource(Protocol):
+    """What a poll reads: an IMS backend, or the platform's own alarm dictionary."""
+
+    adapter_id: str
+
+    def read_inventory(self, context: InventoryContext) -> list[InventoryObject]: ...
+
+
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
 def poll_backends(
-    adapters: Iterable[InventoryAdapter],
+    adapters: Iterable[InventorySource],
     context: InventoryContext,
     store: InventoryStore,
     publisher: EventPublisher,
@@ -72,7 +80,7 @@ def poll_backends(
 
 
 def poll_backend(
-    adapter: InventoryAdapter,
+    adapter: InventorySource,
     context: InventoryContext,
     store: InventoryStore,
     publisher: EventPublisher,

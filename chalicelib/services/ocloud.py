@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.config import OCloudConfig
 from chalicelib.domain.models import CloudInfo
 from chalicelib.domain.selectors import Selection, SelectorSchema, apply_selection
+from chalicelib.settings import OCloudConfig
 
 CLOUD_INFO_SCHEMA = SelectorSchema(
     attributes=frozenset(

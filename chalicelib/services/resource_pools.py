@@ -9,16 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, cast
 
-from chalicelib.adapters.ims.port import InventoryContext, PoolManager, PoolRequest
-from chalicelib.adapters.registry import AdapterRegistry, Capability, require
+from chalicelib.adapters.ims.port import InventoryContext, InventoryRegistry, PoolManager, PoolRequest
 from chalicelib.adapters.store.inventory_store import InventoryStore
+from chalicelib.domain.capabilities import Capability, require
 from chalicelib.domain.inventory import ObjectType
 from chalicelib.services.inventory_query import find
 
 PollTrigger = Callable[[str], None]
 
 
-def create_pool(registry: AdapterRegistry, context: InventoryContext, request: PoolRequest, backend_id: str | None,
+def create_pool(registry: InventoryRegistry, context: InventoryContext, request: PoolRequest, backend_id: str | None,
                 trigger_poll: PollTrigger) -> dict[str, Any]:
     adapter = registry.get(backend_id)
     require(adapter, Capability.POOL_MANAGEMENT)
@@ -27,7 +27,7 @@ def create_pool(registry: AdapterRegistry, context: InventoryContext, request: P
     return pool.to_wire()
 
 
-def resize_pool(registry: AdapterRegistry, store: InventoryStore, context: InventoryContext, pool_id: str,
+def resize_pool(registry: InventoryRegistry, store: InventoryStore, context: InventoryContext, pool_id: str,
                 changes: dict[str, Any], trigger_poll: PollTrigger) -> dict[str, Any]:
     stored = find(store, ObjectType.RESOURCE_POOL, pool_id)
     adapter = registry.get(stored.backend)
@@ -43,7 +43,7 @@ def resize_pool(registry: AdapterRegistry, store: InventoryStore, context: Inven
     return pool.to_wire()
 
 
-def delete_pool(registry: AdapterRegistry, store: InventoryStore, pool_id: str, trigger_poll: PollTrigger) -> None:
+def delete_pool(registry: InventoryRegistry, store: InventoryStore, pool_id: str, trigger_poll: PollTrigger) -> None:
     stored = find(store, ObjectType.RESOURCE_POOL, pool_id)
     adapter = registry.get(stored.backend)
     require(adapter, Capability.POOL_MANAGEMENT)

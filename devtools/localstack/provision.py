@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chalicelib import resources
 from chalicelib.config import Settings
+
+from chalicelib import resources
 
 
 def provision(settings: Settings, session: Any) -> None:

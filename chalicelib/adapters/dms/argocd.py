@@ -30,9 +30,9 @@ from chalicelib.adapters.dms.port import (
     ReleaseStatus,
     Revision,
 )
-from chalicelib.adapters.registry import Capability
-from chalicelib.config import AdapterConfig
+from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import BackendUnavailable, NetweaveError, NotFound
+from chalicelib.settings import AdapterConfig
 
 Obj = dict[str, Any]
 

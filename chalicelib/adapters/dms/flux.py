@@ -27,9 +27,9 @@ from chalicelib.adapters.dms.port import (
     ReleaseStatus,
     Revision,
 )
-from chalicelib.adapters.registry import Capability
-from chalicelib.config import AdapterConfig
+from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import BackendUnavailable, CapabilityNotSupported, NotFound
+from chalicelib.settings import AdapterConfig
 
 _CONFLICT_RETRIES = 3
 # Flux's own Helm timeout is the release's timeout; netweave waits this much longer, so that it reports Flux's verdict

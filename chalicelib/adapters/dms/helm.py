@@ -25,9 +25,9 @@ from pydantic import Field, ValidationError
 from chalicelib.adapters.dms import helm_status as mapping
 from chalicelib.adapters.dms.cluster import Cluster, ClusterOptions
 from chalicelib.adapters.dms.port import DeploymentFailed, PodLogs, ReleaseSpec, ReleaseStatus, Revision
-from chalicelib.adapters.registry import Capability
-from chalicelib.config import AdapterConfig
+from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import BackendUnavailable, NotFound
+from chalicelib.settings import AdapterConfig
 
 T = TypeVar("T")
 LAMBDA_LAYER_HELM = Path("/opt/helm/helm")
@@ -77,7 +77,7 @@ class HelmDeploymentAdapter:
 
     @property
     def capabilities(self) -> frozenset[Capability]:
-        return frozenset({Capability.PACKAGES, Capability.DEPLOY, Capability.SCALE, Capability.UPGRADE,
+        return frozenset({Capability.DEPLOY, Capability.SCALE, Capability.UPGRADE,
                           Capability.ROLLBACK, Capability.STATUS, Capability.LOGS})
 
     # --- lifecycle -----------------------------------------------------------------------------------------------

@@ -13,7 +13,8 @@ from typing import Annotated, Any, ClassVar, Literal, Protocol
 
 from pydantic import AfterValidator
 
-from chalicelib.adapters.registry import Capability
+from chalicelib.adapters.registry import AdapterRegistry
+from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import NetweaveError
 
 ReleaseState = Literal[
@@ -168,3 +169,6 @@ class DeploymentAdapter(Protocol):
 
     def logs(self, name: str, namespace: str, container: str | None = None, tail_lines: int | None = None,
              since_seconds: int | None = None) -> list[PodLogs]: ...
+
+
+DeploymentRegistry = AdapterRegistry[DeploymentAdapter]

@@ -24,8 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from chalicelib.adapters.ims import aws_mapping as mapping
 from chalicelib.adapters.ims import aws_pools as pools
 from chalicelib.adapters.ims.port import InventoryContext, PoolRequest
-from chalicelib.adapters.registry import Capability
-from chalicelib.config import AdapterConfig
+from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import (
     BackendUnavailable,
     BadRequest,
@@ -36,6 +35,7 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.inventory import InventoryObject, ResourcePool
 from chalicelib.observability import logger
+from chalicelib.settings import AdapterConfig
 
 _TYPES_PER_CALL = 100  # DescribeInstanceTypes accepts at most 100 names
 _REFRESH_BEFORE = timedelta(minutes=5)  # rebuild assumed-role clients this long before the credentials expire

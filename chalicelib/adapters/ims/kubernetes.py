@@ -21,10 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chalicelib.adapters.ims import kubernetes_mapping as mapping
 from chalicelib.adapters.ims.port import DEFAULT_POOL_LABELS, InventoryContext
-from chalicelib.adapters.registry import Capability
-from chalicelib.config import AdapterConfig
+from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import BackendUnavailable, ConfigurationError
 from chalicelib.domain.inventory import InventoryObject
+from chalicelib.settings import AdapterConfig
 
 PROFILE_NAME = "native_k8sapi"
 _SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from chalicelib.adapters.registry import Capability
+from chalicelib.adapters.registry import AdapterRegistry
+from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.inventory import InventoryObject, ResourcePool
 
 DEFAULT_POOL_LABELS: tuple[str, ...] = (
@@ -62,3 +63,6 @@ class PoolManager(Protocol):
     ) -> ResourcePool: ...
 
     def delete_resource_pool(self, resource_pool_id: str) -> None: ...
+
+
+InventoryRegistry = AdapterRegistry[InventoryAdapter]

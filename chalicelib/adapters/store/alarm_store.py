@@ -196,9 +196,3 @@ class AlarmStore:
 
 def start_key_after(record: AlarmEventRecord) -> dict[str, Any]:
     return {"alarmEventRecordId": _s(record.alarm_event_record_id)}
-
-
-def alarm_store_from_config() -> AlarmStore:
-    from chalicelib import config, resources
-
-    return AlarmStore(config.dynamodb_client(), config.get_settings().table_name(resources.ALARMS))

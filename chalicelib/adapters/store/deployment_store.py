@@ -255,9 +255,3 @@ class DeploymentStore:
 
 def start_key_after(deployment: Deployment) -> dict[str, Any]:
     return {"pk": _s(DEPLOYMENT), "sk": _s(deployment.deployment_id)}
-
-
-def deployment_store_from_config() -> DeploymentStore:
-    from chalicelib import config, resources
-
-    return DeploymentStore(config.dynamodb_client(), config.get_settings().table_name(resources.DEPLOYMENTS))

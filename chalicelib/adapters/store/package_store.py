@@ -148,16 +148,3 @@ def _item(package: DeploymentPackage) -> dict[str, Any]:
 
 def _package(item: dict[str, Any]) -> DeploymentPackage:
     return DeploymentPackage.model_validate(json.loads(item["doc"]["S"]))
-
-
-def package_store_from_config() -> PackageStore:
-    """Built from the shared settings and clients; `config.package_store()` wraps this in a cache."""
-    from chalicelib import config, resources
-
-    settings = config.get_settings()
-    return PackageStore(
-        config.dynamodb_client(),
-        config.s3(),
-        settings.table_name(resources.PACKAGES),
-        settings.bucket_name(resources.PACKAGES_BUCKET),
-    )

@@ -25,7 +25,7 @@ from chalicelib.adapters.dms.port import (
 from chalicelib.adapters.registry import Capability
 from chalicelib.domain.errors import BackendUnavailable, NotFound
 
-ALL_CAPABILITIES = frozenset({Capability.PACKAGES, Capability.DEPLOY, Capability.SCALE, Capability.UPGRADE,
+ALL_CAPABILITIES = frozenset({Capability.DEPLOY, Capability.SCALE, Capability.UPGRADE,
                               Capability.ROLLBACK, Capability.STATUS, Capability.LOGS})
 
 

@@ -1,7 +1,7 @@
-"""The one place settings are read (environment + `config/gateway.yaml`) and AWS clients are built, lazily.
+"""Settings: the pydantic models of netweave's configuration, read from the environment and `config/gateway.yaml`.
 
-Nothing here touches the network or builds a client at import time: Lambda cold starts pay for every import, and
-a route that needs no AWS call should not wait for boto3.
+The one place either is read. Imports nothing from adapters or services (docs/architecture.md §9): the composition
+root (`chalicelib/bootstrap.py`) turns settings into clients, stores and adapters.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import os
 import re
 import uuid
 from collections.abc import Mapping
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -20,20 +19,6 @@ from chalicelib import resources
 from chalicelib.domain.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource, Table
-    from mypy_boto3_s3.client import S3Client
-    from mypy_boto3_sqs.client import SQSClient
-
-    from chalicelib.adapters.ims.port import InventoryContext
-    from chalicelib.adapters.poll_trigger import EventBridgePollTrigger
-    from chalicelib.adapters.queue.events_queue import SqsDeliveryQueue, SqsEventPublisher, SqsOperationQueue
-    from chalicelib.adapters.registry import AdapterRegistry
-    from chalicelib.adapters.store.alarm_store import AlarmStore
-    from chalicelib.adapters.store.delivery_log import DeliveryLog
-    from chalicelib.adapters.store.deployment_store import DeploymentStore
-    from chalicelib.adapters.store.inventory_store import InventoryStore
-    from chalicelib.adapters.store.package_store import PackageStore
-    from chalicelib.adapters.store.subscription_store import SubscriptionStore
     from chalicelib.domain.callback_policy import CallbackPolicy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -243,188 +228,12 @@ def settings_from_environment(env: dict[str, str] | None = None) -> Settings:
     )
 
 
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return settings_from_environment()
-
-
-def reset() -> None:
-    """Forget cached settings and clients (tests that change the environment call this)."""
-    get_settings.cache_clear()
-    _boto3_session.cache_clear()
-    dynamodb.cache_clear()
-    sqs.cache_clear()
-    s3.cache_clear()
-    ssm_parameter.cache_clear()
-    queue_url.cache_clear()
-    dynamodb_client.cache_clear()
-    inventory_store.cache_clear()
-    events_publisher.cache_clear()
-    ims_registry.cache_clear()
-    poll_trigger.cache_clear()
-    subscription_store.cache_clear()
-    delivery_queue.cache_clear()
-    delivery_log.cache_clear()
-    package_store.cache_clear()
-    deployment_store.cache_clear()
-    operation_queue.cache_clear()
-    dms_registry.cache_clear()
-    alarm_store.cache_clear()
-
-
-@lru_cache(maxsize=1)
-def _boto3_session() -> Any:
-    import boto3  # imported on first use: routes that need no AWS call never pay for it
-
-    return boto3.session.Session(region_name=get_settings().region)
-
-
-@lru_cache(maxsize=1)
-def dynamodb() -> DynamoDBServiceResource:
-    resource: DynamoDBServiceResource = _boto3_session().resource("dynamodb")
-    return resource
-
-
-@lru_cache(maxsize=1)
-def sqs() -> SQSClient:
-    client: SQSClient = _boto3_session().client("sqs")
-    return client
-
-
-@lru_cache(maxsize=1)
-def s3() -> S3Client:
-    client: S3Client = _boto3_session().client("s3")
-    return client
-
-
-def table(spec: resources.Table) -> Table:
-    return dynamodb().Table(get_settings().table_name(spec))
-
-
-@lru_cache(maxsize=32)
-def queue_url(logical_name: str, dead_letter: bool = False) -> str:
-    spec = next(q for q in resources.QUEUES if q.logical_name == logical_name)
-    name = get_settings().queue_name(spec, dead_letter)
-    return sqs().get_queue_url(QueueName=name)["QueueUrl"]
-
-
-@lru_cache(maxsize=16)
-def ssm_parameter(name: str) -> str:
-    """A SecureString from SSM, decrypted; cached for the life of the Lambda container."""
-    value: str = _boto3_session().client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
-    return value
-
-
-@lru_cache(maxsize=1)
-def dynamodb_client() -> Any:
-    """A plain low-level client (wire-format attribute values, no Decimal conversion), for the hot paths.
-
-    Not `dynamodb().meta.client`: boto3 hooks the resource's client to serialise Python values, which would wrap
-    wire-format values a second time."""
-    return _boto3_session().client("dynamodb")
-
-
-@lru_cache(maxsize=1)
-def inventory_store() -> InventoryStore:
-    from chalicelib.adapters.store.inventory_store import InventoryStore
-
-    return InventoryStore(dynamodb_client(), get_settings().table_name(resources.INVENTORY))
-
-
-@lru_cache(maxsize=1)
-def events_publisher() -> SqsEventPublisher:
-    from chalicelib.adapters.queue.events_queue import SqsEventPublisher
-
-    return SqsEventPublisher(sqs(), queue_url(resources.EVENTS.logical_name))
-
-
-@lru_cache(maxsize=1)
-def ims_registry() -> AdapterRegistry:
-    from chalicelib.adapters.registry import build_registry
-
-    return build_registry("ims", get_settings().gateway)
-
-
-def inventory_context() -> InventoryContext:
-    from chalicelib.adapters.ims.port import InventoryContext
-
-    return InventoryContext(o_cloud_id=get_settings().gateway.o_cloud.resolved_o_cloud_id())
-
-
-@lru_cache(maxsize=1)
-def delivery_queue() -> SqsDeliveryQueue:
-    from chalicelib.adapters.queue.events_queue import SqsDeliveryQueue
-
-    return SqsDeliveryQueue(sqs(), queue_url(resources.DELIVERIES.logical_name))
+def poll_rate_minutes(env: Mapping[str, str] | None = None) -> int:
+    """How often the inventory and deployment polls run in AWS (read when app.py is imported, for its schedules)."""
+    return max(1, int((os.environ if env is None else env).get("NETWEAVE_POLL_RATE_MINUTES", "1")))
 
 
 def queue_name_at_import(queue: resources.Queue) -> str:
     """A queue's name for an event-source decorator in app.py, evaluated when app.py is imported (or packaged:
     `chalice package` must run with the target NETWEAVE_STAGE in its environment)."""
     return resources.queue_name(os.environ.get("NETWEAVE_STAGE", "dev"), queue)
-
-
-# EventBridge sources that mean "some cluster changed": our own (from cluster-side watchers or operators), EC2 state
-# changes and EKS API calls. A netweave event may name the backend in `detail.adapterId`; others poll every backend.
-CLUSTER_EVENT_PATTERN: dict[str, Any] = {"source": ["netweave", "aws.ec2", "aws.eks"]}
-
-
-def poll_rate_minutes() -> int:
-    """How often `poll_inventory` runs in AWS (read when app.py is imported, for its schedule)."""
-    return max(1, int(os.environ.get("NETWEAVE_POLL_RATE_MINUTES", "1")))
-
-
-@lru_cache(maxsize=1)
-def poll_trigger() -> EventBridgePollTrigger:
-    from chalicelib.adapters.poll_trigger import EventBridgePollTrigger
-
-    return EventBridgePollTrigger(_boto3_session().client("events"))
-
-
-@lru_cache(maxsize=1)
-def subscription_store() -> SubscriptionStore:
-    from chalicelib.adapters.store.subscription_store import SubscriptionStore
-
-    return SubscriptionStore(dynamodb_client(), get_settings().table_name(resources.SUBSCRIPTIONS))
-
-
-@lru_cache(maxsize=1)
-def delivery_log() -> DeliveryLog:
-    from chalicelib.adapters.store.delivery_log import DeliveryLog
-
-    return DeliveryLog(dynamodb_client(), get_settings().table_name(resources.DELIVERY_LOG))
-
-
-@lru_cache(maxsize=1)
-def package_store() -> PackageStore:
-    from chalicelib.adapters.store.package_store import package_store_from_config
-
-    return package_store_from_config()
-
-
-@lru_cache(maxsize=1)
-def deployment_store() -> DeploymentStore:
-    from chalicelib.adapters.store.deployment_store import deployment_store_from_config
-
-    return deployment_store_from_config()
-
-
-@lru_cache(maxsize=1)
-def operation_queue() -> SqsOperationQueue:
-    from chalicelib.adapters.queue.events_queue import SqsOperationQueue
-
-    return SqsOperationQueue(sqs(), queue_url(resources.DMS_OPERATIONS.logical_name))
-
-
-@lru_cache(maxsize=1)
-def dms_registry() -> AdapterRegistry:
-    from chalicelib.adapters.registry import build_registry
-
-    return build_registry("dms", get_settings().gateway)
-
-
-@lru_cache(maxsize=1)
-def alarm_store() -> AlarmStore:
-    from chalicelib.adapters.store.alarm_store import alarm_store_from_config
-
-    return alarm_store_from_config()

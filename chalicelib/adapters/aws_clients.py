@@ -1,0 +1,63 @@
+"""boto3 clients for one region, each created on first use and kept for the life of the Lambda container.
+
+Nothing is created at import time or before a request needs it: a route that makes no AWS call never imports boto3
+(docs/architecture.md §9).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.client import S3Client
+    from mypy_boto3_sqs.client import SQSClient
+
+
+class AwsClients:
+    def __init__(self, region: str) -> None:
+        self.region = region
+        self._queue_urls: dict[str, str] = {}
+        self._parameters: dict[str, str] = {}
+
+    @cached_property
+    def session(self) -> Any:
+        import boto3  # imported on first use: routes that need no AWS call never pay for it
+
+        return boto3.session.Session(region_name=self.region)
+
+    @cached_property
+    def dynamodb(self) -> Any:
+        """The low-level client (wire-format attribute values, no Decimal conversion) the stores work with."""
+        return self.session.client("dynamodb")
+
+    @cached_property
+    def sqs(self) -> SQSClient:
+        client: SQSClient = self.session.client("sqs")
+        return client
+
+    @cached_property
+    def s3(self) -> S3Client:
+        client: S3Client = self.session.client("s3")
+        return client
+
+    @cached_property
+    def events(self) -> Any:
+        return self.session.client("events")
+
+    @cached_property
+    def ssm(self) -> Any:
+        return self.session.client("ssm")
+
+    def queue_url(self, queue_name: str) -> str:
+        """A queue's URL by its physical name, asked once per container."""
+        if queue_name not in self._queue_urls:
+            self._queue_urls[queue_name] = self.sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+        return self._queue_urls[queue_name]
+
+    def ssm_parameter(self, name: str) -> str:
+        """A SecureString from SSM, decrypted; cached for the life of the container."""
+        if name not in self._parameters:
+            reply = self.ssm.get_parameter(Name=name, WithDecryption=True)
+            self._parameters[name] = str(reply["Parameter"]["Value"])
+        return self._parameters[name]

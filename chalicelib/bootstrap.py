@@ -1,0 +1,251 @@
+"""The composition root: the one place that knows the concrete stores, queues, clients and backends.
+
+`Components` turns `Settings` into what each entry point needs: the API views (through `chalicelib/api/ports.py`,
+which app.py fills from here), the inventory poll, fan-out, delivery, the DMS worker and the deployment poll (the
+modules of `chalicelib/handlers/`). Only entry points import this module (docs/architecture.md §9).
+
+Everything is built on first use and kept for the life of the Lambda container; nothing is imported or connected
+before a request needs it, so a route pays only for what it uses (cold start, docs/architecture.md §6).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING
+
+from chalicelib import resources
+from chalicelib.adapters.aws_clients import AwsClients
+from chalicelib.settings import OCloudConfig, Settings, settings_from_environment
+
+if TYPE_CHECKING:
+    from chalicelib.adapters.aws_probes import Probe
+    from chalicelib.adapters.dms.port import DeploymentAdapter
+    from chalicelib.adapters.ims.port import InventoryAdapter, InventoryContext
+    from chalicelib.adapters.poll_trigger import EventBridgePollTrigger
+    from chalicelib.adapters.queue.events_queue import SqsDeliveryQueue, SqsEventPublisher, SqsOperationQueue
+    from chalicelib.adapters.registry import AdapterRegistry
+    from chalicelib.adapters.store.alarm_store import AlarmStore
+    from chalicelib.adapters.store.delivery_log import DeliveryLog
+    from chalicelib.adapters.store.deployment_store import DeploymentStore
+    from chalicelib.adapters.store.inventory_store import InventoryStore
+    from chalicelib.adapters.store.package_store import PackageStore
+    from chalicelib.adapters.store.subscription_store import SubscriptionStore
+    from chalicelib.services.alarm_evaluation import AlarmPorts
+    from chalicelib.services.delivery import DeliveryPorts
+    from chalicelib.services.deployment_poll import PollPorts
+    from chalicelib.services.deployments import DeploymentPorts
+    from chalicelib.services.dms_results import OperationPorts
+    from chalicelib.services.packages import FetchPorts, PackagePorts
+    from chalicelib.services.subscriptions import CallbackPorts
+
+# Backend type -> "module:callable", imported when an adapter of that type is first needed. A type appears here
+# once its adapter exists; configuring any other type is a configuration error naming the known ones.
+IMS_ADAPTER_TYPES: dict[str, str] = {
+    "aws": "chalicelib.adapters.ims.aws:AwsInventoryAdapter",
+    "kubernetes": "chalicelib.adapters.ims.kubernetes:KubernetesInventoryAdapter",
+}
+DMS_ADAPTER_TYPES: dict[str, str] = {
+    "helm": "chalicelib.adapters.dms.helm:HelmDeploymentAdapter",
+    "argocd": "chalicelib.adapters.dms.argocd:ArgoCDDeploymentAdapter",
+    "flux": "chalicelib.adapters.dms.flux:FluxDeploymentAdapter",
+}
+
+
+class Components:
+    """The gateway's parts for one settings object. Tests build one per test (moto, kubesim) instead of patching."""
+
+    def __init__(self, settings: Settings, clients: AwsClients | None = None) -> None:
+        self.settings = settings
+        self.clients = clients or AwsClients(settings.region)
+
+    # --- settings the entry points read ---------------------------------------------------------------------------
+
+    @property
+    def o_cloud(self) -> OCloudConfig:
+        return self.settings.gateway.o_cloud
+
+    @property
+    def o_cloud_id(self) -> str:
+        return self.o_cloud.resolved_o_cloud_id()
+
+    @property
+    def inventory_context(self) -> InventoryContext:
+        from chalicelib.adapters.ims.port import InventoryContext
+
+        return InventoryContext(o_cloud_id=self.o_cloud_id)
+
+    def queue_url(self, queue: resources.Queue, dead_letter: bool = False) -> str:
+        return self.clients.queue_url(self.settings.queue_name(queue, dead_letter))
+
+    def secret(self, ssm_parameter: str) -> str:
+        return self.clients.ssm_parameter(ssm_parameter)
+
+    # --- stores ------------------------------------------------------------------------------------------------------
+
+    @cached_property
+    def inventory_store(self) -> InventoryStore:
+        from chalicelib.adapters.store.inventory_store import InventoryStore
+
+        return InventoryStore(self.clients.dynamodb, self.settings.table_name(resources.INVENTORY))
+
+    @cached_property
+    def subscription_store(self) -> SubscriptionStore:
+        from chalicelib.adapters.store.subscription_store import SubscriptionStore
+
+        return SubscriptionStore(self.clients.dynamodb, self.settings.table_name(resources.SUBSCRIPTIONS))
+
+    @cached_property
+    def delivery_log(self) -> DeliveryLog:
+        from chalicelib.adapters.store.delivery_log import DeliveryLog
+
+        return DeliveryLog(self.clients.dynamodb, self.settings.table_name(resources.DELIVERY_LOG))
+
+    @cached_property
+    def package_store(self) -> PackageStore:
+        from chalicelib.adapters.store.package_store import PackageStore
+
+        return PackageStore(self.clients.dynamodb, self.clients.s3, self.settings.table_name(resources.PACKAGES),
+                            self.settings.bucket_name(resources.PACKAGES_BUCKET))
+
+    @cached_property
+    def deployment_store(self) -> DeploymentStore:
+        from chalicelib.adapters.store.deployment_store import DeploymentStore
+
+        return DeploymentStore(self.clients.dynamodb, self.settings.table_name(resources.DEPLOYMENTS))
+
+    @cached_property
+    def alarm_store(self) -> AlarmStore:
+        from chalicelib.adapters.store.alarm_store import AlarmStore
+
+        return AlarmStore(self.clients.dynamodb, self.settings.table_name(resources.ALARMS))
+
+    # --- queues and triggers -----------------------------------------------------------------------------------------
+
+    @cached_property
+    def events_publisher(self) -> SqsEventPublisher:
+        from chalicelib.adapters.queue.events_queue import SqsEventPublisher
+
+        return SqsEventPublisher(self.clients.sqs, self.queue_url(resources.EVENTS))
+
+    @cached_property
+    def delivery_queue(self) -> SqsDeliveryQueue:
+        from chalicelib.adapters.queue.events_queue import SqsDeliveryQueue
+
+        return SqsDeliveryQueue(self.clients.sqs, self.queue_url(resources.DELIVERIES))
+
+    @cached_property
+    def operation_queue(self) -> SqsOperationQueue:
+        from chalicelib.adapters.queue.events_queue import SqsOperationQueue
+
+        return SqsOperationQueue(self.clients.sqs, self.queue_url(resources.DMS_OPERATIONS))
+
+    @cached_property
+    def poll_trigger(self) -> EventBridgePollTrigger:
+        from chalicelib.adapters.poll_trigger import EventBridgePollTrigger
+
+        return EventBridgePollTrigger(self.clients.events)
+
+    # --- backends ----------------------------------------------------------------------------------------------------
+
+    @cached_property
+    def ims_registry(self) -> AdapterRegistry[InventoryAdapter]:
+        from chalicelib.adapters.registry import AdapterRegistry
+
+        return AdapterRegistry("ims", self.settings.gateway.ims_adapters, IMS_ADAPTER_TYPES)
+
+    @cached_property
+    def dms_registry(self) -> AdapterRegistry[DeploymentAdapter]:
+        from chalicelib.adapters.registry import AdapterRegistry
+
+        gateway = self.settings.gateway
+        return AdapterRegistry("dms", gateway.dms_adapters, DMS_ADAPTER_TYPES, gateway.routing)
+
+    # --- each use case's ports ---------------------------------------------------------------------------------------
+
+    def alarm_ports(self) -> AlarmPorts:
+        from chalicelib.services.alarm_evaluation import AlarmPorts
+
+        return AlarmPorts(self.alarm_store, self.events_publisher, self.o_cloud_id)
+
+    def deployment_ports(self) -> DeploymentPorts:
+        from chalicelib.domain.inventory import ObjectType
+        from chalicelib.services.deployments import DeploymentPorts
+
+        def pool_exists(pool_id: str) -> bool:
+            return self.inventory_store.get(ObjectType.RESOURCE_POOL.value, pool_id) is not None
+
+        return DeploymentPorts(self.deployment_store, self.package_store, self.dms_registry, self.operation_queue,
+                               pool_exists)
+
+    def package_ports(self) -> PackagePorts:
+        from chalicelib.services.deployments import DeploymentUsage
+        from chalicelib.services.packages import PackagePorts
+
+        return PackagePorts(self.package_store, DeploymentUsage(self.deployment_store),
+                            publish_index=self.settings.gateway.publishes_chart_index)
+
+    def fetch_ports(self) -> FetchPorts:
+        from chalicelib.adapters.webhooks.resolver import resolve
+        from chalicelib.services.packages import FetchPorts
+
+        # Package URLs obey the same address policy as callbacks: one operator setting admits private networks.
+        return FetchPorts(self.settings.callbacks.policy(), resolve)
+
+    def callback_ports(self) -> CallbackPorts:
+        from chalicelib.adapters.webhooks.resolver import resolve
+        from chalicelib.services import subscriptions
+
+        callbacks = self.settings.callbacks
+        return subscriptions.CallbackPorts(callbacks.policy(), resolve,
+                                           subscriptions.http_probe if callbacks.probe else None)
+
+    def operation_ports(self) -> OperationPorts:
+        from chalicelib.services.dms_results import OperationPorts
+
+        return OperationPorts(self.deployment_store, self.package_store, self.dms_registry, self.events_publisher)
+
+    def deployment_poll_ports(self) -> PollPorts:
+        from chalicelib.services.deployment_poll import PollPorts
+
+        return PollPorts(self.deployment_store, self.dms_registry, self.events_publisher, self.operation_queue)
+
+    @cached_property
+    def delivery_ports(self) -> DeliveryPorts:
+        """Built once per container, so the OAuth2 token and the HTTP connections are reused across batches."""
+        from chalicelib.adapters.webhooks.oauth import ClientCredentialsTokens
+        from chalicelib.adapters.webhooks.sender import WebhookSender
+        from chalicelib.services.delivery import DeliveryPorts, RetryPolicy
+
+        delivery = self.settings.delivery
+        tokens = None
+        if delivery.smo_token_url and delivery.smo_client_id:
+            tokens = ClientCredentialsTokens(delivery.smo_token_url, delivery.smo_client_id, self._smo_client_secret,
+                                             delivery.smo_scope, timeout_seconds=delivery.timeout_seconds)
+        return DeliveryPorts(
+            store=self.subscription_store,
+            sender=WebhookSender(self.settings.callbacks.policy(), delivery.timeout_seconds, tokens),
+            sqs=self.clients.sqs,
+            queue_url=self.queue_url(resources.DELIVERIES),
+            dead_letter_url=self.queue_url(resources.DELIVERIES, dead_letter=True),
+            log=self.delivery_log,
+            policy=RetryPolicy(first_delay_seconds=delivery.first_retry_delay_seconds,
+                               horizon_seconds=float(delivery.retry_horizon_seconds)),
+            min_remaining_ms=int((2 * delivery.timeout_seconds + 5) * 1000),
+        )
+
+    def _smo_client_secret(self) -> str:
+        delivery = self.settings.delivery
+        if delivery.smo_client_secret_ssm_parameter:
+            return self.secret(delivery.smo_client_secret_ssm_parameter)
+        return delivery.smo_client_secret or ""
+
+    def readiness_probes(self) -> list[Probe]:
+        from chalicelib.adapters.aws_probes import aws_probes
+
+        return aws_probes(self.clients, self.settings)
+
+
+@lru_cache(maxsize=1)
+def components() -> Components:
+    """This container's components, from its environment (Lambda sets it once per function)."""
+    return Components(settings_from_environment())

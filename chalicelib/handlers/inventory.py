@@ -1,0 +1,66 @@
+"""`poll_inventory` (schedule) and `poll_inventory_on_change` (EventBridge): read every backend, store the changes,
+evaluate alarms, keep the platform alarm dictionary and the SMO registration current."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.bootstrap import Components, components
+from chalicelib.observability import logger
+from chalicelib.services.alarm_evaluation import AlarmObserver, PlatformAlarmCatalog, purge_expired
+from chalicelib.services.inventory_poll import poll_backends
+from chalicelib.services.registration import announce_if_changed, registration_payload
+
+
+def scheduled_poll(parts: Components | None = None) -> list[dict[str, Any]]:
+    """The schedule's work: poll every backend (evaluating alarms), purge alarms past retention, then (re)announce
+    the O-Cloud to the SMO if configured."""
+    parts = parts or components()
+    reports = poll_inventory(parts)
+    store_platform_catalog(parts)
+    purged = purge_expired(parts.alarm_ports())
+    if purged:
+        logger.info("alarms purged", extra={"purged": purged})
+    announce_registration(parts)
+    return reports
+
+
+def store_platform_catalog(parts: Components) -> None:
+    """The platform alarm dictionary, stored like a backend's objects (unchanged: one manifest read, no writes)."""
+    poll_backends([PlatformAlarmCatalog()], parts.inventory_context, parts.inventory_store, parts.events_publisher)
+
+
+def announce_registration(parts: Components | None = None) -> bool:
+    parts = parts or components()
+    delivery, o_cloud = parts.settings.delivery, parts.o_cloud
+    if not delivery.registration_url:
+        return False
+    if not delivery.public_url:
+        logger.warning("NETWEAVE_SMO_REGISTRATION_URL is set but NETWEAVE_PUBLIC_URL is not: cannot announce")
+        return False
+    payload = registration_payload(o_cloud.resolved_o_cloud_id(), o_cloud.resolved_global_cloud_id(),
+                                   delivery.public_url.rstrip("/"))
+    return announce_if_changed(delivery.registration_url, payload, parts.subscription_store, parts.inventory_store,
+                               parts.delivery_queue)
+
+
+def poll_inventory(parts: Components | None = None, adapter_id: str | None = None) -> list[dict[str, Any]]:
+    parts = parts or components()
+    registry = parts.ims_registry
+    adapters = [registry.get(adapter_id)] if adapter_id else registry.all()
+    observer = AlarmObserver(parts.alarm_ports())
+    reports = poll_backends(adapters, parts.inventory_context, parts.inventory_store, parts.events_publisher,
+                            observer=observer)
+    for alarms in observer.reports:
+        if alarms.raised or alarms.changed or alarms.cleared:
+            logger.info("alarms", extra={"report": alarms.__dict__})
+    return [report.__dict__ for report in reports]
+
+
+def poll_inventory_for_event(event: dict[str, Any], parts: Components | None = None) -> list[dict[str, Any]]:
+    parts = parts or components()
+    detail = event.get("detail") or {}
+    adapter_id = detail.get("adapterId") if event.get("source") == "netweave" else None
+    if adapter_id is not None and adapter_id not in parts.ims_registry.ids:
+        return []  # an event about a backend this gateway does not serve
+    return poll_inventory(parts, adapter_id)
