@@ -26,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # also runs as a script
 
-from chalicelib.config import AdapterConfig  # noqa: E402
+from chalicelib.settings import AdapterConfig  # noqa: E402
 
 from bench.common import percentile, start_kubesim  # noqa: E402
 from chalicelib.adapters.dms.port import ChartSource, ReleaseSpec  # noqa: E402

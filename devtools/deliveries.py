@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from chalicelib import resources
-from chalicelib.bootstrap import components
+from chalicelib.bootstrap import Components, components
 from chalicelib.services import dead_letters
 
 
@@ -37,22 +37,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _dead(limit: int) -> list[dict[str, Any]]:
-    parts = components()
+def _dead(parts: Components, limit: int) -> list[dict[str, Any]]:
     return dead_letters.list_dead(parts.clients.sqs, parts.queue_url(resources.DELIVERIES, dead_letter=True), limit)
 
 
-def _replay(ids: list[str] | None) -> dict[str, Any]:
+def _replay(parts: Components, ids: list[str] | None) -> dict[str, Any]:
     def progress(count: int) -> None:
         print(f"replayed {count} ...", file=sys.stderr, flush=True)
 
-    parts = components()
     return dead_letters.replay(parts.clients.sqs, parts.queue_url(resources.DELIVERIES, dead_letter=True),
                                parts.queue_url(resources.DELIVERIES), ids, progress)
 
 
-def _log(subscription_id: str, limit: int) -> list[dict[str, Any]]:
-    return [a.to_plain() for a in components().delivery_log.attempts(subscription_id, limit)]
+def _log(parts: Components, subscription_id: str, limit: int) -> list[dict[str, Any]]:
+    return [a.to_plain() for a in parts.delivery_log.attempts(subscription_id, limit)]
 
 
 def _print_rows(rows: list[dict[str, Any]], columns: Sequence[str]) -> None:
@@ -61,17 +59,19 @@ def _print_rows(rows: list[dict[str, Any]], columns: Sequence[str]) -> None:
     print(f"({len(rows)} shown)")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, parts: Components | None = None) -> int:
+    """`parts`: the gateway's components (default: from this process's environment, as the deployed functions)."""
     args = _parser().parse_args(argv)
+    parts = parts or components()
     if args.command == "replay" and args.all == bool(args.ids):
         _parser().error("replay: give either --all or one or more notification ids")
     if args.command == "dead":
-        result: Any = _dead(args.limit)
+        result: Any = _dead(parts, args.limit)
         columns: Sequence[str] = ("notificationId", "subscriptionId", "reason", "status", "attempts", "ageSeconds")
     elif args.command == "replay":
-        result = _replay(None if args.all else list(args.ids))
+        result = _replay(parts, None if args.all else list(args.ids))
     else:
-        result = _log(args.subscription_id, args.limit)
+        result = _log(parts, args.subscription_id, args.limit)
         columns = ("at", "notificationId", "attempt", "outcome", "status", "error", "durationMs")
     if args.json:
         print(json.dumps(result, indent=2))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chalicelib.config import Settings
+from chalicelib.settings import Settings
 
 from chalicelib import resources
 

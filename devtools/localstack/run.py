@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from chalicelib.config import settings_from_environment
+from chalicelib.settings import settings_from_environment
 
 from chalicelib import resources
 from devtools.chart_repo import DEMO_CHARTS, BucketFront, ChartRepository, build_repository

@@ -19,8 +19,10 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
-from chalicelib import config
+from chalicelib.api import ports as api_ports
+from chalicelib.bootstrap import Components
 from chalicelib.domain.auth import ALL_SCOPES
+from chalicelib.settings import settings_from_environment
 from devtools.chart_repo import ChartRepository, build_git_repository, build_repository
 from devtools.kubesim.controllers.gitops import GitOps
 from devtools.localstack.gateway import gateway_response, is_missing_route
@@ -58,8 +60,7 @@ def moto_url() -> Iterator[str]:
         POWERTOOLS_METRICS_DISABLED="true",
     )
     os.environ.pop("AWS_PROFILE", None)
-    config.reset()
-    provision(config.get_settings(), boto3.session.Session())
+    provision(settings_from_environment(), boto3.session.Session())
     yield url
     server.stop()
     os.environ.clear()
@@ -165,8 +166,25 @@ def token_with(*scopes: str) -> str:
 
 
 @pytest.fixture()
-def api(moto_url: str) -> Iterator[Api]:
+def components(moto_url: str) -> Components:
+    """The gateway's parts for this test, from the session's environment (moto, stage dev). A module whose tests
+    run against a site of their own overrides this fixture with the site's components."""
+    return Components(settings_from_environment())
+
+
+@contextmanager
+def serving(components: Components) -> Iterator[None]:
+    """The API views use `components` (app.py installs the composition root's; a test installs its own)."""
+    previous = api_ports.install(lambda: components)
+    try:
+        yield
+    finally:
+        api_ports.install(previous)
+
+
+@pytest.fixture()
+def api(components: Components) -> Iterator[Api]:
     import app
 
-    with Client(app.app, stage_name="dev", project_dir=str(PROJECT_DIR)) as client:
+    with serving(components), Client(app.app, stage_name="dev", project_dir=str(PROJECT_DIR)) as client:
         yield Api(client, mint_token(SECRET, ALL_SCOPES))

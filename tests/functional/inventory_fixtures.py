@@ -1,4 +1,5 @@
-"""A gateway wired to a kubesim cluster and its own set of tables, for inventory tests."""
+"""A gateway wired to a kubesim cluster and its own set of tables, for inventory tests: its settings are built
+from the session's environment plus its own stage and gateway.yaml; the environment itself stays untouched."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pathlib import Path
 
 import boto3
 
-from chalicelib import config
+from chalicelib.bootstrap import Components
+from chalicelib.settings import settings_from_environment
 from devtools.kubesim import KubeSim, start_kubesim
 from devtools.localstack.provision import provision
 
@@ -21,6 +23,7 @@ class Site:
     stage: str
     adapter_id: str
     gateway_file: Path
+    components: Components
 
 
 def site_environment(tmp_dir: Path, nodes: int | None = None, adapter_id: str = "site-a",
@@ -38,24 +41,11 @@ def site_environment(tmp_dir: Path, nodes: int | None = None, adapter_id: str = 
         f"    options:\n      kubeconfig: {kubeconfig}\n" + more_adapters
     )
     stage = stage or f"t{uuid.uuid4().hex[:8]}"
-    saved = {k: os.environ.get(k) for k in ("NETWEAVE_STAGE", "NETWEAVE_GATEWAY_CONFIG")}
-    os.environ.update(NETWEAVE_STAGE=stage, NETWEAVE_GATEWAY_CONFIG=str(gateway_file))
-    config.reset()
-    provision(config.get_settings(), boto3.session.Session())
+    settings = settings_from_environment({**os.environ, "NETWEAVE_STAGE": stage,
+                                          "NETWEAVE_GATEWAY_CONFIG": str(gateway_file)})
+    provision(settings, boto3.session.Session())
     try:
-        yield Site(kubesim, stage, adapter_id, gateway_file)
+        yield Site(kubesim, stage, adapter_id, gateway_file, Components(settings))
     finally:
         kubesim.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        config.reset()
 
-
-def prime_settings() -> None:
-    """The Chalice test client re-applies the stage's environment (NETWEAVE_STAGE=dev) on every request; reading
-    the settings once before the request pins this test's stage."""
-    config.reset()
-    config.get_settings()

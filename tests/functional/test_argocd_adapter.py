@@ -15,9 +15,9 @@ import yaml
 from chalicelib.adapters.dms import argocd_mapping as mapping
 from chalicelib.adapters.dms.argocd import ArgoCDDeploymentAdapter
 from chalicelib.adapters.dms.port import BackendRefused, ChartSource, DeploymentFailed, ReleaseSpec
-from chalicelib.adapters.registry import Capability
-from chalicelib.config import AdapterConfig
+from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import BackendUnavailable, ConfigurationError, NotFound
+from chalicelib.settings import AdapterConfig
 from devtools.kubesim import KubeSim, start_kubesim
 from devtools.kubesim.controllers.gitops import GitOps
 from tests.conftest import PROJECT_DIR

@@ -19,10 +19,11 @@ from moto.server import ThreadedMotoServer
 
 from chalicelib.adapters.ims.aws import AwsInventoryAdapter
 from chalicelib.adapters.ims.port import InventoryContext, PoolRequest
-from chalicelib.adapters.registry import ADAPTER_TYPES, Capability
-from chalicelib.config import AdapterConfig
+from chalicelib.bootstrap import IMS_ADAPTER_TYPES
+from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import BackendUnavailable, BadRequest, ConfigurationError, Conflict, NotFound
 from chalicelib.domain.inventory import InventoryObject, ObjectType
+from chalicelib.settings import AdapterConfig
 
 pytestmark = pytest.mark.xdist_group("aws-adapter")  # one moto server, one worker: keep the module together
 
@@ -118,7 +119,7 @@ def by_type(objects: list[InventoryObject], kind: ObjectType) -> dict[str, dict[
 
 
 def test_registered_with_both_capabilities(world: World) -> None:
-    assert ADAPTER_TYPES["ims"]["aws"] == "chalicelib.adapters.ims.aws:AwsInventoryAdapter"
+    assert IMS_ADAPTER_TYPES["aws"] == "chalicelib.adapters.ims.aws:AwsInventoryAdapter"
     assert make_adapter().capabilities == {Capability.INVENTORY, Capability.POOL_MANAGEMENT}
 
 

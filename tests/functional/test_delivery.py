@@ -10,6 +10,7 @@ import base64
 import datetime as dt
 import ipaddress
 import json
+import os
 import secrets
 import ssl
 import tempfile
@@ -26,12 +27,13 @@ import pytest
 from chalice import Chalice
 from standardwebhooks import Webhook
 
-from chalicelib import config, resources
+from chalicelib import resources
 from chalicelib.adapters.queue.events_queue import SqsDeliveryQueue
 from chalicelib.adapters.store.delivery_log import DeliveryLog
 from chalicelib.adapters.store.subscription_store import SubscriptionStore
 from chalicelib.adapters.webhooks.oauth import ClientCredentialsTokens
 from chalicelib.adapters.webhooks.sender import WebhookSender
+from chalicelib.bootstrap import Components
 from chalicelib.domain.callback_policy import Callback, CallbackPolicy, IPAddress, parse_networks
 from chalicelib.domain.subscriptions import (
     DeliveryMessage,
@@ -40,8 +42,10 @@ from chalicelib.domain.subscriptions import (
     SubscriptionStatus,
     notification_id,
 )
-from chalicelib.services import dead_letters, delivery
+from chalicelib.handlers import notifications
+from chalicelib.services import dead_letters
 from chalicelib.services.delivery import DeliveryPorts, RetryPolicy, deliver_batch
+from chalicelib.settings import Settings, settings_from_environment
 from devtools import deliveries as cli
 from devtools.localstack.provision import _create_queue, _create_table
 from devtools.localstack.pump import EventPump
@@ -142,6 +146,7 @@ class Stage:
     ports: DeliveryPorts
     pump: EventPump
     holder: types.SimpleNamespace  # what the test app's handler reads its ports from
+    components: Components
 
     def subscribe(self, callback: str, status: SubscriptionStatus = SubscriptionStatus.ACTIVE) -> Subscription:
         created = Subscription(subscription_id=str(uuid.uuid4()), kind=SubscriptionKind.INVENTORY,
@@ -171,24 +176,28 @@ class Stage:
         return dead_letters.list_dead(self.sqs, self.dead_letter_url, limit=50, wait_seconds=0)
 
 
+def stage_settings(**environment: str) -> Settings:
+    """Settings of the test's own stage (a message one test leaves behind can never reach another's receiver)."""
+    return settings_from_environment({**os.environ, "NETWEAVE_STAGE": f"d{uuid.uuid4().hex[:8]}",
+                                      "NETWEAVE_CALLBACK_ALLOW_HTTP": "true",
+                                      "NETWEAVE_CALLBACK_ALLOWED_NETWORKS": "127.0.0.0/8", **environment})
+
+
 @pytest.fixture()
-def stage(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Stage:
-    """A stage of the test's own (a message one test leaves behind can never reach another's receiver), with only
-    what delivery uses: provisioning every table for each test would cost a second each."""
-    monkeypatch.setenv("NETWEAVE_STAGE", f"d{uuid.uuid4().hex[:8]}")
-    monkeypatch.setenv("NETWEAVE_CALLBACK_ALLOW_HTTP", "true")
-    monkeypatch.setenv("NETWEAVE_CALLBACK_ALLOWED_NETWORKS", "127.0.0.0/8")
-    config.reset()
-    settings = config.get_settings()
+def stage(moto_url: str) -> Stage:
+    """A stage of the test's own with only what delivery uses: provisioning every table for each test would cost a
+    second each."""
+    components = Components(stage_settings())
+    settings = components.settings
     for table in (resources.SUBSCRIPTIONS, resources.DELIVERY_LOG):
-        _create_table(config.dynamodb_client(), settings.table_name(table), table)
-    _create_queue(config.sqs(), settings, resources.DELIVERIES)
-    name = resources.DELIVERIES.logical_name
-    sqs = config.sqs()
-    queue_url, dead_letter_url = config.queue_url(name), config.queue_url(name, dead_letter=True)
-    log = DeliveryLog(config.dynamodb_client(), settings.table_name(resources.DELIVERY_LOG))
+        _create_table(components.clients.dynamodb, settings.table_name(table), table)
+    _create_queue(components.clients.sqs, settings, resources.DELIVERIES)
+    sqs = components.clients.sqs
+    queue_url = components.queue_url(resources.DELIVERIES)
+    dead_letter_url = components.queue_url(resources.DELIVERIES, dead_letter=True)
+    log = DeliveryLog(components.clients.dynamodb, settings.table_name(resources.DELIVERY_LOG))
     ports = DeliveryPorts(
-        store=config.subscription_store(), sender=WebhookSender(settings.callbacks.policy(), timeout_seconds=2),
+        store=components.subscription_store, sender=WebhookSender(settings.callbacks.policy(), timeout_seconds=2),
         sqs=sqs, queue_url=queue_url, dead_letter_url=dead_letter_url, log=log, policy=IMMEDIATE)
     holder = types.SimpleNamespace(ports=ports)
     queue_name = settings.queue_name(resources.DELIVERIES)
@@ -201,7 +210,8 @@ def stage(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Stage:
     module = types.ModuleType("deliver_test_app")
     module.app, module.deliver = app, deliver  # type: ignore[attr-defined]
     pump = EventPump(module, boto3.session.Session(), interval=60)
-    return Stage(sqs, queue_url, dead_letter_url, queue_name, config.subscription_store(), log, ports, pump, holder)
+    return Stage(sqs, queue_url, dead_letter_url, queue_name, components.subscription_store, log, ports, pump, holder,
+                 components)
 
 
 def use(stage: Stage, **changes: Any) -> None:
@@ -289,7 +299,7 @@ def test_a_callback_now_resolving_to_the_metadata_service_is_refused_at_delivery
         resolutions.append(callback.host)
         return [ipaddress.ip_address("169.254.169.254")]
 
-    use(stage, sender=WebhookSender(config.get_settings().callbacks.policy(), 2, resolver=resolver))
+    use(stage, sender=WebhookSender(stage.components.settings.callbacks.policy(), 2, resolver=resolver))
     [nid] = stage.enqueue(subscription, 1)
     stage.drain()
     assert resolutions == ["smo.example.test"]
@@ -322,7 +332,7 @@ def test_oauth2_token_is_fetched_once_and_sent_as_bearer(stage: Stage, receiver:
                                     json.dumps({"access_token": "tok-1", "expires_in": 3600,
                                                 "token_type": "Bearer"}).encode()))
     tokens = ClientCredentialsTokens(receiver.url("/token"), "netweave", lambda: "client-s3cret", scope="o2:notify")
-    use(stage, sender=WebhookSender(config.get_settings().callbacks.policy(), 2, tokens=tokens))
+    use(stage, sender=WebhookSender(stage.components.settings.callbacks.policy(), 2, tokens=tokens))
     subscription = stage.subscribe(receiver.url("/smo"))
     stage.enqueue(subscription, 1)
     stage.enqueue(subscription, 2)
@@ -339,7 +349,7 @@ def test_a_401_renews_the_token_once(stage: Stage, receiver: Receiver) -> None:
     receiver.answer("/token", *issued)
     receiver.answer("/smo", 401, 200)
     tokens = ClientCredentialsTokens(receiver.url("/token"), "netweave", lambda: "client-s3cret")
-    use(stage, sender=WebhookSender(config.get_settings().callbacks.policy(), 2, tokens=tokens))
+    use(stage, sender=WebhookSender(stage.components.settings.callbacks.policy(), 2, tokens=tokens))
     subscription = stage.subscribe(receiver.url("/smo"))
     stage.enqueue(subscription, 1)
     stage.drain()
@@ -375,12 +385,12 @@ def test_operator_cli_lists_replays_and_shows_the_log(stage: Stage, receiver: Re
     subscription = stage.subscribe(receiver.url("/cli"))
     [nid] = stage.enqueue(subscription, 1)
     stage.drain()
-    assert cli.main(["--json", "dead"]) == 0
+    assert cli.main(["--json", "dead"], stage.components) == 0
     assert [d["notificationId"] for d in json.loads(capsys.readouterr().out)] == [nid]
-    assert cli.main(["replay", "--all"]) == 0
+    assert cli.main(["replay", "--all"], stage.components) == 0
     assert capsys.readouterr().out.strip() == "replayed 1"
     stage.drain()
-    assert cli.main(["log", subscription.subscription_id]) == 0
+    assert cli.main(["log", subscription.subscription_id], stage.components) == 0
     lines = capsys.readouterr().out.splitlines()
     assert "outcome=delivered" in lines[0] and "outcome=dead" in lines[1] and lines[2] == "(2 shown)"
 
@@ -455,30 +465,26 @@ def test_a_certificate_for_another_host_is_not_accepted(tls_receiver: tuple[Rece
     assert server.seen == []
 
 
-def test_the_lambda_entry_builds_its_ports_from_the_settings(stage: Stage, receiver: Receiver,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    """`delivery.handle` as app.py wires it: settings from the environment, OAuth2 included."""
+def test_the_lambda_entry_builds_its_ports_from_the_settings(stage: Stage, receiver: Receiver) -> None:
+    """The `deliver` entry point as app.py wires it: its ports built by the composition root from the settings,
+    OAuth2 towards the SMO included."""
     receiver.answer("/token", Reply(200, {}, json.dumps({"access_token": "env-token"}).encode()))
-    monkeypatch.setenv("NETWEAVE_SMO_TOKEN_URL", receiver.url("/token"))
-    monkeypatch.setenv("NETWEAVE_SMO_CLIENT_ID", "netweave")
-    monkeypatch.setenv("NETWEAVE_SMO_CLIENT_SECRET", "local-only")
-    config.reset()
-    delivery.default_ports.cache_clear()
+    settings = stage.components.settings.model_copy(update={"delivery": settings_from_environment({
+        **os.environ, "NETWEAVE_SMO_TOKEN_URL": receiver.url("/token"), "NETWEAVE_SMO_CLIENT_ID": "netweave",
+        "NETWEAVE_SMO_CLIENT_SECRET": "local-only"}).delivery})
+    components = Components(settings)
     app = Chalice(app_name="deliver-as-wired")
 
     @app.on_sqs_message(queue=stage.queue_name, batch_size=10)  # type: ignore[untyped-decorator]
     def deliver(event: Any) -> dict[str, Any]:
-        return delivery.handle(event.to_dict(), event.context)
+        return notifications.deliver_batch(event.to_dict(), event.context, components)
 
     module = types.ModuleType("deliver_wired_app")
     module.app, module.deliver = app, deliver  # type: ignore[attr-defined]
     pump = EventPump(module, boto3.session.Session(), interval=60)
     subscription = stage.subscribe(receiver.url("/smo"))
     [nid] = stage.enqueue(subscription, 1)
-    try:
-        assert pump.drain_once(pump.queues[0], wait_seconds=0) == 1
-    finally:
-        delivery.default_ports.cache_clear()
+    assert pump.drain_once(pump.queues[0], wait_seconds=0) == 1
     [request] = receiver.requests("/smo")
     assert request.headers["webhook-id"] == nid and request.headers["authorization"] == "Bearer env-token"
     assert stage.attempts(subscription) == [("delivered", 204)]

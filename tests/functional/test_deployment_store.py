@@ -14,8 +14,9 @@ from typing import Any, cast
 import boto3
 import pytest
 
-from chalicelib import config, resources
+from chalicelib import resources
 from chalicelib.adapters.store.deployment_store import DeploymentStore, start_key_after
+from chalicelib.bootstrap import Components
 from chalicelib.domain.deployments import (
     Deployment,
     DeploymentExists,
@@ -434,8 +435,8 @@ def test_pages_walk_every_deployment_once_in_id_order(store: DeploymentStore) ->
     assert [d.deployment_id for d in first + resumed] == written[:4]
 
 
-def test_the_dev_stage_table_serves_the_configured_store(moto_url: str) -> None:
-    store = config.deployment_store()
+def test_the_dev_stage_table_serves_the_configured_store(components: Components, moto_url: str) -> None:
+    store = components.deployment_store
     deployment, operation = created(store)
     assert store.get(deployment.deployment_id) == deployment
     assert operation.operation_id in {o.operation_id for o in store.queued_operations()}

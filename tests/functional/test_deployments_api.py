@@ -11,7 +11,6 @@ reading are made once per module.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -22,14 +21,17 @@ from urllib.parse import urlparse
 import pytest
 from chalice.test import Client
 
-from chalicelib import config, dms_handlers, handlers, resources
+from chalicelib import resources
 from chalicelib.adapters.dms.helm import PROJECT_HELM
+from chalicelib.bootstrap import Components
 from chalicelib.domain.auth import ALL_SCOPES
+from chalicelib.handlers import dms as dms_handlers
+from chalicelib.handlers import inventory as inventory_handlers
 from chalicelib.services import dms_operations
 from devtools.token import mint_token
 from tests.conftest import PROJECT_DIR
-from tests.functional.conftest import SECRET, Api, Reply, token_with
-from tests.functional.inventory_fixtures import Site, prime_settings, site_environment
+from tests.functional.conftest import SECRET, Api, Reply, serving, token_with
+from tests.functional.inventory_fixtures import Site, site_environment
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageTypeDef
@@ -48,12 +50,17 @@ CHART_VERSIONS = ("1.0.0", "1.1.0", "1.2.0", "1.3.0")
 
 # --- fixtures (see the module docstring) ------------------------------------------------------------------------------
 
+PARTS: Components  # the gateway's parts for this module's site, set by `site`
+
 @pytest.fixture(scope="module")
 def site(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     tmp = tmp_path_factory.mktemp("dms-api-site")
     helm = (f"dmsAdapters:\n  - id: helm\n    type: helm\n    default: true\n"
             f"    options:\n      kubeconfig: {tmp / 'kubeconfig'}\n")
-    yield from site_environment(tmp, nodes=2, adapter_id="dms-api-site", more_adapters=helm)
+    global PARTS  # noqa: PLW0603 - the helpers below act on this module's site, as its tests do
+    for site in site_environment(tmp, nodes=2, adapter_id="dms-api-site", more_adapters=helm):
+        PARTS = site.components
+        yield site
 
 
 @pytest.fixture(scope="module")
@@ -74,30 +81,20 @@ def charts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
 def api(site: Site) -> Iterator[Api]:
     import app
 
-    with Client(app.app, stage_name="dev", project_dir=str(PROJECT_DIR)) as client:
+    with serving(site.components), Client(app.app, stage_name="dev", project_dir=str(PROJECT_DIR)) as client:
         yield Api(client, mint_token(SECRET, ALL_SCOPES))
 
 
-def pin_stage() -> None:
-    """Requests and the worker must use this module's stage. Settings and clients stay cached between requests, as
-    in a warm Lambda: `prime_settings` before every request (as the flow module does) re-creates every boto3 client
-    each time (~0.5 s a request here). Primed again only if the cached settings are not this module's stage."""
-    if config.get_settings().stage != os.environ["NETWEAVE_STAGE"]:
-        prime_settings()
-
-
 def call(api: Api, method: str, path: str, body: Any = None, **kwargs: Any) -> Reply:
-    pin_stage()
     return api.request(method, path, body=body, **kwargs)
 
 
 def _queue_url() -> str:
-    pin_stage()
-    return config.queue_url(resources.DMS_OPERATIONS.logical_name)
+    return PARTS.queue_url(resources.DMS_OPERATIONS)
 
 
 def _receive() -> list[MessageTypeDef]:
-    return config.sqs().receive_message(QueueUrl=_queue_url(), MaxNumberOfMessages=1, WaitTimeSeconds=0,
+    return PARTS.clients.sqs.receive_message(QueueUrl=_queue_url(), MaxNumberOfMessages=1, WaitTimeSeconds=0,
                                         MessageSystemAttributeNames=["All"]).get("Messages", [])
 
 
@@ -110,8 +107,8 @@ def run_worker() -> list[str]:
     ran: list[str] = []
     while messages := _receive():
         message = messages[0]
-        assert dms_handlers.run_operations_batch({"Records": [_record(message)]}) == {"batchItemFailures": []}
-        config.sqs().delete_message(QueueUrl=_queue_url(), ReceiptHandle=message["ReceiptHandle"])
+        assert dms_handlers.run_operations_batch({"Records": [_record(message)]}, PARTS) == {"batchItemFailures": []}
+        PARTS.clients.sqs.delete_message(QueueUrl=_queue_url(), ReceiptHandle=message["ReceiptHandle"])
         ran.append(json.loads(message["Body"])["operationId"])
     return ran
 
@@ -172,8 +169,7 @@ def work(workhorse: Deployed) -> Iterator[Deployed]:
 @pytest.fixture(scope="module")
 def pool_id(api: Api) -> str:
     """A resource pool of the site's O2ims inventory (polled here: pools exist only once a poll stored them)."""
-    pin_stage()
-    handlers.poll_inventory()
+    inventory_handlers.poll_inventory(PARTS)
     pools = call(api, "GET", POOLS).json()
     assert pools, "the inventory poll stored no resource pool"
     return str(pools[0]["resourcePoolId"])
@@ -195,13 +191,12 @@ def problem(reply: Reply, status: int, *named: str) -> dict[str, Any]:
 def state() -> tuple[list[tuple[str, str, str | None, str]], int, int]:
     """What a rejected request must leave exactly as it was: every deployment (id, status, lock, updatedAt), the
     number of operation records and the number of operation messages in the queue."""
-    pin_stage()
     deployments = sorted((d.deployment_id, d.status.value, d.active_operation_id, d.updated_at)
-                         for d in config.deployment_store().all())
-    operations = config.dynamodb_client().query(
-        TableName=config.get_settings().table_name(resources.DEPLOYMENTS), KeyConditionExpression="pk = :pk",
+                         for d in PARTS.deployment_store.all())
+    operations = PARTS.clients.dynamodb.query(
+        TableName=PARTS.settings.table_name(resources.DEPLOYMENTS), KeyConditionExpression="pk = :pk",
         ExpressionAttributeValues={":pk": {"S": "Operation"}}, Select="COUNT", ConsistentRead=True)["Count"]
-    attributes = config.sqs().get_queue_attributes(
+    attributes = PARTS.clients.sqs.get_queue_attributes(
         QueueUrl=_queue_url(), AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     )["Attributes"]
     queued = int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
@@ -765,15 +760,14 @@ def test_a_redelivered_message_is_skipped(api: Api, work: Deployed) -> None:
     [message] = _receive()
     record = _record(message)
     assert json.loads(record["body"])["operationId"] == operation_id
-    assert dms_handlers.run_operations_batch({"Records": [record]}) == {"batchItemFailures": []}
+    assert dms_handlers.run_operations_batch({"Records": [record]}, PARTS) == {"batchItemFailures": []}
     done = call(api, "GET", f"{OPERATIONS}/{operation_id}").json()
     assert done["status"] == "succeeded", done
 
     # SQS delivers the same message again (at-least-once): nothing runs twice.
-    pin_stage()
-    assert dms_operations.run_operation(dms_handlers.operation_ports(), operation_id) == "skipped"
-    assert dms_handlers.run_operations_batch({"Records": [record]}) == {"batchItemFailures": []}
-    config.sqs().delete_message(QueueUrl=_queue_url(), ReceiptHandle=message["ReceiptHandle"])
+    assert dms_operations.run_operation(PARTS.operation_ports(), operation_id) == "skipped"
+    assert dms_handlers.run_operations_batch({"Records": [record]}, PARTS) == {"batchItemFailures": []}
+    PARTS.clients.sqs.delete_message(QueueUrl=_queue_url(), ReceiptHandle=message["ReceiptHandle"])
     assert call(api, "GET", f"{OPERATIONS}/{operation_id}").json() == done
     assert [r["revision"] for r in history(api, work)] == [*revisions, revisions[-1] + 1]
     assert call(api, "GET", work.item).json()["extensions"]["revision"] == revisions[-1] + 1
@@ -827,8 +821,7 @@ def queue_down(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise ConnectionError("sqs is down")
 
-    pin_stage()
-    monkeypatch.setattr(config.operation_queue(), "submit", refuse)
+    monkeypatch.setattr(PARTS.operation_queue, "submit", refuse)
     yield
     monkeypatch.undo()
 

@@ -13,13 +13,15 @@ import boto3
 import pytest
 from chalice.test import Client
 
-from chalicelib import config, dms_handlers, resources
+from chalicelib import resources
 from chalicelib.adapters.dms.helm import PROJECT_HELM
+from chalicelib.bootstrap import Components
 from chalicelib.domain.auth import ALL_SCOPES
+from chalicelib.handlers import dms as dms_handlers
 from devtools.token import mint_token
 from tests.conftest import PROJECT_DIR
-from tests.functional.conftest import SECRET, Api
-from tests.functional.inventory_fixtures import Site, prime_settings, site_environment
+from tests.functional.conftest import SECRET, Api, serving
+from tests.functional.inventory_fixtures import Site, site_environment
 
 # The helm binary comes with `make setup`: without it these tests fail, they never skip.
 pytestmark = pytest.mark.xdist_group("helm-adapter")
@@ -52,19 +54,18 @@ def charts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
 def api(site: Site) -> Iterator[Api]:
     import app
 
-    with Client(app.app, stage_name="dev", project_dir=str(PROJECT_DIR)) as client:
+    with serving(site.components), Client(app.app, stage_name="dev", project_dir=str(PROJECT_DIR)) as client:
         yield Api(client, mint_token(SECRET, ALL_SCOPES))
 
 
 def call(api: Api, method: str, path: str, body: Any = None, **kwargs: Any) -> Any:
-    prime_settings()
     return api.request(method, path, body=body, **kwargs)
 
 
-def run_worker() -> list[str]:
+def run_worker(parts: Components) -> list[str]:
     """Drain `dms-operations` of this test's stage through the worker, as Lambda would; the operation ids run."""
     sqs = boto3.client("sqs")
-    url = config.queue_url(resources.DMS_OPERATIONS.logical_name)
+    url = parts.queue_url(resources.DMS_OPERATIONS)
     ran: list[str] = []
     while True:
         messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, WaitTimeSeconds=0,
@@ -73,15 +74,15 @@ def run_worker() -> list[str]:
             return ran
         message = messages[0]
         record = {"messageId": message["MessageId"], "body": message["Body"], "attributes": message["Attributes"]}
-        result = dms_handlers.run_operations_batch({"Records": [record]})
+        result = dms_handlers.run_operations_batch({"Records": [record]}, parts)
         assert result == {"batchItemFailures": []}
         sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
         ran.append(json.loads(message["Body"])["operationId"])
 
 
-def deployment_alarms(deployment_id: str) -> dict[str, dict[str, Any]]:
+def deployment_alarms(parts: Components, deployment_id: str) -> dict[str, dict[str, Any]]:
     """Open alarms about one deployment, by alarm name."""
-    return {r.extensions["alarmName"]: r.to_wire() for r in config.alarm_store().open_records("deployments")
+    return {r.extensions["alarmName"]: r.to_wire() for r in parts.alarm_store.open_records("deployments")
             if r.resource_id == deployment_id}
 
 
@@ -102,7 +103,7 @@ def test_vdu_deploy_scale_fail_rollback_delete(api: Api, charts: dict[str, bytes
     assert deployment["status"] == "pending" and reply.header("Location") == f"{DEPLOYMENTS}/" + \
         deployment["deploymentId"]
     item = f"{DEPLOYMENTS}/{deployment['deploymentId']}"
-    assert len(run_worker()) == 1
+    assert len(run_worker(site.components)) == 1
     shown = call(api, "GET", item).json()
     assert shown["status"] == "deployed", shown
     assert shown["extensions"]["revision"] == 1 and shown["extensions"]["replicas"] == {"desired": 3, "ready": 3}
@@ -111,7 +112,7 @@ def test_vdu_deploy_scale_fail_rollback_delete(api: Api, charts: dict[str, bytes
     assert scale.status == 202
     again = call(api, "POST", f"{item}/scale", {"replicas": 4})
     assert again.status == 409 and again.json()["status"] == 409
-    run_worker()
+    run_worker(site.components)
     operation = call(api, "GET", scale.header("Location")).json()
     assert operation["status"] == "succeeded", operation
     status = call(api, "GET", f"{item}/status").json()
@@ -121,20 +122,19 @@ def test_vdu_deploy_scale_fail_rollback_delete(api: Api, charts: dict[str, bytes
                                                                                "image": {"tag": "fail"}},
                                                     "timeoutSeconds": 10})
     assert upgrade.status == 202
-    run_worker()
+    run_worker(site.components)
     failed = call(api, "GET", upgrade.header("Location")).json()
     assert failed["status"] == "failed" and "CrashLoopBackOff" in failed["error"]["detail"], failed
     assert call(api, "GET", item).json()["status"] == "failed"
-    prime_settings()
-    dms_handlers.scheduled_deployment_poll()  # the poll evaluates deployment alarms
-    raised = deployment_alarms(deployment["deploymentId"])
+    dms_handlers.scheduled_deployment_poll(site.components)  # the poll evaluates deployment alarms
+    raised = deployment_alarms(site.components, deployment["deploymentId"])
     assert sorted(raised) == ["DeploymentFailed", "DeploymentOperationFailed"]
     assert raised["DeploymentFailed"]["perceivedSeverity"] == 1
     assert raised["DeploymentOperationFailed"]["extensions"]["operationType"] == "upgrade"
 
     rollback = call(api, "POST", f"{item}/rollback", {})
     assert rollback.status == 202
-    run_worker()
+    run_worker(site.components)
     assert call(api, "GET", rollback.header("Location")).json()["parameters"]["revision"] == 2
     healthy = call(api, "GET", item).json()
     assert healthy["status"] == "deployed" and healthy["packageVersion"] == "1.0.0", healthy
@@ -143,16 +143,14 @@ def test_vdu_deploy_scale_fail_rollback_delete(api: Api, charts: dict[str, bytes
     assert [(r["revision"], r["packageVersion"]) for r in history] == [(1, "1.0.0"), (2, "1.0.0"), (3, "1.1.0"),
                                                                         (4, "1.0.0")]
     assert call(api, "DELETE", f"/o2dms/v1/deploymentPackages/{v1}").status == 409
-
-    prime_settings()
-    report = dms_handlers.scheduled_deployment_poll()
+    report = dms_handlers.scheduled_deployment_poll(site.components)
     assert report["checked"] >= 1 and report["changed"] == 0
     # healthy again: DeploymentFailed cleared by itself, the failed upgrade's alarm waits for the SMO (MANUAL)
-    assert sorted(deployment_alarms(deployment["deploymentId"])) == ["DeploymentOperationFailed"]
+    assert sorted(deployment_alarms(site.components, deployment["deploymentId"])) == ["DeploymentOperationFailed"]
 
     delete = call(api, "DELETE", item)
     assert delete.status == 202
-    run_worker()
+    run_worker(site.components)
     assert call(api, "GET", item).status == 404
     assert call(api, "GET", delete.header("Location")).json()["status"] == "succeeded"
     assert call(api, "DELETE", f"/o2dms/v1/deploymentPackages/{v1}").status == 204

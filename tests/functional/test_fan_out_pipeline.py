@@ -12,11 +12,12 @@ import boto3
 import pytest
 
 import app as app_module
-from chalicelib import config, handlers, resources
+from chalicelib import resources
 from chalicelib.domain.events import utc_now_iso
 from chalicelib.domain.subscriptions import Subscription, SubscriptionKind
+from chalicelib.handlers import inventory as inventory_handlers
 from devtools.localstack.pump import EventPump
-from tests.functional.inventory_fixtures import Site, prime_settings, site_environment
+from tests.functional.inventory_fixtures import Site, site_environment
 
 
 @pytest.fixture()
@@ -24,16 +25,16 @@ def site(moto_url: str, tmp_path: Path) -> Iterator[Site]:
     yield from site_environment(tmp_path, adapter_id=f"fan-{uuid.uuid4().hex[:6]}", stage="dev")
 
 
-def subscribe(flt: str | None = None) -> Subscription:
+def subscribe(site: Site, flt: str | None = None) -> Subscription:
     subscription = Subscription(subscription_id=str(uuid.uuid4()), kind=SubscriptionKind.INVENTORY,
                                 callback=f"https://smo.example/{uuid.uuid4()}", filter=flt, secret="whsec_dGVzdA==",
                                 created_at=utc_now_iso())
-    return config.subscription_store().create(subscription)
+    return site.components.subscription_store.create(subscription)
 
 
-def queued_deliveries() -> list[dict]:
+def queued_deliveries(site: Site) -> list[dict]:
     sqs = boto3.client("sqs")
-    url = config.queue_url(resources.DELIVERIES.logical_name)
+    url = site.components.queue_url(resources.DELIVERIES)
     found: list[dict] = []
     while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
                                           MessageSystemAttributeNames=["MessageGroupId"]).get("Messages", []):
@@ -52,17 +53,16 @@ def drain_events(pump: EventPump) -> int:
 
 
 def test_a_node_change_reaches_every_subscriber_whose_filter_lets_it_through(site: Site) -> None:
-    prime_settings()
-    queued_deliveries()  # whatever earlier tests of this worker left
-    everything, no_resources = subscribe(), subscribe("(eq,objectType,ResourceInfo)")
+    queued_deliveries(site)  # whatever earlier tests of this worker left
+    everything, no_resources = subscribe(site), subscribe(site, "(eq,objectType,ResourceInfo)")
     pump = EventPump(app_module, boto3.session.Session(), interval=60)
-    handlers.poll_inventory()
+    inventory_handlers.poll_inventory(site.components)
     drain_events(pump)
-    queued_deliveries()  # the initial load: not what this test is about
+    queued_deliveries(site)  # the initial load: not what this test is about
     site.kubesim.add_node(name="fan-out-node")
-    [report] = handlers.poll_inventory()
+    [report] = inventory_handlers.poll_inventory(site.components)
     assert drain_events(pump) == report["published"] > 0
-    deliveries = queued_deliveries()
+    deliveries = queued_deliveries(site)
     to_everything = [d for d in deliveries if d["subscriptionId"] == everything.subscription_id]
     to_filtered = [d for d in deliveries if d["subscriptionId"] == no_resources.subscription_id]
     assert len(to_everything) == report["published"]
@@ -74,12 +74,12 @@ def test_a_node_change_reaches_every_subscriber_whose_filter_lets_it_through(sit
 
 
 def test_a_disabled_subscription_gets_nothing(site: Site) -> None:
-    prime_settings()
     from chalicelib.domain.subscriptions import SubscriptionStatus
 
-    gone = subscribe()
-    config.subscription_store().set_status(gone.subscription_id, SubscriptionStatus.DISABLED, "410 from the SMO")
+    gone = subscribe(site)
+    site.components.subscription_store.set_status(gone.subscription_id, SubscriptionStatus.DISABLED,
+                                                  "410 from the SMO")
     pump = EventPump(app_module, boto3.session.Session(), interval=60)
-    handlers.poll_inventory()
+    inventory_handlers.poll_inventory(site.components)
     assert drain_events(pump) > 0
-    assert [d for d in queued_deliveries() if d["subscriptionId"] == gone.subscription_id] == []
+    assert [d for d in queued_deliveries(site) if d["subscriptionId"] == gone.subscription_id] == []

@@ -17,9 +17,9 @@ import yaml
 
 from chalicelib.adapters.dms.flux import FluxDeploymentAdapter
 from chalicelib.adapters.dms.port import ChartSource, DeploymentFailed, ReleaseSpec
-from chalicelib.adapters.registry import Capability
-from chalicelib.config import AdapterConfig
+from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import BackendUnavailable, CapabilityNotSupported, ConfigurationError, NotFound
+from chalicelib.settings import AdapterConfig
 from devtools.chart_repo import helm_binary
 from devtools.kubesim import KubeSim, start_kubesim
 from tests.conftest import PROJECT_DIR

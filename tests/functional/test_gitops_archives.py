@@ -21,7 +21,7 @@ from chalicelib.domain.auth import ALL_SCOPES
 from devtools.chart_repo import BucketFront, build_repository
 from devtools.token import mint_token
 from tests.conftest import PROJECT_DIR
-from tests.functional.conftest import SECRET, Api, quick_gitops
+from tests.functional.conftest import SECRET, Api, quick_gitops, serving
 from tests.functional.inventory_fixtures import Site, site_environment
 from tests.functional.test_deployments_flow import call, run_worker
 
@@ -55,7 +55,7 @@ def site(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tu
 def api(site: tuple[Site, str]) -> Iterator[Api]:
     import app
 
-    with Client(app.app, stage_name="dev", project_dir=str(PROJECT_DIR)) as client:
+    with serving(site[0].components), Client(app.app, stage_name="dev", project_dir=str(PROJECT_DIR)) as client:
         yield Api(client, mint_token(SECRET, ALL_SCOPES))
 
 
@@ -83,7 +83,7 @@ def index(repository: str) -> dict[str, set[str]]:
 
 def test_an_uploaded_archive_is_published_and_deployed_by_argocd(
         api: Api, site: tuple[Site, str], archives: dict[str, bytes], tmp_path: Path) -> None:
-    _, repository = site
+    served, repository = site
     first, second = upload(api, archives["1.0.0"]), upload(api, archives["1.1.0"])
     assert index(repository)[CHART] == {"1.0.0", "1.1.0"}
     rendered = subprocess.run(  # the real helm fetches it the way ArgoCD's repo-server does
@@ -99,35 +99,36 @@ def test_an_uploaded_archive_is_published_and_deployed_by_argocd(
     assert accepted.status == 202, accepted.body
     deployment_id = accepted.json()["deploymentId"]
     assert accepted.json()["extensions"]["dmsAdapter"] == "argocd"
-    run_worker()
+    run_worker(served.components)
     shown = call(api, "GET", f"{DEPLOYMENTS}/{deployment_id}").json()
     assert shown["status"] == "deployed" and shown["extensions"]["replicas"] == {"desired": 2, "ready": 2}, shown
 
     upgrade = call(api, "POST", f"{DEPLOYMENTS}/{deployment_id}/upgrade", {"packageId": second["packageId"]})
     assert upgrade.status == 202, upgrade.body
-    run_worker()
+    run_worker(served.components)
     status = call(api, "GET", f"{DEPLOYMENTS}/{deployment_id}/status").json()
     assert status["release"]["chartVersion"] == "1.1.0" and status["ready"] is True, status
 
     in_use = call(api, "DELETE", f"{PACKAGES}/{second['packageId']}")
     assert in_use.status == 409
     assert call(api, "DELETE", f"{DEPLOYMENTS}/{deployment_id}").status == 202
-    run_worker()
+    run_worker(served.components)
     assert call(api, "DELETE", f"{PACKAGES}/{first['packageId']}").status == 204
     assert index(repository)[CHART] == {"1.1.0"}  # a deleted package leaves the repository
 
 
 def test_flux_deploys_an_uploaded_archive_from_the_published_repository(
-        api: Api, archives: dict[str, bytes]) -> None:
+        api: Api, site: tuple[Site, str], archives: dict[str, bytes]) -> None:
+    served, _ = site
     package = upload(api, archives["flux"])
     accepted = call(api, "POST", DEPLOYMENTS, {"name": f"{CHART}-flux", "namespace": "ran-archives-flux",
                                                "packageId": package["packageId"], "values": {"replicaCount": 1},
                                                "extensions": {"deploymentType": "flux"}})
     assert accepted.status == 202, accepted.body
     assert accepted.json()["extensions"]["dmsAdapter"] == "flux"
-    run_worker()
+    run_worker(served.components)
     deployment_id = accepted.json()["deploymentId"]
     status = call(api, "GET", f"{DEPLOYMENTS}/{deployment_id}/status").json()
     assert status["ready"] is True and status["release"]["chartVersion"] == "2.0.0", status
     assert call(api, "DELETE", f"{DEPLOYMENTS}/{deployment_id}").status == 202
-    run_worker()
+    run_worker(served.components)

@@ -14,12 +14,14 @@ import boto3
 import pytest
 from chalice.test import Client
 
-from chalicelib import config, dms_handlers, resources
+from chalicelib import resources
+from chalicelib.bootstrap import Components
 from chalicelib.domain.auth import ALL_SCOPES
+from chalicelib.handlers import dms as dms_handlers
 from devtools.token import mint_token
 from tests.conftest import PROJECT_DIR
-from tests.functional.conftest import SECRET, Api, quick_gitops
-from tests.functional.inventory_fixtures import Site, prime_settings, site_environment
+from tests.functional.conftest import SECRET, Api, quick_gitops, serving
+from tests.functional.inventory_fixtures import Site, site_environment
 from tests.functional.test_deployments_flow import call, run_worker, upload
 
 PACKAGES, DEPLOYMENTS = "/o2dms/v1/deploymentPackages", "/o2dms/v1/deployments"
@@ -45,7 +47,7 @@ def site(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Si
 def api(site: Site) -> Iterator[Api]:
     import app
 
-    with Client(app.app, stage_name="dev", project_dir=str(PROJECT_DIR)) as client:
+    with serving(site.components), Client(app.app, stage_name="dev", project_dir=str(PROJECT_DIR)) as client:
         yield Api(client, mint_token(SECRET, ALL_SCOPES))
 
 
@@ -63,8 +65,8 @@ def deploy(api: Api, package_id: str, namespace: str, **extensions: str) -> dict
     return dict(reply.json())
 
 
-def test_a_helm_repo_package_is_registered_by_reference_and_deployed_by_argocd(api: Api, chart_repository: str
-                                                                                ) -> None:
+def test_a_helm_repo_package_is_registered_by_reference_and_deployed_by_argocd(api: Api, chart_repository: str,
+                                                                               site: Site) -> None:
     name = f"vdu-{uuid.uuid4().hex[:6]}"
     package = register(api, packageType="helm-repo", repositoryUrl=chart_repository, chart="vdu", version="1.1.0",
                        name=name)
@@ -72,7 +74,7 @@ def test_a_helm_repo_package_is_registered_by_reference_and_deployed_by_argocd(a
     assert package["repositoryUrl"] == chart_repository and "checksum" not in package
     accepted = deploy(api, package["packageId"], "ran-du", deploymentType="gitops")
     assert accepted["extensions"]["dmsAdapter"] == "argocd"  # the routing rule for deploymentType gitops
-    assert len(run_worker()) == 1
+    assert len(run_worker(site.components)) == 1
     shown = call(api, "GET", f"{DEPLOYMENTS}/{accepted['deploymentId']}").json()
     assert shown["status"] == "deployed", shown
     assert shown["extensions"]["argocd"]["syncStatus"] == "Synced"
@@ -80,7 +82,7 @@ def test_a_helm_repo_package_is_registered_by_reference_and_deployed_by_argocd(a
     assert shown["extensions"]["replicas"] == {"desired": 2, "ready": 2}  # ArgoCD deployed the chart's workload
     scale = call(api, "POST", f"{DEPLOYMENTS}/{accepted['deploymentId']}/scale", {"replicas": 4})
     assert scale.status == 202
-    run_worker()
+    run_worker(site.components)
     assert call(api, "GET", scale.header("Location")).json()["status"] == "succeeded"
     scaled = call(api, "GET", f"{DEPLOYMENTS}/{accepted['deploymentId']}/status").json()
     assert [(w["kind"], w["desired"], w["ready"]) for w in scaled["workloads"]] == [("Deployment", 4, 4)]
@@ -88,12 +90,13 @@ def test_a_helm_repo_package_is_registered_by_reference_and_deployed_by_argocd(a
     assert [r["revision"] for r in history] == [1, 2]
 
 
-def test_flux_deploys_by_namespace_rule_and_refuses_rollback_with_501(api: Api, chart_repository: str) -> None:
+def test_flux_deploys_by_namespace_rule_and_refuses_rollback_with_501(api: Api, chart_repository: str,
+                                                                      site: Site) -> None:
     package = register(api, packageType="helm-repo", repositoryUrl=chart_repository, chart="cu", version="3.0.0",
                        name=f"cu-{uuid.uuid4().hex[:6]}")
     accepted = deploy(api, package["packageId"], "flux-core")
     assert accepted["extensions"]["dmsAdapter"] == "flux"
-    run_worker()
+    run_worker(site.components)
     shown = call(api, "GET", f"{DEPLOYMENTS}/{accepted['deploymentId']}").json()
     assert shown["status"] == "deployed" and shown["extensions"]["flux"]["ready"] == "True", shown
     assert shown["extensions"]["replicas"] == {"desired": 2, "ready": 2}  # Flux's helm installed the workload
@@ -121,32 +124,32 @@ def test_a_package_a_backend_cannot_deploy_is_refused_up_front(api: Api, chart_r
     assert call(api, "DELETE", f"{PACKAGES}/{git['packageId']}").status == 204
 
 
-def test_a_git_package_goes_to_argocd_by_its_package_type(api: Api, git_chart_repository: str) -> None:
+def test_a_git_package_goes_to_argocd_by_its_package_type(api: Api, git_chart_repository: str, site: Site) -> None:
     git = register(api, packageType="git", repositoryUrl=git_chart_repository, path="charts/du", version="2.1.0",
                    name=f"du-git-{uuid.uuid4().hex[:6]}")
     accepted = deploy(api, git["packageId"], "ran-git")  # no deploymentType, no dmsAdapter: the packageType rule
     assert accepted["extensions"]["dmsAdapter"] == "argocd"
-    run_worker()
+    run_worker(site.components)
     status = call(api, "GET", f"{DEPLOYMENTS}/{accepted['deploymentId']}/status").json()
     assert status["ready"] is True and status["release"]["chart"] == "charts/du", status
     assert [(w["kind"], w["desired"], w["ready"]) for w in status["workloads"]] == [("Deployment", 2, 2)]
 
 
-def test_argocd_with_automated_sync_refuses_rollback_at_once(api: Api, chart_repository: str) -> None:
+def test_argocd_with_automated_sync_refuses_rollback_at_once(api: Api, chart_repository: str, site: Site) -> None:
     package = register(api, packageType="helm-repo", repositoryUrl=chart_repository, chart="cu", version="3.0.0",
                        name=f"rb-{uuid.uuid4().hex[:6]}")
     accepted = deploy(api, package["packageId"], "ran-rb", dmsAdapter="argocd")
-    run_worker()
+    run_worker(site.components)
     refused = call(api, "POST", f"{DEPLOYMENTS}/{accepted['deploymentId']}/rollback", {})
     assert refused.status == 409 and "automated sync" in refused.json()["detail"]
     shown = call(api, "GET", f"{DEPLOYMENTS}/{accepted['deploymentId']}").json()
     assert shown["status"] == "deployed" and "activeOperationId" not in shown["extensions"]  # nothing was queued
 
 
-def deployment_events(deployment_id: str) -> list[str]:
+def deployment_events(parts: Components, deployment_id: str) -> list[str]:
     """detailType of the events about this deployment on the events queue (drained)."""
     sqs = boto3.client("sqs")
-    url = config.queue_url(resources.EVENTS.logical_name)
+    url = parts.queue_url(resources.EVENTS)
     found: list[str] = []
     while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
         for message in messages:
@@ -165,12 +168,11 @@ def test_health_transitions_of_an_argocd_deployment_become_deployment_events(
     package = register(api, packageType="helm-repo", repositoryUrl=chart_repository, chart="du", version="1.0.0",
                        name=f"du-poll-{uuid.uuid4().hex[:6]}")
     accepted = deploy(api, package["packageId"], "ran-poll", deploymentType="gitops")
-    run_worker()
+    run_worker(site.components)
     deployment_id, name = accepted["deploymentId"], accepted["name"]
     assert call(api, "GET", f"{DEPLOYMENTS}/{deployment_id}").json()["status"] == "deployed"
-    prime_settings()
-    dms_handlers.scheduled_deployment_poll()
-    deployment_events(deployment_id)  # what the create published is not this test's concern
+    dms_handlers.scheduled_deployment_poll(site.components)
+    deployment_events(site.components, deployment_id)  # what the create published is not this test's concern
 
     # Outside netweave, the workload's pods start crashing: ArgoCD's health goes Progressing.
     apps = client.AppsV1Api(kube_config.new_client_from_config(str(site.kubesim.kubeconfig_path)))
@@ -179,16 +181,14 @@ def test_health_transitions_of_an_argocd_deployment_become_deployment_events(
     container = workload.items[0].spec.template.spec.containers[0].name
     apps.patch_namespaced_deployment(deployment_name, "ran-poll", {"spec": {"template": {"spec": {"containers": [
         {"name": container, "image": "nginx:fail"}]}}}})
-    prime_settings()
-    assert dms_handlers.scheduled_deployment_poll()["changed"] >= 1
+    assert dms_handlers.scheduled_deployment_poll(site.components)["changed"] >= 1
     shown = call(api, "GET", f"{DEPLOYMENTS}/{deployment_id}").json()
     assert shown["status"] == "deploying" and shown["extensions"]["argocd"]["healthStatus"] == "Progressing", shown
-    assert deployment_events(deployment_id) == ["DeploymentProgressing"]
+    assert deployment_events(site.components, deployment_id) == ["DeploymentProgressing"]
 
     apps.patch_namespaced_deployment(deployment_name, "ran-poll", {"spec": {"template": {"spec": {"containers": [
         {"name": container, "image": "nginx:1.27"}]}}}})
-    prime_settings()
-    dms_handlers.scheduled_deployment_poll()
+    dms_handlers.scheduled_deployment_poll(site.components)
     shown = call(api, "GET", f"{DEPLOYMENTS}/{deployment_id}").json()
     assert shown["status"] == "deployed" and shown["extensions"]["argocd"]["healthStatus"] == "Healthy", shown
-    assert deployment_events(deployment_id) == ["DeploymentReady"]
+    assert deployment_events(site.components, deployment_id) == ["DeploymentReady"]

@@ -14,9 +14,11 @@ import yaml
 
 from chalicelib.adapters.dms.helm import PROJECT_HELM, HelmDeploymentAdapter
 from chalicelib.adapters.dms.port import DeploymentFailed, ReleaseSpec
-from chalicelib.adapters.registry import Capability, build_registry
-from chalicelib.config import AdapterConfig, GatewayConfig
+from chalicelib.adapters.registry import AdapterRegistry
+from chalicelib.bootstrap import DMS_ADAPTER_TYPES
+from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import BackendUnavailable, NotFound
+from chalicelib.settings import AdapterConfig, GatewayConfig
 from devtools.kubesim import KubeSim, start_kubesim
 from tests.conftest import PROJECT_DIR
 
@@ -139,7 +141,7 @@ def test_unreachable_cluster_is_backend_unavailable_quickly(sim: KubeSim, chart:
 
 def test_registry_builds_the_helm_adapter_and_importing_it_stays_cheap() -> None:
     gateway = GatewayConfig.model_validate({"dmsAdapters": [{"id": "helm-a", "type": "helm", "options": {}}]})
-    adapter = build_registry("dms", gateway).get()
+    adapter = AdapterRegistry("dms", gateway.dms_adapters, DMS_ADAPTER_TYPES).get()
     assert isinstance(adapter, HelmDeploymentAdapter)
     assert {Capability.DEPLOY, Capability.SCALE, Capability.ROLLBACK, Capability.LOGS} <= adapter.capabilities
     check = ("import sys, chalicelib.adapters.dms.helm; "

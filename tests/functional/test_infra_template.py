@@ -25,7 +25,9 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib import config, resources
+from chalicelib import resources
+from chalicelib.bootstrap import Components
+from chalicelib.settings import settings_from_environment
 from devtools.localstack.provision import provision
 from infra import gateway_responses, generate, stack_outputs
 from tests.conftest import PROJECT_DIR
@@ -71,7 +73,7 @@ def deployed(moto_url: str) -> Iterator[Deployed]:
     template_stage, local_stage = _fresh_stage("cfn"), _fresh_stage("loc")
     stack_name = f"netweave-{template_stage}-infra"
     outputs = _deploy(session.client("cloudformation"), stack_name, Stage=template_stage)
-    provision(config.get_settings().model_copy(update={"stage": local_stage}), session)
+    provision(settings_from_environment().model_copy(update={"stage": local_stage}), session)
     yield Deployed(template_stage, local_stage, stack_name, outputs, session)
 
 
@@ -180,11 +182,12 @@ def test_bucket_exists_under_the_name_the_code_derives_and_is_encrypted(deployed
     assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
 
 
-def test_the_code_reads_a_secret_by_the_parameter_name_the_stack_outputs(deployed: Deployed) -> None:
+def test_the_code_reads_a_secret_by_the_parameter_name_the_stack_outputs(components: Components,
+                                                                          deployed: Deployed) -> None:
     # moto's CloudFormation skips the secret itself; create it as Secrets Manager would have, then read it the way
-    # the functions do (config.ssm_parameter -> ssm.get_parameter through /aws/reference/secretsmanager/).
+    # the functions do (Components.secret -> ssm.get_parameter through /aws/reference/secretsmanager/).
     deployed.client("secretsmanager").create_secret(Name=deployed.outputs["AuthSecretName"], SecretString="s3cr3t")
-    assert config.ssm_parameter(deployed.outputs["AuthSecretParameterName"]) == "s3cr3t"
+    assert components.secret(deployed.outputs["AuthSecretParameterName"]) == "s3cr3t"
 
 
 def test_gateway_responses_apply_to_an_api_chalice_deploy_created(deployed: Deployed) -> None:

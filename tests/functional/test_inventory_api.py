@@ -8,9 +8,10 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from chalicelib import handlers
+from chalicelib.bootstrap import Components
+from chalicelib.handlers import inventory as inventory_handlers
 from tests.functional.conftest import Api, token_with
-from tests.functional.inventory_fixtures import Site, prime_settings, site_environment
+from tests.functional.inventory_fixtures import Site, site_environment
 
 ROOT = "/o2ims-infrastructureInventory/v1"
 
@@ -20,10 +21,15 @@ def site(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Si
     yield from site_environment(tmp_path_factory.mktemp("site"))
 
 
+@pytest.fixture()
+def components(site: Site) -> Components:
+    """The API and the handlers serve this module's site."""
+    return site.components
+
+
 @pytest.fixture(autouse=True)
 def polled(site: Site) -> None:
-    prime_settings()
-    handlers.poll_inventory()
+    inventory_handlers.poll_inventory(site.components)
 
 
 def pools_by_name(api: Api) -> dict[str, dict]:

@@ -7,16 +7,17 @@ import uuid
 import boto3
 import pytest
 
-from chalicelib import config, resources
+from chalicelib import resources
 from chalicelib.adapters.store.inventory_store import InventoryStore, Manifest
+from chalicelib.bootstrap import Components
 from chalicelib.domain.events import ChangeType
 from chalicelib.domain.inventory import InventoryObject, ObjectType
 from chalicelib.domain.snapshot import Change
 
 
 @pytest.fixture()
-def store(moto_url: str) -> InventoryStore:
-    return InventoryStore(boto3.client("dynamodb"), config.get_settings().table_name(resources.INVENTORY))
+def store(components: Components, moto_url: str) -> InventoryStore:
+    return InventoryStore(boto3.client("dynamodb"), components.settings.table_name(resources.INVENTORY))
 
 
 def resource(object_id: str, description: str, pool: str = "pool-a") -> InventoryObject:

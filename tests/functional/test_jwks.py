@@ -13,11 +13,11 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from chalicelib import config
 from chalicelib.api.auth import authenticate
-from chalicelib.config import AuthSettings
+from chalicelib.bootstrap import Components
 from chalicelib.domain.errors import Unauthorized
-from tests.functional.conftest import Api
+from chalicelib.settings import AuthSettings, settings_from_environment
+from tests.functional.conftest import Api, serving
 
 PROVIDER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -87,11 +87,8 @@ def test_hs256_token_cannot_pass_as_rs256(jwks_url: str) -> None:
         authenticate(forged, settings(jwks_url))
 
 
-def test_api_accepts_provider_tokens_when_configured_with_a_jwks_url(
-    api: Api, jwks_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_api_accepts_provider_tokens_when_configured_with_a_jwks_url(api: Api, jwks_url: str) -> None:
     env = {**os.environ, "NETWEAVE_AUTH_JWKS_URL": jwks_url, "NETWEAVE_AUTH_ISSUER": "https://idp.test"}
-    production_like = config.settings_from_environment(env)
-    monkeypatch.setattr(config, "get_settings", lambda: production_like)
-    assert api.get("/o2ims-infrastructureInventory/v1", token=provider_token()).status == 200
-    assert api.get("/o2ims-infrastructureInventory/v1", token=provider_token(OTHER_KEY)).status == 401
+    with serving(Components(settings_from_environment(env))):
+        assert api.get("/o2ims-infrastructureInventory/v1", token=provider_token()).status == 200
+        assert api.get("/o2ims-infrastructureInventory/v1", token=provider_token(OTHER_KEY)).status == 401

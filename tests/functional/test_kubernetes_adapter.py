@@ -22,10 +22,12 @@ import yaml
 from chalicelib.adapters.ims.kubernetes import KubernetesInventoryAdapter, read_kubeconfig
 from chalicelib.adapters.ims.kubernetes_mapping import parse_quantity
 from chalicelib.adapters.ims.port import InventoryContext
-from chalicelib.adapters.registry import Capability, build_registry
-from chalicelib.config import AdapterConfig, GatewayConfig
+from chalicelib.adapters.registry import AdapterRegistry
+from chalicelib.bootstrap import IMS_ADAPTER_TYPES
+from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import BackendUnavailable, ConfigurationError
 from chalicelib.domain.inventory import InventoryObject, ObjectType
+from chalicelib.settings import AdapterConfig, GatewayConfig
 from devtools.kubesim import KubeSim, start_kubesim
 from tests.conftest import PROJECT_DIR
 
@@ -322,7 +324,7 @@ def test_kubeconfig_comes_from_the_environment_and_merges_like_kubectl(
 def test_adapter_registers_validates_options_and_declares_inventory(sim: KubeSim) -> None:
     gateway = GatewayConfig.model_validate({"imsAdapters": [
         {"id": "edge", "type": "kubernetes", "options": {"kubeconfig": str(sim.kubeconfig_path)}}]})
-    adapter = build_registry("ims", gateway).get("edge")
+    adapter = AdapterRegistry("ims", gateway.ims_adapters, IMS_ADAPTER_TYPES).get("edge")
     assert isinstance(adapter, KubernetesInventoryAdapter)
     assert adapter.capabilities == frozenset({Capability.INVENTORY})
     with pytest.raises(ConfigurationError, match="pageSize"):

@@ -15,18 +15,20 @@ from typing import Any, cast
 import pytest
 
 import app
-from chalicelib import config, handlers, resources
+from chalicelib import resources
 from chalicelib.adapters.store.alarm_store import AlarmStore
 from chalicelib.api import monitoring
 from chalicelib.api.routing import add_method_not_allowed_routes
+from chalicelib.bootstrap import Components
 from chalicelib.domain import alarm_rules as rules
 from chalicelib.domain.alarms import AlarmEventRecord, ClearingType, Condition, Severity, clear_alarm, raise_alarm
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.paging import encode_marker
+from chalicelib.handlers import inventory as inventory_handlers
 from chalicelib.services import alarms as alarm_service
 from chalicelib.services.alarm_evaluation import AlarmPorts, apply
 from tests.functional.conftest import Api, Reply, token_with
-from tests.functional.inventory_fixtures import Site, prime_settings, site_environment
+from tests.functional.inventory_fixtures import Site, site_environment
 from tests.functional.test_alarm_sources import alarm_events, core_api, open_alarms, set_condition
 
 # The same wiring app.py gets (see the report to the lead), until app.py registers the Blueprint itself. Done at
@@ -59,6 +61,12 @@ def site(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Si
     yield from site_environment(tmp_path_factory.mktemp("monitoring"), nodes=3)
 
 
+@pytest.fixture()
+def components(site: Site) -> Components:
+    """The API and the handlers serve this module's site."""
+    return site.components
+
+
 @pytest.fixture(scope="module")
 def baseline(site: Site) -> dict[str, list[dict[str, Any]]]:
     """Each node's conditions as kubesim seeded them."""
@@ -73,16 +81,15 @@ def baseline(site: Site) -> dict[str, list[dict[str, Any]]]:
 @pytest.fixture()
 def polled(site: Site, baseline: dict[str, list[dict[str, Any]]]) -> Site:
     """The site with every node healthy, polled; no alarm record, no configuration, no event left on the queue."""
-    prime_settings()
     for node, conditions in baseline.items():
         core_api(site).patch_node_status(node, {"status": {"conditions": conditions}})
-    client, table = config.dynamodb_client(), config.get_settings().table_name(resources.ALARMS)
+    client, table = site.components.clients.dynamodb, site.components.settings.table_name(resources.ALARMS)
     for page in client.get_paginator("scan").paginate(TableName=table, ProjectionExpression="alarmEventRecordId"):
         for item in page["Items"]:
             client.delete_item(TableName=table, Key=item)
-    handlers.poll_inventory()
-    assert open_alarms(site.adapter_id) == []
-    alarm_events()
+    inventory_handlers.poll_inventory(site.components)
+    assert open_alarms(site, site.adapter_id) == []
+    alarm_events(site)
     return site
 
 
@@ -95,11 +102,11 @@ def node_names(site: Site) -> list[str]:
 
 def raise_on(site: Site, node: str, kind: str = "MemoryPressure", status: str = "True") -> dict[str, Any]:
     """Set a node condition, poll, and answer the alarm record it raised (its event drained from the queue)."""
-    before = {a["alarmEventRecordId"] for a in open_alarms(site.adapter_id)}
+    before = {a["alarmEventRecordId"] for a in open_alarms(site, site.adapter_id)}
     set_condition(site, node, kind, status, reason=f"Test{kind}")
-    handlers.poll_inventory()
-    [raised] = [a for a in open_alarms(site.adapter_id) if a["alarmEventRecordId"] not in before]
-    [event] = alarm_events()
+    inventory_handlers.poll_inventory(site.components)
+    [raised] = [a for a in open_alarms(site, site.adapter_id) if a["alarmEventRecordId"] not in before]
+    [event] = alarm_events(site)
     assert event["eventType"] == "created" and event["objectId"] == raised["alarmEventRecordId"]
     return raised
 
@@ -262,19 +269,19 @@ def test_acknowledge(api: Api, polled: Site) -> None:
     assert record["alarmAcknowledgedTime"] == record["alarmAcknowledgeTime"] == record["alarmChangedTime"]
     assert record["alarmAcknowledgedTime"] > alarm["alarmChangedTime"] and "alarmClearedTime" not in record
     assert nulls(record) == []
-    [event] = alarm_events()
+    [event] = alarm_events(polled)
     assert (event["source"], event["detailType"], event["eventType"]) == ("alarm", "ACKNOWLEDGE", "modified")
     assert event["objectId"] == record_id and event["backend"] == polled.adapter_id
     assert event["prior"]["alarmAcknowledged"] is False and event["post"] == record
-    assert ids(open_alarms(polled.adapter_id)) == {record_id}  # still open, in its evaluation scope
+    assert ids(open_alarms(polled, polled.adapter_id)) == {record_id}  # still open, in its evaluation scope
 
     assert_problem(patch(api, record_id, {"alarmAcknowledged": True}), 409, "already acknowledged")
-    assert alarm_events() == []
+    assert alarm_events(polled) == []
 
     # An acknowledged alarm no longer changes: a new reason for the same condition sends no CHANGE.
     set_condition(polled, node, "MemoryPressure", "True", reason="AnotherReason")
-    handlers.poll_inventory()
-    assert alarm_events() == []
+    inventory_handlers.poll_inventory(polled.components)
+    assert alarm_events(polled) == []
     assert api.get(f"{ALARMS}/{record_id}").json() == record
 
 
@@ -289,14 +296,14 @@ def test_clear(api: Api, polled: Site) -> None:
     assert record["perceivedSeverity"] == 5 and record["alarmClearedTime"] == record["alarmChangedTime"]
     assert record["extensions"]["clearedBy"] == "smo" and record["alarmAcknowledged"] is False
     assert nulls(record) == []
-    [event] = alarm_events()
+    [event] = alarm_events(polled)
     assert (event["source"], event["eventType"], event.get("detailType")) == ("alarm", "modified", None)
     assert event["prior"]["perceivedSeverity"] == 1 and event["post"] == record
-    assert open_alarms(polled.adapter_id) == []
+    assert open_alarms(polled, polled.adapter_id) == []
     assert listed(api, "?filter=(eq,perceivedSeverity,5)") == [record]
 
     assert_problem(patch(api, record_id, {"perceivedSeverity": 5}), 409, "already cleared")
-    assert alarm_events() == []
+    assert alarm_events(polled) == []
 
 
 def test_a_cleared_alarm_can_still_be_acknowledged(api: Api, polled: Site) -> None:
@@ -304,16 +311,16 @@ def test_a_cleared_alarm_can_still_be_acknowledged(api: Api, polled: Site) -> No
     record_id = alarm["alarmEventRecordId"]
     assert patch(api, record_id, {"perceivedSeverity": 5}).status == 200
     record = api.get(f"{ALARMS}/{record_id}").json()
-    alarm_events()
+    alarm_events(polled)
 
     # It stays cleared and out of the open index.
     assert patch(api, record_id, {"alarmAcknowledged": True}).status == 200
     acknowledged = api.get(f"{ALARMS}/{record_id}").json()
     assert acknowledged["alarmAcknowledged"] is True and acknowledged["perceivedSeverity"] == 5
     assert acknowledged["alarmClearedTime"] == record["alarmClearedTime"]
-    [event] = alarm_events()
+    [event] = alarm_events(polled)
     assert event["detailType"] == "ACKNOWLEDGE" and event["post"]["perceivedSeverity"] == 5
-    assert open_alarms(polled.adapter_id) == []
+    assert open_alarms(polled, polled.adapter_id) == []
 
 
 def test_media_type_parameters_are_accepted(api: Api, polled: Site) -> None:
@@ -349,7 +356,7 @@ def test_bad_bodies_are_400_with_details(api: Api, polled: Site) -> None:
         for content_type in ("application/merge-patch+json", "application/json"):
             assert_problem(patch(api, alarm["alarmEventRecordId"], body, content_type=content_type), 400, detail)
     assert api.get(f"{ALARMS}/{alarm['alarmEventRecordId']}").json() == alarm
-    assert alarm_events() == []
+    assert alarm_events(polled) == []
 
 
 def test_other_media_types_query_parameters_and_methods(api: Api, polled: Site) -> None:
@@ -388,7 +395,7 @@ def test_tokens_and_scopes(api: Api, polled: Site) -> None:
     assert_problem(patch(api, record_id, {"perceivedSeverity": 5}, token=token_with("o2ims:subscribe")), 403)
     assert_problem(api.request("PUT", CONFIGURATION, body={"retentionPeriod": 3}, token=reader), 403, "o2ims:write")
     assert_problem(api.request("PATCH", CONFIGURATION, body={"retentionPeriod": 3}, token=reader), 403)
-    assert api.get(f"{ALARMS}/{record_id}").json() == alarm and alarm_events() == []
+    assert api.get(f"{ALARMS}/{record_id}").json() == alarm and alarm_events(polled) == []
     assert patch(api, record_id, {"alarmAcknowledged": True}, token=writer).status == 200
 
 
@@ -400,39 +407,40 @@ def test_an_acknowledged_alarm_is_still_cleared_when_its_condition_goes_away(api
     alarm = raise_on(polled, node)
     record_id = alarm["alarmEventRecordId"]
     assert patch(api, record_id, {"alarmAcknowledged": True}).status == 200
-    alarm_events()
+    alarm_events(polled)
 
     set_condition(polled, node, "MemoryPressure", "False")
-    handlers.poll_inventory()
+    inventory_handlers.poll_inventory(polled.components)
     record = api.get(f"{ALARMS}/{record_id}").json()
     assert record["perceivedSeverity"] == 5 and record["alarmAcknowledged"] is True
     assert record["extensions"]["clearedBy"] == "netweave" and record["alarmClearedTime"]
-    [event] = alarm_events()
+    [event] = alarm_events(polled)
     assert event["objectId"] == record_id and event["post"]["perceivedSeverity"] == 5
-    assert open_alarms(polled.adapter_id) == []
+    assert open_alarms(polled, polled.adapter_id) == []
 
 
-def test_a_manually_cleared_automatic_alarm_whose_condition_persists_is_raised_again(api: Api, polled: Site) -> None:
+def test_a_manually_cleared_automatic_alarm_whose_condition_persists_is_raised_again(api: Api, polled: Site,
+                                                                                     site: Site) -> None:
     node = node_names(polled)[0]
     alarm = raise_on(polled, node)
     record_id = alarm["alarmEventRecordId"]
     assert patch(api, record_id, {"perceivedSeverity": 5}).status == 200
-    alarm_events()
+    alarm_events(site)
 
-    handlers.poll_inventory()  # MemoryPressure is still True
-    [again] = open_alarms(polled.adapter_id)
+    inventory_handlers.poll_inventory(polled.components)  # MemoryPressure is still True
+    [again] = open_alarms(site, polled.adapter_id)
     assert again["alarmEventRecordId"] != record_id and again["alarmRaisedTime"] > alarm["alarmRaisedTime"]
     assert (again["alarmDefinitionID"], again["resourceID"]) == (alarm["alarmDefinitionID"], alarm["resourceID"])
     assert again["perceivedSeverity"] == 1 and again["alarmAcknowledged"] is False
-    [event] = alarm_events()
+    [event] = alarm_events(site)
     assert event["eventType"] == "created" and event["objectId"] == again["alarmEventRecordId"]
     old = api.get(f"{ALARMS}/{record_id}").json()
     assert old["perceivedSeverity"] == 5 and old["extensions"]["clearedBy"] == "smo"
     same_resource = listed(api, f"?filter=(eq,resourceID,{alarm['resourceID']})")
     assert ids(same_resource) == {record_id, again["alarmEventRecordId"]}
 
-    handlers.poll_inventory()  # and only once
-    assert alarm_events() == [] and len(open_alarms(polled.adapter_id)) == 1
+    inventory_handlers.poll_inventory(polled.components)  # and only once
+    assert alarm_events(site) == [] and len(open_alarms(site, polled.adapter_id)) == 1
 
 
 def _platform_records(o_cloud_id: str) -> list[tuple[AlarmEventRecord, str]]:
@@ -460,18 +468,18 @@ def _platform_records(o_cloud_id: str) -> list[tuple[AlarmEventRecord, str]]:
 
 @pytest.mark.parametrize("index", [0, 1, 2], ids=["ClusterUnreachable", "DeploymentFailed", "NodeGroupDegraded"])
 def test_an_acknowledged_platform_alarm_stays_in_its_evaluation_scope(api: Api, polled: Site, index: int) -> None:
-    o_cloud_id = config.get_settings().gateway.o_cloud.resolved_o_cloud_id()
+    o_cloud_id = polled.components.settings.gateway.o_cloud.resolved_o_cloud_id()
     record, scope = _platform_records(o_cloud_id)[index]
-    store = config.alarm_store()
+    store = polled.components.alarm_store
     assert store.put_raised(record, scope)
 
     assert patch(api, record.alarm_event_record_id, {"alarmAcknowledged": True}).status == 200
-    [event] = alarm_events()
+    [event] = alarm_events(polled)
     assert event["backend"] == scope
     [open_record] = store.open_records(scope)
     assert open_record.alarm_event_record_id == record.alarm_event_record_id and open_record.alarm_acknowledged
 
-    ports = AlarmPorts(store, config.events_publisher(), o_cloud_id)
+    ports = AlarmPorts(store, polled.components.events_publisher, o_cloud_id)
     assert apply(ports, scope, []).cleared == 1  # the condition went away: the evaluator still clears it
     cleared = store.get(record.alarm_event_record_id)
     assert cleared is not None and cleared.cleared and cleared.alarm_acknowledged
@@ -479,7 +487,7 @@ def test_an_acknowledged_platform_alarm_stays_in_its_evaluation_scope(api: Api, 
 
 def test_acknowledging_a_manual_alarm_and_clearing_it(api: Api, polled: Site) -> None:
     """DeploymentOperationFailed is MANUAL: only the SMO clears it, and it is never raised again."""
-    o_cloud_id = config.get_settings().gateway.o_cloud.resolved_o_cloud_id()
+    o_cloud_id = polled.components.settings.gateway.o_cloud.resolved_o_cloud_id()
     deployment = {"deploymentId": str(uuid.uuid4()), "status": "deployed", "name": "du-1", "namespace": "ran"}
     failure = {
         deployment["deploymentId"]: {
@@ -489,17 +497,17 @@ def test_acknowledging_a_manual_alarm_and_clearing_it(api: Api, polled: Site) ->
         }
     }
     conditions = rules.deployment_conditions(o_cloud_id, [deployment], failure, time.time(), 600)
-    ports = AlarmPorts(config.alarm_store(), config.events_publisher(), o_cloud_id)
+    ports = AlarmPorts(polled.components.alarm_store, polled.components.events_publisher, o_cloud_id)
     assert apply(ports, rules.DEPLOYMENTS_SCOPE, conditions).raised == 1
     [record] = listed(api, "?filter=(eq,extensions/alarmName,DeploymentOperationFailed)")
     record_id = record["alarmEventRecordId"]
     assert record["perceivedSeverity"] == 3 and record["extensions"]["clearingType"] == "MANUAL"
-    alarm_events()
+    alarm_events(polled)
 
     assert apply(ports, rules.DEPLOYMENTS_SCOPE, []).cleared == 0  # not cleared automatically
     assert patch(api, record_id, {"alarmAcknowledged": True}).status == 200
     assert patch(api, record_id, {"perceivedSeverity": 5}).status == 200
-    assert [e.get("detailType", "CLEAR") for e in alarm_events()] == ["ACKNOWLEDGE", "CLEAR"]
+    assert [e.get("detailType", "CLEAR") for e in alarm_events(polled)] == ["ACKNOWLEDGE", "CLEAR"]
     assert apply(ports, rules.DEPLOYMENTS_SCOPE, conditions).raised == 0  # the same failure: not raised again
     assert api.get(f"{ALARMS}/{record_id}").json()["perceivedSeverity"] == 5
 
@@ -520,22 +528,22 @@ class _StaleReads:
 def test_an_acknowledge_racing_the_evaluators_clear_does_not_reopen_the_alarm(polled: Site) -> None:
     node = node_names(polled)[0]
     alarm = raise_on(polled, node)
-    store = config.alarm_store()
+    store = polled.components.alarm_store
     stale = store.get(alarm["alarmEventRecordId"])
     assert stale is not None
     set_condition(polled, node, "MemoryPressure", "False")
-    handlers.poll_inventory()  # cleared between the SMO's read and its write
+    inventory_handlers.poll_inventory(polled.components)  # cleared between the SMO's read and its write
 
     ports = AlarmPorts(
         cast(AlarmStore, _StaleReads(store, stale)),
-        config.events_publisher(),
-        config.get_settings().gateway.o_cloud.resolved_o_cloud_id(),
+        polled.components.events_publisher,
+        polled.components.settings.gateway.o_cloud.resolved_o_cloud_id(),
     )
     with contextlib.suppress(Conflict):  # a 409 (the SMO reads again) is a correct answer too
         alarm_service.modify_alarm(ports, alarm["alarmEventRecordId"], {"alarmAcknowledged": True})
     after = store.get(alarm["alarmEventRecordId"])
     assert after is not None and after.cleared
-    assert open_alarms(polled.adapter_id) == []
+    assert open_alarms(polled, polled.adapter_id) == []
 
 
 # --- the alarm service configuration and retention -------------------------------------------------------------------
@@ -591,7 +599,7 @@ def test_service_configuration_get_put_patch(api: Api, polled: Site) -> None:
     assert_problem(api.get(f"{CONFIGURATION}?all_fields"), 400, "all_fields")
 
 
-def _cleared_record(days_ago: float) -> AlarmEventRecord:
+def _cleared_record(site: Site, days_ago: float) -> AlarmEventRecord:
     """A node alarm raised and cleared `days_ago` days ago, stored the way the evaluator stores it."""
     node = str(uuid.uuid4())
     condition = Condition(
@@ -606,23 +614,24 @@ def _cleared_record(days_ago: float) -> AlarmEventRecord:
     )
     cleared_at = time.time() - days_ago * DAY
     record = raise_alarm(condition, iso(cleared_at - 3600))
-    store = config.alarm_store()
+    store = site.components.alarm_store
     assert store.put_raised(record, "site-old")
     cleared = clear_alarm(record, iso(cleared_at), by="netweave")
     store.clear(cleared, store.configuration().retention_period)
     return cleared
 
 
-def _expires_at(record_id: str) -> int:
-    table = config.get_settings().table_name(resources.ALARMS)
-    item = config.dynamodb_client().get_item(TableName=table, Key={"alarmEventRecordId": {"S": record_id}})["Item"]
+def _expires_at(site: Site, record_id: str) -> int:
+    table = site.components.settings.table_name(resources.ALARMS)
+    client = site.components.clients.dynamodb
+    item = client.get_item(TableName=table, Key={"alarmEventRecordId": {"S": record_id}})["Item"]
     return int(item["expiresAt"]["N"])
 
 
 def test_retention_purges_old_cleared_alarms(api: Api, polled: Site) -> None:
     open_alarm = raise_on(polled, node_names(polled)[0])
-    old, recent, fresh = _cleared_record(10), _cleared_record(2.5), _cleared_record(0.1)
-    store = config.alarm_store()
+    old, recent, fresh = _cleared_record(polled, 10), _cleared_record(polled, 2.5), _cleared_record(polled, 0.1)
+    store = polled.components.alarm_store
     assert store.purge(30, time.time()) == 0
     assert {old.alarm_event_record_id, recent.alarm_event_record_id} <= ids(listed(api))
 
@@ -631,7 +640,7 @@ def test_retention_purges_old_cleared_alarms(api: Api, polled: Site) -> None:
     assert_problem(api.get(f"{ALARMS}/{old.alarm_event_record_id}"), 404)
     assert api.get(f"{ALARMS}/{recent.alarm_event_record_id}").status == 200
     cleared_at = dt.datetime.fromisoformat(recent.alarm_cleared_time.replace("Z", "+00:00")).timestamp()  # type: ignore[union-attr]
-    assert _expires_at(recent.alarm_event_record_id) == int(cleared_at) + 5 * DAY  # TTL re-dated to 5 days
+    assert _expires_at(polled, recent.alarm_event_record_id) == int(cleared_at) + 5 * DAY  # TTL re-dated to 5 days
 
     assert api.request("PATCH", CONFIGURATION, body={"retentionPeriod": 2}, headers=MERGE_PATCH).status == 200
     assert api.get(f"{ALARMS}/{recent.alarm_event_record_id}").status == 404

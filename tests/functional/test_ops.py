@@ -10,10 +10,12 @@ import boto3
 import pytest
 
 import app as app_module
-from chalicelib import config
+from chalicelib import resources
 from chalicelib.api.openapi import served_routes
+from chalicelib.bootstrap import Components
 from chalicelib.observability import logger
-from tests.functional.conftest import Api
+from chalicelib.settings import settings_from_environment
+from tests.functional.conftest import Api, serving
 
 
 def test_ready_reports_every_table_and_queue_reachable(api: Api) -> None:
@@ -26,11 +28,10 @@ def test_ready_reports_every_table_and_queue_reachable(api: Api) -> None:
     assert "sqs:netweave-dev-deliveries.fifo" in names
 
 
-def test_ready_is_503_naming_what_is_missing(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The test client re-applies the stage's environment on every request, so swap the settings object instead.
-    elsewhere = config.settings_from_environment({**os.environ, "NETWEAVE_STAGE": "missing-stage"})
-    monkeypatch.setattr(config, "get_settings", lambda: elsewhere)
-    reply = api.get("/ready", token=None)
+def test_ready_is_503_naming_what_is_missing(api: Api) -> None:
+    elsewhere = settings_from_environment({**os.environ, "NETWEAVE_STAGE": "missing-stage"})
+    with serving(Components(elsewhere)):
+        reply = api.get("/ready", token=None)
     assert reply.status == 503
     assert reply.header("content-type") == "application/problem+json"
     assert "netweave-missing-stage-inventory" in reply.json()["detail"]
@@ -91,11 +92,11 @@ def test_request_log_line_is_structured_json_with_request_id(api: Api) -> None:
     assert any(entry.get("request_id") == "trace-log-1" and entry["status"] == 200 for entry in request_lines)
 
 
-def test_moto_really_holds_the_provisioned_resources(moto_url: str) -> None:
+def test_moto_really_holds_the_provisioned_resources(components: Components, moto_url: str) -> None:
     tables = boto3.client("dynamodb").list_tables()["TableNames"]
     assert "netweave-dev-alarms" in tables
     attributes = boto3.client("sqs").get_queue_attributes(
-        QueueUrl=config.queue_url("deliveries"), AttributeNames=["All"]
+        QueueUrl=components.queue_url(resources.DELIVERIES), AttributeNames=["All"]
     )["Attributes"]
     assert attributes["FifoQueue"] == "true"
     assert json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"].endswith("netweave-dev-deliveries-dlq.fifo")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import shutil
 import subprocess
 import threading
@@ -17,19 +18,20 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from chalicelib import config, resources
+from chalicelib import resources
+from chalicelib.bootstrap import Components
 from chalicelib.domain.auth import ALL_SCOPES
 from chalicelib.services.package_archive import helm_binary
+from chalicelib.settings import settings_from_environment
 from devtools.token import mint_token
 from tests.conftest import PROJECT_DIR
-from tests.functional.conftest import SECRET, Api, token_with
-from tests.functional.inventory_fixtures import prime_settings
+from tests.functional.conftest import SECRET, Api, serving, token_with
 
 COLLECTION = "/o2dms/v1/deploymentPackages"
 
 
 @pytest.fixture()
-def packages_api(moto_url: str) -> Iterator[Api]:
+def packages_api(components: Components) -> Iterator[Api]:
     """The app with the packages Blueprint, whether or not app.py registers it yet."""
     # Imported here, not at module level: importing the Blueprint declares its routes, and until app.py serves
     # them too, other tests comparing the declared routes with the served ones would see a difference.
@@ -43,7 +45,7 @@ def packages_api(moto_url: str) -> Iterator[Api]:
     for media_type in packages.BINARY_TYPES:
         if media_type not in app.app.api.binary_types:
             app.app.api.binary_types.append(media_type)
-    with Client(app.app, stage_name="dev", project_dir=str(PROJECT_DIR)) as client:
+    with serving(components), Client(app.app, stage_name="dev", project_dir=str(PROJECT_DIR)) as client:
         yield Api(client, mint_token(SECRET, ALL_SCOPES))
 
 
@@ -87,16 +89,17 @@ def _upload(api: Api, data: bytes, digest: str | None = None, **kwargs: Any) -> 
     return api.request("POST", COLLECTION, body=data, headers=headers, **kwargs)
 
 
-def _stored() -> tuple[int, int]:
+def _stored(components: Components) -> tuple[int, int]:
     """(objects in the packages bucket, items in the packages table)."""
-    settings = config.get_settings()
-    objects = config.s3().list_objects_v2(Bucket=settings.bucket_name(resources.PACKAGES_BUCKET)).get("KeyCount", 0)
+    settings = components.settings
+    bucket = settings.bucket_name(resources.PACKAGES_BUCKET)
+    objects = components.clients.s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0)
     table = settings.table_name(resources.PACKAGES)
-    items = config.dynamodb_client().scan(TableName=table, Select="COUNT")["Count"]
+    items = components.clients.dynamodb.scan(TableName=table, Select="COUNT")["Count"]
     return int(objects), int(items)
 
 
-def test_upload_read_list_delete(packages_api: Api, make_chart: Any) -> None:
+def test_upload_read_list_delete(components: Components, packages_api: Api, make_chart: Any) -> None:
     name, data = make_chart("1.2.3")
     created = _upload(packages_api, data)
     assert created.status == 201, created.body
@@ -114,8 +117,8 @@ def test_upload_read_list_delete(packages_api: Api, make_chart: Any) -> None:
     assert packages_api.request("DELETE", location).status == 204
     assert packages_api.get(location).status == 404
     digest = package["checksum"].removeprefix("sha256:")
-    bucket = config.get_settings().bucket_name(resources.PACKAGES_BUCKET)
-    assert config.s3().list_objects_v2(Bucket=bucket, Prefix=f"charts/sha256/{digest}").get("KeyCount") == 0
+    bucket = components.settings.bucket_name(resources.PACKAGES_BUCKET)
+    assert components.clients.s3.list_objects_v2(Bucket=bucket, Prefix=f"charts/sha256/{digest}").get("KeyCount") == 0
 
 
 def test_duplicate_name_and_version_is_409(packages_api: Api, make_chart: Any) -> None:
@@ -148,12 +151,13 @@ def content_digest(data: bytes) -> str:
     return "sha-256=:" + base64.b64encode(hashlib.sha256(data).digest()).decode() + ":"
 
 
-def test_a_direct_upload_is_checked_against_its_content_digest(packages_api: Api, make_chart: Any) -> None:
+def test_a_direct_upload_is_checked_against_its_content_digest(components: Components, packages_api: Api,
+                                                               make_chart: Any) -> None:
     name, data = make_chart()
-    before = _stored()
+    before = _stored(components)
     wrong = _upload(packages_api, data, content_digest(data + b"x"))
     assert wrong.status == 422 and wrong.json()["type"].endswith("checksum-mismatch"), wrong.body
-    assert _stored() == before  # nothing stored
+    assert _stored(components) == before  # nothing stored
     for header, says in (("sha-512=:AAAA:", "sha-256 only"), ("sha-256=abc", "byte sequence"),
                          ("sha-256=:not*base64:", "base64"), ("sha-256=:AAAA:", "32 bytes")):
         refused = _upload(packages_api, data, header)
@@ -196,18 +200,18 @@ def test_list_pages_with_a_link(packages_api: Api, make_chart: Any) -> None:
 
 
 @pytest.mark.parametrize("data", [b"\x1f\x8bnot really gzip", b"plain text", b"\x1f\x8b" + bytes(64)])
-def test_broken_archive_stores_nothing(packages_api: Api, data: bytes) -> None:
-    before = _stored()
+def test_broken_archive_stores_nothing(components: Components, packages_api: Api, data: bytes) -> None:
+    before = _stored(components)
     reply = _upload(packages_api, data)
     assert reply.status == 422 and reply.header("Content-Type") == "application/problem+json"
-    assert _stored() == before
+    assert _stored(components) == before
 
 
-def test_oversize_upload_is_413(packages_api: Api) -> None:
-    before = _stored()
+def test_oversize_upload_is_413(components: Components, packages_api: Api) -> None:
+    before = _stored(components)
     reply = _upload(packages_api, b"\x1f\x8b" + bytes(10 * 1024 * 1024))
     assert reply.status == 413
-    assert _stored() == before
+    assert _stored(components) == before
 
 
 def test_scopes(packages_api: Api, make_chart: Any) -> None:
@@ -243,15 +247,16 @@ class _Files(BaseHTTPRequestHandler):
 
 
 @pytest.fixture()
-def file_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, dict[str, bytes]]]:
+def file_server(packages_api: Api) -> Iterator[tuple[str, dict[str, bytes]]]:
+    """A plain-HTTP file server on 127.0.0.1, which the API is configured to fetch from for this test."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Files)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("NETWEAVE_CALLBACK_ALLOW_HTTP", "true")
-    monkeypatch.setenv("NETWEAVE_CALLBACK_ALLOWED_NETWORKS", "127.0.0.0/8")
-    prime_settings()
     _Files.files = {}
+    local = settings_from_environment({**os.environ, "NETWEAVE_CALLBACK_ALLOW_HTTP": "true",
+                                       "NETWEAVE_CALLBACK_ALLOWED_NETWORKS": "127.0.0.0/8"})
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", _Files.files
+        with serving(Components(local)):
+            yield f"http://127.0.0.1:{server.server_address[1]}", _Files.files
     finally:
         server.shutdown()
         server.server_close()
@@ -274,17 +279,15 @@ def test_upload_by_url(packages_api: Api, make_chart: Any, file_server: tuple[st
     assert created.json()["name"] == name and created.json()["source"] == f"{base}/chart.tgz"
 
 
-def test_url_redirects_and_refused_addresses(
-    packages_api: Api, file_server: tuple[str, dict[str, bytes]], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_url_redirects_and_refused_addresses(packages_api: Api, file_server: tuple[str, dict[str, bytes]]) -> None:
     base, _ = file_server
     redirected = _by_url(packages_api, f"{base}/redirect", "0" * 64)
     assert redirected.status == 422 and "redirect" in redirected.json()["detail"]
     assert _by_url(packages_api, f"{base}/missing.tgz", "0" * 64).status == 422
 
-    monkeypatch.setenv("NETWEAVE_CALLBACK_ALLOWED_NETWORKS", "")
-    prime_settings()
-    refused = _by_url(packages_api, f"{base}/chart.tgz", "0" * 64)
+    strict = settings_from_environment({**os.environ, "NETWEAVE_CALLBACK_ALLOW_HTTP": "true"})
+    with serving(Components(strict)):  # loopback is not among the allowed networks any more
+        refused = _by_url(packages_api, f"{base}/chart.tgz", "0" * 64)
     assert refused.status == 400 and "packageUrl" in refused.json()["detail"]
     bad = packages_api.request("POST", COLLECTION, body={"packageUrl": f"{base}/x.tgz", "checksum": "md5:1"})
     assert bad.status == 400

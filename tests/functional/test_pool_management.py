@@ -8,9 +8,10 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
-from chalicelib import handlers
+from chalicelib.bootstrap import Components
+from chalicelib.handlers import inventory as inventory_handlers
 from tests.functional.conftest import Api, token_with
-from tests.functional.inventory_fixtures import Site, prime_settings, site_environment
+from tests.functional.inventory_fixtures import Site, site_environment
 
 POOLS = "/o2ims/v1/resourcePools"
 NODE_ROLE = "arn:aws:iam::123456789012:role/eks-nodes"
@@ -28,23 +29,24 @@ def site(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Si
     yield from site_environment(tmp_path_factory.mktemp("pools"), adapter_id="site-k8s", more_adapters=aws)
 
 
-@pytest.fixture(autouse=True)
-def _pinned(site: Site) -> None:
-    prime_settings()
+@pytest.fixture()
+def components(site: Site) -> Components:
+    """The API and the poll serve this module's site."""
+    return site.components
 
 
-def listed_pool(api: Api, pool_id: str) -> dict | None:
-    handlers.poll_inventory()
+def listed_pool(api: Api, components: Components, pool_id: str) -> dict | None:
+    inventory_handlers.poll_inventory(components)
     return next((p for p in api.get(POOLS).json() if p["resourcePoolId"] == pool_id), None)
 
 
-def test_create_resize_and_delete_a_pool(api: Api) -> None:
+def test_create_resize_and_delete_a_pool(api: Api, components: Components) -> None:
     created = api.request("POST", POOLS, body={"name": "du-pool-7", "location": "edge-site-9", "backend": "edge-aws",
                                                "extensions": {"instanceType": "m5.large", "replicas": 2}})
     assert created.status == 201, created.body
     pool = created.json()
     assert created.header("location") == f"{POOLS}/{pool['resourcePoolId']}"
-    listed = listed_pool(api, pool["resourcePoolId"])
+    listed = listed_pool(api, components, pool["resourcePoolId"])
     assert listed is not None and listed["name"] == "du-pool-7"
     resized = api.request("PATCH", f"{POOLS}/{pool['resourcePoolId']}", body={"extensions": {"replicas": 4}})
     assert resized.status == 200, resized.body
@@ -52,7 +54,7 @@ def test_create_resize_and_delete_a_pool(api: Api) -> None:
     assert scaling["nodegroup"]["scalingConfig"]["desiredSize"] == 4
     deleted = api.request("DELETE", f"{POOLS}/{pool['resourcePoolId']}")
     assert deleted.status == 204
-    assert listed_pool(api, pool["resourcePoolId"]) is None
+    assert listed_pool(api, components, pool["resourcePoolId"]) is None
 
 
 def test_a_backend_without_pool_management_answers_501(api: Api) -> None:
@@ -84,8 +86,8 @@ def test_the_standard_path_stays_read_only(api: Api) -> None:
     assert reply.header("allow") == "GET"
 
 
-def test_both_backends_are_aggregated_in_every_list(api: Api, site: Site) -> None:
-    handlers.poll_inventory()
+def test_both_backends_are_aggregated_in_every_list(api: Api, site: Site, components: Components) -> None:
+    inventory_handlers.poll_inventory(components)
     managers = api.get("/o2ims-infrastructureInventory/v1/deploymentManagers").json()
     uris = {m["serviceUri"] for m in managers}
     assert site.kubesim.url in uris and len(managers) == 2

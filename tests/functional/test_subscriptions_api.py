@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.server
 import ipaddress
+import os
 import re
 import socket
 import threading
@@ -18,13 +19,15 @@ from urllib.parse import quote, urlparse
 import boto3
 import pytest
 
-from chalicelib import config, resources
+from chalicelib import resources
 from chalicelib.adapters.store.subscription_store import DuplicateSubscription, SubscriptionStore
 from chalicelib.adapters.webhooks.resolver import resolve
+from chalicelib.bootstrap import Components
 from chalicelib.domain.callback_policy import Callback, CallbackRefused
 from chalicelib.domain.subscriptions import SubscriptionKind
 from chalicelib.services.subscriptions import CallbackPorts, NewSubscription, create_subscription, http_probe
-from tests.functional.conftest import Api, Reply, token_with
+from chalicelib.settings import settings_from_environment
+from tests.functional.conftest import Api, Reply, serving, token_with
 
 
 @dataclass(frozen=True)
@@ -118,12 +121,12 @@ def test_a_duplicate_is_a_400(api: Api) -> None:
     assert api.request("POST", ALARM.collection, body=body | {"filter": "(eq,perceivedSeverity,5)"}).status == 201
 
 
-def test_twenty_concurrent_identical_creations_create_exactly_one(api: Api, serial_moto_url: str) -> None:
-    api.get(INVENTORY.collection)  # settles the settings and the store for this stage
+def test_twenty_concurrent_identical_creations_create_exactly_one(api: Api, components: Components,
+                                                                  serial_moto_url: str) -> None:
     # moto's transactions are not isolated under concurrent requests (DynamoDB's are): one request at a time
     store = SubscriptionStore(boto3.client("dynamodb", endpoint_url=serial_moto_url),
-                              config.get_settings().table_name(resources.SUBSCRIPTIONS))
-    callbacks = CallbackPorts(config.get_settings().callbacks.policy(), resolve)
+                              components.settings.table_name(resources.SUBSCRIPTIONS))
+    callbacks = CallbackPorts(components.settings.callbacks.policy(), resolve)
     request = NewSubscription(SubscriptionKind.INVENTORY, public_callback(), filter="(eq,objectType,CloudInfo)")
 
     def attempt(_: int) -> str:
@@ -183,6 +186,11 @@ def test_bad_callbacks_are_a_400(api: Api, body: dict[str, Any], part: str) -> N
     assert_problem(api.request("POST", INVENTORY.collection, body=body), 400, part)
 
 
+def with_environment(**environment: str) -> Components:
+    """The gateway with these settings changed, for the API to serve (the environment itself is left alone)."""
+    return Components(settings_from_environment({**os.environ, **environment}))
+
+
 def test_bad_bodies_are_a_400(api: Api) -> None:
     assert_problem(api.request("POST", INVENTORY.collection, body=b"{not json"), 400, "JSON")
     assert_problem(api.request("POST", INVENTORY.collection, body=["https://93.184.215.14/x"]), 400)
@@ -191,12 +199,9 @@ def test_bad_bodies_are_a_400(api: Api) -> None:
 
 
 @pytest.fixture()
-def private_network_allowed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("NETWEAVE_CALLBACK_ALLOWED_NETWORKS", "10.20.0.0/16")
-    config.reset()
-    config.get_settings()  # pinned: the test client re-applies only the stage's own variables per request
-    yield
-    config.reset()
+def private_network_allowed(moto_url: str) -> Iterator[None]:
+    with serving(with_environment(NETWEAVE_CALLBACK_ALLOWED_NETWORKS="10.20.0.0/16")):
+        yield
 
 
 def test_an_allowed_network_admits_a_private_callback(api: Api, private_network_allowed: None) -> None:
@@ -325,11 +330,8 @@ def test_the_probe_wants_a_2xx_and_follows_no_redirect(smo: str) -> None:
         probe(f"http://127.0.0.1:{port}/notify/204")
 
 
-def test_creation_probes_the_callback_when_switched_on(api: Api, smo: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NETWEAVE_CALLBACK_PROBE", "true")
-    monkeypatch.setenv("NETWEAVE_CALLBACK_ALLOW_HTTP", "true")
-    monkeypatch.setenv("NETWEAVE_CALLBACK_ALLOWED_NETWORKS", "127.0.0.0/8")
-    config.reset()
-    config.get_settings()
-    assert post(api, INVENTORY, callback=f"{smo}/{uuid.uuid4().hex}/204").status == 201
-    assert_problem(post(api, INVENTORY, callback=f"{smo}/{uuid.uuid4().hex}/500"), 400, "HTTP 500")
+def test_creation_probes_the_callback_when_switched_on(api: Api, smo: str) -> None:
+    with serving(with_environment(NETWEAVE_CALLBACK_PROBE="true", NETWEAVE_CALLBACK_ALLOW_HTTP="true",
+                                  NETWEAVE_CALLBACK_ALLOWED_NETWORKS="127.0.0.0/8")):
+        assert post(api, INVENTORY, callback=f"{smo}/{uuid.uuid4().hex}/204").status == 201
+        assert_problem(post(api, INVENTORY, callback=f"{smo}/{uuid.uuid4().hex}/500"), 400, "HTTP 500")

@@ -4,9 +4,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from chalicelib.adapters.registry import AdapterRegistry, Capability, build_registry, require
-from chalicelib.config import AdapterConfig, GatewayConfig, RoutingRule
+from chalicelib.adapters.registry import AdapterRegistry
+from chalicelib.domain.capabilities import Capability, require
 from chalicelib.domain.errors import CapabilityNotSupported, ConfigurationError, NotFound
+from chalicelib.settings import AdapterConfig, GatewayConfig, RoutingRule
 
 
 @dataclass
@@ -30,7 +31,7 @@ def gitops_like(config: AdapterConfig) -> FakeAdapter:
 FACTORIES = {"helm": helm_like, "argocd": gitops_like}
 
 
-def registry(routing: list[RoutingRule] | None = None) -> AdapterRegistry:
+def registry(routing: list[RoutingRule] | None = None) -> AdapterRegistry[FakeAdapter]:
     configs = [AdapterConfig(id="helm-a", type="helm"), AdapterConfig(id="argo", type="argocd", default=True)]
     return AdapterRegistry("dms", configs, FACTORIES, routing)
 
@@ -92,6 +93,7 @@ def test_configuration_mistakes_are_reported_at_load_time(configs: list, rules: 
 
 def test_registry_from_gateway_config_and_lazy_import_by_dotted_name() -> None:
     gateway = GatewayConfig.model_validate({"imsAdapters": [{"id": "one", "type": "fake"}]})
-    reg = build_registry("ims", gateway, {"fake": "tests.unit.test_adapter_registry:helm_like"})
+    reg: AdapterRegistry[FakeAdapter] = AdapterRegistry("ims", gateway.ims_adapters,
+                                                        {"fake": "tests.unit.test_adapter_registry:helm_like"})
     assert reg.get().adapter_id == "one"
     assert reg.ids == ["one"]

@@ -6,9 +6,9 @@ import jwt
 import pytest
 
 from chalicelib.api.auth import authenticate, bearer_token, require_scope
-from chalicelib.config import AuthSettings
 from chalicelib.domain.auth import Principal, Scope, scopes_from_claims
 from chalicelib.domain.errors import Forbidden, Unauthorized
+from chalicelib.settings import AuthSettings
 
 SECRET = "unit-test-secret-that-is-long-enough-for-hs256"
 SETTINGS = AuthSettings(issuer="iss-1", audience="netweave", shared_secret=SECRET, algorithms=("HS256",))

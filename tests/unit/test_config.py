@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from chalicelib import resources
-from chalicelib.config import load_gateway_config, settings_from_environment
 from chalicelib.domain.errors import ConfigurationError
+from chalicelib.settings import load_gateway_config, settings_from_environment
 
 
 def test_project_gateway_yaml_loads_with_defaults(tmp_path: Path) -> None:

@@ -9,13 +9,14 @@ from typing import Any, cast
 
 import pytest
 
-from chalicelib.adapters.registry import Adapter, AdapterRegistry, Capability
+from chalicelib.adapters.registry import AdapterRegistry
 from chalicelib.adapters.store.deployment_store import DeploymentStore
 from chalicelib.adapters.store.package_store import PackageStore
-from chalicelib.config import AdapterConfig, GatewayConfig
+from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.deployments import OperationType
 from chalicelib.domain.errors import BadRequest, CapabilityNotSupported
 from chalicelib.services.deployments import DeploymentPorts, NewDeployment, create_deployment, request_operation
+from chalicelib.settings import AdapterConfig, GatewayConfig
 from tests.unit.fakes.deployments import FakeDeploymentStore, FakeOperationQueue, FakePackageStore
 from tests.unit.fakes.dms import FakeDeploymentAdapter
 
@@ -25,7 +26,7 @@ ROUTING = {"dms": [{"namespacePrefix": "gitops-", "adapter": "argo"},
                    {"labels": {"tier": "edge"}, "adapter": "edge-helm"}]}
 
 
-def _factory(adapter: FakeDeploymentAdapter) -> Callable[[AdapterConfig], Adapter]:
+def _factory(adapter: FakeDeploymentAdapter) -> Callable[[AdapterConfig], FakeDeploymentAdapter]:
     return lambda _config: adapter
 
 

@@ -3,8 +3,8 @@
 The code side is found statically, with `ast`, in `app.py` and `chalicelib/`:
 
 1. **boto3 calls.** A call `<receiver>.<method>(...)` is an AWS call when its receiver is a boto3 client:
-   `config.sqs()`/`config.s3()`/`config.dynamodb_client()`/`config.dynamodb().meta.client` (the factories of
-   `chalicelib/config.py`, whose service is read from their own `client("...")`/`resource("...")` call),
+   an attribute named like a service (`clients.sqs`, `parts.clients.dynamodb`: the properties of
+   `chalicelib/adapters/aws_clients.py`, whose service is read from their own `client("...")` call),
    `<session>.client("svc")`, a name or attribute spelled like a service (`sqs`, `self.s3`, `….eks`, `sts`, …), or a
    generic `client`/`self.client` in a module listed in `GENERIC_CLIENTS` (a documented module -> service table: the
    stores hold a DynamoDB client, the queue adapters an SQS client, the poll trigger an EventBridge client). The method
@@ -32,10 +32,12 @@ The code side is found statically, with `ast`, in `app.py` and `chalicelib/`:
    parameter annotated `dict[...]`, the result of a function annotated to return one, a module constant holding one,
    an attribute of a module that is not ours such as `os.environ`) mentions nothing.
 4. **Resources.** The table/queue/bucket a call touches comes from the `resources.X` references of the unit making
-   it; failing those, for a method, from the units that construct its class (`config.inventory_store()` builds
+   it; failing those, for a method, from the units that construct its class (`Components.inventory_store` builds
    `InventoryStore` with `resources.INVENTORY`); for a plain function, from the references of its whole module
-   (ports objects built in one function, used in another), else from its reached callers (always the callers for
-   `config.py`, which builds everything: `config.queue_url(resources.EVENTS.logical_name)`). A reference inside
+   (ports objects built in one function, used in another), else from the units that construct a ports class its
+   module defines (`Components.delivery_ports` builds `DeliveryPorts` with the deliveries queue and its DLQ), else
+   from its reached callers. The composition root and the clients it holds (`HUBS`) build everything, so their
+   units always take their resources from their reached callers (`self.queue_url(resources.EVENTS)`). A reference inside
    a call with `dead_letter=True` means the DLQ; `resources.QUEUES`/`TABLES` mean all of them, except inside a
    filtered comprehension (a lookup such as `next(q for q in QUEUES if ...)`). An SQS call whose `QueueUrl` is a name
    containing `dead_letter` touches only DLQs, one named `queue_url` only main queues. A `query`/`scan` in a
@@ -139,7 +141,7 @@ ANALYSIS_WAIVERS: dict[tuple[str, str, str], str] = {
 REGISTRY_STRING = re.compile(r"^(chalicelib(?:\.\w+)+):(\w+)$")  # "module:Class" as adapter registries name them
 Resource = str  # "table:inventory", "index:inventory", "queue:events", "queue:events-dlq", "bucket:packages", "any"
 Demand = tuple[str, Resource]
-Factories = dict[str, tuple[str, str]]  # config.py factory name -> (service, "client" or "resource")
+Factories = dict[str, tuple[str, str]]  # aws_clients.py property name -> (service, "client" or "resource")
 
 
 # ---- the code: units, calls, references ---------------------------------------------------------------------------
@@ -252,10 +254,11 @@ def _is_route(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
                for d in function.decorator_list)
 
 
-def _config_factories(tree: ast.Module) -> dict[str, tuple[str, str]]:
-    """`config.sqs` -> ("sqs", "client"): the functions of config.py that return a boto3 client or resource."""
+def _client_factories(tree: ast.Module) -> dict[str, tuple[str, str]]:
+    """`sqs` -> ("sqs", "client"): the properties of aws_clients.py that return a boto3 client or resource."""
     found: dict[str, tuple[str, str]] = {}
-    for statement in tree.body:
+    members = [s for c in tree.body if isinstance(c, ast.ClassDef) for s in c.body]
+    for statement in [*tree.body, *members]:
         if not isinstance(statement, ast.FunctionDef):
             continue
         for node in ast.walk(statement):
@@ -565,7 +568,7 @@ def _imported_modules(node: ast.Import | ast.ImportFrom, package_modules: set[st
 @cache
 def load_code() -> Code:
     trees = _sources()
-    factories = _config_factories(trees["chalicelib.config"])
+    factories = _client_factories(trees["chalicelib.adapters.aws_clients"])
     used_services = {service for service, _ in factories.values()} | {
         value for tree in trees.values() for node in ast.walk(tree)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "client"
@@ -726,7 +729,9 @@ def reach(code: Code, function: str) -> Reach:
 # ---- demands: (action, resource) per function ----------------------------------------------------------------------
 
 KIND = {"dynamodb": "table", "sqs": "queue", "s3": "bucket"}
-HUB = "chalicelib.config"  # builds every store and queue: its functions take their resources from their callers
+# The composition root and the clients it holds build every store and queue: their units take their resources from
+# their callers.
+HUBS = ("chalicelib.bootstrap", "chalicelib.adapters.aws_clients")
 
 
 def _resolve(code: Code, reached: Reach, key: tuple[str, str], kind: str, seen: frozenset[tuple[str, str]]) \
@@ -739,19 +744,28 @@ def _resolve(code: Code, reached: Reach, key: tuple[str, str], kind: str, seen: 
         return own
     seen = seen | {key}
     found: set[Resource] = set()
-    if unit.cls is not None:
-        for other in reached.units - {key}:
-            site = code.units[other]
-            if site.cls != unit.cls and unit.cls in site.names:
-                found |= _resolve(code, reached, other, kind, seen)
-        return found
-    if unit.module != HUB:  # e.g. clients and queue URLs handed down in a ports object built elsewhere in the module
+    if unit.cls is not None and unit.module not in HUBS:
+        return _constructed_with(code, reached, key, unit.cls, kind, seen)
+    if unit.module not in HUBS:  # e.g. clients and queue URLs handed down in a ports object built elsewhere in the module
         found = {r for u in code.units.values() if u.module == unit.module for r in u.resources
                  if r.startswith(f"{kind}:")}
+        for cls in [] if found else [c for m, c in code.classes if m == unit.module]:
+            found |= _constructed_with(code, reached, key, cls, kind, seen)  # a ports class built by the root
     if not found:
         for other in reached.units - {key}:
-            if unit.name in code.units[other].names:
+            if unit.short in code.units[other].names | code.units[other].self_names:
                 found |= _resolve(code, reached, other, kind, seen)
+    return found
+
+
+def _constructed_with(code: Code, reached: Reach, key: tuple[str, str], cls: str, kind: str,
+                      seen: frozenset[tuple[str, str]]) -> set[Resource]:
+    """The resources of `kind` handed to class `cls` by the reached units that construct it."""
+    found: set[Resource] = set()
+    for other in reached.units - {key}:
+        site = code.units[other]
+        if site.cls != cls and cls in site.names:
+            found |= _resolve(code, reached, other, kind, seen)
     return found
 
 
@@ -887,8 +901,8 @@ def test_the_scan_finds_the_calls_it_is_meant_to_find() -> None:
                      ("chalicelib.adapters.ims.aws", "sts:AssumeRole"),
                      ("chalicelib.adapters.poll_trigger", "events:PutEvents"),
                      ("chalicelib.adapters.aws_probes", "dynamodb:DescribeTable"),
-                     ("chalicelib.config", "ssm:GetParameter"),
-                     ("chalicelib.config", "sqs:GetQueueUrl")]:
+                     ("chalicelib.adapters.aws_clients", "ssm:GetParameter"),
+                     ("chalicelib.adapters.aws_clients", "sqs:GetQueueUrl")]:
         assert expected in seen, expected
     for prefix in GENERIC_CLIENTS:
         assert any(module.startswith(prefix) for module, _ in seen), f"GENERIC_CLIENTS entry {prefix} is stale"

@@ -32,7 +32,6 @@ from typing import Any, cast
 from chalicelib.adapters.registry import AdapterRegistry
 from chalicelib.adapters.store.deployment_store import DEPLOYMENT, DeploymentStore, name_claim
 from chalicelib.adapters.store.package_store import PackageStore
-from chalicelib.config import AdapterConfig
 from chalicelib.domain.deployments import (
     Deployment,
     DeploymentExists,
@@ -48,6 +47,7 @@ from chalicelib.services.deployment_poll import PollPorts
 from chalicelib.services.deployments import DeploymentPorts, NewDeployment, create_deployment, request_operation
 from chalicelib.services.dms_operations import run_operation
 from chalicelib.services.dms_results import OperationPorts
+from chalicelib.settings import AdapterConfig
 from tests.unit.fakes.dms import FakeDeploymentAdapter
 
 

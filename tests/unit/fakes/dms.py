@@ -22,7 +22,7 @@ from chalicelib.adapters.dms.port import (
     Revision,
     WorkloadStatus,
 )
-from chalicelib.adapters.registry import Capability
+from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import BackendUnavailable, NotFound
 
 ALL_CAPABILITIES = frozenset({Capability.DEPLOY, Capability.SCALE, Capability.UPGRADE,
