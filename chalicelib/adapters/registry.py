@@ -2,7 +2,7 @@
 
 Built from `config/gateway.yaml` (`imsAdapters`, `dmsAdapters`, `routing`). Adapters are constructed on first use
 and their modules imported only then, so the API function never imports `kubernetes` or `pyhelm3` for a request
-that does not need them. A backend lacking a capability answers 501 (design §3).
+that does not need them. A backend lacking a capability answers 501 (docs/architecture.md §3).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # the query language and paging load with the first listing, 
 
 
 class ListQuery(SelectorQuery):
-    """`filter`, attribute selectors and paging (o2-facts §3)."""
+    """`filter`, attribute selectors and paging (docs/o2-conventions.md §3)."""
 
     model_config = ConfigDict(extra="forbid", defer_build=True)
 

@@ -1,4 +1,4 @@
-"""Chart archives: safety checks on the bytes (design §7), then Chart.yaml read by the real `helm` binary.
+"""Chart archives: safety checks on the bytes (docs/architecture.md §7), then Chart.yaml read by the real `helm` binary.
 
 The archive is never extracted. Its members are walked as a stream, so a gzip bomb is abandoned as soon as the
 declared sizes pass the limit, and `helm show chart` reads the `.tgz` written to a private temporary directory.
@@ -26,7 +26,7 @@ from chalicelib.domain.packages import ChartMetadata, PackageRejected, PackageTo
 
 MiB = 1024 * 1024
 HELM_TIMEOUT_SECONDS = 20.0
-_LAMBDA_HELM = Path("/opt/helm/helm")  # the kubectl/helm Lambda layer (design §5)
+_LAMBDA_HELM = Path("/opt/helm/helm")  # the kubectl/helm Lambda layer (docs/architecture.md §5)
 _PROJECT_HELM = Path(__file__).resolve().parents[2] / ".local" / "bin" / "helm"
 
 

@@ -1,4 +1,5 @@
-"""The conventions every O2 route follows (o2-facts §1, §6): auth, ProblemDetails, 404/405, slashes, flags."""
+"""The conventions every O2 route follows (docs/o2-conventions.md §1, §6): auth, ProblemDetails, 404/405, slashes,
+flags."""
 
 from __future__ import annotations
 

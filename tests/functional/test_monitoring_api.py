@@ -1,6 +1,6 @@
-"""The O2ims Infrastructure Monitoring API (o2-facts §1-§4, §6) as an SMO uses it: alarms raised by real node
-conditions on a kubesim cluster (through the inventory poll), read with the O2 query language, acknowledged and
-cleared by PATCH; the alarm service configuration and its retention."""
+"""The O2ims Infrastructure Monitoring API (docs/o2-conventions.md §1-§4, §6) as an SMO uses it: alarms raised by
+real node conditions on a kubesim cluster (through the inventory poll), read with the O2 query language, acknowledged
+and cleared by PATCH; the alarm service configuration and its retention."""
 
 from __future__ import annotations
 

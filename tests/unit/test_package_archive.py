@@ -1,4 +1,4 @@
-"""Chart archive safety checks (design §7) on archives built here with tarfile; no helm, no AWS."""
+"""Chart archive safety checks (docs/architecture.md §7) on archives built here with tarfile; no helm, no AWS."""
 
 from __future__ import annotations
 

@@ -60,7 +60,7 @@ def _use_writable_helm_home() -> None:
 
 
 class HelmDeploymentAdapter:
-    """`DeploymentAdapter` for one cluster, through helm (design §3)."""
+    """`DeploymentAdapter` for one cluster, through helm (docs/architecture.md §3)."""
 
     # Chart archives netweave stores; it cannot fetch from repositories itself.
     package_types: frozenset[str] = frozenset({"helm"})
