@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from chalice import Response
 from chalice.app import Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from chalicelib.api.queries import SelectorQuery
 from chalicelib.api.request_info import api_root
@@ -42,12 +42,6 @@ class ListQuery(SelectorQuery):
         from chalicelib.domain.paging import parse_limit
 
         return parse_limit(self.limit)
-
-
-class ListResponse(BaseModel):
-    """Documentation only: a collection answers a JSON array of the type's objects."""
-
-    model_config = ConfigDict(extra="allow", defer_build=True)
 
 
 def page_response(request: Request, page: Page, warning: str | None = None) -> Response:
