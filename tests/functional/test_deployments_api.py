@@ -23,7 +23,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import config, dms_handlers, handlers, resources
-from chalicelib.adapters.dms.helm import PROJECT_HELM
+from chalicelib.adapters.helm_binary import PROJECT_HELM
 from chalicelib.domain.auth import ALL_SCOPES
 from chalicelib.services import dms_operations
 from devtools.token import mint_token

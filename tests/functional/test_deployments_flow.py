@@ -14,7 +14,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import config, dms_handlers, resources
-from chalicelib.adapters.dms.helm import PROJECT_HELM
+from chalicelib.adapters.helm_binary import PROJECT_HELM
 from chalicelib.domain.auth import ALL_SCOPES
 from devtools.token import mint_token
 from tests.conftest import PROJECT_DIR

@@ -18,8 +18,8 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import config, resources
+from chalicelib.adapters.helm_binary import helm_binary
 from chalicelib.domain.auth import ALL_SCOPES
-from chalicelib.services.package_archive import helm_binary
 from devtools.token import mint_token
 from tests.conftest import PROJECT_DIR
 from tests.functional.conftest import SECRET, Api, token_with
