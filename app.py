@@ -1,5 +1,5 @@
 """netweave: wiring only. Blueprints, middleware, the composition root and event-source decorators; behaviour lives
-in chalicelib/ (docs/architecture.md §9)."""
+in chalicelib/ (docs/architecture.md §8)."""
 
 from typing import Any
 

@@ -1,4 +1,4 @@
-"""Cold-start benchmark (design §6): importing `app` should cost at most 1.3x importing `boto3` alone.
+"""Cold-start benchmark (docs/architecture.md §6): importing `app` should cost at most 1.3x importing `boto3` alone.
 
     .venv/bin/python bench/cold_import.py [--runs 15]
 
@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))  # run as a script (`make bench`), so the project 
 from devtools.token import mint_token  # noqa: E402
 
 TARGET_RATIO = 1.3
-WATCHED = ("kubernetes", "pyhelm3")  # heavy imports the API function must not pay for (design §6)
+WATCHED = ("kubernetes", "pyhelm3")  # heavy imports the API function must not pay for (docs/architecture.md §6)
 REQUEST_PATH = "/o2ims-infrastructureInventory/v1"
 MARKER = "BENCH_RESULT "
 

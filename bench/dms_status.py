@@ -26,10 +26,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # also runs as a script
 
-from chalicelib.settings import AdapterConfig  # noqa: E402
-
 from bench.common import percentile, start_kubesim  # noqa: E402
 from chalicelib.adapters.dms.port import ChartSource, ReleaseSpec  # noqa: E402
+from chalicelib.settings import AdapterConfig  # noqa: E402
 from devtools.chart_repo import ChartRepository, build_repository  # noqa: E402
 
 CHART, VERSION = "du", "1.0.0"

@@ -1,4 +1,4 @@
-"""Inventory benchmarks (design §6), printed, never asserted.
+"""Inventory benchmarks (docs/architecture.md §6), printed, never asserted.
 
 1. A 100-item page out of 10,000 resources: median time through the API handler (auth, query, filter-free page,
    selectors, JSON) vs the bare DynamoDB query for the same page; target ratio <= 1.5.

@@ -1,4 +1,4 @@
-"""Notification benchmarks (design §6), printed, never asserted.
+"""Notification benchmarks (docs/architecture.md §6), printed, never asserted.
 
 1. From a change being detected (the poll's event time) to its notification reaching a live SMO receiver, through
    the real pipeline (events queue → fan_out → deliveries queue → deliver, driven by the local event pump as Lambda

@@ -1,5 +1,5 @@
-"""Deployment package size (design §6, issue 7): the Lambda zip of the dev stage and the helm layer, printed, never
-asserted.
+"""Deployment package size (docs/architecture.md §6, issue 7): the Lambda zip of the dev stage and the helm layer,
+printed, never asserted.
 
     .venv/bin/python bench/package_size.py [--stage dev] [--layer-zip PATH] [--no-layer]
 

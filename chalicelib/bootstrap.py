@@ -2,7 +2,7 @@
 
 `Components` turns `Settings` into what each entry point needs: the API views (through `chalicelib/api/ports.py`,
 which app.py fills from here), the inventory poll, fan-out, delivery, the DMS worker and the deployment poll (the
-modules of `chalicelib/handlers/`). Only entry points import this module (docs/architecture.md §9).
+modules of `chalicelib/handlers/`). Only entry points import this module (docs/architecture.md §8).
 
 Everything is built on first use and kept for the life of the Lambda container; nothing is imported or connected
 before a request needs it, so a route pays only for what it uses (cold start, docs/architecture.md §6).

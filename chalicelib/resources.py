@@ -93,9 +93,8 @@ ALARMS = Table(
     ttl_attribute="expiresAt",
 )
 DELIVERY_LOG = Table("delivery-log", partition_key="subscriptionId", sort_key="attemptKey", ttl_attribute="expiresAt")
-IDEMPOTENCY = Table("idempotency", partition_key="id", ttl_attribute="expiration")
 
-TABLES: tuple[Table, ...] = (INVENTORY, SUBSCRIPTIONS, PACKAGES, DEPLOYMENTS, ALARMS, DELIVERY_LOG, IDEMPOTENCY)
+TABLES: tuple[Table, ...] = (INVENTORY, SUBSCRIPTIONS, PACKAGES, DEPLOYMENTS, ALARMS, DELIVERY_LOG)
 
 # Visibility timeouts are six times the consuming function's timeout (AWS's advice for SQS event sources: a batch
 # retried by Lambda's poller must not reappear while its first invocation may still run); receive counts bound retries

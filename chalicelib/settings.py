@@ -1,6 +1,6 @@
 """Settings: the pydantic models of netweave's configuration, read from the environment and `config/gateway.yaml`.
 
-The one place either is read. Imports nothing from adapters or services (docs/architecture.md §9): the composition
+The one place either is read. Imports nothing from adapters or services (docs/architecture.md §8): the composition
 root (`chalicelib/bootstrap.py`) turns settings into clients, stores and adapters.
 """
 
@@ -71,7 +71,7 @@ class GatewayConfig(_ConfigModel):
     @field_validator("routing", mode="before")
     @classmethod
     def _dms_routing(cls, value: Any) -> Any:
-        """`routing: {dms: [rules]}` (the design document's layout) or a bare list of DMS rules."""
+        """`routing: {dms: [rules]}` (docs/architecture.md §3) or a bare list of DMS rules."""
         if isinstance(value, dict):
             unknown = set(value) - {"dms"}
             if unknown:
@@ -119,7 +119,7 @@ class DeliverySettings(_ConfigModel):
     smo_client_secret_ssm_parameter: str | None = None
     smo_client_secret: str | None = None  # local use only; production reads it from SSM
     smo_scope: str | None = None
-    registration_url: str | None = None  # where the O-Cloud announces itself (o2-facts §4)
+    registration_url: str | None = None  # where the O-Cloud announces itself (docs/o2-conventions.md §4)
     public_url: str | None = None  # this gateway's {apiRoot} as SMOs reach it (announced as IMS_EP)
 
 

@@ -1,7 +1,7 @@
 """boto3 clients for one region, each created on first use and kept for the life of the Lambda container.
 
 Nothing is created at import time or before a request needs it: a route that makes no AWS call never imports boto3
-(docs/architecture.md §9).
+(docs/architecture.md §8).
 """
 
 from __future__ import annotations

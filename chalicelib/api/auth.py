@@ -1,7 +1,7 @@
 """Bearer-token (JWT) verification for the API function's HTTP middleware.
 
 Done in middleware rather than a Chalice authorizer because an authorizer can only deny with 403, while a missing or
-invalid token must get 401 ProblemDetails (o2-facts §6).
+invalid token must get 401 ProblemDetails (docs/o2-conventions.md §6).
 """
 
 from __future__ import annotations

@@ -174,7 +174,7 @@ def _register(root: str) -> None:
     def manager(deploymentManagerId: str, query: DeploymentManagerQuery) -> Any:
         from chalicelib.services import deployment_managers
 
-        if query.profile is not None:  # cluster credentials: only for callers allowed to deploy (o2-facts §5)
+        if query.profile is not None:  # credentials: only for callers allowed to deploy (docs/o2-conventions.md §5)
             require_scope(current_principal(), Scope.DMS_DEPLOY)
         return deployment_managers.describe(
             ports().inventory_store, ports().ims_registry, deploymentManagerId, query.selection(), query.profile

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from chalice import Response
 from chalice.app import Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from chalicelib.api.queries import SelectorQuery
 from chalicelib.api.request_info import api_root
@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # the query language and paging load with the first listing, 
 
 
 class ListQuery(SelectorQuery):
-    """`filter`, attribute selectors and paging (o2-facts §3)."""
+    """`filter`, attribute selectors and paging (docs/o2-conventions.md §3)."""
 
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
@@ -42,12 +42,6 @@ class ListQuery(SelectorQuery):
         from chalicelib.domain.paging import parse_limit
 
         return parse_limit(self.limit)
-
-
-class ListResponse(BaseModel):
-    """Documentation only: a collection answers a JSON array of the type's objects."""
-
-    model_config = ConfigDict(extra="allow", defer_build=True)
 
 
 def page_response(request: Request, page: Page, warning: str | None = None) -> Response:

@@ -1,4 +1,4 @@
-"""O2ims Infrastructure Monitoring: alarms and the alarm service configuration (o2-facts §1 Monitoring).
+"""O2ims Infrastructure Monitoring: alarms and the alarm service configuration (docs/o2-conventions.md §1).
 
 - GET `/o2ims-infrastructureMonitoring/v1/alarms` (O2 query language) and `/alarms/{alarmEventRecordId}`;
 - PATCH `/alarms/{alarmEventRecordId}`: exactly `{"alarmAcknowledged": true}` or `{"perceivedSeverity": 5}`, as

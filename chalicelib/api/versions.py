@@ -1,4 +1,4 @@
-"""`api_versions` for every O2 service, in both forms of o2-facts §1."""
+"""`api_versions` for every O2 service, in both forms of docs/o2-conventions.md §1."""
 
 from __future__ import annotations
 

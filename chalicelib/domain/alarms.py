@@ -1,4 +1,4 @@
-"""O2ims alarms (o2-facts §1 Monitoring, §2 AlarmEventRecord): the record, severities, the SMO's modifications, the
+"""O2ims alarms (docs/o2-conventions.md §1, §2): the record, severities, the SMO's modifications, the
 service configuration, and the lifecycle rules (raise, change, clear, acknowledge). Pure: no I/O.
 
 An alarm record is one occurrence of a condition on one object: raised when the condition appears, changed while
@@ -46,7 +46,8 @@ class AlarmEventRecord(WireModel):
     alarm_cleared_time: str | None = Field(default=None, alias="alarmClearedTime")
     alarm_acknowledged: bool = Field(default=False, alias="alarmAcknowledged")
     alarm_acknowledged_time: str | None = Field(default=None, alias="alarmAcknowledgedTime")
-    # Older clients read the acknowledge time under this name (o2-facts §2): same value, left out until set.
+    # Older clients read the acknowledge time under this name (docs/o2-conventions.md §2): same value, left out until
+    # set.
     alarm_acknowledge_time: str | None = Field(default=None, alias="alarmAcknowledgeTime")
     perceived_severity: Severity = Field(alias="perceivedSeverity")
     resource_type_id: str = Field(alias="resourceTypeID")

@@ -1,4 +1,4 @@
-"""Who is calling and what they may do: scopes of design §7. Pure data, no token handling here."""
+"""Who is calling and what they may do: scopes of docs/o2-conventions.md §6. Pure data, no token handling here."""
 
 from __future__ import annotations
 

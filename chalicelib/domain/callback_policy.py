@@ -1,4 +1,5 @@
-"""Which callback URLs netweave will POST to (design §7, issue 4 item 2). Pure: addresses are resolved elsewhere.
+"""Which callback URLs netweave will POST to (docs/architecture.md §7, issue 4 item 2). Pure: addresses are resolved
+elsewhere.
 
 Checked at subscription creation and again before every delivery, because DNS can change: a callback that
 resolved to a public address yesterday may point at the cloud metadata service today.

@@ -76,7 +76,7 @@ class UnsupportedMediaType(NetweaveError):
 
 
 class CapabilityNotSupported(NetweaveError):
-    """The backend chosen for this request cannot do what was asked (design §3: 501)."""
+    """The backend chosen for this request cannot do what was asked (docs/architecture.md §3: 501)."""
 
     status = 501
     title = "Not Implemented"

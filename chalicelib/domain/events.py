@@ -1,4 +1,4 @@
-"""One change-event model for every source (design §4): inventory, alarms and deployments."""
+"""One change-event model for every source (docs/architecture.md §4): inventory, alarms and deployments."""
 
 from __future__ import annotations
 

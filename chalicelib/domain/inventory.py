@@ -1,4 +1,5 @@
-"""O2ims Infrastructure Inventory objects (o2-facts §2): wire models, object types, selector schemas, stable ids.
+"""O2ims Infrastructure Inventory objects (docs/o2-conventions.md §2): wire models, object types, selector schemas,
+stable ids.
 
 Adapters produce these; the snapshot store keeps their wire form; the API and notifications serve that same form,
 so what an SMO reads and what it is notified of never differ.
@@ -22,7 +23,8 @@ _ID_NAMESPACE = uuid.UUID("0d9b7e1c-52a4-5f0e-8c43-7a1f6b2e9d15")
 
 
 def stable_id(*parts: str) -> str:
-    """A UUID derived from the backend's identity of an object, so it survives polls and restarts (o2-facts §2)."""
+    """A UUID derived from the backend's identity of an object, so it survives polls and restarts
+    (docs/o2-conventions.md §2)."""
     return str(uuid.uuid5(_ID_NAMESPACE, "\x1f".join(parts)))
 
 

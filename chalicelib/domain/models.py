@@ -18,7 +18,7 @@ class WireModel(BaseModel):
 
 
 class CloudInfo(WireModel):
-    """The O-Cloud root object of the Inventory service (o2-facts §2)."""
+    """The O-Cloud root object of the Inventory service (docs/o2-conventions.md §2)."""
 
     o_cloud_id: str = Field(alias="oCloudId")
     global_cloud_id: str = Field(alias="globalCloudId")
@@ -59,7 +59,7 @@ class Readiness(WireModel):
 
 
 class ProblemDetails(WireModel):
-    """RFC 9457 problem document (o2-facts §6); `instance` is left out on purpose."""
+    """RFC 9457 problem document (docs/o2-conventions.md §6); `instance` is left out on purpose."""
 
     type: str
     title: str

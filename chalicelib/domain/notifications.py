@@ -1,4 +1,4 @@
-"""Notification bodies in the exact shapes SMOs expect (o2-facts §4), built from change events. Pure."""
+"""Notification bodies in the exact shapes SMOs expect (docs/o2-conventions.md §4), built from change events. Pure."""
 
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ def alarm_notification(event: ChangeEvent, subscription: Subscription, notificat
 
 
 def dms_event_view(event: ChangeEvent) -> dict[str, Any]:
-    """What a DMS subscription filter selects on (design document's unified subscriptions)."""
+    """What a DMS subscription filter selects on (docs/o2-conventions.md §4)."""
     deployment = event.post or event.prior or {}
     view = {"eventType": event.detail_type or _DMS_EVENT_TYPES[event.event_type], "deploymentId": event.object_id}
     for name in ("packageId", "namespace", "name", "status", "extensions"):

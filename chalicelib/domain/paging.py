@@ -1,5 +1,5 @@
-"""Paging markers (o2-facts §3): opaque to clients, a DynamoDB resume key to us; a plain positive integer N is read
-as page N of the requested page size, for clients that page by number."""
+"""Paging markers (docs/o2-conventions.md §3): opaque to clients, a DynamoDB resume key to us; a plain positive
+integer N is read as page N of the requested page size, for clients that page by number."""
 
 from __future__ import annotations
 

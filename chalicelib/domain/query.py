@@ -1,4 +1,5 @@
-"""The O2 filter language (o2-facts §3 and §4, ETSI NFV-SOL 013 §5.2) as a pure module: parse, print, validate.
+"""The O2 filter language (docs/o2-conventions.md §3 and §4, ETSI NFV-SOL 013 §5.2) as a pure module: parse,
+print, validate.
 
     filter := group ('|' group)*            -- '|' (OR) only in subscription filters
     group  := term (';' term)*              -- ';' is AND
@@ -122,7 +123,7 @@ def parse_filter(
 
 
 def parse_subscription_filter(text: str) -> Filter:
-    """A subscription filter (o2-facts §4): OR groups with '|' and the pseudo attribute `objectType`."""
+    """A subscription filter (docs/o2-conventions.md §4): OR groups with '|' and the pseudo attribute `objectType`."""
     return parse_filter(text, allow_or=True, pseudo_attributes=SUBSCRIPTION_PSEUDO_ATTRIBUTES)
 
 

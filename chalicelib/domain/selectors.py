@@ -1,4 +1,4 @@
-"""ETSI NFV-SOL 013 §5.3 attribute selectors (o2-facts §3): `all_fields`, `fields`, `exclude_fields`,
+"""ETSI NFV-SOL 013 §5.3 attribute selectors (docs/o2-conventions.md §3): `all_fields`, `fields`, `exclude_fields`,
 `exclude_default`. Pure functions over the wire dict of one object.
 
 Semantics: the default representation is every attribute except the type's large complex ones; `fields` adds named

@@ -52,7 +52,8 @@ def diff(stored: dict[ObjectKey, StoredEntry], current: list[InventoryObject]) -
     return changes
 
 
-# Objects an SMO is notified about (o2-facts §4 objectType values); alarm dictionaries are served, not notified.
+# Objects an SMO is notified about (docs/o2-conventions.md §4: objectType values); alarm dictionaries are served,
+# not notified.
 NOTIFIED_TYPES = frozenset(
     {
         ObjectType.RESOURCE_TYPE.value,

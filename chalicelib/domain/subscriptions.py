@@ -23,7 +23,7 @@ class SubscriptionKind(StrEnum):
     INVENTORY = "inventory"
     ALARM = "alarm"
     DMS = "dms"
-    REGISTRATION = "registration"  # the SMO's O-Cloud registration endpoint (o2-facts §4, issue 4 item 5)
+    REGISTRATION = "registration"  # the SMO's O-Cloud registration endpoint (docs/o2-conventions.md §4, issue 4 item 5)
 
 
 class SubscriptionStatus(StrEnum):
@@ -60,5 +60,5 @@ class DeliveryMessage(WireModel):
 
 def notification_id(event_id: str, subscription_id: str) -> str:
     """Stable per (event, subscription): every retry and every re-publication of the same change carries the same
-    id, so the SMO can deduplicate (design §4, §7)."""
+    id, so the SMO can deduplicate (docs/architecture.md §4, §7)."""
     return str(uuid.uuid5(_NOTIFICATION_NAMESPACE, f"{event_id}|{subscription_id}"))

@@ -1,5 +1,5 @@
-"""Alarm use cases of the O2ims Infrastructure Monitoring API (o2-facts §1, §2): list and read alarm records, the
-SMO's modifications (acknowledge, clear), and the alarm service configuration (retention).
+"""Alarm use cases of the O2ims Infrastructure Monitoring API (docs/o2-conventions.md §1, §2): list and read alarm
+records, the SMO's modifications (acknowledge, clear), and the alarm service configuration (retention).
 
 Modifications follow the evaluator's rules (services/alarm_evaluation.py): the change event is published before the
 record is written, so a crash between the two repeats the event (its id is derived from the record and the

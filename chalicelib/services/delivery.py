@@ -1,4 +1,5 @@
-"""The `deliver` function: one batch of the `deliveries` FIFO queue, each message POSTed to its SMO (design §4, §7).
+"""The `deliver` function: one batch of the `deliveries` FIFO queue, each message POSTed to its SMO
+(docs/architecture.md §4, §7).
 
 Per outcome (decided by the pure `decide`):
 - 2xx: delivered; 410: the subscription is disabled and the message finished;

@@ -1,5 +1,5 @@
-"""Inventory reads that need more than the snapshot: a deployment manager's access profile (o2-facts §5), and the
-alarm dictionary of a resource type."""
+"""Inventory reads that need more than the snapshot: a deployment manager's access profile (docs/o2-conventions.md
+§5), and the alarm dictionary of a resource type."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """`fan_out`: match change events against subscriptions and queue one delivery per (event, subscription).
 
 Subscriptions are read once per batch (the store caches them a few seconds). O2ims filters (inventory, alarm) name
-the events NOT to report: a matching event is skipped (o2-facts §4); DMS filters select. A subscription only ever
-sees events of its own kind.
+the events NOT to report: a matching event is skipped (docs/o2-conventions.md §4); DMS filters select. A
+subscription only ever sees events of its own kind.
 """
 
 from __future__ import annotations

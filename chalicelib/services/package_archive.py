@@ -1,4 +1,4 @@
-"""Chart archives: safety checks on the bytes (design §7), then Chart.yaml read by the real `helm` binary.
+"""Chart archives: safety checks on the bytes (docs/architecture.md §7), then Chart.yaml read by the real `helm` binary.
 
 The archive is never extracted. Its members are walked as a stream, so a gzip bomb is abandoned as soon as the
 declared sizes pass the limit, and `helm show chart` reads the `.tgz` written to a private temporary directory.
@@ -21,13 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from chalicelib.adapters.helm_binary import helm_binary
 from chalicelib.domain.errors import BackendUnavailable
 from chalicelib.domain.packages import ChartMetadata, PackageRejected, PackageTooLarge
 
 MiB = 1024 * 1024
 HELM_TIMEOUT_SECONDS = 20.0
-_LAMBDA_HELM = Path("/opt/helm/helm")  # the kubectl/helm Lambda layer (design §5)
-_PROJECT_HELM = Path(__file__).resolve().parents[2] / ".local" / "bin" / "helm"
 
 
 @dataclass(frozen=True)
@@ -107,17 +106,6 @@ def _chart_directory(members: list[tarfile.TarInfo]) -> str:
     if not any(posixpath.normpath(m.name) == chart_yaml and m.isfile() for m in members):
         raise PackageRejected(f"chart archive: has no {chart_yaml}")
     return top
-
-
-def helm_binary(env: dict[str, str] | None = None) -> str:
-    """NETWEAVE_HELM_BINARY, else the Lambda layer's helm, else the project's `.local/bin/helm`, else `helm`."""
-    configured = (os.environ if env is None else env).get("NETWEAVE_HELM_BINARY")
-    if configured:
-        return configured
-    for candidate in (_LAMBDA_HELM, _PROJECT_HELM):
-        if candidate.is_file():
-            return str(candidate)
-    return "helm"
 
 
 def read_chart(data: bytes, timeout: float = HELM_TIMEOUT_SECONDS) -> ChartMetadata:

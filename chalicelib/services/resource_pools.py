@@ -1,4 +1,4 @@
-"""Creating, resizing and deleting resource pools (design document use case 1): a netweave extension served only on
+"""Creating, resizing and deleting resource pools (docs/o2-conventions.md §7): a netweave extension served only on
 the seed's short form `/o2ims/v1/resourcePools`, by backends with `Capability.POOL_MANAGEMENT` (others: 501).
 
 The snapshot stays the poller's: a change made here shows in the collections after the backend's next poll, which

@@ -2,11 +2,11 @@
 
 Ports come in as arguments: the store (`SubscriptionStore` or a fake), and for creation the callback policy, a
 resolver and an optional reachability prober. The wire form never carries the signing secret; only the creation
-answer adds it, once (design §4: Standard Webhooks, `whsec_` + base64 of 32 random bytes).
+answer adds it, once (docs/architecture.md §4: Standard Webhooks, `whsec_` + base64 of 32 random bytes).
 
 Filters as stored (what `fan_out` evaluates):
 - inventory: the client's text verbatim, O2 subscription grammar (`|`, `objectType`), attributes of any inventory
-  object type; a matching event is NOT reported (o2-facts §4);
+  object type; a matching event is NOT reported (docs/o2-conventions.md §4);
 - alarm: the client's text verbatim, `|` allowed, attributes of the alarm record (no `objectType`: alarms have none);
 - DMS: selects events; AND-only query grammar (`fan_out` parses DMS filters with `parse_filter`), attributes of the
   DMS event view. `eventTypes` has no field of its own in the record, so it is folded into the stored filter as a

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chalicelib.settings import Settings
-
 from chalicelib import resources
+from chalicelib.settings import Settings
 
 
 def provision(settings: Settings, session: Any) -> None:

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from chalicelib.settings import settings_from_environment
 
 from chalicelib import resources
+from chalicelib.settings import settings_from_environment
 from devtools.chart_repo import DEMO_CHARTS, BucketFront, ChartRepository, build_repository
 from devtools.localstack.provision import provision
 from devtools.token import local_secret, mint_token

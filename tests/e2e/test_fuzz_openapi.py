@@ -1,5 +1,5 @@
-"""Property-based fuzzing of every documented route over HTTP (design §7): whatever an SMO sends, no route answers
-5xx, every answer matches the OpenAPI document (status codes, media types, schemas)."""
+"""Property-based fuzzing of every documented route over HTTP (docs/architecture.md §7): whatever an SMO sends, no
+route answers 5xx, every answer matches the OpenAPI document (status codes, media types, schemas)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.xdist_group("stack")
 
 def no_unexpected_server_error(ctx: Any, response: Any, case: Any) -> bool | None:
     """Like schemathesis' not_a_server_error, except 501: a documented answer when the chosen backend lacks the
-    capability (design §3), e.g. pool management on the Kubernetes backend."""
+    capability (docs/architecture.md §3), e.g. pool management on the Kubernetes backend."""
     if response.status_code >= 500 and response.status_code != 501:
         raise AssertionError(f"server error {response.status_code}: {response.text[:300]}")
     return None

@@ -1,5 +1,5 @@
 """Notifications on the running local stack, as an SMO receives them: signed, complete through an outage, and
-each failure mode ending where it should (design §4, §7; issue 4)."""
+each failure mode ending where it should (docs/architecture.md §4, §7; issue 4)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,8 @@ def subscribe(stack: LocalStack, smo: Receiver, callback: str, flt: str | None =
     assert reply.status_code == 201, reply.text
     created = reply.json()
     smo.secrets.append(created["secret"])
-    time.sleep(6)  # fan_out caches the subscription list for 5 s (design §4): later changes reach the new one
+    # fan_out caches the subscription list for 5 s (docs/architecture.md §4): later changes reach the new one
+    time.sleep(6)
     return dict(created)
 
 

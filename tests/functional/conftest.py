@@ -129,6 +129,21 @@ class Reply:
         return next((v for k, v in self.headers.items() if k.lower() == name.lower()), None)
 
 
+def assert_problem(reply: Reply, status: int, detail_part: str = "") -> dict[str, Any]:
+    """The reply is RFC 9457 ProblemDetails as every route answers errors (docs/o2-conventions.md §6): this status,
+    `application/problem+json`, `status` equal to it, a `title`, a `type` URI, a `detail` mentioning `detail_part`,
+    no `instance`. Returns the body."""
+    assert reply.status == status, reply.body
+    assert reply.header("content-type") == "application/problem+json", reply.headers
+    body: dict[str, Any] = reply.json()
+    assert body["status"] == status, body
+    assert isinstance(body["title"], str) and body["title"], body
+    assert isinstance(body["type"], str) and body["type"].startswith("https://"), body
+    assert detail_part in body["detail"], body
+    assert "instance" not in body, body
+    return body
+
+
 class Api:
     """The app as a client sees it behind API Gateway: the test client plus the gateway responses of `infra/`."""
 

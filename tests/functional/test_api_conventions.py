@@ -1,4 +1,5 @@
-"""The conventions every O2 route follows (o2-facts §1, §6): auth, ProblemDetails, 404/405, slashes, flags."""
+"""The conventions every O2 route follows (docs/o2-conventions.md §1, §6): auth, ProblemDetails, 404/405, slashes,
+flags."""
 
 from __future__ import annotations
 
@@ -9,20 +10,9 @@ import jwt
 import pytest
 
 from chalicelib.api.routing import HTTP_METHODS
-from tests.functional.conftest import SECRET, Api, token_with
+from tests.functional.conftest import SECRET, Api, assert_problem, token_with
 
 ROOT = "/o2ims-infrastructureInventory/v1"
-
-
-def assert_problem(reply, status: int, detail_part: str = "") -> dict:
-    assert reply.status == status, reply.body
-    assert reply.header("content-type") == "application/problem+json"
-    body = reply.json()
-    assert body["status"] == status
-    assert body["type"].startswith("https://") and body["title"]
-    assert detail_part in body["detail"]
-    assert "instance" not in body
-    return body
 
 
 def test_root_object_has_every_required_field(api: Api) -> None:

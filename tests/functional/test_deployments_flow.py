@@ -14,7 +14,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import resources
-from chalicelib.adapters.dms.helm import PROJECT_HELM
+from chalicelib.adapters.helm_binary import PROJECT_HELM
 from chalicelib.bootstrap import Components
 from chalicelib.domain.auth import ALL_SCOPES
 from chalicelib.handlers import dms as dms_handlers

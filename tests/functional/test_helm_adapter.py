@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from chalicelib.adapters.dms.helm import PROJECT_HELM, HelmDeploymentAdapter
+from chalicelib.adapters.dms.helm import HelmDeploymentAdapter
 from chalicelib.adapters.dms.port import DeploymentFailed, ReleaseSpec
+from chalicelib.adapters.helm_binary import PROJECT_HELM
 from chalicelib.adapters.registry import AdapterRegistry
 from chalicelib.bootstrap import DMS_ADAPTER_TYPES
 from chalicelib.domain.capabilities import Capability

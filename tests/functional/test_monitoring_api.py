@@ -1,6 +1,6 @@
-"""The O2ims Infrastructure Monitoring API (o2-facts §1-§4, §6) as an SMO uses it: alarms raised by real node
-conditions on a kubesim cluster (through the inventory poll), read with the O2 query language, acknowledged and
-cleared by PATCH; the alarm service configuration and its retention."""
+"""The O2ims Infrastructure Monitoring API (docs/o2-conventions.md §1-§4, §6) as an SMO uses it: alarms raised by
+real node conditions on a kubesim cluster (through the inventory poll), read with the O2 query language, acknowledged
+and cleared by PATCH; the alarm service configuration and its retention."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from chalicelib.domain.paging import encode_marker
 from chalicelib.handlers import inventory as inventory_handlers
 from chalicelib.services import alarms as alarm_service
 from chalicelib.services.alarm_evaluation import AlarmPorts, apply
-from tests.functional.conftest import Api, Reply, token_with
+from tests.functional.conftest import Api, Reply, assert_problem, token_with
 from tests.functional.inventory_fixtures import Site, site_environment
 from tests.functional.test_alarm_sources import alarm_events, core_api, open_alarms, set_condition
 
@@ -116,15 +116,6 @@ def patch(
 ) -> Reply:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     return api.request("PATCH", f"{ALARMS}/{record_id}", body=raw, headers={"Content-Type": content_type}, **kwargs)
-
-
-def assert_problem(reply: Reply, status: int, detail_part: str = "") -> dict[str, Any]:
-    assert reply.status == status, reply.body
-    assert reply.header("content-type") == "application/problem+json"
-    body: dict[str, Any] = reply.json()
-    assert body["status"] == status and body["title"] and body["type"].startswith("https://")
-    assert detail_part in body["detail"], body["detail"]
-    return body
 
 
 def nulls(value: Any, path: str = "") -> list[str]:

@@ -19,9 +19,9 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import resources
+from chalicelib.adapters.helm_binary import helm_binary
 from chalicelib.bootstrap import Components
 from chalicelib.domain.auth import ALL_SCOPES
-from chalicelib.services.package_archive import helm_binary
 from chalicelib.settings import settings_from_environment
 from devtools.token import mint_token
 from tests.conftest import PROJECT_DIR

@@ -27,7 +27,7 @@ from chalicelib.domain.callback_policy import Callback, CallbackRefused
 from chalicelib.domain.subscriptions import SubscriptionKind
 from chalicelib.services.subscriptions import CallbackPorts, NewSubscription, create_subscription, http_probe
 from chalicelib.settings import settings_from_environment
-from tests.functional.conftest import Api, Reply, serving, token_with
+from tests.functional.conftest import Api, Reply, assert_problem, serving, token_with
 
 
 @dataclass(frozen=True)
@@ -51,14 +51,6 @@ IDS = ["inventory", "alarm", "dms"]
 def public_callback(tag: str = "") -> str:
     # A public address literal: no DNS lookup, which the test machine may not have.
     return f"https://93.184.215.14/smo/{tag or uuid.uuid4().hex}"
-
-
-def assert_problem(reply: Reply, status: int, part: str = "") -> dict[str, Any]:
-    assert reply.status == status, reply.body
-    assert reply.header("content-type") == "application/problem+json"
-    body: dict[str, Any] = reply.json()
-    assert body["status"] == status and part in body["detail"], body
-    return body
 
 
 def post(api: Api, kind: Kind, **body: Any) -> Reply:

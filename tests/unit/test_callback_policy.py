@@ -1,4 +1,4 @@
-"""Which callbacks netweave will call: the SSRF guard at creation and at delivery (design §7)."""
+"""Which callbacks netweave will call: the SSRF guard at creation and at delivery (docs/architecture.md §7)."""
 
 import ipaddress
 

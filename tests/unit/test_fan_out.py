@@ -1,4 +1,4 @@
-"""fan_out: who gets which notification, in which exact shape (o2-facts §4)."""
+"""fan_out: who gets which notification, in which exact shape (docs/o2-conventions.md §4)."""
 
 from __future__ import annotations
 

@@ -746,7 +746,7 @@ def _resolve(code: Code, reached: Reach, key: tuple[str, str], kind: str, seen: 
     found: set[Resource] = set()
     if unit.cls is not None and unit.module not in HUBS:
         return _constructed_with(code, reached, key, unit.cls, kind, seen)
-    if unit.module not in HUBS:  # e.g. clients and queue URLs handed down in a ports object built elsewhere in the module
+    if unit.module not in HUBS:  # clients and queue URLs handed down in a ports object built elsewhere in the module
         found = {r for u in code.units.values() if u.module == unit.module for r in u.resources
                  if r.startswith(f"{kind}:")}
         for cls in [] if found else [c for m, c in code.classes if m == unit.module]:

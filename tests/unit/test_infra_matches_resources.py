@@ -7,6 +7,7 @@ tests the pure part of `infra/stack_outputs.py` (stack outputs -> `.chalice/conf
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -276,6 +277,30 @@ def test_secret_parameter_names_are_what_the_code_reads_and_the_stage_policy_cov
 
 
 # ---- nothing else --------------------------------------------------------------------------------------------
+
+def _used_by_the_code() -> set[str]:
+    """Names of resources.py the application code refers to: `resources.NAME` or `from chalicelib.resources import
+    NAME`, as Python reads them (docstrings and comments do not count)."""
+    used: set[str] = set()
+    for path in [ROOT / "app.py", *(ROOT / "chalicelib").rglob("*.py")]:
+        if path == ROOT / "chalicelib" / "resources.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "resources":
+                used.add(node.attr)
+            elif isinstance(node, ast.ImportFrom) and node.module == "chalicelib.resources":
+                used.update(alias.name for alias in node.names)
+    return used
+
+
+def test_every_table_queue_and_bucket_is_used_by_the_code() -> None:
+    """A resource only the readiness check and the templates know of (reached through TABLES/QUEUES/BUCKETS alone)
+    costs money and permissions for nothing: nothing reads or writes it."""
+    defined = {name for name, value in vars(resources).items()
+               if isinstance(value, (resources.Table, resources.Queue, resources.Bucket))}
+    assert defined, "resources.py defines no table, queue or bucket?"
+    assert defined - _used_by_the_code() == set(), "defined in resources.py but used by no code"
+
 
 def _defined_in_resources_py() -> set[tuple[str, str]]:
     expected: set[tuple[str, str]] = {

@@ -1,4 +1,4 @@
-"""Chart archive safety checks (design §7) on archives built here with tarfile; no helm, no AWS."""
+"""Chart archive safety checks (docs/architecture.md §7) on archives built here with tarfile; no helm, no AWS."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import tarfile
 import pytest
 
 from chalicelib.domain.packages import PackageRejected, PackageTooLarge, parse_checksum
-from chalicelib.services.package_archive import ArchiveLimits, _metadata, check_archive, helm_binary
+from chalicelib.services.package_archive import ArchiveLimits, _metadata, check_archive
 
 CHART_YAML = b"apiVersion: v2\nname: demo\nversion: 0.1.0\n"
 
@@ -131,8 +131,3 @@ def test_checksum_syntax() -> None:
     assert parse_checksum("SHA256:" + "AB" * 32) == "ab" * 32
     with pytest.raises(Exception, match="64 hex digits"):
         parse_checksum("md5:abc")
-
-
-def test_helm_binary_is_configurable() -> None:
-    assert helm_binary({"NETWEAVE_HELM_BINARY": "/custom/helm"}) == "/custom/helm"
-    assert helm_binary({}).endswith("helm")

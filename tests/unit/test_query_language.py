@@ -1,4 +1,5 @@
-"""The O2 filter language (o2-facts §3-4, SOL013 §5.2) as an SMO writes it: what matches, what is refused and why."""
+"""The O2 filter language (docs/o2-conventions.md §3, §4; SOL013 §5.2) as an SMO writes it: what matches, what is
+refused and why."""
 
 from __future__ import annotations
 

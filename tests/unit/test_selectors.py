@@ -1,4 +1,4 @@
-"""Attribute selectors (o2-facts §3, SOL013 §5.3) as an SMO uses them."""
+"""Attribute selectors (docs/o2-conventions.md §3; SOL013 §5.3) as an SMO uses them."""
 
 import pytest
 

@@ -25,27 +25,18 @@ from pydantic import Field, ValidationError
 from chalicelib.adapters.dms import helm_status as mapping
 from chalicelib.adapters.dms.cluster import Cluster, ClusterOptions
 from chalicelib.adapters.dms.port import DeploymentFailed, PodLogs, ReleaseSpec, ReleaseStatus, Revision
+from chalicelib.adapters.helm_binary import helm_binary
 from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import BackendUnavailable, NotFound
 from chalicelib.settings import AdapterConfig
 
 T = TypeVar("T")
-LAMBDA_LAYER_HELM = Path("/opt/helm/helm")
-PROJECT_HELM = Path(__file__).resolve().parents[3] / ".local" / "bin" / "helm"
 
 
 class HelmOptions(ClusterOptions):
     """`options` of a `helm` DMS adapter in config/gateway.yaml."""
 
     helm_binary: str | None = Field(default=None, alias="helmBinary")
-
-
-def default_helm_binary() -> str:
-    """The Lambda layer's binary, else the one `make` installs into the project, else whatever PATH offers."""
-    for candidate in (LAMBDA_LAYER_HELM, PROJECT_HELM):
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return str(candidate)
-    return "helm"
 
 
 def _use_writable_helm_home() -> None:
@@ -60,7 +51,7 @@ def _use_writable_helm_home() -> None:
 
 
 class HelmDeploymentAdapter:
-    """`DeploymentAdapter` for one cluster, through helm (design §3)."""
+    """`DeploymentAdapter` for one cluster, through helm (docs/architecture.md §3)."""
 
     # Chart archives netweave stores; it cannot fetch from repositories itself.
     package_types: frozenset[str] = frozenset({"helm"})
@@ -69,7 +60,7 @@ class HelmDeploymentAdapter:
     def __init__(self, config: AdapterConfig) -> None:
         self.adapter_id = config.id
         self.options = HelmOptions.of(config.id, config.options)
-        self.helm_binary = self.options.helm_binary or default_helm_binary()
+        self.helm_binary = self.options.helm_binary or helm_binary()
         self._lock = threading.Lock()
         self._helm_client: Any = None
         self.cluster = Cluster(config.id, self.options.kubeconfig, self.options.context,

@@ -1,8 +1,8 @@
-"""AWS IMS backend: EKS clusters, node groups and EC2 instances as O2ims objects (design §3, `aws`).
+"""AWS IMS backend: EKS clusters, node groups and EC2 instances as O2ims objects (docs/architecture.md §3, `aws`).
 
 EKS cluster -> deployment manager, managed node group -> resource pool, EC2 instance (found by the `eks:*` tags EKS
 puts on managed nodes) -> resource, instance type -> resource type. Creating, resizing and deleting a resource pool
-creates, rescales and deletes a node group (design document use case 1, a netweave extension).
+creates, rescales and deletes a node group (a netweave extension, docs/o2-conventions.md §7).
 
 Clients are built on first use, per adapter, so importing this module or constructing the adapter never touches
 the network; botocore timeouts and retries are small so that a dead account or region fails fast with

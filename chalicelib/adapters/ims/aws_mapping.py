@@ -72,7 +72,7 @@ def partition_of(arn: str) -> str:
 
 
 def _compact(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Drop absent values: documents never carry null (o2-facts §2)."""
+    """Drop absent values: documents never carry null (docs/o2-conventions.md §2)."""
     return {key: value for key, value in values.items() if value is not None}
 
 
@@ -249,9 +249,9 @@ def to_deployment_manager(
 
 
 def profile(cluster: Mapping[str, Any], region: str) -> dict[str, Any] | None:
-    """The native_k8sapi profile (o2-facts §5) as the deployment manager's extensions carry it. EKS issues no client
-    certificates: callers authenticate with an IAM token (`aws eks get-token`), so the data is the endpoint and CA
-    plus what that command needs."""
+    """The native_k8sapi profile (docs/o2-conventions.md §5) as the deployment manager's extensions carry it. EKS
+    issues no client certificates: callers authenticate with an IAM token (`aws eks get-token`), so the data is the
+    endpoint and CA plus what that command needs."""
     endpoint = cluster.get("endpoint")
     if not endpoint:
         return None

@@ -122,8 +122,9 @@ def in_cluster_access() -> ClusterAccess:
 
 
 def cluster_profile_data(access: ClusterAccess) -> dict[str, Any]:
-    """o2-facts §5 `profileData`; values the kubeconfig lacks are left out, never null. A static bearer token is
-    added as `admin_token` (a netweave extension): without it an SMO could not reach a token-authenticated cluster."""
+    """`profileData` (docs/o2-conventions.md §5); values the kubeconfig lacks are left out, never null. A static
+    bearer token is added as `admin_token` (a netweave extension): without it an SMO could not reach a
+    token-authenticated cluster."""
     data = {"cluster_api_endpoint": access.server, "cluster_ca_cert": access.ca_cert, "admin_user": access.user,
             "admin_client_cert": access.client_cert, "admin_client_key": access.client_key,
             "admin_token": access.token}
@@ -152,7 +153,7 @@ def _unavailable(adapter_id: str, server: str, error: BaseException, timeout: fl
 
 
 class KubernetesInventoryAdapter:
-    """`InventoryAdapter` for one Kubernetes cluster (design §3)."""
+    """`InventoryAdapter` for one Kubernetes cluster (docs/architecture.md §3)."""
 
     def __init__(self, config: AdapterConfig) -> None:
         self.adapter_id = config.id

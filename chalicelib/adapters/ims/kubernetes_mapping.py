@@ -1,4 +1,5 @@
-"""Kubernetes nodes → O2ims objects (o2-facts §2), as pure functions over the API server's JSON (plain dicts).
+"""Kubernetes nodes → O2ims objects (docs/o2-conventions.md §2), as pure functions over the API server's JSON
+(plain dicts).
 
 No client and no I/O here, so the whole mapping is unit-testable on hand-written node dicts. Every document is a
 function of the cluster's state alone, independent of list order, so an unchanged cluster maps to identical documents

@@ -27,7 +27,7 @@ class InventoryContext:
 
 @dataclass(frozen=True)
 class PoolRequest:
-    """Create or resize a resource pool (design document use case 1; a netweave extension)."""
+    """Create or resize a resource pool (a netweave extension, docs/o2-conventions.md §7)."""
 
     name: str
     location: str | None = None
@@ -49,7 +49,7 @@ class InventoryAdapter(Protocol):
         ...
 
     def cluster_profile(self, deployment_manager_id: str) -> dict[str, Any] | None:
-        """The O2dms Kubernetes-native profile data of a deployment manager (o2-facts §5), or None."""
+        """The O2dms Kubernetes-native profile data of a deployment manager (docs/o2-conventions.md §5), or None."""
         ...
 
 

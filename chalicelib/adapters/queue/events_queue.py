@@ -34,7 +34,7 @@ class SqsDeliveryQueue:
 
     def enqueue(self, deliveries: list[DeliveryMessage]) -> int:
         """One message group per subscription: its notifications arrive in order, and a failing subscriber holds
-        back only its own (design §4). The notification id deduplicates re-fanned events."""
+        back only its own (docs/architecture.md §4). The notification id deduplicates re-fanned events."""
         entries = [{"MessageBody": _compact(d.to_wire()), "MessageGroupId": d.subscription_id,
                     "MessageDeduplicationId": d.notification_id} for d in deliveries]
         return send_all(self.client, self.queue_url, entries)

@@ -1,4 +1,5 @@
-"""Every delivery attempt in DynamoDB (`resources.DELIVERY_LOG`), for operators (design §4: every outcome recorded).
+"""Every delivery attempt in DynamoDB (`resources.DELIVERY_LOG`), for operators (docs/architecture.md §4: every
+outcome recorded).
 
 pk = subscription id, sk = `<iso time>#<notificationId>#<attempt>`: one subscription's attempts read back in time
 order with one query. Items expire after 30 days (TTL `expiresAt`). Errors are short and carry no secrets: they

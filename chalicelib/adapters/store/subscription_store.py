@@ -2,7 +2,7 @@
 
 A subscription item is keyed by its id; a second item keyed `dedupe#<hash of kind, callback, filter, consumer id>`
 is written in the same transaction, both conditional on not existing, so two identical subscriptions can never
-both be created, however many arrive at once (o2-facts §4: a duplicate is a 400).
+both be created, however many arrive at once (docs/o2-conventions.md §4: a duplicate is a 400).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""OAuth2 client credentials towards the SMO (design §4): one bearer token for every notification, cached.
+"""OAuth2 client credentials towards the SMO (docs/architecture.md §4): one bearer token for every notification, cached.
 
 The token is fetched from the operator-configured token endpoint (not from anything an SMO supplies, so it is not
 subject to the callback policy) and reused until shortly before it expires. A 401 from a callback invalidates it,

@@ -1,4 +1,5 @@
-"""POSTing one signed notification to one SMO callback (design §4, §7), reporting what happened, never raising.
+"""POSTing one signed notification to one SMO callback (docs/architecture.md §4, §7), reporting what happened,
+never raising.
 
 Safety at send time:
 - the callback is parsed and its host resolved and checked against the callback policy right before the POST, and

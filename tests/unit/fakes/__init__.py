@@ -1,1 +1,1 @@
-"""In-memory fakes of the ports, for unit tests of services (design §5: fakes through ports)."""
+"""In-memory fakes of the ports, for unit tests of services (docs/architecture.md §5: fakes through ports)."""
