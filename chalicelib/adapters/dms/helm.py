@@ -25,6 +25,7 @@ from pydantic import Field, ValidationError
 from chalicelib.adapters.dms import helm_status as mapping
 from chalicelib.adapters.dms.cluster import Cluster, ClusterOptions
 from chalicelib.adapters.dms.port import DeploymentFailed, PodLogs, ReleaseSpec, ReleaseStatus, Revision
+from chalicelib.adapters.kube_errors import read_errors, transport_errors
 from chalicelib.adapters.registry import Capability
 from chalicelib.config import AdapterConfig
 from chalicelib.domain.errors import BackendUnavailable, NotFound
@@ -164,7 +165,7 @@ class HelmDeploymentAdapter:
                 raise
             try:
                 pods = self.cluster.release_pods(name, namespace)
-            except Exception:  # best effort: the helm error alone is still the answer
+            except read_errors():  # best effort: the helm error alone is still the answer
                 raise error from None
             raise DeploymentFailed(mapping.with_waiting_pods(error.detail, pods)) from error
 
@@ -233,12 +234,11 @@ class HelmDeploymentAdapter:
 
     @contextmanager
     def _cluster_errors(self) -> Iterator[None]:
-        """Any transport or API failure of a read means the cluster is not usable right now."""
+        """Any transport or API failure of a read means the cluster is not usable right now; anything else is a bug
+        of netweave's and passes unchanged."""
         try:
             yield
-        except (NotFound, BackendUnavailable, DeploymentFailed):
-            raise
-        except Exception as error:
+        except transport_errors() as error:
             self.close()  # start the next call with fresh connections
             raise BackendUnavailable(f"backend '{self.adapter_id}': cluster read failed: "
                                      f"{mapping.helm_message(str(error))}") from error
