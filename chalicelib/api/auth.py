@@ -77,9 +77,16 @@ def require_scope(principal: Principal, scope: Scope) -> None:
 
 def _verification_key(token: str, settings: AuthSettings) -> Any:
     if settings.jwks_url:
+        import jwt
+
+        from chalicelib.domain.errors import ServiceUnavailable
+
         try:
             return _jwks_client(settings.jwks_url).get_signing_key_from_jwt(token).key
-        except Exception as error:  # a key we cannot find means we cannot trust the token
+        except jwt.PyJWKClientConnectionError as error:  # the token may be fine: only its judge is away
+            raise ServiceUnavailable("the identity provider's signing keys cannot be fetched; retry later") \
+                from error
+        except (jwt.PyJWTError, ValueError) as error:  # a key we cannot find means we cannot trust the token
             raise Unauthorized(f"the bearer token's signing key is unknown: {type(error).__name__}") from None
     if settings.shared_secret:
         return settings.shared_secret

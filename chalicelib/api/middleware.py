@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import Callable
 
-from chalice.app import Request, Response
+from chalice.app import ChaliceUnhandledError, Request, Response
 
 from chalicelib.api import auth, problems
 from chalicelib.api.routing import spec_for
@@ -26,9 +26,10 @@ def http_middleware(event: Request, get_response: Callable[[Request], Response])
         response = _authorized_response(event, resource_path, get_response)
     except NetweaveError as error:
         response = problems.from_error(error)
-    except Exception:
-        logger.exception("unhandled error", extra={"path": event.path})
-        response = problems.problem_response(500, "An internal error occurred.")
+    except Exception as error:
+        bug = error.__cause__ if isinstance(error, ChaliceUnhandledError) and error.__cause__ else error
+        logger.exception("unhandled error", extra={"path": event.path, "error": type(bug).__name__})
+        response = problems.internal_error(request_id)
     finally:
         auth.set_principal(None)
     response = problems.from_chalice_response(response)

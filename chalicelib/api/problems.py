@@ -55,6 +55,11 @@ def problem_response(
     )
 
 
+def internal_error(request_id: str) -> Response:
+    """A bug: nothing about it is shown but the request id, under which its traceback is logged."""
+    return problem_response(500, "An internal error occurred.", members={"requestId": request_id})
+
+
 def from_error(error: NetweaveError) -> Response:
     return Response(
         body=json.dumps(problem_body(error.status, error.detail, error.slug, error.title)),

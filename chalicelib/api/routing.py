@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalice import Blueprint, Chalice, Response
+from chalice import Blueprint, Chalice, ChaliceUnhandledError, Response
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.api import problems
@@ -131,6 +131,8 @@ class Router:
                     return view(**path_params)
                 except NetweaveError as error:
                     return problems.from_error(error)
+                except Exception as error:
+                    raise _bug(error) from error
 
             self.blueprint.route(path, methods=[method], name=_route_name(method, path),
                                  content_types=content_types)(wrapped)
@@ -160,8 +162,16 @@ def _parsing(view: View, spec: RouteSpec, blueprint: Blueprint) -> View:
             return view(**kwargs)
         except NetweaveError as error:
             return problems.from_error(error)
+        except Exception as error:
+            raise _bug(error) from error
 
     return wrapped
+
+
+def _bug(error: Exception) -> ChaliceUnhandledError:
+    """Chalice lets only this through to the middleware, which answers 500 with the request id and logs the
+    traceback under it; Chalice's own 500 would log it under no id."""
+    return ChaliceUnhandledError(type(error).__name__)
 
 
 def parse_query(model: type[BaseModel], params: dict[str, str]) -> BaseModel:

@@ -89,5 +89,17 @@ class BackendUnavailable(NetweaveError):
     slug = "backend-unavailable"
 
 
+class ServiceUnavailable(NetweaveError):
+    """A service the gateway itself depends on (the identity provider's keys) cannot be reached: the request may
+    succeed later, so it is not the caller's fault (401) and not a bug (500)."""
+
+    status = 503
+    title = "Service Unavailable"
+    slug = "service-unavailable"
+
+    def __init__(self, detail: str, *, retry_after_seconds: int = 30) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after_seconds)})
+
+
 class ConfigurationError(Exception):
     """The gateway configuration is wrong: raised at load time, never shown to an API client verbatim."""

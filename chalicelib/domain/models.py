@@ -65,3 +65,5 @@ class ProblemDetails(WireModel):
     title: str
     status: int
     detail: str
+    # On a 500 only: the id (also in the X-Request-Id header) under which the gateway logged what went wrong.
+    request_id: str | None = Field(default=None, alias="requestId")

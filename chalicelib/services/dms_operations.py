@@ -2,9 +2,11 @@
 
 Safe to run twice for one message: the worker first *claims* the operation (queued, or running under an expired
 lease because its worker died), so a duplicate delivery while it runs is skipped, and a finished operation is never
-run again. A run that wants a retry (backend unavailable, unexpected error) gives its lease up before raising, so the
-redelivered message can claim it; after MAX_ATTEMPTS the operation fails instead. Every event of an operation has
-an id derived from the operation and its phase, so a re-run republishes identical events.
+run again. A run that wants a retry (backend unavailable, an AWS request failing) gives its lease up before raising,
+so the redelivered message can claim it; after MAX_ATTEMPTS the operation fails instead. Any other exception is a
+bug: running again would only repeat it, so the operation fails at once with "internal error" (the traceback goes to
+the log, never to the operation) and the message is done. Every event of an operation has an id derived from the
+operation and its phase, so a re-run republishes identical events.
 
 Order of a run: *plan* (check the package, resolve the rollback target — a refusal here changes nothing, the
 deployment keeps its status), announce the start, execute through the adapter, record success or failure
@@ -15,6 +17,8 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from chalicelib.adapters.dms.port import (
     BackendRefused,
@@ -29,6 +33,7 @@ from chalicelib.domain.deployments import OperationStatus, OperationType
 from chalicelib.domain.errors import BackendUnavailable, NetweaveError, NotFound
 from chalicelib.domain.events import utc_now_iso
 from chalicelib.domain.packages import DeploymentPackage, PackageType
+from chalicelib.observability import logger
 from chalicelib.services.chart_index import ensure_published
 from chalicelib.services.dms_results import (
     OperationPorts,
@@ -92,11 +97,9 @@ def _run(run: Run, timeout: int | None) -> str:
         adapter = run.ports.registry.get(run.deployment.adapter_id)
         require(adapter, _NEEDS[run.operation.operation_type])
         plan = _plan(run, adapter)
-    except NetweaveError as error:
-        if isinstance(error, BackendUnavailable) and run.operation.attempts < MAX_ATTEMPTS:
-            _give_up_lease(run, error.detail)
-            raise
-        refuse(run, error)  # nothing has changed yet: not even an unreachable backend makes the deployment failed
+    except Exception as error:
+        # Nothing has changed yet: not even an unreachable backend or a bug makes the deployment failed.
+        refuse(run, _retry_or_explain(run, error))
         return "refused"
     try:
         announce_start(run)
@@ -105,21 +108,43 @@ def _run(run: Run, timeout: int | None) -> str:
         refuse(run, error)  # nothing changed in the backend: the deployment keeps the status it had
         return "refused"
     except Exception as error:
-        _retry_or_fail(run, error, adapter, plan)
+        fail(run, _retry_or_explain(run, error), _release_after_failure(run, adapter), plan)
         return "failed"
-    succeed(run, outcome)
+    try:
+        succeed(run, outcome)
+    except Exception as error:
+        if _transient(error):
+            raise  # the release is done: the redelivery after the lease records it, it need not run again
+        fail(run, _bug(run, error), outcome.release, plan)
+        return "failed"
     return "succeeded"
 
 
-def _retry_or_fail(run: Run, error: Exception, adapter: DeploymentAdapter | None, plan: Plan | None) -> None:
-    """Raise (to be retried) while attempts remain and the error may pass; else record the failure."""
-    transient = isinstance(error, BackendUnavailable) or not isinstance(error, NetweaveError)
-    if transient and run.operation.attempts < MAX_ATTEMPTS:
+def _transient(error: Exception) -> bool:
+    """Errors that may pass: an unreachable backend, or an AWS request (store, queues, package archives) failing.
+    A request botocore refuses to send is a bug of ours, not an outage."""
+    if isinstance(error, ParamValidationError):
+        return False
+    return isinstance(error, BackendUnavailable | BotoCoreError | ClientError)
+
+
+def _retry_or_explain(run: Run, error: Exception) -> NetweaveError:
+    """Raise `error` (to be retried) while attempts remain and it may pass; else the error to record."""
+    if not _transient(error):
+        return error if isinstance(error, NetweaveError) else _bug(run, error)
+    if run.operation.attempts < MAX_ATTEMPTS:
         _give_up_lease(run, error.detail if isinstance(error, NetweaveError) else type(error).__name__)
         raise error
-    if not isinstance(error, NetweaveError):
-        error = NetweaveError(f"internal error after {run.operation.attempts} attempts: {type(error).__name__}")
-    fail(run, error, _release_after_failure(run, adapter), plan)
+    if isinstance(error, NetweaveError):
+        return error
+    return NetweaveError(f"gave up after {run.operation.attempts} attempts: {type(error).__name__}")
+
+
+def _bug(run: Run, error: Exception) -> NetweaveError:
+    """Log the bug once with its traceback; the operation records only the class: messages may carry secrets."""
+    logger.exception("dms operation hit a bug", extra={"operationId": run.operation.operation_id,
+                                                        "error": type(error).__name__})
+    return NetweaveError(f"internal error: {type(error).__name__}")
 
 
 def _give_up_lease(run: Run, reason: str) -> None:

@@ -3,13 +3,19 @@ flags."""
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 import time
 import uuid
+from typing import Any
 
 import jwt
 import pytest
 
 from chalicelib.api.routing import HTTP_METHODS
+from chalicelib.observability import SERVICE, logger
+from chalicelib.services import ocloud
 from tests.functional.conftest import SECRET, Api, assert_problem, token_with
 
 ROOT = "/o2ims-infrastructureInventory/v1"
@@ -133,3 +139,31 @@ def test_every_response_carries_a_request_id_and_honours_the_clients(api: Api) -
     assert api.get(ROOT).header("x-request-id")
     assert api.get(ROOT, headers={"X-Request-Id": "smo-trace-42"}).header("x-request-id") == "smo-trace-42"
     assert api.get(ROOT, token=None, headers={"X-Request-Id": "smo-trace-43"}).header("x-request-id") == "smo-trace-43"
+
+
+def test_a_bug_in_a_view_answers_500_problem_details_naming_the_request_id_it_is_logged_under(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: Any, **__: Any) -> Any:
+        raise TypeError("unsupported operand type(s): token=s3cr3t")
+
+    monkeypatch.setattr(ocloud, "describe_ocloud", broken)
+    log = io.StringIO()
+    handler = logging.StreamHandler(log)
+    handler.setFormatter(logger.registered_formatter)  # formats as it is logged: with the request's keys
+    logging.getLogger(SERVICE).addHandler(handler)
+    try:
+        supplied = api.get(ROOT, headers={"X-Request-Id": "smo-trace-500"})
+        generated = api.get(ROOT)
+    finally:
+        logging.getLogger(SERVICE).removeHandler(handler)
+
+    assert assert_problem(supplied, 500) == {
+        "type": "https://netweave.io/problems/internal-server-error", "title": "Internal Server Error",
+        "status": 500, "detail": "An internal error occurred.", "requestId": "smo-trace-500"}
+    assert supplied.header("x-request-id") == "smo-trace-500" and b"s3cr3t" not in supplied.body
+    assert assert_problem(generated, 500)["requestId"] == generated.header("x-request-id")
+    errors = [json.loads(line) for line in log.getvalue().splitlines() if '"level":"ERROR"' in line]
+    assert [(e["request_id"], e["error"]) for e in errors] == [
+        ("smo-trace-500", "TypeError"), (generated.header("x-request-id"), "TypeError")]  # once per request
+    assert all("TypeError: unsupported operand" in e["exception"] for e in errors)  # with the traceback

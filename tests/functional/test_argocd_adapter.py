@@ -305,3 +305,35 @@ def test_importing_the_adapter_stays_cheap() -> None:
     check = ("import sys, chalicelib.adapters.dms.argocd; "
              "assert 'kubernetes' not in sys.modules")
     subprocess.run([sys.executable, "-c", check], cwd=PROJECT_DIR, check=True, capture_output=True)
+
+
+def test_a_bug_in_netweave_s_own_code_stays_that_bug(adapter: ArgoCDDeploymentAdapter,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not a BackendUnavailable, which would mark every deployment of the backend unreachable and be retried, nor
+    dropped as a best-effort detail."""
+    name = "du-bug"
+
+    def broken(*_: Any) -> Any:
+        raise TypeError("a bug in the mapping")
+
+    monkeypatch.setattr(mapping, "instance_labels", broken)
+    with pytest.raises(TypeError, match="a bug in the mapping"):
+        adapter.install(spec(name, "9.9.9"))  # its sync fails; naming the waiting pods runs the mapping
+    with pytest.raises(TypeError, match="a bug in the mapping"):
+        adapter.status(name, f"{name}-ns")  # the workloads and pods read runs it too
+    monkeypatch.undo()
+    adapter.uninstall(name, f"{name}-ns")
+
+
+def test_a_cluster_that_stopped_is_backend_unavailable(tmp_path: Path) -> None:
+    with start_kubesim(port=0, kubeconfig_path=tmp_path / "kubeconfig") as stopping:
+        adapter = ArgoCDDeploymentAdapter(AdapterConfig(id="stopped", type="argocd", options={
+            "kubeconfig": str(stopping.kubeconfig_path), "requestTimeoutSeconds": 2}))
+        with pytest.raises(NotFound):
+            adapter.status("du", "default")  # connected: its connections are pooled now
+    calls: list[Callable[[], object]] = [lambda: adapter.status("du", "default"),
+                                         lambda: adapter.install(spec("du-stopped", "1.0.0")),
+                                         lambda: adapter.uninstall("du", "default")]
+    for call in calls:
+        with pytest.raises(BackendUnavailable, match="stopped"):
+            call()

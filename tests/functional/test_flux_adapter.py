@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from chalicelib.adapters.dms import flux_mapping
 from chalicelib.adapters.dms.flux import FluxDeploymentAdapter
 from chalicelib.adapters.dms.port import ChartSource, DeploymentFailed, ReleaseSpec
 from chalicelib.domain.capabilities import Capability
@@ -273,3 +274,28 @@ def test_unreachable_cluster_is_backend_unavailable_quickly(sim: KubeSim, tmp_pa
         with pytest.raises(BackendUnavailable, match="offline"):
             call()
     assert time.monotonic() - started < 5
+
+
+def test_a_bug_in_netweave_s_own_code_stays_that_bug(adapter: FluxDeploymentAdapter,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not a BackendUnavailable, which would mark every deployment of the backend unreachable and be retried."""
+    def broken(*_: Any) -> Any:
+        raise TypeError("a bug in the mapping")
+
+    monkeypatch.setattr(flux_mapping, "helm_release", broken)  # runs inside the adapter's error mapping
+    with pytest.raises(TypeError, match="a bug in the mapping"):
+        adapter.install(spec("du-bug"))
+
+
+def test_a_cluster_that_stopped_is_backend_unavailable(tmp_path: Path) -> None:
+    with start_kubesim(port=0, kubeconfig_path=tmp_path / "kubeconfig") as stopping:
+        adapter = FluxDeploymentAdapter(AdapterConfig(id="stopped", type="flux", options={
+            "kubeconfig": str(stopping.kubeconfig_path), "requestTimeoutSeconds": 2}))
+        with pytest.raises(NotFound):
+            adapter.status("du", "default")  # connected: its connections are pooled now
+    calls: list[Callable[[], object]] = [lambda: adapter.status("du", "default"),
+                                         lambda: adapter.install(spec("du-stopped")),
+                                         lambda: adapter.uninstall("du", "default")]
+    for call in calls:
+        with pytest.raises(BackendUnavailable, match="stopped"):
+            call()

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from chalicelib.adapters.dms import cluster
 from chalicelib.adapters.dms.helm import HelmDeploymentAdapter
 from chalicelib.adapters.dms.port import DeploymentFailed, ReleaseSpec
 from chalicelib.adapters.helm_binary import PROJECT_HELM
@@ -138,6 +139,19 @@ def test_unreachable_cluster_is_backend_unavailable_quickly(sim: KubeSim, chart:
         with pytest.raises(BackendUnavailable, match="offline"):
             call()
     assert time.monotonic() - started < 5
+
+
+def test_a_bug_in_netweave_s_own_code_stays_that_bug(adapter: HelmDeploymentAdapter,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not a BackendUnavailable, which would mark every deployment of the backend unreachable and be retried."""
+    def broken(*_: Any) -> Any:
+        raise TypeError("a bug in the selector")
+
+    monkeypatch.setattr(adapter, "_metadata", lambda name, namespace: {"revision": 1})  # as if helm knew it
+    monkeypatch.setattr(cluster, "_selector", broken)  # runs inside the adapter's cluster-error mapping
+    for call in (lambda: adapter.status("vdu", "default"), lambda: adapter.logs("vdu", "default")):
+        with pytest.raises(TypeError, match="a bug in the selector"):
+            call()
 
 
 def test_registry_builds_the_helm_adapter_and_importing_it_stays_cheap() -> None:

@@ -15,9 +15,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from chalicelib.api.auth import authenticate
 from chalicelib.bootstrap import Components
-from chalicelib.domain.errors import Unauthorized
+from chalicelib.domain.errors import ServiceUnavailable, Unauthorized
 from chalicelib.settings import AuthSettings, settings_from_environment
-from tests.functional.conftest import Api, serving
+from tests.functional.conftest import Api, free_port, serving
 
 PROVIDER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -92,3 +92,34 @@ def test_api_accepts_provider_tokens_when_configured_with_a_jwks_url(api: Api, j
     with serving(Components(settings_from_environment(env))):
         assert api.get("/o2ims-infrastructureInventory/v1", token=provider_token()).status == 200
         assert api.get("/o2ims-infrastructureInventory/v1", token=provider_token(OTHER_KEY)).status == 401
+
+
+def test_an_identity_provider_that_cannot_be_reached_is_a_503_not_a_401() -> None:
+    closed = f"http://127.0.0.1:{free_port()}/jwks.json"  # nothing listens there
+    with pytest.raises(ServiceUnavailable, match="signing keys cannot be fetched") as raised:
+        authenticate(provider_token(), settings(closed))
+    assert raised.value.headers == {"Retry-After": "30"}
+
+
+def test_api_answers_503_problem_details_while_the_jwks_is_unreachable_and_401_for_an_unknown_key(
+    api: Api, jwks_url: str
+) -> None:
+    root = "/o2ims-infrastructureInventory/v1"
+
+    def configured(url: str) -> Components:
+        env = {**os.environ, "NETWEAVE_AUTH_JWKS_URL": url, "NETWEAVE_AUTH_ISSUER": "https://idp.test"}
+        return Components(settings_from_environment(env))
+
+    with serving(configured(f"http://127.0.0.1:{free_port()}/jwks.json")):
+        unreachable = api.get(root, token=provider_token())
+    assert (unreachable.status, unreachable.header("content-type")) == (503, "application/problem+json")
+    assert unreachable.header("retry-after") == "30"
+    assert unreachable.json() == {
+        "type": "https://netweave.io/problems/service-unavailable", "title": "Service Unavailable", "status": 503,
+        "detail": "the identity provider's signing keys cannot be fetched; retry later"}
+
+    with serving(configured(jwks_url)):
+        unknown = api.get(root, token=provider_token(kid="rotated-away"))
+    assert (unknown.status, unknown.header("content-type")) == (401, "application/problem+json")
+    assert unknown.json()["detail"] == "the bearer token's signing key is unknown: PyJWKClientError"
+    assert unknown.header("www-authenticate") == 'Bearer realm="netweave"'

@@ -230,6 +230,17 @@ def test_connection_refused_raises_backend_unavailable_quickly(tmp_path: Path) -
     assert f"127.0.0.1:{port}" in raised.value.detail and "'demo'" in raised.value.detail
 
 
+def test_a_bug_in_netweave_s_own_code_is_not_an_unreachable_cluster(sim: KubeSim,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_: Any) -> Any:
+        raise TypeError("a bug in the adapter")
+
+    monkeypatch.setattr(KubernetesInventoryAdapter, "_version", broken)  # runs where transport errors are mapped
+    assert sim.kubeconfig_path is not None
+    with pytest.raises(TypeError, match="a bug in the adapter"):
+        adapter_for(sim.kubeconfig_path).read_inventory(CONTEXT)
+
+
 def test_a_silent_server_times_out(tmp_path: Path) -> None:
     with socket.socket() as listener:  # accepts connections (kernel backlog) but never answers
         listener.bind(("127.0.0.1", 0))

@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
 from chalicelib import resources
 from chalicelib.adapters.dms.port import ReleaseStatus
@@ -281,7 +282,7 @@ def test_queued_operations_older_than_the_deduplication_window_are_resubmitted(
 def died_after_helm(world: DmsWorld, operation_id: str) -> None:
     """One delivery of the operation whose worker dies after the backend call, recording nothing more."""
     world.publisher.fail_once_on = {DeploymentEventType.READY.value}
-    with pytest.raises(RuntimeError):
+    with pytest.raises(EndpointConnectionError):
         world.run(operation_id)
 
 

@@ -30,8 +30,9 @@ from chalicelib.adapters.dms.port import (
     ReleaseStatus,
     Revision,
 )
+from chalicelib.adapters.kube_errors import read_errors, transport_errors
 from chalicelib.domain.capabilities import Capability
-from chalicelib.domain.errors import BackendUnavailable, NetweaveError, NotFound
+from chalicelib.domain.errors import BackendUnavailable, NotFound
 from chalicelib.settings import AdapterConfig
 
 Obj = dict[str, Any]
@@ -240,7 +241,7 @@ class ArgoCDDeploymentAdapter:
         try:
             pods = self.cluster.release_pods(mapping.release_name(app), mapping.destination_namespace(app),
                                              instances=mapping.instance_labels(app))
-        except Exception:  # best effort: ArgoCD's own words are still the answer
+        except read_errors():  # best effort: ArgoCD's own words are still the answer
             return message
         return helm_status.with_waiting_pods(message, pods)
 
@@ -299,7 +300,7 @@ class ArgoCDDeploymentAdapter:
             if error.status in (0, 401, 403) or (error.status or 0) >= 500:
                 raise BackendUnavailable(f"backend '{self.adapter_id}': ArgoCD API: {reason}") from error
             raise DeploymentFailed(f"ArgoCD rejected the Application: {reason}") from error
-        except Exception as error:
+        except transport_errors() as error:
             self.close()
             raise BackendUnavailable(f"backend '{self.adapter_id}': cluster unreachable: "
                                      f"{helm_status.helm_message(str(error))}") from error
@@ -308,12 +309,11 @@ class ArgoCDDeploymentAdapter:
 
     @contextmanager
     def _cluster_errors(self) -> Iterator[None]:
-        """Any transport or API failure of a read means the cluster is not usable right now."""
+        """Any transport or API failure of a read means the cluster is not usable right now; anything else is a bug
+        of netweave's and passes unchanged."""
         try:
             yield
-        except NetweaveError:
-            raise
-        except Exception as error:
+        except transport_errors() as error:
             self.close()  # start the next call with fresh connections
             raise BackendUnavailable(f"backend '{self.adapter_id}': cluster read failed: "
                                      f"{helm_status.helm_message(str(error))}") from error

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chalicelib.adapters.dms import helm_status
 from chalicelib.adapters.dms.port import ChartRepositoryUrl, PodLogs, PodStatus, WorkloadStatus
+from chalicelib.adapters.kube_errors import credential_errors
 from chalicelib.domain.errors import BackendUnavailable, ConfigurationError
 
 INSTANCE_LABEL = "app.kubernetes.io/instance"
@@ -104,7 +105,7 @@ class Cluster:
                                             client_configuration=configuration, persist_config=False)
             else:
                 k8s_config.load_incluster_config(client_configuration=configuration)
-        except Exception as error:  # missing files, exec plugins, bad YAML: all mean "cannot reach the cluster"
+        except credential_errors() as error:  # missing files, exec plugins, bad YAML: "cannot reach the cluster"
             raise BackendUnavailable(f"backend '{self.adapter_id}': cannot load cluster credentials: {error}") \
                 from error
         return k8s.ApiClient(configuration)

@@ -27,6 +27,7 @@ from chalicelib.adapters.dms.port import (
     ReleaseStatus,
     Revision,
 )
+from chalicelib.adapters.kube_errors import transport_errors
 from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import BackendUnavailable, CapabilityNotSupported, NotFound
 from chalicelib.settings import AdapterConfig
@@ -65,6 +66,8 @@ class FluxDeploymentAdapter:
 
     def install(self, spec: ReleaseSpec) -> ReleaseStatus:
         """Create or replace the source and the HelmRelease (idempotent: a retried install converges)."""
+        from kubernetes.client.exceptions import ApiException
+
         source = mapping.chart_source(spec, self.options.source_namespace, self.options.interval)
         self._apply_source(source)
         self._ensure_namespace(spec.namespace)
@@ -76,8 +79,8 @@ class FluxDeploymentAdapter:
                     mapping.helm_release(spec, source, self.options.interval, self._timeout(spec.timeout_seconds)),
                     _request_timeout=self.cluster.request_timeout)
                 generation = int(created["metadata"].get("generation") or 1)
-            except Exception as error:
-                if getattr(error, "status", None) != 409:
+            except ApiException as error:
+                if error.status != 409:
                     raise
                 generation = self._replace_spec(spec, source)
         return self._wait(spec.name, spec.namespace, generation, mapping.awaited_revision(spec),
@@ -110,13 +113,15 @@ class FluxDeploymentAdapter:
     def uninstall(self, name: str, namespace: str, timeout_seconds: int | None = None) -> None:
         """Delete the HelmRelease (Flux uninstalls the Helm release) and wait until it is gone. Sources are shared
         between releases and stay."""
+        from kubernetes.client.exceptions import ApiException
+
         with self._cluster_errors(name, namespace):
             try:
                 self.cluster.custom().delete_namespaced_custom_object(
                     mapping.HELM_GROUP, mapping.HELM_VERSION, namespace, mapping.HELMRELEASES, name,
                     _request_timeout=self.cluster.request_timeout)
-            except Exception as error:
-                if getattr(error, "status", None) == 404:
+            except ApiException as error:
+                if error.status == 404:
                     return
                 raise
         deadline = time.monotonic() + (timeout_seconds or self.options.default_timeout_seconds)
@@ -161,14 +166,16 @@ class FluxDeploymentAdapter:
 
     def _apply_source(self, source: mapping.FluxSource) -> None:
         """Create the source, or replace its spec and labels when it exists (same URL: same name)."""
+        from kubernetes.client.exceptions import ApiException
+
         custom, namespace = self.cluster.custom(), self.options.source_namespace
         args = (mapping.SOURCE_GROUP, source.version, namespace, source.plural)
         with self._cluster_errors(source.name, namespace):
             try:
                 custom.create_namespaced_custom_object(*args, source.body,
                                                        _request_timeout=self.cluster.request_timeout)
-            except Exception as error:
-                if getattr(error, "status", None) != 409:
+            except ApiException as error:
+                if error.status != 409:
                     raise
                 custom.patch_namespaced_custom_object(
                     *args, source.name, {"metadata": {"labels": mapping.MANAGED_BY}, "spec": source.body["spec"]},
@@ -177,6 +184,8 @@ class FluxDeploymentAdapter:
     def _replace_spec(self, spec: ReleaseSpec, source: mapping.FluxSource) -> int:
         """Replace the HelmRelease's chart and values (values are replaced, not merged, as `helm upgrade` does),
         keeping other spec fields; returns the generation to wait for. Retries optimistic-concurrency conflicts."""
+        from kubernetes.client.exceptions import ApiException
+
         custom = self.cluster.custom()
         wanted = mapping.release_spec(spec, source, self.options.interval, self._timeout(spec.timeout_seconds))
         for attempt in range(_CONFLICT_RETRIES):
@@ -188,8 +197,8 @@ class FluxDeploymentAdapter:
                 replaced = custom.replace_namespaced_custom_object(
                     mapping.HELM_GROUP, mapping.HELM_VERSION, spec.namespace, mapping.HELMRELEASES, spec.name,
                     current, _request_timeout=self.cluster.request_timeout)
-            except Exception as error:
-                if getattr(error, "status", None) != 409 or attempt == _CONFLICT_RETRIES - 1:
+            except ApiException as error:
+                if error.status != 409 or attempt == _CONFLICT_RETRIES - 1:
                     raise
                 continue
             return int(replaced["metadata"].get("generation") or 1)
@@ -217,26 +226,26 @@ class FluxDeploymentAdapter:
 
     def _ensure_namespace(self, namespace: str) -> None:
         """The HelmRelease lives in the target namespace, which must exist before it."""
+        from kubernetes.client.exceptions import ApiException
+
         with self._cluster_errors(namespace, namespace):
             try:
                 self.cluster.core().create_namespace({"metadata": {"name": namespace, "labels": mapping.MANAGED_BY}},
                                       _request_timeout=self.cluster.request_timeout)
-            except Exception as error:
-                if getattr(error, "status", None) != 409:
+            except ApiException as error:
+                if error.status != 409:
                     raise
 
     # --- kubernetes ----------------------------------------------------------------------------------------------
 
     @contextmanager
     def _cluster_errors(self, name: str, namespace: str) -> Iterator[None]:
-        """404 → NotFound; the API refusing a write → DeploymentFailed; anything else (transport, auth, 5xx) →
-        BackendUnavailable."""
+        """404 → NotFound; the API refusing a write → DeploymentFailed; other API answers (auth, 5xx) and transport
+        failures → BackendUnavailable. Anything else is a bug of netweave's and passes unchanged."""
         from kubernetes.client.exceptions import ApiException
 
         try:
             yield
-        except (NotFound, BackendUnavailable, DeploymentFailed):
-            raise
         except ApiException as error:
             reason = helm_message(_api_message(error))
             if error.status == 404:
@@ -246,7 +255,7 @@ class FluxDeploymentAdapter:
                     from error
             self.close()
             raise BackendUnavailable(f"backend '{self.adapter_id}': cluster request failed: {reason}") from error
-        except Exception as error:
+        except transport_errors() as error:
             self.close()  # start the next call with fresh connections
             raise BackendUnavailable(f"backend '{self.adapter_id}': cluster unreachable: "
                                      f"{helm_message(str(error))}") from error

@@ -26,6 +26,7 @@ from chalicelib.adapters.dms import helm_status as mapping
 from chalicelib.adapters.dms.cluster import Cluster, ClusterOptions
 from chalicelib.adapters.dms.port import DeploymentFailed, PodLogs, ReleaseSpec, ReleaseStatus, Revision
 from chalicelib.adapters.helm_binary import helm_binary
+from chalicelib.adapters.kube_errors import read_errors, transport_errors
 from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import BackendUnavailable, NotFound
 from chalicelib.settings import AdapterConfig
@@ -155,7 +156,7 @@ class HelmDeploymentAdapter:
                 raise
             try:
                 pods = self.cluster.release_pods(name, namespace)
-            except Exception:  # best effort: the helm error alone is still the answer
+            except read_errors():  # best effort: the helm error alone is still the answer
                 raise error from None
             raise DeploymentFailed(mapping.with_waiting_pods(error.detail, pods)) from error
 
@@ -224,12 +225,11 @@ class HelmDeploymentAdapter:
 
     @contextmanager
     def _cluster_errors(self) -> Iterator[None]:
-        """Any transport or API failure of a read means the cluster is not usable right now."""
+        """Any transport or API failure of a read means the cluster is not usable right now; anything else is a bug
+        of netweave's and passes unchanged."""
         try:
             yield
-        except (NotFound, BackendUnavailable, DeploymentFailed):
-            raise
-        except Exception as error:
+        except transport_errors() as error:
             self.close()  # start the next call with fresh connections
             raise BackendUnavailable(f"backend '{self.adapter_id}': cluster read failed: "
                                      f"{mapping.helm_message(str(error))}") from error

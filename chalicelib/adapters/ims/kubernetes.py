@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chalicelib.adapters.ims import kubernetes_mapping as mapping
 from chalicelib.adapters.ims.port import DEFAULT_POOL_LABELS, InventoryContext
+from chalicelib.adapters.kube_errors import credential_errors, transport_errors
 from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import BackendUnavailable, ConfigurationError
 from chalicelib.domain.inventory import InventoryObject
@@ -175,7 +176,7 @@ class KubernetesInventoryAdapter:
         try:
             nodes = self._list_nodes(client)
             version = self._version(client)
-        except Exception as error:  # every transport or API failure means the same to the poller
+        except transport_errors() as error:  # every transport or API failure means the same to the poller
             # Start the next poll from scratch: fresh connections, and credentials reloaded (exec plugins, tokens).
             self.close()
             raise _unavailable(self.adapter_id, access.server, error, self.options.request_timeout_seconds) from error
@@ -248,7 +249,7 @@ class KubernetesInventoryAdapter:
                                             client_configuration=configuration, persist_config=False)
             else:
                 k8s_config.load_incluster_config(client_configuration=configuration)
-        except Exception as error:  # exec plugins and auth providers fail in many ways; all mean "cannot connect"
+        except credential_errors() as error:  # exec plugins and auth providers fail: all mean "cannot connect"
             raise BackendUnavailable(
                 f"backend '{self.adapter_id}': cannot load credentials for {access.server}: {error}") from error
         return k8s.ApiClient(configuration)

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from botocore.exceptions import EndpointConnectionError
+
 from chalicelib.adapters.registry import AdapterRegistry
 from chalicelib.adapters.store.deployment_store import DEPLOYMENT, DeploymentStore, name_claim
 from chalicelib.adapters.store.package_store import PackageStore
@@ -242,7 +244,8 @@ class FakeDeploymentStore:
 
 class FakePublisher:
     """`EventPublisher`: keeps what was published. `fail_once_on` names detail types (DeploymentReady, ...) whose
-    next publication raises, the way a crash between the backend call and the record would surface."""
+    next publication fails as the SQS publisher does when SQS cannot be reached: the way a crash between the backend
+    call and the record would surface."""
 
     def __init__(self) -> None:
         self.events: list[ChangeEvent] = []
@@ -252,7 +255,7 @@ class FakePublisher:
         for event in events:
             if event.detail_type in self.fail_once_on:
                 self.fail_once_on.discard(event.detail_type)
-                raise RuntimeError(f"publisher crashed on {event.detail_type}")
+                raise EndpointConnectionError(endpoint_url=f"https://sqs.invalid/ (publishing {event.detail_type})")
         self.events.extend(copy.deepcopy(events))
         return len(events)
 
