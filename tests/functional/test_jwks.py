@@ -93,5 +93,6 @@ def test_api_accepts_provider_tokens_when_configured_with_a_jwks_url(
     env = {**os.environ, "NETWEAVE_AUTH_JWKS_URL": jwks_url, "NETWEAVE_AUTH_ISSUER": "https://idp.test"}
     production_like = config.settings_from_environment(env)
     monkeypatch.setattr(config, "get_settings", lambda: production_like)
-    assert api.get("/o2ims-infrastructureInventory/v1", token=provider_token()).status == 200
+    reply = api.get("/o2ims-infrastructureInventory/v1", token=provider_token())
+    assert reply.status == 200 and reply.json()["oCloudId"], reply.body  # the O-Cloud, as any reader sees it
     assert api.get("/o2ims-infrastructureInventory/v1", token=provider_token(OTHER_KEY)).status == 401
