@@ -38,7 +38,10 @@ class LocalStack:
         return httpx.Client(base_url=self.api, headers=headers, timeout=30)
 
 
-def start_stack(state_dir: Path, timeout: float = 120) -> LocalStack:
+def start_stack(state_dir: Path, timeout: float = 120, own_process_group: bool = False) -> LocalStack:
+    """Start `python -m devtools.localstack` and wait for its banner. `own_process_group`: the stack leads a process
+    group of its own, as a command started from a shell does, so a test can send a signal to the whole group (what a
+    terminal does on Ctrl-C)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NETWEAVE_")) and k != "KUBECONFIG"}
     env["NETWEAVE_POLL_SECONDS"] = "1"  # the pump polls inventory every second: tests see changes quickly
     env["NETWEAVE_DELIVERY_FIRST_RETRY_SECONDS"] = "1"  # retries within seconds, not minutes
@@ -59,7 +62,8 @@ def start_stack(state_dir: Path, timeout: float = 120) -> LocalStack:
         str(state_dir),
     ]
     process = subprocess.Popen(
-        args, cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        args, cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        process_group=0 if own_process_group else None,
     )
     output: queue.Queue[str | None] = queue.Queue()
     threading.Thread(target=_forward_lines, args=(process, output), daemon=True).start()

@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ import pytest
 from devtools.chart_repo import build_repository
 from devtools.smo_receiver import Receiver, serve
 from tests.e2e.conftest import LocalStack, binary, eventually
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.xdist_group("stack")
 DMS = "/o2dms/v1"
@@ -104,7 +104,7 @@ def flow(request: pytest.FixtureRequest, stack: LocalStack, charts: dict[str, Pa
         assert reply.status_code == 201, f"DMS subscription: {reply.text}"
         subscription = reply.json()
         smo.secrets.append(subscription["secret"])
-    time.sleep(6)  # fan_out caches the subscription list for 5 s: only events after that reach a new subscription
+        reaches_the_subscription(backend, client, smo, packages["1.0.0"], namespace)
     yield Flow(backend, stack, smo, subscription, packages, name, namespace)
     with stack.client() as client:
         client.delete(f"{DMS}/subscriptions/{subscription['subscriptionId']}")
@@ -112,6 +112,42 @@ def flow(request: pytest.FixtureRequest, stack: LocalStack, charts: dict[str, Pa
 
 
 # --- helpers ---------------------------------------------------------------------------------------------------------
+
+
+def reaches_the_subscription(backend: str, client: httpx.Client, smo: Receiver, package: dict[str, Any],
+                             namespace: str) -> None:
+    """Fan-out reads subscriptions through a cache of a few seconds (design §4), in the pump's process: deploy a probe
+    release (no pods) into the subscription's namespace, and scale it again while none of its events has arrived;
+    then delete it. From then on every deployment event reaches the new subscription (the cache is per kind, see
+    SubscriptionStore.active)."""
+    request: dict[str, Any] = {"name": "probe", "namespace": namespace, "packageId": package["packageId"],
+                               "values": {"replicaCount": 0}}
+    if backend == "gitops":
+        request["extensions"] = {"deploymentType": "gitops"}
+    reply = client.post(f"{DMS}/deployments", json=request)
+    assert reply.status_code == 202, f"probe deployment: {reply.status_code} {reply.text}"
+    probe: str = reply.json()["deploymentId"]
+    path = f"{DMS}/deployments/{probe}"
+
+    def idle() -> bool:
+        return "activeOperationId" not in deployment(client, probe)["extensions"]
+
+    def arrived() -> bool:
+        if any(r.body.get("deploymentId") == probe for r in smo.notifications()):
+            return True
+        if idle():  # its last change is over, and announced too early: another one
+            client.post(f"{path}/scale", json={"replicas": 0})
+        return False
+
+    try:
+        wait_until(arrived, OPERATION_TIMEOUT, interval=1, what="a probe deployment event reaching the subscription")
+    finally:
+        wait_until(idle, OPERATION_TIMEOUT, interval=0.5, what="the probe deployment's last operation finishing")
+        assert client.delete(path).status_code == 202, "probe deployment delete"
+        wait_until(lambda: client.get(path).status_code == 404, OPERATION_TIMEOUT, interval=0.5,
+                   what="the probe deployment deleted")
+
+
 
 
 def kubectl(stack: LocalStack, *args: str) -> Any:

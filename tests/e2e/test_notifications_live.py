@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +13,7 @@ import pytest
 
 from devtools.smo_receiver import Receiver, serve
 from tests.e2e.conftest import LocalStack, binary, eventually
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.xdist_group("stack")
 SUBSCRIPTIONS = "/o2ims-infrastructureInventory/v1/subscriptions"
@@ -21,10 +21,10 @@ SUBSCRIPTIONS = "/o2ims-infrastructureInventory/v1/subscriptions"
 
 @pytest.fixture(scope="module", autouse=True)
 def first_poll_done(stack: LocalStack) -> None:
-    """Changes made before the stack's first inventory poll would arrive as creations, not modifications."""
+    """The inventory is there (the stack's first poll ran). `subscribe` waits for a change to arrive as a
+    modification, so no test relabels a node before the poll that knows it as it was."""
     with stack.client() as client:
         assert eventually(lambda: client.get("/o2ims-infrastructureInventory/v1/deploymentManagers").json())
-    time.sleep(3)  # the poll that filled the snapshot has published its events
 
 
 @pytest.fixture()
@@ -44,9 +44,24 @@ def subscribe(stack: LocalStack, smo: Receiver, callback: str, flt: str | None =
     assert reply.status_code == 201, reply.text
     created = reply.json()
     smo.secrets.append(created["secret"])
-    # fan_out caches the subscription list for 5 s (docs/architecture.md §4): later changes reach the new one
-    time.sleep(6)
+    reaches_the_subscription(stack, smo)
     return dict(created)
+
+
+def reaches_the_subscription(stack: LocalStack, smo: Receiver) -> None:
+    """Fan-out reads subscriptions through a cache of a few seconds (design §4), in the pump's process: relabel a
+    node with a fresh probe value until one of these changes arrives, verified and as a modification. From then on
+    every change reaches the new subscription (the cache is per kind, see SubscriptionStore.active)."""
+    probes: list[str] = []
+
+    def arrived() -> bool:
+        if any(n["notificationEventType"] == 1 for probe in probes for n in about(smo, probe)):
+            return True
+        probes.append(f"probe-{uuid.uuid4().hex[:8]}")
+        relabel(stack, probes[-1])
+        return False
+
+    wait_until(arrived, timeout=60, interval=1, what="a probe change reaching the new subscription")
 
 
 def relabel(stack: LocalStack, value: str, count: int = 1) -> list[str]:
@@ -89,8 +104,17 @@ def test_an_smo_down_for_a_while_receives_every_notification_afterwards(stack: L
     smo.answer = 503
     value = uuid.uuid4().hex[:8]
     nodes = relabel(stack, value, count=3)
-    assert eventually(lambda: len(smo.notifications()) >= 3, timeout=30), "no attempt reached the SMO"
-    time.sleep(3)  # keep refusing a little longer: retries pile up
+
+    def attempts() -> dict[str, int]:
+        """How often each notification about our change has been sent so far."""
+        counts: dict[str, int] = {}
+        for note in about(smo, value):
+            counts[note["notificationId"]] = counts.get(note["notificationId"], 0) + 1
+        return counts
+
+    # One subscription's notifications go out in order: the refused first one is retried, the others wait behind it.
+    wait_until(attempts, 30, what="a notification about the change reaching the SMO")
+    wait_until(lambda: max(attempts().values()) >= 2, 30, what="the refused notification sent again")
     smo.answer = 204
     delivered = eventually(lambda: len({n["notificationId"] for n in about(smo, value)}) >= len(nodes), timeout=90)
     assert delivered, f"only {len({n['notificationId'] for n in about(smo, value)})} of {len(nodes)} arrived"
@@ -122,8 +146,11 @@ def test_a_400_from_the_smo_ends_in_the_dlq_and_can_be_replayed(stack: LocalStac
     relabel(stack, value)
     with stack.client() as client:
         def dead() -> list[dict[str, Any]]:
+            """The dead letters of the notifications about our change (not of the probe's)."""
+            ours = {n["notificationId"] for n in about(smo, value)}
             listed = client.get("/ops/deliveries/dead?limit=100").json()
-            return [d for d in listed if d["subscriptionId"] == created["subscriptionId"]]
+            return [d for d in listed
+                    if d["subscriptionId"] == created["subscriptionId"] and d["notificationId"] in ours]
 
         letters = eventually(dead)
         assert letters and "400" in json.dumps(letters[0])

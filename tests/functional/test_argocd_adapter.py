@@ -201,6 +201,24 @@ def test_a_chart_argocd_cannot_fetch_fails_with_its_message(adapter: ArgoCDDeplo
     adapter.uninstall(name, f"{name}-ns")
 
 
+@pytest.mark.parametrize("automated", [True, False], ids=["automated-sync", "manual-sync"])
+def test_a_destination_argocd_does_not_know_fails_at_once_with_its_message(sim: KubeSim, automated: bool) -> None:
+    """ArgoCD accepts the Application but will never sync it (InvalidSpecError): the deployment fails with ArgoCD's
+    words at once instead of waiting out its timeout, and reads as failed afterwards."""
+    server = "https://edge-unregistered.example:6443"
+    adapter = make_adapter(sim, destinationServer=server, automatedSync=automated)
+    name = f"du-nowhere-{'auto' if automated else 'manual'}"
+    started = time.monotonic()
+    with pytest.raises(DeploymentFailed, match=f"ArgoCD Application {name}-ns.{name}: cluster '{server}' has not "
+                                               "been configured"):
+        adapter.install(spec(name, "1.0.0"))
+    assert time.monotonic() - started < TIMEOUT / 3  # ArgoCD's verdict, not the adapter's timeout
+    status = adapter.status(name, f"{name}-ns")
+    assert (status.status, status.ready, status.revision) == ("failed", False, 0)
+    assert (status.details["argocd"]["syncStatus"], status.details["argocd"]["healthStatus"]) == ("Unknown", "Unknown")
+    adapter.uninstall(name, f"{name}-ns")
+
+
 def test_timeout_is_a_deployment_failure(adapter: ArgoCDDeploymentAdapter, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(GitOps, "SYNC_DELAY", 5.0)
     started = time.monotonic()
@@ -273,12 +291,19 @@ def test_options_are_validated(sim: KubeSim) -> None:
     adapter = make_adapter(sim, project="ran", destinationServer="https://edge-7:6443", prune=False)
     assert adapter.capabilities == frozenset({Capability.DEPLOY, Capability.UPGRADE, Capability.SCALE,
                                               Capability.ROLLBACK, Capability.STATUS, Capability.LOGS})
-    status = adapter.install(spec("du-options", "1.0.0"))
-    assert status.details["argocd"]["project"] == "ran"
-    app = application(adapter, "du-options")
-    assert app["spec"]["destination"]["server"] == "https://edge-7:6443"
-    assert app["spec"]["syncPolicy"]["automated"] == {"prune": False, "selfHeal": True}
-    adapter.uninstall("du-options", "du-options-ns")
+    # The edge cluster registered with ArgoCD, as an operator does (`argocd cluster add` writes this Secret).
+    adapter.cluster.core().create_namespaced_secret("argocd", {
+        "metadata": {"name": "edge-7", "labels": {"argocd.argoproj.io/secret-type": "cluster"}},
+        "stringData": {"name": "edge-7", "server": "https://edge-7:6443", "config": "{}"}})
+    try:
+        status = adapter.install(spec("du-options", "1.0.0"))
+        assert status.details["argocd"]["project"] == "ran" and status.status == "deployed"
+        app = application(adapter, "du-options")
+        assert app["spec"]["destination"]["server"] == "https://edge-7:6443"
+        assert app["spec"]["syncPolicy"]["automated"] == {"prune": False, "selfHeal": True}
+        adapter.uninstall("du-options", "du-options-ns")
+    finally:
+        adapter.cluster.core().delete_namespaced_secret("edge-7", "argocd")
 
 
 def test_unreachable_cluster_is_backend_unavailable_quickly(sim: KubeSim, tmp_path: Path) -> None:

@@ -357,7 +357,8 @@ def test_changes_need_the_dms_write_scope(api: Api, shared: Deployed, packages: 
 def test_reads_need_the_dms_read_scope(api: Api, shared: Deployed) -> None:
     reader, other = token_with("o2dms:read"), token_with("o2ims:read")
     for path in (DEPLOYMENTS, shared.item, f"{shared.item}/status", f"{OPERATIONS}/{shared.operation_id}"):
-        assert call(api, "GET", path, token=reader).status == 200, path
+        reply = call(api, "GET", path, token=reader)
+        assert reply.status == 200 and reply.json() == call(api, "GET", path).json(), path  # what anyone reads
         problem(call(api, "GET", path, token=other), 403)
     problem(call(api, "GET", shared.item, token=None), 401)
 
@@ -379,11 +380,14 @@ def test_list_filters_by_namespace_and_status(api: Api, shared: Deployed, workho
 
 def test_list_selects_fields(api: Api, shared: Deployed) -> None:
     path = f"{DEPLOYMENTS}?filter=(eq,namespace,api-read)"
+    [default] = call(api, "GET", path).json()
+    assert default["deploymentId"] == shared.deployment_id and default["name"] == "vdu-shared"
     [slim] = call(api, "GET", f"{path}&exclude_fields=values,extensions").json()
-    assert slim["deploymentId"] == shared.deployment_id and slim["name"] == "vdu-shared"
-    assert "values" not in slim and "extensions" not in slim
+    assert slim == {k: v for k, v in default.items() if k not in ("values", "extensions")}
+    # A deployment has no large attribute left out by default: `fields` and `all_fields` add nothing to it.
     [full] = call(api, "GET", f"{path}&fields=values").json()
-    assert full["values"] == {"replicaCount": 1, "cellId": "12345"}
+    assert full == default and full["values"] == {"replicaCount": 1, "cellId": "12345"}
+    assert call(api, "GET", f"{path}&all_fields").json() == [default]
     problem(call(api, "GET", f"{DEPLOYMENTS}?fields=colour"), 400, "colour")
 
 
@@ -434,10 +438,15 @@ def test_get_shows_the_deployed_deployment(api: Api, shared: Deployed, packages:
 
 
 def test_get_selects_fields(api: Api, shared: Deployed) -> None:
+    default = call(api, "GET", shared.item).json()
     slim = call(api, "GET", f"{shared.item}?exclude_fields=values,extensions/replicas,deploymentId").json()
     assert slim["deploymentId"] == shared.deployment_id  # identifiers are never removed
-    assert "values" not in slim and "replicas" not in slim["extensions"] and slim["extensions"]["revision"] == 1
-    assert call(api, "GET", f"{shared.item}?fields=values").json()["values"]["cellId"] == "12345"
+    assert slim == {**{k: v for k, v in default.items() if k != "values"},
+                    "extensions": {k: v for k, v in default["extensions"].items() if k != "replicas"}}
+    assert slim["extensions"]["revision"] == 1
+    for query in ("fields=values", "all_fields", "exclude_default"):
+        assert call(api, "GET", f"{shared.item}?{query}").json() == default, query
+    assert default["values"]["cellId"] == "12345"
     problem(call(api, "GET", f"{shared.item}?exclude_fields=colour"), 400, "colour")
 
 
@@ -779,7 +788,7 @@ def test_a_package_in_use_cannot_be_deleted_until_its_deployment_is(api: Api, pa
     package = f"{PACKAGES}/{packages['1.2.0']}"
     user = deploy(api, "vdu-pkg", "api-pkg", packages["1.2.0"])
     problem(call(api, "DELETE", package), 409)
-    assert call(api, "GET", package).status == 200
+    assert call(api, "GET", package).json()["packageId"] == packages["1.2.0"]  # still there
     assert call(api, "DELETE", user.item).status == 202
     run_worker()
     assert call(api, "DELETE", package).status == 204

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import types
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 from chalice import Chalice, Rate
 
 from devtools.localstack.pump import EventPump
+from tests.waiting import wait_until
 
 
 def build_app(queue_name: str) -> tuple[types.ModuleType, list[Any]]:
@@ -48,6 +48,22 @@ def queue(moto_url: str, request: pytest.FixtureRequest) -> str:
     return name
 
 
+def in_queue(url: str) -> tuple[int, int]:
+    """(messages waiting, messages received and not yet deleted or back)."""
+    attributes = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]), int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+def received(url: str) -> list[dict[str, Any]]:
+    """Whatever is visible now (a short poll), as the next receiver gets it."""
+    messages: list[dict[str, Any]] = boto3.client("sqs").receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, MessageSystemAttributeNames=["ApproximateReceiveCount"]
+    ).get("Messages", [])
+    return messages
+
+
 def test_scheduled_handlers_receive_a_scheduled_event(queue: str) -> None:
     module, seen = build_app(queue)
     EventPump(module, boto3.session.Session(), interval=60).run_schedules_once()
@@ -64,8 +80,7 @@ def test_messages_reach_the_handler_in_order_and_successes_are_deleted(queue: st
     source = pump.queues[0]
     assert pump.drain_once(source) == 3
     assert seen == [("message", 0, "sub-1"), ("message", 1, "sub-1"), ("message", 2, "sub-1")]
-    time.sleep(1.2)
-    assert pump.drain_once(source, wait_seconds=0) == 0  # nothing came back: all were deleted
+    assert in_queue(url) == (0, 0)  # deleted: none waits, none is in flight to come back
 
 
 def test_reported_failures_come_back_and_the_rest_do_not(queue: str) -> None:
@@ -77,8 +92,8 @@ def test_reported_failures_come_back_and_the_rest_do_not(queue: str) -> None:
     pump = EventPump(module, boto3.session.Session(), interval=60)
     source = pump.queues[0]
     assert pump.drain_once(source) == 2
-    time.sleep(1.2)  # the failed one's visibility timeout
-    again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+    assert in_queue(url) == (0, 1)  # the failed one is in flight, the other was deleted
+    again = wait_until(lambda: received(url), 10, what="the failed message back after its visibility timeout")
     assert [json.loads(m["Body"])["n"] for m in again] == [2]
     assert seen == [("message", 1, "a")]
 
@@ -90,9 +105,7 @@ def test_a_handler_that_raises_leaves_the_whole_batch_for_retry(queue: str) -> N
     module, _ = build_app(queue)
     pump = EventPump(module, boto3.session.Session(), interval=60)
     assert pump.drain_once(pump.queues[0]) == 1
-    time.sleep(1.2)
-    again = sqs.receive_message(
-        QueueUrl=url, WaitTimeSeconds=1, MessageSystemAttributeNames=["ApproximateReceiveCount"]
-    ).get("Messages", [])
+    assert in_queue(url) == (0, 1)
+    again = wait_until(lambda: received(url), 10, what="the batch back after its visibility timeout")
     assert [m["Body"] for m in again] == ["not json"]
     assert again[0]["Attributes"]["ApproximateReceiveCount"] == "2"

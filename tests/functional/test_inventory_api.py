@@ -62,12 +62,28 @@ def test_a_pools_resources_include_servers_and_their_components(api: Api) -> Non
 
 
 def test_elements_come_with_all_fields_and_fields(api: Api) -> None:
+    """o2-facts §3 (SOL013 §5.3): the default representation leaves out the large `elements`; `all_fields` and
+    `fields=elements` add them and change nothing else; `exclude_default` is the default representation;
+    `exclude_fields` selects from all attributes, identifiers always kept."""
     du_pool = pools_by_name(api)["far-edge-du"]["resourcePoolId"]
     server = next(r for r in api.get(f"{ROOT}/resourcePools/{du_pool}/resources").json() if "parentId" not in r)
     path = f"{ROOT}/resourcePools/{du_pool}/resources/{server['resourceId']}"
-    assert "elements" not in api.get(path).json()
-    assert api.get(path + "?all_fields").json()["elements"]
-    assert api.get(path + "?fields=elements").json()["elements"]
+    default = api.get(path).json()
+    assert default == server and "elements" not in default
+    everything = api.get(path + "?all_fields").json()
+    components = everything.pop("elements")
+    assert everything == default
+    assert components and all(c["parentId"] == server["resourceId"] for c in components)
+    assert {c["resourceId"] for c in components} <= {
+        r["resourceId"] for r in api.get(f"{ROOT}/resourcePools/{du_pool}/resources?limit=1000").json()}
+    assert api.get(path + "?fields=elements").json() == {**default, "elements": components}
+    assert api.get(path + "?exclude_default").json() == default
+    slim = api.get(path + "?exclude_fields=description,extensions,resourceId").json()
+    assert slim == {k: v for k, v in {**default, "elements": components}.items() if k not in ("description",
+                                                                                             "extensions")}
+    listed = api.get(f"{ROOT}/resourcePools/{du_pool}/resources?fields=elements&filter=(eq,resourceId,"
+                     f"{server['resourceId']})").json()
+    assert listed == [{**default, "elements": components}]
 
 
 def test_filter_selects_by_attribute(api: Api) -> None:
@@ -107,7 +123,8 @@ def test_a_resource_asked_for_under_the_wrong_pool_is_404(api: Api) -> None:
     pools = pools_by_name(api)
     du, general = pools["far-edge-du"]["resourcePoolId"], pools["general-compute"]["resourcePoolId"]
     server = api.get(f"{ROOT}/resourcePools/{du}/resources?limit=1").json()[0]
-    assert api.get(f"{ROOT}/resourcePools/{du}/resources/{server['resourceId']}").status == 200
+    reply = api.get(f"{ROOT}/resourcePools/{du}/resources/{server['resourceId']}")
+    assert reply.status == 200 and reply.json() == server
     reply = api.get(f"{ROOT}/resourcePools/{general}/resources/{server['resourceId']}")
     assert reply.status == 404 and reply.header("content-type") == "application/problem+json"
 
@@ -166,7 +183,11 @@ def test_resource_types_lead_to_complete_alarm_dictionaries(api: Api) -> None:
     for definition in dictionary["alarmDefinition"]:
         assert {"alarmDefinitionId", "alarmName", "alarmLastChange", "alarmChangeType", "alarmDescription",
                 "proposedRepairActions", "clearingType"} <= set(definition)
-    assert api.get(f"{ROOT}/resourceTypes/{type_id}?all_fields").json()["alarmDictionary"] == dictionary
+    default = api.get(f"{ROOT}/resourceTypes/{type_id}").json()
+    assert "alarmDictionary" not in default and api.get(f"{ROOT}/resourceTypes/{type_id}?exclude_default").json() == (
+        default)
+    for query in ("all_fields", "fields=alarmDictionary"):
+        assert api.get(f"{ROOT}/resourceTypes/{type_id}?{query}").json() == {**default, "alarmDictionary": dictionary}
 
 
 def test_an_smo_finds_every_fec_accelerator_and_where_a_vdu_fits(api: Api) -> None:

@@ -90,7 +90,8 @@ def test_hs256_token_cannot_pass_as_rs256(jwks_url: str) -> None:
 def test_api_accepts_provider_tokens_when_configured_with_a_jwks_url(api: Api, jwks_url: str) -> None:
     env = {**os.environ, "NETWEAVE_AUTH_JWKS_URL": jwks_url, "NETWEAVE_AUTH_ISSUER": "https://idp.test"}
     with serving(Components(settings_from_environment(env))):
-        assert api.get("/o2ims-infrastructureInventory/v1", token=provider_token()).status == 200
+        reply = api.get("/o2ims-infrastructureInventory/v1", token=provider_token())
+        assert reply.status == 200 and reply.json()["oCloudId"], reply.body  # the O-Cloud, as any reader sees it
         assert api.get("/o2ims-infrastructureInventory/v1", token=provider_token(OTHER_KEY)).status == 401
 
 

@@ -202,9 +202,11 @@ def test_attribute_selectors(api: Api, polled: Site) -> None:
     record_id = alarm["alarmEventRecordId"]
 
     [without] = listed(api, "?exclude_fields=extensions,alarmEventRecordId")
-    assert "extensions" not in without and without["alarmEventRecordId"] == record_id  # identifiers stay
+    assert without == {k: v for k, v in alarm.items() if k != "extensions"}  # the identifier stays
     one = api.get(f"{ALARMS}/{record_id}?exclude_fields=extensions/nodeName").json()
-    assert "nodeName" not in one["extensions"] and one["extensions"]["alarmName"] == "MemoryPressure"
+    assert one == {**alarm, "extensions": {k: v for k, v in alarm["extensions"].items() if k != "nodeName"}}
+    assert one["extensions"]["alarmName"] == "MemoryPressure"
+    assert api.get(f"{ALARMS}/{record_id}?exclude_default").json() == alarm
     assert api.get(f"{ALARMS}/{record_id}?fields=perceivedSeverity").json() == alarm  # nothing is large here
     assert api.get(f"{ALARMS}/{record_id}?all_fields").json() == alarm
     assert_problem(api.get(f"{ALARMS}?fields=nosuch"), 400, "nosuch")
@@ -300,15 +302,18 @@ def test_clear(api: Api, polled: Site) -> None:
 def test_a_cleared_alarm_can_still_be_acknowledged(api: Api, polled: Site) -> None:
     alarm = raise_on(polled, node_names(polled)[0])
     record_id = alarm["alarmEventRecordId"]
-    assert patch(api, record_id, {"perceivedSeverity": 5}).status == 200
+    assert patch(api, record_id, {"perceivedSeverity": 5}).json() == {"perceivedSeverity": 5}
     record = api.get(f"{ALARMS}/{record_id}").json()
+    assert record["perceivedSeverity"] == 5 and record["alarmAcknowledged"] is False
     alarm_events(polled)
 
     # It stays cleared and out of the open index.
-    assert patch(api, record_id, {"alarmAcknowledged": True}).status == 200
+    reply = patch(api, record_id, {"alarmAcknowledged": True})
+    assert reply.status == 200 and reply.json() == {"alarmAcknowledged": True}, reply.body
     acknowledged = api.get(f"{ALARMS}/{record_id}").json()
     assert acknowledged["alarmAcknowledged"] is True and acknowledged["perceivedSeverity"] == 5
     assert acknowledged["alarmClearedTime"] == record["alarmClearedTime"]
+    assert acknowledged["alarmAcknowledgedTime"] == acknowledged["alarmChangedTime"] > record["alarmClearedTime"]
     [event] = alarm_events(polled)
     assert event["detailType"] == "ACKNOWLEDGE" and event["post"]["perceivedSeverity"] == 5
     assert open_alarms(polled, polled.adapter_id) == []
@@ -323,6 +328,9 @@ def test_media_type_parameters_are_accepted(api: Api, polled: Site) -> None:
         content_type="application/merge-patch+json; charset=utf-8",
     )
     assert reply.status == 200, reply.body
+    assert reply.json() == {"alarmAcknowledged": True}
+    record = api.get(f"{ALARMS}/{alarm['alarmEventRecordId']}").json()
+    assert record["alarmAcknowledged"] is True and record["alarmAcknowledgedTime"]
 
 
 BAD_BODIES: list[tuple[Any, str]] = [
@@ -378,16 +386,17 @@ def test_tokens_and_scopes(api: Api, polled: Site) -> None:
     assert_problem(patch(api, record_id, {"alarmAcknowledged": True}, token=None), 401)
     assert_problem(api.get(CONFIGURATION, token=None), 401)
     assert_problem(api.get(ALARMS, token=token_with("o2dms:read")), 403, "o2ims:read")
-    assert api.get(ALARMS, token=reader).status == 200
-    assert api.get(f"{ALARMS}/{record_id}", token=reader).status == 200
-    assert api.get(CONFIGURATION, token=reader).status == 200
+    assert api.get(ALARMS, token=reader).json() == [alarm]
+    assert api.get(f"{ALARMS}/{record_id}", token=reader).json() == alarm
+    assert api.get(CONFIGURATION, token=reader).json() == api.get(CONFIGURATION).json()
 
     assert_problem(patch(api, record_id, {"alarmAcknowledged": True}, token=reader), 403, "o2ims:write")
     assert_problem(patch(api, record_id, {"perceivedSeverity": 5}, token=token_with("o2ims:subscribe")), 403)
     assert_problem(api.request("PUT", CONFIGURATION, body={"retentionPeriod": 3}, token=reader), 403, "o2ims:write")
     assert_problem(api.request("PATCH", CONFIGURATION, body={"retentionPeriod": 3}, token=reader), 403)
     assert api.get(f"{ALARMS}/{record_id}").json() == alarm and alarm_events(polled) == []
-    assert patch(api, record_id, {"alarmAcknowledged": True}, token=writer).status == 200
+    assert patch(api, record_id, {"alarmAcknowledged": True}, token=writer).json() == {"alarmAcknowledged": True}
+    assert api.get(f"{ALARMS}/{record_id}").json()["alarmAcknowledged"] is True
 
 
 # --- the evaluator after the SMO -------------------------------------------------------------------------------------
@@ -397,14 +406,17 @@ def test_an_acknowledged_alarm_is_still_cleared_when_its_condition_goes_away(api
     node = node_names(polled)[0]
     alarm = raise_on(polled, node)
     record_id = alarm["alarmEventRecordId"]
-    assert patch(api, record_id, {"alarmAcknowledged": True}).status == 200
+    assert patch(api, record_id, {"alarmAcknowledged": True}).json() == {"alarmAcknowledged": True}
+    acknowledged = api.get(f"{ALARMS}/{record_id}").json()
     alarm_events(polled)
 
     set_condition(polled, node, "MemoryPressure", "False")
     inventory_handlers.poll_inventory(polled.components)
     record = api.get(f"{ALARMS}/{record_id}").json()
     assert record["perceivedSeverity"] == 5 and record["alarmAcknowledged"] is True
-    assert record["extensions"]["clearedBy"] == "netweave" and record["alarmClearedTime"]
+    assert record["alarmAcknowledgedTime"] == acknowledged["alarmAcknowledgedTime"]  # the NOC's, kept
+    assert record["extensions"]["clearedBy"] == "netweave" and record["alarmClearedTime"] == record["alarmChangedTime"]
+    assert record["alarmClearedTime"] >= acknowledged["alarmAcknowledgedTime"]
     [event] = alarm_events(polled)
     assert event["objectId"] == record_id and event["post"]["perceivedSeverity"] == 5
     assert open_alarms(polled, polled.adapter_id) == []
@@ -415,7 +427,7 @@ def test_a_manually_cleared_automatic_alarm_whose_condition_persists_is_raised_a
     node = node_names(polled)[0]
     alarm = raise_on(polled, node)
     record_id = alarm["alarmEventRecordId"]
-    assert patch(api, record_id, {"perceivedSeverity": 5}).status == 200
+    assert patch(api, record_id, {"perceivedSeverity": 5}).json() == {"perceivedSeverity": 5}
     alarm_events(site)
 
     inventory_handlers.poll_inventory(polled.components)  # MemoryPressure is still True
@@ -464,7 +476,10 @@ def test_an_acknowledged_platform_alarm_stays_in_its_evaluation_scope(api: Api, 
     store = polled.components.alarm_store
     assert store.put_raised(record, scope)
 
-    assert patch(api, record.alarm_event_record_id, {"alarmAcknowledged": True}).status == 200
+    assert patch(api, record.alarm_event_record_id, {"alarmAcknowledged": True}).json() == {"alarmAcknowledged": True}
+    shown = api.get(f"{ALARMS}/{record.alarm_event_record_id}").json()
+    assert shown["alarmAcknowledged"] is True and shown["alarmAcknowledgedTime"] and shown["perceivedSeverity"] == (
+        record.perceived_severity)
     [event] = alarm_events(polled)
     assert event["backend"] == scope
     [open_record] = store.open_records(scope)
@@ -496,11 +511,18 @@ def test_acknowledging_a_manual_alarm_and_clearing_it(api: Api, polled: Site) ->
     alarm_events(polled)
 
     assert apply(ports, rules.DEPLOYMENTS_SCOPE, []).cleared == 0  # not cleared automatically
-    assert patch(api, record_id, {"alarmAcknowledged": True}).status == 200
-    assert patch(api, record_id, {"perceivedSeverity": 5}).status == 200
+    assert patch(api, record_id, {"alarmAcknowledged": True}).json() == {"alarmAcknowledged": True}
+    acknowledged = api.get(f"{ALARMS}/{record_id}").json()
+    assert (acknowledged["alarmAcknowledged"], acknowledged["perceivedSeverity"]) == (True, 3)
+    assert acknowledged["alarmAcknowledgedTime"] and "alarmClearedTime" not in acknowledged
+    assert patch(api, record_id, {"perceivedSeverity": 5}).json() == {"perceivedSeverity": 5}
     assert [e.get("detailType", "CLEAR") for e in alarm_events(polled)] == ["ACKNOWLEDGE", "CLEAR"]
     assert apply(ports, rules.DEPLOYMENTS_SCOPE, conditions).raised == 0  # the same failure: not raised again
-    assert api.get(f"{ALARMS}/{record_id}").json()["perceivedSeverity"] == 5
+    cleared = api.get(f"{ALARMS}/{record_id}").json()
+    assert (cleared["perceivedSeverity"], cleared["alarmAcknowledged"], cleared["extensions"]["clearedBy"]) == (
+        5, True, "smo")
+    assert cleared["alarmAcknowledgedTime"] == acknowledged["alarmAcknowledgedTime"]
+    assert cleared["alarmClearedTime"] == cleared["alarmChangedTime"] >= acknowledged["alarmAcknowledgedTime"]
 
 
 class _StaleReads:
@@ -627,13 +649,16 @@ def test_retention_purges_old_cleared_alarms(api: Api, polled: Site) -> None:
     assert {old.alarm_event_record_id, recent.alarm_event_record_id} <= ids(listed(api))
 
     reply = api.request("PUT", CONFIGURATION, body={"retentionPeriod": 5})  # shorter: takes effect now
-    assert reply.status == 200
+    assert reply.status == 200 and reply.json()["retentionPeriod"] == 5, reply.body
+    assert api.get(CONFIGURATION).json() == reply.json()
     assert_problem(api.get(f"{ALARMS}/{old.alarm_event_record_id}"), 404)
-    assert api.get(f"{ALARMS}/{recent.alarm_event_record_id}").status == 200
+    kept = api.get(f"{ALARMS}/{recent.alarm_event_record_id}")
+    assert kept.status == 200 and kept.json()["alarmClearedTime"] == recent.alarm_cleared_time
     cleared_at = dt.datetime.fromisoformat(recent.alarm_cleared_time.replace("Z", "+00:00")).timestamp()  # type: ignore[union-attr]
     assert _expires_at(polled, recent.alarm_event_record_id) == int(cleared_at) + 5 * DAY  # TTL re-dated to 5 days
 
-    assert api.request("PATCH", CONFIGURATION, body={"retentionPeriod": 2}, headers=MERGE_PATCH).status == 200
+    patched = api.request("PATCH", CONFIGURATION, body={"retentionPeriod": 2}, headers=MERGE_PATCH)
+    assert patched.status == 200 and patched.json()["retentionPeriod"] == 2, patched.body
     assert api.get(f"{ALARMS}/{recent.alarm_event_record_id}").status == 404
     assert store.purge(1, time.time() + DAY) == 1  # the explicit purge the schedule runs
     assert ids(listed(api)) == {open_alarm["alarmEventRecordId"]}  # open alarms are never purged

@@ -219,7 +219,8 @@ def test_scopes(packages_api: Api, make_chart: Any) -> None:
     reader = token_with("o2dms:read")
     assert _upload(packages_api, data, token=reader).status == 403
     assert packages_api.get(COLLECTION, token=token_with("o2ims:read")).status == 403
-    assert packages_api.get(COLLECTION, token=reader).status == 200
+    listed = packages_api.get(COLLECTION, token=reader)
+    assert listed.status == 200 and listed.json() == packages_api.get(COLLECTION).json()
 
 
 def test_unsupported_media_type(packages_api: Api) -> None:

@@ -50,6 +50,9 @@ def test_create_resize_and_delete_a_pool(api: Api, components: Components) -> No
     assert listed is not None and listed["name"] == "du-pool-7"
     resized = api.request("PATCH", f"{POOLS}/{pool['resourcePoolId']}", body={"extensions": {"replicas": 4}})
     assert resized.status == 200, resized.body
+    answered = resized.json()  # the pool as the next poll will list it
+    assert (answered["resourcePoolId"], answered["name"], answered["extensions"]["replicas"]) == (
+        pool["resourcePoolId"], "du-pool-7", 4)
     scaling = boto3.client("eks").describe_nodegroup(clusterName="pool-mgmt", nodegroupName="du-pool-7")
     assert scaling["nodegroup"]["scalingConfig"]["desiredSize"] == 4
     deleted = api.request("DELETE", f"{POOLS}/{pool['resourcePoolId']}")

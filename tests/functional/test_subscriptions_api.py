@@ -253,8 +253,9 @@ def test_unknown_ids_are_404(api: Api, kind: Kind, identifier: str) -> None:
 def test_scopes(api: Api, kind: Kind) -> None:
     other_read = "o2dms:read" if kind.read == "o2ims:read" else "o2ims:read"
     assert_problem(api.get(kind.collection, token=token_with(other_read)), 403, kind.read)
-    assert api.get(kind.collection, token=token_with(kind.read)).status == 200
     reader = token_with(kind.read)
+    listed = api.get(kind.collection, token=reader)
+    assert listed.status == 200 and listed.json() == api.get(kind.collection).json()
     reply = api.request("POST", kind.collection, token=reader, body={"callback": public_callback()})
     assert_problem(reply, 403, kind.write)
     writer = token_with(kind.write)
@@ -262,7 +263,9 @@ def test_scopes(api: Api, kind: Kind) -> None:
     assert created.status == 201
     location = created.header("location")
     assert_problem(api.request("DELETE", location, token=reader), 403, kind.write)
+    assert api.get(location, token=reader).json()[kind.id_field] == created.json()[kind.id_field]
     assert api.request("DELETE", location, token=writer).status == 200
+    assert_problem(api.get(location), 404)  # gone
     assert_problem(api.get(kind.collection, token=None), 401)
 
 

@@ -76,6 +76,44 @@ def test_the_message_names_degraded_resources() -> None:
     assert mapping.message(obj) == 'Deployment/du: Deployment "du" exceeded its progress deadline'
 
 
+def invalid(destination: dict[str, Any], message: str) -> dict[str, Any]:
+    """An Application ArgoCD refuses to compare or sync: what its controller writes (no sync ever ran)."""
+    obj = app(sync="Unknown", health="Unknown", phase="", result=None, history=[])
+    obj["spec"]["destination"] = destination
+    obj["status"]["health"] = {"status": "Unknown"}
+    obj["status"]["conditions"] = [{"type": "InvalidSpecError", "message": message}]
+    return obj
+
+
+@pytest.mark.parametrize(("destination", "message"), [
+    ({"server": "https://edge-7:6443", "namespace": "ns"}, "cluster 'https://edge-7:6443' has not been configured"),
+    ({"server": "https://edge-7:6443", "namespace": "ns"}, "application destination server 'https://edge-7:6443' "
+                                                           "and namespace 'ns' do not match any of the allowed "
+                                                           "destinations in project 'p'"),
+    ({"name": "edge-7", "namespace": "ns"},
+     "unable to find destination server: there are no clusters with this name: edge-7"),
+    ({"namespace": "ns"}, "Destination server missing from app spec"),
+    ({"server": "https://kubernetes.default.svc", "namespace": "ns"},
+     "application repo https://charts.example.com is not permitted in project 'p'"),
+])
+def test_an_application_argocd_will_not_sync_has_failed_with_its_words(destination: dict[str, Any],
+                                                                       message: str) -> None:
+    obj = invalid(destination, message)
+    assert mapping.invalid_spec(obj) == message
+    assert mapping.outcome(obj, SOURCE, True) == mapping.outcome(obj, SOURCE, False) == "failed"
+    assert mapping.release_state(obj) == "failed"
+    assert message in mapping.message(obj)
+    obj["operation"] = {"sync": {}}  # a manual sync asked for: ArgoCD will not run it either
+    assert mapping.outcome(obj, SOURCE, True) == "failed"
+
+
+def test_an_invalid_spec_condition_left_from_the_previous_destination_is_not_taken_for_the_new_one() -> None:
+    obj = invalid({"server": "https://kubernetes.default.svc", "namespace": "ns"},
+                  "cluster 'https://edge-7:6443' has not been configured")
+    assert mapping.invalid_spec(obj) is None
+    assert mapping.outcome(obj, SOURCE, True) == "pending"  # ArgoCD's next refresh replaces the condition
+
+
 def test_application_names_carry_the_namespace_and_the_release_keeps_its_name() -> None:
     assert mapping.application_name("du", "site-1") == "site-1.du"
     named = app()

@@ -29,6 +29,7 @@ MANAGED_BY = "app.kubernetes.io/managed-by"
 TARGET_NAMESPACE = "netweave.io/target-namespace"
 ADAPTER_ANNOTATION = "netweave.io/adapter"
 FAILED_PHASES = frozenset({"Failed", "Error"})
+INVALID_SPEC = "InvalidSpecError"
 MAX_MESSAGE = 600
 Outcome = Literal["pending", "succeeded", "failed"]
 
@@ -155,14 +156,33 @@ def message(app: Obj) -> str:
     return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
 
 
+def invalid_spec(app: Obj) -> str | None:
+    """ArgoCD's `InvalidSpecError` about the Application's current destination or repository (an unknown cluster, a
+    destination or repository the project does not allow): ArgoCD neither compares nor syncs such an Application
+    until its spec changes. A condition left from an earlier spec names another destination or repository: ignored,
+    ArgoCD replaces it on its next refresh."""
+    destination = (app.get("spec") or {}).get("destination") or {}
+    where = [str(v) for v in (destination.get("server"), destination.get("name")) if v]
+    repository = str(spec_source(app).get("repoURL") or "")
+    named = [*where, *([repository] if repository else [])]
+    for condition in _status(app).get("conditions") or []:
+        text = str(condition.get("message") or "")
+        if condition.get("type") == INVALID_SPEC and (not where or any(n in text for n in named)):
+            return text
+    return None
+
+
 def outcome(app: Obj, target: Obj, require_synced: bool) -> Outcome:
     """Whether the sync of `target` the adapter asked for is over. Only a finished operation whose result is that
-    very source counts, so the state left by an earlier sync is never taken for the new one."""
-    if app.get("operation") or app["metadata"].get("deletionTimestamp"):
+    very source counts, so the state left by an earlier sync is never taken for the new one; an Application ArgoCD
+    refuses to sync (`invalid_spec`) has failed at once."""
+    if app["metadata"].get("deletionTimestamp"):
         return "pending"
+    if invalid_spec(app):
+        return "failed"
     sync, health, phase = state(app)
     result = ((_status(app).get("operationState") or {}).get("syncResult") or {}).get("source")
-    if not same_source(result, target):
+    if app.get("operation") or not same_source(result, target):
         return "pending"
     if phase in FAILED_PHASES or health == "Degraded":
         return "failed"
@@ -184,7 +204,7 @@ def release_state(app: Obj) -> ReleaseState:
     if app["metadata"].get("deletionTimestamp"):
         return "uninstalling"
     sync, health, phase = state(app)
-    if phase in FAILED_PHASES or health == "Degraded":
+    if phase in FAILED_PHASES or health == "Degraded" or invalid_spec(app):
         return "failed"
     if health == "Healthy" and phase != "Running" and not app.get("operation") and (
             sync == "Synced" or _rolled_back(app)):

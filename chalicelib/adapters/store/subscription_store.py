@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib.domain.errors import BadRequest
@@ -29,11 +30,13 @@ def dedupe_key(subscription: Subscription) -> str:
 
 
 class SubscriptionStore:
-    def __init__(self, client: Any, table_name: str, cache_seconds: float = 5.0) -> None:
+    def __init__(self, client: Any, table_name: str, cache_seconds: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.client = client
         self.table = table_name
         self.cache_seconds = cache_seconds
-        self._active: dict[frozenset[SubscriptionKind], tuple[float, list[Subscription]]] = {}
+        self.clock = clock
+        self._active: dict[SubscriptionKind, tuple[float, list[Subscription]]] = {}
 
     def create(self, subscription: Subscription) -> Subscription:
         item = _item(subscription)
@@ -76,21 +79,27 @@ class SubscriptionStore:
         return [_subscription(i) for i in reply.get("Items", [])], reply.get("LastEvaluatedKey")
 
     def active(self, kinds: frozenset[SubscriptionKind]) -> list[Subscription]:
-        """Every active subscription of these kinds; cached for a few seconds, because fan-out asks once per batch
-        and a subscription created a moment ago may wait that long for its first notification."""
-        cached = self._active.get(kinds)
-        if cached and time.monotonic() - cached[0] < self.cache_seconds:
-            return cached[1]
+        """Every active subscription of these kinds; each kind's list cached for a few seconds, because fan-out asks
+        once per batch and a subscription created a moment ago may wait that long for its first notification. Cached
+        per kind, not per set of kinds: once one batch has seen a new subscription, every later batch with events of
+        its kind sees it too, whatever other kinds the batch holds."""
         found: list[Subscription] = []
-        for kind in kinds:
-            start: dict[str, Any] | None = None
-            while True:
-                page, start = self.page(kind, 1000, start)
-                found.extend(s for s in page if s.status is SubscriptionStatus.ACTIVE)
-                if start is None:
-                    break
-        self._active[kinds] = (time.monotonic(), found)
+        for kind in sorted(kinds, key=lambda k: k.value):
+            cached = self._active.get(kind)
+            if cached is None or self.clock() - cached[0] >= self.cache_seconds:
+                cached = (self.clock(), self._read_active(kind))
+                self._active[kind] = cached
+            found.extend(cached[1])
         return found
+
+    def _read_active(self, kind: SubscriptionKind) -> list[Subscription]:
+        found: list[Subscription] = []
+        start: dict[str, Any] | None = None
+        while True:
+            page, start = self.page(kind, 1000, start)
+            found.extend(s for s in page if s.status is SubscriptionStatus.ACTIVE)
+            if start is None:
+                return found
 
     def set_status(self, subscription_id: str, status: SubscriptionStatus, reason: str) -> None:
         self.client.update_item(

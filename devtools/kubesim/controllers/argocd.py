@@ -7,7 +7,9 @@ manual through ``operation`` (a rollback is a manual sync of an earlier history 
 appends a history entry, as ArgoCD does. A chart that cannot be fetched or rendered fails the sync with helm's words
 (``ComparisonError``); resources that crash stay ``Progressing`` — the real health checks — until a Deployment's
 progress deadline passes. Prune on automated prune or a sync with ``prune``; the resources finalizer deletes what the
-Application deployed. Not simulated: self-heal, sync waves and hooks, resource exclusions.
+Application deployed. An Application whose destination is no cluster ArgoCD knows is neither compared nor synced:
+``InvalidSpecError`` with ArgoCD's message, sync and health ``Unknown`` (``argocd_clusters``). Not simulated: self-heal,
+sync waves and hooks, resource exclusions.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from devtools.kubesim.cluster import NAMESPACES, now
+from devtools.kubesim.controllers import argocd_clusters as clusters
 from devtools.kubesim.controllers import argocd_health as health
 from devtools.kubesim.controllers.argocd_render import Rendered, render
 from devtools.kubesim.controllers.gitops import APPLICATIONS, HISTORY_LIMIT, GitOps, Key, Obj, digest
@@ -52,6 +55,10 @@ class ArgoCD(GitOps):
         owner = self._owners.get((event.key, meta.get("namespace", ""), meta["name"]))
         if owner is not None:  # ArgoCD watches what it deployed: health follows the live resources
             self.enqueue(owner)
+        if event.key == clusters.SECRETS and (clusters.is_cluster_secret(event.entry.obj)
+                                              or clusters.is_cluster_secret(event.old)):
+            for app in self.cluster.store.objects(APPLICATIONS):  # a cluster came or went: check destinations again
+                self.enqueue(("applications", app["metadata"].get("namespace", ""), app["metadata"]["name"]))
 
     # -- reconcile -----------------------------------------------------------------------------------------------
     def reconcile_application(self, namespace: str, name: str) -> None:
@@ -62,6 +69,11 @@ class ArgoCD(GitOps):
         source = _app_source(spec)
         status = copy.deepcopy(app.get("status") or {})
         operation = app.get("operation")
+        invalid = clusters.destination_error(spec, self._clusters())
+        if invalid is not None:
+            self._app_invalid(app, status, invalid, operation)
+            return
+        _drop_conditions(status, clusters.INVALID_SPEC)  # the spec was fixed, or a missing cluster registered
         automated = (spec.get("syncPolicy") or {}).get("automated") is not None
         attempted = ((status.get("operationState") or {}).get("syncResult") or {}).get("source")
         target: Obj | None = None
@@ -102,6 +114,28 @@ class ArgoCD(GitOps):
 
             self.background(lambda: render(target, release, namespace), done)
         return None
+
+    def _clusters(self) -> list[tuple[str, str]]:
+        return clusters.registered(self.cluster.store.objects(clusters.SECRETS, clusters.ARGOCD_NAMESPACE))
+
+    def _app_invalid(self, app: Obj, status: Obj, message: str, operation: Obj | None) -> None:
+        """ArgoCD's refresh of an Application it cannot even compare: the condition, sync and health Unknown,
+        nothing applied. A requested sync ends in phase Error with the same words."""
+        stamp = now()
+        kept = [c for c in status.get("conditions") or [] if c.get("type") != clusters.INVALID_SPEC]
+        same = [c for c in status.get("conditions") or []
+                if c.get("type") == clusters.INVALID_SPEC and c.get("message") == message]
+        status["conditions"] = [*kept, {"type": clusters.INVALID_SPEC, "message": message,
+                                        "lastTransitionTime": same[0].get("lastTransitionTime") if same else stamp}]
+        status["sync"] = {**(status.get("sync") or {}), "status": "Unknown"}
+        status["health"] = {"status": "Unknown"}
+        if operation:
+            status["operationState"] = {"operation": operation, "phase": "Error", "message": message,
+                                        "startedAt": stamp, "finishedAt": stamp,
+                                        "syncResult": (status.get("operationState") or {}).get("syncResult") or {}}
+        self._write_status(APPLICATIONS, app, status)
+        if operation:
+            self._clear_operation(app)
 
     def _app_idle(self, app: Obj, status: Obj, source: Obj) -> None:
         """No sync to run: report whether the live state (last successful sync) matches the desired source."""
@@ -248,6 +282,14 @@ class ArgoCD(GitOps):
         with contextlib.suppress(ApiError):
             self.cluster.update(self.cluster.resource(*APPLICATIONS), body["metadata"].get("namespace", ""),
                                 body["metadata"]["name"], body)
+
+
+def _drop_conditions(status: Obj, kind: str) -> None:
+    conditions = [c for c in status.get("conditions") or [] if c.get("type") != kind]
+    if conditions:
+        status["conditions"] = conditions
+    else:
+        status.pop("conditions", None)
 
 
 def _ref_id(ref: Obj) -> tuple[str, str, str, str]:

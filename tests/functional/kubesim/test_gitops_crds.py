@@ -135,6 +135,85 @@ def test_an_unreachable_repository_fails_the_sync(custom: client.CustomObjectsAp
     assert "history" not in app["status"]
 
 
+def _cluster_secret(name: str, server: str) -> client.V1Secret:
+    """How an operator registers a cluster with ArgoCD (what `argocd cluster add` writes)."""
+    meta = client.V1ObjectMeta(name=name, labels={"argocd.argoproj.io/secret-type": "cluster"})
+    return client.V1Secret(metadata=meta, string_data={"name": name, "server": server, "config": "{}"})
+
+
+def test_an_application_to_an_unregistered_cluster_is_refused_until_the_cluster_is_registered(
+        custom: client.CustomObjectsApi, core: client.CoreV1Api, apps: client.AppsV1Api, namespace: str,
+        chart_repository: str) -> None:
+    target, server = f"{namespace}-edge", f"https://{namespace}.edge.example:6443"
+    body = _app(chart_repository, "edge", "1.0.0", target, automated=False)
+    body["spec"]["destination"]["server"] = server
+    body["metadata"]["finalizers"] = [FINALIZER]
+    custom.create_namespaced_custom_object(*ARGO, namespace, "applications", body)  # accepted, as by ArgoCD's CRD
+
+    # ArgoCD's application controller: an InvalidSpecError condition, sync and health Unknown, and no sync at all.
+    app = _wait_app(custom, namespace, "edge", ("Unknown", "Unknown", None, None))
+    [condition] = app["status"]["conditions"]
+    unconfigured = f"cluster '{server}' has not been configured"
+    assert (condition["type"], condition["message"]) == ("InvalidSpecError", unconfigured)
+    assert condition["lastTransitionTime"]
+    # A sync asked for anyway ends in Error with the same words, and deploys nothing.
+    _patch_app(custom, namespace, "edge", {"operation": {"sync": {"revision": "1.0.0"},
+                                                         "initiatedBy": {"username": "netweave"}}})
+    app = eventually(lambda: (a := _get_app(custom, namespace, "edge")) and "operation" not in a and a, 5)
+    assert app, "the requested sync was never taken up"
+    assert (app["status"]["operationState"]["phase"], app["status"]["operationState"]["message"]) == (
+        "Error", unconfigured)
+    assert "history" not in app["status"] and "resources" not in app["status"]
+    assert target not in {n.metadata.name for n in core.list_namespace().items}
+
+    # Registering the cluster (a Secret in ArgoCD's namespace) makes the same Application valid: it syncs.
+    secret = f"edge-{namespace}"
+    core.create_namespaced_secret("argocd", _cluster_secret(secret, server))
+    try:
+        app = _wait_app(custom, namespace, "edge", ("OutOfSync", "Missing", "Error", None))
+        assert "conditions" not in app["status"], app["status"]
+        _patch_app(custom, namespace, "edge", {"operation": {"sync": {"revision": "1.0.0"}}})
+        app = _wait_app(custom, namespace, "edge", ("Synced", "Healthy", "Succeeded", "1.0.0"))
+        assert [d.metadata.name for d in apps.list_namespaced_deployment(target).items] == ["edge-du"]
+    finally:
+        core.delete_namespaced_secret(secret, "argocd")
+
+    # The cluster gone again: refused again; deleting the Application still completes (its finalizer is dropped).
+    app = _wait_app(custom, namespace, "edge", ("Unknown", "Unknown", "Succeeded", "1.0.0"))
+    assert [c["message"] for c in app["status"]["conditions"]] == [unconfigured]
+    custom.delete_namespaced_custom_object(*ARGO, namespace, "applications", "edge")
+    assert eventually(lambda: "edge" not in {a["metadata"]["name"] for a in custom.list_namespaced_custom_object(
+        *ARGO, namespace, "applications")["items"]}, 5)
+
+
+@pytest.mark.parametrize(("destination", "message"), [
+    ({"name": "edge-nowhere", "namespace": "x"},
+     "unable to find destination server: there are no clusters with this name: edge-nowhere"),
+    ({"name": "in-cluster", "server": "https://kubernetes.default.svc", "namespace": "x"},
+     "application destination can't have both name and server defined: in-cluster https://kubernetes.default.svc"),
+    ({"namespace": "x"}, "Destination server missing from app spec"),
+], ids=["unknown-name", "name-and-server", "no-cluster"])
+def test_an_application_without_one_known_destination_cluster_is_invalid(
+        custom: client.CustomObjectsApi, namespace: str, chart_repository: str, destination: Obj,
+        message: str) -> None:
+    body = _app(chart_repository, "nowhere", "1.0.0", f"{namespace}-x")
+    body["spec"]["destination"] = destination
+    custom.create_namespaced_custom_object(*ARGO, namespace, "applications", body)
+    app = _wait_app(custom, namespace, "nowhere", ("Unknown", "Unknown", None, None))
+    assert [(c["type"], c["message"]) for c in app["status"]["conditions"]] == [("InvalidSpecError", message)]
+
+
+def test_a_destination_may_name_the_cluster(custom: client.CustomObjectsApi, apps: client.AppsV1Api, namespace: str,
+                                            chart_repository: str) -> None:
+    target = f"{namespace}-named"
+    body = _app(chart_repository, "named", "1.0.0", target)
+    body["spec"]["destination"] = {"name": "in-cluster", "namespace": target}
+    custom.create_namespaced_custom_object(*ARGO, namespace, "applications", body)
+    app = _wait_app(custom, namespace, "named", ("Synced", "Healthy", "Succeeded", "1.0.0"))
+    assert "conditions" not in app["status"]
+    assert [d.metadata.name for d in apps.list_namespaced_deployment(target).items] == ["named-du"]
+
+
 def test_manual_sync_waits_for_an_operation(custom: client.CustomObjectsApi, apps: client.AppsV1Api, namespace: str,
                                            chart_repository: str) -> None:
     target = f"{namespace}-cu"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 from devtools.kubesim.seed import DEMO_POOL_SIZES, FAR_EDGE, POOL_LABEL
 from tests.functional.kubesim.kubesim_helpers import Run
+from tests.waiting import wait_until
 
 MANIFEST = """\
 apiVersion: apps/v1
@@ -83,7 +83,7 @@ def test_get_applications_shows_sync_and_health_columns(
     app = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "du"},
            "spec": {"project": "default", "source": {"repoURL": chart_repository, "chart": "du",
                                                      "targetRevision": "1.0.0"},
-                    "destination": {"namespace": f"{namespace}-du"},
+                    "destination": {"server": "https://kubernetes.default.svc", "namespace": f"{namespace}-du"},
                     "syncPolicy": {"automated": {}, "syncOptions": ["CreateNamespace=true"]}}}
     path = tmp_path / "app.json"
     path.write_text(json.dumps(app))
@@ -93,9 +93,7 @@ def test_get_applications_shows_sync_and_health_columns(
         out = kubectl("get", "applications", "-n", namespace, "-o", "wide").stdout.splitlines()
         return out[1].split() if len(out) > 1 else []
 
-    deadline = time.monotonic() + 20
-    while line()[1:3] != ["Synced", "Healthy"] and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait_until(lambda: line()[1:3] == ["Synced", "Healthy"], 20, what="Application du Synced and Healthy")
     header = kubectl("get", "applications", "-n", namespace, "-o", "wide").stdout.splitlines()[0].split()
     assert header == ["NAME", "SYNC", "STATUS", "HEALTH", "STATUS", "REVISION", "PROJECT"]
     assert line() == ["du", "Synced", "Healthy", "1.0.0", "default"]
