@@ -42,7 +42,7 @@ def set_disk_pressure(stack: LocalStack, node: str, status: str, reason: str = "
 
 
 def reaches_the_subscription(stack: LocalStack, smo: Receiver, probe_node: str) -> None:
-    """Fan-out reads subscriptions through a cache of a few seconds (design §4), in the pump's process: raise and
+    """Fan-out reads subscriptions through a short cache (docs/architecture.md §4), in the pump's process: raise and
     clear an alarm on `probe_node` until one of its notifications arrives. From then on every alarm event reaches the
     new subscription (the cache is per kind, see SubscriptionStore.active). The probe node ends without the alarm."""
     toggles = iter(["True", "False"] * 30)

@@ -116,7 +116,7 @@ def flow(request: pytest.FixtureRequest, stack: LocalStack, charts: dict[str, Pa
 
 def reaches_the_subscription(backend: str, client: httpx.Client, smo: Receiver, package: dict[str, Any],
                              namespace: str) -> None:
-    """Fan-out reads subscriptions through a cache of a few seconds (design §4), in the pump's process: deploy a probe
+    """Fan-out reads subscriptions through a short cache (docs/architecture.md §4), in the pump's process: deploy a probe
     release (no pods) into the subscription's namespace, and scale it again while none of its events has arrived;
     then delete it. From then on every deployment event reaches the new subscription (the cache is per kind, see
     SubscriptionStore.active)."""

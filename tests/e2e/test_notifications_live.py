@@ -49,7 +49,7 @@ def subscribe(stack: LocalStack, smo: Receiver, callback: str, flt: str | None =
 
 
 def reaches_the_subscription(stack: LocalStack, smo: Receiver) -> None:
-    """Fan-out reads subscriptions through a cache of a few seconds (design §4), in the pump's process: relabel a
+    """Fan-out reads subscriptions through a short cache (docs/architecture.md §4), in the pump's process: relabel a
     node with a fresh probe value until one of these changes arrives, verified and as a modification. From then on
     every change reaches the new subscription (the cache is per kind, see SubscriptionStore.active)."""
     probes: list[str] = []

@@ -62,7 +62,7 @@ def test_a_pools_resources_include_servers_and_their_components(api: Api) -> Non
 
 
 def test_elements_come_with_all_fields_and_fields(api: Api) -> None:
-    """o2-facts §3 (SOL013 §5.3): the default representation leaves out the large `elements`; `all_fields` and
+    """docs/o2-conventions.md §3: the default representation leaves out the large `elements`; `all_fields` and
     `fields=elements` add them and change nothing else; `exclude_default` is the default representation;
     `exclude_fields` selects from all attributes, identifiers always kept."""
     du_pool = pools_by_name(api)["far-edge-du"]["resourcePoolId"]

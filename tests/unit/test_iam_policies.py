@@ -734,22 +734,37 @@ KIND = {"dynamodb": "table", "sqs": "queue", "s3": "bucket"}
 HUBS = ("chalicelib.bootstrap", "chalicelib.adapters.aws_clients")
 
 
+_RESOLVED: dict[tuple[int, tuple[str, str], str], frozenset[Resource]] = {}
+
+
 def _resolve(code: Code, reached: Reach, key: tuple[str, str], kind: str, seen: frozenset[tuple[str, str]]) \
         -> set[Resource]:
     """The resources of `kind` a call in unit `key` touches: its own references, else its class's construction
-    sites, else its callers'."""
+    sites, else its callers'. Memoised per reach (the hubs make many paths lead to the same units); an answer cut
+    short by a cycle on its path is not kept."""
+    memo = (id(reached), key, kind)
+    if memo in _RESOLVED:
+        return set(_RESOLVED[memo])
     unit = code.units[key]
     own = {r for r in unit.resources if r.startswith(f"{kind}:")}
     if own or key in seen:
         return own
-    seen = seen | {key}
+    found = _resolve_through_others(code, reached, key, kind, seen | {key})
+    if not seen:
+        _RESOLVED[memo] = frozenset(found)
+    return found
+
+
+def _resolve_through_others(code: Code, reached: Reach, key: tuple[str, str], kind: str,
+                            seen: frozenset[tuple[str, str]]) -> set[Resource]:
+    unit = code.units[key]
     found: set[Resource] = set()
     if unit.cls is not None and unit.module not in HUBS:
         return _constructed_with(code, reached, key, unit.cls, kind, seen)
     if unit.module not in HUBS:  # clients and queue URLs handed down in a ports object built elsewhere in the module
         found = {r for u in code.units.values() if u.module == unit.module for r in u.resources
                  if r.startswith(f"{kind}:")}
-        for cls in [] if found else [c for m, c in code.classes if m == unit.module]:
+        for cls in [] if found else [c for m, c in code.classes if m == unit.module and c.endswith("Ports")]:
             found |= _constructed_with(code, reached, key, cls, kind, seen)  # a ports class built by the root
     if not found:
         for other in reached.units - {key}:
