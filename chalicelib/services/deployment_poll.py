@@ -41,6 +41,7 @@ class PollReport:
     changed: int = 0
     unreachable: list[str] = field(default_factory=list)
     resubmitted: int = 0
+    failed: list[str] = field(default_factory=list)  # deployments whose refresh hit a bug (logged with its traceback)
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,10 @@ def poll_deployments(ports: PollPorts) -> PollReport:
             logger.warning("deployment backend unreachable", extra={"adapter": deployment.adapter_id,
                                                                       "error": error.detail})
             changed = _mark_unreachable(ports, deployment, error.detail)
+        except Exception:  # a bug for one deployment must not stop the poll, nor the resubmission of lost operations
+            logger.exception("deployment poll hit a bug", extra={"deploymentId": deployment.deployment_id})
+            report.failed.append(deployment.deployment_id)
+            continue
         report.changed += changed
     unreachable.update(errors)
     report.unreachable = sorted(unreachable)

@@ -116,8 +116,8 @@ def flow(request: pytest.FixtureRequest, stack: LocalStack, charts: dict[str, Pa
 
 def reaches_the_subscription(backend: str, client: httpx.Client, smo: Receiver, package: dict[str, Any],
                              namespace: str) -> None:
-    """Fan-out reads subscriptions through a short cache (docs/architecture.md §4), in the pump's process: deploy a probe
-    release (no pods) into the subscription's namespace, and scale it again while none of its events has arrived;
+    """Fan-out reads subscriptions through a short cache (docs/architecture.md §4), in the pump's process: deploy a
+    probe release (no pods) into the subscription's namespace, and scale it again while none of its events has arrived;
     then delete it. From then on every deployment event reaches the new subscription (the cache is per kind, see
     SubscriptionStore.active)."""
     request: dict[str, Any] = {"name": "probe", "namespace": namespace, "packageId": package["packageId"],

@@ -245,6 +245,32 @@ def test_an_unreachable_backend_is_reported_once_and_its_other_deployments_skipp
         assert world.current(deployment.deployment_id).status is DeploymentStatus.DEPLOYED
 
 
+def test_a_bug_refreshing_one_deployment_is_reported_and_the_others_are_still_polled(
+        world: DmsWorld, adapter: ClusterAdapter, v1: DeploymentPackage, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = world.deployed("du-1", v1)
+    healthy = world.deployed("du-2", v1)
+    world.publisher.events.clear()
+    adapter.not_ready.add("du-2")
+    status = adapter.status
+
+    def buggy(name: str, namespace: str) -> ReleaseStatus:
+        if name == "du-1":
+            raise TypeError("a mapping bug")
+        return status(name, namespace)
+
+    monkeypatch.setattr(adapter, "status", buggy)
+
+    report = poll(world)
+
+    assert report.failed == [broken.deployment_id] and report.unreachable == []
+    assert world.current(broken.deployment_id).status is DeploymentStatus.DEPLOYED  # nothing known: left as it was
+    assert world.current(healthy.deployment_id).status is DeploymentStatus.DEPLOYING
+    assert [e.object_id for e in world.publisher.events] == [healthy.deployment_id]
+    [logged] = [r for r in caplog.records if r.getMessage() == "deployment poll hit a bug"]
+    assert logged.exc_info is not None and logged.exc_info[0] is TypeError
+
+
 def _iso(epoch: float) -> str:
     return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
