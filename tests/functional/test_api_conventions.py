@@ -73,14 +73,15 @@ def test_exclude_fields_removes_but_keeps_identifiers(api: Api) -> None:
 def test_missing_token_is_401_problem(api: Api) -> None:
     reply = api.get(ROOT, token=None)
     assert_problem(reply, 401, "bearer token")
-    assert reply.header("www-authenticate").startswith("Bearer")
+    challenge = reply.header("www-authenticate")
+    assert challenge is not None and challenge.startswith("Bearer")
 
 
 @pytest.mark.parametrize(
     "claims",
     [{"exp": int(time.time()) - 600}, {"aud": "other"}, {"iss": "elsewhere"}],
 )
-def test_expired_or_foreign_token_is_401(api: Api, claims: dict) -> None:
+def test_expired_or_foreign_token_is_401(api: Api, claims: dict[str, Any]) -> None:
     base = {
         "sub": "smo",
         "iss": "netweave-local",

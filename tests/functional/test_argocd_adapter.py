@@ -273,8 +273,9 @@ def test_one_release_name_in_two_namespaces_is_two_applications(adapter: ArgoCDD
 
 def test_an_application_named_like_its_release_is_still_found(adapter: ArgoCDDeploymentAdapter) -> None:
     """Applications written before names carried the namespace: found, operated on, deleted."""
-    body = mapping.application("du-old", "du-old-ns", mapping.argocd_source(spec("du-old", "1.0.0").source,
-                                                                            "du-old", {}), adapter.settings)
+    source = spec("du-old", "1.0.0").source
+    assert source is not None
+    body = mapping.application("du-old", "du-old-ns", mapping.argocd_source(source, "du-old", {}), adapter.settings)
     body["metadata"]["namespace"] = "argocd"
     adapter.cluster.custom().create_namespaced_custom_object(mapping.GROUP, mapping.VERSION, "argocd",
                                                              mapping.PLURAL, body)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,7 +114,8 @@ def make_adapter(**options: Any) -> AwsInventoryAdapter:
 
 def by_type(objects: list[InventoryObject], kind: ObjectType) -> dict[str, dict[str, Any]]:
     """name (or instance id for resources) -> document."""
-    key = (lambda d: d["extensions"]["instanceId"]) if kind is ObjectType.RESOURCE else (lambda d: d["name"])
+    key: Callable[[dict[str, Any]], str] = (
+        (lambda d: d["extensions"]["instanceId"]) if kind is ObjectType.RESOURCE else (lambda d: d["name"]))
     return {key(o.document): o.document for o in objects if o.object_type is kind}
 
 

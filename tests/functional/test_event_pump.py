@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import types
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -13,17 +13,21 @@ from chalice import Chalice, Rate
 from devtools.localstack.pump import EventPump
 from tests.waiting import wait_until
 
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
+
 
 def build_app(queue_name: str) -> tuple[types.ModuleType, list[Any]]:
     """A tiny app with the two kinds of event source the pump serves; it records what Lambda would hand it."""
     seen: list[Any] = []
     app = Chalice(app_name="pump-under-test")
 
-    @app.schedule(Rate(1, unit=Rate.MINUTES))
+    # Chalice ships no types: its decorators make the handlers untyped, as in app.py.
+    @app.schedule(Rate(1, unit=Rate.MINUTES))  # type: ignore[untyped-decorator]
     def tick(event: Any) -> None:
         seen.append(("tick", event.to_dict()["detail-type"]))
 
-    @app.on_sqs_message(queue=queue_name, batch_size=10)
+    @app.on_sqs_message(queue=queue_name, batch_size=10)  # type: ignore[untyped-decorator]
     def consume(event: Any) -> dict[str, Any]:
         failures = []
         for record in event:
@@ -56,9 +60,9 @@ def in_queue(url: str) -> tuple[int, int]:
     return int(attributes["ApproximateNumberOfMessages"]), int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
-def received(url: str) -> list[dict[str, Any]]:
+def received(url: str) -> list[MessageTypeDef]:
     """Whatever is visible now (a short poll), as the next receiver gets it."""
-    messages: list[dict[str, Any]] = boto3.client("sqs").receive_message(
+    messages: list[MessageTypeDef] = boto3.client("sqs").receive_message(
         QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, MessageSystemAttributeNames=["ApproximateReceiveCount"]
     ).get("Messages", [])
     return messages

@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -32,10 +33,10 @@ def subscribe(site: Site, flt: str | None = None) -> Subscription:
     return site.components.subscription_store.create(subscription)
 
 
-def queued_deliveries(site: Site) -> list[dict]:
+def queued_deliveries(site: Site) -> list[dict[str, Any]]:
     sqs = boto3.client("sqs")
     url = site.components.queue_url(resources.DELIVERIES)
-    found: list[dict] = []
+    found: list[dict[str, Any]] = []
     while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
                                           MessageSystemAttributeNames=["MessageGroupId"]).get("Messages", []):
         for message in messages:

@@ -14,7 +14,7 @@ import yaml
 
 from chalicelib.adapters.dms import cluster
 from chalicelib.adapters.dms.helm import HelmDeploymentAdapter
-from chalicelib.adapters.dms.port import DeploymentFailed, ReleaseSpec
+from chalicelib.adapters.dms.port import DeploymentFailed, DeploymentRegistry, ReleaseSpec
 from chalicelib.adapters.helm_binary import PROJECT_HELM
 from chalicelib.adapters.registry import AdapterRegistry
 from chalicelib.bootstrap import DMS_ADAPTER_TYPES
@@ -156,7 +156,8 @@ def test_a_bug_in_netweave_s_own_code_stays_that_bug(adapter: HelmDeploymentAdap
 
 def test_registry_builds_the_helm_adapter_and_importing_it_stays_cheap() -> None:
     gateway = GatewayConfig.model_validate({"dmsAdapters": [{"id": "helm-a", "type": "helm", "options": {}}]})
-    adapter = AdapterRegistry("dms", gateway.dms_adapters, DMS_ADAPTER_TYPES).get()
+    registry: DeploymentRegistry = AdapterRegistry("dms", gateway.dms_adapters, DMS_ADAPTER_TYPES)
+    adapter = registry.get()
     assert isinstance(adapter, HelmDeploymentAdapter)
     assert {Capability.DEPLOY, Capability.SCALE, Capability.ROLLBACK, Capability.LOGS} <= adapter.capabilities
     check = ("import sys, chalicelib.adapters.dms.helm; "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -32,7 +33,7 @@ def polled(site: Site) -> None:
     inventory_handlers.poll_inventory(site.components)
 
 
-def pools_by_name(api: Api) -> dict[str, dict]:
+def pools_by_name(api: Api) -> dict[str, dict[str, Any]]:
     return {pool["name"]: pool for pool in api.get(f"{ROOT}/resourcePools").json()}
 
 
@@ -104,7 +105,9 @@ def test_paging_walks_every_resource_exactly_once(api: Api) -> None:
         link = reply.header("link")
         if not link:
             break
-        target = urlparse(re.match(r"<([^>]+)>; rel=\"next\"", link).group(1))
+        next_link = re.match(r"<([^>]+)>; rel=\"next\"", link)
+        assert next_link is not None, link
+        target = urlparse(next_link.group(1))
         assert parse_qs(target.query)["limit"] == ["7"]
         url = f"{target.path}?{target.query}"
     assert seen == everything and len(everything) > 7

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, cast
 
 import boto3
 import pytest
@@ -23,10 +24,10 @@ def site(moto_url: str, tmp_path: Path) -> Iterator[Site]:
     yield from site_environment(tmp_path)
 
 
-def drain_events(site: Site) -> list[dict]:
+def drain_events(site: Site) -> list[dict[str, Any]]:
     sqs = boto3.client("sqs")
     url = site.components.queue_url(resources.EVENTS)
-    events: list[dict] = []
+    events: list[dict[str, Any]] = []
     while True:
         messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
         if not messages:
@@ -36,10 +37,11 @@ def drain_events(site: Site) -> list[dict]:
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 
-def node_event(events: list[dict], node_name: str) -> list[dict]:
+def node_event(events: list[dict[str, Any]], node_name: str) -> list[dict[str, Any]]:
+    # cast: an event naming the node carries its state (json.dumps(None) is "null", which names no node).
     return [e for e in events if e["objectType"] == "ResourceInfo"
             and node_name in json.dumps(e.get("post") or e.get("prior"))
-            and "parentId" not in (e.get("post") or e.get("prior"))]
+            and "parentId" not in cast(dict[str, Any], e.get("post") or e.get("prior"))]
 
 
 def test_first_poll_creates_everything_then_an_unchanged_cluster_costs_nothing(site: Site) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import boto3
 import pytest
@@ -25,6 +26,13 @@ def resource(object_id: str, description: str, pool: str = "pool-a") -> Inventor
                            {"resourceId": object_id, "resourcePoolId": pool, "description": description}, pool)
 
 
+def stored_document(store: InventoryStore, object_id: str) -> dict[str, Any]:
+    """The stored document of a resource the test wrote."""
+    stored = store.get("ResourceInfo", object_id)
+    assert stored is not None, object_id
+    return stored.document
+
+
 def put(obj: InventoryObject) -> Change:
     return Change(ChangeType.CREATED, (obj.object_type.value, obj.object_id), obj, None)
 
@@ -38,7 +46,7 @@ def test_written_objects_are_readable_and_listed_by_backend(store: InventoryStor
     objects = [resource(f"{backend}-{i}", f"node {i}") for i in range(3)]
     result = store.apply(backend, [put(o) for o in objects], observed_at=100)
     assert (result.written, result.skipped) == (3, 0)
-    assert store.get("ResourceInfo", objects[0].object_id).document["description"] == "node 0"
+    assert stored_document(store, objects[0].object_id)["description"] == "node 0"
     entries = store.stored_entries(backend)
     assert set(entries) == {("ResourceInfo", o.object_id) for o in objects}
     assert all(entry.observed_at == 100 for entry in entries.values())
@@ -51,7 +59,7 @@ def test_an_older_poll_never_overwrites_or_deletes_what_a_newer_one_wrote(store:
     late = store.apply(backend, [put(older)], observed_at=100)
     assert (late.written, late.skipped) == (0, 1)
     store.apply(backend, [delete(older)], observed_at=150)
-    assert store.get("ResourceInfo", newer.object_id).document["description"] == "from the newer poll"
+    assert stored_document(store, newer.object_id)["description"] == "from the newer poll"
 
 
 def test_one_conflicting_write_does_not_lose_the_others(store: InventoryStore) -> None:
@@ -62,8 +70,8 @@ def test_one_conflicting_write_does_not_lose_the_others(store: InventoryStore) -
              put(resource(f"{backend}-2", "two"))]
     result = store.apply(backend, batch, observed_at=250)
     assert (result.written, result.skipped) == (2, 1)
-    assert store.get("ResourceInfo", f"{backend}-c").document["description"] == "newer"
-    assert store.get("ResourceInfo", f"{backend}-2").document["description"] == "two"
+    assert stored_document(store, f"{backend}-c")["description"] == "newer"
+    assert stored_document(store, f"{backend}-2")["description"] == "two"
 
 
 def test_a_pool_pages_its_resources_in_id_order_through_the_parent_index(store: InventoryStore) -> None:

@@ -21,7 +21,7 @@ import yaml
 
 from chalicelib.adapters.ims.kubernetes import KubernetesInventoryAdapter, read_kubeconfig
 from chalicelib.adapters.ims.kubernetes_mapping import parse_quantity
-from chalicelib.adapters.ims.port import InventoryContext
+from chalicelib.adapters.ims.port import InventoryContext, InventoryRegistry
 from chalicelib.adapters.registry import AdapterRegistry
 from chalicelib.bootstrap import IMS_ADAPTER_TYPES
 from chalicelib.domain.capabilities import Capability
@@ -335,7 +335,8 @@ def test_kubeconfig_comes_from_the_environment_and_merges_like_kubectl(
 def test_adapter_registers_validates_options_and_declares_inventory(sim: KubeSim) -> None:
     gateway = GatewayConfig.model_validate({"imsAdapters": [
         {"id": "edge", "type": "kubernetes", "options": {"kubeconfig": str(sim.kubeconfig_path)}}]})
-    adapter = AdapterRegistry("ims", gateway.ims_adapters, IMS_ADAPTER_TYPES).get("edge")
+    registry: InventoryRegistry = AdapterRegistry("ims", gateway.ims_adapters, IMS_ADAPTER_TYPES)
+    adapter = registry.get("edge")
     assert isinstance(adapter, KubernetesInventoryAdapter)
     assert adapter.capabilities == frozenset({Capability.INVENTORY})
     with pytest.raises(ConfigurationError, match="pageSize"):

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 from chalice.test import Client
@@ -67,8 +67,14 @@ def _helm(*args: str, cwd: Path) -> None:
     )
 
 
+class MakeChart(Protocol):
+    """The `make_chart` fixture: packages the test chart at `version` under a fresh name; returns (name, .tgz)."""
+
+    def __call__(self, version: str = "0.1.0") -> tuple[str, bytes]: ...
+
+
 @pytest.fixture()
-def make_chart(chart_source: Path, tmp_path: Path) -> Any:
+def make_chart(chart_source: Path, tmp_path: Path) -> MakeChart:
     """A packaged chart with a name of its own (tests share the dev tables)."""
 
     def build(version: str = "0.1.0") -> tuple[str, bytes]:
@@ -99,7 +105,7 @@ def _stored(components: Components) -> tuple[int, int]:
     return int(objects), int(items)
 
 
-def test_upload_read_list_delete(components: Components, packages_api: Api, make_chart: Any) -> None:
+def test_upload_read_list_delete(components: Components, packages_api: Api, make_chart: MakeChart) -> None:
     name, data = make_chart("1.2.3")
     created = _upload(packages_api, data)
     assert created.status == 201, created.body
@@ -121,14 +127,14 @@ def test_upload_read_list_delete(components: Components, packages_api: Api, make
     assert components.clients.s3.list_objects_v2(Bucket=bucket, Prefix=f"charts/sha256/{digest}").get("KeyCount") == 0
 
 
-def test_duplicate_name_and_version_is_409(packages_api: Api, make_chart: Any) -> None:
+def test_duplicate_name_and_version_is_409(packages_api: Api, make_chart: MakeChart) -> None:
     _, data = make_chart()
     assert _upload(packages_api, data).status == 201
     again = _upload(packages_api, data)
     assert again.status == 409 and again.json()["status"] == 409
 
 
-def test_multipart_upload(packages_api: Api, make_chart: Any) -> None:
+def test_multipart_upload(packages_api: Api, make_chart: MakeChart) -> None:
     name, data = make_chart()
     boundary = "netweave-test-boundary"
     body = (
@@ -152,7 +158,7 @@ def content_digest(data: bytes) -> str:
 
 
 def test_a_direct_upload_is_checked_against_its_content_digest(components: Components, packages_api: Api,
-                                                               make_chart: Any) -> None:
+                                                               make_chart: MakeChart) -> None:
     name, data = make_chart()
     before = _stored(components)
     wrong = _upload(packages_api, data, content_digest(data + b"x"))
@@ -168,7 +174,7 @@ def test_a_direct_upload_is_checked_against_its_content_digest(components: Compo
     assert right.status == 201 and right.json()["name"] == name, right.body
 
 
-def test_a_multipart_upload_is_checked_against_its_checksum_part(packages_api: Api, make_chart: Any) -> None:
+def test_a_multipart_upload_is_checked_against_its_checksum_part(packages_api: Api, make_chart: MakeChart) -> None:
     name, data = make_chart()
     boundary = "netweave-checksum-boundary"
 
@@ -187,7 +193,7 @@ def test_a_multipart_upload_is_checked_against_its_checksum_part(packages_api: A
     assert right.status == 201 and right.json()["name"] == name, right.body
 
 
-def test_list_pages_with_a_link(packages_api: Api, make_chart: Any) -> None:
+def test_list_pages_with_a_link(packages_api: Api, make_chart: MakeChart) -> None:
     for _ in range(2):
         assert _upload(packages_api, make_chart()[1]).status == 201
     first = packages_api.get(f"{COLLECTION}?limit=1")
@@ -214,7 +220,7 @@ def test_oversize_upload_is_413(components: Components, packages_api: Api) -> No
     assert _stored(components) == before
 
 
-def test_scopes(packages_api: Api, make_chart: Any) -> None:
+def test_scopes(packages_api: Api, make_chart: MakeChart) -> None:
     _, data = make_chart()
     reader = token_with("o2dms:read")
     assert _upload(packages_api, data, token=reader).status == 403
@@ -267,7 +273,7 @@ def _by_url(api: Api, url: str, digest: str) -> Any:
     return api.request("POST", COLLECTION, body={"packageUrl": url, "checksum": f"sha256:{digest}"})
 
 
-def test_upload_by_url(packages_api: Api, make_chart: Any, file_server: tuple[str, dict[str, bytes]]) -> None:
+def test_upload_by_url(packages_api: Api, make_chart: MakeChart, file_server: tuple[str, dict[str, bytes]]) -> None:
     base, files = file_server
     name, data = make_chart()
     files["/chart.tgz"] = data

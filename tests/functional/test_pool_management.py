@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -35,7 +36,7 @@ def components(site: Site) -> Components:
     return site.components
 
 
-def listed_pool(api: Api, components: Components, pool_id: str) -> dict | None:
+def listed_pool(api: Api, components: Components, pool_id: str) -> dict[str, Any] | None:
     inventory_handlers.poll_inventory(components)
     return next((p for p in api.get(POOLS).json() if p["resourcePoolId"] == pool_id), None)
 

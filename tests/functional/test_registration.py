@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from typing import Any
 
 import boto3
 
@@ -19,10 +20,10 @@ def with_environment(**environment: str) -> Components:
     return Components(settings_from_environment({**os.environ, **environment}))
 
 
-def queued_registrations(components: Components, url: str) -> list[dict]:
+def queued_registrations(components: Components, url: str) -> list[dict[str, Any]]:
     sqs = boto3.client("sqs")
     queue = components.queue_url(resources.DELIVERIES)
-    found = []
+    found: list[dict[str, Any]] = []
     while messages := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
         for message in messages:
             body = json.loads(message["Body"])

@@ -64,26 +64,28 @@ def test_create_get_list_delete(api: Api, kind: Kind) -> None:
     assert created.status == 201, created.body
     body = created.json()
     identifier = body[kind.id_field]
-    assert created.header("location") == f"{kind.collection}/{identifier}"
+    location = created.header("location")
+    assert location == f"{kind.collection}/{identifier}"
     assert body["secret"].startswith("whsec_") and body["consumerSubscriptionId"] == "smo-7"
     assert None not in body.values()
 
-    shown = api.get(created.header("location"))
+    shown = api.get(location)
     assert shown.status == 200
     assert shown.json() == {k: v for k, v in body.items() if k != "secret"}
     listed = api.get(f"{kind.collection}?filter=(eq,{kind.id_field},{identifier})")
     assert listed.status == 200 and listed.json() == [shown.json()]
     assert body["secret"] not in (shown.body + listed.body).decode()
 
-    deleted = api.request("DELETE", created.header("location"))
+    deleted = api.request("DELETE", location)
     assert deleted.status == 200 and deleted.body == b""
-    assert_problem(api.get(created.header("location")), 404)
-    assert_problem(api.request("DELETE", created.header("location")), 404)
+    assert_problem(api.get(location), 404)
+    assert_problem(api.request("DELETE", location), 404)
 
 
 def test_the_short_form_serves_the_same_inventory_subscriptions(api: Api) -> None:
     created = post(api, SHORT)
-    assert created.status == 201 and created.header("location").startswith(SHORT.collection)
+    location = created.header("location")
+    assert created.status == 201 and location is not None and location.startswith(SHORT.collection)
     identifier = created.json()["subscriptionId"]
     assert api.get(f"{INVENTORY.collection}/{identifier}").json()["subscriptionId"] == identifier
 
@@ -97,7 +99,9 @@ def test_a_subscription_of_one_kind_is_not_found_under_another(api: Api) -> None
 def test_dms_event_types_and_filter_are_shown_as_given(api: Api) -> None:
     created = post(api, DMS, filter="(eq,namespace,ran)", eventTypes=["DeploymentFailed", "DeploymentReady"])
     assert created.status == 201, created.body
-    shown = api.get(created.header("location")).json()
+    location = created.header("location")
+    assert location is not None
+    shown = api.get(location).json()
     assert shown["filter"] == "(eq,namespace,ran)"
     assert shown["eventTypes"] == ["DeploymentReady", "DeploymentFailed"]
     assert_problem(post(api, DMS, eventTypes=["DeploymentExploded"]), 400, "eventTypes")
@@ -262,6 +266,7 @@ def test_scopes(api: Api, kind: Kind) -> None:
     created = api.request("POST", kind.collection, token=writer, body={"callback": public_callback()})
     assert created.status == 201
     location = created.header("location")
+    assert location is not None
     assert_problem(api.request("DELETE", location, token=reader), 403, kind.write)
     assert api.get(location, token=reader).json()[kind.id_field] == created.json()[kind.id_field]
     assert api.request("DELETE", location, token=writer).status == 200

@@ -86,7 +86,8 @@ def test_missing_capability_is_501() -> None:
         ([AdapterConfig(id="a", type="helm")], [RoutingRule(adapter="ghost")], "unknown dms adapter 'ghost'"),
     ],
 )
-def test_configuration_mistakes_are_reported_at_load_time(configs: list, rules: list, message: str) -> None:
+def test_configuration_mistakes_are_reported_at_load_time(configs: list[AdapterConfig], rules: list[RoutingRule],
+                                                           message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         AdapterRegistry("dms", configs, FACTORIES, rules)
 

@@ -133,4 +133,5 @@ def test_alarm_events_have_stable_ids_per_transition() -> None:
     cleared = clear_alarm(record, "2027-01-01T00:05:00Z", "netweave")
     raise_event, clear_event = alarm_event(None, record, "site"), alarm_event(record, cleared, "site")
     assert raise_event.event_id == alarm_event(None, record, "site").event_id != clear_event.event_id
+    assert clear_event.post is not None
     assert raise_event.event_type.value == "created" and clear_event.post["perceivedSeverity"] == 5

@@ -1,6 +1,7 @@
 """Bearer-token checks: what an SMO with a good, bad or under-scoped token experiences."""
 
 import time
+from typing import Any
 
 import jwt
 import pytest
@@ -44,7 +45,7 @@ def test_valid_token_yields_subject_and_scopes() -> None:
         ({}, "another-secret-entirely-but-also-long-enough", "invalid"),
     ],
 )
-def test_bad_tokens_are_unauthorized(claims: dict, secret: str, message: str) -> None:
+def test_bad_tokens_are_unauthorized(claims: dict[str, Any], secret: str, message: str) -> None:
     with pytest.raises(Unauthorized, match=message):
         authenticate(token(secret, **claims), SETTINGS)
 
@@ -55,8 +56,9 @@ def test_garbage_is_unauthorized() -> None:
 
 
 def test_unsigned_token_is_refused() -> None:
+    # alg "none" takes no key: PyJWT reads "" as None (which its annotations do not admit), the token is the same.
     unsigned = jwt.encode(
-        {"sub": "x", "iss": "iss-1", "aud": "netweave", "exp": int(time.time()) + 60}, None, algorithm="none"
+        {"sub": "x", "iss": "iss-1", "aud": "netweave", "exp": int(time.time()) + 60}, "", algorithm="none"
     )
     with pytest.raises(Unauthorized):
         authenticate(unsigned, SETTINGS)

@@ -9,6 +9,7 @@ from typing import Any, cast
 
 import pytest
 
+from chalicelib.adapters.dms.port import DeploymentRegistry
 from chalicelib.adapters.registry import AdapterRegistry
 from chalicelib.adapters.store.deployment_store import DeploymentStore
 from chalicelib.adapters.store.package_store import PackageStore
@@ -37,8 +38,8 @@ def ports(tmp_path: Path, argo_capabilities: frozenset[Capability] = frozenset({
     gateway = GatewayConfig.model_validate({
         "dmsAdapters": [{"id": name, "type": name, "default": name == "helm"} for name in adapters],
         "routing": ROUTING})
-    registry = AdapterRegistry("dms", gateway.dms_adapters, {n: _factory(a) for n, a in adapters.items()},
-                               gateway.routing)
+    registry: DeploymentRegistry = AdapterRegistry("dms", gateway.dms_adapters,
+                                                   {n: _factory(a) for n, a in adapters.items()}, gateway.routing)
     packages = FakePackageStore()
     package = packages.add("vdu", "1.0.0")
     built = DeploymentPorts(cast(DeploymentStore, FakeDeploymentStore()), cast(PackageStore, packages), registry,

@@ -56,7 +56,7 @@ def _headings(document: str) -> set[int]:
 
 
 def _citations() -> list[tuple[str, str, int]]:
-    found = []
+    found: list[tuple[str, str, int]] = []
     for path in _files(SCANNED_SUFFIXES):
         text = path.read_text(encoding="utf-8", errors="replace")
         where = str(path.relative_to(ROOT))
@@ -94,7 +94,7 @@ def test_numbered_documents_number_their_sections_in_order(document: str) -> Non
 
 
 def test_nothing_cites_documents_outside_the_repository() -> None:
-    offending = []
+    offending: list[str] = []
     for path in _files(NEGATIVE_SUFFIXES):
         for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
             offending.extend(f"{path.relative_to(ROOT)}:{number}: {line.strip()}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalicelib.domain.events import ChangeEvent, ChangeType, EventSource
 from chalicelib.domain.subscriptions import DeliveryMessage, Subscription, SubscriptionKind, notification_id
 from chalicelib.services.fan_out import fan_out
@@ -37,8 +39,8 @@ def subscription(sid: str, kind: SubscriptionKind = SubscriptionKind.INVENTORY, 
                         consumer_subscription_id=consumer, secret="whsec_x", created_at="2026-01-01T00:00:00Z")
 
 
-def event(object_type: str, change: ChangeType, prior: dict | None, post: dict | None, eid: str = "e1",
-          source: EventSource = EventSource.IMS, detail: str | None = None) -> ChangeEvent:
+def event(object_type: str, change: ChangeType, prior: dict[str, Any] | None, post: dict[str, Any] | None,
+          eid: str = "e1", source: EventSource = EventSource.IMS, detail: str | None = None) -> ChangeEvent:
     object_id = (post or prior or {}).get("resourceId") or (post or prior or {}).get("resourcePoolId") or "x"
     return ChangeEvent(event_id=eid, source=source, object_type=object_type, object_id=object_id, event_type=change,
                        backend="k8s", prior=prior, post=post, at="2026-01-01T00:00:00Z", detail_type=detail)

@@ -1,5 +1,7 @@
 """Attribute selectors (docs/o2-conventions.md §3; SOL013 §5.3) as an SMO uses them."""
 
+from typing import Any
+
 import pytest
 
 from chalicelib.domain.errors import InvalidQuery
@@ -10,7 +12,7 @@ SCHEMA = SelectorSchema(
     identifiers=frozenset({"id"}),
     excluded_by_default=(("elements",), ("extensions", "profileData")),
 )
-OBJECT = {
+OBJECT: dict[str, Any] = {
     "id": "r1",
     "name": "du-1",
     "vendor": "Dell",
@@ -19,7 +21,7 @@ OBJECT = {
 }
 
 
-def select(**raw: str) -> dict:
+def select(**raw: str) -> dict[str, Any]:
     return apply_selection(OBJECT, parse_selection(**raw), SCHEMA)
 
 
@@ -82,7 +84,7 @@ def test_nested_exclusion_removes_only_that_member() -> None:
         ({"all_fields": "yes"}, "'all_fields' is a flag"),
     ],
 )
-def test_bad_selectors_are_rejected_with_a_message_naming_the_problem(raw: dict, message: str) -> None:
+def test_bad_selectors_are_rejected_with_a_message_naming_the_problem(raw: dict[str, str], message: str) -> None:
     with pytest.raises(InvalidQuery, match=message):
         select(**raw)
 

@@ -6,14 +6,14 @@ from chalicelib.domain.errors import InvalidQuery
 from chalicelib.domain.events import ChangeType, change_event_id
 from chalicelib.domain.inventory import InventoryObject, ObjectType
 from chalicelib.domain.paging import decode_marker, encode_marker, parse_limit
-from chalicelib.domain.snapshot import StoredEntry, diff, snapshot_hash
+from chalicelib.domain.snapshot import ObjectKey, StoredEntry, diff, snapshot_hash
 
 
 def obj(object_id: str, **document: object) -> InventoryObject:
     return InventoryObject(ObjectType.RESOURCE, object_id, {"resourceId": object_id, **document}, "pool-1")
 
 
-def stored(*objects: InventoryObject) -> dict:
+def stored(*objects: InventoryObject) -> dict[ObjectKey, StoredEntry]:
     return {(o.object_type.value, o.object_id): StoredEntry(o.content_hash, 1) for o in objects}
 
 

@@ -27,8 +27,8 @@ class Table:
 
     def add(self, kind: SubscriptionKind, status: SubscriptionStatus = SubscriptionStatus.ACTIVE) -> str:
         """What the API process writes: the store under test does not see it being written."""
-        subscription = Subscription(subscriptionId=str(uuid.uuid4()), kind=kind, callback="https://smo.example/n",
-                                    secret="s" * 32, status=status, createdAt="2024-01-01T00:00:00Z")
+        subscription = Subscription(subscription_id=str(uuid.uuid4()), kind=kind, callback="https://smo.example/n",
+                                    secret="s" * 32, status=status, created_at="2024-01-01T00:00:00Z")
         self.items.append({"subscriptionId": {"S": subscription.subscription_id}, "kind": {"S": kind.value},
                            "doc": {"S": json.dumps(subscription.to_wire())}})
         return subscription.subscription_id

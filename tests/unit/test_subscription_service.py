@@ -18,9 +18,9 @@ from chalicelib.domain.paging import Marker, decode_marker, encode_marker
 from chalicelib.domain.query import parse_filter, parse_subscription_filter
 from chalicelib.domain.selectors import Selection
 from chalicelib.domain.subscriptions import Subscription, SubscriptionKind, SubscriptionStatus
+from chalicelib.services.paging import ListRequest
 from chalicelib.services.subscriptions import (
     CallbackPorts,
-    ListRequest,
     NewSubscription,
     create_subscription,
     delete_subscription,

@@ -21,6 +21,7 @@ from chalicelib.adapters.dms.port import (
     ReleaseStatus,
     Revision,
     WorkloadStatus,
+    is_release_state,
 )
 
 Obj = dict[str, Any]
@@ -223,10 +224,14 @@ def release_status(release: Obj, workloads: list[WorkloadStatus], pods: list[Pod
                           "lastAttemptedRevision": status.get("lastAttemptedRevision")}})
 
 
+# The states a HelmRelease history entry can carry (Flux records Helm's own).
+_HISTORY_STATES = frozenset({"deployed", "failed", "superseded", "uninstalling", "pending-install", "pending-upgrade",
+                             "pending-rollback"})
+
+
 def _entry_state(value: Any) -> ReleaseState:
     text = str(value or "").lower()
-    return text if text in {"deployed", "failed", "superseded", "uninstalling", "pending-install",  # type: ignore[return-value]
-                            "pending-upgrade", "pending-rollback"} else "unknown"
+    return text if text in _HISTORY_STATES and is_release_state(text) else "unknown"
 
 
 def revisions(release: Obj) -> list[Revision]:

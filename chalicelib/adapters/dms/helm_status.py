@@ -13,12 +13,12 @@ from typing import Any, Literal
 import yaml
 
 from chalicelib.adapters.dms.port import (
-    RELEASE_STATES,
     PodStatus,
     ReleaseState,
     ReleaseStatus,
     Revision,
     WorkloadStatus,
+    is_release_state,
 )
 
 ErrorKind = Literal["not-found", "unavailable", "failed"]
@@ -79,7 +79,7 @@ def with_waiting_pods(message: str, pods: list[dict[str, Any]], limit: int = 5) 
 
 def release_state(value: Any) -> ReleaseState:
     state = str(value or "unknown").lower()
-    return state if state in RELEASE_STATES else "unknown"  # type: ignore[return-value]
+    return state if is_release_state(state) else "unknown"
 
 
 def release_status(metadata: dict[str, Any], workloads: list[WorkloadStatus], pods: list[PodStatus]

@@ -9,7 +9,7 @@ domain errors only: `NotFound` (no such release), `BackendUnavailable` (cluster 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any, ClassVar, Literal, Protocol
+from typing import Annotated, Any, ClassVar, Literal, Protocol, TypeGuard, get_args
 
 from pydantic import AfterValidator
 
@@ -21,7 +21,11 @@ ReleaseState = Literal[
     "deployed", "failed", "pending-install", "pending-upgrade", "pending-rollback", "uninstalling", "superseded",
     "unknown",
 ]
-RELEASE_STATES: frozenset[str] = frozenset(ReleaseState.__args__)  # type: ignore[attr-defined]
+RELEASE_STATES: frozenset[str] = frozenset(get_args(ReleaseState))
+
+
+def is_release_state(text: str) -> TypeGuard[ReleaseState]:
+    return text in RELEASE_STATES
 
 
 def _configured_url(value: str | None) -> str | None:
