@@ -32,7 +32,7 @@ STAGE_PARAMETER = "Stage"
 BUCKET_NAME_PARAMETER = "PackagesBucketName"
 DEFAULT_BUCKET_NAME_CONDITION = "UseDefaultPackagesBucketName"
 # Parameter Store passes GetParameter(WithDecryption=True) of a name under this prefix through to Secrets Manager,
-# so config.ssm_parameter() reads a Secrets Manager secret unchanged.
+# so Components.secret() (ssm.get_parameter) reads a Secrets Manager secret unchanged.
 SECRETS_MANAGER_REFERENCE = "/aws/reference/secretsmanager/"
 
 Json = dict[str, Any]

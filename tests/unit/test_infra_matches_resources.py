@@ -270,7 +270,7 @@ def test_secrets_are_generated_never_written_in_the_repository(template: Json, s
 
 @pytest.mark.parametrize("secret", generate.SECRETS, ids=lambda s: s.suffix)
 def test_secret_parameter_names_are_what_the_code_reads_and_the_stage_policy_covers(secret: generate.Secret) -> None:
-    # config.ssm_parameter() calls ssm.get_parameter(WithDecryption=True): Parameter Store serves Secrets Manager
+    # Components.secret() calls ssm.get_parameter(WithDecryption=True): Parameter Store serves Secrets Manager
     # secrets under /aws/reference/secretsmanager/<secret name>.
     assert secret.parameter_name(STAGE) == f"/aws/reference/secretsmanager/netweave/{STAGE}/{secret.suffix}"
     assert secret.name(STAGE).startswith(f"netweave/{STAGE}/")
