@@ -1,4 +1,4 @@
-"""The `deliver` function: one batch of the `deliveries` FIFO queue, each message POSTed to its SMO
+"""Delivering one batch of the `deliveries` FIFO queue (the `deliver` function), each message POSTed to its SMO
 (docs/architecture.md §4, §7).
 
 Per outcome (decided by the pure `decide`):

@@ -225,6 +225,11 @@ def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt  # SIGTERM stops the stack as cleanly as Ctrl-C does
 
 
+# How a service ends when the Ctrl-C meant for the whole foreground group (or a SIGTERM) reaches it before the stack
+# has stopped it: a stop that was asked for, not a failure.
+_STOPPED_BY_SIGNAL = {-signal.SIGINT, -signal.SIGTERM, 128 + signal.SIGINT, 128 + signal.SIGTERM}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run the netweave local stack in the foreground.")
     parser.add_argument("--api-port", type=int, default=int(os.environ.get("NETWEAVE_PORT", "8000")))
@@ -237,13 +242,17 @@ def main() -> None:
     args.state_dir.mkdir(parents=True, exist_ok=True)
     stack = Stack(args.state_dir)
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)  # even when started with SIGINT ignored (as some supervisors do)
     code = 0
     try:
         print(_banner(start(args, stack), args.state_dir), flush=True)
         while (exited := stack.first_exited()) is None:
             time.sleep(0.5)
-        print(f"{exited[0]} exited with {exited[1]}; stopping the stack", file=sys.stderr)
-        code = 1
+        if exited[1] in _STOPPED_BY_SIGNAL:
+            print(f"{exited[0]} was stopped by a signal; stopping the local stack", flush=True)
+        else:
+            print(f"{exited[0]} exited with {exited[1]}; stopping the stack", file=sys.stderr)
+            code = 1
     except KeyboardInterrupt:
         print("stopping the local stack", flush=True)
     except RuntimeError as error:
