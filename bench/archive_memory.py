@@ -66,6 +66,8 @@ def _cases() -> dict[str, Callable[[], Iterator[bytes]]]:
         "pax header, 512 MiB path": lambda: hostile.huge_pax_header(512 * MiB),
         "GNU long name, 256 MiB": lambda: hostile.huge_long_name(256 * MiB),
         "20,000 empty members": lambda: hostile.many_members(20_000),
+        "global pax header, 2000 members": lambda: hostile.global_pax_records(2000),
+        "8 KiB pax header per member, 1000": lambda: hostile.pax_per_member(1000),
         "member of 512 MiB of zeros": lambda: _zeros_member(512 * MiB),
         "member of 48 MiB (under the limit)": lambda: _zeros_member(48 * MiB),
         "a small genuine chart": lambda: iter([*hostile.chart(), *hostile.end()]),

@@ -86,3 +86,36 @@ def many_members(count: int) -> Iterator[bytes]:
     for index in range(count):
         yield from member(f"demo/templates/f{index}.yaml", b"")
     yield from end()
+
+
+def pax(records: dict[str, str], kind: bytes = tarfile.XHDTYPE) -> Iterator[bytes]:
+    """A pax header (extended, or global with XGLTYPE) holding `records`, padded to whole blocks."""
+    body = b""
+    for keyword, value in records.items():
+        start, _ = pax_record_header(keyword, len(value.encode()))
+        body += start + value.encode() + b"\n"
+    yield header("././@PaxHeader", kind, len(body))
+    yield body + bytes(-len(body) % BLOCK)
+
+
+def tiny_records(size: int) -> dict[str, str]:
+    """As many pax records as fit in about `size` bytes: the most objects tarfile makes per header byte."""
+    return {f"k{index}": "" for index in range(size // 10)}
+
+
+def global_pax_records(count: int) -> Iterator[bytes]:
+    """A global pax header of tiny records (tarfile copies it into every member), then `count` members."""
+    yield from pax(tiny_records(8000), tarfile.XGLTYPE)
+    yield from chart()
+    for index in range(count - 1):
+        yield from member(f"demo/f{index}", b"")
+    yield from end()
+
+
+def pax_per_member(count: int) -> Iterator[bytes]:
+    """`count` members, each behind its own pax header of tiny records."""
+    yield from chart()
+    for index in range(count - 1):
+        yield from pax(tiny_records(8000))
+        yield from member(f"demo/f{index}", b"")
+    yield from end()

@@ -83,6 +83,9 @@ def _walk(data: bytes, limits: ArchiveLimits) -> list[tarfile.TarInfo]:
             if total > limits.max_uncompressed:
                 raise PackageTooLarge(f"chart archive: unpacks to more than {limits.max_uncompressed} bytes")
             _check_member(member, limits)
+            # tarfile gives every member its own copy of the pax records (the global ones included) and keeps every
+            # member: dropped here, what stays per member is its names, not up to a header's worth of records.
+            member.pax_headers = {}
     if not members:
         raise PackageRejected("chart archive: is empty")
     return members
@@ -120,13 +123,21 @@ def _bounded_tarinfo(limits: ArchiveLimits) -> type[tarfile.TarInfo]:
     larger than the limits, a chain of them, and sparse files (whose maps tarfile reads without any bound)."""
 
     class BoundedTarInfo(tarfile.TarInfo):
-        chain: ClassVar[int] = 0  # extended headers seen since the last ordinary one, for this inspection only
+        # For this inspection only: extended headers since the last ordinary one, and bytes of global pax headers
+        # so far (their records accumulate in one dict that tarfile copies into every later member).
+        chain: ClassVar[int] = 0
+        global_bytes: ClassVar[int] = 0
 
         @classmethod
         def frombuf(cls, buf: bytes | bytearray, encoding: str, errors: str) -> Self:
             info = super().frombuf(buf, encoding, errors)
             _check_header(info, limits, cls.chain)
             cls.chain = cls.chain + 1 if info.type in (*_EXTENDED_TYPES, *_LONG_NAME_TYPES) else 0
+            if info.type == tarfile.XGLTYPE:
+                cls.global_bytes += info.size
+                if cls.global_bytes > limits.max_extended_header:
+                    raise PackageRejected(
+                        f"chart archive: global pax headers of more than {limits.max_extended_header} bytes")
             return info
 
         # tarfile calls these for pax headers describing a GNU sparse file; format 1.0 reads a map of any length

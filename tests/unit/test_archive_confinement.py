@@ -33,17 +33,6 @@ def _peak_while_checking(data: bytes) -> tuple[Exception, int]:
     return refused, peak
 
 
-def _pax(records: dict[str, str]) -> Iterator[bytes]:
-    """A pax header holding `records`, padded to whole blocks."""
-    body = b""
-    for keyword, value in records.items():
-        start, length = hostile.pax_record_header(keyword, len(value.encode()))
-        body += start + value.encode() + b"\n"
-        assert len(start) + len(value.encode()) + 1 == length
-    yield hostile.header("././@PaxHeader", tarfile.XHDTYPE, len(body))
-    yield body + bytes(-len(body) % hostile.BLOCK)
-
-
 def test_a_pax_header_of_hundreds_of_mb_is_refused_from_its_header_alone() -> None:
     data = hostile.gzipped(hostile.huge_pax_header(200 * MiB))
     assert len(data) < 512 * 1024  # a small upload...
@@ -71,7 +60,7 @@ def test_member_names_are_bounded(pieces: Callable[[], Iterator[bytes]]) -> None
 
 def test_names_up_to_the_limit_pass() -> None:
     long_name = "demo/" + "a" * 1000
-    data = hostile.gzipped([*_pax({"path": long_name}), *hostile.member("ignored", b"x"), *hostile.chart(),
+    data = hostile.gzipped([*hostile.pax({"path": long_name}), *hostile.member("ignored", b"x"), *hostile.chart(),
                             *hostile.end()])
     assert check_archive(data) == "demo"
 
@@ -81,7 +70,7 @@ def test_header_bytes_count_against_the_unpacked_limit() -> None:
     def pieces() -> Iterator[bytes]:
         yield from hostile.chart()
         for index in range(100):
-            yield from _pax({"comment": "c" * 4000})
+            yield from hostile.pax({"comment": "c" * 4000})
             yield from hostile.member(f"demo/f{index}", b"")
         yield from hostile.end()
 
@@ -90,7 +79,7 @@ def test_header_bytes_count_against_the_unpacked_limit() -> None:
 
 
 def test_a_chain_of_extended_headers_is_refused() -> None:
-    chain = [piece for _ in range(10) for piece in _pax({"comment": "x"})]
+    chain = [piece for _ in range(10) for piece in hostile.pax({"comment": "x"})]
     data = hostile.gzipped([*chain, *hostile.chart(), *hostile.end()])
     with pytest.raises(PackageRejected, match="more than 4 extended headers"):
         check_archive(data)
@@ -108,7 +97,7 @@ def test_sparse_files_are_refused() -> None:
     with pytest.raises(PackageRejected, match="sparse file"):
         check_archive(hostile.gzipped([*hostile.chart(), old_gnu, *hostile.end()]))
     # GNU sparse 1.0: the map sits in the member's data, and tarfile would read as many numbers as it announces.
-    pax = _pax({"GNU.sparse.major": "1", "GNU.sparse.minor": "0", "GNU.sparse.name": "demo/s",
+    pax = hostile.pax({"GNU.sparse.major": "1", "GNU.sparse.minor": "0", "GNU.sparse.name": "demo/s",
                 "GNU.sparse.realsize": "1"})
     sparse_map = b"100000000\n" + b"1\n" * 200_000
     data = hostile.gzipped([*hostile.chart(), *pax, *hostile.member("demo/GNUSparseFile.0/s", sparse_map),
@@ -131,3 +120,27 @@ def test_the_chart_directory_must_be_a_chart_name(directory: str) -> None:
 ])
 def test_chart_names(name: object, valid: bool) -> None:
     assert (chart_name_problem(name) is None) is valid
+
+
+def test_pax_records_are_not_kept_per_member() -> None:
+    # One global header of tiny records, which tarfile copies into each of the 1999 members that follow.
+    data = hostile.gzipped(hostile.global_pax_records(1999))
+    tracemalloc.start()
+    try:
+        assert check_archive(data) == "demo"
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * MiB  # 50 MB while tarfile's copies were kept
+
+
+def test_global_pax_headers_are_bounded_in_total() -> None:
+    def pieces() -> Iterator[bytes]:
+        yield from hostile.chart()
+        for index in range(3):
+            yield from hostile.pax({f"g{index}": "x" * 4000}, tarfile.XGLTYPE)
+            yield from hostile.member(f"demo/f{index}", b"")
+        yield from hostile.end()
+
+    with pytest.raises(PackageRejected, match="global pax headers of more than 8192 bytes"):
+        check_archive(hostile.gzipped(pieces()))
