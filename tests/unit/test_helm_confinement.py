@@ -9,6 +9,7 @@ import base64
 import gzip
 import json
 import tempfile
+import tracemalloc
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -16,17 +17,24 @@ from typing import Any
 import pytest
 
 from chalicelib.adapters.dms import helm
+from chalicelib.adapters.dms import helm_status as mapping
 from chalicelib.adapters.dms.port import DeploymentFailed
 from chalicelib.settings import AdapterConfig
+from devtools import hostile_archives as hostile
 
 
-def _release_secret(chart_name: object) -> SimpleNamespace:
-    """helm's storage Secret as the kubernetes client returns it unparsed: JSON whose `release` is base64
-    (Kubernetes) of base64 (helm) of gzipped JSON."""
-    template = base64.b64encode(b"kind: ConfigMap\n").decode()
+def _release(chart_name: object, templates: tuple[str, ...] = ("templates/cm.yaml",)) -> bytes:
+    content = base64.b64encode(b"kind: ConfigMap\n").decode()
     release = {"chart": {"metadata": {"apiVersion": "v2", "name": chart_name, "version": "0.1.0"},
-                         "values": {"replicaCount": 1}, "templates": [{"name": "templates/cm.yaml", "data": template}]}}
-    helm_encoded = base64.b64encode(gzip.compress(json.dumps(release).encode()))
+                         "values": {"replicaCount": 1},
+                         "templates": [{"name": name, "data": content} for name in templates]}}
+    return gzip.compress(json.dumps(release).encode())
+
+
+def _release_secret(release: bytes) -> SimpleNamespace:
+    """helm's storage Secret as the kubernetes client returns it unparsed: JSON whose `release` is base64
+    (Kubernetes) of base64 (helm) of the gzipped release JSON."""
+    helm_encoded = base64.b64encode(release)
     return SimpleNamespace(data=json.dumps({"data": {"release": base64.b64encode(helm_encoded).decode()}}).encode())
 
 
@@ -38,10 +46,11 @@ def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def _adapter(monkeypatch: pytest.MonkeyPatch, chart_name: object, applied: list[tuple[str, list[str]]]
+def _adapter(monkeypatch: pytest.MonkeyPatch, release: object, applied: list[tuple[str, list[str]]]
              ) -> helm.HelmDeploymentAdapter:
+    """The adapter reading `release` (a chart name, or a whole gzipped record) as the current revision's record."""
     adapter = helm.HelmDeploymentAdapter(AdapterConfig(id="helm-unit", type="helm", options={}))
-    secret = _release_secret(chart_name)
+    secret = _release_secret(release if isinstance(release, bytes) else _release(release))
     monkeypatch.setattr(adapter.cluster, "core",
                         lambda: SimpleNamespace(read_namespaced_secret=lambda *_, **__: secret))
     monkeypatch.setattr(adapter, "_metadata", lambda name, namespace: {"revision": 1})
@@ -96,3 +105,27 @@ def test_paths_are_resolved_and_kept_inside(tmp_path: Path) -> None:
     for escaping in (base / "a/../../x", Path("/etc/passwd"), base / "link" / "passwd", base / ".", base / "a/.."):
         with pytest.raises(DeploymentFailed, match="leaves its directory"):
             helm._confined(base, escaping, "refused")
+
+
+def test_a_forged_record_whose_files_collide_fails_cleanly(scratch: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    applied: list[tuple[str, list[str]]] = []
+    forged = _release("vdu", ("templates/a.yaml", "templates/a.yaml/b.yaml"))
+    with pytest.raises(DeploymentFailed, match="cannot rebuild the chart"):
+        _adapter(monkeypatch, forged, applied).scale("r1", "ran", 3)
+    assert applied == [] and _everything_under(scratch) == ["tmp"]
+
+
+def test_a_release_record_bomb_is_not_unpacked(scratch: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 256 MiB of JSON whitespace gzips to about 250 KiB: a Secret of that size fits in etcd.
+    bomb = hostile.gzipped(hostile.filler(256 * 1024 * 1024, b" "), level=9)
+    assert len(bomb) < 1024 * 1024
+    applied: list[tuple[str, list[str]]] = []
+    adapter = _adapter(monkeypatch, bomb, applied)
+    tracemalloc.start()
+    try:
+        with pytest.raises(DeploymentFailed, match="unpacks to more than 16777216 bytes"):
+            adapter.scale("r1", "ran", 3)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * mapping.MAX_RELEASE_RECORD and applied == []

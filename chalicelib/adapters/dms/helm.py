@@ -228,9 +228,12 @@ class HelmDeploymentAdapter:
             base = Path(directory).resolve()
             root = _confined(base, base / chart_name, refused)
             targets = {_confined(root, root / relative, refused): content for relative, content in files.items()}
-            for target, content in targets.items():  # all checked before the first write
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(content)
+            try:
+                for target, content in targets.items():  # all checked before the first write
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(content)
+            except OSError as error:  # e.g. a forged record holding both `a` and `a/b`
+                raise DeploymentFailed(f"{refused}: {error.strerror} ({error.filename})") from error
             yield root
 
     # --- kubernetes ----------------------------------------------------------------------------------------------
