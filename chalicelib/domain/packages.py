@@ -22,6 +22,12 @@ from chalicelib.domain.selectors import SelectorSchema
 
 CHECKSUM_PATTERN = r"^sha256:[0-9a-f]{64}$"
 _CHECKSUM = re.compile(CHECKSUM_PATTERN)
+# Helm's naming rule for charts (lower-case letters, digits and dashes, starting with a letter), held strictly and
+# capped at 63 characters: a chart name becomes a directory name when netweave rebuilds a release's chart, so it must
+# never be able to carry a '/', '..' or anything else a path can be made of.
+MAX_CHART_NAME = 63
+CHART_NAME_PATTERN = r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$"
+_CHART_NAME = re.compile(CHART_NAME_PATTERN)
 UPLOAD_SOURCE = "upload"
 
 
@@ -75,6 +81,17 @@ class ChartMetadata:
     version: str
     app_version: str | None = None
     description: str | None = None
+
+
+def chart_name_problem(name: object) -> str | None:
+    """Why `name` is not a chart name netweave accepts, or None when it is one."""
+    if not isinstance(name, str) or not name:
+        return "must be a non-empty string"
+    if len(name) > MAX_CHART_NAME:
+        return f"must be at most {MAX_CHART_NAME} characters"
+    if not _CHART_NAME.fullmatch(name):
+        return "must be lower-case letters, digits and '-', starting with a letter and not ending with '-'"
+    return None
 
 
 def parse_checksum(text: str) -> str:

@@ -4,7 +4,12 @@ The archive is never extracted. Its members are walked as a stream, so a gzip bo
 declared sizes pass the limit, and `helm show chart` reads the `.tgz` written to a private temporary directory.
 Checks: gzip + tar readable; at most `max_members` members and `max_uncompressed` bytes; only regular files,
 directories and links whose target stays inside the chart; no absolute paths or `..`; exactly one top-level
-directory holding Chart.yaml.
+directory, named as a chart may be, holding Chart.yaml.
+
+Memory stays bounded by the limits, not by what the archive declares (docs/security.md, "Confinement"): tarfile
+reads a pax or GNU long-name header's whole data into memory before any member is seen, so the decompressed stream
+reaches tarfile only through a reader that counts every byte, headers included, and stops at `max_uncompressed`;
+and each header block is checked as tarfile parses it, before the data it announces is read.
 """
 
 from __future__ import annotations
@@ -19,11 +24,11 @@ import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from chalicelib.adapters.helm_binary import helm_binary
 from chalicelib.domain.errors import BackendUnavailable
-from chalicelib.domain.packages import ChartMetadata, PackageRejected, PackageTooLarge
+from chalicelib.domain.packages import ChartMetadata, PackageRejected, PackageTooLarge, chart_name_problem
 
 MiB = 1024 * 1024
 HELM_TIMEOUT_SECONDS = 20.0
@@ -35,6 +40,18 @@ class ArchiveLimits:
     max_compressed: int = 10 * MiB
     max_uncompressed: int = 50 * MiB
     max_members: int = 2000
+    # Longest member or link name; a pax header carries at most two of them and a few small records. Real charts
+    # stay far below both: they exist so no header can make tarfile allocate more than a few KiB.
+    max_name_length: int = 1024
+    max_extended_header: int = 8 * 1024
+    # pax and GNU long-name headers that precede one member: tar writes at most three (pax, long name, long link);
+    # a longer chain would only make tarfile recurse.
+    max_header_chain: int = 4
+
+
+_READ_CHUNK = 64 * 1024
+_EXTENDED_TYPES = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE)
+_LONG_NAME_TYPES = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
 
 
 def check_archive(data: bytes, limits: ArchiveLimits = ArchiveLimits()) -> str:
@@ -55,7 +72,9 @@ def _walk(data: bytes, limits: ArchiveLimits) -> list[tarfile.TarInfo]:
     total = 0
     # Stream mode ('r|'): members are read in order, never seeking, so decompression stops where we stop. gzip is
     # unwrapped by the gzip module, not tarfile's 'r|gz': that one misreads the FEXTRA header `helm package` writes.
-    with gzip.GzipFile(fileobj=io.BytesIO(data)) as unzipped, tarfile.open(fileobj=unzipped, mode="r|") as archive:
+    with gzip.GzipFile(fileobj=io.BytesIO(data)) as unzipped, tarfile.open(
+        fileobj=_CappedReader(unzipped, limits.max_uncompressed), mode="r|", tarinfo=_bounded_tarinfo(limits)
+    ) as archive:
         for member in archive:
             members.append(member)
             if len(members) > limits.max_members:
@@ -63,14 +82,92 @@ def _walk(data: bytes, limits: ArchiveLimits) -> list[tarfile.TarInfo]:
             total += max(member.size, 0)
             if total > limits.max_uncompressed:
                 raise PackageTooLarge(f"chart archive: unpacks to more than {limits.max_uncompressed} bytes")
-            _check_member(member)
+            _check_member(member, limits)
+            # tarfile gives every member its own copy of the pax records (the global ones included) and keeps every
+            # member: dropped here, what stays per member is its names, not up to a header's worth of records.
+            member.pax_headers = {}
     if not members:
         raise PackageRejected("chart archive: is empty")
     return members
 
 
-def _check_member(member: tarfile.TarInfo) -> None:
+class _CappedReader:
+    """The decompressed stream as tarfile reads it, counted: headers and padding count as much as member data, and
+    no single read returns more than a chunk, so tarfile never holds more than the limit."""
+
+    def __init__(self, source: gzip.GzipFile, limit: int) -> None:
+        self._source, self._limit, self._count = source, limit, 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        chunk = self._source.read(_READ_CHUNK if size < 0 else min(size, _READ_CHUNK))
+        self._count += len(chunk)
+        if self._count > self._limit:
+            raise PackageTooLarge(f"chart archive: unpacks to more than {self._limit} bytes")
+        return chunk
+
+    def tell(self) -> int:
+        return self._count
+
+    def write(self, data: bytes, /) -> int:
+        raise OSError("chart archives are read, never written")
+
+    def seek(self, position: int, /) -> int:
+        raise OSError("chart archives are read as a stream")  # 'r|' never seeks; a seek would be a bug
+
+    def close(self) -> None:
+        """The gzip stream belongs to the caller."""
+
+
+def _bounded_tarinfo(limits: ArchiveLimits) -> type[tarfile.TarInfo]:
+    """A TarInfo class whose header parsing refuses, before tarfile reads the announced data, an extended header
+    larger than the limits, a chain of them, and sparse files (whose maps tarfile reads without any bound)."""
+
+    class BoundedTarInfo(tarfile.TarInfo):
+        # For this inspection only: extended headers since the last ordinary one, and bytes of global pax headers
+        # so far (their records accumulate in one dict that tarfile copies into every later member).
+        chain: ClassVar[int] = 0
+        global_bytes: ClassVar[int] = 0
+
+        @classmethod
+        def frombuf(cls, buf: bytes | bytearray, encoding: str, errors: str) -> Self:
+            info = super().frombuf(buf, encoding, errors)
+            _check_header(info, limits, cls.chain)
+            cls.chain = cls.chain + 1 if info.type in (*_EXTENDED_TYPES, *_LONG_NAME_TYPES) else 0
+            if info.type == tarfile.XGLTYPE:
+                cls.global_bytes += info.size
+                if cls.global_bytes > limits.max_extended_header:
+                    raise PackageRejected(
+                        f"chart archive: global pax headers of more than {limits.max_extended_header} bytes")
+            return info
+
+        # tarfile calls these for pax headers describing a GNU sparse file; format 1.0 reads a map of any length
+        # from the stream into a list. A chart has no sparse files, so all three refuse.
+        def _proc_gnusparse_00(self, *_: object) -> None:
+            raise PackageRejected("chart archive: holds a sparse file")
+
+        _proc_gnusparse_01 = _proc_gnusparse_10 = _proc_gnusparse_00
+
+    return BoundedTarInfo
+
+
+def _check_header(info: tarfile.TarInfo, limits: ArchiveLimits, chain: int) -> None:
+    if info.type in _LONG_NAME_TYPES and info.size > limits.max_name_length + 1:  # + the terminating NUL
+        raise PackageRejected(f"chart archive: a member name is longer than {limits.max_name_length} bytes")
+    if info.type in _EXTENDED_TYPES and info.size > limits.max_extended_header:
+        raise PackageRejected(
+            f"chart archive: an extended (pax) header of {info.size} bytes; the limit is {limits.max_extended_header}"
+        )
+    if info.type in (*_EXTENDED_TYPES, *_LONG_NAME_TYPES) and chain >= limits.max_header_chain:
+        raise PackageRejected(f"chart archive: more than {limits.max_header_chain} extended headers for one member")
+    if info.type == tarfile.GNUTYPE_SPARSE:
+        raise PackageRejected("chart archive: holds a sparse file")
+
+
+def _check_member(member: tarfile.TarInfo, limits: ArchiveLimits) -> None:
     name = member.name
+    if max(len(name.encode(errors="surrogateescape")), len(member.linkname.encode(errors="surrogateescape"))) \
+            > limits.max_name_length:
+        raise PackageRejected(f"chart archive: a member name is longer than {limits.max_name_length} bytes")
     if not _safe_path(name):
         raise PackageRejected(f"chart archive: unsafe member path '{name}' (absolute or with '..')")
     if member.issym() or member.islnk():
@@ -102,6 +199,9 @@ def _chart_directory(members: list[tarfile.TarInfo]) -> str:
     if len(tops) != 1:
         raise PackageRejected(f"chart archive: must hold exactly one top-level chart directory (found {len(tops)})")
     top = tops.pop()
+    problem = chart_name_problem(top)
+    if problem is not None:
+        raise PackageRejected(f"chart archive: the top-level directory {top[:100]!r} is not a chart name: {problem}")
     chart_yaml = f"{top}/Chart.yaml"
     if not any(posixpath.normpath(m.name) == chart_yaml and m.isfile() for m in members):
         raise PackageRejected(f"chart archive: has no {chart_yaml}")

@@ -41,6 +41,7 @@ from chalicelib.domain.packages import (
     PackageRequestInvalid,
     PackageTooLarge,
     PackageType,
+    chart_name_problem,
     parse_checksum,
 )
 from chalicelib.domain.selectors import Selection, apply_selection, validate_selection
@@ -87,6 +88,9 @@ def upload(
         raise ChecksumMismatch(f"checksum: the archive's digest is sha256:{digest}, not sha256:{expected_digest}")
     check_archive(data, ports.limits)
     chart = ports.inspect(data)
+    problem = chart_name_problem(chart.name)
+    if problem is not None:  # the name is a directory name when a release's chart is rebuilt (adapters/dms/helm.py)
+        raise PackageRejected(f"chart archive: Chart.yaml name {chart.name[:100]!r} is not a chart name: {problem}")
     if ports.store.find_by_name(chart.name, chart.version) is not None:
         raise DuplicatePackage(
             f"a deployment package named '{chart.name}' with version '{chart.version}' already exists"

@@ -29,6 +29,7 @@ from chalicelib.adapters.helm_binary import helm_binary
 from chalicelib.adapters.kube_errors import read_errors, transport_errors
 from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import BackendUnavailable, NotFound
+from chalicelib.domain.packages import chart_name_problem
 from chalicelib.settings import AdapterConfig
 
 T = TypeVar("T")
@@ -204,21 +205,35 @@ class HelmDeploymentAdapter:
 
     @contextmanager
     def _current_chart(self, name: str, namespace: str, revision: int) -> Iterator[Path]:
+        """The release's chart, rebuilt in a fresh temporary directory. The record is untrusted: anyone who can
+        write Secrets in the namespace (a chart's own templates included) can forge helm's release storage, so its
+        chart name and file names are checked and every path is resolved and kept inside the directory before
+        anything is written (docs/security.md, "Confinement")."""
         with self._cluster_errors():
             secret = self.cluster.core().read_namespaced_secret(
                 f"sh.helm.release.v1.{name}.v{revision}", namespace, _request_timeout=self.cluster.request_timeout,
                 _preload_content=False)
+        refused = f"cannot rebuild the chart of release {name} revision {revision}"
         try:
             record = mapping.decode_release_record(json.loads(secret.data)["data"]["release"])
             files = mapping.chart_files(record)
-        except (KeyError, ValueError, OSError) as error:
-            raise DeploymentFailed(f"cannot rebuild the chart of release {name} revision {revision}: {error}") \
-                from error
+            chart_name = record["chart"]["metadata"].get("name")
+        except (KeyError, ValueError, OSError, AttributeError, TypeError) as error:
+            raise DeploymentFailed(f"{refused}: {error}") from error
+        problem = chart_name_problem(chart_name)
+        if problem is not None:
+            raise DeploymentFailed(f"{refused}: the release record's chart name {str(chart_name)[:100]!r} is not a "
+                                   f"chart name ({problem}); nothing was written")
         with tempfile.TemporaryDirectory(prefix="netweave-chart-") as directory:
-            root = Path(directory) / str(record["chart"]["metadata"].get("name") or "chart")
-            for relative, content in files.items():
-                (root / relative).parent.mkdir(parents=True, exist_ok=True)
-                (root / relative).write_bytes(content)
+            base = Path(directory).resolve()
+            root = _confined(base, base / chart_name, refused)
+            targets = {_confined(root, root / relative, refused): content for relative, content in files.items()}
+            try:
+                for target, content in targets.items():  # all checked before the first write
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(content)
+            except OSError as error:  # e.g. a forged record holding both `a` and `a/b`
+                raise DeploymentFailed(f"{refused}: {error.strerror} ({error.filename})") from error
             yield root
 
     # --- kubernetes ----------------------------------------------------------------------------------------------
@@ -233,6 +248,14 @@ class HelmDeploymentAdapter:
             self.close()  # start the next call with fresh connections
             raise BackendUnavailable(f"backend '{self.adapter_id}': cluster read failed: "
                                      f"{mapping.helm_message(str(error))}") from error
+
+
+def _confined(base: Path, path: Path, refused: str) -> Path:
+    """`path` resolved, provided it stays inside `base` (already resolved); DeploymentFailed otherwise."""
+    resolved = path.resolve()
+    if resolved == base or not resolved.is_relative_to(base):
+        raise DeploymentFailed(f"{refused}: the path {str(path)[:200]!r} leaves its directory; nothing was written")
+    return resolved
 
 
 async def _awaited(awaitable: Awaitable[T]) -> T:

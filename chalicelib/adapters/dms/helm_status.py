@@ -5,9 +5,9 @@ domain errors, and a release record back to chart files. No I/O here, so all of 
 from __future__ import annotations
 
 import base64
-import gzip
 import json
 import re
+import zlib
 from typing import Any, Literal
 
 import yaml
@@ -24,6 +24,9 @@ from chalicelib.adapters.dms.port import (
 ErrorKind = Literal["not-found", "unavailable", "failed"]
 MAX_MESSAGE = 600
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
+# Decompressed size of one release record: helm keeps a whole chart in a Secret of at most 1 MiB (gzipped), far
+# below this; a record beyond it is forged.
+MAX_RELEASE_RECORD = 16 * 1024 * 1024
 
 # What helm prints when it never reached the API server (as opposed to the server refusing something).
 _UNAVAILABLE = re.compile(
@@ -146,12 +149,19 @@ def _not_ready_reason(status: dict[str, Any], containers: list[dict[str, Any]],
     return None
 
 
-def decode_release_record(data: str) -> dict[str, Any]:
+def decode_release_record(data: str, limit: int = MAX_RELEASE_RECORD) -> dict[str, Any]:
     """The `release` field of helm's storage Secret, as the API returns it: base64 (Kubernetes) of base64 (helm)
-    of gzip (usually) of the release JSON."""
+    of gzip (usually) of the release JSON. The Secret may be forged (docs/security.md, "Confinement"), so at most
+    `limit` bytes are decompressed: a 1 MiB Secret could otherwise unpack to a GiB in the worker."""
     raw = base64.b64decode(base64.b64decode(data))
     if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
+        unzip = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # gzip framing
+        try:
+            raw = unzip.decompress(raw, limit + 1)
+        except zlib.error as error:
+            raise ValueError(f"release record is not valid gzip ({error})") from None
+        if len(raw) > limit:
+            raise ValueError(f"release record unpacks to more than {limit} bytes")
     record: dict[str, Any] = json.loads(raw)
     return record
 
