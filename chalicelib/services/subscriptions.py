@@ -81,7 +81,7 @@ _DMS_SCHEMA = FilterSchema(DMS_ATTRIBUTES)
 # The reference schema of AlarmSubscriptionInfo lists these as the filter's values; they are no filter in the O2
 # grammar, and `fan_out` could not evaluate them, so they are refused with a pointer to the grammar.
 _ALARM_KEYWORDS = frozenset({"NEW", "CHANGE", "CLEAR", "ACKNOWLEDGE"})
-_EVENT_TYPES_TERM = re.compile(r"(?:^|;)\(in,eventType,((?:'Deployment[A-Za-z]+',)*'Deployment[A-Za-z]+')\)$")
+_EVENT_TYPES_TERM = re.compile(r"(?:^|;)\(in,eventType,((?:'Deployment[A-Za-z]+',)*'Deployment[A-Za-z]+')\)\Z")
 
 
 def _wire_schema(kind: SubscriptionKind) -> SelectorSchema:
