@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from chalicelib.services.alarm_evaluation import AlarmPorts
     from chalicelib.services.deployments import DeploymentPorts
     from chalicelib.services.packages import FetchPorts, PackagePorts
+    from chalicelib.services.readiness import CachedReadiness
     from chalicelib.services.subscriptions import CallbackPorts
     from chalicelib.settings import OCloudConfig, Settings
 
@@ -59,6 +60,8 @@ class ApiPorts(Protocol):
     def ims_registry(self) -> AdapterRegistry[InventoryAdapter]: ...
     @property
     def dms_registry(self) -> AdapterRegistry[DeploymentAdapter]: ...
+    @property
+    def readiness(self) -> CachedReadiness: ...
 
     def queue_url(self, queue: resources.Queue, dead_letter: bool = False) -> str: ...
     def secret(self, ssm_parameter: str) -> str: ...
