@@ -246,7 +246,7 @@ class Components:
         return aws_probes(self.clients, self.settings)
 
     @cached_property
-    def readiness(self) -> CachedReadiness:
+    def readiness_cache(self) -> CachedReadiness:
         """One per container, so probes within `limits.ready_cache_seconds` share one round of AWS calls."""
         from chalicelib.services.readiness import CachedReadiness
 

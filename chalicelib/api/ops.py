@@ -31,7 +31,7 @@ def ready() -> Response | dict[str, Any]:
     carrying `netweave:operate` also gets every check; any other valid token gets the verdict; an invalid one 401.
     The report comes from this container's cache (`limits.ready_cache_seconds`)."""
     detailed = _operator()  # first: an invalid token is refused before any probe runs
-    report = ports().readiness.report()
+    report = ports().readiness_cache.report()
     if report.status == "ready":
         return report.to_wire() if detailed else {"status": "ready"}
     if not detailed:
