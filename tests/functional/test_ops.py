@@ -147,3 +147,10 @@ def test_moto_really_holds_the_provisioned_resources(components: Components, mot
     )["Attributes"]
     assert attributes["FifoQueue"] == "true"
     assert json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"].endswith("netweave-dev-deliveries-dlq.fifo")
+
+
+def test_a_request_id_with_a_trailing_newline_is_replaced_not_echoed(api: Api) -> None:
+    reply = api.get("/health", token=None, headers={"X-Request-Id": "trace-log-2\n"})
+    assert reply.status == 200
+    echoed = reply.header("X-Request-Id")
+    assert echoed is not None and "\n" not in echoed and echoed != "trace-log-2"
