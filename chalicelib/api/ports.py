@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from chalicelib import resources
     from chalicelib.adapters.aws_clients import AwsClients
-    from chalicelib.adapters.aws_probes import Probe
     from chalicelib.adapters.dms.port import DeploymentAdapter
     from chalicelib.adapters.ims.port import InventoryAdapter, InventoryContext
     from chalicelib.adapters.poll_trigger import EventBridgePollTrigger
@@ -70,7 +69,6 @@ class ApiPorts(Protocol):
     def package_ports(self) -> PackagePorts: ...
     def fetch_ports(self) -> FetchPorts: ...
     def callback_ports(self) -> CallbackPorts: ...
-    def readiness_probes(self) -> list[Probe]: ...
 
 
 _provider: Callable[[], ApiPorts] | None = None

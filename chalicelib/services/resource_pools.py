@@ -51,7 +51,7 @@ def check_limits(request: PoolRequest, limits: PoolLimits, creating: bool) -> No
     allowed = ", ".join(sorted(limits.instance_types))
     if instance_type is None and creating:
         raise PoolLimitExceeded(f"extensions.instanceType is required: this gateway allows only {allowed}")
-    if instance_type is not None and instance_type not in limits.instance_types:
+    if instance_type is not None and (not isinstance(instance_type, str) or instance_type not in limits.instance_types):
         raise PoolLimitExceeded(f"extensions.instanceType: '{str(instance_type)[:64]}' is not allowed on this "
                                 f"gateway; allowed: {allowed}")
 

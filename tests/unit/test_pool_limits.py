@@ -48,6 +48,7 @@ def test_an_allow_list_refuses_other_types_and_on_creation_wants_one_named() -> 
         "extensions.instanceType: 'p4d.24xlarge' is not allowed on this gateway; allowed: c5.xlarge, m5.large")
     assert "is required" in _refusal(PoolRequest(name="p"), limits)
     check_limits(PoolRequest(name="", replicas=2), limits, creating=False)  # a resize keeps the pool's type
+    assert "is not allowed" in _refusal(PoolRequest(name="p", extensions={"instanceType": ["m5.large"]}), limits)
 
 
 def test_create_refuses_before_asking_the_backend() -> None:
