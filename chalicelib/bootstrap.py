@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from chalicelib.services.deployments import DeploymentPorts
     from chalicelib.services.dms_results import OperationPorts
     from chalicelib.services.packages import FetchPorts, PackagePorts
+    from chalicelib.services.readiness import CachedReadiness
     from chalicelib.services.subscriptions import CallbackPorts
 
 # Backend type -> "module:callable", imported when an adapter of that type is first needed. A type appears here
@@ -243,6 +244,13 @@ class Components:
         from chalicelib.adapters.aws_probes import aws_probes
 
         return aws_probes(self.clients, self.settings)
+
+    @cached_property
+    def readiness_cache(self) -> CachedReadiness:
+        """One per container, so probes within `limits.ready_cache_seconds` share one round of AWS calls."""
+        from chalicelib.services.readiness import CachedReadiness
+
+        return CachedReadiness(self.readiness_probes, self.settings.limits.ready_cache_seconds)
 
 
 @lru_cache(maxsize=1)

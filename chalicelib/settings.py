@@ -123,6 +123,15 @@ class DeliverySettings(_ConfigModel):
     public_url: str | None = None  # this gateway's {apiRoot} as SMOs reach it (announced as IMS_EP)
 
 
+class LimitSettings(_ConfigModel):
+    """Bounds on what one client can make the gateway hold or spend (docs/security.md, "Limits and disclosure")."""
+
+    ready_cache_seconds: float = Field(default=5.0, ge=0)  # a container answers /ready from one probe this long
+    max_subscriptions_per_client: int = Field(default=100, ge=1)  # per token subject, all kinds together
+    pool_max_replicas: int = Field(default=50, ge=1)  # nodes a created or resized pool may ask for
+    pool_instance_types: tuple[str, ...] = ()  # instance types a created pool may use; empty: any the backend knows
+
+
 class Settings(_ConfigModel):
     stage: str = "dev"
     region: str = "us-east-1"
@@ -131,6 +140,7 @@ class Settings(_ConfigModel):
     packages_bucket: str | None = None
     callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
 
     def table_name(self, table: resources.Table) -> str:
         return resources.physical_name(self.stage, table.logical_name)
@@ -214,6 +224,16 @@ def _delivery_settings(env: dict[str, str]) -> DeliverySettings:
     )
 
 
+def _limit_settings(env: dict[str, str]) -> LimitSettings:
+    return LimitSettings(
+        ready_cache_seconds=float(env.get("NETWEAVE_READY_CACHE_SECONDS", "5")),
+        max_subscriptions_per_client=int(env.get("NETWEAVE_MAX_SUBSCRIPTIONS_PER_CLIENT", "100")),
+        pool_max_replicas=int(env.get("NETWEAVE_POOL_MAX_REPLICAS", "50")),
+        pool_instance_types=tuple(t.strip() for t in env.get("NETWEAVE_POOL_INSTANCE_TYPES", "").split(",")
+                                  if t.strip()),
+    )
+
+
 def settings_from_environment(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     gateway_path = env.get("NETWEAVE_GATEWAY_CONFIG")
@@ -225,6 +245,7 @@ def settings_from_environment(env: dict[str, str] | None = None) -> Settings:
         packages_bucket=env.get("NETWEAVE_PACKAGES_BUCKET") or None,
         callbacks=_callback_settings(env),
         delivery=_delivery_settings(env),
+        limits=_limit_settings(env),
     )
 
 

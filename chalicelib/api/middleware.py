@@ -59,6 +59,6 @@ def _authorized_response(
 
 def _request_id(event: Request) -> str:
     supplied: str | None = event.headers.get("x-request-id") if event.headers else None
-    if supplied and _SAFE_REQUEST_ID.match(supplied):
+    if supplied and _SAFE_REQUEST_ID.fullmatch(supplied):
         return supplied
     return str(event.context.get("requestId") or uuid.uuid4())

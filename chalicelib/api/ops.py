@@ -1,4 +1,5 @@
-"""Operational endpoints: liveness, readiness, and the OpenAPI document. Open to all: probes carry no token."""
+"""Operational endpoints: liveness, readiness, and the OpenAPI document. Open to all: probes carry no token;
+/ready names what it checked only to an operator's token."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib.api import problems
+from chalicelib.api import auth, problems
 from chalicelib.api.ports import ports
 from chalicelib.api.routing import Router
+from chalicelib.domain.auth import Scope
 from chalicelib.domain.models import Health, Readiness
 
 blueprint = Blueprint(__name__)
@@ -21,18 +23,30 @@ def health() -> dict[str, Any]:
 
 
 @router.route(
-    "/ready", "GET", summary="Readiness: DynamoDB and SQS reachable", scope=None, response=Readiness, responses=(503,)
+    "/ready", "GET", summary="Readiness: DynamoDB and SQS reachable; which ones only with the netweave:operate scope",
+    scope=None, response=Readiness, responses=(503,)
 )
 def ready() -> Response | dict[str, Any]:
-    from chalicelib.services.readiness import check_readiness  # views import the service when called
-
-    report = check_readiness(ports().readiness_probes())
+    """Without a token (a load balancer's or orchestrator's probe) only the verdict: no table or queue names. A token
+    carrying `netweave:operate` also gets every check; any other valid token gets the verdict; an invalid one 401.
+    The report comes from this container's cache (`limits.ready_cache_seconds`)."""
+    detailed = _operator()  # first: an invalid token is refused before any probe runs
+    report = ports().readiness_cache.report()
     if report.status == "ready":
-        return report.to_wire()
-    failed = ", ".join(check.name for check in report.checks if not check.ok)
+        return report.to_wire() if detailed else {"status": "ready"}
+    if not detailed:
+        return problems.problem_response(503, "not ready", slug="not-ready")
+    failed = ", ".join(check.name for check in report.checks or [] if not check.ok)
     return problems.problem_response(
         503, f"not ready; unreachable: {failed}", slug="not-ready", members={"checks": report.to_wire()["checks"]}
     )
+
+
+def _operator() -> bool:
+    headers = blueprint.current_request.headers
+    if not headers.get("authorization"):
+        return False
+    return auth.authenticate(auth.bearer_token(headers)).has(Scope.OPERATE)
 
 
 @router.route("/openapi.json", "GET", summary="This API's OpenAPI 3.1 document", scope=None)

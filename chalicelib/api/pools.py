@@ -3,7 +3,7 @@ standard Inventory path stays read-only (405), as the O2ims specification and it
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,6 +12,9 @@ from chalicelib.api.ports import ports
 from chalicelib.api.routing import Router
 from chalicelib.domain.auth import Scope
 from chalicelib.domain.inventory import ResourcePool
+
+if TYPE_CHECKING:
+    from chalicelib.services.resource_pools import PoolLimits
 
 POOLS = "/o2ims/v1/resourcePools"
 
@@ -38,7 +41,7 @@ class PoolChange(BaseModel):
 
 
 @router.route(POOLS, "POST", summary="Create a resource pool (netweave extension)", scope=Scope.IMS_WRITE,
-              body=PoolCreate, response=ResourcePool, status=201, responses=(409, 501))
+              body=PoolCreate, response=ResourcePool, status=201, responses=(409, 422, 501))
 def create_pool(body: PoolCreate) -> Response:
     from chalicelib.adapters.ims.port import PoolRequest  # views import the service when called
     from chalicelib.services import resource_pools
@@ -46,17 +49,18 @@ def create_pool(body: PoolCreate) -> Response:
     request = PoolRequest(name=body.name, location=body.location, replicas=body.extensions.get("replicas"),
                           instance_type=body.extensions.get("instanceType"), extensions=body.extensions)
     pool = resource_pools.create_pool(ports().ims_registry, ports().inventory_context, request, body.backend,
-                                      ports().poll_trigger)
+                                      ports().poll_trigger, _limits())
     return Response(body=pool, status_code=201, headers={"Location": f"{POOLS}/{pool['resourcePoolId']}"})
 
 
 @router.route(f"{POOLS}/{{resourcePoolId}}", "PATCH", summary="Resize a resource pool (netweave extension)",
-              scope=Scope.IMS_WRITE, body=PoolChange, response=ResourcePool, responses=(404, 501))
+              scope=Scope.IMS_WRITE, body=PoolChange, response=ResourcePool, responses=(404, 422, 501))
 def resize_pool(resourcePoolId: str, body: PoolChange) -> dict[str, Any]:
     from chalicelib.services import resource_pools
 
     return resource_pools.resize_pool(ports().ims_registry, ports().inventory_store, ports().inventory_context,
-                                      resourcePoolId, body.model_dump(exclude_none=True), ports().poll_trigger)
+                                      resourcePoolId, body.model_dump(exclude_none=True), ports().poll_trigger,
+                                      _limits())
 
 
 @router.route(f"{POOLS}/{{resourcePoolId}}", "DELETE", summary="Delete a resource pool (netweave extension)",
@@ -66,3 +70,10 @@ def delete_pool(resourcePoolId: str) -> Response:
 
     resource_pools.delete_pool(ports().ims_registry, ports().inventory_store, resourcePoolId, ports().poll_trigger)
     return Response(body="", status_code=204)
+
+
+def _limits() -> PoolLimits:
+    from chalicelib.services.resource_pools import PoolLimits
+
+    limits = ports().settings.limits
+    return PoolLimits(limits.pool_max_replicas, frozenset(limits.pool_instance_types))

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from chalicelib import resources
     from chalicelib.adapters.aws_clients import AwsClients
-    from chalicelib.adapters.aws_probes import Probe
     from chalicelib.adapters.dms.port import DeploymentAdapter
     from chalicelib.adapters.ims.port import InventoryAdapter, InventoryContext
     from chalicelib.adapters.poll_trigger import EventBridgePollTrigger
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
     from chalicelib.services.alarm_evaluation import AlarmPorts
     from chalicelib.services.deployments import DeploymentPorts
     from chalicelib.services.packages import FetchPorts, PackagePorts
+    from chalicelib.services.readiness import CachedReadiness
     from chalicelib.services.subscriptions import CallbackPorts
     from chalicelib.settings import OCloudConfig, Settings
 
@@ -59,6 +59,8 @@ class ApiPorts(Protocol):
     def ims_registry(self) -> AdapterRegistry[InventoryAdapter]: ...
     @property
     def dms_registry(self) -> AdapterRegistry[DeploymentAdapter]: ...
+    @property
+    def readiness_cache(self) -> CachedReadiness: ...
 
     def queue_url(self, queue: resources.Queue, dead_letter: bool = False) -> str: ...
     def secret(self, ssm_parameter: str) -> str: ...
@@ -67,7 +69,6 @@ class ApiPorts(Protocol):
     def package_ports(self) -> PackagePorts: ...
     def fetch_ports(self) -> FetchPorts: ...
     def callback_ports(self) -> CallbackPorts: ...
-    def readiness_probes(self) -> list[Probe]: ...
 
 
 _provider: Callable[[], ApiPorts] | None = None

@@ -187,7 +187,8 @@ def _register(surface: Surface, collection: str) -> None:
         from chalicelib.services import subscriptions as service
 
         created = service.create_subscription(
-            ports().subscription_store, _new_subscription(kind, body), _callback_ports()
+            ports().subscription_store, _new_subscription(kind, body), _callback_ports(),
+            max_per_owner=ports().settings.limits.max_subscriptions_per_client,
         )
         location = f"{collection}/{created[surface.id_name]}"
         return Response(

@@ -148,7 +148,7 @@ DEPLOYMENT_SELECTOR_SCHEMA = SelectorSchema(
 
 
 def check_release_name(name: str) -> str:
-    if len(name) > RELEASE_NAME_MAX or not _DNS1123_LABEL.match(name):
+    if len(name) > RELEASE_NAME_MAX or not _DNS1123_LABEL.fullmatch(name):
         raise BadRequest(
             f"name: '{name[:80]}' is not a valid deployment name: lower-case letters, digits and '-', starting and "
             f"ending with a letter or digit, at most {RELEASE_NAME_MAX} characters (DNS-1123 label, Helm's limit)"
@@ -157,7 +157,7 @@ def check_release_name(name: str) -> str:
 
 
 def check_namespace(namespace: str) -> str:
-    if len(namespace) > NAMESPACE_MAX or not _DNS1123_LABEL.match(namespace):
+    if len(namespace) > NAMESPACE_MAX or not _DNS1123_LABEL.fullmatch(namespace):
         raise BadRequest(
             f"namespace: '{namespace[:80]}' is not a valid Kubernetes namespace: lower-case letters, digits and '-', "
             f"starting and ending with a letter or digit, at most {NAMESPACE_MAX} characters (DNS-1123 label)"

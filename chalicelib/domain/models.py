@@ -55,7 +55,7 @@ class ReadinessCheck(WireModel):
 
 class Readiness(WireModel):
     status: str
-    checks: list[ReadinessCheck]
+    checks: list[ReadinessCheck] | None = None  # only for a caller with the `netweave:operate` scope
 
 
 class ProblemDetails(WireModel):

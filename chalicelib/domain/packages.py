@@ -97,7 +97,7 @@ def chart_name_problem(name: object) -> str | None:
 def parse_checksum(text: str) -> str:
     """`sha256:<hex>` → the hex digest (lower case); anything else is a 400."""
     normalised = text.strip().lower()
-    if not _CHECKSUM.match(normalised):
+    if not _CHECKSUM.fullmatch(normalised):
         raise PackageRequestInvalid("checksum: must be 'sha256:' followed by 64 hex digits")
     return normalised.removeprefix("sha256:")
 

@@ -81,7 +81,7 @@ _DMS_SCHEMA = FilterSchema(DMS_ATTRIBUTES)
 # The reference schema of AlarmSubscriptionInfo lists these as the filter's values; they are no filter in the O2
 # grammar, and `fan_out` could not evaluate them, so they are refused with a pointer to the grammar.
 _ALARM_KEYWORDS = frozenset({"NEW", "CHANGE", "CLEAR", "ACKNOWLEDGE"})
-_EVENT_TYPES_TERM = re.compile(r"(?:^|;)\(in,eventType,((?:'Deployment[A-Za-z]+',)*'Deployment[A-Za-z]+')\)$")
+_EVENT_TYPES_TERM = re.compile(r"(?:^|;)\(in,eventType,((?:'Deployment[A-Za-z]+',)*'Deployment[A-Za-z]+')\)\Z")
 
 
 def _wire_schema(kind: SubscriptionKind) -> SelectorSchema:
@@ -98,7 +98,7 @@ Prober = Callable[[Callback, Sequence[IPAddress]], None]
 
 
 class SubscriptionRepository(Protocol):
-    def create(self, subscription: Subscription) -> Subscription: ...
+    def create(self, subscription: Subscription, max_per_owner: int | None = None) -> Subscription: ...
 
     def get(self, subscription_id: str) -> Subscription | None: ...
 
@@ -136,8 +136,10 @@ def create_subscription(
     callbacks: CallbackPorts,
     *,
     new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    max_per_owner: int | None = None,
 ) -> dict[str, Any]:
-    """Validate, store, and answer the wire form plus the secret: the only time the secret leaves netweave."""
+    """Validate, store, and answer the wire form plus the secret: the only time the secret leaves netweave. The
+    store refuses it (403) when its owner already holds `max_per_owner` subscriptions."""
     stored_filter = checked_filter(request.kind, request.filter, request.event_types)
     vet_callback(request.callback, callbacks)
     secret = new_secret()
@@ -151,7 +153,7 @@ def create_subscription(
         created_at=utc_now_iso(),
         owner=request.owner,
     )
-    store.create(record)
+    store.create(record, max_per_owner)
     return {**wire_form(record), "secret": secret}
 
 

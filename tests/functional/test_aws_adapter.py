@@ -198,6 +198,7 @@ def test_bad_requests_name_the_field_and_create_nothing(world: World) -> None:
     cases = [
         (PoolRequest(name="p1", extensions={"instanceType": "z9.bogus", "replicas": 1}), r"extensions\.instanceType"),
         (PoolRequest(name="bad name", extensions={"instanceType": "m5.large"}), r"^name"),
+        (PoolRequest(name="du-pool\n", extensions={"instanceType": "m5.large"}), r"^name"),
         (PoolRequest(name="p1", extensions={"instanceType": "m5.large", "replicas": -1}), r"extensions\.replicas"),
         (
             PoolRequest(name="p1", extensions={"instanceType": "m5.large", "clusterName": "nope"}),

@@ -244,6 +244,8 @@ def _create_body(package_id: str, **changes: Any) -> dict[str, Any]:
     pytest.param({"name": "v" * 54}, "name", id="name-54-chars"),
     pytest.param({"name": "-vdu"}, "name", id="name-leading-dash"),
     pytest.param({"name": ""}, "name", id="name-empty"),
+    pytest.param({"name": "vdu-a\n"}, "name", id="name-trailing-newline"),
+    pytest.param({"namespace": "kube-system\n"}, "namespace", id="namespace-trailing-newline"),
     pytest.param({"namespace": "Api_NS"}, "namespace", id="namespace-invalid"),
     pytest.param({"namespace": "n" * 64}, "namespace", id="namespace-64-chars"),
     pytest.param({"values": ["replicaCount", 1]}, "values", id="values-list"),

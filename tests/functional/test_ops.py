@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+from collections.abc import Callable
 
 import boto3
 import pytest
@@ -13,13 +14,17 @@ import app as app_module
 from chalicelib import resources
 from chalicelib.api.openapi import served_routes
 from chalicelib.bootstrap import Components
+from chalicelib.domain.auth import Scope
 from chalicelib.observability import logger
+from chalicelib.services.readiness import Probe
 from chalicelib.settings import settings_from_environment
-from tests.functional.conftest import Api, serving
+from tests.functional.conftest import Api, assert_problem, serving, token_with
+
+OPERATOR = token_with(Scope.OPERATE.value)
 
 
-def test_ready_reports_every_table_and_queue_reachable(api: Api) -> None:
-    reply = api.get("/ready", token=None)
+def test_ready_reports_every_table_and_queue_reachable_to_an_operator(api: Api) -> None:
+    reply = api.get("/ready", token=OPERATOR)
     assert reply.status == 200
     body = reply.json()
     assert body["status"] == "ready"
@@ -28,15 +33,57 @@ def test_ready_reports_every_table_and_queue_reachable(api: Api) -> None:
     assert "sqs:netweave-dev-deliveries.fifo" in names
 
 
-def test_ready_is_503_naming_what_is_missing(api: Api) -> None:
+@pytest.mark.parametrize("token", [None, token_with(Scope.IMS_READ.value)], ids=["no-token", "token-without-operate"])
+def test_ready_without_the_operate_scope_gives_only_the_verdict(api: Api, token: str | None) -> None:
+    reply = api.get("/ready", token=token)
+    assert reply.status == 200
+    assert reply.json() == {"status": "ready"}
+
+
+def test_ready_with_an_invalid_token_is_401(api: Api) -> None:
+    assert_problem(api.get("/ready", token="not-a-jwt"), 401)
+
+
+def test_ready_is_503_naming_what_is_missing_to_an_operator(api: Api) -> None:
     elsewhere = settings_from_environment({**os.environ, "NETWEAVE_STAGE": "missing-stage"})
     with serving(Components(elsewhere)):
-        reply = api.get("/ready", token=None)
+        reply = api.get("/ready", token=OPERATOR)
     assert reply.status == 503
     assert reply.header("content-type") == "application/problem+json"
     assert "netweave-missing-stage-inventory" in reply.json()["detail"]
     failed = [c["name"] for c in reply.json()["checks"] if not c["ok"]]
     assert "dynamodb:netweave-missing-stage-inventory" in failed
+
+
+def test_ready_is_503_naming_nothing_without_a_token(api: Api) -> None:
+    elsewhere = settings_from_environment({**os.environ, "NETWEAVE_STAGE": "missing-stage"})
+    with serving(Components(elsewhere)):
+        reply = api.get("/ready", token=None)
+    body = assert_problem(reply, 503, "not ready")
+    assert "checks" not in body
+    assert "netweave-" not in reply.body.decode() and "dynamodb" not in reply.body.decode()
+
+
+def test_ready_probes_aws_once_per_cache_period(api: Api, components: Components,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    real = components.readiness_probes
+
+    def counted() -> list[Probe]:
+        return [(name, _counting(calls, name, probe)) for name, probe in real()]
+
+    monkeypatch.setattr(components, "readiness_probes", counted)
+    for _ in range(5):
+        assert api.get("/ready", token=None).status == 200
+    assert len(calls) == len(resources.TABLES) + len(resources.QUEUES)  # one round for five probes
+
+
+def _counting(calls: list[str], name: str, probe: Callable[[], None]) -> Callable[[], None]:
+    def run() -> None:
+        calls.append(name)
+        probe()
+
+    return run
 
 
 def test_openapi_lists_exactly_the_routes_the_app_serves(api: Api) -> None:
@@ -100,3 +147,10 @@ def test_moto_really_holds_the_provisioned_resources(components: Components, mot
     )["Attributes"]
     assert attributes["FifoQueue"] == "true"
     assert json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"].endswith("netweave-dev-deliveries-dlq.fifo")
+
+
+def test_a_request_id_with_a_trailing_newline_is_replaced_not_echoed(api: Api) -> None:
+    reply = api.get("/health", token=None, headers={"X-Request-Id": "trace-log-2\n"})
+    assert reply.status == 200
+    echoed = reply.header("X-Request-Id")
+    assert echoed is not None and "\n" not in echoed and echoed != "trace-log-2"

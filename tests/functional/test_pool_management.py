@@ -11,7 +11,8 @@ import pytest
 
 from chalicelib.bootstrap import Components
 from chalicelib.handlers import inventory as inventory_handlers
-from tests.functional.conftest import Api, token_with
+from chalicelib.settings import LimitSettings
+from tests.functional.conftest import Api, assert_problem, serving, token_with
 from tests.functional.inventory_fixtures import Site, site_environment
 
 POOLS = "/o2ims/v1/resourcePools"
@@ -96,3 +97,43 @@ def test_both_backends_are_aggregated_in_every_list(api: Api, site: Site, compon
     uris = {m["serviceUri"] for m in managers}
     assert site.kubesim.url in uris and len(managers) == 2
     assert len({m["deploymentManagerId"] for m in managers}) == 2
+
+
+@pytest.fixture()
+def limited(components: Components) -> Iterator[Components]:
+    """This module's site with at most 5 nodes per pool and only m5.large."""
+    limits = LimitSettings(pool_max_replicas=5, pool_instance_types=("m5.large",))
+    site = Components(components.settings.model_copy(update={"limits": limits}))
+    with serving(site):
+        yield site
+
+
+@pytest.mark.parametrize(("extensions", "detail"), [
+    pytest.param({"instanceType": "m5.large", "replicas": 6}, "extensions.replicas: 6 exceeds this gateway's limit "
+                 "of 5 nodes per pool", id="replicas"),
+    pytest.param({"instanceType": "m5.large", "replicas": 1, "maxSize": 500}, "extensions.maxSize", id="maxSize"),
+    pytest.param({"instanceType": "c5.metal", "replicas": 1}, "'c5.metal' is not allowed on this gateway; allowed: "
+                 "m5.large", id="instance-type"),
+    pytest.param({"replicas": 1}, "extensions.instanceType is required", id="no-instance-type"),
+])
+def test_pool_limits_answer_422_naming_the_rule(api: Api, limited: Components, extensions: dict[str, Any],
+                                                detail: str) -> None:
+    reply = api.request("POST", POOLS, body={"name": "too-big", "backend": "edge-aws", "extensions": extensions})
+    body = assert_problem(reply, 422, detail)
+    assert body["type"].endswith("/pool-limit-exceeded")
+    assert "too-big" not in boto3.client("eks").list_nodegroups(clusterName="pool-mgmt")["nodegroups"]
+
+
+def test_a_resize_beyond_the_limit_is_422_and_changes_nothing(api: Api, limited: Components) -> None:
+    created = api.request("POST", POOLS, body={"name": "small-pool", "backend": "edge-aws",
+                                               "extensions": {"instanceType": "m5.large", "replicas": 2}})
+    assert created.status == 201, created.body
+    pool_id = created.json()["resourcePoolId"]
+    inventory_handlers.poll_inventory(limited)
+    try:
+        assert_problem(api.request("PATCH", f"{POOLS}/{pool_id}", body={"extensions": {"replicas": 6}}), 422,
+                       "extensions.replicas")
+        group = boto3.client("eks").describe_nodegroup(clusterName="pool-mgmt", nodegroupName="small-pool")
+        assert group["nodegroup"]["scalingConfig"]["desiredSize"] == 2
+    finally:
+        assert api.request("DELETE", f"{POOLS}/{pool_id}").status == 204

@@ -6,7 +6,7 @@ from chalice import Response
 
 from chalicelib.api import problems
 from chalicelib.domain.errors import MethodNotAllowed, NotFound
-from chalicelib.services.readiness import check_readiness
+from chalicelib.services.readiness import CachedReadiness, Probe, check_readiness
 
 
 def test_domain_error_becomes_problem_details_with_its_headers() -> None:
@@ -54,5 +54,51 @@ def test_readiness_reports_each_failing_dependency_without_its_message() -> None
 
     report = check_readiness([("dynamodb:t", lambda: None), ("sqs:q", broken)])
     assert report.status == "not ready"
-    assert [(c.name, c.ok) for c in report.checks] == [("dynamodb:t", True), ("sqs:q", False)]
-    assert report.checks[1].detail == "ConnectionError"
+    checks = report.checks or []
+    assert [(c.name, c.ok) for c in checks] == [("dynamodb:t", True), ("sqs:q", False)]
+    assert checks[1].detail == "ConnectionError"
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_cached_readiness_probes_again_only_once_the_report_is_ttl_old() -> None:
+    clock, rounds = _Clock(), []
+    healthy = True
+
+    def probe() -> None:
+        if not healthy:
+            raise ConnectionError("down")
+
+    def probes() -> list[Probe]:
+        rounds.append(clock.now)
+        return [("dynamodb:t", probe)]
+
+    cache = CachedReadiness(probes, ttl_seconds=5, clock=clock)
+    assert cache.report().status == "ready"
+    healthy = False
+    clock.now += 4.9
+    assert cache.report().status == "ready"  # still the cached report
+    clock.now += 0.1
+    assert cache.report().status == "not ready"
+    clock.now += 1
+    assert cache.report().status == "not ready"  # a failed report is cached too: an outage is not amplified
+    assert rounds == [100.0, 105.0]
+
+
+def test_cached_readiness_with_ttl_zero_probes_every_time() -> None:
+    rounds: list[int] = []
+
+    def probes() -> list[Probe]:
+        rounds.append(1)
+        return []
+
+    cache = CachedReadiness(probes, ttl_seconds=0, clock=_Clock())
+    cache.report()
+    cache.report()
+    assert len(rounds) == 2

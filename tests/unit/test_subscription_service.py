@@ -11,7 +11,11 @@ from typing import Any
 
 import pytest
 
-from chalicelib.adapters.store.subscription_store import DuplicateSubscription, dedupe_key
+from chalicelib.adapters.store.subscription_store import (
+    DuplicateSubscription,
+    SubscriptionQuotaExceeded,
+    dedupe_key,
+)
 from chalicelib.domain.callback_policy import Callback, CallbackPolicy, CallbackRefused, IPAddress, parse_networks
 from chalicelib.domain.errors import BadRequest, InvalidQuery, NotFound
 from chalicelib.domain.paging import Marker, decode_marker, encode_marker
@@ -46,9 +50,12 @@ class FakeStore:
         self.items: dict[str, Subscription] = {}
         self.markers: set[str] = set()
 
-    def create(self, subscription: Subscription) -> Subscription:
+    def create(self, subscription: Subscription, max_per_owner: int | None = None) -> Subscription:
         if dedupe_key(subscription) in self.markers:
             raise DuplicateSubscription("duplicate")
+        owned = sum(1 for s in self.items.values() if s.owner is not None and s.owner == subscription.owner)
+        if max_per_owner is not None and subscription.owner is not None and owned >= max_per_owner:
+            raise SubscriptionQuotaExceeded(f"quota exceeded: at most {max_per_owner} subscriptions per client")
         self.markers.add(dedupe_key(subscription))
         self.items[subscription.subscription_id] = subscription
         return subscription
@@ -112,6 +119,15 @@ def refusal(error: type[Exception] = BadRequest, **arguments: Any) -> str:
 
 
 # --- creation --------------------------------------------------------------------------------------------------------
+
+
+def test_creation_hands_the_quota_to_the_store_which_counts_per_owner() -> None:
+    store = FakeStore()
+    request = NewSubscription(kind=INVENTORY, callback=PUBLIC, owner="smo")
+    create_subscription(store, request, ports(), max_per_owner=1)
+    with pytest.raises(SubscriptionQuotaExceeded):
+        create_subscription(store, NewSubscription(kind=ALARM, callback=PUBLIC, owner="smo"), ports(), max_per_owner=1)
+    create_subscription(store, NewSubscription(kind=ALARM, callback=PUBLIC, owner="other"), ports(), max_per_owner=1)
 
 
 def test_creation_assigns_a_uuid_and_answers_the_wire_form_with_the_secret_once() -> None:

@@ -61,9 +61,9 @@ def git_ref(version: str) -> Obj:
     """The GitRepository `spec.ref` for a git package's `version`: 40 hex digits are a commit; a version number
     (`v` prefix allowed: `2.1.0`, `v1.2`, `1.0.0-rc.1`) is a tag; anything else (`main`, `release/2.x`) a branch.
     A tag that is not a version number cannot be named this way (it would be read as a branch)."""
-    if _COMMIT.match(version):
+    if _COMMIT.fullmatch(version):
         return {"commit": version.lower()}
-    if _TAG.match(version):
+    if _TAG.fullmatch(version):
         return {"tag": version}
     return {"branch": version}
 

@@ -24,7 +24,7 @@ def _int_field(value: Any, field: str, minimum: int = 0) -> int:
 
 
 def validate_name(name: str) -> str:
-    if not isinstance(name, str) or not NODEGROUP_NAME.match(name):
+    if not isinstance(name, str) or not NODEGROUP_NAME.fullmatch(name):
         raise BadRequest("name must be 1-63 letters, digits, '-' or '_', starting with a letter or digit")
     return name
 

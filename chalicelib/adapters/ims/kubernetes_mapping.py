@@ -66,7 +66,7 @@ class ClusterSettings:
 @lru_cache(maxsize=4096)  # nodes of one shape repeat the same few strings thousands of times
 def parse_quantity(text: str) -> Decimal | None:
     """A Kubernetes quantity ("64", "3920m", "256Gi", "1e3") as a number, or None when it is not one."""
-    match = _QUANTITY.match(text.strip())
+    match = _QUANTITY.fullmatch(text.strip())
     if not match:
         return None
     try:

@@ -3,6 +3,10 @@
 A subscription item is keyed by its id; a second item keyed `dedupe#<hash of kind, callback, filter, consumer id>`
 is written in the same transaction, both conditional on not existing, so two identical subscriptions can never
 both be created, however many arrive at once (docs/o2-conventions.md §4: a duplicate is a 400).
+
+A subscription with an `owner` (the token subject that created it) also counts in an item keyed `owner#<hash of the
+subject>`, changed in the same transaction, so a per-client quota holds however many requests arrive at once
+(docs/security.md, "Limits and disclosure").
 """
 
 from __future__ import annotations
@@ -13,14 +17,24 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.domain.errors import BadRequest
+from chalicelib.domain.errors import BadRequest, Forbidden
 from chalicelib.domain.subscriptions import Subscription, SubscriptionKind, SubscriptionStatus
 
 _DEDUPE = "dedupe#"
+_OWNER = "owner#"
+_COUNTER = 2  # the owner counter's place in a create or delete transaction
 
 
 class DuplicateSubscription(BadRequest):
     slug = "duplicate-subscription"
+
+
+class SubscriptionQuotaExceeded(Forbidden):
+    slug = "quota-exceeded"
+
+
+def owner_key(owner: str) -> str:
+    return _OWNER + hashlib.sha256(owner.encode()).hexdigest()
 
 
 def dedupe_key(subscription: Subscription) -> str:
@@ -38,16 +52,24 @@ class SubscriptionStore:
         self.clock = clock
         self._active: dict[SubscriptionKind, tuple[float, list[Subscription]]] = {}
 
-    def create(self, subscription: Subscription) -> Subscription:
+    def create(self, subscription: Subscription, max_per_owner: int | None = None) -> Subscription:
+        """Store it unless an identical one exists (400) or its owner already holds `max_per_owner` (403)."""
         item = _item(subscription)
         marker = {"subscriptionId": {"S": dedupe_key(subscription)}, "target": {"S": subscription.subscription_id}}
         absent = "attribute_not_exists(subscriptionId)"
+        writes: list[dict[str, Any]] = [
+            {"Put": {"TableName": self.table, "Item": item, "ConditionExpression": absent}},
+            {"Put": {"TableName": self.table, "Item": marker, "ConditionExpression": absent}},
+        ]
+        if subscription.owner is not None:
+            writes.append({"Update": self._count(subscription.owner, +1, max_per_owner)})
         try:
-            self.client.transact_write_items(TransactItems=[
-                {"Put": {"TableName": self.table, "Item": item, "ConditionExpression": absent}},
-                {"Put": {"TableName": self.table, "Item": marker, "ConditionExpression": absent}},
-            ])
-        except self.client.exceptions.TransactionCanceledException:
+            self.client.transact_write_items(TransactItems=writes)
+        except self.client.exceptions.TransactionCanceledException as error:
+            if _failed_at(error, _COUNTER):
+                raise SubscriptionQuotaExceeded(
+                    f"quota exceeded: at most {max_per_owner} subscriptions per client; delete one first"
+                ) from None
             raise DuplicateSubscription(
                 "a subscription with the same callback, filter and consumerSubscriptionId already exists"
             ) from None
@@ -55,18 +77,47 @@ class SubscriptionStore:
         return subscription
 
     def get(self, subscription_id: str) -> Subscription | None:
-        if subscription_id.startswith(_DEDUPE):
+        if subscription_id.startswith((_DEDUPE, _OWNER)):
             return None
         item = self.client.get_item(TableName=self.table, Key={"subscriptionId": {"S": subscription_id}},
                                     ConsistentRead=True).get("Item")
         return _subscription(item) if item else None
 
     def delete(self, subscription: Subscription) -> None:
-        self.client.transact_write_items(TransactItems=[
+        writes: list[dict[str, Any]] = [
             {"Delete": {"TableName": self.table, "Key": {"subscriptionId": {"S": subscription.subscription_id}}}},
             {"Delete": {"TableName": self.table, "Key": {"subscriptionId": {"S": dedupe_key(subscription)}}}},
-        ])
+        ]
+        if subscription.owner is not None:
+            writes.append({"Update": self._count(subscription.owner, -1, None)})
+        try:
+            self.client.transact_write_items(TransactItems=writes)
+        except self.client.exceptions.TransactionCanceledException as error:
+            if not _failed_at(error, _COUNTER):
+                raise
+            # created before owners were counted: its owner's count is already 0, delete it without counting
+            self.client.transact_write_items(TransactItems=writes[:_COUNTER])
         self._active.clear()
+
+    def owned(self, owner: str) -> int:
+        """How many subscriptions `owner` holds (as counted since owners were counted)."""
+        item = self.client.get_item(TableName=self.table, Key={"subscriptionId": {"S": owner_key(owner)}},
+                                    ConsistentRead=True).get("Item")
+        return int(item["owned"]["N"]) if item else 0
+
+    def _count(self, owner: str, step: int, limit: int | None) -> dict[str, Any]:
+        update: dict[str, Any] = {
+            "TableName": self.table, "Key": {"subscriptionId": {"S": owner_key(owner)}},
+            "UpdateExpression": "ADD #owned :step", "ExpressionAttributeNames": {"#owned": "owned"},
+            "ExpressionAttributeValues": {":step": {"N": str(step)}},
+        }
+        if step < 0:  # never below 0
+            update["ConditionExpression"] = "#owned > :zero"
+            update["ExpressionAttributeValues"][":zero"] = {"N": "0"}
+        elif limit is not None:
+            update["ConditionExpression"] = "attribute_not_exists(#owned) OR #owned < :limit"
+            update["ExpressionAttributeValues"][":limit"] = {"N": str(limit)}
+        return update
 
     def page(self, kind: SubscriptionKind, limit: int,
              start_key: dict[str, Any] | None = None) -> tuple[list[Subscription], dict[str, Any] | None]:
@@ -109,6 +160,12 @@ class SubscriptionStore:
             ExpressionAttributeValues={":d": {"S": _with_status(self.get(subscription_id), status, reason)}},
         )
         self._active.clear()
+
+
+def _failed_at(error: Exception, index: int) -> bool:
+    """Whether the transaction was cancelled because the condition of its `index`-th write failed."""
+    reasons = getattr(error, "response", {}).get("CancellationReasons") or []
+    return len(reasons) > index and reasons[index].get("Code") == "ConditionalCheckFailed"
 
 
 def _item(subscription: Subscription) -> dict[str, Any]:
