@@ -77,3 +77,30 @@ def test_the_local_stack_allows_plain_http_to_loopback_and_only_there() -> None:
         check("http://smo.example/cb", "93.184.216.34", policy=LOCAL)
     with pytest.raises(CallbackRefused, match="internal address"):
         check("https://smo.example/cb", "10.0.0.1", policy=LOCAL)
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["2002:a00:1::1",  # 6to4 of 10.0.0.1
+     "2002:7f00:1::",  # 6to4 of 127.0.0.1
+     "fec0::1",  # site-local
+     "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
+     "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+     "64:ff9b:1::a00:1",  # local-use NAT64 prefix
+     "::ffff:192.168.0.1"],
+)
+def test_ipv6_forms_of_internal_addresses_are_refused(address: str) -> None:
+    with pytest.raises(CallbackRefused, match="internal address"):
+        check("https://smo.example/cb", address)
+
+
+@pytest.mark.parametrize("address", ["2002:a9fe:a9fe::1", "64:ff9b::a9fe:a9fe"])
+def test_ipv6_forms_of_the_metadata_address_are_refused_even_when_allowed(address: str) -> None:
+    policy = CallbackPolicy(allowed_networks=parse_networks("169.254.0.0/16,2002::/16,64:ff9b::/96"))
+    with pytest.raises(CallbackRefused, match="metadata"):
+        check("https://smo.example/cb", address, policy=policy)
+
+
+@pytest.mark.parametrize("address", ["2002:5db8:d822::1", "64:ff9b::5db8:d822"])
+def test_ipv6_forms_of_a_public_address_are_accepted(address: str) -> None:
+    check("https://smo.example/cb", address)  # 93.184.216.34 behind 6to4 and NAT64
