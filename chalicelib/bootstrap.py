@@ -221,9 +221,15 @@ class Components:
         if delivery.smo_token_url and delivery.smo_client_id:
             tokens = ClientCredentialsTokens(delivery.smo_token_url, delivery.smo_client_id, self._smo_client_secret,
                                              delivery.smo_scope, timeout_seconds=delivery.timeout_seconds)
+            if not delivery.token_hosts():
+                from chalicelib.observability import logger
+
+                logger.warning("NETWEAVE_SMO_TOKEN_URL is set but NETWEAVE_SMO_TOKEN_HOSTS is empty: the SMO bearer "
+                               "token is sent to no callback; list the SMO's callback host names there")
         return DeliveryPorts(
             store=self.subscription_store,
-            sender=WebhookSender(self.settings.callbacks.policy(), delivery.timeout_seconds, tokens),
+            sender=WebhookSender(self.settings.callbacks.policy(), delivery.timeout_seconds, tokens,
+                                 token_hosts=delivery.token_hosts()),
             sqs=self.clients.sqs,
             queue_url=self.queue_url(resources.DELIVERIES),
             dead_letter_url=self.queue_url(resources.DELIVERIES, dead_letter=True),

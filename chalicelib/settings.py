@@ -119,6 +119,11 @@ class DeliverySettings(_ConfigModel):
     smo_client_secret_ssm_parameter: str | None = None
     smo_client_secret: str | None = None  # local use only; production reads it from SSM
     smo_scope: str | None = None
+    smo_token_hosts: str = ""  # comma-separated callback host names that get the SMO bearer token; empty: none
+
+    def token_hosts(self) -> frozenset[str]:
+        return frozenset(h.strip().lower().strip("[]") for h in self.smo_token_hosts.split(",") if h.strip())
+
     registration_url: str | None = None  # where the O-Cloud announces itself (docs/o2-conventions.md §4)
     public_url: str | None = None  # this gateway's {apiRoot} as SMOs reach it (announced as IMS_EP)
 
@@ -209,6 +214,7 @@ def _delivery_settings(env: dict[str, str]) -> DeliverySettings:
         smo_client_secret_ssm_parameter=env.get("NETWEAVE_SMO_CLIENT_SECRET_SSM_PARAMETER") or None,
         smo_client_secret=env.get("NETWEAVE_SMO_CLIENT_SECRET") or None,
         smo_scope=env.get("NETWEAVE_SMO_SCOPE") or None,
+        smo_token_hosts=env.get("NETWEAVE_SMO_TOKEN_HOSTS", ""),
         registration_url=env.get("NETWEAVE_SMO_REGISTRATION_URL") or None,
         public_url=env.get("NETWEAVE_PUBLIC_URL") or None,
     )

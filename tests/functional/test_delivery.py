@@ -10,6 +10,7 @@ import base64
 import datetime as dt
 import ipaddress
 import json
+import logging
 import os
 import secrets
 import ssl
@@ -73,11 +74,12 @@ class Reply:
 class Receiver:
     """Answers each path from a script (the last reply repeats; unscripted paths answer 204) and records requests."""
 
-    def __init__(self, port: int = 0, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(self, port: int = 0, tls: ssl.SSLContext | None = None, host: str = "127.0.0.1") -> None:
         self.script: dict[str, list[Reply]] = {}
         self.seen: list[Seen] = []
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self.host = host
+        self.server = ThreadingHTTPServer((host, port), self._handler())
         if tls is not None:
             self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -88,7 +90,7 @@ class Receiver:
         return int(self.server.server_address[1])
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
     def answer(self, path: str, *replies: Reply | int) -> None:
         self.script[path] = [r if isinstance(r, Reply) else Reply(r) for r in replies]
@@ -332,7 +334,8 @@ def test_oauth2_token_is_fetched_once_and_sent_as_bearer(stage: Stage, receiver:
                                     json.dumps({"access_token": "tok-1", "expires_in": 3600,
                                                 "token_type": "Bearer"}).encode()))
     tokens = ClientCredentialsTokens(receiver.url("/token"), "netweave", lambda: "client-s3cret", scope="o2:notify")
-    use(stage, sender=WebhookSender(stage.components.settings.callbacks.policy(), 2, tokens=tokens))
+    use(stage, sender=WebhookSender(stage.components.settings.callbacks.policy(), 2, tokens=tokens,
+                                    token_hosts=frozenset({"127.0.0.1"})))
     subscription = stage.subscribe(receiver.url("/smo"))
     stage.enqueue(subscription, 1)
     stage.enqueue(subscription, 2)
@@ -349,7 +352,8 @@ def test_a_401_renews_the_token_once(stage: Stage, receiver: Receiver) -> None:
     receiver.answer("/token", *issued)
     receiver.answer("/smo", 401, 200)
     tokens = ClientCredentialsTokens(receiver.url("/token"), "netweave", lambda: "client-s3cret")
-    use(stage, sender=WebhookSender(stage.components.settings.callbacks.policy(), 2, tokens=tokens))
+    use(stage, sender=WebhookSender(stage.components.settings.callbacks.policy(), 2, tokens=tokens,
+                                    token_hosts=frozenset({"127.0.0.1"})))
     subscription = stage.subscribe(receiver.url("/smo"))
     stage.enqueue(subscription, 1)
     stage.drain()
@@ -465,13 +469,10 @@ def test_a_certificate_for_another_host_is_not_accepted(tls_receiver: tuple[Rece
     assert server.seen == []
 
 
-def test_the_lambda_entry_builds_its_ports_from_the_settings(stage: Stage, receiver: Receiver) -> None:
-    """The `deliver` entry point as app.py wires it: its ports built by the composition root from the settings,
-    OAuth2 towards the SMO included."""
-    receiver.answer("/token", Reply(200, {}, json.dumps({"access_token": "env-token"}).encode()))
+def wired_pump(stage: Stage, **environment: str) -> EventPump:
+    """The `deliver` entry point as app.py wires it: its ports built by the composition root from the settings."""
     settings = stage.components.settings.model_copy(update={"delivery": settings_from_environment({
-        **os.environ, "NETWEAVE_SMO_TOKEN_URL": receiver.url("/token"), "NETWEAVE_SMO_CLIENT_ID": "netweave",
-        "NETWEAVE_SMO_CLIENT_SECRET": "local-only"}).delivery})
+        **os.environ, **environment}).delivery})
     components = Components(settings)
     app = Chalice(app_name="deliver-as-wired")
 
@@ -481,10 +482,38 @@ def test_the_lambda_entry_builds_its_ports_from_the_settings(stage: Stage, recei
 
     module = types.ModuleType("deliver_wired_app")
     module.app, module.deliver = app, deliver  # type: ignore[attr-defined]
-    pump = EventPump(module, boto3.session.Session(), interval=60)
-    subscription = stage.subscribe(receiver.url("/smo"))
-    [nid] = stage.enqueue(subscription, 1)
-    assert pump.drain_once(pump.queues[0], wait_seconds=0) == 1
-    [request] = receiver.requests("/smo")
+    return EventPump(module, boto3.session.Session(), interval=60)
+
+
+def test_the_lambda_entry_builds_its_ports_from_the_settings(stage: Stage, receiver: Receiver) -> None:
+    """OAuth2 towards the SMO included: the bearer goes to the listed SMO host and to no other subscriber."""
+    receiver.answer("/token", Reply(200, {}, json.dumps({"access_token": "env-token"}).encode()))
+    pump = wired_pump(stage, NETWEAVE_SMO_TOKEN_URL=receiver.url("/token"), NETWEAVE_SMO_CLIENT_ID="netweave",
+                      NETWEAVE_SMO_CLIENT_SECRET="local-only", NETWEAVE_SMO_TOKEN_HOSTS="smo.example, 127.0.0.1")
+    stranger = Receiver(host="127.0.0.2")  # another subscriber: same network, another host name
+    try:
+        smo, other = stage.subscribe(receiver.url("/smo")), stage.subscribe(stranger.url("/smo"))
+        [nid] = stage.enqueue(smo, 1)
+        stage.enqueue(other, 1)
+        assert pump.drain_once(pump.queues[0], wait_seconds=0) == 2
+        [request] = receiver.requests("/smo")
+        [elsewhere] = stranger.requests("/smo")
+    finally:
+        stranger.stop()
     assert request.headers["webhook-id"] == nid and request.headers["authorization"] == "Bearer env-token"
-    assert stage.attempts(subscription) == [("delivered", 204)]
+    assert "authorization" not in elsewhere.headers
+    assert stage.attempts(smo) == [("delivered", 204)] and stage.attempts(other) == [("delivered", 204)]
+
+
+def test_without_token_hosts_the_bearer_goes_nowhere_and_a_warning_says_so(
+        stage: Stage, receiver: Receiver, caplog: pytest.LogCaptureFixture) -> None:
+    receiver.answer("/token", Reply(200, {}, json.dumps({"access_token": "env-token"}).encode()))
+    pump = wired_pump(stage, NETWEAVE_SMO_TOKEN_URL=receiver.url("/token"), NETWEAVE_SMO_CLIENT_ID="netweave",
+                      NETWEAVE_SMO_CLIENT_SECRET="local-only")
+    subscription = stage.subscribe(receiver.url("/smo"))
+    stage.enqueue(subscription, 1)
+    with caplog.at_level(logging.WARNING):
+        assert pump.drain_once(pump.queues[0], wait_seconds=0) == 1
+    [request] = receiver.requests("/smo")
+    assert "authorization" not in request.headers and receiver.requests("/token") == []
+    assert "NETWEAVE_SMO_TOKEN_HOSTS is empty" in caplog.text

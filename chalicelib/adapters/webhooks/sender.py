@@ -92,11 +92,13 @@ class WebhookSender:
         resolver: Resolver = resolve,
         clock: Callable[[], float] = time.time,
         tls: ssl.SSLContext | None = None,  # trust store override (tests, private SMO CAs); default: certifi
+        token_hosts: frozenset[str] = frozenset(),  # callback hosts that get the SMO bearer token; others never
     ) -> None:
         self.policy = policy
         self.tls = tls
         self.timeout = timeout_seconds
         self.tokens = tokens
+        self.token_hosts = token_hosts
         self.resolver = resolver
         self.clock = clock
         self._clients: OrderedDict[str, httpx.Client] = OrderedDict()
@@ -136,7 +138,8 @@ class WebhookSender:
 
     def _post_authorised(self, callback: Callback, addresses: list[IPAddress], headers: dict[str, str],
                          body: bytes) -> SendResult:
-        if self.tokens is None:
+        if self.tokens is None or callback.host not in self.token_hosts:
+            # The token is the gateway's credential towards the SMO: a subscriber on any other host never sees it.
             return self._post(callback, addresses, headers, body)
         result = self._post(callback, addresses, {**headers, "authorization": f"Bearer {self.tokens.token()}"}, body)
         if result.status == 401:
