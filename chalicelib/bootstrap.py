@@ -220,7 +220,8 @@ class Components:
         tokens = None
         if delivery.smo_token_url and delivery.smo_client_id:
             tokens = ClientCredentialsTokens(delivery.smo_token_url, delivery.smo_client_id, self._smo_client_secret,
-                                             delivery.smo_scope, timeout_seconds=delivery.timeout_seconds)
+                                             delivery.smo_scope, self.settings.callbacks.policy(),
+                                             timeout_seconds=delivery.timeout_seconds)
             if not delivery.token_hosts():
                 from chalicelib.observability import logger
 

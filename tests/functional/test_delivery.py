@@ -13,9 +13,11 @@ import json
 import logging
 import os
 import secrets
+import socket
 import ssl
 import tempfile
 import threading
+import time
 import types
 import uuid
 from collections.abc import Callable, Iterator
@@ -517,3 +519,59 @@ def test_without_token_hosts_the_bearer_goes_nowhere_and_a_warning_says_so(
     [request] = receiver.requests("/smo")
     assert "authorization" not in request.headers and receiver.requests("/token") == []
     assert "NETWEAVE_SMO_TOKEN_HOSTS is empty" in caplog.text
+
+
+# ---- a receiver that trickles its answer ----------------------------------------------------------------------
+
+class Trickler:
+    """Accepts, reads the request, then answers one byte every `interval` seconds: each read of the client
+    succeeds well within a per-read timeout, so only an overall deadline ends the exchange."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self.interval = interval
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.stopped = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def port(self) -> int:
+        return int(self.listener.getsockname()[1])
+
+    def _serve(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._trickle, args=(connection,), daemon=True).start()
+
+    def _trickle(self, connection: socket.socket) -> None:
+        with connection:
+            connection.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nx-slow: " + b"a" * 10_000:
+                if self.stopped.wait(self.interval):
+                    return
+                try:
+                    connection.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.listener.close()
+
+
+def test_a_trickling_callback_ends_at_the_deadline_as_a_retryable_timeout(stage: Stage) -> None:
+    trickler = Trickler()
+    try:
+        subscription = stage.subscribe(f"http://127.0.0.1:{trickler.port}/smo")
+        stage.enqueue(subscription, 1)
+        started = time.monotonic()
+        assert stage.drain() == 1
+        elapsed = time.monotonic() - started
+    finally:
+        trickler.stop()
+    assert elapsed < 2 + 1.5, elapsed  # the stage's sender: 2 s per attempt
+    [attempt] = stage.log.attempts(subscription.subscription_id)
+    assert (attempt.outcome, attempt.status) == ("retry", None)
+    assert "timeout" in (attempt.error or "")
