@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.store.inventory_store import InventoryStore
     from chalicelib.adapters.store.package_store import PackageStore
     from chalicelib.adapters.store.subscription_store import SubscriptionStore
+    from chalicelib.adapters.webhooks.outbound import Resolver
     from chalicelib.services.alarm_evaluation import AlarmPorts
     from chalicelib.services.delivery import DeliveryPorts
     from chalicelib.services.deployment_poll import PollPorts
@@ -54,9 +55,17 @@ DMS_ADAPTER_TYPES: dict[str, str] = {
 class Components:
     """The gateway's parts for one settings object. Tests build one per test (moto, kubesim) instead of patching."""
 
-    def __init__(self, settings: Settings, clients: AwsClients | None = None) -> None:
+    def __init__(self, settings: Settings, clients: AwsClients | None = None,
+                 resolver: Resolver | None = None) -> None:
         self.settings = settings
         self.clients = clients or AwsClients(settings.region)
+        self._resolver = resolver  # how outbound hosts are resolved; default: the system resolver (tests: DNS games)
+
+    @property
+    def resolver(self) -> Resolver:
+        from chalicelib.adapters.webhooks.resolver import resolve
+
+        return self._resolver or resolve
 
     # --- settings the entry points read ---------------------------------------------------------------------------
 
@@ -185,18 +194,21 @@ class Components:
                             publish_index=self.settings.gateway.publishes_chart_index)
 
     def fetch_ports(self) -> FetchPorts:
-        from chalicelib.adapters.webhooks.resolver import resolve
+        from chalicelib.adapters.webhooks.archive_fetch import ArchiveFetcher
+        from chalicelib.adapters.webhooks.outbound import Outbound
         from chalicelib.services.packages import FetchPorts
 
-        # Package URLs obey the same address policy as callbacks: one operator setting admits private networks.
-        return FetchPorts(self.settings.callbacks.policy(), resolve)
+        # Package URLs obey the same address policy and outbound mechanism as callbacks: one operator setting
+        # admits private networks; the connection goes to the checked address.
+        callbacks = self.settings.callbacks
+        return FetchPorts(ArchiveFetcher(Outbound(callbacks.policy(), callbacks.fetch_timeout_seconds,
+                                                  self.resolver)))
 
     def callback_ports(self) -> CallbackPorts:
-        from chalicelib.adapters.webhooks.resolver import resolve
         from chalicelib.services import subscriptions
 
         callbacks = self.settings.callbacks
-        return subscriptions.CallbackPorts(callbacks.policy(), resolve,
+        return subscriptions.CallbackPorts(callbacks.policy(), self.resolver,
                                            subscriptions.http_probe if callbacks.probe else None)
 
     def operation_ports(self) -> OperationPorts:
@@ -229,7 +241,7 @@ class Components:
                                "token is sent to no callback; list the SMO's callback host names there")
         return DeliveryPorts(
             store=self.subscription_store,
-            sender=WebhookSender(self.settings.callbacks.policy(), delivery.timeout_seconds, tokens,
+            sender=WebhookSender(self.settings.callbacks.policy(), delivery.timeout_seconds, tokens, self.resolver,
                                  token_hosts=delivery.token_hosts()),
             sqs=self.clients.sqs,
             queue_url=self.queue_url(resources.DELIVERIES),

@@ -101,6 +101,7 @@ class CallbackSettings(_ConfigModel):
     allowed_hosts: str = ""  # comma-separated host names
     http_networks: str = ""  # comma-separated CIDRs: if set, plain http only to these
     probe: bool = False  # GET the callback at creation, expecting 2xx
+    fetch_timeout_seconds: float = 30.0  # overall deadline of one packageUrl download
 
     def policy(self) -> CallbackPolicy:
         from chalicelib.domain.callback_policy import CallbackPolicy, parse_networks
@@ -201,6 +202,7 @@ def _callback_settings(env: dict[str, str]) -> CallbackSettings:
         allowed_hosts=env.get("NETWEAVE_CALLBACK_ALLOWED_HOSTS", ""),
         http_networks=env.get("NETWEAVE_CALLBACK_HTTP_NETWORKS", ""),
         probe=_flag(env.get("NETWEAVE_CALLBACK_PROBE")),
+        fetch_timeout_seconds=float(env.get("NETWEAVE_PACKAGE_FETCH_TIMEOUT_SECONDS", "30")),
     )
 
 

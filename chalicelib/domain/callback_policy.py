@@ -103,6 +103,13 @@ def embedded_ipv4(address: IPAddress) -> IPAddress:
     return address
 
 
+def all_public(addresses: Iterable[IPAddress]) -> bool:
+    """Whether every address is a public one (what may be told about a host to whoever named it)."""
+    resolved = list(addresses)
+    return bool(resolved) and not any(_internal(embedded_ipv4(a)) or embedded_ipv4(a) in METADATA_ADDRESSES
+                                      for a in resolved)
+
+
 def _internal(address: IPAddress) -> bool:
     return (address.is_loopback or address.is_link_local or address.is_private or address.is_multicast
             or address.is_reserved or address.is_unspecified
