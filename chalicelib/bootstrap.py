@@ -191,7 +191,8 @@ class Components:
         from chalicelib.services.packages import PackagePorts
 
         return PackagePorts(self.package_store, DeploymentUsage(self.deployment_store),
-                            publish_index=self.settings.gateway.publishes_chart_index)
+                            publish_index=self.settings.gateway.publishes_chart_index,
+                            repository_policy=self.settings.callbacks.repository_policy(), resolve=self.resolver)
 
     def fetch_ports(self) -> FetchPorts:
         from chalicelib.adapters.webhooks.archive_fetch import ArchiveFetcher

@@ -20,6 +20,7 @@ from chalicelib.domain.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from chalicelib.domain.callback_policy import CallbackPolicy
+    from chalicelib.domain.repository_policy import RepositoryPolicy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _DEFAULT_GATEWAY_PATHS = (PROJECT_ROOT / "config" / "gateway.yaml", Path(__file__).parent / "gateway.yaml")
@@ -102,6 +103,8 @@ class CallbackSettings(_ConfigModel):
     http_networks: str = ""  # comma-separated CIDRs: if set, plain http only to these
     probe: bool = False  # GET the callback at creation, expecting 2xx
     fetch_timeout_seconds: float = 30.0  # overall deadline of one packageUrl download
+    repository_allowed_hosts: str = ""  # comma-separated in-cluster repository hosts ("*.svc.cluster.local" too)
+    repository_allowed_networks: str = ""  # comma-separated CIDRs of internal repository addresses
 
     def policy(self) -> CallbackPolicy:
         from chalicelib.domain.callback_policy import CallbackPolicy, parse_networks
@@ -109,6 +112,13 @@ class CallbackSettings(_ConfigModel):
         hosts = frozenset(h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip())
         return CallbackPolicy(self.allow_http, parse_networks(self.allowed_networks), hosts,
                               parse_networks(self.http_networks))
+
+    def repository_policy(self) -> RepositoryPolicy:
+        from chalicelib.domain.callback_policy import parse_networks
+        from chalicelib.domain.repository_policy import RepositoryPolicy
+
+        hosts = frozenset(h.strip().lower() for h in self.repository_allowed_hosts.split(",") if h.strip())
+        return RepositoryPolicy(hosts, parse_networks(self.repository_allowed_networks))
 
 
 class DeliverySettings(_ConfigModel):
@@ -203,6 +213,8 @@ def _callback_settings(env: dict[str, str]) -> CallbackSettings:
         http_networks=env.get("NETWEAVE_CALLBACK_HTTP_NETWORKS", ""),
         probe=_flag(env.get("NETWEAVE_CALLBACK_PROBE")),
         fetch_timeout_seconds=float(env.get("NETWEAVE_PACKAGE_FETCH_TIMEOUT_SECONDS", "30")),
+        repository_allowed_hosts=env.get("NETWEAVE_REPOSITORY_ALLOWED_HOSTS", ""),
+        repository_allowed_networks=env.get("NETWEAVE_REPOSITORY_ALLOWED_NETWORKS", ""),
     )
 
 

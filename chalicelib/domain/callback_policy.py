@@ -103,6 +103,11 @@ def embedded_ipv4(address: IPAddress) -> IPAddress:
     return address
 
 
+def is_internal(address: IPAddress) -> bool:
+    """Loopback, link-local, private, multicast, reserved, shared or site-local, also behind an IPv6 embedding."""
+    return _internal(embedded_ipv4(address))
+
+
 def all_public(addresses: Iterable[IPAddress]) -> bool:
     """Whether every address is a public one (what may be told about a host to whoever named it)."""
     resolved = list(addresses)

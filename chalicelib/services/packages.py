@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from chalicelib.adapters.store.package_store import PackageStore, start_key_after
+from chalicelib.domain.callback_policy import Callback, IPAddress
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.events import utc_now_iso
 from chalicelib.domain.packages import (
@@ -32,6 +33,7 @@ from chalicelib.domain.packages import (
     PackageType,
     parse_checksum,
 )
+from chalicelib.domain.repository_policy import RepositoryPolicy, check_repository, repository_target
 from chalicelib.domain.selectors import Selection, apply_selection, validate_selection
 from chalicelib.services.chart_index import publish_quietly
 from chalicelib.services.package_archive import ArchiveLimits, check_archive, read_chart
@@ -61,6 +63,10 @@ class FetchPorts:
         return self.source.fetch(url, max_bytes)
 
 
+def _unresolved(target: Callback) -> Sequence[IPAddress]:
+    return []
+
+
 @dataclass(frozen=True)
 class PackagePorts:
     store: PackageStore
@@ -68,6 +74,9 @@ class PackagePorts:
     limits: ArchiveLimits = field(default_factory=ArchiveLimits)
     inspect: Callable[[bytes], ChartMetadata] = read_chart
     publish_index: bool = False  # keep charts/index.yaml current (a GitOps backend reads archives from it)
+    # Where a registered repositoryUrl may point (the default admits only listed hosts: nothing resolves).
+    repository_policy: RepositoryPolicy = field(default_factory=RepositoryPolicy)
+    resolve: Callable[[Callback], Sequence[IPAddress]] = _unresolved
 
 
 def upload(
@@ -117,6 +126,10 @@ class SourcePackage:
 
 
 def register_source(ports: PackagePorts, request: SourcePackage) -> dict[str, Any]:
+    """Record the reference; the repository is checked first, since a GitOps backend will fetch it from inside the
+    cluster (docs/security.md, "Outbound requests")."""
+    target = repository_target(request.repository_url)
+    check_repository(target, ports.resolve(target), ports.repository_policy)
     if ports.store.find_by_name(request.name, request.version) is not None:
         raise DuplicatePackage(
             f"a deployment package named '{request.name}' with version '{request.version}' already exists")

@@ -342,3 +342,55 @@ def test_a_host_that_rebinds_to_loopback_is_fetched_from_the_address_checked(pac
         server.server_close()
     assert _Files.requested == []
     assert reply.status == 422 and reply.json()["detail"].startswith(GENERIC)
+
+
+# ---- repositoryUrl: fetched by ArgoCD/Flux inside the cluster, so checked at registration ------------------------
+
+DNS = {"charts.example.net": "93.184.216.34", "charts.internal.example": "10.20.0.5",
+       "meta.example.net": "169.254.169.254", "rebound.example.net": "2002:a9fe:a9fe::1"}
+
+
+def fake_dns(target: Callback) -> list[IPAddress]:
+    try:
+        return [ipaddress.ip_address(target.host)]
+    except ValueError:
+        return [ipaddress.ip_address(DNS[target.host])] if target.host in DNS else []
+
+
+def _register(api: Api, url: str, **environment: str) -> Any:
+    settings = settings_from_environment({**os.environ, **environment})
+    body = {"packageType": "helm-repo", "repositoryUrl": url, "chart": "du", "version": "1.0.0",
+            "name": f"du-{uuid.uuid4().hex[:8]}"}
+    with serving(Components(settings, resolver=fake_dns)):
+        return api.request("POST", COLLECTION, body=body)
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:8879", "https://charts.internal.example/stable", "oci://10.0.0.7/charts",
+    "git@charts.internal.example:ran/du.git", "ssh://git@[::1]/ran/du.git", "https://[2002:a00:1::1]/charts",
+    "http://chartmuseum.tools.svc.cluster.local:8080", "http://chartmuseum.tools.svc", "http://chartmuseum:8080",
+    "https://unknown.example.net/charts",
+])
+def test_in_cluster_and_internal_repositories_are_refused_unless_listed(packages_api: Api, url: str) -> None:
+    reply = _register(packages_api, url)
+    assert reply.status == 400, reply.body
+    assert "repositoryUrl" in reply.json()["detail"] and "NETWEAVE_REPOSITORY_ALLOWED" in reply.json()["detail"]
+
+
+@pytest.mark.parametrize("url", ["http://169.254.169.254/latest", "https://meta.example.net/charts",
+                                 "https://rebound.example.net/charts"])
+def test_metadata_repositories_are_refused_even_when_listed(packages_api: Api, url: str) -> None:
+    reply = _register(packages_api, url, NETWEAVE_REPOSITORY_ALLOWED_NETWORKS="0.0.0.0/0,::/0",
+                      NETWEAVE_REPOSITORY_ALLOWED_HOSTS="meta.example.net,rebound.example.net")
+    assert reply.status == 400 and "metadata" in reply.json()["detail"]
+
+
+def test_public_and_listed_repositories_are_registered(packages_api: Api) -> None:
+    assert _register(packages_api, "https://charts.example.net/stable").status == 201
+    listed = {"NETWEAVE_REPOSITORY_ALLOWED_HOSTS": "*.svc.cluster.local, chartmuseum",
+              "NETWEAVE_REPOSITORY_ALLOWED_NETWORKS": "10.20.0.0/16"}
+    for url in ("http://chartmuseum.tools.svc.cluster.local:8080", "http://chartmuseum:8080",
+                "git@charts.internal.example:ran/du.git", "oci://charts.internal.example/charts"):
+        reply = _register(packages_api, url, **listed)
+        assert reply.status == 201, (url, reply.body)
+    assert _register(packages_api, "oci://10.0.0.7/charts", **listed).status == 400  # outside the listed network
