@@ -234,7 +234,7 @@ class Components:
         if delivery.smo_token_url and delivery.smo_client_id:
             tokens = ClientCredentialsTokens(delivery.smo_token_url, delivery.smo_client_id, self._smo_client_secret,
                                              delivery.smo_scope, self.settings.callbacks.policy(),
-                                             timeout_seconds=delivery.timeout_seconds)
+                                             timeout_seconds=delivery.timeout_seconds, resolver=self.resolver)
             if not delivery.token_hosts():
                 from chalicelib.observability import logger
 

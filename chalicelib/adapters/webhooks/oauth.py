@@ -20,7 +20,8 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 
-from chalicelib.adapters.webhooks.outbound import Outbound
+from chalicelib.adapters.webhooks.outbound import Outbound, Resolver
+from chalicelib.adapters.webhooks.resolver import resolve
 from chalicelib.domain.callback_policy import CallbackPolicy, CallbackRefused
 
 _DEFAULT_LIFETIME = 300.0  # when the token endpoint does not say (`expires_in` is only RECOMMENDED, RFC 6749 §5.1)
@@ -40,13 +41,14 @@ class ClientCredentialsTokens:
         scope: str | None = None,
         policy: CallbackPolicy | None = None,  # the callback policy; default: any scheme (still never metadata)
         timeout_seconds: float = 10.0,
+        resolver: Resolver = resolve,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.token_url = token_url
         self.client_id = client_id
         self._client_secret = client_secret  # a callable: an SSM parameter is read only when a token is needed
         self.scope = scope
-        self._outbound = Outbound(token_policy(token_url, policy), timeout_seconds)
+        self._outbound = Outbound(token_policy(token_url, policy), timeout_seconds, resolver)
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._token: str | None = None
