@@ -7,6 +7,7 @@ import pytest
 from chalicelib.domain.callback_policy import (
     CallbackPolicy,
     CallbackRefused,
+    all_public,
     check_addresses,
     parse_callback,
     parse_networks,
@@ -104,3 +105,14 @@ def test_ipv6_forms_of_the_metadata_address_are_refused_even_when_allowed(addres
 @pytest.mark.parametrize("address", ["2002:5db8:d822::1", "64:ff9b::5db8:d822"])
 def test_ipv6_forms_of_a_public_address_are_accepted(address: str) -> None:
     check("https://smo.example/cb", address)  # 93.184.216.34 behind 6to4 and NAT64
+
+
+def test_only_hosts_whose_every_address_is_public_count_as_public() -> None:
+    """What decides whether a packageUrl failure may name its HTTP status."""
+    def addresses(*texts: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+        return [ipaddress.ip_address(t) for t in texts]
+
+    assert all_public(addresses("93.184.216.34", "2606:2800:220:1::1"))
+    assert not all_public(addresses("93.184.216.34", "10.0.0.1"))
+    assert not all_public(addresses("2002:a9fe:a9fe::1")) and not all_public(addresses("64:ff9b::7f00:1"))
+    assert not all_public([])

@@ -106,11 +106,11 @@ class _DeadlineTransport(httpx.HTTPTransport):
     choose the network backend, so the pool it would build is replaced by one that uses ours)."""
 
     def __init__(self, tls: ssl.SSLContext | None) -> None:
-        super().__init__(verify=tls or True, trust_env=False)
+        context = tls or httpx.create_ssl_context(trust_env=False)
+        super().__init__(verify=context, trust_env=False)
         self._pool.close()
-        self._pool = httpcore.ConnectionPool(ssl_context=tls or httpx.create_ssl_context(trust_env=False),
-                                             max_connections=10, max_keepalive_connections=10, keepalive_expiry=5.0,
-                                             network_backend=_DeadlineBackend())
+        self._pool = httpcore.ConnectionPool(ssl_context=context, max_connections=10, max_keepalive_connections=10,
+                                             keepalive_expiry=5.0, network_backend=_DeadlineBackend())
 
 
 @dataclass(frozen=True)
