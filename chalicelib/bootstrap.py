@@ -209,8 +209,13 @@ class Components:
         from chalicelib.services import subscriptions
 
         callbacks = self.settings.callbacks
-        return subscriptions.CallbackPorts(callbacks.policy(), self.resolver,
-                                           subscriptions.http_probe if callbacks.probe else None)
+        probe = None
+        if callbacks.probe:
+            from chalicelib.adapters.webhooks.outbound import Outbound
+            from chalicelib.adapters.webhooks.probe import PROBE_TIMEOUT_SECONDS, CallbackProbe
+
+            probe = CallbackProbe(Outbound(callbacks.policy(), PROBE_TIMEOUT_SECONDS, self.resolver))
+        return subscriptions.CallbackPorts(callbacks.policy(), self.resolver, probe)
 
     def operation_ports(self) -> OperationPorts:
         from chalicelib.services.dms_results import OperationPorts
