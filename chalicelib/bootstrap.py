@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.store.inventory_store import InventoryStore
     from chalicelib.adapters.store.package_store import PackageStore
     from chalicelib.adapters.store.subscription_store import SubscriptionStore
+    from chalicelib.adapters.webhooks.outbound import Resolver
     from chalicelib.services.alarm_evaluation import AlarmPorts
     from chalicelib.services.delivery import DeliveryPorts
     from chalicelib.services.deployment_poll import PollPorts
@@ -55,9 +56,17 @@ DMS_ADAPTER_TYPES: dict[str, str] = {
 class Components:
     """The gateway's parts for one settings object. Tests build one per test (moto, kubesim) instead of patching."""
 
-    def __init__(self, settings: Settings, clients: AwsClients | None = None) -> None:
+    def __init__(self, settings: Settings, clients: AwsClients | None = None,
+                 resolver: Resolver | None = None) -> None:
         self.settings = settings
         self.clients = clients or AwsClients(settings.region)
+        self._resolver = resolver  # how outbound hosts are resolved; default: the system resolver (tests: DNS games)
+
+    @property
+    def resolver(self) -> Resolver:
+        from chalicelib.adapters.webhooks.resolver import resolve
+
+        return self._resolver or resolve
 
     # --- settings the entry points read ---------------------------------------------------------------------------
 
@@ -183,22 +192,31 @@ class Components:
         from chalicelib.services.packages import PackagePorts
 
         return PackagePorts(self.package_store, DeploymentUsage(self.deployment_store),
-                            publish_index=self.settings.gateway.publishes_chart_index)
+                            publish_index=self.settings.gateway.publishes_chart_index,
+                            repository_policy=self.settings.callbacks.repository_policy(), resolve=self.resolver)
 
     def fetch_ports(self) -> FetchPorts:
-        from chalicelib.adapters.webhooks.resolver import resolve
+        from chalicelib.adapters.webhooks.archive_fetch import ArchiveFetcher
+        from chalicelib.adapters.webhooks.outbound import Outbound
         from chalicelib.services.packages import FetchPorts
 
-        # Package URLs obey the same address policy as callbacks: one operator setting admits private networks.
-        return FetchPorts(self.settings.callbacks.policy(), resolve)
+        # Package URLs obey the same address policy and outbound mechanism as callbacks: one operator setting
+        # admits private networks; the connection goes to the checked address.
+        callbacks = self.settings.callbacks
+        return FetchPorts(ArchiveFetcher(Outbound(callbacks.policy(), callbacks.fetch_timeout_seconds,
+                                                  self.resolver)))
 
     def callback_ports(self) -> CallbackPorts:
-        from chalicelib.adapters.webhooks.resolver import resolve
         from chalicelib.services import subscriptions
 
         callbacks = self.settings.callbacks
-        return subscriptions.CallbackPorts(callbacks.policy(), resolve,
-                                           subscriptions.http_probe if callbacks.probe else None)
+        probe = None
+        if callbacks.probe:
+            from chalicelib.adapters.webhooks.outbound import Outbound
+            from chalicelib.adapters.webhooks.probe import PROBE_TIMEOUT_SECONDS, CallbackProbe
+
+            probe = CallbackProbe(Outbound(callbacks.policy(), PROBE_TIMEOUT_SECONDS, self.resolver))
+        return subscriptions.CallbackPorts(callbacks.policy(), self.resolver, probe)
 
     def operation_ports(self) -> OperationPorts:
         from chalicelib.services.dms_results import OperationPorts
@@ -221,10 +239,17 @@ class Components:
         tokens = None
         if delivery.smo_token_url and delivery.smo_client_id:
             tokens = ClientCredentialsTokens(delivery.smo_token_url, delivery.smo_client_id, self._smo_client_secret,
-                                             delivery.smo_scope, timeout_seconds=delivery.timeout_seconds)
+                                             delivery.smo_scope, self.settings.callbacks.policy(),
+                                             timeout_seconds=delivery.timeout_seconds, resolver=self.resolver)
+            if not delivery.token_hosts():
+                from chalicelib.observability import logger
+
+                logger.warning("NETWEAVE_SMO_TOKEN_URL is set but NETWEAVE_SMO_TOKEN_HOSTS is empty: the SMO bearer "
+                               "token is sent to no callback; list the SMO's callback host names there")
         return DeliveryPorts(
             store=self.subscription_store,
-            sender=WebhookSender(self.settings.callbacks.policy(), delivery.timeout_seconds, tokens),
+            sender=WebhookSender(self.settings.callbacks.policy(), delivery.timeout_seconds, tokens, self.resolver,
+                                 token_hosts=delivery.token_hosts()),
             sqs=self.clients.sqs,
             queue_url=self.queue_url(resources.DELIVERIES),
             dead_letter_url=self.queue_url(resources.DELIVERIES, dead_letter=True),

@@ -20,6 +20,7 @@ from chalicelib.domain.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from chalicelib.domain.callback_policy import CallbackPolicy
+    from chalicelib.domain.repository_policy import RepositoryPolicy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _DEFAULT_GATEWAY_PATHS = (PROJECT_ROOT / "config" / "gateway.yaml", Path(__file__).parent / "gateway.yaml")
@@ -101,6 +102,9 @@ class CallbackSettings(_ConfigModel):
     allowed_hosts: str = ""  # comma-separated host names
     http_networks: str = ""  # comma-separated CIDRs: if set, plain http only to these
     probe: bool = False  # GET the callback at creation, expecting 2xx
+    fetch_timeout_seconds: float = 30.0  # overall deadline of one packageUrl download
+    repository_allowed_hosts: str = ""  # comma-separated in-cluster repository hosts ("*.svc.cluster.local" too)
+    repository_allowed_networks: str = ""  # comma-separated CIDRs of internal repository addresses
 
     def policy(self) -> CallbackPolicy:
         from chalicelib.domain.callback_policy import CallbackPolicy, parse_networks
@@ -108,6 +112,13 @@ class CallbackSettings(_ConfigModel):
         hosts = frozenset(h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip())
         return CallbackPolicy(self.allow_http, parse_networks(self.allowed_networks), hosts,
                               parse_networks(self.http_networks))
+
+    def repository_policy(self) -> RepositoryPolicy:
+        from chalicelib.domain.callback_policy import parse_networks
+        from chalicelib.domain.repository_policy import RepositoryPolicy
+
+        hosts = frozenset(h.strip().lower() for h in self.repository_allowed_hosts.split(",") if h.strip())
+        return RepositoryPolicy(hosts, parse_networks(self.repository_allowed_networks))
 
 
 class DeliverySettings(_ConfigModel):
@@ -119,6 +130,11 @@ class DeliverySettings(_ConfigModel):
     smo_client_secret_ssm_parameter: str | None = None
     smo_client_secret: str | None = None  # local use only; production reads it from SSM
     smo_scope: str | None = None
+    smo_token_hosts: str = ""  # comma-separated callback host names that get the SMO bearer token; empty: none
+
+    def token_hosts(self) -> frozenset[str]:
+        return frozenset(h.strip().lower().strip("[]") for h in self.smo_token_hosts.split(",") if h.strip())
+
     registration_url: str | None = None  # where the O-Cloud announces itself (docs/o2-conventions.md §4)
     public_url: str | None = None  # this gateway's {apiRoot} as SMOs reach it (announced as IMS_EP)
 
@@ -206,6 +222,9 @@ def _callback_settings(env: dict[str, str]) -> CallbackSettings:
         allowed_hosts=env.get("NETWEAVE_CALLBACK_ALLOWED_HOSTS", ""),
         http_networks=env.get("NETWEAVE_CALLBACK_HTTP_NETWORKS", ""),
         probe=_flag(env.get("NETWEAVE_CALLBACK_PROBE")),
+        fetch_timeout_seconds=float(env.get("NETWEAVE_PACKAGE_FETCH_TIMEOUT_SECONDS", "30")),
+        repository_allowed_hosts=env.get("NETWEAVE_REPOSITORY_ALLOWED_HOSTS", ""),
+        repository_allowed_networks=env.get("NETWEAVE_REPOSITORY_ALLOWED_NETWORKS", ""),
     )
 
 
@@ -219,6 +238,7 @@ def _delivery_settings(env: dict[str, str]) -> DeliverySettings:
         smo_client_secret_ssm_parameter=env.get("NETWEAVE_SMO_CLIENT_SECRET_SSM_PARAMETER") or None,
         smo_client_secret=env.get("NETWEAVE_SMO_CLIENT_SECRET") or None,
         smo_scope=env.get("NETWEAVE_SMO_SCOPE") or None,
+        smo_token_hosts=env.get("NETWEAVE_SMO_TOKEN_HOSTS", ""),
         registration_url=env.get("NETWEAVE_SMO_REGISTRATION_URL") or None,
         public_url=env.get("NETWEAVE_PUBLIC_URL") or None,
     )

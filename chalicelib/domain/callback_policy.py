@@ -22,6 +22,8 @@ METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in (
     "169.254.169.254", "fd00:ec2::254", "100.100.100.200", "192.0.0.192",
 ))
 _SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT: internal, though not "private"
+_SITE_LOCAL = ipaddress.ip_network("fec0::/10")  # deprecated (RFC 3879) but still routed inside some networks
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # well-known NAT64 prefix (RFC 6052): the last 32 bits are IPv4
 
 
 class CallbackRefused(BadRequest):
@@ -74,7 +76,7 @@ def check_addresses(callback: Callback, addresses: Iterable[IPAddress], policy: 
     resolved = list(addresses)
     if not resolved:
         raise CallbackRefused(f"callback: host '{callback.host}' does not resolve")
-    for address in (_unmapped(a) for a in resolved):
+    for address in (embedded_ipv4(a) for a in resolved):
         if callback.scheme == "http" and policy.http_networks and not any(address in n for n in policy.http_networks):
             raise CallbackRefused(f"callback: plain http is allowed only to {_names(policy.http_networks)}; use https")
         if address in METADATA_ADDRESSES:
@@ -86,16 +88,38 @@ def check_addresses(callback: Callback, addresses: Iterable[IPAddress], policy: 
             )
 
 
-def _unmapped(address: IPAddress) -> IPAddress:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+def embedded_ipv4(address: IPAddress) -> IPAddress:
+    """The IPv4 address an IPv6 address leads to, where it embeds one: IPv4-mapped (::ffff:0:0/96), NAT64
+    (64:ff9b::/96) and 6to4 (2002::/16) reach the embedded IPv4 host, so that host is what the policy must judge
+    (2002:a9fe:a9fe:: is the metadata service, 64:ff9b::a00:1 is 10.0.0.1)."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return address
+    if address.ipv4_mapped is not None:
         return address.ipv4_mapped
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.sixtofour is not None:
+        return address.sixtofour
     return address
+
+
+def is_internal(address: IPAddress) -> bool:
+    """Loopback, link-local, private, multicast, reserved, shared or site-local, also behind an IPv6 embedding."""
+    return _internal(embedded_ipv4(address))
+
+
+def all_public(addresses: Iterable[IPAddress]) -> bool:
+    """Whether every address is a public one (what may be told about a host to whoever named it)."""
+    resolved = list(addresses)
+    return bool(resolved) and not any(_internal(embedded_ipv4(a)) or embedded_ipv4(a) in METADATA_ADDRESSES
+                                      for a in resolved)
 
 
 def _internal(address: IPAddress) -> bool:
     return (address.is_loopback or address.is_link_local or address.is_private or address.is_multicast
             or address.is_reserved or address.is_unspecified
-            or (isinstance(address, ipaddress.IPv4Address) and address in _SHARED_ADDRESS_SPACE))
+            or (isinstance(address, ipaddress.IPv4Address) and address in _SHARED_ADDRESS_SPACE)
+            or (isinstance(address, ipaddress.IPv6Address) and address in _SITE_LOCAL))
 
 
 def _admitted(host: str, address: IPAddress, policy: CallbackPolicy) -> bool:

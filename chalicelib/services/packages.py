@@ -12,21 +12,13 @@ again with other content never aliases the old id in an SMO's records or in depl
 from __future__ import annotations
 
 import hashlib
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from chalicelib.adapters.store.package_store import PackageStore, start_key_after
-from chalicelib.domain.callback_policy import Callback as Target
-from chalicelib.domain.callback_policy import (
-    CallbackPolicy,
-    CallbackRefused,
-    IPAddress,
-    check_addresses,
-    parse_callback,
-)
+from chalicelib.domain.callback_policy import Callback, IPAddress
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.events import utc_now_iso
 from chalicelib.domain.packages import (
@@ -37,13 +29,12 @@ from chalicelib.domain.packages import (
     DeploymentPackage,
     DuplicatePackage,
     PackageInUse,
-    PackageRejected,
-    PackageRequestInvalid,
     PackageTooLarge,
     PackageType,
     chart_name_problem,
     parse_checksum,
 )
+from chalicelib.domain.repository_policy import RepositoryPolicy, check_repository, repository_target
 from chalicelib.domain.selectors import Selection, apply_selection, validate_selection
 from chalicelib.services.chart_index import publish_quietly
 from chalicelib.services.package_archive import ArchiveLimits, check_archive, read_chart
@@ -58,14 +49,23 @@ class PackageUsage(Protocol):
     def is_in_use(self, package_id: str) -> bool: ...
 
 
-Resolver = Callable[[Target], list[IPAddress]]
+class ArchiveSource(Protocol):
+    """Port: the bytes at a client's packageUrl, at most `max_bytes`; raises PackageRequestInvalid (refused by the
+    outbound policy), PackageRejected or PackageTooLarge."""
+
+    def fetch(self, url: str, max_bytes: int) -> bytes: ...
 
 
 @dataclass(frozen=True)
 class FetchPorts:
-    policy: CallbackPolicy
-    resolve: Resolver
-    timeout: float = FETCH_TIMEOUT_SECONDS
+    source: ArchiveSource
+
+    def fetch(self, url: str, max_bytes: int) -> bytes:
+        return self.source.fetch(url, max_bytes)
+
+
+def _unresolved(target: Callback) -> Sequence[IPAddress]:
+    return []
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,9 @@ class PackagePorts:
     limits: ArchiveLimits = field(default_factory=ArchiveLimits)
     inspect: Callable[[bytes], ChartMetadata] = read_chart
     publish_index: bool = False  # keep charts/index.yaml current (a GitOps backend reads archives from it)
+    # Where a registered repositoryUrl may point (the default admits only listed hosts: nothing resolves).
+    repository_policy: RepositoryPolicy = field(default_factory=RepositoryPolicy)
+    resolve: Callable[[Callback], Sequence[IPAddress]] = _unresolved
 
 
 def upload(
@@ -127,6 +130,10 @@ class SourcePackage:
 
 
 def register_source(ports: PackagePorts, request: SourcePackage) -> dict[str, Any]:
+    """Record the reference; the repository is checked first, since a GitOps backend will fetch it from inside the
+    cluster (docs/security.md, "Outbound requests")."""
+    target = repository_target(request.repository_url)
+    check_repository(target, ports.resolve(target), ports.repository_policy)
     if ports.store.find_by_name(request.name, request.version) is not None:
         raise DuplicatePackage(
             f"a deployment package named '{request.name}' with version '{request.version}' already exists")
@@ -140,63 +147,11 @@ def register_source(ports: PackagePorts, request: SourcePackage) -> dict[str, An
 
 
 def upload_from_url(ports: PackagePorts, fetch: FetchPorts, url: str, checksum: str | None) -> dict[str, Any]:
+    """Fetch the archive through the fetch port (the outbound policy, a pinned connection, no redirects, one
+    deadline and a size cap: `chalicelib/adapters/webhooks/archive_fetch.py`), then upload it."""
     expected = parse_checksum(checksum) if checksum is not None else None
-    data = fetch_archive(fetch, url, ports.limits.max_compressed)
+    data = fetch.fetch(url, ports.limits.max_compressed)
     return upload(ports, data, source=url, expected_digest=expected)
-
-
-def fetch_archive(fetch: FetchPorts, url: str, max_bytes: int) -> bytes:
-    """GET the archive: the callback address policy applies (no loopback/private/metadata addresses unless
-    admitted), redirects are refused rather than followed (a redirect could lead anywhere), and both size and
-    total time are capped while streaming."""
-    target = _checked_target(fetch, url)
-    import httpx  # only the POST-by-URL path pays for httpx
-
-    deadline = time.monotonic() + fetch.timeout
-    try:
-        with (
-            httpx.Client(timeout=fetch.timeout, follow_redirects=False, trust_env=False) as client,
-            client.stream("GET", target.url, headers={"Accept": "application/gzip, */*"}) as response,
-        ):
-            _check_response(response, max_bytes)
-            return _read_capped(response.iter_bytes(), max_bytes, deadline, fetch.timeout)
-    except httpx.HTTPError as error:
-        raise PackageRejected(f"packageUrl: could not be fetched ({type(error).__name__})") from None
-
-
-def _checked_target(fetch: FetchPorts, url: str) -> Target:
-    try:
-        target = parse_callback(url, fetch.policy)
-        check_addresses(target, fetch.resolve(target), fetch.policy)
-    except CallbackRefused as refused:
-        # The policy speaks of callbacks; here the URL is a package's.
-        raise PackageRequestInvalid(refused.detail.replace("callback:", "packageUrl:", 1)) from None
-    return target
-
-
-def _check_response(response: Any, max_bytes: int) -> None:
-    if 300 <= response.status_code < 400:
-        location = response.headers.get("location", "(none)")
-        raise PackageRejected(
-            f"packageUrl: answered a redirect ({response.status_code}) to {location[:300]}; netweave does not "
-            "follow redirects: give the final URL"
-        )
-    if response.status_code != 200:
-        raise PackageRejected(f"packageUrl: answered HTTP {response.status_code}")
-    declared = response.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_bytes:
-        raise PackageTooLarge(f"packageUrl: the archive is {declared} bytes; the limit is {max_bytes}")
-
-
-def _read_capped(chunks: Iterator[bytes], max_bytes: int, deadline: float, timeout: float) -> bytes:
-    received = bytearray()
-    for chunk in chunks:
-        received.extend(chunk)
-        if len(received) > max_bytes:
-            raise PackageTooLarge(f"packageUrl: the archive exceeds the limit of {max_bytes} bytes")
-        if time.monotonic() > deadline:  # httpx's timeout is per read; a slow drip must not hold the Lambda
-            raise PackageRejected(f"packageUrl: the download took longer than {timeout:g} s")
-    return bytes(received)
 
 
 def get_package(store: PackageStore, package_id: str, selection: Selection) -> dict[str, Any]:

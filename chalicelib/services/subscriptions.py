@@ -23,12 +23,10 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import urlsplit, urlunsplit
 
 from chalicelib.domain.callback_policy import (
     Callback,
     CallbackPolicy,
-    CallbackRefused,
     IPAddress,
     check_addresses,
     parse_callback,
@@ -52,7 +50,6 @@ from chalicelib.domain.subscriptions import Subscription, SubscriptionKind
 from chalicelib.services.paging import ListRequest, Page, PagedSource, collect
 
 SECRET_PREFIX = "whsec_"
-PROBE_TIMEOUT_SECONDS = 5.0
 
 
 ID_FIELDS = {
@@ -289,29 +286,6 @@ def vet_callback(url: str, callbacks: CallbackPorts) -> Callback:
     if callbacks.probe is not None:
         callbacks.probe(callback, addresses)
     return callback
-
-
-def http_probe(callback: Callback, addresses: Sequence[IPAddress]) -> None:
-    """GET the callback expecting 2xx, on the address just checked rather than a fresh DNS answer (which could now
-    point inwards); TLS still verifies the callback's own host name. No redirects, 5 s per network step."""
-    import httpx  # only creations with the probe switched on pay for the import
-
-    parts = urlsplit(callback.url)
-    address = addresses[0]
-    host = f"[{address}]" if address.version == 6 else str(address)
-    target = urlunsplit((parts.scheme, f"{host}:{callback.port}", parts.path or "/", parts.query, ""))
-    try:
-        with (
-            httpx.Client(timeout=PROBE_TIMEOUT_SECONDS, follow_redirects=False, trust_env=False) as client,
-            client.stream(
-                "GET", target, headers={"Host": parts.netloc}, extensions={"sni_hostname": callback.host}
-            ) as reply,
-        ):
-            status = reply.status_code
-    except httpx.HTTPError as error:
-        raise CallbackRefused(f"callback: the reachability probe (GET) failed: {type(error).__name__}") from None
-    if not 200 <= status < 300:
-        raise CallbackRefused(f"callback: the reachability probe (GET) answered HTTP {status}; expected 2xx")
 
 
 # --- reading ---------------------------------------------------------------------------------------------------------

@@ -124,6 +124,7 @@ def stack_environment(args: argparse.Namespace, secret: str) -> dict[str, str]:
     env.setdefault("NETWEAVE_CALLBACK_ALLOW_HTTP", "true")
     env.setdefault("NETWEAVE_CALLBACK_HTTP_NETWORKS", "127.0.0.0/8")
     env.setdefault("NETWEAVE_CALLBACK_ALLOWED_NETWORKS", "127.0.0.0/8")
+    env.setdefault("NETWEAVE_REPOSITORY_ALLOWED_NETWORKS", "127.0.0.0/8")  # the demo chart repository, in "the cluster"
     return env
 
 

@@ -41,8 +41,10 @@ def site_environment(tmp_dir: Path, nodes: int | None = None, adapter_id: str = 
         f"    options:\n      kubeconfig: {kubeconfig}\n" + more_adapters
     )
     stage = stage or f"t{uuid.uuid4().hex[:8]}"
+    # kubesim's ArgoCD and Flux fetch from repositories the tests serve on 127.0.0.1: an in-cluster repository
     settings = settings_from_environment({**os.environ, "NETWEAVE_STAGE": stage,
-                                          "NETWEAVE_GATEWAY_CONFIG": str(gateway_file)})
+                                          "NETWEAVE_GATEWAY_CONFIG": str(gateway_file),
+                                          "NETWEAVE_REPOSITORY_ALLOWED_NETWORKS": "127.0.0.0/8"})
     provision(settings, boto3.session.Session())
     try:
         yield Site(kubesim, stage, adapter_id, gateway_file, Components(settings))

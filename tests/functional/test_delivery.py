@@ -42,7 +42,6 @@ from chalicelib.domain.subscriptions import (
     SubscriptionStatus,
     notification_id,
 )
-from chalicelib.handlers import notifications
 from chalicelib.services import dead_letters
 from chalicelib.services.delivery import DeliveryPorts, RetryPolicy, deliver_batch
 from chalicelib.settings import Settings, settings_from_environment
@@ -73,11 +72,12 @@ class Reply:
 class Receiver:
     """Answers each path from a script (the last reply repeats; unscripted paths answer 204) and records requests."""
 
-    def __init__(self, port: int = 0, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(self, port: int = 0, tls: ssl.SSLContext | None = None, host: str = "127.0.0.1") -> None:
         self.script: dict[str, list[Reply]] = {}
         self.seen: list[Seen] = []
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self.host = host
+        self.server = ThreadingHTTPServer((host, port), self._handler())
         if tls is not None:
             self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -88,7 +88,7 @@ class Receiver:
         return int(self.server.server_address[1])
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
     def answer(self, path: str, *replies: Reply | int) -> None:
         self.script[path] = [r if isinstance(r, Reply) else Reply(r) for r in replies]
@@ -332,7 +332,8 @@ def test_oauth2_token_is_fetched_once_and_sent_as_bearer(stage: Stage, receiver:
                                     json.dumps({"access_token": "tok-1", "expires_in": 3600,
                                                 "token_type": "Bearer"}).encode()))
     tokens = ClientCredentialsTokens(receiver.url("/token"), "netweave", lambda: "client-s3cret", scope="o2:notify")
-    use(stage, sender=WebhookSender(stage.components.settings.callbacks.policy(), 2, tokens=tokens))
+    use(stage, sender=WebhookSender(stage.components.settings.callbacks.policy(), 2, tokens=tokens,
+                                    token_hosts=frozenset({"127.0.0.1"})))
     subscription = stage.subscribe(receiver.url("/smo"))
     stage.enqueue(subscription, 1)
     stage.enqueue(subscription, 2)
@@ -349,7 +350,8 @@ def test_a_401_renews_the_token_once(stage: Stage, receiver: Receiver) -> None:
     receiver.answer("/token", *issued)
     receiver.answer("/smo", 401, 200)
     tokens = ClientCredentialsTokens(receiver.url("/token"), "netweave", lambda: "client-s3cret")
-    use(stage, sender=WebhookSender(stage.components.settings.callbacks.policy(), 2, tokens=tokens))
+    use(stage, sender=WebhookSender(stage.components.settings.callbacks.policy(), 2, tokens=tokens,
+                                    token_hosts=frozenset({"127.0.0.1"})))
     subscription = stage.subscribe(receiver.url("/smo"))
     stage.enqueue(subscription, 1)
     stage.drain()
@@ -463,28 +465,3 @@ def test_a_certificate_for_another_host_is_not_accepted(tls_receiver: tuple[Rece
                                           "whsec_" + base64.b64encode(b"s" * 32).decode())
     assert result.status is None and result.error is not None and "ConnectError" in result.error
     assert server.seen == []
-
-
-def test_the_lambda_entry_builds_its_ports_from_the_settings(stage: Stage, receiver: Receiver) -> None:
-    """The `deliver` entry point as app.py wires it: its ports built by the composition root from the settings,
-    OAuth2 towards the SMO included."""
-    receiver.answer("/token", Reply(200, {}, json.dumps({"access_token": "env-token"}).encode()))
-    settings = stage.components.settings.model_copy(update={"delivery": settings_from_environment({
-        **os.environ, "NETWEAVE_SMO_TOKEN_URL": receiver.url("/token"), "NETWEAVE_SMO_CLIENT_ID": "netweave",
-        "NETWEAVE_SMO_CLIENT_SECRET": "local-only"}).delivery})
-    components = Components(settings)
-    app = Chalice(app_name="deliver-as-wired")
-
-    @app.on_sqs_message(queue=stage.queue_name, batch_size=10)  # type: ignore[untyped-decorator]
-    def deliver(event: Any) -> dict[str, Any]:
-        return notifications.deliver_batch(event.to_dict(), event.context, components)
-
-    module = types.ModuleType("deliver_wired_app")
-    module.app, module.deliver = app, deliver  # type: ignore[attr-defined]
-    pump = EventPump(module, boto3.session.Session(), interval=60)
-    subscription = stage.subscribe(receiver.url("/smo"))
-    [nid] = stage.enqueue(subscription, 1)
-    assert pump.drain_once(pump.queues[0], wait_seconds=0) == 1
-    [request] = receiver.requests("/smo")
-    assert request.headers["webhook-id"] == nid and request.headers["authorization"] == "Bearer env-token"
-    assert stage.attempts(subscription) == [("delivered", 204)]

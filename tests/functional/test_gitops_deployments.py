@@ -106,8 +106,9 @@ def test_flux_deploys_by_namespace_rule_and_refuses_rollback_with_501(api: Api, 
     assert refused.status == 501 and "rollback" in refused.json()["detail"]
 
 
-def test_a_package_a_backend_cannot_deploy_is_refused_up_front(api: Api, chart_repository: str) -> None:
-    git = register(api, packageType="git", repositoryUrl="https://git.example.net/ran/du.git", path="charts/du",
+def test_a_package_a_backend_cannot_deploy_is_refused_up_front(api: Api, chart_repository: str,
+                                                               git_chart_repository: str) -> None:
+    git = register(api, packageType="git", repositoryUrl=git_chart_repository, path="charts/du",
                    version="v1.2.0", name=f"du-git-{uuid.uuid4().hex[:6]}")
     to_helm = call(api, "POST", DEPLOYMENTS, {"name": "du-x", "namespace": "ran", "packageId": git["packageId"],
                                               "extensions": {"dmsAdapter": "helm"}})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import os
 import shutil
 import subprocess
@@ -22,10 +23,11 @@ from chalicelib import resources
 from chalicelib.adapters.helm_binary import helm_binary
 from chalicelib.bootstrap import Components
 from chalicelib.domain.auth import ALL_SCOPES
+from chalicelib.domain.callback_policy import Callback, IPAddress
 from chalicelib.settings import settings_from_environment
 from devtools.token import mint_token
 from tests.conftest import PROJECT_DIR
-from tests.functional.conftest import SECRET, Api, serving, token_with
+from tests.functional.conftest import SECRET, Api, free_port, serving, token_with
 
 COLLECTION = "/o2dms/v1/deploymentPackages"
 
@@ -236,8 +238,10 @@ def test_unsupported_media_type(packages_api: Api) -> None:
 
 class _Files(BaseHTTPRequestHandler):
     files: dict[str, bytes] = {}
+    requested: list[str] = []
 
     def do_GET(self) -> None:
+        _Files.requested.append(self.path)
         if self.path == "/redirect":
             self.send_response(302)
             self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
@@ -259,6 +263,7 @@ def file_server(packages_api: Api) -> Iterator[tuple[str, dict[str, bytes]]]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Files)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     _Files.files = {}
+    _Files.requested = []
     local = settings_from_environment({**os.environ, "NETWEAVE_CALLBACK_ALLOW_HTTP": "true",
                                        "NETWEAVE_CALLBACK_ALLOWED_NETWORKS": "127.0.0.0/8"})
     try:
@@ -289,7 +294,7 @@ def test_upload_by_url(packages_api: Api, make_chart: MakeChart, file_server: tu
 def test_url_redirects_and_refused_addresses(packages_api: Api, file_server: tuple[str, dict[str, bytes]]) -> None:
     base, _ = file_server
     redirected = _by_url(packages_api, f"{base}/redirect", "0" * 64)
-    assert redirected.status == 422 and "redirect" in redirected.json()["detail"]
+    assert redirected.status == 422 and "169.254.169.254" not in redirected.body.decode()
     assert _by_url(packages_api, f"{base}/missing.tgz", "0" * 64).status == 422
 
     strict = settings_from_environment({**os.environ, "NETWEAVE_CALLBACK_ALLOW_HTTP": "true"})
@@ -298,3 +303,94 @@ def test_url_redirects_and_refused_addresses(packages_api: Api, file_server: tup
     assert refused.status == 400 and "packageUrl" in refused.json()["detail"]
     bad = packages_api.request("POST", COLLECTION, body={"packageUrl": f"{base}/x.tgz", "checksum": "md5:1"})
     assert bad.status == 400
+
+
+GENERIC = "packageUrl: the package URL could not be fetched"
+
+
+def test_internal_hosts_answer_one_generic_reason_whatever_failed(
+        packages_api: Api, file_server: tuple[str, dict[str, bytes]]) -> None:
+    """A closed port, a 302 and a 404 of an (admitted) internal host look alike to the client: the endpoint is no
+    port scanner. The details go to the server's log."""
+    base, _ = file_server
+    closed = _by_url(packages_api, f"http://127.0.0.1:{free_port()}/chart.tgz", "0" * 64)
+    redirected = _by_url(packages_api, f"{base}/redirect", "0" * 64)
+    missing = _by_url(packages_api, f"{base}/missing.tgz", "0" * 64)
+    assert [r.status for r in (closed, redirected, missing)] == [422, 422, 422]
+    assert closed.json()["detail"] == redirected.json()["detail"] == missing.json()["detail"] == GENERIC
+    assert "169.254.169.254" not in redirected.body.decode()
+
+
+def test_a_host_that_rebinds_to_loopback_is_fetched_from_the_address_checked(packages_api: Api) -> None:
+    """The resolver answers a public address to the check and 127.0.0.1 afterwards (DNS rebinding, with the
+    system resolver's `localhost` playing the attacker's second answer): nothing may reach 127.0.0.1."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Files)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Files.files, _Files.requested = {"/chart.tgz": b"not even a chart"}, []
+    answers = iter([["93.184.216.34"]])
+
+    def rebinding(target: Callback) -> list[IPAddress]:
+        return [ipaddress.ip_address(a) for a in next(answers, ["127.0.0.1"])]
+
+    settings = settings_from_environment({**os.environ, "NETWEAVE_CALLBACK_ALLOW_HTTP": "true",
+                                          "NETWEAVE_PACKAGE_FETCH_TIMEOUT_SECONDS": "3"})
+    try:
+        with serving(Components(settings, resolver=rebinding)):
+            reply = _by_url(packages_api, f"http://localhost:{server.server_address[1]}/chart.tgz", "0" * 64)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert _Files.requested == []
+    assert reply.status == 422 and reply.json()["detail"].startswith(GENERIC)
+
+
+# ---- repositoryUrl: fetched by ArgoCD/Flux inside the cluster, so checked at registration ------------------------
+
+DNS = {"charts.example.net": "93.184.216.34", "charts.internal.example": "10.20.0.5",
+       "meta.example.net": "169.254.169.254", "rebound.example.net": "2002:a9fe:a9fe::1"}
+
+
+def fake_dns(target: Callback) -> list[IPAddress]:
+    try:
+        return [ipaddress.ip_address(target.host)]
+    except ValueError:
+        return [ipaddress.ip_address(DNS[target.host])] if target.host in DNS else []
+
+
+def _register(api: Api, url: str, **environment: str) -> Any:
+    settings = settings_from_environment({**os.environ, **environment})
+    body = {"packageType": "helm-repo", "repositoryUrl": url, "chart": "du", "version": "1.0.0",
+            "name": f"du-{uuid.uuid4().hex[:8]}"}
+    with serving(Components(settings, resolver=fake_dns)):
+        return api.request("POST", COLLECTION, body=body)
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:8879", "https://charts.internal.example/stable", "oci://10.0.0.7/charts",
+    "git@charts.internal.example:ran/du.git", "ssh://git@[::1]/ran/du.git", "https://[2002:a00:1::1]/charts",
+    "http://chartmuseum.tools.svc.cluster.local:8080", "http://chartmuseum.tools.svc", "http://chartmuseum:8080",
+    "https://unknown.example.net/charts",
+])
+def test_in_cluster_and_internal_repositories_are_refused_unless_listed(packages_api: Api, url: str) -> None:
+    reply = _register(packages_api, url)
+    assert reply.status == 400, reply.body
+    assert "repositoryUrl" in reply.json()["detail"] and "NETWEAVE_REPOSITORY_ALLOWED" in reply.json()["detail"]
+
+
+@pytest.mark.parametrize("url", ["http://169.254.169.254/latest", "https://meta.example.net/charts",
+                                 "https://rebound.example.net/charts"])
+def test_metadata_repositories_are_refused_even_when_listed(packages_api: Api, url: str) -> None:
+    reply = _register(packages_api, url, NETWEAVE_REPOSITORY_ALLOWED_NETWORKS="0.0.0.0/0,::/0",
+                      NETWEAVE_REPOSITORY_ALLOWED_HOSTS="meta.example.net,rebound.example.net")
+    assert reply.status == 400 and "metadata" in reply.json()["detail"]
+
+
+def test_public_and_listed_repositories_are_registered(packages_api: Api) -> None:
+    assert _register(packages_api, "https://charts.example.net/stable").status == 201
+    listed = {"NETWEAVE_REPOSITORY_ALLOWED_HOSTS": "*.svc.cluster.local, chartmuseum",
+              "NETWEAVE_REPOSITORY_ALLOWED_NETWORKS": "10.20.0.0/16"}
+    for url in ("http://chartmuseum.tools.svc.cluster.local:8080", "http://chartmuseum:8080",
+                "git@charts.internal.example:ran/du.git", "oci://charts.internal.example/charts"):
+        reply = _register(packages_api, url, **listed)
+        assert reply.status == 201, (url, reply.body)
+    assert _register(packages_api, "oci://10.0.0.7/charts", **listed).status == 400  # outside the listed network

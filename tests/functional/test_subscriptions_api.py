@@ -21,11 +21,13 @@ import pytest
 
 from chalicelib import resources
 from chalicelib.adapters.store.subscription_store import DuplicateSubscription, SubscriptionStore
+from chalicelib.adapters.webhooks.outbound import Outbound
+from chalicelib.adapters.webhooks.probe import CallbackProbe
 from chalicelib.adapters.webhooks.resolver import resolve
 from chalicelib.bootstrap import Components
-from chalicelib.domain.callback_policy import Callback, CallbackRefused
+from chalicelib.domain.callback_policy import Callback, CallbackPolicy, CallbackRefused, parse_networks
 from chalicelib.domain.subscriptions import SubscriptionKind
-from chalicelib.services.subscriptions import CallbackPorts, NewSubscription, create_subscription, http_probe
+from chalicelib.services.subscriptions import CallbackPorts, NewSubscription, create_subscription
 from chalicelib.settings import settings_from_environment
 from tests.functional.conftest import Api, Reply, assert_problem, serving, token_with
 
@@ -314,7 +316,8 @@ def smo() -> Iterator[str]:
 
 def probe(url: str) -> None:
     parts = urlparse(url)
-    http_probe(Callback(url, "http", "127.0.0.1", parts.port or 80), [ipaddress.ip_address("127.0.0.1")])
+    outbound = Outbound(CallbackPolicy(allow_http=True, allowed_networks=parse_networks("127.0.0.0/8")), 2)
+    CallbackProbe(outbound)(Callback(url, "http", "127.0.0.1", parts.port or 80), [ipaddress.ip_address("127.0.0.1")])
 
 
 def test_the_probe_wants_a_2xx_and_follows_no_redirect(smo: str) -> None:

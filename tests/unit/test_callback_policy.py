@@ -7,6 +7,7 @@ import pytest
 from chalicelib.domain.callback_policy import (
     CallbackPolicy,
     CallbackRefused,
+    all_public,
     check_addresses,
     parse_callback,
     parse_networks,
@@ -77,3 +78,41 @@ def test_the_local_stack_allows_plain_http_to_loopback_and_only_there() -> None:
         check("http://smo.example/cb", "93.184.216.34", policy=LOCAL)
     with pytest.raises(CallbackRefused, match="internal address"):
         check("https://smo.example/cb", "10.0.0.1", policy=LOCAL)
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["2002:a00:1::1",  # 6to4 of 10.0.0.1
+     "2002:7f00:1::",  # 6to4 of 127.0.0.1
+     "fec0::1",  # site-local
+     "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
+     "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+     "64:ff9b:1::a00:1",  # local-use NAT64 prefix
+     "::ffff:192.168.0.1"],
+)
+def test_ipv6_forms_of_internal_addresses_are_refused(address: str) -> None:
+    with pytest.raises(CallbackRefused, match="internal address"):
+        check("https://smo.example/cb", address)
+
+
+@pytest.mark.parametrize("address", ["2002:a9fe:a9fe::1", "64:ff9b::a9fe:a9fe"])
+def test_ipv6_forms_of_the_metadata_address_are_refused_even_when_allowed(address: str) -> None:
+    policy = CallbackPolicy(allowed_networks=parse_networks("169.254.0.0/16,2002::/16,64:ff9b::/96"))
+    with pytest.raises(CallbackRefused, match="metadata"):
+        check("https://smo.example/cb", address, policy=policy)
+
+
+@pytest.mark.parametrize("address", ["2002:5db8:d822::1", "64:ff9b::5db8:d822"])
+def test_ipv6_forms_of_a_public_address_are_accepted(address: str) -> None:
+    check("https://smo.example/cb", address)  # 93.184.216.34 behind 6to4 and NAT64
+
+
+def test_only_hosts_whose_every_address_is_public_count_as_public() -> None:
+    """What decides whether a packageUrl failure may name its HTTP status."""
+    def addresses(*texts: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+        return [ipaddress.ip_address(t) for t in texts]
+
+    assert all_public(addresses("93.184.216.34", "2606:2800:220:1::1"))
+    assert not all_public(addresses("93.184.216.34", "10.0.0.1"))
+    assert not all_public(addresses("2002:a9fe:a9fe::1")) and not all_public(addresses("64:ff9b::7f00:1"))
+    assert not all_public([])
