@@ -101,6 +101,7 @@ class CallbackSettings(_ConfigModel):
     allowed_networks: str = ""  # comma-separated CIDRs of private SMO networks
     allowed_hosts: str = ""  # comma-separated host names
     http_networks: str = ""  # comma-separated CIDRs: if set, plain http only to these
+    egress_networks: str = ""  # comma-separated CIDRs: if set, the only networks any outbound request may reach
     probe: bool = False  # GET the callback at creation, expecting 2xx
     fetch_timeout_seconds: float = 30.0  # overall deadline of one packageUrl download
     repository_allowed_hosts: str = ""  # comma-separated in-cluster repository hosts ("*.svc.cluster.local" too)
@@ -111,7 +112,7 @@ class CallbackSettings(_ConfigModel):
 
         hosts = frozenset(h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip())
         return CallbackPolicy(self.allow_http, parse_networks(self.allowed_networks), hosts,
-                              parse_networks(self.http_networks))
+                              parse_networks(self.http_networks), parse_networks(self.egress_networks))
 
     def repository_policy(self) -> RepositoryPolicy:
         from chalicelib.domain.callback_policy import parse_networks
@@ -221,6 +222,7 @@ def _callback_settings(env: dict[str, str]) -> CallbackSettings:
         allowed_networks=env.get("NETWEAVE_CALLBACK_ALLOWED_NETWORKS", ""),
         allowed_hosts=env.get("NETWEAVE_CALLBACK_ALLOWED_HOSTS", ""),
         http_networks=env.get("NETWEAVE_CALLBACK_HTTP_NETWORKS", ""),
+        egress_networks=env.get("NETWEAVE_EGRESS_NETWORKS", ""),
         probe=_flag(env.get("NETWEAVE_CALLBACK_PROBE")),
         fetch_timeout_seconds=float(env.get("NETWEAVE_PACKAGE_FETCH_TIMEOUT_SECONDS", "30")),
         repository_allowed_hosts=env.get("NETWEAVE_REPOSITORY_ALLOWED_HOSTS", ""),

@@ -38,6 +38,9 @@ class CallbackPolicy:
     allowed_networks: tuple[IPNetwork, ...] = ()  # private SMO networks an operator admits explicitly
     allowed_hosts: frozenset[str] = field(default_factory=frozenset)
     http_networks: tuple[IPNetwork, ...] = ()  # if set, plain http only to these (the local stack: loopback)
+    # If set, an egress allow-list: every outbound request goes to these networks only (the test stacks: loopback,
+    # so no generated input ever makes the gateway dial the internet).
+    egress_networks: tuple[IPNetwork, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,9 @@ def check_addresses(callback: Callback, addresses: Iterable[IPAddress], policy: 
             raise CallbackRefused(f"callback: plain http is allowed only to {_names(policy.http_networks)}; use https")
         if address in METADATA_ADDRESSES:
             raise CallbackRefused(f"callback: '{callback.host}' resolves to a cloud metadata address")
+        if policy.egress_networks and not any(address in n for n in policy.egress_networks):
+            raise CallbackRefused(f"callback: '{callback.host}' is outside the networks this gateway may reach "
+                                  f"({_names(policy.egress_networks)})")
         if _internal(address) and not _admitted(callback.host, address, policy):
             raise CallbackRefused(
                 f"callback: '{callback.host}' resolves to {address}, an internal address; an operator can admit "

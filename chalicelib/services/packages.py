@@ -29,6 +29,7 @@ from chalicelib.domain.packages import (
     DeploymentPackage,
     DuplicatePackage,
     PackageInUse,
+    PackageRejected,
     PackageTooLarge,
     PackageType,
     chart_name_problem,

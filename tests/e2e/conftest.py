@@ -45,6 +45,7 @@ def start_stack(state_dir: Path, timeout: float = 120, own_process_group: bool =
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NETWEAVE_")) and k != "KUBECONFIG"}
     env["NETWEAVE_POLL_SECONDS"] = "1"  # the pump polls inventory every second: tests see changes quickly
     env["NETWEAVE_DELIVERY_FIRST_RETRY_SECONDS"] = "1"  # retries within seconds, not minutes
+    env["NETWEAVE_EGRESS_NETWORKS"] = "127.0.0.0/8"  # whatever the fuzzer invents, the stack dials only this machine
     api_port, moto_port, kube_port, chart_port = free_port(), free_port(), free_port(), free_port()
     args = [
         sys.executable,

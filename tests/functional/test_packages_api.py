@@ -16,11 +16,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Protocol
 
+import httpcore
 import pytest
 from chalice.test import Client
 
 from chalicelib import resources
 from chalicelib.adapters.helm_binary import helm_binary
+from chalicelib.adapters.webhooks import outbound
 from chalicelib.bootstrap import Components
 from chalicelib.domain.auth import ALL_SCOPES
 from chalicelib.domain.callback_policy import Callback, IPAddress
@@ -321,9 +323,19 @@ def test_internal_hosts_answer_one_generic_reason_whatever_failed(
     assert "169.254.169.254" not in redirected.body.decode()
 
 
-def test_a_host_that_rebinds_to_loopback_is_fetched_from_the_address_checked(packages_api: Api) -> None:
+def test_a_host_that_rebinds_to_loopback_is_fetched_from_the_address_checked(
+        packages_api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     """The resolver answers a public address to the check and 127.0.0.1 afterwards (DNS rebinding, with the
-    system resolver's `localhost` playing the attacker's second answer): nothing may reach 127.0.0.1."""
+    system resolver's `localhost` playing the attacker's second answer): nothing may reach 127.0.0.1. The
+    connection to the checked public address is recorded and refused in the transport, so no packet leaves the
+    machine."""
+    dialled: list[str] = []
+
+    def refuse(self: object, host: str, port: int, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
+        dialled.append(host)
+        raise httpcore.ConnectError("refused by the test: no traffic leaves this machine")
+
+    monkeypatch.setattr(outbound._DeadlineBackend, "connect_tcp", refuse)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Files)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     _Files.files, _Files.requested = {"/chart.tgz": b"not even a chart"}, []
@@ -340,7 +352,7 @@ def test_a_host_that_rebinds_to_loopback_is_fetched_from_the_address_checked(pac
     finally:
         server.shutdown()
         server.server_close()
-    assert _Files.requested == []
+    assert _Files.requested == [] and dialled == ["93.184.216.34"]  # the checked address, never the second answer
     assert reply.status == 422 and reply.json()["detail"].startswith(GENERIC)
 
 

@@ -116,3 +116,12 @@ def test_only_hosts_whose_every_address_is_public_count_as_public() -> None:
     assert not all_public(addresses("93.184.216.34", "10.0.0.1"))
     assert not all_public(addresses("2002:a9fe:a9fe::1")) and not all_public(addresses("64:ff9b::7f00:1"))
     assert not all_public([])
+
+
+def test_an_egress_allow_list_refuses_every_address_outside_it() -> None:
+    policy = CallbackPolicy(allow_http=True, allowed_networks=parse_networks("127.0.0.0/8"),
+                            egress_networks=parse_networks("127.0.0.0/8"))
+    check_addresses(parse_callback("http://127.0.0.1:9000/smo", policy), [ipaddress.ip_address("127.0.0.1")], policy)
+    public = parse_callback("https://93.184.215.14/smo", policy)
+    with pytest.raises(CallbackRefused, match="outside the networks this gateway may reach"):
+        check_addresses(public, [ipaddress.ip_address("93.184.215.14")], policy)
