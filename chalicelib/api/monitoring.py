@@ -10,7 +10,6 @@ Alarm subscriptions live with the other subscriptions (api/subscriptions.py). Se
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
@@ -19,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from chalicelib.api.listing import ListQuery, page_response
 from chalicelib.api.ports import ports
 from chalicelib.api.queries import SelectorQuery
-from chalicelib.api.routing import JSON_MEDIA_TYPES, Router
+from chalicelib.api.routing import JSON_MEDIA_TYPES, Router, read_json
 from chalicelib.domain.alarms import AlarmEventRecord, AlarmServiceConfiguration, Severity
 from chalicelib.domain.auth import Scope
 from chalicelib.domain.errors import BadRequest
@@ -140,10 +139,7 @@ def patch_alarm(alarmEventRecordId: str) -> Response:
 def json_document(raw: bytes | None) -> Any:
     if not raw:
         raise BadRequest('a JSON request body is required: {"alarmAcknowledged": true} or {"perceivedSeverity": 5}')
-    try:
-        return json.loads(raw)
-    except ValueError as error:
-        raise BadRequest(f"the request body is not valid JSON: {error}") from None
+    return read_json(raw)
 
 
 @router.route(

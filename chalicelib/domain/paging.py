@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,8 @@ from chalicelib.domain.errors import InvalidQuery
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 _VERSION = 1
+_DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() also accepts '²', which int() refuses
+_MAX_PAGE_DIGITS = 9
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,9 @@ def encode_marker(resume_after: dict[str, Any]) -> str:
 
 
 def decode_marker(text: str) -> Marker:
-    if text.isdigit():
+    if _DIGITS.fullmatch(text):
+        if len(text) > _MAX_PAGE_DIGITS:
+            raise InvalidQuery(f"nextpage_opaque_marker: page numbers have at most {_MAX_PAGE_DIGITS} digits")
         number = int(text)
         if number < 1:
             raise InvalidQuery("nextpage_opaque_marker: page numbers start at 1")
@@ -57,6 +62,8 @@ def _is_key(value: Any) -> bool:
 def parse_limit(text: str | None) -> int:
     if text is None or text == "":
         return DEFAULT_LIMIT
-    if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
-        raise InvalidQuery(f"limit: must be a whole number from 1 to {MAX_LIMIT} (got '{text}')")
+    # Not str.isdigit(): it accepts '²', which int() refuses, and int() reads other scripts' digits ('٣') and
+    # refuses more than 4300 of them; only a few ASCII digits are an O2 number.
+    if not _DIGITS.fullmatch(text) or len(text) > 4 or not 1 <= int(text) <= MAX_LIMIT:
+        raise InvalidQuery(f"limit: must be a whole number from 1 to {MAX_LIMIT} (got {text[:20]!a})")
     return int(text)
