@@ -6,6 +6,7 @@ root (`chalicelib/bootstrap.py`) turns settings into clients, stores and adapter
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import uuid
@@ -131,6 +132,21 @@ class Settings(_ConfigModel):
     packages_bucket: str | None = None
     callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    marker_secret: str | None = Field(default=None, repr=False)  # NETWEAVE_MARKER_SECRET
+
+    @property
+    def marker_key(self) -> bytes:
+        """The HMAC key of paging markers (docs/o2-conventions.md §3). Without NETWEAVE_MARKER_SECRET it is derived
+        from the auth shared secret, else from the stage and O-Cloud id: the latter are not secret, so that fallback
+        only makes forging a marker harder, and production sets the secret."""
+        if self.marker_secret:
+            return self.marker_secret.encode()
+        # Derived, not the auth secret itself: a key serves one purpose.
+        if self.auth.shared_secret:
+            basis = f"auth\n{self.auth.shared_secret}"
+        else:
+            basis = f"identity\n{self.stage}\n{self.gateway.o_cloud.resolved_o_cloud_id()}"
+        return hashlib.sha256(f"netweave paging markers\n{basis}".encode()).digest()
 
     def table_name(self, table: resources.Table) -> str:
         return resources.physical_name(self.stage, table.logical_name)
@@ -225,6 +241,7 @@ def settings_from_environment(env: dict[str, str] | None = None) -> Settings:
         packages_bucket=env.get("NETWEAVE_PACKAGES_BUCKET") or None,
         callbacks=_callback_settings(env),
         delivery=_delivery_settings(env),
+        marker_secret=env.get("NETWEAVE_MARKER_SECRET") or None,
     )
 
 

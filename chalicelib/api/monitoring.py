@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from chalicelib.api.listing import ListQuery, page_response
+from chalicelib.api.listing import ListQuery, marker_codec, page_response
 from chalicelib.api.ports import ports
 from chalicelib.api.queries import SelectorQuery
 from chalicelib.api.routing import JSON_MEDIA_TYPES, Router, read_json
@@ -97,7 +97,8 @@ def list_alarms(query: ListQuery) -> Response:
     from chalicelib.services import alarms as service
     from chalicelib.services.paging import ListRequest
 
-    request = ListRequest(query.selection(), query.page_size(), query.parsed_filter(), query.marker())
+    request = ListRequest(query.selection(), query.page_size(), query.parsed_filter(), query.marker(),
+                          codec=marker_codec())
     return page_response(blueprint.current_request, service.list_alarms(_store(), request))
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from chalice import Blueprint, Response
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
-from chalicelib.api.listing import ListQuery, page_response
+from chalicelib.api.listing import ListQuery, marker_codec, page_response
 from chalicelib.api.ports import ports
 from chalicelib.api.queries import SelectorQuery
 from chalicelib.api.routing import Router, parse_body, read_json
@@ -111,7 +111,8 @@ def list_packages(query: ListQuery) -> Response:
     from chalicelib.services import packages as service
     from chalicelib.services.paging import ListRequest
 
-    request = ListRequest(query.selection(), query.page_size(), query.parsed_filter(), query.marker())
+    request = ListRequest(query.selection(), query.page_size(), query.parsed_filter(), query.marker(),
+                          codec=marker_codec())
     return page_response(blueprint.current_request, service.list_packages(_store(), request))
 
 

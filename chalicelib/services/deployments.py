@@ -23,7 +23,7 @@ from chalicelib.adapters.dms.port import (
     ReleaseStatus,
     Revision,
 )
-from chalicelib.adapters.store.deployment_store import DeploymentStore, start_key_after
+from chalicelib.adapters.store.deployment_store import START_KEY_ATTRIBUTES, DeploymentStore, start_key_after
 from chalicelib.adapters.store.package_store import PackageStore
 from chalicelib.domain.capabilities import Capability, require
 from chalicelib.domain.deployments import (
@@ -216,7 +216,8 @@ def get_operation(store: DeploymentStore, operation_id: str) -> dict[str, Any]:
 
 
 def list_deployments(store: DeploymentStore, request: ListRequest) -> Page:
-    return list_models(request, DEPLOYMENT_SELECTOR_SCHEMA, store.page, start_key_after)
+    return list_models(request, DEPLOYMENT_SELECTOR_SCHEMA, store.page, start_key_after, scope="deployments",
+                       key_attributes=START_KEY_ATTRIBUTES)
 
 
 def unreachable_warning(items: list[dict[str, Any]]) -> str | None:

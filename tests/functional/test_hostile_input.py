@@ -3,8 +3,15 @@ parser cannot read are 400 ProblemDetails naming what was wrong, as an SMO would
 
 from __future__ import annotations
 
+import base64
+import json
+import re
+from typing import Any
+
 import pytest
 
+from chalicelib.bootstrap import Components
+from chalicelib.domain.paging import MarkerCodec
 from tests.functional.conftest import Api, assert_problem
 
 RESOURCE_TYPES = "/o2ims-infrastructureInventory/v1/resourceTypes"
@@ -58,3 +65,66 @@ BODY_ROUTES = [
 )
 def test_a_body_the_parser_cannot_read_is_400(api: Api, method: str, path: str, body: bytes, why: str) -> None:
     assert_problem(api.request(method, path, body=body), 400, why)
+
+
+# --- paging markers: signed for one list, checked against its key before DynamoDB sees them ------------------------
+
+STRING = {"S": "00000000-0000-4000-8000-000000000000"}
+# Every list that pages by marker: its path, the scope its markers are signed for, a key of the shape it issues.
+MARKED_LISTS = [
+    pytest.param(RESOURCE_TYPES, "inventory/ResourceTypeInfo/", {"pk": {"S": "ResourceTypeInfo"}, "sk": STRING},
+                 id="resourceTypes"),
+    pytest.param(SUBSCRIPTIONS, "subscriptions/inventory", {"subscriptionId": STRING, "kind": {"S": "inventory"}},
+                 id="inventory-subscriptions"),
+    pytest.param("/o2ims-infrastructureMonitoring/v1/alarmSubscriptions", "subscriptions/alarm",
+                 {"subscriptionId": STRING, "kind": {"S": "alarm"}}, id="alarm-subscriptions"),
+    pytest.param("/o2dms/v1/subscriptions", "subscriptions/dms", {"subscriptionId": STRING, "kind": {"S": "dms"}},
+                 id="dms-subscriptions"),
+    pytest.param(ALARMS, "alarms", {"alarmEventRecordId": STRING}, id="alarms"),
+    pytest.param(DEPLOYMENTS, "deployments", {"pk": {"S": "Deployment"}, "sk": STRING}, id="deployments"),
+    pytest.param(PACKAGES, "deploymentPackages", {"packageId": STRING}, id="deploymentPackages"),
+]
+
+
+def _gateway_codec(components: Components) -> MarkerCodec:
+    return MarkerCodec(components.settings.marker_key)
+
+
+@pytest.mark.parametrize(("path", "scope", "key"), MARKED_LISTS)
+def test_a_marker_the_list_issued_is_accepted(api: Api, components: Components, path: str, scope: str,
+                                              key: dict[str, Any]) -> None:
+    marker = _gateway_codec(components).encode(scope, key)
+    assert api.get(f"{path}?nextpage_opaque_marker={marker}").status == 200
+
+
+@pytest.mark.parametrize(("path", "scope", "key"), MARKED_LISTS)
+def test_a_tampered_foreign_or_reshaped_marker_is_400(api: Api, components: Components, path: str, scope: str,
+                                                      key: dict[str, Any]) -> None:
+    codec = _gateway_codec(components)
+    issued = codec.encode(scope, key)
+    other_key = {name: {"S": "ffffffff-ffff-4fff-8fff-ffffffffffff"} for name in key}
+    forged_payload = codec.encode(scope, other_key).split(".")[0]
+    unsigned = base64.urlsafe_b64encode(json.dumps({"v": 1, "k": key}).encode()).decode().rstrip("=")  # v1 format
+    bad = {
+        "tampered": f"{forged_payload}.{issued.split('.')[1]}",
+        "another list's": codec.encode("inventory/ResourcePoolInfo/", key),
+        "extra attribute": codec.encode(scope, {**key, "pk2": {"S": "x"}}),
+        "number-typed": codec.encode(scope, {name: {"N": "1"} for name in key}),
+        "another key's": MarkerCodec(b"guessed").encode(scope, key),
+        "unsigned": unsigned,
+    }
+    for what, marker in bad.items():
+        body = assert_problem(api.get(f"{path}?nextpage_opaque_marker={marker}"), 400, "nextpage_opaque_marker")
+        assert body["detail"] == "nextpage_opaque_marker: invalid", what
+
+
+def test_markers_the_gateway_hands_out_page_and_are_url_safe(api: Api) -> None:
+    for n in range(3):  # callbacks at an address literal: no DNS lookup
+        created = api.request("POST", SUBSCRIPTIONS, body={"callback": f"https://93.184.215.14/smo/{n}"})
+        assert created.status == 201, created.body
+    link = api.get(f"{SUBSCRIPTIONS}?limit=2").header("Link")
+    assert link is not None
+    marker = link.split("nextpage_opaque_marker=")[1].split(">")[0]
+    assert re.fullmatch(r"[A-Za-z0-9_.-]+", marker)
+    second = api.get(f"{SUBSCRIPTIONS}?limit=2&nextpage_opaque_marker={marker}")
+    assert second.status == 200 and len(second.json()) >= 1
