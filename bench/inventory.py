@@ -73,7 +73,8 @@ def measure_page(store: Any, middle: Any, samples: int, resources: int) -> None:
     from devtools.token import mint_token
 
     resume = start_key_after(_stored(middle), by_parent=True)
-    marker = MarkerCodec(components().settings.marker_key).encode("inventory/ResourceInfo/pool-bench", resume)
+    codec = MarkerCodec(components().settings.marker_key(components().secret))
+    marker = codec.encode("inventory/ResourceInfo/pool-bench", resume)
     path = (f"/o2ims-infrastructureInventory/v1/resourcePools/pool-bench/resources?limit=100"
             f"&nextpage_opaque_marker={marker}")
     client = components().clients.dynamodb

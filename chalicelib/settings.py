@@ -10,7 +10,7 @@ import hashlib
 import os
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -134,16 +134,18 @@ class Settings(_ConfigModel):
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     marker_secret: str | None = Field(default=None, repr=False)  # NETWEAVE_MARKER_SECRET
 
-    @property
-    def marker_key(self) -> bytes:
-        """The HMAC key of paging markers (docs/o2-conventions.md §3). Without NETWEAVE_MARKER_SECRET it is derived
-        from the auth shared secret, else from the stage and O-Cloud id: the latter are not secret, so that fallback
-        only makes forging a marker harder, and production sets the secret."""
+    def marker_key(self, read_secret: Callable[[str], str]) -> bytes:
+        """The HMAC key of paging markers (docs/o2-conventions.md §3): NETWEAVE_MARKER_SECRET, else derived from the
+        auth shared secret (its value, or its SSM parameter's, read with `read_secret`), else from the stage and
+        O-Cloud id. Those last are not secret, so that fallback only makes forging a marker harder: production
+        sets NETWEAVE_MARKER_SECRET or signs tokens with a shared secret."""
         if self.marker_secret:
             return self.marker_secret.encode()
-        # Derived, not the auth secret itself: a key serves one purpose.
+        # Derived, never the auth secret itself: one key, one purpose.
         if self.auth.shared_secret:
             basis = f"auth\n{self.auth.shared_secret}"
+        elif self.auth.shared_secret_ssm_parameter:
+            basis = f"auth\n{read_secret(self.auth.shared_secret_ssm_parameter)}"
         else:
             basis = f"identity\n{self.stage}\n{self.gateway.o_cloud.resolved_o_cloud_id()}"
         return hashlib.sha256(f"netweave paging markers\n{basis}".encode()).digest()

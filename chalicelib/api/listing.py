@@ -49,7 +49,8 @@ def marker_codec() -> MarkerCodec:
     """Signs and checks this gateway's paging markers, with the key of its settings."""
     from chalicelib.domain.paging import MarkerCodec
 
-    return MarkerCodec(ports().settings.marker_key)
+    api_ports = ports()
+    return MarkerCodec(api_ports.settings.marker_key(api_ports.secret))
 
 
 def page_response(request: Request, page: Page, warning: str | None = None) -> Response:

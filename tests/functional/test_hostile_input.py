@@ -87,7 +87,7 @@ MARKED_LISTS = [
 
 
 def _gateway_codec(components: Components) -> MarkerCodec:
-    return MarkerCodec(components.settings.marker_key)
+    return MarkerCodec(components.settings.marker_key(components.secret))
 
 
 @pytest.mark.parametrize(("path", "scope", "key"), MARKED_LISTS)
