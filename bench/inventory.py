@@ -68,13 +68,15 @@ def measure_page(store: Any, middle: Any, samples: int, resources: int) -> None:
     import app
     from chalicelib.adapters.store.inventory_store import start_key_after
     from chalicelib.bootstrap import components
-    from chalicelib.domain.paging import encode_marker
+    from chalicelib.domain.paging import MarkerCodec
     from chalicelib.resources import INVENTORY
     from devtools.token import mint_token
 
     resume = start_key_after(_stored(middle), by_parent=True)
+    codec = MarkerCodec(components().settings.marker_key(components().secret))
+    marker = codec.encode("inventory/ResourceInfo/pool-bench", resume)
     path = (f"/o2ims-infrastructureInventory/v1/resourcePools/pool-bench/resources?limit=100"
-            f"&nextpage_opaque_marker={encode_marker(resume)}")
+            f"&nextpage_opaque_marker={marker}")
     client = components().clients.dynamodb
     table = components().settings.table_name(INVENTORY)
     token = mint_token(SECRET)

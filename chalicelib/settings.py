@@ -6,10 +6,11 @@ root (`chalicelib/bootstrap.py`) turns settings into clients, stores and adapter
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -158,6 +159,23 @@ class Settings(_ConfigModel):
     callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    marker_secret: str | None = Field(default=None, repr=False)  # NETWEAVE_MARKER_SECRET
+
+    def marker_key(self, read_secret: Callable[[str], str]) -> bytes:
+        """The HMAC key of paging markers (docs/o2-conventions.md §3): NETWEAVE_MARKER_SECRET, else derived from the
+        auth shared secret (its value, or its SSM parameter's, read with `read_secret`), else from the stage and
+        O-Cloud id. Those last are not secret, so that fallback only makes forging a marker harder: production
+        sets NETWEAVE_MARKER_SECRET or signs tokens with a shared secret."""
+        if self.marker_secret:
+            return self.marker_secret.encode()
+        # Derived, never the auth secret itself: one key, one purpose.
+        if self.auth.shared_secret:
+            basis = f"auth\n{self.auth.shared_secret}"
+        elif self.auth.shared_secret_ssm_parameter:
+            basis = f"auth\n{read_secret(self.auth.shared_secret_ssm_parameter)}"
+        else:
+            basis = f"identity\n{self.stage}\n{self.gateway.o_cloud.resolved_o_cloud_id()}"
+        return hashlib.sha256(f"netweave paging markers\n{basis}".encode()).digest()
 
     def table_name(self, table: resources.Table) -> str:
         return resources.physical_name(self.stage, table.logical_name)
@@ -268,6 +286,7 @@ def settings_from_environment(env: dict[str, str] | None = None) -> Settings:
         callbacks=_callback_settings(env),
         delivery=_delivery_settings(env),
         limits=_limit_settings(env),
+        marker_secret=env.get("NETWEAVE_MARKER_SECRET") or None,
     )
 
 

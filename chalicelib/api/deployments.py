@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from chalicelib.api.listing import ListQuery, page_response
+from chalicelib.api.listing import ListQuery, marker_codec, page_response
 from chalicelib.api.ports import ports
 from chalicelib.api.queries import SelectorQuery
 from chalicelib.api.routing import Router
@@ -112,7 +112,8 @@ def list_deployments(query: ListQuery) -> Response:
     from chalicelib.services import deployments as service
     from chalicelib.services.paging import ListRequest
 
-    request = ListRequest(query.selection(), query.page_size(), query.parsed_filter(), query.marker())
+    request = ListRequest(query.selection(), query.page_size(), query.parsed_filter(), query.marker(),
+                          codec=marker_codec())
     page = service.list_deployments(ports().deployment_store, request)
     return page_response(blueprint.current_request, page, service.unreachable_warning(page.items))
 

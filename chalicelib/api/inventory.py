@@ -7,7 +7,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.auth import current_principal, require_scope
-from chalicelib.api.listing import ListQuery, page_response
+from chalicelib.api.listing import ListQuery, marker_codec, page_response
 from chalicelib.api.ports import ports
 from chalicelib.api.queries import SelectorQuery
 from chalicelib.api.request_info import api_root
@@ -40,7 +40,8 @@ def _list(object_type: ObjectType, query: ListQuery, parent_key: str | None = No
     from chalicelib.services.inventory_query import ListRequest, list_objects  # views import services when called
 
     request = ListRequest(
-        object_type, query.selection(), query.page_size(), query.parsed_filter(), query.marker(), parent_key
+        object_type, query.selection(), query.page_size(), query.parsed_filter(), query.marker(), parent_key,
+        codec=marker_codec(),
     )
     return page_response(blueprint.current_request, list_objects(ports().inventory_store, request))
 

@@ -10,11 +10,12 @@ from chalice import Response
 from chalice.app import Request
 from pydantic import ConfigDict
 
+from chalicelib.api.ports import ports
 from chalicelib.api.queries import SelectorQuery
 from chalicelib.api.request_info import api_root
 
 if TYPE_CHECKING:  # the query language and paging load with the first listing, not with the API function
-    from chalicelib.domain.paging import Marker
+    from chalicelib.domain.paging import Marker, MarkerCodec
     from chalicelib.domain.query import Filter
     from chalicelib.services.paging import Page
 
@@ -42,6 +43,14 @@ class ListQuery(SelectorQuery):
         from chalicelib.domain.paging import parse_limit
 
         return parse_limit(self.limit)
+
+
+def marker_codec() -> MarkerCodec:
+    """Signs and checks this gateway's paging markers, with the key of its settings."""
+    from chalicelib.domain.paging import MarkerCodec
+
+    api_ports = ports()
+    return MarkerCodec(api_ports.settings.marker_key(api_ports.secret))
 
 
 def page_response(request: Request, page: Page, warning: str | None = None) -> Response:

@@ -10,16 +10,15 @@ Alarm subscriptions live with the other subscriptions (api/subscriptions.py). Se
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from chalicelib.api.listing import ListQuery, page_response
+from chalicelib.api.listing import ListQuery, marker_codec, page_response
 from chalicelib.api.ports import ports
 from chalicelib.api.queries import SelectorQuery
-from chalicelib.api.routing import JSON_MEDIA_TYPES, Router
+from chalicelib.api.routing import JSON_MEDIA_TYPES, Router, read_json
 from chalicelib.domain.alarms import AlarmEventRecord, AlarmServiceConfiguration, Severity
 from chalicelib.domain.auth import Scope
 from chalicelib.domain.errors import BadRequest
@@ -98,7 +97,8 @@ def list_alarms(query: ListQuery) -> Response:
     from chalicelib.services import alarms as service
     from chalicelib.services.paging import ListRequest
 
-    request = ListRequest(query.selection(), query.page_size(), query.parsed_filter(), query.marker())
+    request = ListRequest(query.selection(), query.page_size(), query.parsed_filter(), query.marker(),
+                          codec=marker_codec())
     return page_response(blueprint.current_request, service.list_alarms(_store(), request))
 
 
@@ -140,10 +140,7 @@ def patch_alarm(alarmEventRecordId: str) -> Response:
 def json_document(raw: bytes | None) -> Any:
     if not raw:
         raise BadRequest('a JSON request body is required: {"alarmAcknowledged": true} or {"perceivedSeverity": 5}')
-    try:
-        return json.loads(raw)
-    except ValueError as error:
-        raise BadRequest(f"the request body is not valid JSON: {error}") from None
+    return read_json(raw)
 
 
 @router.route(

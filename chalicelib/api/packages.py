@@ -10,16 +10,15 @@ mangled text.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any, Literal
 
 from chalice import Blueprint, Response
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
-from chalicelib.api.listing import ListQuery, page_response
+from chalicelib.api.listing import ListQuery, marker_codec, page_response
 from chalicelib.api.ports import ports
 from chalicelib.api.queries import SelectorQuery
-from chalicelib.api.routing import Router, parse_body
+from chalicelib.api.routing import Router, parse_body, read_json
 from chalicelib.domain.auth import Scope
 from chalicelib.domain.errors import BadRequest, UnsupportedMediaType
 from chalicelib.domain.packages import (
@@ -112,7 +111,8 @@ def list_packages(query: ListQuery) -> Response:
     from chalicelib.services import packages as service
     from chalicelib.services.paging import ListRequest
 
-    request = ListRequest(query.selection(), query.page_size(), query.parsed_filter(), query.marker())
+    request = ListRequest(query.selection(), query.page_size(), query.parsed_filter(), query.marker(),
+                          codec=marker_codec())
     return page_response(blueprint.current_request, service.list_packages(_store(), request))
 
 
@@ -206,8 +206,8 @@ def _create(media_type: str, raw: bytes) -> dict[str, Any]:
 def _declares_source_type(raw: bytes) -> bool:
     """A JSON body whose packageType is helm-repo or git registers a reference; any other is a packageUrl upload."""
     try:
-        document = json.loads(raw)
-    except ValueError:
+        document = read_json(raw)
+    except BadRequest:
         return False  # parse_body reports the JSON error
     return isinstance(document, dict) and document.get("packageType") in ("helm-repo", "git")
 

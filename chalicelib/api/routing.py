@@ -184,14 +184,44 @@ def parse_query(model: type[BaseModel], params: dict[str, str]) -> BaseModel:
 def parse_body(model: type[BaseModel], raw_body: bytes | None) -> BaseModel:
     if not raw_body:
         raise BadRequest("a JSON request body is required")
-    try:
-        document = json.loads(raw_body)
-    except ValueError as error:
-        raise BadRequest(f"the request body is not valid JSON: {error}") from None
+    document = read_json(raw_body)
     try:
         return model.model_validate(document)
     except ValidationError as error:
         raise problems.bad_request_from_validation(error, "body") from None
+
+
+def read_json(raw: bytes) -> Any:
+    """The one JSON parser of request bodies: whatever the bytes, a document or a 400, never a 500."""
+    try:
+        document = json.loads(raw, parse_constant=_not_json)
+    except RecursionError:  # the C parser recurses per level: 100,000 '[' exhaust the stack before any check
+        raise BadRequest(f"the request body is nested too deeply (at most {MAX_BODY_DEPTH} levels)") from None
+    except ValueError as error:  # syntax, bad UTF-8 (UnicodeDecodeError), over 4300 digits, NaN/Infinity
+        raise BadRequest(f"the request body is not valid JSON: {error}") from None
+    if _depth(document) > MAX_BODY_DEPTH:  # what parses may still be too deep for code that walks it recursively
+        raise BadRequest(f"the request body is nested too deeply (at most {MAX_BODY_DEPTH} levels)")
+    return document
+
+
+MAX_BODY_DEPTH = 64  # far beyond any O2 document or Helm values file, far below the interpreter's recursion limit
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON value")  # Python's parser accepts NaN and Infinity; JSON does not
+
+
+def _depth(document: Any) -> int:
+    """Nesting depth, counted without recursion."""
+    deepest, stack = 0, [(document, 1)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, (dict, list)):
+            deepest = max(deepest, level)
+            if level > MAX_BODY_DEPTH:
+                break
+            stack.extend((child, level + 1) for child in (value.values() if isinstance(value, dict) else value))
+    return deepest
 
 
 def add_method_not_allowed_routes(app: Chalice) -> None:

@@ -18,7 +18,7 @@ from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chalicelib.api.auth import current_principal
-from chalicelib.api.listing import ListQuery, page_response
+from chalicelib.api.listing import ListQuery, marker_codec, page_response
 from chalicelib.api.ports import ports
 from chalicelib.api.queries import SelectorQuery
 from chalicelib.api.routing import Router
@@ -170,7 +170,8 @@ def _register(surface: Surface, collection: str) -> None:
         from chalicelib.services import subscriptions as service
         from chalicelib.services.paging import ListRequest
 
-        request = ListRequest(query.selection(), query.page_size(), query.parsed_filter(), query.marker())
+        request = ListRequest(query.selection(), query.page_size(), query.parsed_filter(), query.marker(),
+                          codec=marker_codec())
         page = service.list_subscriptions(ports().subscription_store, kind, request)
         return page_response(blueprint.current_request, page)
 

@@ -72,12 +72,14 @@ def _paths(name: str, value: str | None) -> tuple[Path, ...]:
 
 
 def validate_selection(selection: Selection, schema: SelectorSchema) -> None:
-    for path in selection.fields + selection.exclude_fields:
-        head = path[0]
+    # The detail names the parameter: a client sending both must know which one to fix.
+    named = [("fields", p) for p in selection.fields] + [("exclude_fields", p) for p in selection.exclude_fields]
+    for parameter, path in named:
+        head, shown = path[0], ascii("/".join(path))  # ascii(): a control character must not reach a log line raw
         if head not in schema.attributes:
-            raise InvalidQuery(f"unknown attribute '{'/'.join(path)}' in attribute selector")
+            raise InvalidQuery(f"{parameter}: unknown attribute {shown} in attribute selector")
         if len(path) > 1 and head not in schema.open_attributes and path not in schema.excluded_by_default:
-            raise InvalidQuery(f"'{'/'.join(path)}' does not name an attribute that can be selected")
+            raise InvalidQuery(f"{parameter}: {shown} does not name an attribute that can be selected")
 
 
 def apply_selection(document: dict[str, Any], selection: Selection, schema: SelectorSchema) -> dict[str, Any]:

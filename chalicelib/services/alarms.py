@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.adapters.store.alarm_store import AlarmStore, start_key_after
+from chalicelib.adapters.store.alarm_store import START_KEY_ATTRIBUTES, AlarmStore, start_key_after
 from chalicelib.domain.alarm_rules import platform_definition_id
 from chalicelib.domain.alarms import (
     ALARM_SELECTOR_SCHEMA,
@@ -47,7 +47,8 @@ def _iso(epoch: float) -> str:
 
 
 def list_alarms(store: AlarmStore, request: ListRequest) -> Page:
-    return list_models(request, ALARM_SELECTOR_SCHEMA, store.page, start_key_after, _resume_key)
+    return list_models(request, ALARM_SELECTOR_SCHEMA, store.page, start_key_after, scope="alarms",
+                       key_attributes=START_KEY_ATTRIBUTES, resume=_resume_key)
 
 
 def _resume_key(key: dict[str, Any]) -> dict[str, Any]:

@@ -23,7 +23,12 @@ from chalicelib.adapters.dms.port import (
     ReleaseStatus,
     Revision,
 )
-from chalicelib.adapters.store.deployment_store import DeploymentStore, start_key_after
+from chalicelib.adapters.store.deployment_store import (
+    DEPLOYMENT,
+    START_KEY_ATTRIBUTES,
+    DeploymentStore,
+    start_key_after,
+)
 from chalicelib.adapters.store.package_store import PackageStore
 from chalicelib.domain.capabilities import Capability, require
 from chalicelib.domain.deployments import (
@@ -39,9 +44,10 @@ from chalicelib.domain.deployments import (
     check_release_name,
     operation_href,
 )
-from chalicelib.domain.errors import BadRequest, NetweaveError, NotFound
+from chalicelib.domain.errors import BadRequest, InvalidQuery, NetweaveError, NotFound
 from chalicelib.domain.events import utc_now_iso
 from chalicelib.domain.packages import DeploymentPackage
+from chalicelib.domain.paging import INVALID as INVALID_MARKER
 from chalicelib.domain.selectors import Selection, apply_selection, validate_selection
 from chalicelib.services.paging import ListRequest, Page, list_models
 
@@ -216,7 +222,16 @@ def get_operation(store: DeploymentStore, operation_id: str) -> dict[str, Any]:
 
 
 def list_deployments(store: DeploymentStore, request: ListRequest) -> Page:
-    return list_models(request, DEPLOYMENT_SELECTOR_SCHEMA, store.page, start_key_after)
+    return list_models(request, DEPLOYMENT_SELECTOR_SCHEMA, store.page, start_key_after, scope="deployments",
+                       key_attributes=START_KEY_ATTRIBUTES, resume=_resume_key)
+
+
+def _resume_key(key: dict[str, Any]) -> dict[str, Any]:
+    """Beyond the signature: the key lies in the deployments' partition, as every key this list issues does (the
+    table also holds operations and name reservations)."""
+    if key["pk"]["S"] != DEPLOYMENT:
+        raise InvalidQuery(INVALID_MARKER)
+    return key
 
 
 def unreachable_warning(items: list[dict[str, Any]]) -> str | None:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.adapters.store.inventory_store import InventoryStore, StoredObject, start_key_after
-from chalicelib.domain.errors import NotFound
+from chalicelib.adapters.store.inventory_store import (
+    BY_PARENT_START_KEY_ATTRIBUTES,
+    START_KEY_ATTRIBUTES,
+    InventoryStore,
+    StoredObject,
+    start_key_after,
+)
+from chalicelib.domain.errors import InvalidQuery, NotFound
 from chalicelib.domain.inventory import SELECTOR_SCHEMAS, ObjectType
-from chalicelib.domain.paging import Marker, encode_marker
+from chalicelib.domain.paging import INVALID, Marker, MarkerCodec
 from chalicelib.domain.query import Filter, validate_filter
 from chalicelib.domain.selectors import Selection, apply_selection, validate_selection
 from chalicelib.services.paging import Page, PagedSource, collect
@@ -30,6 +36,7 @@ class ListRequest:
     filter: Filter | None = None
     marker: Marker | None = None
     parent_key: str | None = None  # list a pool's resources
+    codec: MarkerCodec = field(kw_only=True)  # the gateway's marker key (settings), from the view
 
 
 def get_object(
@@ -59,8 +66,17 @@ def list_objects(store: InventoryStore, request: ListRequest) -> Page:
         fetch=lambda size, start: store.page(request.object_type.value, size, start, request.parent_key),
         matches=lambda item: flt is None or flt.matches(item.document),
         key_after=lambda item: start_key_after(item, by_parent),
+        scope=f"inventory/{request.object_type.value}/{request.parent_key or ''}",
+        key_attributes=BY_PARENT_START_KEY_ATTRIBUTES if by_parent else START_KEY_ATTRIBUTES,
         filtered=flt is not None,
+        resume=lambda key: _resume_key(request, key),
     )
-    matched, resume = collect(source, request.limit, request.marker)
-    next_marker = encode_marker(resume) if resume else None
+    matched, next_marker = collect(source, request.limit, request.marker, request.codec)
     return Page([apply_selection(s.document, request.selection, schema) for s in matched], next_marker)
+
+
+def _resume_key(request: ListRequest, key: dict[str, Any]) -> dict[str, Any]:
+    """Beyond the signature: the key must lie in the partition (and pool) being listed, as every key it issues does."""
+    if key["pk"]["S"] != request.object_type.value or key.get("parentKey", {}).get("S") != request.parent_key:
+        raise InvalidQuery(INVALID)
+    return key

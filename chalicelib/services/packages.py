@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from chalicelib.adapters.store.package_store import PackageStore, start_key_after
+from chalicelib.adapters.store.package_store import START_KEY_ATTRIBUTES, PackageStore, start_key_after
 from chalicelib.domain.callback_policy import Callback, IPAddress
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.events import utc_now_iso
@@ -180,4 +180,5 @@ def delete_package(ports: PackagePorts, package_id: str) -> None:
 
 
 def list_packages(store: PackageStore, request: ListRequest) -> Page:
-    return list_models(request, PACKAGE_SELECTOR_SCHEMA, store.page, start_key_after)
+    return list_models(request, PACKAGE_SELECTOR_SCHEMA, store.page, start_key_after, scope="deploymentPackages",
+                       key_attributes=START_KEY_ATTRIBUTES)

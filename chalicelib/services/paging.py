@@ -2,17 +2,18 @@
 
 Pages come from DynamoDB in key order. Without a filter a page costs one query of `limit` items; with a filter,
 queries continue in larger chunks only until the page is full, so a list never loads a whole collection to answer
-one page. Numeric markers (page N) walk the pages before it without shaping them.
+one page. Numeric markers (page N) walk the pages before it without shaping them. Markers are signed for the list
+that issued them (`scope`) and checked against the attributes of its DynamoDB key before DynamoDB sees them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from chalicelib.domain.models import WireModel
-from chalicelib.domain.paging import Marker, encode_marker
+from chalicelib.domain.paging import Marker, MarkerCodec
 from chalicelib.domain.query import Filter, validate_filter
 from chalicelib.domain.selectors import Selection, SelectorSchema, apply_selection, validate_selection
 
@@ -34,6 +35,7 @@ class ListRequest:
     limit: int
     filter: Filter | None = None
     marker: Marker | None = None
+    codec: MarkerCodec = field(kw_only=True)  # the gateway's marker key (settings), from the view
 
 
 @dataclass(frozen=True)
@@ -41,17 +43,21 @@ class PagedSource(Generic[T]):
     fetch: Callable[[int, Key | None], tuple[list[T], Key | None]]  # one query page from a start key
     matches: Callable[[T], bool]
     key_after: Callable[[T], Key]  # the key to resume right after an item
+    scope: str  # names the list in its markers: a marker of one list is refused by every other
+    key_attributes: frozenset[str]  # exactly the attributes of `key_after`'s keys
     filtered: bool = False
-    resume: Callable[[Key], Key] = lambda key: key  # checks a client's marker key before DynamoDB sees it
+    resume: Callable[[Key], Key] = lambda key: key  # further checks of a marker's key before DynamoDB sees it
 
 
-def collect(source: PagedSource[T], limit: int, marker: Marker | None) -> tuple[list[T], Key | None]:
-    """The marker's page: up to `limit` matching items, and the key to resume after them (None: the last page)."""
-    start, beyond_end = _start_key(source, limit, marker)
+def collect(
+    source: PagedSource[T], limit: int, marker: Marker | None, codec: MarkerCodec
+) -> tuple[list[T], str | None]:
+    """The marker's page: up to `limit` matching items, and the marker of the page after them (None: the last)."""
+    start, beyond_end = _start_key(source, limit, marker, codec)
     if beyond_end:
         return [], None
     matched, more = _matching(source, limit, start)
-    return matched, (source.key_after(matched[-1]) if more and matched else None)
+    return matched, (codec.encode(source.scope, source.key_after(matched[-1])) if more and matched else None)
 
 
 def _matching(source: PagedSource[T], limit: int, start: Key | None) -> tuple[list[T], bool]:
@@ -69,11 +75,13 @@ def _matching(source: PagedSource[T], limit: int, start: Key | None) -> tuple[li
         start = last_key
 
 
-def _start_key(source: PagedSource[T], limit: int, marker: Marker | None) -> tuple[Key | None, bool]:
+def _start_key(
+    source: PagedSource[T], limit: int, marker: Marker | None, codec: MarkerCodec
+) -> tuple[Key | None, bool]:
     if marker is None:
         return None, False
-    if marker.resume_after is not None:
-        return source.resume(marker.resume_after), False
+    if marker.token is not None:
+        return source.resume(codec.decode(source.scope, marker.token, source.key_attributes)), False
     start: Key | None = None
     for _ in range((marker.page_number or 1) - 1):
         matched, more = _matching(source, limit, start)
@@ -84,7 +92,8 @@ def _start_key(source: PagedSource[T], limit: int, marker: Marker | None) -> tup
 
 
 def list_models(request: ListRequest, schema: SelectorSchema, fetch: Callable[[int, Key | None], tuple[list[M],
-                Key | None]], key_after: Callable[[M], Key], resume: Callable[[Key], Key] | None = None) -> Page:
+                Key | None]], key_after: Callable[[M], Key], *, scope: str, key_attributes: frozenset[str],
+                resume: Callable[[Key], Key] | None = None) -> Page:
     """One page of a collection of wire models: selectors and filter checked against the schema, the filter applied
     to each model's wire form, the selection to each item shown."""
     validate_selection(request.selection, schema)
@@ -93,7 +102,7 @@ def list_models(request: ListRequest, schema: SelectorSchema, fetch: Callable[[i
     flt = request.filter
     source: PagedSource[M] = PagedSource(
         fetch=fetch, matches=lambda model: flt is None or flt.matches(model.to_wire()), key_after=key_after,
-        filtered=flt is not None, resume=resume or (lambda key: key))
-    matched, resume_key = collect(source, request.limit, request.marker)
+        scope=scope, key_attributes=key_attributes, filtered=flt is not None, resume=resume or (lambda key: key))
+    matched, next_marker = collect(source, request.limit, request.marker, request.codec)
     wire = [apply_selection(m.to_wire(), request.selection, schema) for m in matched]
-    return Page(wire, encode_marker(resume_key) if resume_key else None)
+    return Page(wire, next_marker)

@@ -36,7 +36,6 @@ from chalicelib.domain.errors import BadRequest, InvalidQuery, NotFound
 from chalicelib.domain.events import utc_now_iso
 from chalicelib.domain.inventory import SELECTOR_SCHEMAS
 from chalicelib.domain.models import CloudInfo
-from chalicelib.domain.paging import encode_marker
 from chalicelib.domain.query import (
     MAX_FILTER_LENGTH,
     AttributeSchema,
@@ -181,11 +180,12 @@ def list_subscriptions(store: SubscriptionRepository, kind: SubscriptionKind, re
         fetch=fetch,
         matches=lambda document: flt is None or flt.matches(document),
         key_after=lambda document: _key_after(kind, document),
+        scope=f"subscriptions/{kind.value}",
+        key_attributes=_KEY_ATTRIBUTES,
         filtered=flt is not None,
         resume=lambda key: _resume_key(kind, key),
     )
-    matched, resume = collect(source, request.limit, request.marker)
-    next_marker = encode_marker(resume) if resume else None
+    matched, next_marker = collect(source, request.limit, request.marker, request.codec)
     return Page([apply_selection(doc, request.selection, schema) for doc in matched], next_marker)
 
 
@@ -315,6 +315,9 @@ def _resume_key(kind: SubscriptionKind, key: dict[str, Any]) -> dict[str, Any]:
     ):
         raise InvalidQuery("nextpage_opaque_marker: not a marker of this collection")
     return key
+
+
+_KEY_ATTRIBUTES = frozenset({"subscriptionId", "kind"})  # of _key_after's keys
 
 
 def _key_after(kind: SubscriptionKind, document: dict[str, Any]) -> dict[str, Any]:

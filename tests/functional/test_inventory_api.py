@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib.bootstrap import Components
 from chalicelib.handlers import inventory as inventory_handlers
-from tests.functional.conftest import Api, token_with
+from tests.functional.conftest import Api, assert_problem, token_with
 from tests.functional.inventory_fixtures import Site, site_environment
 
 ROOT = "/o2ims-infrastructureInventory/v1"
@@ -111,6 +111,18 @@ def test_paging_walks_every_resource_exactly_once(api: Api) -> None:
         assert parse_qs(target.query)["limit"] == ["7"]
         url = f"{target.path}?{target.query}"
     assert seen == everything and len(everything) > 7
+
+
+def test_a_marker_of_one_pool_is_refused_by_another_pool_and_by_other_lists(api: Api) -> None:
+    pools = pools_by_name(api)
+    compute, du = pools["general-compute"]["resourcePoolId"], pools["far-edge-du"]["resourcePoolId"]
+    link = api.get(f"{ROOT}/resourcePools/{compute}/resources?limit=1").header("Link")
+    assert link is not None
+    marker = parse_qs(urlparse(link[1 : link.index(">")]).query)["nextpage_opaque_marker"][0]
+    assert api.get(f"{ROOT}/resourcePools/{compute}/resources?limit=1&nextpage_opaque_marker={marker}").status == 200
+    for elsewhere in (f"resourcePools/{du}/resources", "resourcePools", "resourceTypes"):
+        reply = api.get(f"{ROOT}/{elsewhere}?limit=1&nextpage_opaque_marker={marker}")
+        assert_problem(reply, 400, "nextpage_opaque_marker: invalid")
 
 
 def test_numeric_markers_page_by_number(api: Api) -> None:

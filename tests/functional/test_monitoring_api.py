@@ -23,7 +23,7 @@ from chalicelib.bootstrap import Components
 from chalicelib.domain import alarm_rules as rules
 from chalicelib.domain.alarms import AlarmEventRecord, ClearingType, Condition, Severity, clear_alarm, raise_alarm
 from chalicelib.domain.errors import Conflict
-from chalicelib.domain.paging import encode_marker
+from chalicelib.domain.paging import MarkerCodec
 from chalicelib.handlers import inventory as inventory_handlers
 from chalicelib.services import alarms as alarm_service
 from chalicelib.services.alarm_evaluation import AlarmPorts, apply
@@ -232,7 +232,8 @@ def test_paging_walks_every_alarm_exactly_once(api: Api, polled: Site) -> None:
     filtered = api.get(f"{ALARMS}?limit=1&filter=(eq,perceivedSeverity,1)")
     assert len(filtered.json()) == 1 and filtered.header("Link") is not None
     assert_problem(api.get(f"{ALARMS}?nextpage_opaque_marker=garbage"), 400, "nextpage_opaque_marker")
-    forged = encode_marker({"subscriptionId": {"S": str(uuid.uuid4())}})  # another collection's
+    # Signed with another key, and another collection's key at that.
+    forged = MarkerCodec(b"not the gateway's").encode("alarms", {"subscriptionId": {"S": str(uuid.uuid4())}})
     assert_problem(api.get(f"{ALARMS}?nextpage_opaque_marker={forged}"), 400, "nextpage_opaque_marker")
     assert_problem(api.get(f"{ALARMS}?limit=0"), 400)
 

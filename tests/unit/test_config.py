@@ -1,5 +1,6 @@
 """Settings from the environment and gateway.yaml: what an operator configures and gets."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,20 @@ def test_physical_names_follow_the_stage() -> None:
     assert settings.queue_name(resources.DELIVERIES) == "netweave-prod-deliveries.fifo"
     assert settings.queue_name(resources.DELIVERIES, dead_letter=True) == "netweave-prod-deliveries-dlq.fifo"
     assert settings_from_environment({"NETWEAVE_PACKAGES_BUCKET": "b1"}).bucket_name(resources.PACKAGES_BUCKET) == "b1"
+
+
+def _no_secret_store(name: str) -> str:
+    raise AssertionError(f"read {name}")
+
+
+def test_the_marker_key_is_the_marker_secret_else_derived_from_the_auth_secret_else_from_the_identity() -> None:
+    def key(env: dict[str, str], read_secret: Callable[[str], str] = _no_secret_store) -> bytes:
+        return settings_from_environment(env).marker_key(read_secret)
+
+    assert key({"NETWEAVE_MARKER_SECRET": "m", "NETWEAVE_AUTH_SECRET": "a"}) == b"m"
+    from_auth = key({"NETWEAVE_AUTH_SECRET": "a"})
+    assert from_auth != b"a" and len(from_auth) == 32  # derived: a marker key never is the token key
+    assert key({"NETWEAVE_AUTH_SECRET_SSM_PARAMETER": "/p"}, lambda name: "a") == from_auth
+    identity = key({"NETWEAVE_AUTH_JWKS_URL": "https://idp/jwks"})
+    assert identity not in (from_auth, key({"NETWEAVE_AUTH_JWKS_URL": "https://idp/jwks", "NETWEAVE_STAGE": "prod"}))
+    assert "secret-value" not in repr(settings_from_environment({"NETWEAVE_MARKER_SECRET": "secret-value"}))

@@ -1,11 +1,15 @@
 """Snapshot diffing and paging markers: the pure logic behind 'no change, no write' and opaque paging."""
 
+import base64
+import json
+import re
+
 import pytest
 
 from chalicelib.domain.errors import InvalidQuery
 from chalicelib.domain.events import ChangeType, change_event_id
 from chalicelib.domain.inventory import InventoryObject, ObjectType
-from chalicelib.domain.paging import decode_marker, encode_marker, parse_limit
+from chalicelib.domain.paging import MarkerCodec, decode_marker, parse_limit
 from chalicelib.domain.snapshot import ObjectKey, StoredEntry, diff, snapshot_hash
 
 
@@ -47,21 +51,48 @@ def test_event_ids_are_stable_for_the_same_change_and_differ_for_another() -> No
     assert change_event_id("k8s", "a", None, "h1") != change_event_id("aws", "a", None, "h1")
 
 
-def test_markers_round_trip_and_stay_opaque() -> None:
-    key = {"pk": {"S": "ResourceInfo"}, "sk": {"S": "123"}}
-    marker = encode_marker(key)
-    assert "ResourceInfo" not in marker
-    assert decode_marker(marker).resume_after == key
+CODEC = MarkerCodec(b"test marker key")
+KEY = {"pk": {"S": "ResourceInfo"}, "sk": {"S": "123"}}
+ATTRIBUTES = frozenset(KEY)
+
+
+def test_markers_round_trip_url_safe_and_opaque() -> None:
+    marker = CODEC.encode("inventory/ResourceInfo/", KEY)
+    assert "ResourceInfo" not in marker and re.fullmatch(r"[A-Za-z0-9_.-]+", marker)
+    token = decode_marker(marker).token
+    assert token is not None and CODEC.decode("inventory/ResourceInfo/", token, ATTRIBUTES) == KEY
 
 
 def test_a_plain_number_is_a_page_number() -> None:
     assert decode_marker("3").page_number == 3
 
 
-@pytest.mark.parametrize("text", ["0", "abc!", "eyJ2IjoyfQ", "bm90IGpzb24", "eyJ2IjoxLCJrIjp7InBrIjoxfX0"])
-def test_foreign_or_tampered_markers_are_400(text: str) -> None:
+@pytest.mark.parametrize("text", ["0", "abc!", "eyJ2IjoyfQ", "a.b.c", "²", "1" * 10, "a." + "b" * 2000])
+def test_markers_of_no_marker_form_are_400(text: str) -> None:
     with pytest.raises(InvalidQuery, match="nextpage_opaque_marker"):
         decode_marker(text)
+
+
+def _tampered(marker: str) -> str:
+    mac = marker.split(".")[1]
+    forged = base64.urlsafe_b64encode(json.dumps({"pk": {"S": "ResourceInfo"}, "sk": {"S": "999"}}).encode())
+    return f"{forged.decode().rstrip('=')}.{mac}"
+
+
+@pytest.mark.parametrize(
+    ("marker", "scope", "attributes"),
+    [
+        pytest.param(_tampered(CODEC.encode("s", KEY)), "s", ATTRIBUTES, id="payload-changed"),
+        pytest.param(CODEC.encode("s", KEY)[:-2] + "AA", "s", ATTRIBUTES, id="mac-changed"),
+        pytest.param(CODEC.encode("s", KEY), "another-list", ATTRIBUTES, id="another-list"),
+        pytest.param(MarkerCodec(b"another key").encode("s", KEY), "s", ATTRIBUTES, id="another-key"),
+        pytest.param(CODEC.encode("s", {**KEY, "x": {"S": "1"}}), "s", ATTRIBUTES, id="extra-attribute"),
+        pytest.param(CODEC.encode("s", {"pk": {"S": "a"}, "sk": {"N": "1"}}), "s", ATTRIBUTES, id="wrong-type"),
+    ],
+)
+def test_forged_tampered_or_foreign_markers_are_400(marker: str, scope: str, attributes: frozenset[str]) -> None:
+    with pytest.raises(InvalidQuery, match="nextpage_opaque_marker: invalid"):
+        CODEC.decode(scope, marker, attributes)
 
 
 @pytest.mark.parametrize(("text", "expected"), [(None, 100), ("", 100), ("1", 1), ("1000", 1000)])
@@ -69,7 +100,7 @@ def test_limit_defaults_to_100_and_allows_up_to_1000(text: str | None, expected:
     assert parse_limit(text) == expected
 
 
-@pytest.mark.parametrize("text", ["0", "1001", "-5", "ten", "1.5"])
+@pytest.mark.parametrize("text", ["0", "1001", "-5", "ten", "1.5", "²", "٣", "0001000", "9" * 5000])
 def test_bad_limits_are_400(text: str) -> None:
     with pytest.raises(InvalidQuery, match="limit"):
         parse_limit(text)

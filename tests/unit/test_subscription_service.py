@@ -18,7 +18,7 @@ from chalicelib.adapters.store.subscription_store import (
 )
 from chalicelib.domain.callback_policy import Callback, CallbackPolicy, CallbackRefused, IPAddress, parse_networks
 from chalicelib.domain.errors import BadRequest, InvalidQuery, NotFound
-from chalicelib.domain.paging import Marker, decode_marker, encode_marker
+from chalicelib.domain.paging import Marker, MarkerCodec, decode_marker
 from chalicelib.domain.query import parse_filter, parse_subscription_filter
 from chalicelib.domain.selectors import Selection
 from chalicelib.domain.subscriptions import Subscription, SubscriptionKind, SubscriptionStatus
@@ -35,6 +35,7 @@ from chalicelib.services.subscriptions import (
 
 INVENTORY, ALARM, DMS = SubscriptionKind.INVENTORY, SubscriptionKind.ALARM, SubscriptionKind.DMS
 PUBLIC = "https://smo.example.com/notify"
+CODEC = MarkerCodec(b"test marker key")
 HOSTS = {
     "smo.example.com": ["93.184.215.14"],
     "inside.example.com": ["10.1.2.3"],
@@ -147,7 +148,7 @@ def test_creation_assigns_a_uuid_and_answers_the_wire_form_with_the_secret_once(
     assert record.secret == created["secret"] and record.owner == "smo" and record.created_at
     shown = get_subscription(store, INVENTORY, identifier)
     assert "secret" not in shown and created["secret"] not in str(shown)
-    listed = list_subscriptions(store, INVENTORY, ListRequest(Selection(), 10)).items
+    listed = list_subscriptions(store, INVENTORY, ListRequest(Selection(), 10, codec=CODEC)).items
     assert created["secret"] not in str(listed)
 
 
@@ -399,19 +400,20 @@ def test_lists_page_filter_and_follow_markers() -> None:
     create(store, kind=ALARM)
     seen, marker = [], None
     while True:
-        page = list_subscriptions(store, INVENTORY, ListRequest(Selection(), 3, marker=marker))
+        page = list_subscriptions(store, INVENTORY, ListRequest(Selection(), 3, marker=marker, codec=CODEC))
         seen += [item["subscriptionId"] for item in page.items]
         if page.next_marker is None:
             break
         marker = decode_marker(page.next_marker)
     assert seen == made
     odd = list_subscriptions(
-        store, INVENTORY, ListRequest(Selection(), 100, parse_filter("(eq,consumerSubscriptionId,c1)"))
+        store, INVENTORY, ListRequest(Selection(), 100, parse_filter("(eq,consumerSubscriptionId,c1)"), codec=CODEC)
     )
     assert len(odd.items) == 3 and odd.next_marker is None
-    third = list_subscriptions(store, INVENTORY, ListRequest(Selection(), 3, marker=Marker(page_number=3)))
+    third = list_subscriptions(store, INVENTORY, ListRequest(Selection(), 3, marker=Marker(page_number=3), codec=CODEC))
     assert [item["subscriptionId"] for item in third.items] == made[6:]
-    assert list_subscriptions(store, INVENTORY, ListRequest(Selection(), 3, marker=Marker(page_number=9))).items == []
+    beyond = ListRequest(Selection(), 3, marker=Marker(page_number=9), codec=CODEC)
+    assert list_subscriptions(store, INVENTORY, beyond).items == []
 
 
 @pytest.mark.parametrize(
@@ -423,16 +425,17 @@ def test_lists_page_filter_and_follow_markers() -> None:
     ],
 )
 def test_a_marker_from_elsewhere_is_refused(key: dict[str, Any]) -> None:
-    marker = decode_marker(encode_marker(key))
+    marker = decode_marker(CODEC.encode("subscriptions/inventory", key))
     with pytest.raises(InvalidQuery, match="nextpage_opaque_marker"):
-        list_subscriptions(FakeStore(), INVENTORY, ListRequest(Selection(), 10, marker=marker))
+        list_subscriptions(FakeStore(), INVENTORY, ListRequest(Selection(), 10, marker=marker, codec=CODEC))
 
 
 def test_list_filters_name_subscription_attributes() -> None:
     with pytest.raises(InvalidQuery, match="unknown attribute 'resourcePoolId'"):
-        list_subscriptions(FakeStore(), INVENTORY, ListRequest(Selection(), 10, parse_filter("(eq,resourcePoolId,x)")))
+        unknown = ListRequest(Selection(), 10, parse_filter("(eq,resourcePoolId,x)"), codec=CODEC)
+        list_subscriptions(FakeStore(), INVENTORY, unknown)
     list_subscriptions(
-        FakeStore(), DMS, ListRequest(Selection(), 10, parse_filter("(cont,eventTypes,DeploymentReady)"))
+        FakeStore(), DMS, ListRequest(Selection(), 10, parse_filter("(cont,eventTypes,DeploymentReady)"), codec=CODEC)
     )
 
 

@@ -194,5 +194,8 @@ class AlarmStore:
             scan["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
 
 
+START_KEY_ATTRIBUTES = frozenset({"alarmEventRecordId"})  # of start_key_after's keys
+
+
 def start_key_after(record: AlarmEventRecord) -> dict[str, Any]:
     return {"alarmEventRecordId": _s(record.alarm_event_record_id)}

@@ -253,5 +253,8 @@ class DeploymentStore:
             query["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
 
 
+START_KEY_ATTRIBUTES = frozenset({"pk", "sk"})  # of start_key_after's keys
+
+
 def start_key_after(deployment: Deployment) -> dict[str, Any]:
     return {"pk": _s(DEPLOYMENT), "sk": _s(deployment.deployment_id)}

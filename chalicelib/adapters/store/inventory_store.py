@@ -164,6 +164,10 @@ class InventoryStore:
             yield from page.get("Items", [])
 
 
+START_KEY_ATTRIBUTES = frozenset({"pk", "sk"})  # of start_key_after's keys
+BY_PARENT_START_KEY_ATTRIBUTES = START_KEY_ATTRIBUTES | {"parentKey"}  # on the byParent index
+
+
 def start_key_after(item: StoredObject, by_parent: bool) -> dict[str, Any]:
     """The DynamoDB key to resume a query right after `item` (table keys, plus the index keys on byParent)."""
     key = _key(item.object_type, item.object_id)

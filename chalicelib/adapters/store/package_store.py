@@ -129,6 +129,9 @@ class PackageStore:
         return packages, reply.get("LastEvaluatedKey")
 
 
+START_KEY_ATTRIBUTES = frozenset({"packageId"})  # of start_key_after's keys
+
+
 def start_key_after(package: DeploymentPackage) -> dict[str, Any]:
     return {"packageId": {"S": package.package_id}}
 
