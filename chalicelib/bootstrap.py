@@ -185,7 +185,7 @@ class Components:
             return self.inventory_store.get(ObjectType.RESOURCE_POOL.value, pool_id) is not None
 
         return DeploymentPorts(self.deployment_store, self.package_store, self.dms_registry, self.operation_queue,
-                               pool_exists)
+                               pool_exists, self.settings.gateway.namespace_policies())
 
     def package_ports(self) -> PackagePorts:
         from chalicelib.services.deployments import DeploymentUsage

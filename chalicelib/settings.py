@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from chalicelib import resources
 from chalicelib.domain.errors import ConfigurationError
+from chalicelib.domain.namespace_policy import NamespacePolicy, protected_for
 
 if TYPE_CHECKING:
     from chalicelib.domain.callback_policy import CallbackPolicy
@@ -48,11 +49,25 @@ class OCloudConfig(_ConfigModel):
         return self.global_cloud_id or self.resolved_o_cloud_id()
 
 
+class NamespaceRules(_ConfigModel):
+    """`namespaces` of a DMS adapter: where it may deploy (chalicelib/domain/namespace_policy.py)."""
+
+    allow: list[str] = Field(default_factory=lambda: ["*"])
+    deny: list[str] = Field(default_factory=list)
+    allow_protected: list[str] = Field(default_factory=list, alias="allowProtected")
+
+
 class AdapterConfig(_ConfigModel):
     id: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9-]*$")
     type: str = Field(min_length=1)
     default: bool = False
     options: dict[str, Any] = Field(default_factory=dict)
+    namespaces: NamespaceRules = Field(default_factory=NamespaceRules)  # DMS adapters only
+
+
+# the options of the GitOps backends that name their controllers' namespaces (argocd: `namespace`, flux:
+# `sourceNamespace`); a helm backend's options never name one
+_CONTROLLER_NAMESPACE_OPTIONS = ("namespace", "sourceNamespace")
 
 
 class RoutingRule(_ConfigModel):
@@ -70,6 +85,14 @@ class GatewayConfig(_ConfigModel):
     dms_adapters: list[AdapterConfig] = Field(default_factory=list, alias="dmsAdapters")
     routing: list[RoutingRule] = Field(default_factory=list)
 
+    @field_validator("ims_adapters")
+    @classmethod
+    def _no_namespace_rules(cls, value: list[AdapterConfig]) -> list[AdapterConfig]:
+        for adapter in value:
+            if "namespaces" in adapter.model_fields_set:
+                raise ValueError(f"imsAdapters '{adapter.id}': namespaces apply to DMS backends only")
+        return value
+
     @field_validator("routing", mode="before")
     @classmethod
     def _dms_routing(cls, value: Any) -> Any:
@@ -80,6 +103,16 @@ class GatewayConfig(_ConfigModel):
                 raise ValueError(f"routing: only 'dms' rules exist, not {', '.join(sorted(unknown))}")
             return value.get("dms") or []
         return value
+
+    def namespace_policies(self) -> dict[str, NamespacePolicy]:
+        """Each DMS backend's namespace policy; every backend protects every GitOps controller's namespace."""
+        controllers = [str(adapter.options[key]) for adapter in self.dms_adapters
+                       for key in _CONTROLLER_NAMESPACE_OPTIONS if adapter.options.get(key)]
+        protected = protected_for(controllers)
+        return {adapter.id: NamespacePolicy(adapter.id, tuple(adapter.namespaces.allow),
+                                            tuple(adapter.namespaces.deny), protected,
+                                            frozenset(adapter.namespaces.allow_protected))
+                for adapter in self.dms_adapters}
 
     @property
     def publishes_chart_index(self) -> bool:

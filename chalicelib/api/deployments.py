@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from chalicelib.api.auth import current_principal
 from chalicelib.api.listing import ListQuery, marker_codec, page_response
 from chalicelib.api.ports import ports
 from chalicelib.api.queries import SelectorQuery
@@ -128,7 +129,7 @@ def create_deployment(body: CreateDeploymentRequest) -> Response:
         name=body.name, namespace=body.namespace, package_id=body.package_id, values=body.values,
         resource_pool_id=body.resource_pool_id, timeout_seconds=body.timeout_seconds,
         deployment_type=body.extensions.deployment_type, adapter_id=body.extensions.dms_adapter,
-        labels=body.extensions.labels,
+        labels=body.extensions.labels, tenant=current_principal().subject,
     )
     deployment, operation = service.create_deployment(_ports(), request)
     return Response(body=deployment.to_wire(), status_code=202, headers={

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.adapters.dms.port import (
@@ -46,6 +46,7 @@ from chalicelib.domain.deployments import (
 )
 from chalicelib.domain.errors import BadRequest, InvalidQuery, NetweaveError, NotFound
 from chalicelib.domain.events import utc_now_iso
+from chalicelib.domain.namespace_policy import NamespacePolicy
 from chalicelib.domain.packages import DeploymentPackage
 from chalicelib.domain.paging import INVALID as INVALID_MARKER
 from chalicelib.domain.selectors import Selection, apply_selection, validate_selection
@@ -70,6 +71,11 @@ class DeploymentPorts:
     registry: DeploymentRegistry
     queue: Any  # SqsOperationQueue: submit(deployment_id, operation_id)
     pool_exists: Callable[[str], bool]
+    # per backend id; a backend without an entry gets the default policy (any namespace but the protected ones)
+    namespace_policies: Mapping[str, NamespacePolicy] = field(default_factory=dict)
+
+    def namespace_policy(self, adapter_id: str) -> NamespacePolicy:
+        return self.namespace_policies.get(adapter_id) or NamespacePolicy(adapter_id)
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,7 @@ class NewDeployment:
     deployment_type: str | None = None
     adapter_id: str | None = None
     labels: dict[str, str] | None = None
+    tenant: str | None = None  # whose `{tenant}` the namespace policy puts in its patterns
 
 
 def check_values(values: dict[str, Any]) -> dict[str, Any]:
@@ -128,6 +135,7 @@ def create_deployment(ports: DeploymentPorts, request: NewDeployment) -> tuple[D
     if request.resource_pool_id is not None and not ports.pool_exists(request.resource_pool_id):
         raise ReferenceNotFound(f"resourcePoolId: no resource pool with id '{request.resource_pool_id}'")
     adapter = _choose_adapter(ports, request, package)
+    ports.namespace_policy(adapter.adapter_id).check(request.namespace, request.tenant)
     _deployable(adapter, package)
     now, deployment_id, operation_id = utc_now_iso(), str(uuid.uuid4()), str(uuid.uuid4())
     extensions: dict[str, Any] = {"dmsAdapter": adapter.adapter_id, "activeOperationId": operation_id}
