@@ -193,14 +193,17 @@ class Settings(_ConfigModel):
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     marker_secret: str | None = Field(default=None, repr=False)  # NETWEAVE_MARKER_SECRET
+    marker_secret_ssm_parameter: str | None = None  # NETWEAVE_MARKER_SECRET_SSM_PARAMETER (the infra stack's)
 
     def marker_key(self, read_secret: Callable[[str], str]) -> bytes:
-        """The HMAC key of paging markers (docs/o2-conventions.md §3): NETWEAVE_MARKER_SECRET, else derived from the
-        auth shared secret (its value, or its SSM parameter's, read with `read_secret`), else from the stage and
-        O-Cloud id. Those last are not secret, so that fallback only makes forging a marker harder: production
-        sets NETWEAVE_MARKER_SECRET or signs tokens with a shared secret."""
+        """The HMAC key of paging markers (docs/o2-conventions.md §3): NETWEAVE_MARKER_SECRET, else the value of its
+        SSM parameter (the infra stack's generated secret, read with `read_secret`), else derived from the auth
+        shared secret (its value, or its SSM parameter's), else from the stage and O-Cloud id. Those last are not
+        secret, so that fallback only makes forging a marker harder: a deployed stage has the stack's secret."""
         if self.marker_secret:
             return self.marker_secret.encode()
+        if self.marker_secret_ssm_parameter:
+            return read_secret(self.marker_secret_ssm_parameter).encode()
         # Derived, never the auth secret itself: one key, one purpose.
         if self.auth.shared_secret:
             basis = f"auth\n{self.auth.shared_secret}"
@@ -320,6 +323,7 @@ def settings_from_environment(env: dict[str, str] | None = None) -> Settings:
         delivery=_delivery_settings(env),
         limits=_limit_settings(env),
         marker_secret=env.get("NETWEAVE_MARKER_SECRET") or None,
+        marker_secret_ssm_parameter=env.get("NETWEAVE_MARKER_SECRET_SSM_PARAMETER") or None,
     )
 
 

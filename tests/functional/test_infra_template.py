@@ -225,6 +225,7 @@ def test_stack_outputs_writes_the_stage_environment(deployed: Deployed, chalice_
     reference = f"/aws/reference/secretsmanager/netweave/{stage}"
     assert environment["NETWEAVE_AUTH_SECRET_SSM_PARAMETER"] == f"{reference}/jwt-secret"
     assert environment["NETWEAVE_SMO_CLIENT_SECRET_SSM_PARAMETER"] == f"{reference}/smo-client-secret"
+    assert environment["NETWEAVE_MARKER_SECRET_SSM_PARAMETER"] == f"{reference}/marker-secret"
     assert "NETWEAVE_PACKAGES_BUCKET" not in environment, "the default name needs no override"
     del before["stages"][stage]["environment_variables"], after["stages"][stage]["environment_variables"]
     assert after == before, "nothing but the stage's environment changes"

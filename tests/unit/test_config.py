@@ -76,11 +76,16 @@ def _no_secret_store(name: str) -> str:
     raise AssertionError(f"read {name}")
 
 
-def test_the_marker_key_is_the_marker_secret_else_derived_from_the_auth_secret_else_from_the_identity() -> None:
+def test_the_marker_key_is_the_marker_secret_or_the_stacks_else_derived_from_the_auth_secret_else_from_the_identity(
+) -> None:
     def key(env: dict[str, str], read_secret: Callable[[str], str] = _no_secret_store) -> bytes:
         return settings_from_environment(env).marker_key(read_secret)
 
     assert key({"NETWEAVE_MARKER_SECRET": "m", "NETWEAVE_AUTH_SECRET": "a"}) == b"m"
+    # a deployed stage: the infra stack's generated marker secret, read through Parameter Store
+    stack = {"NETWEAVE_MARKER_SECRET_SSM_PARAMETER": "/aws/reference/secretsmanager/netweave/prod/marker-secret",
+             "NETWEAVE_AUTH_SECRET": "a"}
+    assert key(stack, {stack["NETWEAVE_MARKER_SECRET_SSM_PARAMETER"]: "generated"}.__getitem__) == b"generated"
     from_auth = key({"NETWEAVE_AUTH_SECRET": "a"})
     assert from_auth != b"a" and len(from_auth) == 32  # derived: a marker key never is the token key
     assert key({"NETWEAVE_AUTH_SECRET_SSM_PARAMETER": "/p"}, lambda name: "a") == from_auth

@@ -467,6 +467,7 @@ def test_outputs_become_the_stage_environment() -> None:
         "NETWEAVE_STAGE": "dev",
         "NETWEAVE_AUTH_SECRET_SSM_PARAMETER": "/aws/reference/secretsmanager/netweave/dev/jwt-secret",
         "NETWEAVE_SMO_CLIENT_SECRET_SSM_PARAMETER": "/aws/reference/secretsmanager/netweave/dev/smo-client-secret",
+        "NETWEAVE_MARKER_SECRET_SSM_PARAMETER": "/aws/reference/secretsmanager/netweave/dev/marker-secret",
     }, "the default bucket name needs no override, so a stale one is removed"
     assert {k: v for k, v in updated.items() if k != "stages"} == {k: v for k, v in CONFIG.items() if k != "stages"}
     assert updated["stages"]["prod"] == CONFIG["stages"]["prod"], "another stage is left alone"
