@@ -151,3 +151,15 @@ def test_schedules_and_the_cluster_event_rule_are_wired(sam: Json) -> None:
     (rule,) = _function(sam, "poll_inventory_on_change")["Events"].values()
     assert rule["Type"] == "CloudWatchEvent"
     assert set(rule["Properties"]["Pattern"]["source"]) == {"netweave", "aws.ec2", "aws.eks"}
+
+
+def test_chalice_deploy_accepts_the_app_and_every_stage() -> None:
+    """`chalice deploy` validates the app before any AWS call (`chalice package` does not): a route whose content types
+    mix binary and text media types, among other things, stops every deploy there."""
+    from chalice.cli.factory import CLIFactory
+    from chalice.deploy.validate import validate_configuration
+
+    stages = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]
+    for stage in stages:
+        config = CLIFactory(str(ROOT), environ={"NETWEAVE_STAGE": stage}).create_config_obj(chalice_stage_name=stage)
+        validate_configuration(config)  # raises ValueError (what `chalice deploy` prints) on the first problem
