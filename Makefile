@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 BINARIES := .local/bin/helm .local/bin/kubectl
 
-.PHONY: setup run test test-unit test-functional test-e2e lint bench clean
+.PHONY: setup run test test-unit test-functional test-e2e lint bench rehearse clean
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "netweave needs Python 3.11 or newer"'
@@ -39,6 +39,10 @@ lint: setup
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/mypy
 	@$(VENV)/bin/lint-imports --no-cache
+
+# docs/deploy-aws.md end to end against a moto server (STAGE=dev); a real account: see "Rehearsal" there
+rehearse: setup
+	@$(PY) -m infra.rehearsal --stage $(or $(STAGE),dev)
 
 bench: setup
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -3,14 +3,21 @@
     python -m infra.stack_outputs --stack-name netweave-dev-infra --stage dev             # write config.json
     python -m infra.stack_outputs --stack-name netweave-dev-infra --stage dev --dry-run   # print the diff only
 
-Only `stages.<stage>.environment_variables` changes; everything else in the file stays as it is. What is written:
+    python -m infra.stack_outputs --stack-name netweave-dev-infra --stage dev --helm-layer-arn "$LAYER_ARN"
+
+Only `stages.<stage>.environment_variables` changes (and, with `--helm-layer-arn`, the helm layer in the `layers` of
+the stage's functions that run helm); everything else in the file stays as it is. What is written:
 
 - `NETWEAVE_STAGE`: the stage (the stack's `Stage` parameter must equal it: table and queue names derive from it);
 - `NETWEAVE_PACKAGES_BUCKET`: the bucket's name when it is not the default `netweave-<stage>-packages` (removed when
   it is the default, so a stale override cannot survive a redeploy);
 - `NETWEAVE_AUTH_SECRET_SSM_PARAMETER`: the Parameter Store reference of the token signing secret, unless the stage
   verifies tokens against an identity provider's keys (`NETWEAVE_AUTH_JWKS_URL`), where no shared secret is used;
-- `NETWEAVE_SMO_CLIENT_SECRET_SSM_PARAMETER`: the Parameter Store reference of the SMO OAuth client secret.
+- `NETWEAVE_SMO_CLIENT_SECRET_SSM_PARAMETER`: the Parameter Store reference of the SMO OAuth client secret;
+- `NETWEAVE_MARKER_SECRET_SSM_PARAMETER`: the Parameter Store reference of the paging marker key.
+
+The committed config names no account: its helm layer entries are the placeholder `HELM_LAYER_PLACEHOLDER`, which
+Lambda refuses as an ARN, until `--helm-layer-arn` puts the published layer's ARN in (infra/layer.md).
 
 Table and queue names are not configured: the code derives them from the stage. They are checked instead, so a stack
 deployed for another stage or from an older template is refused before Chalice deploys functions that would miss it.
@@ -36,6 +43,8 @@ STAGE_VARIABLE = "NETWEAVE_STAGE"
 BUCKET_VARIABLE = "NETWEAVE_PACKAGES_BUCKET"
 JWKS_VARIABLE = "NETWEAVE_AUTH_JWKS_URL"
 PLAIN_AUTH_SECRET_VARIABLE = "NETWEAVE_AUTH_SECRET"
+HELM_LAYER_NAME = "netweave-helm"
+HELM_LAYER_PLACEHOLDER = "arn:aws:lambda:<region>:<account>:layer:netweave-helm:<version>"
 # Stack states whose outputs describe resources that exist (a rolled-back update keeps the previous outputs).
 USABLE_STATUSES = frozenset(
     {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE", "IMPORT_ROLLBACK_COMPLETE"}
@@ -55,6 +64,7 @@ class Changes:
     assign: dict[str, str] = field(default_factory=dict)
     remove: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
+    helm_layer: str | None = None  # the published layer's ARN, for the functions whose `layers` name netweave-helm
 
 
 def expected_names(stage: str) -> dict[str, str]:
@@ -126,7 +136,22 @@ def apply_changes(config: Json, stage: str, changes: Changes) -> Json:
     for name in changes.remove:
         environment.pop(name, None)
     environment.update(changes.assign)
+    if changes.helm_layer is not None:
+        _set_helm_layer(stage_config, changes.helm_layer)
     return updated
+
+
+def _set_helm_layer(stage_config: Json, arn: str) -> None:
+    if f":layer:{HELM_LAYER_NAME}:" not in arn or not arn.startswith("arn:"):
+        raise StackMismatch(f"--helm-layer-arn {arn!r} is not a version ARN of the {HELM_LAYER_NAME} layer")
+    found = False
+    for function in stage_config.get("lambda_functions", {}).values():
+        layers = function.get("layers")
+        if layers:
+            function["layers"] = [arn if f":layer:{HELM_LAYER_NAME}:" in layer else layer for layer in layers]
+            found = found or any(f":layer:{HELM_LAYER_NAME}:" in layer for layer in layers)
+    if not found:
+        raise StackMismatch(f"no function of the stage has a {HELM_LAYER_NAME} layer to set")
 
 
 def render_config(config: Json) -> str:
@@ -137,9 +162,11 @@ def config_diff(before: str, after: str, path: str = ".chalice/config.json") -> 
     return "".join(difflib.unified_diff(before.splitlines(True), after.splitlines(True), path, path))
 
 
-def updated_config_text(config_text: str, stage: str, outputs: Mapping[str, str]) -> tuple[str, Changes]:
+def updated_config_text(config_text: str, stage: str, outputs: Mapping[str, str],
+                        helm_layer: str | None = None) -> tuple[str, Changes]:
     config: Json = json.loads(config_text)
     changes = environment_changes(outputs, stage, stage_environment(config, stage))
+    changes.helm_layer = helm_layer
     return render_config(apply_changes(config, stage, changes)), changes
 
 
@@ -161,6 +188,7 @@ def main(argv: list[str] | None = None, cloudformation: Any = None) -> int:
     parser.add_argument("--stage", required=True, help="the Chalice stage (must equal the stack's Stage parameter)")
     parser.add_argument("--config", type=Path, default=CONFIG_PATH, help="default: .chalice/config.json")
     parser.add_argument("--region", help="default: AWS_REGION / AWS_DEFAULT_REGION / the profile's region")
+    parser.add_argument("--helm-layer-arn", help="the published netweave-helm layer version (infra/layer.md)")
     parser.add_argument("--dry-run", action="store_true", help="print the diff, change nothing")
     args = parser.parse_args(argv)
 
@@ -172,7 +200,7 @@ def main(argv: list[str] | None = None, cloudformation: Any = None) -> int:
             cloudformation = boto3.session.Session(region_name=args.region).client("cloudformation")
         outputs = read_stack_outputs(cloudformation, args.stack_name)
         before = args.config.read_text()
-        after, changes = updated_config_text(before, args.stage, outputs)
+        after, changes = updated_config_text(before, args.stage, outputs, args.helm_layer_arn)
     except (StackMismatch, BotoCoreError, ClientError, OSError) as error:  # say what failed, not a traceback
         print(f"stack_outputs: {error}", file=sys.stderr)
         return 1

@@ -517,3 +517,24 @@ def test_rewriting_the_committed_config_keeps_its_formatting() -> None:
     text = (ROOT / ".chalice" / "config.json").read_text()
     assert stack_outputs.render_config(json.loads(text)) == text
     assert stack_outputs.config_diff(text, text) == ""
+
+
+def test_the_helm_layer_arn_replaces_the_placeholder_of_the_stages_helm_functions_only() -> None:
+    committed = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    arn = "arn:aws:lambda:eu-west-1:444455556666:layer:netweave-helm:7"
+    text, _ = stack_outputs.updated_config_text(json.dumps(committed), "dev", _outputs("dev"), helm_layer=arn)
+    functions = json.loads(text)["stages"]["dev"]["lambda_functions"]
+    assert {name for name, f in functions.items() if f.get("layers") == [arn]} == {
+        "api_handler", "run_dms_operation", "poll_deployments"}
+    assert all("layers" not in f for name, f in functions.items() if name not in {
+        "api_handler", "run_dms_operation", "poll_deployments"})
+    untouched = json.loads(text)["stages"]["prod"]["lambda_functions"]["api_handler"]["layers"]
+    assert untouched == [stack_outputs.HELM_LAYER_PLACEHOLDER], "another stage keeps its own"
+
+
+def test_the_committed_config_names_no_account_and_a_wrong_layer_arn_is_refused() -> None:
+    config_text = (ROOT / ".chalice" / "config.json").read_text()
+    assert not re.search(r"arn:aws:[a-z]+:[a-z0-9-]*:\d{12}:", config_text), "an account id in .chalice/config.json"
+    with pytest.raises(stack_outputs.StackMismatch, match="not a version ARN of the netweave-helm layer"):
+        stack_outputs.updated_config_text(config_text, "dev", _outputs("dev"),
+                                          helm_layer="arn:aws:lambda:eu-west-1:444455556666:layer:other:1")
