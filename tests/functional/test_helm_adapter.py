@@ -26,6 +26,7 @@ from tests.conftest import PROJECT_DIR
 
 # The helm binary comes with `make setup`: without it these tests fail, they never skip.
 pytestmark = pytest.mark.xdist_group("helm-adapter")
+OWNER = "0b9f3c2a-5d6e-4f70-8a1b-2c3d4e5f6a7b"  # the deployment these releases belong to
 TIMEOUT = 30
 
 
@@ -55,7 +56,7 @@ def adapter(sim: KubeSim) -> HelmDeploymentAdapter:
 
 def spec(chart: Path, name: str, values: dict[str, Any], timeout: int = TIMEOUT) -> ReleaseSpec:
     return ReleaseSpec(name=name, namespace=f"{name}-ns", chart_path=str(chart), values=values,
-                       timeout_seconds=timeout)
+                       timeout_seconds=timeout, owner=OWNER)
 
 
 def test_vdu_lifecycle_install_scale_failed_upgrade_rollback_logs_uninstall(
@@ -68,7 +69,7 @@ def test_vdu_lifecycle_install_scale_failed_upgrade_rollback_logs_uninstall(
     assert [(p.phase, p.ready) for p in status.pods] == [("Running", True)] * 3
     assert status.ready
 
-    scaled = adapter.scale(name, namespace, 5, TIMEOUT)
+    scaled = adapter.scale(name, namespace, 5, TIMEOUT, owner=OWNER)
     assert (scaled.revision, scaled.workloads[0].desired, scaled.workloads[0].ready) == (2, 5, 5)
 
     started = time.monotonic()
@@ -80,7 +81,7 @@ def test_vdu_lifecycle_install_scale_failed_upgrade_rollback_logs_uninstall(
     assert (failed.status, failed.revision, failed.ready) == ("failed", 3, False)  # no automatic rollback
     assert "CrashLoopBackOff" in {p.reason for p in failed.pods}
 
-    rolled = adapter.rollback(name, namespace, None, TIMEOUT)
+    rolled = adapter.rollback(name, namespace, None, TIMEOUT, owner=OWNER)
     assert (rolled.status, rolled.revision, rolled.workloads[0].ready) == ("deployed", 4, 5)
     assert {p.reason for p in rolled.pods} == {None}
     history = adapter.history(name, namespace)
@@ -92,26 +93,27 @@ def test_vdu_lifecycle_install_scale_failed_upgrade_rollback_logs_uninstall(
     assert len(logs) == 5 and all(entry.container == "vdu" and len(entry.lines) == 1 for entry in logs)
     assert adapter.logs(name, namespace, container="no-such-container") == []
 
-    adapter.uninstall(name, namespace, TIMEOUT)
+    adapter.uninstall(name, namespace, TIMEOUT, owner=OWNER)
     with pytest.raises(NotFound):
         adapter.status(name, namespace)
-    adapter.uninstall(name, namespace, TIMEOUT)  # idempotent: a retried delete succeeds
+    adapter.uninstall(name, namespace, TIMEOUT, owner=OWNER)  # idempotent: a retried delete succeeds
 
 
 def test_scale_keeps_the_other_values(adapter: HelmDeploymentAdapter, chart: Path) -> None:
     name = "vdu-scale"
     adapter.install(spec(chart, name, {"replicaCount": 1, "podLabels": {"site": "edge-7"}}))
-    scaled = adapter.scale(name, f"{name}-ns", 2)
+    scaled = adapter.scale(name, f"{name}-ns", 2, owner=OWNER)
     assert scaled.workloads[0].ready == 2
     pods = adapter.cluster.core().list_namespaced_pod(f"{name}-ns", label_selector="site=edge-7").items
     assert len(pods) == 2
-    adapter.uninstall(name, f"{name}-ns")
+    adapter.uninstall(name, f"{name}-ns", owner=OWNER)
 
 
 def test_unknown_release_is_not_found(adapter: HelmDeploymentAdapter, chart: Path) -> None:
     calls: list[Callable[[], object]] = [
         lambda: adapter.status("ghost", "default"), lambda: adapter.history("ghost", "default"),
-        lambda: adapter.rollback("ghost", "default"), lambda: adapter.scale("ghost", "default", 2),
+        lambda: adapter.rollback("ghost", "default", owner=OWNER),
+        lambda: adapter.scale("ghost", "default", 2, owner=OWNER),
         lambda: adapter.logs("ghost", "default"), lambda: adapter.upgrade(spec(chart, "ghost", {}))]
     for call in calls:
         with pytest.raises(NotFound):
@@ -122,7 +124,7 @@ def test_invalid_chart_is_a_deployment_failure(adapter: HelmDeploymentAdapter, t
     broken = tmp_path / "broken-1.0.0.tgz"
     broken.write_bytes(b"not a gzip archive")
     with pytest.raises(DeploymentFailed) as caught:
-        adapter.install(ReleaseSpec("broken", "broken-ns", str(broken), {}, 10))
+        adapter.install(ReleaseSpec("broken", "broken-ns", str(broken), {}, 10, owner=OWNER))
     assert caught.value.status == 422 and caught.value.detail
 
 
