@@ -17,6 +17,7 @@ from chalicelib.adapters.dms.argocd import ArgoCDDeploymentAdapter
 from chalicelib.adapters.dms.port import BackendRefused, ChartSource, DeploymentFailed, ReleaseSpec
 from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import BackendUnavailable, ConfigurationError, NotFound
+from chalicelib.domain.ownership import NotOwned
 from chalicelib.settings import AdapterConfig
 from devtools.kubesim import KubeSim, start_kubesim
 from devtools.kubesim.controllers.gitops import GitOps
@@ -366,3 +367,28 @@ def test_a_cluster_that_stopped_is_backend_unavailable(tmp_path: Path) -> None:
     for call in calls:
         with pytest.raises(BackendUnavailable, match="stopped"):
             call()
+
+
+def test_an_operator_application_is_never_adopted_changed_or_deleted(adapter: ArgoCDDeploymentAdapter,
+                                                                     manual: ArgoCDDeploymentAdapter) -> None:
+    """An Application the operator made for release `ops` in `ops-ns`: netweave would otherwise add its cascade-delete
+    finalizer, rewrite the source and later delete what it deployed."""
+    custom = adapter.cluster.custom()
+    theirs = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+              "metadata": {"name": "ops-ns.ops", "labels": {"team": "ran"}},
+              "spec": {"project": "default", "destination": {"server": "https://kubernetes.default.svc",
+                                                              "namespace": "ops-ns"},
+                       "source": {"repoURL": "https://charts.operator.example", "chart": "du",
+                                  "targetRevision": "9.9.9"}}}
+    custom.create_namespaced_custom_object(mapping.GROUP, mapping.VERSION, "argocd", mapping.PLURAL, theirs)
+    attempts: list[Callable[[], object]] = [
+        lambda: adapter.install(spec("ops", "1.0.0")), lambda: adapter.upgrade(spec("ops", "1.0.0")),
+        lambda: adapter.scale("ops", "ops-ns", 3, owner=OWNER), lambda: manual.rollback("ops", "ops-ns", owner=OWNER),
+        lambda: adapter.uninstall("ops", "ops-ns", owner=OWNER)]
+    for attempt in attempts:
+        with pytest.raises(NotOwned, match=r"ArgoCD Application 'ops-ns\.ops' in namespace 'argocd' was not created"):
+            attempt()
+    kept = application(adapter, "ops")
+    assert kept["spec"] == theirs["spec"] and kept["metadata"]["labels"] == {"team": "ran"}
+    assert not kept["metadata"].get("finalizers") and not kept["metadata"].get("deletionTimestamp")
+    assert "operation" not in kept

@@ -20,6 +20,7 @@ from chalicelib.adapters.dms.flux import FluxDeploymentAdapter
 from chalicelib.adapters.dms.port import ChartSource, DeploymentFailed, ReleaseSpec
 from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import BackendUnavailable, CapabilityNotSupported, ConfigurationError, NotFound
+from chalicelib.domain.ownership import NotOwned
 from chalicelib.settings import AdapterConfig
 from devtools.chart_repo import helm_binary
 from devtools.kubesim import KubeSim, start_kubesim
@@ -301,3 +302,23 @@ def test_a_cluster_that_stopped_is_backend_unavailable(tmp_path: Path) -> None:
     for call in calls:
         with pytest.raises(BackendUnavailable, match="stopped"):
             call()
+
+
+def test_an_operator_helmrelease_is_never_scaled_replaced_or_deleted(adapter: FluxDeploymentAdapter) -> None:
+    custom = adapter.cluster.custom()
+    adapter.cluster.core().create_namespace({"metadata": {"name": "ops-ns"}})
+    theirs = {"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+              "metadata": {"name": "ops", "labels": {"team": "ran"}},
+              "spec": {"interval": "10m", "values": {"replicaCount": 1},
+                       "chart": {"spec": {"chart": "du", "version": "9.9.9",
+                                          "sourceRef": {"kind": "HelmRepository", "name": "operators"}}}}}
+    custom.create_namespaced_custom_object("helm.toolkit.fluxcd.io", "v2", "ops-ns", "helmreleases", theirs)
+    attempts: list[Callable[[], object]] = [
+        lambda: adapter.install(spec("ops")), lambda: adapter.upgrade(spec("ops")),
+        lambda: adapter.scale("ops", "ops-ns", 3, owner=OWNER), lambda: adapter.uninstall("ops", "ops-ns", owner=OWNER)]
+    for attempt in attempts:
+        with pytest.raises(NotOwned, match="Flux HelmRelease 'ops' in namespace 'ops-ns' was not created by netweave"):
+            attempt()
+    kept = custom.get_namespaced_custom_object("helm.toolkit.fluxcd.io", "v2", "ops-ns", "helmreleases", "ops")
+    assert kept["spec"] == theirs["spec"] and kept["metadata"]["labels"] == {"team": "ran"}
+    assert not kept["metadata"].get("deletionTimestamp")

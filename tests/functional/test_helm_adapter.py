@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from chalicelib.adapters.registry import AdapterRegistry
 from chalicelib.bootstrap import DMS_ADAPTER_TYPES
 from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import BackendUnavailable, NotFound
+from chalicelib.domain.ownership import NotOwned
 from chalicelib.settings import AdapterConfig, GatewayConfig
 from devtools.kubesim import KubeSim, start_kubesim
 from tests.conftest import PROJECT_DIR
@@ -107,6 +109,35 @@ def test_scale_keeps_the_other_values(adapter: HelmDeploymentAdapter, chart: Pat
     pods = adapter.cluster.core().list_namespaced_pod(f"{name}-ns", label_selector="site=edge-7").items
     assert len(pods) == 2
     adapter.uninstall(name, f"{name}-ns", owner=OWNER)
+
+
+def test_a_retried_install_is_its_own_and_another_deployment_cannot_take_the_release(
+        adapter: HelmDeploymentAdapter, chart: Path) -> None:
+    """A worker redelivered after it installed (but before it recorded anything) finds its own marker and converges;
+    another deployment naming the same release is refused every operation, the release unchanged."""
+    name, namespace = "vdu-retry", "vdu-retry-ns"
+    adapter.install(spec(chart, name, {"replicaCount": 1}))
+    again = adapter.install(spec(chart, name, {"replicaCount": 1}))
+    assert (again.revision, again.status, again.owner) == (2, "deployed", OWNER)
+    labels = [item.metadata.labels for item in adapter.cluster.core().list_namespaced_secret(
+        namespace, label_selector=f"owner=helm,name={name}").items]
+    assert [(entry["netweave.io/deployment-id"], entry["app.kubernetes.io/managed-by"]) for entry in labels] == \
+        [(OWNER, "netweave")] * 2
+
+    other = "5e7d9a1c-2b3f-4c6d-8e9f-0a1b2c3d4e5f"
+    attempts: list[Callable[[], object]] = [
+        lambda: adapter.install(replace(spec(chart, name, {"replicaCount": 4}), owner=other)),
+        lambda: adapter.upgrade(replace(spec(chart, name, {"replicaCount": 4}), owner=other)),
+        lambda: adapter.scale(name, namespace, 4, owner=other),
+        lambda: adapter.rollback(name, namespace, 1, owner=other),
+        lambda: adapter.uninstall(name, namespace, owner=other)]
+    for attempt in attempts:
+        with pytest.raises(NotOwned, match="belongs to another netweave deployment") as refused:
+            attempt()
+        assert refused.value.status == 409 and other in refused.value.detail and OWNER not in refused.value.detail
+    kept = adapter.status(name, namespace)
+    assert (kept.revision, kept.workloads[0].desired, kept.owner) == (2, 1, OWNER)
+    adapter.uninstall(name, namespace, owner=OWNER)
 
 
 def test_unknown_release_is_not_found(adapter: HelmDeploymentAdapter, chart: Path) -> None:
