@@ -1,7 +1,8 @@
 """Ownership markers (chalicelib/domain/ownership.py) and how the worker and the poller treat a release netweave does
 not own: a create fails 409 without recording the other release, a delete of a deployment that never installed
 anything removes only netweave's record, other operations are refused with the deployment's status kept, and the
-poller never reports someone else's release as this deployment's. Through the fake backend, no I/O."""
+poller and the read routes never report someone else's release as this deployment's. Through the fake backend,
+no I/O."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from chalicelib.domain.ownership import (
     require_pool_owned,
 )
 from chalicelib.services.deployment_poll import poll_deployments
+from chalicelib.services.deployments import deployment_history, deployment_logs, deployment_status
 from tests.unit.fakes.deployments import DmsWorld
 from tests.unit.fakes.dms import FakeDeploymentAdapter, _Release
 
@@ -87,6 +89,13 @@ def test_create_over_an_operator_release_fails_409_and_records_nothing_of_it(wor
     polled = world.current(deployment.deployment_id)
     assert polled.status is DeploymentStatus.FAILED and polled.revision is None
     assert "is not this deployment's" in polled.extensions["statusReason"]
+
+    # Nor do the read routes show the operator's release (its pods' logs may hold secrets) as this deployment's.
+    ports = world.deployment_ports()
+    status = deployment_status(ports, deployment.deployment_id)
+    assert "release" not in status and status["workloads"] == [] and status["pods"] == []
+    assert deployment_logs(ports, deployment.deployment_id, None, None, None) == []
+    assert deployment_history(ports, deployment.deployment_id) == []
 
     delete = world.accept(deployment.deployment_id, OperationType.DELETE)
     assert world.run(delete.operation_id) == "succeeded"
