@@ -89,7 +89,8 @@ class HelmDeploymentAdapter:
         return self.status(spec.name, spec.namespace)
 
     def upgrade(self, spec: ReleaseSpec) -> ReleaseStatus:
-        self._require_owned(spec.name, spec.namespace, spec.owner)  # NotFound first: `upgrade --install` would
+        # NotFound before `upgrade --install` could create the release; NotOwned before it could take one over
+        self._require_owned(spec.name, spec.namespace, spec.owner)
         self._apply(spec.name, spec.namespace, spec.chart_path, spec.values, spec.timeout_seconds, spec.owner,
                     reuse=False)
         return self.status(spec.name, spec.namespace)
