@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+OWNER = "0b9f3c2a-5d6e-4f70-8a1b-2c3d4e5f6a7b"  # the deployment the benchmark releases belong to
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # also runs as a script
 
@@ -56,10 +57,10 @@ def deploy(kind: str, backend: Any, repository: str, archive: Path, count: int) 
     for index in range(count):
         name, namespace = f"{kind}-{index:03d}", f"bench-{kind}"
         if kind == "helm":
-            spec = ReleaseSpec(name, namespace, str(archive), {"replicaCount": 1}, 120)
+            spec = ReleaseSpec(name, namespace, str(archive), {"replicaCount": 1}, 120, owner=OWNER)
         else:
             spec = ReleaseSpec(name, namespace, "", {"replicaCount": 1}, 120,
-                               source=ChartSource("helm-repo", repository, VERSION, chart=CHART))
+                               source=ChartSource("helm-repo", repository, VERSION, chart=CHART), owner=OWNER)
         backend.install(spec)
         releases.append((name, namespace))
     print(f"{kind}: {count} releases deployed in {time.monotonic() - started:.1f} s")

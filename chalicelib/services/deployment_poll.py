@@ -21,6 +21,7 @@ from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.deployments import Deployment, DeploymentEventType, DeploymentStatus
 from chalicelib.domain.errors import BackendUnavailable, NotFound
 from chalicelib.domain.events import ChangeEvent, ChangeType, EventPublisher, EventSource, utc_now_iso
+from chalicelib.domain.ownership import DEPLOYMENT_LABEL
 from chalicelib.observability import logger
 from chalicelib.services.dms_results import observed_state
 
@@ -88,9 +89,17 @@ def _refresh(ports: PollPorts, deployment: Deployment) -> bool:
         return False
     now = utc_now_iso()
     try:
-        observed = observed_state(deployment, adapter.status(deployment.name, deployment.namespace), now)
+        release = adapter.status(deployment.name, deployment.namespace)
+        marker = "names another deployment" if release.owner else "is missing"
+        reason = None if release.owner == deployment.deployment_id else (
+            f"the release {deployment.namespace}/{deployment.name} in the cluster is not this deployment's (its "
+            f"{DEPLOYMENT_LABEL} marker {marker}); netweave leaves it alone (docs/dms.md, \"Ownership markers\")")
     except NotFound:
-        extensions = {**deployment.extensions, "statusReason": "the release no longer exists in the cluster"}
+        release, reason = None, "the release no longer exists in the cluster"
+    if release is not None and reason is None:
+        observed = observed_state(deployment, release, now)
+    else:  # a release of that name that is not ours says nothing about this deployment: never record its state
+        extensions = {**deployment.extensions, "statusReason": reason}
         observed = deployment.model_copy(update={"status": DeploymentStatus.FAILED, "updated_at": now,
                                                  "extensions": extensions})
     if _same(deployment, observed):

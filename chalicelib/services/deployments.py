@@ -265,14 +265,24 @@ def deployment_status(ports: DeploymentPorts, deployment_id: str) -> dict[str, A
     adapter = _backend(ports, deployment, Capability.STATUS)
     view: dict[str, Any] = {"deploymentId": deployment_id, "status": deployment.status.value, "ready": False,
                             "workloads": [], "pods": []}
-    try:
-        release = adapter.status(deployment.name, deployment.namespace)
-    except NotFound:
-        return view  # not installed (yet, or any more)
+    release = _own_release(adapter, deployment)
+    if release is None:
+        return view  # not installed (yet, or any more), or not this deployment's
     view.update(ready=release.ready, release=_release_view(release),
                 workloads=[w.__dict__ for w in release.workloads],
                 pods=[{k: v for k, v in p.__dict__.items() if v is not None} for p in release.pods])
     return view
+
+
+def _own_release(adapter: DeploymentAdapter, deployment: Deployment) -> ReleaseStatus | None:
+    """The deployment's release; None if there is none, or if the one of that name carries no marker of this
+    deployment (docs/dms.md, "Ownership markers"): another's state, history and logs are not this deployment's to
+    show."""
+    try:
+        release = adapter.status(deployment.name, deployment.namespace)
+    except NotFound:
+        return None
+    return release if release.owner == deployment.deployment_id else None
 
 
 def _release_view(release: ReleaseStatus) -> dict[str, Any]:
@@ -286,6 +296,8 @@ def deployment_logs(ports: DeploymentPorts, deployment_id: str, container: str |
                     since_seconds: int | None) -> list[dict[str, Any]]:
     deployment = find(ports.store, deployment_id)
     adapter = _backend(ports, deployment, Capability.LOGS)
+    if _own_release(adapter, deployment) is None:
+        return []
     try:
         logs: list[PodLogs] = adapter.logs(deployment.name, deployment.namespace, container, tail_lines,
                                            since_seconds)
@@ -297,6 +309,8 @@ def deployment_logs(ports: DeploymentPorts, deployment_id: str, container: str |
 def deployment_history(ports: DeploymentPorts, deployment_id: str) -> list[dict[str, Any]]:
     deployment = find(ports.store, deployment_id)
     adapter = _backend(ports, deployment, Capability.STATUS)
+    if _own_release(adapter, deployment) is None:
+        return []
     try:
         revisions: list[Revision] = adapter.history(deployment.name, deployment.namespace)
     except NotFound:

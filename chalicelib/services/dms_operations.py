@@ -32,6 +32,7 @@ from chalicelib.domain.capabilities import Capability, require
 from chalicelib.domain.deployments import OperationStatus, OperationType
 from chalicelib.domain.errors import BackendUnavailable, NetweaveError, NotFound
 from chalicelib.domain.events import utc_now_iso
+from chalicelib.domain.ownership import NotOwned
 from chalicelib.domain.packages import DeploymentPackage, PackageType
 from chalicelib.observability import logger
 from chalicelib.services.chart_index import ensure_published
@@ -107,6 +108,8 @@ def _run(run: Run, timeout: int | None) -> str:
     except BackendRefused as error:
         refuse(run, error)  # nothing changed in the backend: the deployment keeps the status it had
         return "refused"
+    except NotOwned as error:
+        return _not_owned(run, error)
     except Exception as error:
         fail(run, _retry_or_explain(run, error), _release_after_failure(run, adapter), plan)
         return "failed"
@@ -118,6 +121,23 @@ def _run(run: Run, timeout: int | None) -> str:
         fail(run, _bug(run, error), outcome.release, plan)
         return "failed"
     return "succeeded"
+
+
+def _not_owned(run: Run, error: NotOwned) -> str:
+    """The release's name is taken by something netweave did not create for this deployment (docs/dms.md,
+    "Ownership markers"); the adapter refused before changing anything. A create leaves the deployment failed with
+    the reason (its release never existed); a delete of a deployment that never had a release of its own only
+    removes netweave's record, the other object is left alone; anything else keeps the deployment's status."""
+    kind = run.operation.operation_type
+    if kind is OperationType.DELETE and run.prior.revision is None:
+        run.progress(f"{error.detail[:300]}; this deployment never installed a release: only its record is removed")
+        succeed(run, Outcome(None, Plan(run.prior.package_id, run.prior.package_version, run.prior.values)))
+        return "succeeded"
+    if kind is OperationType.CREATE:
+        fail(run, error)  # no release status: the one found is not this deployment's to record
+        return "failed"
+    refuse(run, error)
+    return "refused"
 
 
 def _transient(error: Exception) -> bool:
@@ -156,9 +176,10 @@ def _release_after_failure(run: Run, adapter: DeploymentAdapter | None) -> Relea
     if adapter is None or run.operation.operation_type is OperationType.DELETE:
         return None
     try:
-        return adapter.status(run.deployment.name, run.deployment.namespace)
+        release = adapter.status(run.deployment.name, run.deployment.namespace)
     except (NetweaveError, OSError):
         return None  # best effort: the failure is recorded either way
+    return release if release.owner == run.deployment.deployment_id else None  # another's is not ours to record
 
 
 def _plan(run: Run, adapter: DeploymentAdapter) -> Plan:
@@ -209,15 +230,16 @@ def _execute(run: Run, adapter: DeploymentAdapter, plan: Plan, timeout: int | No
     wait = f"timeout {timeout} s" if timeout else "the backend's default timeout"
     if kind is OperationType.DELETE:
         run.progress(f"uninstalling release {namespace}/{name} ({wait})")
-        adapter.uninstall(name, namespace, timeout)
+        adapter.uninstall(name, namespace, timeout, owner=deployment.deployment_id)
         return Outcome(None, plan)
     if kind is OperationType.SCALE:
         replicas = int(run.operation.parameters["replicas"])
         run.progress(f"scaling release {namespace}/{name} to {replicas} replicas ({wait})")
-        return Outcome(adapter.scale(name, namespace, replicas, timeout), plan)
+        return Outcome(adapter.scale(name, namespace, replicas, timeout, owner=deployment.deployment_id), plan)
     if kind is OperationType.ROLLBACK:
         run.progress(f"rolling back release {namespace}/{name} to revision {plan.revision} ({wait})")
-        return Outcome(adapter.rollback(name, namespace, plan.revision, timeout), plan)
+        return Outcome(adapter.rollback(name, namespace, plan.revision, timeout, owner=deployment.deployment_id),
+                       plan)
     package = run.ports.packages.get(plan.package_id)
     if package is None:
         raise DeploymentFailed(f"deployment package '{plan.package_id}' was deleted while the operation ran")
@@ -226,13 +248,13 @@ def _execute(run: Run, adapter: DeploymentAdapter, plan: Plan, timeout: int | No
     if source is not None:  # the GitOps backend fetches the chart itself
         run.progress(f"{verb} {namespace}/{name} with {package.name} {package.version} from {source.repo_url} "
                      f"(waiting for readiness; {wait})")
-        spec = ReleaseSpec(name, namespace, "", plan.values, timeout, source=source)
+        spec = ReleaseSpec(name, namespace, "", plan.values, timeout, source=source, owner=deployment.deployment_id)
         return Outcome(adapter.install(spec) if kind is OperationType.CREATE else adapter.upgrade(spec), plan)
     run.progress(f"fetching package {package.name} {package.version} ({package.checksum})")
     chart = Path(run.ports.work_dir) / f"netweave-chart-{run.operation.operation_id}.tgz"
     chart.write_bytes(run.ports.packages.read_archive(package.digest))
     try:
-        spec = ReleaseSpec(name, namespace, str(chart), plan.values, timeout)
+        spec = ReleaseSpec(name, namespace, str(chart), plan.values, timeout, owner=deployment.deployment_id)
         run.progress(f"{verb} release {namespace}/{name} with {package.name} {package.version} "
                      f"(waiting for readiness; {wait})")
         release = adapter.install(spec) if kind is OperationType.CREATE else adapter.upgrade(spec)

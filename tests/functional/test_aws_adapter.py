@@ -23,6 +23,7 @@ from chalicelib.bootstrap import IMS_ADAPTER_TYPES
 from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import BackendUnavailable, BadRequest, ConfigurationError, Conflict, NotFound
 from chalicelib.domain.inventory import InventoryObject, ObjectType
+from chalicelib.domain.ownership import NotOwned
 from chalicelib.settings import AdapterConfig
 
 pytestmark = pytest.mark.xdist_group("aws-adapter")  # one moto server, one worker: keep the module together
@@ -218,9 +219,46 @@ def test_name_collision_is_a_conflict(world: World) -> None:
 
 def test_resize_cannot_change_the_instance_type(world: World) -> None:
     adapter = make_adapter()
+    created = adapter.create_resource_pool(PoolRequest(name="typed-pool", instance_type="m5.large", replicas=1),
+                                           CONTEXT)
+    try:
+        with pytest.raises(BadRequest, match=r"extensions\.instanceType"):
+            adapter.update_resource_pool(created.resource_pool_id,
+                                         PoolRequest(name="", instance_type="c5.metal", replicas=3), CONTEXT)
+    finally:
+        adapter.delete_resource_pool(created.resource_pool_id)
+
+
+def test_node_groups_netweave_did_not_create_are_never_resized_or_deleted(world: World) -> None:
+    """Attack: an SMO with o2ims write access resizes or deletes the operator's own node group (made outside
+    netweave, listed as a pool). Both are refused 409 before any EKS call; the node group is unchanged."""
+    adapter = make_adapter()
     pool_id = by_type(adapter.read_inventory(CONTEXT), ObjectType.RESOURCE_POOL)["du-pool"]["resourcePoolId"]
-    with pytest.raises(BadRequest, match=r"extensions\.instanceType"):
-        adapter.update_resource_pool(pool_id, PoolRequest(name="", instance_type="c5.metal", replicas=3), CONTEXT)
+    before = world.eks.describe_nodegroup(clusterName="edge", nodegroupName="du-pool")["nodegroup"]
+    with pytest.raises(NotOwned, match=r"node group 'du-pool' .* not created by netweave") as resized:
+        adapter.update_resource_pool(pool_id, PoolRequest(name="", replicas=0), CONTEXT)
+    with pytest.raises(NotOwned, match=r"netweave\.io/managed-by=netweave"):
+        adapter.delete_resource_pool(pool_id)
+    assert (resized.value.status, resized.value.slug) == (409, "not-owned")
+    after = world.eks.describe_nodegroup(clusterName="edge", nodegroupName="du-pool")["nodegroup"]
+    assert (after["status"], after["scalingConfig"]) == (before["status"], before["scalingConfig"]) == \
+        ("ACTIVE", {"minSize": 2, "maxSize": 2, "desiredSize": 2})
+
+    # What netweave creates carries the tag; an operator hands a node group over by adding it.
+    created = adapter.create_resource_pool(PoolRequest(name="own-pool", instance_type="m5.large", replicas=1),
+                                           CONTEXT)
+    tags = world.eks.describe_nodegroup(clusterName="edge", nodegroupName="own-pool")["nodegroup"]["tags"]
+    assert tags["netweave.io/managed-by"] == "netweave"
+    adapter.delete_resource_pool(created.resource_pool_id)
+    world.eks.create_nodegroup(clusterName="edge", nodegroupName="handed-over", nodeRole=NODE_ROLE,
+                               subnets=world.subnets, instanceTypes=["m5.large"],
+                               scalingConfig={"minSize": 1, "maxSize": 1, "desiredSize": 1},
+                               tags={"netweave.io/managed-by": "netweave"})
+    handed = by_type(adapter.read_inventory(CONTEXT), ObjectType.RESOURCE_POOL)["handed-over"]["resourcePoolId"]
+    adapter.update_resource_pool(handed, PoolRequest(name="", replicas=2), CONTEXT)
+    assert world.eks.describe_nodegroup(clusterName="edge", nodegroupName="handed-over")["nodegroup"][
+        "scalingConfig"]["desiredSize"] == 2
+    adapter.delete_resource_pool(handed)
 
 
 def test_cluster_choice_and_node_role_defaults(world: World) -> None:

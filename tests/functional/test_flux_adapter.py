@@ -20,6 +20,7 @@ from chalicelib.adapters.dms.flux import FluxDeploymentAdapter
 from chalicelib.adapters.dms.port import ChartSource, DeploymentFailed, ReleaseSpec
 from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import BackendUnavailable, CapabilityNotSupported, ConfigurationError, NotFound
+from chalicelib.domain.ownership import NotOwned
 from chalicelib.settings import AdapterConfig
 from devtools.chart_repo import helm_binary
 from devtools.kubesim import KubeSim, start_kubesim
@@ -27,6 +28,7 @@ from tests.conftest import PROJECT_DIR
 from tests.functional.conftest import quick_gitops
 
 pytestmark = [pytest.mark.xdist_group("flux-adapter")]
+OWNER = "0b9f3c2a-5d6e-4f70-8a1b-2c3d4e5f6a7b"  # the deployment these releases belong to
 TIMEOUT = 20
 FAIL_TIMEOUT = 3  # the HelmRelease's timeout: how long helm waits for crash-looping pods
 UNUSED_REPO = "http://127.0.0.1:9/unused"  # for calls that fail before anything is fetched
@@ -54,13 +56,14 @@ def apps(adapter: FluxDeploymentAdapter) -> Any:
 def spec(name: str, version: str = "1.0.0", values: dict[str, Any] | None = None, repo: str = UNUSED_REPO,
          chart: str = "du", timeout: int = TIMEOUT) -> ReleaseSpec:
     return ReleaseSpec(name=name, namespace=f"{name}-ns", chart_path="", values=values or {},
-                       timeout_seconds=timeout, source=ChartSource("helm-repo", repo, version, chart=chart))
+                       timeout_seconds=timeout, source=ChartSource("helm-repo", repo, version, chart=chart),
+                       owner=OWNER)
 
 
 def git_spec(name: str, version: str, repo: str, path: str = "charts/du",
              values: dict[str, Any] | None = None) -> ReleaseSpec:
     return ReleaseSpec(name=name, namespace=f"{name}-ns", chart_path="", values=values or {},
-                       timeout_seconds=TIMEOUT, source=ChartSource("git", repo, version, path=path))
+                       timeout_seconds=TIMEOUT, source=ChartSource("git", repo, version, path=path), owner=OWNER)
 
 
 def sources(adapter: FluxDeploymentAdapter, plural: str) -> list[dict[str, Any]]:
@@ -115,7 +118,7 @@ def test_install_upgrade_scale_history_uninstall(adapter: FluxDeploymentAdapter,
         (1, "superseded", "du-1.0.0"), (2, "deployed", "du-1.1.0")]
     assert all(r.updated_at for r in history)
 
-    scaled = adapter.scale(name, namespace, 4)
+    scaled = adapter.scale(name, namespace, 4, owner=OWNER)
     assert (scaled.status, scaled.revision, scaled.chart_version) == ("deployed", 3, "1.1.0")
     assert adapter._get(name, namespace)["spec"]["values"] == {"image": {"tag": "1.28"}, "replicaCount": 4}
     assert [(w.desired, w.ready) for w in scaled.workloads] == [(4, 4)]
@@ -126,12 +129,12 @@ def test_install_upgrade_scale_history_uninstall(adapter: FluxDeploymentAdapter,
     assert len(logs) == 4 and all(entry.lines for entry in logs)  # the release's pods exist and log
 
     with pytest.raises(CapabilityNotSupported):
-        adapter.rollback(name, namespace, 1)
-    adapter.uninstall(name, namespace)
+        adapter.rollback(name, namespace, 1, owner=OWNER)
+    adapter.uninstall(name, namespace, owner=OWNER)
     with pytest.raises(NotFound):
         adapter.status(name, namespace)
     assert apps.list_namespaced_deployment(namespace).items == []  # Flux's helm uninstalled the release
-    adapter.uninstall(name, namespace)  # idempotent
+    adapter.uninstall(name, namespace, owner=OWNER)  # idempotent
     assert [r for r in sources(adapter, "helmrepositories") if r["spec"]["url"] == chart_repository]  # shared
 
 
@@ -148,7 +151,7 @@ def test_oci_repository_source(adapter: FluxDeploymentAdapter) -> None:
     assert release["spec"]["chartRef"]["kind"] == "OCIRepository" and "chart" not in release["spec"]
     failed = adapter.status(name, f"{name}-ns")
     assert (failed.status, failed.revision, failed.details["flux"]["reason"]) == ("failed", 0, "InstallFailed")
-    adapter.uninstall(name, f"{name}-ns")
+    adapter.uninstall(name, f"{name}-ns", owner=OWNER)
 
 
 def test_crash_looping_pods_are_a_deployment_failure(adapter: FluxDeploymentAdapter, apps: Any,
@@ -171,7 +174,7 @@ def test_crash_looping_pods_are_a_deployment_failure(adapter: FluxDeploymentAdap
     assert (failed.status, failed.details["flux"]["reason"]) == ("failed", "UpgradeFailed")
     assert [(r.revision, r.status) for r in adapter.history(name, namespace)] == [
         (1, "failed"), (2, "deployed"), (3, "failed")]
-    adapter.uninstall(name, namespace)
+    adapter.uninstall(name, namespace, owner=OWNER)
     assert apps.list_namespaced_deployment(namespace).items == []
 
 
@@ -207,7 +210,7 @@ def test_install_upgrade_uninstall_from_git(adapter: FluxDeploymentAdapter, sim:
     assert helm_history(sim, name, namespace, tmp_path) == [
         (1, "superseded", f"du-{status.chart_version}"), (2, "deployed", f"du-{upgraded.chart_version}")]
 
-    adapter.uninstall(name, namespace)
+    adapter.uninstall(name, namespace, owner=OWNER)
     with pytest.raises(NotFound):
         adapter.status(name, namespace)
     assert apps.list_namespaced_deployment(namespace).items == []
@@ -225,22 +228,22 @@ def test_git_sources_that_cannot_be_fetched_fail_with_gits_or_helms_words(adapte
         adapter.install(git_spec(name, "2.0.0", git_chart_repository, path="charts/nope"))
     with pytest.raises(DeploymentFailed, match="git clone failed"):
         adapter.install(git_spec(name, "main", f"{UNUSED_REPO}.git"))
-    adapter.uninstall(name, namespace)
+    adapter.uninstall(name, namespace, owner=OWNER)
 
 
 def test_sources_without_a_chart_are_refused(adapter: FluxDeploymentAdapter) -> None:
     git = ReleaseSpec("du-git", "du-git-ns", "", {}, TIMEOUT,
-                      ChartSource("git", "https://git.example.com/charts.git", "main"))
+                      ChartSource("git", "https://git.example.com/charts.git", "main"), owner=OWNER)
     with pytest.raises(DeploymentFailed, match="chart path"):
         adapter.install(git)
     with pytest.raises(DeploymentFailed):
-        adapter.install(ReleaseSpec("du-none", "du-none-ns", "/tmp/du.tgz", {}, TIMEOUT))
+        adapter.install(ReleaseSpec("du-none", "du-none-ns", "/tmp/du.tgz", {}, TIMEOUT, owner=OWNER))
 
 
 def test_unknown_release_is_not_found(adapter: FluxDeploymentAdapter) -> None:
     calls: list[Callable[[], object]] = [
         lambda: adapter.status("ghost", "default"), lambda: adapter.history("ghost", "default"),
-        lambda: adapter.scale("ghost", "default", 2), lambda: adapter.logs("ghost", "default"),
+        lambda: adapter.scale("ghost", "default", 2, owner=OWNER), lambda: adapter.logs("ghost", "default"),
         lambda: adapter.upgrade(spec("ghost"))]
     for call in calls:
         with pytest.raises(NotFound):
@@ -269,7 +272,7 @@ def test_unreachable_cluster_is_backend_unavailable_quickly(sim: KubeSim, tmp_pa
     started = time.monotonic()
     calls: list[Callable[[], object]] = [lambda: offline.status("du", "default"),
                                          lambda: offline.install(spec("du-off")),
-                                         lambda: offline.uninstall("du", "default")]
+                                         lambda: offline.uninstall("du", "default", owner=OWNER)]
     for call in calls:
         with pytest.raises(BackendUnavailable, match="offline"):
             call()
@@ -295,7 +298,27 @@ def test_a_cluster_that_stopped_is_backend_unavailable(tmp_path: Path) -> None:
             adapter.status("du", "default")  # connected: its connections are pooled now
     calls: list[Callable[[], object]] = [lambda: adapter.status("du", "default"),
                                          lambda: adapter.install(spec("du-stopped")),
-                                         lambda: adapter.uninstall("du", "default")]
+                                         lambda: adapter.uninstall("du", "default", owner=OWNER)]
     for call in calls:
         with pytest.raises(BackendUnavailable, match="stopped"):
             call()
+
+
+def test_an_operator_helmrelease_is_never_scaled_replaced_or_deleted(adapter: FluxDeploymentAdapter) -> None:
+    custom = adapter.cluster.custom()
+    adapter.cluster.core().create_namespace({"metadata": {"name": "ops-ns"}})
+    theirs = {"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+              "metadata": {"name": "ops", "labels": {"team": "ran"}},
+              "spec": {"interval": "10m", "values": {"replicaCount": 1},
+                       "chart": {"spec": {"chart": "du", "version": "9.9.9",
+                                          "sourceRef": {"kind": "HelmRepository", "name": "operators"}}}}}
+    custom.create_namespaced_custom_object("helm.toolkit.fluxcd.io", "v2", "ops-ns", "helmreleases", theirs)
+    attempts: list[Callable[[], object]] = [
+        lambda: adapter.install(spec("ops")), lambda: adapter.upgrade(spec("ops")),
+        lambda: adapter.scale("ops", "ops-ns", 3, owner=OWNER), lambda: adapter.uninstall("ops", "ops-ns", owner=OWNER)]
+    for attempt in attempts:
+        with pytest.raises(NotOwned, match="Flux HelmRelease 'ops' in namespace 'ops-ns' was not created by netweave"):
+            attempt()
+    kept = custom.get_namespaced_custom_object("helm.toolkit.fluxcd.io", "v2", "ops-ns", "helmreleases", "ops")
+    assert kept["spec"] == theirs["spec"] and kept["metadata"]["labels"] == {"team": "ran"}
+    assert not kept["metadata"].get("deletionTimestamp")

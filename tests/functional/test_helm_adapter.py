@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +21,14 @@ from chalicelib.adapters.registry import AdapterRegistry
 from chalicelib.bootstrap import DMS_ADAPTER_TYPES
 from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import BackendUnavailable, NotFound
+from chalicelib.domain.ownership import NotOwned
 from chalicelib.settings import AdapterConfig, GatewayConfig
 from devtools.kubesim import KubeSim, start_kubesim
 from tests.conftest import PROJECT_DIR
 
 # The helm binary comes with `make setup`: without it these tests fail, they never skip.
 pytestmark = pytest.mark.xdist_group("helm-adapter")
+OWNER = "0b9f3c2a-5d6e-4f70-8a1b-2c3d4e5f6a7b"  # the deployment these releases belong to
 TIMEOUT = 30
 
 
@@ -55,7 +58,7 @@ def adapter(sim: KubeSim) -> HelmDeploymentAdapter:
 
 def spec(chart: Path, name: str, values: dict[str, Any], timeout: int = TIMEOUT) -> ReleaseSpec:
     return ReleaseSpec(name=name, namespace=f"{name}-ns", chart_path=str(chart), values=values,
-                       timeout_seconds=timeout)
+                       timeout_seconds=timeout, owner=OWNER)
 
 
 def test_vdu_lifecycle_install_scale_failed_upgrade_rollback_logs_uninstall(
@@ -68,7 +71,7 @@ def test_vdu_lifecycle_install_scale_failed_upgrade_rollback_logs_uninstall(
     assert [(p.phase, p.ready) for p in status.pods] == [("Running", True)] * 3
     assert status.ready
 
-    scaled = adapter.scale(name, namespace, 5, TIMEOUT)
+    scaled = adapter.scale(name, namespace, 5, TIMEOUT, owner=OWNER)
     assert (scaled.revision, scaled.workloads[0].desired, scaled.workloads[0].ready) == (2, 5, 5)
 
     started = time.monotonic()
@@ -80,7 +83,7 @@ def test_vdu_lifecycle_install_scale_failed_upgrade_rollback_logs_uninstall(
     assert (failed.status, failed.revision, failed.ready) == ("failed", 3, False)  # no automatic rollback
     assert "CrashLoopBackOff" in {p.reason for p in failed.pods}
 
-    rolled = adapter.rollback(name, namespace, None, TIMEOUT)
+    rolled = adapter.rollback(name, namespace, None, TIMEOUT, owner=OWNER)
     assert (rolled.status, rolled.revision, rolled.workloads[0].ready) == ("deployed", 4, 5)
     assert {p.reason for p in rolled.pods} == {None}
     history = adapter.history(name, namespace)
@@ -92,26 +95,56 @@ def test_vdu_lifecycle_install_scale_failed_upgrade_rollback_logs_uninstall(
     assert len(logs) == 5 and all(entry.container == "vdu" and len(entry.lines) == 1 for entry in logs)
     assert adapter.logs(name, namespace, container="no-such-container") == []
 
-    adapter.uninstall(name, namespace, TIMEOUT)
+    adapter.uninstall(name, namespace, TIMEOUT, owner=OWNER)
     with pytest.raises(NotFound):
         adapter.status(name, namespace)
-    adapter.uninstall(name, namespace, TIMEOUT)  # idempotent: a retried delete succeeds
+    adapter.uninstall(name, namespace, TIMEOUT, owner=OWNER)  # idempotent: a retried delete succeeds
 
 
 def test_scale_keeps_the_other_values(adapter: HelmDeploymentAdapter, chart: Path) -> None:
     name = "vdu-scale"
     adapter.install(spec(chart, name, {"replicaCount": 1, "podLabels": {"site": "edge-7"}}))
-    scaled = adapter.scale(name, f"{name}-ns", 2)
+    scaled = adapter.scale(name, f"{name}-ns", 2, owner=OWNER)
     assert scaled.workloads[0].ready == 2
     pods = adapter.cluster.core().list_namespaced_pod(f"{name}-ns", label_selector="site=edge-7").items
     assert len(pods) == 2
-    adapter.uninstall(name, f"{name}-ns")
+    adapter.uninstall(name, f"{name}-ns", owner=OWNER)
+
+
+def test_a_retried_install_is_its_own_and_another_deployment_cannot_take_the_release(
+        adapter: HelmDeploymentAdapter, chart: Path) -> None:
+    """A worker redelivered after it installed (but before it recorded anything) finds its own marker and converges;
+    another deployment naming the same release is refused every operation, the release unchanged."""
+    name, namespace = "vdu-retry", "vdu-retry-ns"
+    adapter.install(spec(chart, name, {"replicaCount": 1}))
+    again = adapter.install(spec(chart, name, {"replicaCount": 1}))
+    assert (again.revision, again.status, again.owner) == (2, "deployed", OWNER)
+    labels = [item.metadata.labels for item in adapter.cluster.core().list_namespaced_secret(
+        namespace, label_selector=f"owner=helm,name={name}").items]
+    assert [(entry["netweave.io/deployment-id"], entry["app.kubernetes.io/managed-by"]) for entry in labels] == \
+        [(OWNER, "netweave")] * 2
+
+    other = "5e7d9a1c-2b3f-4c6d-8e9f-0a1b2c3d4e5f"
+    attempts: list[Callable[[], object]] = [
+        lambda: adapter.install(replace(spec(chart, name, {"replicaCount": 4}), owner=other)),
+        lambda: adapter.upgrade(replace(spec(chart, name, {"replicaCount": 4}), owner=other)),
+        lambda: adapter.scale(name, namespace, 4, owner=other),
+        lambda: adapter.rollback(name, namespace, 1, owner=other),
+        lambda: adapter.uninstall(name, namespace, owner=other)]
+    for attempt in attempts:
+        with pytest.raises(NotOwned, match="belongs to another netweave deployment") as refused:
+            attempt()
+        assert refused.value.status == 409 and other in refused.value.detail and OWNER not in refused.value.detail
+    kept = adapter.status(name, namespace)
+    assert (kept.revision, kept.workloads[0].desired, kept.owner) == (2, 1, OWNER)
+    adapter.uninstall(name, namespace, owner=OWNER)
 
 
 def test_unknown_release_is_not_found(adapter: HelmDeploymentAdapter, chart: Path) -> None:
     calls: list[Callable[[], object]] = [
         lambda: adapter.status("ghost", "default"), lambda: adapter.history("ghost", "default"),
-        lambda: adapter.rollback("ghost", "default"), lambda: adapter.scale("ghost", "default", 2),
+        lambda: adapter.rollback("ghost", "default", owner=OWNER),
+        lambda: adapter.scale("ghost", "default", 2, owner=OWNER),
         lambda: adapter.logs("ghost", "default"), lambda: adapter.upgrade(spec(chart, "ghost", {}))]
     for call in calls:
         with pytest.raises(NotFound):
@@ -122,7 +155,7 @@ def test_invalid_chart_is_a_deployment_failure(adapter: HelmDeploymentAdapter, t
     broken = tmp_path / "broken-1.0.0.tgz"
     broken.write_bytes(b"not a gzip archive")
     with pytest.raises(DeploymentFailed) as caught:
-        adapter.install(ReleaseSpec("broken", "broken-ns", str(broken), {}, 10))
+        adapter.install(ReleaseSpec("broken", "broken-ns", str(broken), {}, 10, owner=OWNER))
     assert caught.value.status == 422 and caught.value.detail
 
 

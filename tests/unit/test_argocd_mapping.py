@@ -29,7 +29,9 @@ def app(sync: str = "Synced", health: str = "Healthy", phase: str = "Succeeded",
 def test_application_body_without_automated_sync_and_git_source() -> None:
     git = mapping.argocd_source(ChartSource("git", "https://git.example.com/r.git", "main", path="charts/du"),
                                 "du", {})
-    body = mapping.application("du", "ns", git, SETTINGS)
+    body = mapping.application("du", "ns", git, SETTINGS, "d-1")
+    assert body["metadata"]["labels"] == {"netweave.io/deployment-id": "d-1",
+                                          "app.kubernetes.io/managed-by": "netweave"}
     assert body["spec"]["syncPolicy"] == {"syncOptions": ["CreateNamespace=true"]}
     assert body["spec"]["source"] == {"repoURL": "https://git.example.com/r.git", "targetRevision": "main",
                                       "path": "charts/du", "helm": {"releaseName": "du", "valuesObject": {}}}

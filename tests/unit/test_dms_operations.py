@@ -70,9 +70,10 @@ class DyingAdapter(FakeDeploymentAdapter):
         self._call("upgrade", spec.timeout_seconds)
         return super().upgrade(spec)
 
-    def scale(self, name: str, namespace: str, replicas: int, timeout_seconds: int | None = None) -> ReleaseStatus:
+    def scale(self, name: str, namespace: str, replicas: int, timeout_seconds: int | None = None, *,
+              owner: str) -> ReleaseStatus:
         self._call("scale", timeout_seconds)
-        return super().scale(name, namespace, replicas, timeout_seconds)
+        return super().scale(name, namespace, replicas, timeout_seconds, owner=owner)
 
 
 @pytest.fixture()

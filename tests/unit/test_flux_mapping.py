@@ -11,10 +11,12 @@ from chalicelib.adapters.dms import flux_mapping as mapping
 from chalicelib.adapters.dms.port import ChartSource, DeploymentFailed, ReleaseSpec
 
 DNS_1123 = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+OWNER = "3f2b6c1e-8d4a-4e0f-9a71-2c5d8e9b0a14"
 
 
 def _spec(repo: str = "https://Charts.Example.com/oran/", version: str = "1.0.0") -> ReleaseSpec:
-    return ReleaseSpec("du", "oran-du", "", {"a": 1}, None, ChartSource("helm-repo", repo, version, chart="du"))
+    return ReleaseSpec("du", "oran-du", "", {"a": 1}, None, ChartSource("helm-repo", repo, version, chart="du"),
+                       owner=OWNER)
 
 
 def _release(ready: dict[str, Any] | None, history: list[dict[str, Any]], generation: int = 2,
@@ -48,7 +50,7 @@ def test_helm_repository_and_oci_bodies() -> None:
 
 def _git(version: str = "2.1.0", path: str | None = "charts/du") -> ReleaseSpec:
     return ReleaseSpec("du", "ns", "", {}, None, ChartSource("git", "https://git.example.com/c.git", version,
-                                                             path=path))
+                                                             path=path), owner=OWNER)
 
 
 def test_git_repository_and_release_bodies() -> None:
@@ -87,10 +89,11 @@ def test_incomplete_sources_are_refused() -> None:
     with pytest.raises(DeploymentFailed, match="chart path"):
         mapping.chart_source(_git(path=None), "flux-system", "5m")
     with pytest.raises(DeploymentFailed, match="chart name"):
-        mapping.chart_source(ReleaseSpec("du", "ns", "", {}, None, ChartSource("helm-repo", "https://x", "1")),
+        mapping.chart_source(ReleaseSpec("du", "ns", "", {}, None, ChartSource("helm-repo", "https://x", "1"),
+                                         owner=OWNER),
                              "flux-system", "5m")
     with pytest.raises(DeploymentFailed, match="no chart source"):
-        mapping.chart_source(ReleaseSpec("du", "ns", "/tmp/du.tgz"), "flux-system", "5m")
+        mapping.chart_source(ReleaseSpec("du", "ns", "/tmp/du.tgz", owner=OWNER), "flux-system", "5m")
 
 
 def test_outcome_and_state() -> None:

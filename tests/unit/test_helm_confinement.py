@@ -19,8 +19,11 @@ import pytest
 from chalicelib.adapters.dms import helm
 from chalicelib.adapters.dms import helm_status as mapping
 from chalicelib.adapters.dms.port import DeploymentFailed
+from chalicelib.domain.ownership import DEPLOYMENT_LABEL
 from chalicelib.settings import AdapterConfig
 from devtools import hostile_archives as hostile
+
+OWNER = "0b9f3c2a-5d6e-4f70-8a1b-2c3d4e5f6a7b"  # the deployment the release belongs to (its marker is checked)
 
 
 def _release(chart_name: object, templates: tuple[str, ...] = ("templates/cm.yaml",)) -> bytes:
@@ -54,6 +57,7 @@ def _adapter(monkeypatch: pytest.MonkeyPatch, release: object, applied: list[tup
     monkeypatch.setattr(adapter.cluster, "core",
                         lambda: SimpleNamespace(read_namespaced_secret=lambda *_, **__: secret))
     monkeypatch.setattr(adapter, "_metadata", lambda name, namespace: {"revision": 1})
+    monkeypatch.setattr(adapter, "_release_labels", lambda name, namespace: {DEPLOYMENT_LABEL: OWNER})
 
     def apply(name: str, namespace: str, chart_ref: str, *_: Any, **__: Any) -> None:
         files = sorted(str(p.relative_to(chart_ref)) for p in Path(chart_ref).rglob("*") if p.is_file())
@@ -71,7 +75,7 @@ def _everything_under(root: Path) -> list[str]:
 def test_a_genuine_record_is_rebuilt_inside_the_temporary_directory(
         scratch: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     applied: list[tuple[str, list[str]]] = []
-    _adapter(monkeypatch, "vdu", applied).scale("r1", "ran", 3)
+    _adapter(monkeypatch, "vdu", applied).scale("r1", "ran", 3, owner=OWNER)
     [(chart_dir, files)] = applied
     assert Path(chart_dir).name == "vdu" and Path(chart_dir).is_relative_to(scratch / "tmp")
     assert files == ["Chart.yaml", "templates/cm.yaml", "values.yaml"]
@@ -84,7 +88,7 @@ def test_a_forged_chart_name_writes_nothing_and_fails_the_operation(
     applied: list[tuple[str, list[str]]] = []
     adapter = _adapter(monkeypatch, forged, applied)
     with pytest.raises(DeploymentFailed, match=r"chart name .* is not a chart name .*nothing was written"):
-        adapter.scale("r1", "ran", 3)
+        adapter.scale("r1", "ran", 3, owner=OWNER)
     assert applied == []
     assert _everything_under(scratch) == ["tmp"]
 
@@ -93,7 +97,7 @@ def test_an_absolute_forged_chart_name_writes_nothing(scratch: Path, monkeypatch
     applied: list[tuple[str, list[str]]] = []
     target = scratch / "elsewhere"
     with pytest.raises(DeploymentFailed, match="is not a chart name"):
-        _adapter(monkeypatch, str(target), applied).scale("r1", "ran", 3)
+        _adapter(monkeypatch, str(target), applied).scale("r1", "ran", 3, owner=OWNER)
     assert applied == [] and not target.exists()
     assert _everything_under(scratch) == ["tmp"]
 
@@ -111,7 +115,7 @@ def test_a_forged_record_whose_files_collide_fails_cleanly(scratch: Path, monkey
     applied: list[tuple[str, list[str]]] = []
     forged = _release("vdu", ("templates/a.yaml", "templates/a.yaml/b.yaml"))
     with pytest.raises(DeploymentFailed, match="cannot rebuild the chart"):
-        _adapter(monkeypatch, forged, applied).scale("r1", "ran", 3)
+        _adapter(monkeypatch, forged, applied).scale("r1", "ran", 3, owner=OWNER)
     assert applied == [] and _everything_under(scratch) == ["tmp"]
 
 
@@ -124,7 +128,7 @@ def test_a_release_record_bomb_is_not_unpacked(scratch: Path, monkeypatch: pytes
     tracemalloc.start()
     try:
         with pytest.raises(DeploymentFailed, match="unpacks to more than 16777216 bytes"):
-            adapter.scale("r1", "ran", 3)
+            adapter.scale("r1", "ran", 3, owner=OWNER)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

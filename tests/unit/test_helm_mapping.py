@@ -114,17 +114,18 @@ def test_chart_rebuild_refuses_what_it_cannot_do_safely(change: dict[str, Any]) 
 def test_fake_dms_adapter_follows_the_helm_lifecycle() -> None:
     fake = FakeDeploymentAdapter()
     adapter: DeploymentAdapter = fake  # the fake satisfies the port (checked by mypy when run on tests)
-    assert adapter.install(ReleaseSpec("du", "ran", "/p/vdu-0.1.0.tgz", {"replicaCount": 3})).workloads[0].ready == 3
-    assert adapter.scale("du", "ran", 5).workloads[0].desired == 5
+    installed = adapter.install(ReleaseSpec("du", "ran", "/p/vdu-0.1.0.tgz", {"replicaCount": 3}, owner="d1"))
+    assert installed.workloads[0].ready == 3 and installed.owner == "d1"
+    assert adapter.scale("du", "ran", 5, owner="d1").workloads[0].desired == 5
     with pytest.raises(DeploymentFailed):
-        adapter.upgrade(ReleaseSpec("du", "ran", "/p/vdu-0.2.0.tgz", {"image": {"tag": "fail"}}))
+        adapter.upgrade(ReleaseSpec("du", "ran", "/p/vdu-0.2.0.tgz", {"image": {"tag": "fail"}}, owner="d1"))
     assert adapter.status("du", "ran").status == "failed"
-    rolled = adapter.rollback("du", "ran")
+    rolled = adapter.rollback("du", "ran", owner="d1")
     assert (rolled.status, rolled.revision, rolled.workloads[0].ready) == ("deployed", 4, 5)
     assert [r.status for r in adapter.history("du", "ran")] == ["superseded", "superseded", "failed", "deployed"]
     assert len(adapter.logs("du", "ran", tail_lines=1)[0].lines) == 1
-    adapter.uninstall("du", "ran")
-    adapter.uninstall("du", "ran")
+    adapter.uninstall("du", "ran", owner="d1")
+    adapter.uninstall("du", "ran", owner="d1")
     with pytest.raises(NotFound):
         adapter.status("du", "ran")
     fake.unavailable = True

@@ -33,6 +33,7 @@ from chalicelib.adapters.dms.port import (
 from chalicelib.adapters.kube_errors import read_errors, transport_errors
 from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import BackendUnavailable, NotFound
+from chalicelib.domain.ownership import DEPLOYMENT_LABEL, require_owned
 from chalicelib.settings import AdapterConfig
 
 Obj = dict[str, Any]
@@ -77,19 +78,21 @@ class ArgoCDDeploymentAdapter:
         source = self._source(spec)
         existing = self._lookup(spec.name, spec.namespace)
         app_name = existing["metadata"]["name"] if existing else mapping.application_name(spec.name, spec.namespace)
-        return self._deploy(app_name, spec.namespace, source, existing, spec.timeout_seconds)
+        return self._deploy(app_name, spec.namespace, source, existing, spec.timeout_seconds, spec.owner)
 
     def upgrade(self, spec: ReleaseSpec) -> ReleaseStatus:
         source = self._source(spec)
-        existing = self._get(spec.name, spec.namespace)
-        return self._deploy(existing["metadata"]["name"], spec.namespace, source, existing, spec.timeout_seconds)
+        existing = self._owned(spec.name, spec.namespace, spec.owner)
+        return self._deploy(existing["metadata"]["name"], spec.namespace, source, existing, spec.timeout_seconds,
+                            spec.owner)
 
-    def scale(self, name: str, namespace: str, replicas: int, timeout_seconds: int | None = None) -> ReleaseStatus:
-        existing = self._get(name, namespace)
+    def scale(self, name: str, namespace: str, replicas: int, timeout_seconds: int | None = None, *,
+              owner: str) -> ReleaseStatus:
+        existing = self._owned(name, namespace, owner)
         source = copy.deepcopy(mapping.spec_source(existing))
         helm = source.setdefault("helm", {})
         helm["valuesObject"] = {**(helm.get("valuesObject") or {}), "replicaCount": replicas}
-        return self._deploy(existing["metadata"]["name"], namespace, source, existing, timeout_seconds)
+        return self._deploy(existing["metadata"]["name"], namespace, source, existing, timeout_seconds, owner)
 
     def refusal(self, operation: str) -> str | None:
         """Why this backend will refuse `operation` whatever the deployment (the API answers 409 at once)."""
@@ -99,8 +102,8 @@ class ArgoCDDeploymentAdapter:
         return None
 
     def rollback(self, name: str, namespace: str, revision: int | None = None,
-                 timeout_seconds: int | None = None) -> ReleaseStatus:
-        app = self._get(name, namespace)
+                 timeout_seconds: int | None = None, *, owner: str) -> ReleaseStatus:
+        app = self._owned(name, namespace, owner)
         app_name = app["metadata"]["name"]
         if self.options.automated_sync or ((app.get("spec") or {}).get("syncPolicy") or {}).get("automated"):
             raise BackendRefused(self.refusal("rollback") or
@@ -135,18 +138,23 @@ class ArgoCDDeploymentAdapter:
                 app = self._get(name, namespace)
         return self._release_status(self._get(name, namespace))
 
-    def uninstall(self, name: str, namespace: str, timeout_seconds: int | None = None) -> None:
-        """Delete the Application; its resources finalizer makes ArgoCD delete what it deployed first. Idempotent."""
+    def uninstall(self, name: str, namespace: str, timeout_seconds: int | None = None, *, owner: str) -> None:
+        """Delete the Application; its resources finalizer makes ArgoCD delete what it deployed first. Idempotent.
+        Only this deployment's Application: the delete is preconditioned on the uid of the one checked."""
         app = self._lookup(name, namespace)
         if app is None:
             return
-        app_name = app["metadata"]["name"]
+        self._require_owned(app, owner)
+        app_name, uid = app["metadata"]["name"], app["metadata"].get("uid")
         try:
             self._call(lambda api: api.delete_namespaced_custom_object(
                 mapping.GROUP, mapping.VERSION, self.options.namespace, mapping.PLURAL, app_name,
-                _request_timeout=self.cluster.request_timeout))
+                body={"preconditions": {"uid": uid}}, _request_timeout=self.cluster.request_timeout))
         except NotFound:
             return
+        except _Conflict as error:  # replaced by another Application of that name since it was checked
+            raise BackendRefused(f"ArgoCD Application {app_name} changed while netweave deleted it; retry") \
+                from error
         timeout = timeout_seconds or self.options.default_timeout_seconds
         deadline = time.monotonic() + timeout
         while self._find(app_name) is not None:
@@ -182,9 +190,11 @@ class ArgoCDDeploymentAdapter:
         return mapping.argocd_source(spec.source, spec.name, spec.values)
 
     def _deploy(self, name: str, namespace: str, source: Obj, existing: Obj | None,
-                timeout_seconds: int | None) -> ReleaseStatus:
-        """Write the Application with `source` (plus a sync `operation` without automated sync), then wait."""
-        body = mapping.application(name, namespace, source, self.settings)
+                timeout_seconds: int | None, owner: str) -> ReleaseStatus:
+        """Write the Application with `source` (plus a sync `operation` without automated sync), then wait. An
+        existing Application is replaced only if it carries `owner`'s marker (its resourceVersion goes with the
+        replacement, so one swapped in after the check is not overwritten)."""
+        body = mapping.application(name, namespace, source, self.settings, owner)
         body["metadata"]["namespace"] = self.options.namespace
         if not self.options.automated_sync:
             body["operation"] = mapping.sync_operation(str(source.get("targetRevision") or "HEAD"),
@@ -197,6 +207,7 @@ class ArgoCDDeploymentAdapter:
                 except _Conflict:
                     existing = self._find(name)
                     continue
+            self._require_owned(existing, owner)
             if existing["metadata"].get("deletionTimestamp"):
                 raise BackendRefused(f"ArgoCD Application {name} is being deleted; retry once it is gone")
             replacement = copy.deepcopy(body)
@@ -284,6 +295,20 @@ class ArgoCDDeploymentAdapter:
         if app is None:
             raise NotFound(f"no ArgoCD Application deploying {name} into namespace {namespace}")
         return app
+
+    def _owned(self, name: str, namespace: str, owner: str) -> Obj:
+        app = self._get(name, namespace)
+        self._require_owned(app, owner)
+        return app
+
+    def _require_owned(self, app: Obj, owner: str) -> None:
+        """NotOwned unless the Application carries deployment `owner`'s marker: one an operator made is never
+        adopted (netweave would add its cascade-delete finalizer and later delete what it deployed)."""
+        name = app["metadata"]["name"]
+        require_owned(f"ArgoCD Application '{name}' in namespace '{self.options.namespace}'",
+                      (app["metadata"].get("labels") or {}), owner,
+                      f"kubectl label application --namespace {self.options.namespace} {name} "
+                      f"{DEPLOYMENT_LABEL}={owner} (docs/dms.md, \"Ownership markers\")")
 
     def _call(self, call: Callable[[Any], Any]) -> Any:
         """One CustomObjectsApi call, its failures as domain errors (409 as `_Conflict`, for the caller to retry)."""

@@ -21,11 +21,11 @@ from chalicelib.adapters.dms.port import (
     Revision,
     WorkloadStatus,
 )
+from chalicelib.domain.ownership import DEPLOYMENT_LABEL, deployment_labels
 
 Obj = dict[str, Any]
 GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "applications"
 FINALIZER = "resources-finalizer.argocd.argoproj.io"
-MANAGED_BY = "app.kubernetes.io/managed-by"
 TARGET_NAMESPACE = "netweave.io/target-namespace"
 ADAPTER_ANNOTATION = "netweave.io/adapter"
 FAILED_PHASES = frozenset({"Failed", "Error"})
@@ -57,8 +57,9 @@ def argocd_source(source: ChartSource, name: str, values: Obj) -> Obj:
     return out
 
 
-def application(name: str, namespace: str, source: Obj, settings: AppSettings) -> Obj:
-    """The whole Application object (without `metadata.namespace`, `resourceVersion` or `operation`)."""
+def application(name: str, namespace: str, source: Obj, settings: AppSettings, owner: str) -> Obj:
+    """The whole Application object (without `metadata.namespace`, `resourceVersion` or `operation`), marked as
+    deployment `owner`'s (chalicelib/domain/ownership.py)."""
     annotations = {TARGET_NAMESPACE: namespace}
     if settings.adapter_id:
         annotations[ADAPTER_ANNOTATION] = settings.adapter_id
@@ -71,7 +72,7 @@ def application(name: str, namespace: str, source: Obj, settings: AppSettings) -
     if settings.automated_sync:
         spec["syncPolicy"]["automated"] = {"prune": settings.prune, "selfHeal": settings.self_heal}
     return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Application",
-            "metadata": {"name": name, "labels": {MANAGED_BY: "netweave"}, "annotations": annotations,
+            "metadata": {"name": name, "labels": deployment_labels(owner), "annotations": annotations,
                          "finalizers": [FINALIZER]},
             "spec": spec}
 
@@ -238,7 +239,7 @@ def release_status(app: Obj, workloads: list[WorkloadStatus], pods: list[PodStat
     return ReleaseStatus(
         name=release_name(app), namespace=destination_namespace(app), revision=revision_number(app),
         status=release_state(app), chart_name=chart, chart_version=version, app_version=None, updated_at=updated,
-        workloads=workloads, pods=pods,
+        workloads=workloads, pods=pods, owner=((app.get("metadata") or {}).get("labels") or {}).get(DEPLOYMENT_LABEL),
         details={"argocd": {"project": (app.get("spec") or {}).get("project"), "syncStatus": sync or None,
                             "healthStatus": health or None,
                             "revision": (status.get("sync") or {}).get("revision")}})

@@ -30,6 +30,7 @@ from chalicelib.adapters.dms.port import (
 from chalicelib.adapters.kube_errors import transport_errors
 from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import BackendUnavailable, CapabilityNotSupported, NotFound
+from chalicelib.domain.ownership import DEPLOYMENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL, NotOwned, require_owned
 from chalicelib.settings import AdapterConfig
 
 _CONFLICT_RETRIES = 3
@@ -65,7 +66,8 @@ class FluxDeploymentAdapter:
     # --- lifecycle -----------------------------------------------------------------------------------------------
 
     def install(self, spec: ReleaseSpec) -> ReleaseStatus:
-        """Create or replace the source and the HelmRelease (idempotent: a retried install converges)."""
+        """Create or replace the source and the HelmRelease (idempotent: a retried install converges). An existing
+        HelmRelease of that name is replaced only if it carries this deployment's marker (`_replace_spec`)."""
         from kubernetes.client.exceptions import ApiException
 
         source = mapping.chart_source(spec, self.options.source_namespace, self.options.interval)
@@ -87,7 +89,7 @@ class FluxDeploymentAdapter:
                           spec.timeout_seconds)
 
     def upgrade(self, spec: ReleaseSpec) -> ReleaseStatus:
-        self._get(spec.name, spec.namespace)  # NotFound before anything is written
+        self._owned(spec.name, spec.namespace, spec.owner)  # NotFound or NotOwned before anything is written
         source = mapping.chart_source(spec, self.options.source_namespace, self.options.interval)
         self._apply_source(source)
         with self._cluster_errors(spec.name, spec.namespace):
@@ -95,9 +97,10 @@ class FluxDeploymentAdapter:
         return self._wait(spec.name, spec.namespace, generation, mapping.awaited_revision(spec),
                           spec.timeout_seconds)
 
-    def scale(self, name: str, namespace: str, replicas: int, timeout_seconds: int | None = None) -> ReleaseStatus:
+    def scale(self, name: str, namespace: str, replicas: int, timeout_seconds: int | None = None, *,
+              owner: str) -> ReleaseStatus:
         """A merge patch of `spec.values.replicaCount`: the chart and the other values stay as they are."""
-        self._get(name, namespace)
+        self._owned(name, namespace, owner)
         with self._cluster_errors(name, namespace):
             patched = self.cluster.custom().patch_namespaced_custom_object(
                 mapping.HELM_GROUP, mapping.HELM_VERSION, namespace, mapping.HELMRELEASES, name,
@@ -106,19 +109,24 @@ class FluxDeploymentAdapter:
         return self._wait(name, namespace, int(patched["metadata"].get("generation") or 1), version, timeout_seconds)
 
     def rollback(self, name: str, namespace: str, revision: int | None = None,
-                 timeout_seconds: int | None = None) -> ReleaseStatus:
+                 timeout_seconds: int | None = None, *, owner: str) -> ReleaseStatus:
         raise CapabilityNotSupported(f"backend '{self.adapter_id}': Flux cannot roll back to an earlier revision; "
                                      "upgrade to the earlier chart version instead")
 
-    def uninstall(self, name: str, namespace: str, timeout_seconds: int | None = None) -> None:
+    def uninstall(self, name: str, namespace: str, timeout_seconds: int | None = None, *, owner: str) -> None:
         """Delete the HelmRelease (Flux uninstalls the Helm release) and wait until it is gone. Sources are shared
-        between releases and stay."""
+        between releases and stay. The delete is preconditioned on the uid the ownership check read."""
         from kubernetes.client.exceptions import ApiException
 
+        try:
+            current = self._owned(name, namespace, owner)
+        except NotFound:
+            return
         with self._cluster_errors(name, namespace):
             try:
                 self.cluster.custom().delete_namespaced_custom_object(
                     mapping.HELM_GROUP, mapping.HELM_VERSION, namespace, mapping.HELMRELEASES, name,
+                    body={"preconditions": {"uid": current["metadata"].get("uid")}},
                     _request_timeout=self.cluster.request_timeout)
             except ApiException as error:
                 if error.status == 404:
@@ -164,8 +172,17 @@ class FluxDeploymentAdapter:
             release: dict[str, Any] = json.loads(response.data)
         return release
 
+    def _owned(self, name: str, namespace: str, owner: str) -> dict[str, Any]:
+        """The HelmRelease, provided it carries this deployment's marker: NotFound, NotOwned otherwise."""
+        release = self._get(name, namespace)
+        require_owned(f"Flux HelmRelease '{name}' in namespace '{namespace}'", mapping.labels(release), owner,
+                      f"kubectl label helmrelease --namespace {namespace} {name} {DEPLOYMENT_LABEL}={owner} "
+                      f"(docs/dms.md, \"Ownership markers\")")
+        return release
+
     def _apply_source(self, source: mapping.FluxSource) -> None:
-        """Create the source, or replace its spec and labels when it exists (same URL: same name)."""
+        """Create the source, or replace its spec and labels when it exists (same URL: same name) and netweave made
+        it; a source of that name without netweave's label is someone else's and is refused."""
         from kubernetes.client.exceptions import ApiException
 
         custom, namespace = self.cluster.custom(), self.options.source_namespace
@@ -177,6 +194,13 @@ class FluxDeploymentAdapter:
             except ApiException as error:
                 if error.status != 409:
                     raise
+                existing = custom.get_namespaced_custom_object(*args, source.name,
+                                                               _request_timeout=self.cluster.request_timeout)
+                if mapping.labels(existing).get(MANAGED_BY_LABEL) != MANAGED_BY:
+                    raise NotOwned(f"Flux {source.kind} '{source.name}' in namespace '{namespace}' was not created "
+                                   f"by netweave (no {MANAGED_BY_LABEL}={MANAGED_BY} label): netweave does not "
+                                   "change it, and nothing was changed. An operator removes it, or labels it so "
+                                   "(docs/dms.md, \"Ownership markers\")") from error
                 custom.patch_namespaced_custom_object(
                     *args, source.name, {"metadata": {"labels": mapping.MANAGED_BY}, "spec": source.body["spec"]},
                     _request_timeout=self.cluster.request_timeout)
@@ -189,10 +213,9 @@ class FluxDeploymentAdapter:
         custom = self.cluster.custom()
         wanted = mapping.release_spec(spec, source, self.options.interval, self._timeout(spec.timeout_seconds))
         for attempt in range(_CONFLICT_RETRIES):
-            current = self._get(spec.name, spec.namespace)
+            current = self._owned(spec.name, spec.namespace, spec.owner)  # replace carries its resourceVersion
             merged = {**(current.get("spec") or {}), **wanted}
             current["spec"] = {key: value for key, value in merged.items() if value is not None}
-            current["metadata"]["labels"] = {**(current["metadata"].get("labels") or {}), **mapping.MANAGED_BY}
             try:
                 replaced = custom.replace_namespaced_custom_object(
                     mapping.HELM_GROUP, mapping.HELM_VERSION, spec.namespace, mapping.HELMRELEASES, spec.name,

@@ -23,11 +23,15 @@ from chalicelib.adapters.dms.port import (
     WorkloadStatus,
     is_release_state,
 )
+from chalicelib.domain.ownership import DEPLOYMENT_LABEL, MANAGED_BY_LABEL, deployment_labels
+from chalicelib.domain.ownership import MANAGED_BY as MANAGED_BY_VALUE
 
 Obj = dict[str, Any]
 HELM_GROUP, HELM_VERSION, HELMRELEASES = "helm.toolkit.fluxcd.io", "v2", "helmreleases"
 SOURCE_GROUP = "source.toolkit.fluxcd.io"
-MANAGED_BY = {"app.kubernetes.io/managed-by": "netweave"}
+# Sources are shared by every release that installs from the same repository: they carry netweave's mark, not a
+# deployment's (chalicelib/domain/ownership.py).
+MANAGED_BY = {MANAGED_BY_LABEL: MANAGED_BY_VALUE}
 Outcome = Literal["ready", "failed", "pending"]
 _NOT_DNS = re.compile(r"[^a-z0-9-]+")
 _MAX_NAME = 63
@@ -147,7 +151,7 @@ def release_spec(spec: ReleaseSpec, source: FluxSource, interval: str, timeout_s
 def helm_release(spec: ReleaseSpec, source: FluxSource, interval: str, timeout_seconds: int | None = None) -> Obj:
     body = {k: v for k, v in release_spec(spec, source, interval, timeout_seconds).items() if v is not None}
     return {"apiVersion": f"{HELM_GROUP}/{HELM_VERSION}", "kind": "HelmRelease",
-            "metadata": {"name": spec.name, "namespace": spec.namespace, "labels": dict(MANAGED_BY)},
+            "metadata": {"name": spec.name, "namespace": spec.namespace, "labels": deployment_labels(spec.owner)},
             "spec": body}
 
 
@@ -218,10 +222,14 @@ def release_status(release: Obj, workloads: list[WorkloadStatus], pods: list[Pod
         chart_name=str(newest.get("chartName") or spec_chart),
         chart_version=str(status.get("lastAttemptedRevision") or spec_version or newest.get("chartVersion") or ""),
         app_version=newest.get("appVersion"), updated_at=ready.get("lastTransitionTime"),
-        workloads=workloads, pods=pods,
+        workloads=workloads, pods=pods, owner=labels(release).get(DEPLOYMENT_LABEL),
         details={"flux": {"ready": ready.get("status"), "reason": ready.get("reason"),
                           "message": ready.get("message"),
                           "lastAttemptedRevision": status.get("lastAttemptedRevision")}})
+
+
+def labels(obj: Obj) -> dict[str, str]:
+    return dict((obj.get("metadata") or {}).get("labels") or {})
 
 
 # The states a HelmRelease history entry can carry (Flux records Helm's own).

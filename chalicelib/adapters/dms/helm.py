@@ -29,10 +29,14 @@ from chalicelib.adapters.helm_binary import helm_binary
 from chalicelib.adapters.kube_errors import read_errors, transport_errors
 from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import BackendUnavailable, NotFound
+from chalicelib.domain.ownership import DEPLOYMENT_LABEL, deployment_labels, require_owned
 from chalicelib.domain.packages import chart_name_problem
 from chalicelib.settings import AdapterConfig
 
 T = TypeVar("T")
+HISTORY_MAX = 10  # revisions helm keeps per release (pyhelm3's default, which netweave used before)
+# Metadata only: a list of helm's release Secrets would otherwise carry every revision's whole chart.
+_METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json"
 
 
 class HelmOptions(ClusterOptions):
@@ -76,34 +80,48 @@ class HelmDeploymentAdapter:
     # --- lifecycle -----------------------------------------------------------------------------------------------
 
     def install(self, spec: ReleaseSpec) -> ReleaseStatus:
-        # `upgrade --install`: a worker retrying an install after a crash converges instead of failing.
-        self._apply(spec.name, spec.namespace, spec.chart_path, spec.values, spec.timeout_seconds, reuse=False)
+        # `upgrade --install`: a worker retrying an install after a crash converges instead of failing, provided
+        # the release it finds is the one the first attempt made (our marker); anyone else's is refused.
+        if self._release_labels(spec.name, spec.namespace) is not None:
+            self._require_owned(spec.name, spec.namespace, spec.owner)
+        self._apply(spec.name, spec.namespace, spec.chart_path, spec.values, spec.timeout_seconds, spec.owner,
+                    reuse=False)
         return self.status(spec.name, spec.namespace)
 
     def upgrade(self, spec: ReleaseSpec) -> ReleaseStatus:
-        self._metadata(spec.name, spec.namespace)  # NotFound: pyhelm3 always adds --install
-        self._apply(spec.name, spec.namespace, spec.chart_path, spec.values, spec.timeout_seconds, reuse=False)
+        # NotFound before `upgrade --install` could create the release; NotOwned before it could take one over
+        self._require_owned(spec.name, spec.namespace, spec.owner)
+        self._apply(spec.name, spec.namespace, spec.chart_path, spec.values, spec.timeout_seconds, spec.owner,
+                    reuse=False)
         return self.status(spec.name, spec.namespace)
 
-    def scale(self, name: str, namespace: str, replicas: int, timeout_seconds: int | None = None) -> ReleaseStatus:
+    def scale(self, name: str, namespace: str, replicas: int, timeout_seconds: int | None = None, *,
+              owner: str) -> ReleaseStatus:
         """An upgrade to the release's own chart (rebuilt from helm's record of the current revision) with the
         current values and `replicaCount`, so nothing but the replica count changes."""
         revision = int(self._metadata(name, namespace)["revision"])
+        self._require_owned(name, namespace, owner)
         with self._current_chart(name, namespace, revision) as chart_dir:
-            self._apply(name, namespace, str(chart_dir), {"replicaCount": replicas}, timeout_seconds, reuse=True)
+            self._apply(name, namespace, str(chart_dir), {"replicaCount": replicas}, timeout_seconds, owner,
+                        reuse=True)
         return self.status(name, namespace)
 
     def rollback(self, name: str, namespace: str, revision: int | None = None,
-                 timeout_seconds: int | None = None) -> ReleaseStatus:
+                 timeout_seconds: int | None = None, *, owner: str) -> ReleaseStatus:
+        # helm copies the target revision's labels: docs/dms.md has operators label every revision they adopt.
+        self._require_owned(name, namespace, owner)
         timeout = self._timeout(timeout_seconds)
         with self._explained(name, namespace):
             self._helm(lambda client: client._command.rollback(name, revision, namespace=namespace,
                                                                timeout=timeout, wait=True))
         return self.status(name, namespace)
 
-    def uninstall(self, name: str, namespace: str, timeout_seconds: int | None = None) -> None:
+    def uninstall(self, name: str, namespace: str, timeout_seconds: int | None = None, *, owner: str) -> None:
         """Idempotent: a release that is already gone counts as uninstalled (pyhelm3 treats it so, and a retried
         delete operation must succeed)."""
+        if self._release_labels(name, namespace) is None:
+            return
+        self._require_owned(name, namespace, owner)
         timeout = self._timeout(timeout_seconds)
         self._helm(lambda client: client.uninstall_release(name, namespace=namespace, timeout=timeout, wait=True))
 
@@ -111,9 +129,10 @@ class HelmDeploymentAdapter:
 
     def status(self, name: str, namespace: str) -> ReleaseStatus:
         metadata = self._metadata(name, namespace)
+        labels = self._release_labels(name, namespace) or {}
         with self._cluster_errors():
             workloads, pods = self.cluster.workloads_and_pods(name, namespace)
-        return mapping.release_status(metadata, workloads, pods)
+        return mapping.release_status(metadata, workloads, pods, labels.get(DEPLOYMENT_LABEL))
 
     def history(self, name: str, namespace: str) -> list[Revision]:
         entries = self._helm(lambda client: client._command.history(name, namespace=namespace))
@@ -135,14 +154,20 @@ class HelmDeploymentAdapter:
         return f"{seconds or self.options.default_timeout_seconds}s"
 
     def _apply(self, name: str, namespace: str, chart_ref: str, values: dict[str, Any], timeout_seconds: int | None,
-               *, reuse: bool) -> None:
-        timeout = self._timeout(timeout_seconds)
+               owner: str, *, reuse: bool) -> None:
+        """`helm upgrade --install` carrying the ownership marker as release labels (on the release's storage
+        Secret). pyhelm3's own upgrade has no `--labels`, so the command is built here; every revision gets the
+        labels again, which also marks a release an operator adopted by labelling only its latest revision."""
+        labels = ",".join(f"{key}={value}" for key, value in deployment_labels(owner).items())
+        command = ["upgrade", name, chart_ref, "--install", "--namespace", namespace, "--create-namespace",
+                   "--labels", labels, "--history-max", str(HISTORY_MAX), "--timeout", self._timeout(timeout_seconds),
+                   "--wait", "--wait-for-jobs", "--values", "-", "--output", "json"]
+        if reuse:
+            command.append("--reuse-values")
 
         async def run(client: Any) -> Any:
-            chart = await client.get_chart(chart_ref)  # `helm show chart`: rejects a broken archive up front
-            return await client.install_or_upgrade_release(
-                name, chart, values, namespace=namespace, create_namespace=True, reuse_values=reuse, wait=True,
-                timeout=timeout, atomic=False)
+            await client.get_chart(chart_ref)  # `helm show chart`: rejects a broken archive up front
+            return await client._command.run(command, json.dumps(values).encode())
 
         with self._explained(name, namespace):
             self._helm(run)
@@ -160,6 +185,24 @@ class HelmDeploymentAdapter:
             except read_errors():  # best effort: the helm error alone is still the answer
                 raise error from None
             raise DeploymentFailed(mapping.with_waiting_pods(error.detail, pods)) from error
+
+    def _release_labels(self, name: str, namespace: str) -> dict[str, str] | None:
+        """The labels of the release's latest revision (helm keeps them on its storage Secret), None if there is
+        no release. One list of the Secrets' metadata only: their data (whole charts) is never transferred."""
+        with self._cluster_errors():
+            response = self.cluster.core().list_namespaced_secret(
+                namespace, label_selector=f"owner=helm,name={name}", _request_timeout=self.cluster.request_timeout,
+                _preload_content=False, _headers={"Accept": _METADATA_ONLY})
+        return mapping.latest_release_labels(json.loads(response.data).get("items") or [])
+
+    def _require_owned(self, name: str, namespace: str, owner: str) -> None:
+        """NotFound without a release; NotOwned unless its latest revision carries this deployment's marker."""
+        labels = self._release_labels(name, namespace)
+        if labels is None:
+            raise NotFound(f"no helm release found: {name} in namespace {namespace}")
+        require_owned(f"helm release '{name}' in namespace '{namespace}'", labels, owner,
+                      f"kubectl label secret --namespace {namespace} --selector owner=helm,name={name} "
+                      f"{DEPLOYMENT_LABEL}={owner} (docs/dms.md, \"Ownership markers\")")
 
     def _metadata(self, name: str, namespace: str) -> dict[str, Any]:
         """`helm get metadata`: revision, state and chart of the current revision in one call."""

@@ -85,14 +85,14 @@ def release_state(value: Any) -> ReleaseState:
     return state if is_release_state(state) else "unknown"
 
 
-def release_status(metadata: dict[str, Any], workloads: list[WorkloadStatus], pods: list[PodStatus]
-                   ) -> ReleaseStatus:
+def release_status(metadata: dict[str, Any], workloads: list[WorkloadStatus], pods: list[PodStatus],
+                   owner: str | None = None) -> ReleaseStatus:
     """From `helm get metadata -o json` (one call gives revision, state and chart) and the cluster's view."""
     return ReleaseStatus(
         name=str(metadata["name"]), namespace=str(metadata["namespace"]), revision=int(metadata["revision"]),
         status=release_state(metadata.get("status")), chart_name=str(metadata.get("chart") or ""),
         chart_version=str(metadata.get("version") or ""), app_version=metadata.get("appVersion") or None,
-        updated_at=metadata.get("deployedAt") or None, workloads=workloads, pods=pods,
+        updated_at=metadata.get("deployedAt") or None, workloads=workloads, pods=pods, owner=owner,
     )
 
 
@@ -187,3 +187,16 @@ def chart_files(release: dict[str, Any]) -> dict[str, bytes]:
             raise ValueError(f"unsafe file name in release record: {name!r}")
         files[name] = base64.b64decode(entry.get("data") or "")
     return files
+
+
+def latest_release_labels(secrets: list[dict[str, Any]]) -> dict[str, str] | None:
+    """The labels of the latest revision among a release's storage Secrets (helm labels each with its `version`),
+    None if there are none. The ownership marker is read from there (chalicelib/domain/ownership.py)."""
+    def version(item: dict[str, Any]) -> int:
+        text = str(((item.get("metadata") or {}).get("labels") or {}).get("version") or "")
+        return int(text) if text.isdigit() else -1
+
+    if not secrets:
+        return None
+    labels = (max(secrets, key=version).get("metadata") or {}).get("labels") or {}
+    return {str(key): str(value) for key, value in labels.items()}

@@ -2,8 +2,9 @@
 never on a backend module: the `run_dms_operation` worker calls these methods and records what they return.
 
 All methods are synchronous (the worker is); a backend that is asynchronous inside hides that. Errors leave as
-domain errors only: `NotFound` (no such release), `BackendUnavailable` (cluster or tool unreachable) and
-`DeploymentFailed` (the backend refused or gave up, e.g. invalid chart, readiness timeout).
+domain errors only: `NotFound` (no such release), `BackendUnavailable` (cluster or tool unreachable),
+`DeploymentFailed` (the backend refused or gave up, e.g. invalid chart, readiness timeout) and `NotOwned` (an object
+of that name exists without the deployment's ownership marker: refused before anything changed).
 """
 
 from __future__ import annotations
@@ -78,6 +79,9 @@ class ReleaseSpec:
     values: dict[str, Any] = field(default_factory=dict)
     timeout_seconds: int | None = None  # None: the adapter's default
     source: ChartSource | None = None
+    # The deployment this release belongs to: its objects carry it as their ownership marker, and an existing
+    # object without it is refused (chalicelib/domain/ownership.py).
+    owner: str = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,8 @@ class ReleaseStatus:
     # What the backend adds in its own terms, shown under the deployment's extensions (e.g. {"argocd": {"project",
     # "syncStatus", "healthStatus", "revision"}}).
     details: dict[str, Any] = field(default_factory=dict)
+    # The deployment id the release's ownership marker names; None: it has none (chalicelib/domain/ownership.py).
+    owner: str | None = None
 
     @property
     def ready(self) -> bool:
@@ -147,23 +153,27 @@ class DeploymentAdapter(Protocol):
     def capabilities(self) -> frozenset[Capability]: ...
 
     def install(self, spec: ReleaseSpec) -> ReleaseStatus:
-        """Install (idempotent: an existing release is upgraded) and wait until its workloads are ready."""
+        """Install (idempotent: an existing release of `spec.owner` is upgraded) and wait until its workloads are
+        ready. An existing release without that owner's marker: NotOwned, nothing changed."""
         ...
 
     def upgrade(self, spec: ReleaseSpec) -> ReleaseStatus:
         """Upgrade an existing release (NotFound if none) and wait; a failure leaves the release `failed`."""
         ...
 
-    def scale(self, name: str, namespace: str, replicas: int, timeout_seconds: int | None = None) -> ReleaseStatus:
+    def scale(self, name: str, namespace: str, replicas: int, timeout_seconds: int | None = None, *,
+              owner: str) -> ReleaseStatus:
         """Upgrade with the current values plus `replicaCount`, and wait."""
         ...
 
     def rollback(self, name: str, namespace: str, revision: int | None = None,
-                 timeout_seconds: int | None = None) -> ReleaseStatus:
+                 timeout_seconds: int | None = None, *, owner: str) -> ReleaseStatus:
         """Roll back to `revision` (None: the previous one) as a new revision, and wait."""
         ...
 
-    def uninstall(self, name: str, namespace: str, timeout_seconds: int | None = None) -> None: ...
+    def uninstall(self, name: str, namespace: str, timeout_seconds: int | None = None, *, owner: str) -> None:
+        """Idempotent: a release already gone counts as uninstalled; one without `owner`'s marker is NotOwned."""
+        ...
 
     def status(self, name: str, namespace: str) -> ReleaseStatus: ...
 

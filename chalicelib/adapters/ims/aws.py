@@ -34,6 +34,7 @@ from chalicelib.domain.errors import (
     NotFound,
 )
 from chalicelib.domain.inventory import InventoryObject, ResourcePool
+from chalicelib.domain.ownership import MANAGED_BY, MANAGED_BY_TAG, require_pool_owned
 from chalicelib.observability import logger
 from chalicelib.settings import AdapterConfig
 
@@ -307,7 +308,7 @@ class AwsInventoryAdapter:
     @staticmethod
     def _tags(request: PoolRequest) -> dict[str, str]:
         # The requested O2 location lives on the node group, so every later read maps it back.
-        tags = {mapping.MANAGED_BY_TAG: "netweave"}
+        tags = {MANAGED_BY_TAG: MANAGED_BY}  # the ownership marker: only tagged node groups are changed later
         if request.location:
             tags[mapping.LOCATION_TAG] = request.location
         return tags
@@ -315,7 +316,7 @@ class AwsInventoryAdapter:
     def update_resource_pool(
         self, resource_pool_id: str, request: PoolRequest, context: InventoryContext
     ) -> ResourcePool:
-        group = self._find_nodegroup(resource_pool_id)
+        group = self._owned_nodegroup(resource_pool_id)
         self._check_unchangeable(group, request)
         scaling = pools.update_scaling(
             group.get("scalingConfig", {}), pools.requested_replicas(request), request.extensions
@@ -344,8 +345,16 @@ class AwsInventoryAdapter:
         if request.location and request.location != self.site.location_of(group.get("tags", {})):
             raise BadRequest("location: the location of a resource pool cannot be changed")
 
-    def delete_resource_pool(self, resource_pool_id: str) -> None:
+    def _owned_nodegroup(self, resource_pool_id: str) -> dict[str, Any]:
+        """The pool's node group, provided netweave created it (its tag, docs/aws-backend.md): the operator's own
+        node groups are listed as pools but never resized or deleted through O2 (409 before any EKS change)."""
         group = self._find_nodegroup(resource_pool_id)
+        require_pool_owned(f"EKS node group '{group['nodegroupName']}' of cluster '{group['clusterName']}'",
+                           group.get("tags"))
+        return group
+
+    def delete_resource_pool(self, resource_pool_id: str) -> None:
+        group = self._owned_nodegroup(resource_pool_id)
         with self._aws(
             f"delete node group {group['nodegroupName']}",
             ResourceNotFoundException=NotFound,

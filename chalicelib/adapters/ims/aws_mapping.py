@@ -28,7 +28,6 @@ from chalicelib.domain.inventory import (
 CLUSTER_TAG = "eks:cluster-name"  # EKS puts these two tags on every instance of a managed node group
 NODEGROUP_TAG = "eks:nodegroup-name"
 LOCATION_TAG = "netweave.io/location"  # where netweave records the O2 location a pool was created with
-MANAGED_BY_TAG = "netweave.io/managed-by"
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from chalicelib.adapters.dms.port import (
 )
 from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import BackendUnavailable, NotFound
+from chalicelib.domain.ownership import DEPLOYMENT_LABEL, require_owned
 
 ALL_CAPABILITIES = frozenset({Capability.DEPLOY, Capability.SCALE, Capability.UPGRADE,
                               Capability.ROLLBACK, Capability.STATUS, Capability.LOGS})
@@ -42,6 +43,7 @@ class _Revision:
 class _Release:
     name: str
     namespace: str
+    owner: str | None = None  # the ownership marker; None: made outside netweave (an operator's release)
     revisions: list[_Revision] = field(default_factory=list)
 
     @property
@@ -73,29 +75,35 @@ class FakeDeploymentAdapter:
 
     def install(self, spec: ReleaseSpec) -> ReleaseStatus:
         self._enter("install", spec.name, spec.namespace)
-        release = self.releases.setdefault((spec.namespace, spec.name), _Release(spec.name, spec.namespace))
+        release = self.releases.setdefault((spec.namespace, spec.name),
+                                           _Release(spec.name, spec.namespace, spec.owner))
+        _require_owned(release, spec.owner)
         return self._deploy(release, spec.chart_path, spec.values, "Install complete")
 
     def upgrade(self, spec: ReleaseSpec) -> ReleaseStatus:
-        release = self._release("upgrade", spec.name, spec.namespace)
+        release = self._owned("upgrade", spec.name, spec.namespace, spec.owner)
         return self._deploy(release, spec.chart_path, spec.values, "Upgrade complete")
 
-    def scale(self, name: str, namespace: str, replicas: int, timeout_seconds: int | None = None) -> ReleaseStatus:
-        release = self._release("scale", name, namespace)
+    def scale(self, name: str, namespace: str, replicas: int, timeout_seconds: int | None = None, *,
+              owner: str) -> ReleaseStatus:
+        release = self._owned("scale", name, namespace, owner)
         values = {**release.current.values, "replicaCount": replicas}
         return self._deploy(release, release.current.chart_path, values, "Upgrade complete")
 
     def rollback(self, name: str, namespace: str, revision: int | None = None,
-                 timeout_seconds: int | None = None) -> ReleaseStatus:
-        release = self._release("rollback", name, namespace)
+                 timeout_seconds: int | None = None, *, owner: str) -> ReleaseStatus:
+        release = self._owned("rollback", name, namespace, owner)
         target_number = revision if revision is not None else release.current.number - 1
         target = next((r for r in release.revisions if r.number == target_number), None)
         if target is None:
             raise DeploymentFailed(f"release {name} has no revision {target_number}")
         return self._deploy(release, target.chart_path, target.values, f"Rollback to {target_number}")
 
-    def uninstall(self, name: str, namespace: str, timeout_seconds: int | None = None) -> None:
+    def uninstall(self, name: str, namespace: str, timeout_seconds: int | None = None, *, owner: str) -> None:
         self._enter("uninstall", name, namespace)
+        release = self.releases.get((namespace, name))
+        if release is not None:
+            _require_owned(release, owner)
         self.releases.pop((namespace, name), None)
 
     def status(self, name: str, namespace: str) -> ReleaseStatus:
@@ -128,6 +136,11 @@ class FakeDeploymentAdapter:
             raise NotFound(f"no release {name} in namespace {namespace}")
         return release
 
+    def _owned(self, operation: str, name: str, namespace: str, owner: str) -> _Release:
+        release = self._release(operation, name, namespace)
+        _require_owned(release, owner)
+        return release
+
     def _deploy(self, release: _Release, chart_path: str, values: dict[str, Any], description: str
                 ) -> ReleaseStatus:
         failed = str((values.get("image") or {}).get("tag")) == "fail"
@@ -153,4 +166,9 @@ class FakeDeploymentAdapter:
                                   available=ready)
         return ReleaseStatus(name=release.name, namespace=release.namespace, revision=current.number,
                                status=current.state, chart_name=name, chart_version=version, app_version=None,
-                               updated_at=None, workloads=[workload], pods=pods)
+                               updated_at=None, workloads=[workload], pods=pods, owner=release.owner)
+
+
+def _require_owned(release: _Release, owner: str) -> None:
+    labels = {DEPLOYMENT_LABEL: release.owner} if release.owner else {}
+    require_owned(f"release '{release.name}' in namespace '{release.namespace}'", labels, owner, "label it")
