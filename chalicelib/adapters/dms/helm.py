@@ -39,6 +39,9 @@ class HelmOptions(ClusterOptions):
     """`options` of a `helm` DMS adapter in config/gateway.yaml."""
 
     helm_binary: str | None = Field(default=None, alias="helmBinary")
+    # `helm --create-namespace`. Off under least-privilege RBAC (deploy/kubernetes/netweave-rbac.yaml), which grants
+    # no namespace creation: the API server refuses it even for a namespace that exists, so the install would fail.
+    create_namespace: bool = Field(default=True, alias="createNamespace")
 
 
 def _use_writable_helm_home() -> None:
@@ -141,8 +144,8 @@ class HelmDeploymentAdapter:
         async def run(client: Any) -> Any:
             chart = await client.get_chart(chart_ref)  # `helm show chart`: rejects a broken archive up front
             return await client.install_or_upgrade_release(
-                name, chart, values, namespace=namespace, create_namespace=True, reuse_values=reuse, wait=True,
-                timeout=timeout, atomic=False)
+                name, chart, values, namespace=namespace, create_namespace=self.options.create_namespace,
+                reuse_values=reuse, wait=True, timeout=timeout, atomic=False)
 
         with self._explained(name, namespace):
             self._helm(run)
