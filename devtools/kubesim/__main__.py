@@ -23,14 +23,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ready-delay", type=float, default=0.0,
                         help="seconds a pod spends ContainerCreating before it runs")
     parser.add_argument("--access-log", action="store_true", help="log every request")
+    parser.add_argument("--tls", action="store_true",
+                        help="serve https with a throwaway CA (needed for kubectl/helm to send tokens)")
+    parser.add_argument("--service-account-kubeconfig", action="append", default=[], metavar="NS/NAME=PATH",
+                        help="also write a kubeconfig authenticating as ServiceAccount NS/NAME (repeatable)")
     return parser.parse_args(argv)
 
 
 async def serve(args: argparse.Namespace) -> None:
     started = time.monotonic()
-    server = build(args.seed, args.nodes, args.ready_delay, args.host, args.port, args.access_log)
+    server = build(args.seed, args.nodes, args.ready_delay, args.host, args.port, args.access_log, args.tls)
     await server.start()
-    kubeconfig.write(args.kubeconfig, server.url)
+    kubeconfig.write(args.kubeconfig, server.url, ca_pem=server.ca_pem)
+    for spec in args.service_account_kubeconfig:
+        account, _, path = spec.partition("=")
+        namespace, _, name = account.partition("/")
+        if not (namespace and name and path):
+            raise SystemExit(f"--service-account-kubeconfig wants NS/NAME=PATH, not {spec!r}")
+        kubeconfig.write(path, server.url, token=server.access.issue(namespace, name), user=f"{namespace}-{name}",
+                         namespace=namespace, ca_pem=server.ca_pem)
     seconds = time.monotonic() - started
     logging.getLogger("kubesim").info("seeded %s with %d nodes in %.2fs; kubeconfig %s", args.seed,
                                       server.cluster.store.count(("", "nodes")), seconds, args.kubeconfig)

@@ -91,6 +91,10 @@ BUILTIN: tuple[ResourceType, ...] = (
     _grouped("rbac.authorization.k8s.io/v1", "rolebindings", "RoleBinding"),
     _grouped("rbac.authorization.k8s.io/v1", "clusterroles", "ClusterRole", False),
     _grouped("rbac.authorization.k8s.io/v1", "clusterrolebindings", "ClusterRoleBinding", False),
+    # Reviews: answered by the authorizer (auth.py), never stored.
+    _grouped("authorization.k8s.io/v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", False),
+    _grouped("authorization.k8s.io/v1", "selfsubjectrulesreviews", "SelfSubjectRulesReview", False),
+    _grouped("authentication.k8s.io/v1", "selfsubjectreviews", "SelfSubjectReview", False),
     _grouped("storage.k8s.io/v1", "storageclasses", "StorageClass", False, ["sc"]),
     _grouped("scheduling.k8s.io/v1", "priorityclasses", "PriorityClass", False, ["pc"]),
     _grouped("coordination.k8s.io/v1", "leases", "Lease"),
@@ -162,7 +166,7 @@ def _resource_doc(rt: ResourceType) -> list[Obj]:
         "singularName": rt.singular,
         "namespaced": rt.namespaced,
         "kind": rt.kind,
-        "verbs": list(VERBS),
+        "verbs": ["create"] if rt.plural.startswith("selfsubject") else list(VERBS),  # reviews are create-only
     }
     if rt.short_names:
         main["shortNames"] = list(rt.short_names)

@@ -27,13 +27,13 @@ Obj = dict[str, Any]
 
 
 def build(seed: str = "demo", nodes: int | None = None, ready_delay: float = 0.0, host: str = "127.0.0.1",
-          port: int = 0, access_log: bool = False) -> Server:
+          port: int = 0, access_log: bool = False, tls: bool = False) -> Server:
     """Create a seeded cluster with its controllers and an (unstarted) server. Call on the loop's thread."""
     cluster = Cluster(seed)
     manager = ControllerManager(cluster, ready_delay)
     seed_cluster(cluster, seed, nodes)
     manager.drain_now()  # seeded workloads (CoreDNS) are running before the first request
-    return Server(cluster, manager, host, port, access_log)
+    return Server(cluster, manager, host, port, access_log, tls)
 
 
 class KubeSim:
@@ -57,8 +57,18 @@ class KubeSim:
         return self.server.port
 
     def write_kubeconfig(self, path: str | os.PathLike[str]) -> Path:
-        self.kubeconfig_path = kubeconfig.write(path, self.url)
+        self.kubeconfig_path = kubeconfig.write(path, self.url, ca_pem=self.server.ca_pem)
         return self.kubeconfig_path
+
+    def service_account_token(self, namespace: str, name: str) -> str:
+        """A bearer token that authenticates as ServiceAccount `namespace/name` while it exists (README, "Access
+        control"); RBAC objects in the cluster decide what it may do."""
+        return self.call(lambda _: self.server.access.issue(namespace, name))
+
+    def write_service_account_kubeconfig(self, path: str | os.PathLike[str], namespace: str, name: str) -> Path:
+        """A kubeconfig for this cluster that authenticates as ServiceAccount `namespace/name`."""
+        return kubeconfig.write(path, self.url, token=self.service_account_token(namespace, name),
+                                user=f"{namespace}-{name}", namespace=namespace, ca_pem=self.server.ca_pem)
 
     def call(self, fn: Callable[[Cluster], T], timeout: float = 30.0) -> T:
         """Run ``fn(cluster)`` on the server thread and return its result (state access for tests)."""
@@ -122,7 +132,7 @@ class KubeSim:
 
 def start_kubesim(port: int = 0, host: str = "127.0.0.1", seed: str = "demo", nodes: int | None = None,
                   kubeconfig_path: str | os.PathLike[str] | None = None, ready_delay: float = 0.0,
-                  timeout: float = 60.0) -> KubeSim:
+                  timeout: float = 60.0, tls: bool = False) -> KubeSim:
     """Start kubesim in a daemon thread; ``port=0`` picks a free port. Returns once it is serving."""
     loop = asyncio.new_event_loop()
     started = threading.Event()
@@ -131,7 +141,7 @@ def start_kubesim(port: int = 0, host: str = "127.0.0.1", seed: str = "demo", no
     def main() -> None:
         asyncio.set_event_loop(loop)
         try:
-            server = build(seed, nodes, ready_delay, host, port)
+            server = build(seed, nodes, ready_delay, host, port, tls=tls)
             loop.run_until_complete(server.start())
             box["server"] = server
         except BaseException as exc:  # surfaced to the caller below

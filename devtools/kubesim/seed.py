@@ -15,6 +15,7 @@ import uuid
 from typing import Any
 
 from devtools.kubesim.cluster import Cluster
+from devtools.kubesim.rbac import bootstrap_policy
 from devtools.kubesim.resources import StoreKey
 
 Obj = dict[str, Any]
@@ -182,6 +183,8 @@ def _create(cluster: Cluster, group: str, plural: str, namespace: str | None, bo
 
 
 def seed_base(cluster: Cluster, seed: str) -> None:
+    for key, obj in bootstrap_policy():  # the API server's default roles: cluster-admin, discovery, basic-user
+        _create(cluster, *key, None, obj)
     for name, labels in NAMESPACES.items():
         _create(cluster, "", "namespaces", None, {"metadata": {"name": name, "labels": dict(labels)}})
     for crd in CRDS:

@@ -14,15 +14,19 @@ from typing import Any
 from aiohttp import web
 
 from devtools.kubesim import errors, handlers, protobuf, resources
+from devtools.kubesim.auth import REVIEW_GROUPS, Access
 from devtools.kubesim.cluster import Cluster
 from devtools.kubesim.controllers import ControllerManager
 from devtools.kubesim.errors import ApiError
 from devtools.kubesim.handlers import Target, respond
+from devtools.kubesim.rbac import Attributes, User
+from devtools.kubesim.tls import make as tls_certificates
 from devtools.kubesim.watch import handle_watch
 
 log = logging.getLogger("kubesim")
 OPENAPI_PB = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"  # "@" breaks Go mime parsing
 _NAMESPACE_SUBRESOURCES = {"status", "finalize"}
+USER = web.RequestKey("kubesim.user", User)  # who sent the request, once authenticated
 
 
 def parse_target(cluster: Cluster, group: str, version: str, parts: list[str]) -> Target:
@@ -55,9 +59,10 @@ ROUTES: dict[tuple[str, bool], Route] = {  # (method, names an object) -> handle
 
 
 class KubeSimApp:
-    def __init__(self, cluster: Cluster, manager: ControllerManager) -> None:
+    def __init__(self, cluster: Cluster, manager: ControllerManager, access: Access | None = None) -> None:
         self.cluster = cluster
         self.manager = manager
+        self.access = access or Access(cluster)
         self.server_address = "127.0.0.1:6443"
 
     def build(self) -> web.Application:
@@ -75,7 +80,12 @@ class KubeSimApp:
             return respond(ApiError(500, "InternalError", f"kubesim: {exc!r}").status(), 500)
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        user = self.access.authenticate(request)
+        request[USER] = user
         parts = [p for p in request.path.split("/") if p]
+        # Discovery, /version, /openapi and the health checks are non-resource requests: authorized by path.
+        if not ((parts[:1] == ["api"] and len(parts) > 2) or (parts[:1] == ["apis"] and len(parts) > 3)):
+            self.access.require(user, Attributes(request.method.lower(), resource_request=False, path=request.path))
         if not parts:
             return respond({"paths": ["/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v2",
                                       "/readyz", "/version"]})
@@ -134,6 +144,12 @@ class KubeSimApp:
         return await self._resource(request, parse_target(self.cluster, group, version, parts[2:]))
 
     async def _resource(self, request: web.Request, target: Target) -> web.StreamResponse:
+        user = request[USER]
+        attrs = self.access.attributes(request, target)
+        self.access.require(user, attrs)
+        if target.rt.group in REVIEW_GROUPS:
+            return await self.access.review(request, user, target)
+        await self.access.check_escalation(request, user, target, attrs.verb)
         method = request.method
         if method == "GET" and request.query.get("watch", "").lower() in ("true", "1"):
             return await handle_watch(self.cluster, request, target)
@@ -148,28 +164,40 @@ class Server:
     """Runs the app and the controller loop on the current event loop."""
 
     def __init__(self, cluster: Cluster, manager: ControllerManager, host: str = "127.0.0.1", port: int = 0,
-                 access_log: bool = False) -> None:
+                 access_log: bool = False, tls: bool = False) -> None:
         self.cluster = cluster
         self.manager = manager
         self.host = host
         self.port = port
         self.access_log = access_log
+        self.certificates = tls_certificates(host) if tls else None
+        # The token table and authorizer; tests issue tokens through it. Over plain http Go clients send no
+        # credentials at all, so there a request without any counts as the admin (the behaviour kubesim always had).
+        self.access = Access(cluster, anonymous_is_admin=not tls)
         self._runner: web.AppRunner | None = None
         self._controller_task: asyncio.Task[None] | None = None
 
     @property
+    def scheme(self) -> str:
+        return "https" if self.certificates is not None else "http"
+
+    @property
+    def ca_pem(self) -> bytes | None:
+        return self.certificates.ca_pem if self.certificates is not None else None
+
+    @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{self.scheme}://{host}:{self.port}"
 
     @property
     def local_url(self) -> str:
         """The URL a process on this host reaches the server at (a wildcard listen address means loopback)."""
         host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(self.host, self.host)
-        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
+        return f"{self.scheme}://[{host}]:{self.port}" if ":" in host else f"{self.scheme}://{host}:{self.port}"
 
     async def start(self) -> None:
-        app = KubeSimApp(self.cluster, self.manager)
+        app = KubeSimApp(self.cluster, self.manager, self.access)
         kwargs: dict[str, Any] = {"handle_signals": False, "shutdown_timeout": 0.5}
         if not self.access_log:
             kwargs["access_log"] = None
@@ -180,7 +208,8 @@ class Server:
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
         app.server_address = f"{self.host}:{self.port}"
-        await web.SockSite(self._runner, sock).start()
+        context = self.certificates.context if self.certificates is not None else None
+        await web.SockSite(self._runner, sock, ssl_context=context).start()
         self.manager.api_url = self.local_url  # controllers that call the API themselves (Flux's helm) use it
         self._controller_task = asyncio.get_running_loop().create_task(self.manager.run())
 

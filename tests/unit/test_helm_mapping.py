@@ -42,6 +42,14 @@ def test_helm_message_keeps_the_error_masks_secrets_and_is_bounded() -> None:
     assert len(mapping.helm_message("Error: " + "x" * 5000)) == mapping.MAX_MESSAGE
 
 
+def test_helm_message_keeps_the_errors_helm_lists_after_error_occurred() -> None:
+    stderr = ('Release "x" does not exist. Installing it now.\nError: 1 error occurred:\n\t* namespaces is forbidden: '
+              'User "system:serviceaccount:netweave:netweave" cannot create resource "namespaces"\n\n')
+    assert mapping.helm_message(stderr) == ('1 error occurred: * namespaces is forbidden: User '
+                                            '"system:serviceaccount:netweave:netweave" cannot create resource '
+                                            '"namespaces"')
+
+
 def test_release_status_and_revision_from_helm_json() -> None:
     metadata = {"name": "du", "namespace": "ran", "revision": 4, "status": "pending-upgrade", "chart": "vdu",
                 "version": "1.2.0", "appVersion": "2.0", "deployedAt": "2026-01-01T00:00:00Z"}

@@ -256,7 +256,9 @@ class FluxDeploymentAdapter:
                 self.cluster.core().create_namespace({"metadata": {"name": namespace, "labels": mapping.MANAGED_BY}},
                                       _request_timeout=self.cluster.request_timeout)
             except ApiException as error:
-                if error.status != 409:
+                # 403: netweave may not create namespaces (deploy/kubernetes/netweave-rbac.yaml); the namespace must
+                # then exist already, and creating the HelmRelease in it says so (404) if it does not.
+                if error.status not in (403, 409):
                     raise
 
     # --- kubernetes ----------------------------------------------------------------------------------------------

@@ -43,6 +43,9 @@ class HelmOptions(ClusterOptions):
     """`options` of a `helm` DMS adapter in config/gateway.yaml."""
 
     helm_binary: str | None = Field(default=None, alias="helmBinary")
+    # `helm --create-namespace`. Off under least-privilege RBAC (deploy/kubernetes/netweave-rbac.yaml), which grants
+    # no namespace creation: the API server refuses it even for a namespace that exists, so the install would fail.
+    create_namespace: bool = Field(default=True, alias="createNamespace")
 
 
 def _use_writable_helm_home() -> None:
@@ -159,9 +162,11 @@ class HelmDeploymentAdapter:
         Secret). pyhelm3's own upgrade has no `--labels`, so the command is built here; every revision gets the
         labels again, which also marks a release an operator adopted by labelling only its latest revision."""
         labels = ",".join(f"{key}={value}" for key, value in deployment_labels(owner).items())
-        command = ["upgrade", name, chart_ref, "--install", "--namespace", namespace, "--create-namespace",
+        command = ["upgrade", name, chart_ref, "--install", "--namespace", namespace,
                    "--labels", labels, "--history-max", str(HISTORY_MAX), "--timeout", self._timeout(timeout_seconds),
                    "--wait", "--wait-for-jobs", "--values", "-", "--output", "json"]
+        if self.options.create_namespace:
+            command.append("--create-namespace")
         if reuse:
             command.append("--reuse-values")
 

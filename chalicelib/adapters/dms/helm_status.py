@@ -57,7 +57,8 @@ def classify_error(stderr: str) -> ErrorKind:
 def _error_lines(stderr: str) -> list[str]:
     """helm prints warnings (e.g. about kubeconfig file permissions) before the error; the error is what matters."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    return [line for line in lines if line.lower().startswith("error")] or lines
+    # "Error: 1 error occurred:" is followed by the errors themselves as "* ..." lines: they are the message.
+    return [line for line in lines if line.lower().startswith(("error", "* "))] or lines
 
 
 def helm_message(stderr: str) -> str:
