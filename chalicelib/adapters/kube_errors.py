@@ -7,7 +7,9 @@ of marking every deployment of the backend unreachable and being retried.
 
 from __future__ import annotations
 
+import json
 from functools import cache
+from typing import Any
 
 from chalicelib.domain.errors import BackendUnavailable
 
@@ -41,3 +43,18 @@ def credential_errors() -> tuple[type[BaseException], ...]:
     from urllib3.exceptions import HTTPError
 
     return ConfigException, OSError, ValueError, yaml.YAMLError, HTTPError, AttributeError, KeyError, TypeError
+
+
+def forbidden_message(error: BaseException) -> str | None:
+    """The API server's own words when it refused a request (403: netweave's RBAC does not allow it), else None.
+
+    A refusal is not an outage: retrying cannot help until an operator changes the RBAC, so adapters report it as a
+    failed operation naming what was refused (docs/security.md, "Blast radius in the cluster")."""
+    if getattr(error, "status", None) != 403:
+        return None
+    body: Any = getattr(error, "body", None)
+    try:
+        message = json.loads(body).get("message") if body else None
+    except (ValueError, AttributeError):
+        message = None
+    return str(message or getattr(error, "reason", None) or "forbidden")

@@ -16,7 +16,7 @@ import yaml
 from chalicelib.adapters.dms.argocd import ArgoCDDeploymentAdapter
 from chalicelib.adapters.dms.flux import FluxDeploymentAdapter
 from chalicelib.adapters.dms.helm import HelmDeploymentAdapter
-from chalicelib.adapters.dms.port import ChartSource, ReleaseSpec
+from chalicelib.adapters.dms.port import ChartSource, DeploymentFailed, ReleaseSpec
 from chalicelib.adapters.helm_binary import PROJECT_HELM
 from chalicelib.adapters.ims.kubernetes import KubernetesInventoryAdapter
 from chalicelib.adapters.ims.port import InventoryContext
@@ -82,6 +82,9 @@ def package(chart_dir: Path, name: str, extra: dict[str, Any] | None = None) -> 
     return chart_dir / f"{name}-1.0.0.tgz"
 
 
+OWNER = "6c1e9d2a-0000-4000-8000-00000000b0b0"  # the deployment these releases belong to (ownership labels)
+
+
 def helm_adapter(kubeconfig: Path, **options: Any) -> HelmDeploymentAdapter:
     return HelmDeploymentAdapter(AdapterConfig(id="helm-rbac", type="helm", options={
         "kubeconfig": str(kubeconfig), "createNamespace": False, **options}))
@@ -90,7 +93,7 @@ def helm_adapter(kubeconfig: Path, **options: Any) -> HelmDeploymentAdapter:
 def release_spec(name: str, namespace: str, chart: Path | None = None, source: ChartSource | None = None
                  ) -> ReleaseSpec:
     return ReleaseSpec(name=name, namespace=namespace, chart_path=str(chart or ""), values={"replicaCount": 1},
-                       timeout_seconds=TIMEOUT, source=source)
+                       timeout_seconds=TIMEOUT, source=source, owner=OWNER)
 
 
 def count(sim: KubeSim, group: str, plural: str, namespace: str | None = None) -> int:
@@ -137,10 +140,10 @@ def test_helm_installs_scales_and_uninstalls_in_a_granted_namespace(sim: KubeSim
     status = adapter.install(release_spec("vdu-lp", "oran-du", package(chart_dir, "vdu")))
     assert (status.status, status.revision, [(w.kind, w.ready) for w in status.workloads]) == (
         "deployed", 1, [("Deployment", 1)])
-    scaled = adapter.scale("vdu-lp", "oran-du", 3, TIMEOUT)
+    scaled = adapter.scale("vdu-lp", "oran-du", 3, TIMEOUT, owner=OWNER)
     assert (scaled.revision, scaled.workloads[0].desired, scaled.workloads[0].ready) == (2, 3, 3)
     assert adapter.logs("vdu-lp", "oran-du", tail_lines=1)  # pods/log is granted
-    adapter.uninstall("vdu-lp", "oran-du", TIMEOUT)
+    adapter.uninstall("vdu-lp", "oran-du", TIMEOUT, owner=OWNER)
     assert count(sim, "apps", "deployments", "oran-du") == 0
 
 
@@ -148,7 +151,7 @@ def test_helm_with_create_namespace_fails_under_the_manifest(netweave_kubeconfig
     """Why the helm backend has `createNamespace: false`: the API server refuses a namespace create from a user
     without that right even when the namespace exists."""
     adapter = helm_adapter(netweave_kubeconfig, createNamespace=True)
-    with pytest.raises(NetweaveError) as refused:
+    with pytest.raises(DeploymentFailed) as refused:
         adapter.install(release_spec("vdu-ns", "oran-cu", package(chart_dir, "vdu")))
     assert (f'namespaces is forbidden: User "{SA_USER}" cannot create resource "namespaces" in API group "" at '
             f"the cluster scope") in refused.value.detail
@@ -158,10 +161,11 @@ def test_installing_into_kube_system_is_refused_and_creates_nothing(sim: KubeSim
                                                                     chart_dir: Path) -> None:
     before = {plural: count(sim, group, plural, "kube-system") for group, plural in (
         ("", "secrets"), ("apps", "deployments"), ("", "services"), ("", "serviceaccounts"))}
-    with pytest.raises(NetweaveError) as refused:
+    with pytest.raises(DeploymentFailed) as refused:  # a refusal, not an outage: the worker does not retry it
         helm_adapter(netweave_kubeconfig).install(release_spec("vdu-ks", "kube-system", package(chart_dir, "vdu")))
-    assert (f'User "{SA_USER}" cannot list resource "secrets" in API group "" in the namespace "kube-system"'
-            in refused.value.detail)
+    assert refused.value.detail == (
+        "backend 'helm-rbac': the cluster refused: secrets is forbidden: "
+        f'User "{SA_USER}" cannot list resource "secrets" in API group "" in the namespace "kube-system"')
     assert {plural: count(sim, group, plural, "kube-system") for group, plural in (
         ("", "secrets"), ("apps", "deployments"), ("", "services"), ("", "serviceaccounts"))} == before
 
@@ -181,7 +185,7 @@ def test_a_chart_carrying_rbac_objects_is_refused(sim: KubeSim, netweave_kubecon
                                                   kind: str, plural: str, extra: dict[str, Any]) -> None:
     chart = package(chart_dir, f"vdu-{plural}", extra)
     before = count(sim, "rbac.authorization.k8s.io", plural)
-    with pytest.raises(NetweaveError) as refused:
+    with pytest.raises(DeploymentFailed) as refused:
         helm_adapter(netweave_kubeconfig).install(release_spec(f"rb-{plural[:7]}", "oran-du", chart))
     assert f'User "{SA_USER}" cannot' in refused.value.detail
     assert f'resource "{plural}" in API group "rbac.authorization.k8s.io"' in refused.value.detail
@@ -209,7 +213,7 @@ def test_argocd_applications_are_written_and_deleted(sim: KubeSim, netweave_kube
     status = adapter.install(release_spec("du-argo", "oran-du", source=source))
     assert status.ready and [w.kind for w in status.workloads] == ["Deployment"]
     assert sim.call(lambda c: c.store.get(("argoproj.io", "applications"), "argocd", "oran-du.du-argo")) is not None
-    adapter.uninstall("du-argo", "oran-du", TIMEOUT)
+    adapter.uninstall("du-argo", "oran-du", TIMEOUT, owner=OWNER)
     assert sim.call(lambda c: c.store.get(("argoproj.io", "applications"), "argocd", "oran-du.du-argo")) is None
 
 
@@ -221,5 +225,5 @@ def test_flux_helm_releases_and_sources_are_written_and_deleted(sim: KubeSim, ne
     status = adapter.install(release_spec("cu-flux", "oran-cu", source=source))
     assert (status.status, status.chart_name) == ("deployed", "cu")
     assert count(sim, "source.toolkit.fluxcd.io", "helmrepositories", "flux-system") >= 1
-    adapter.uninstall("cu-flux", "oran-cu", TIMEOUT)
+    adapter.uninstall("cu-flux", "oran-cu", TIMEOUT, owner=OWNER)
     assert sim.call(lambda c: c.store.get(("helm.toolkit.fluxcd.io", "helmreleases"), "oran-cu", "cu-flux")) is None

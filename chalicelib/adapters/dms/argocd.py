@@ -30,7 +30,7 @@ from chalicelib.adapters.dms.port import (
     ReleaseStatus,
     Revision,
 )
-from chalicelib.adapters.kube_errors import read_errors, transport_errors
+from chalicelib.adapters.kube_errors import forbidden_message, read_errors, transport_errors
 from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import BackendUnavailable, NotFound
 from chalicelib.domain.ownership import DEPLOYMENT_LABEL, require_owned
@@ -322,7 +322,10 @@ class ArgoCDDeploymentAdapter:
                 raise NotFound(f"ArgoCD: {reason}") from error
             if error.status == 409:
                 raise _Conflict(reason) from error
-            if error.status in (0, 401, 403) or (error.status or 0) >= 500:
+            refused = forbidden_message(error)
+            if refused is not None:
+                raise DeploymentFailed(f"backend '{self.adapter_id}': the cluster refused: {refused}") from error
+            if error.status in (0, 401) or (error.status or 0) >= 500:
                 raise BackendUnavailable(f"backend '{self.adapter_id}': ArgoCD API: {reason}") from error
             raise DeploymentFailed(f"ArgoCD rejected the Application: {reason}") from error
         except transport_errors() as error:
@@ -339,6 +342,9 @@ class ArgoCDDeploymentAdapter:
         try:
             yield
         except transport_errors() as error:
+            refused = forbidden_message(error)
+            if refused is not None:
+                raise DeploymentFailed(f"backend '{self.adapter_id}': the cluster refused: {refused}") from error
             self.close()  # start the next call with fresh connections
             raise BackendUnavailable(f"backend '{self.adapter_id}': cluster read failed: "
                                      f"{helm_status.helm_message(str(error))}") from error

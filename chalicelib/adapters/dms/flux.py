@@ -275,6 +275,8 @@ class FluxDeploymentAdapter:
             reason = helm_message(_api_message(error))
             if error.status == 404:
                 raise NotFound(f"no Flux HelmRelease {namespace}/{name}: {reason}") from error
+            if error.status == 403:
+                raise DeploymentFailed(f"backend '{self.adapter_id}': the cluster refused: {reason}") from error
             if error.status in (400, 409, 422):
                 raise DeploymentFailed(f"the cluster refused the Flux objects of {namespace}/{name}: {reason}") \
                     from error

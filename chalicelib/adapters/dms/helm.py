@@ -26,7 +26,7 @@ from chalicelib.adapters.dms import helm_status as mapping
 from chalicelib.adapters.dms.cluster import Cluster, ClusterOptions
 from chalicelib.adapters.dms.port import DeploymentFailed, PodLogs, ReleaseSpec, ReleaseStatus, Revision
 from chalicelib.adapters.helm_binary import helm_binary
-from chalicelib.adapters.kube_errors import read_errors, transport_errors
+from chalicelib.adapters.kube_errors import forbidden_message, read_errors, transport_errors
 from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import BackendUnavailable, NotFound
 from chalicelib.domain.ownership import DEPLOYMENT_LABEL, deployment_labels, require_owned
@@ -293,6 +293,9 @@ class HelmDeploymentAdapter:
         try:
             yield
         except transport_errors() as error:
+            refused = forbidden_message(error)
+            if refused is not None:
+                raise DeploymentFailed(f"backend '{self.adapter_id}': the cluster refused: {refused}") from error
             self.close()  # start the next call with fresh connections
             raise BackendUnavailable(f"backend '{self.adapter_id}': cluster read failed: "
                                      f"{mapping.helm_message(str(error))}") from error

@@ -28,10 +28,11 @@ WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 # below this; a record beyond it is forged.
 MAX_RELEASE_RECORD = 16 * 1024 * 1024
 
-# What helm prints when it never reached the API server (as opposed to the server refusing something).
+# What helm prints when it never reached the API server (as opposed to the server refusing something: "forbidden"
+# is RBAC saying no, which a retry cannot change, so it fails the operation with helm's words).
 _UNAVAILABLE = re.compile(
     r"kubernetes cluster unreachable|connection refused|no such host|i/o timeout|dial tcp|tls handshake|"
-    r"x509:|connection reset|server has asked for the client to provide credentials|unauthorized|forbidden|"
+    r"x509:|connection reset|server has asked for the client to provide credentials|unauthorized|"
     r"the server could not find the requested resource \(get version\)|kubeconfig|invalid configuration",
 )
 _NOT_FOUND = re.compile(r"release: not found|release not loaded|has no deployed releases")
