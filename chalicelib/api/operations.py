@@ -4,7 +4,7 @@ recounting the per-tenant subscription quota (docs/o2-conventions.md §6, "Tenan
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -15,6 +15,9 @@ from chalicelib.api.routing import Router
 from chalicelib.domain.auth import Scope
 from chalicelib.domain.errors import BadRequest, NotFound
 from chalicelib.domain.tenancy import MAX_TENANT_LENGTH
+
+if TYPE_CHECKING:  # views import the service when called
+    from chalicelib.services.ownership import OwnershipPorts
 
 blueprint = Blueprint(__name__)
 router = Router(blueprint, tag="operations")
@@ -86,7 +89,7 @@ def delivery_attempts(subscriptionId: str, query: AttemptsQuery) -> list[dict[st
 _OWNED_KINDS = ("subscription", "deployment", "package")
 
 
-def _ownership_ports() -> Any:
+def _ownership_ports() -> OwnershipPorts:
     from chalicelib.services.ownership import OwnershipPorts
 
     return OwnershipPorts(ports().subscription_store, ports().deployment_store, ports().package_store)
