@@ -128,6 +128,14 @@ class AuthSettings(_ConfigModel):
     shared_secret_ssm_parameter: str | None = None
     algorithms: tuple[str, ...] = ("RS256",)
     leeway_seconds: int = 30
+    tenant_claim: str = Field(default="sub", min_length=1)  # the token claim naming the caller's tenant
+
+
+class TenancySettings(_ConfigModel):
+    """Who owns what (docs/o2-conventions.md §6, "Tenancy")."""
+
+    default_tenant: str | None = None  # owner of records stored before tenancy; None: no one (admins only)
+    packages_per_tenant: bool = False  # False: packages are a catalogue shared by every tenant
 
 
 class CallbackSettings(_ConfigModel):
@@ -178,7 +186,7 @@ class LimitSettings(_ConfigModel):
     """Bounds on what one client can make the gateway hold or spend (docs/security.md, "Limits and disclosure")."""
 
     ready_cache_seconds: float = Field(default=5.0, ge=0)  # a container answers /ready from one probe this long
-    max_subscriptions_per_client: int = Field(default=100, ge=1)  # per token subject, all kinds together
+    max_subscriptions_per_client: int = Field(default=100, ge=1)  # per tenant, all kinds together
     pool_max_replicas: int = Field(default=50, ge=1)  # nodes a created or resized pool may ask for
     pool_instance_types: tuple[str, ...] = ()  # instance types a created pool may use; empty: any the backend knows
 
@@ -192,6 +200,7 @@ class Settings(_ConfigModel):
     callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    tenancy: TenancySettings = Field(default_factory=TenancySettings)
     marker_secret: str | None = Field(default=None, repr=False)  # NETWEAVE_MARKER_SECRET
     marker_secret_ssm_parameter: str | None = None  # NETWEAVE_MARKER_SECRET_SSM_PARAMETER (the infra stack's)
 
@@ -263,7 +272,13 @@ def _auth_settings(env: dict[str, str]) -> AuthSettings:
         shared_secret_ssm_parameter=ssm_parameter,
         algorithms=tuple(a.strip() for a in algorithms.split(",") if a.strip()),
         leeway_seconds=int(env.get("NETWEAVE_AUTH_LEEWAY_SECONDS", "30")),
+        tenant_claim=env.get("NETWEAVE_TENANT_CLAIM") or "sub",
     )
+
+
+def _tenancy_settings(env: dict[str, str]) -> TenancySettings:
+    return TenancySettings(default_tenant=env.get("NETWEAVE_DEFAULT_TENANT") or None,
+                           packages_per_tenant=_flag(env.get("NETWEAVE_PACKAGES_PER_TENANT")))
 
 
 def _flag(value: str | None) -> bool:
@@ -322,6 +337,7 @@ def settings_from_environment(env: dict[str, str] | None = None) -> Settings:
         callbacks=_callback_settings(env),
         delivery=_delivery_settings(env),
         limits=_limit_settings(env),
+        tenancy=_tenancy_settings(env),
         marker_secret=env.get("NETWEAVE_MARKER_SECRET") or None,
         marker_secret_ssm_parameter=env.get("NETWEAVE_MARKER_SECRET_SSM_PARAMETER") or None,
     )

@@ -1,6 +1,8 @@
 """Mint a bearer token for the local stack (HS256 with the local signing secret).
 
 python -m devtools.token --scopes o2ims:read,o2dms:read --hours 12
+python -m devtools.token --subject smo-b --scopes o2ims:read,o2ims:subscribe   # a second tenant
+python -m devtools.token --claim org=operator-x                                # for NETWEAVE_TENANT_CLAIM=org
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ def mint_token(
     issuer: str = "netweave-local",
     audience: str = "netweave",
     ttl_seconds: int = 12 * 3600,
+    extra_claims: dict[str, str] | None = None,
 ) -> str:
     now = int(time.time())
     claims = {
@@ -46,6 +49,7 @@ def mint_token(
         "iat": now,
         "exp": now + ttl_seconds,
         "scope": " ".join(sorted(scopes)),
+        **(extra_claims or {}),
     }
     return jwt.encode(claims, secret, algorithm="HS256")
 
@@ -55,9 +59,12 @@ def main() -> None:
     parser.add_argument("--scopes", default=",".join(sorted(ALL_SCOPES)))
     parser.add_argument("--subject", default="local-smo")
     parser.add_argument("--hours", type=float, default=12)
+    parser.add_argument("--claim", action="append", default=[], metavar="NAME=VALUE",
+                        help="another claim, e.g. the tenant claim NETWEAVE_TENANT_CLAIM names (repeatable)")
     args = parser.parse_args()
     scopes = {s.strip() for s in args.scopes.split(",") if s.strip()}
-    print(mint_token(local_secret(), scopes, args.subject, ttl_seconds=int(args.hours * 3600)))
+    claims = dict(item.split("=", 1) for item in args.claim if "=" in item)
+    print(mint_token(local_secret(), scopes, args.subject, ttl_seconds=int(args.hours * 3600), extra_claims=claims))
 
 
 if __name__ == "__main__":

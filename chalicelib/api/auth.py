@@ -13,6 +13,7 @@ from typing import Any
 from chalicelib.api.ports import ports
 from chalicelib.domain.auth import Principal, Scope, scopes_from_claims
 from chalicelib.domain.errors import Forbidden, NetweaveError, Unauthorized
+from chalicelib.domain.tenancy import MAX_TENANT_LENGTH, Access
 from chalicelib.settings import AuthSettings
 
 _current_principal: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("principal", default=None)
@@ -27,6 +28,13 @@ def current_principal() -> Principal:
 
 def set_principal(principal: Principal | None) -> None:
     _current_principal.set(principal)
+
+
+def current_access() -> Access:
+    """The caller's view of tenancy (docs/o2-conventions.md §6, "Tenancy"), for services that filter by owner."""
+    principal = current_principal()
+    tenancy = ports().settings.tenancy
+    return Access(principal.tenant, principal.is_admin, tenancy.default_tenant, tenancy.packages_per_tenant)
 
 
 def bearer_token(headers: Any) -> str:
@@ -51,7 +59,7 @@ def authenticate(token: str, settings: AuthSettings | None = None) -> Principal:
             audience=settings.audience,
             issuer=settings.issuer,
             leeway=settings.leeway_seconds,
-            options={"require": ["exp", "iss", "aud", "sub"]},
+            options={"require": list(dict.fromkeys(["exp", "iss", "aud", "sub", settings.tenant_claim]))},
         )
     except jwt.ExpiredSignatureError:
         raise Unauthorized("the bearer token has expired") from None
@@ -67,7 +75,20 @@ def authenticate(token: str, settings: AuthSettings | None = None) -> Principal:
         subject=str(claims["sub"]),
         scopes=scopes_from_claims(claims),
         client_id=str(claims.get("client_id") or claims.get("azp") or "") or None,
+        tenant=_tenant(claims, settings.tenant_claim),
     )
+
+
+def _tenant(claims: dict[str, Any], claim: str) -> str:
+    """The tenant claim's value: a non-empty string (a number is read as its decimal form), else no tenant we can
+    file records under, so the token is refused rather than mapped to some shared owner."""
+    value = claims.get(claim)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_TENANT_LENGTH:
+        raise Unauthorized(f"the bearer token's '{claim}' claim (its tenant) must be a non-empty string of at most "
+                           f"{MAX_TENANT_LENGTH} characters")
+    return value
 
 
 def require_scope(principal: Principal, scope: Scope) -> None:

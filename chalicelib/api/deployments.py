@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from chalicelib.api.auth import current_principal
+from chalicelib.api.auth import current_access
 from chalicelib.api.listing import ListQuery, marker_codec, page_response
 from chalicelib.api.ports import ports
 from chalicelib.api.queries import SelectorQuery
@@ -115,7 +115,7 @@ def list_deployments(query: ListQuery) -> Response:
 
     request = ListRequest(query.selection(), query.page_size(), query.parsed_filter(), query.marker(),
                           codec=marker_codec())
-    page = service.list_deployments(ports().deployment_store, request)
+    page = service.list_deployments(ports().deployment_store, request, access=current_access())
     return page_response(blueprint.current_request, page, service.unreachable_warning(page.items))
 
 
@@ -129,10 +129,10 @@ def create_deployment(body: CreateDeploymentRequest) -> Response:
         name=body.name, namespace=body.namespace, package_id=body.package_id, values=body.values,
         resource_pool_id=body.resource_pool_id, timeout_seconds=body.timeout_seconds,
         deployment_type=body.extensions.deployment_type, adapter_id=body.extensions.dms_adapter,
-        labels=body.extensions.labels, tenant=current_principal().subject,
+        labels=body.extensions.labels,
     )
-    deployment, operation = service.create_deployment(_ports(), request)
-    return Response(body=deployment.to_wire(), status_code=202, headers={
+    deployment, operation = service.create_deployment(_ports(), request, access=current_access())
+    return Response(body=deployment.shown(), status_code=202, headers={
         "Location": deployment.href(), "Link": f'<{operation.href}>; rel="monitor"',
         "Content-Type": "application/json"})
 
@@ -142,7 +142,7 @@ def create_deployment(body: CreateDeploymentRequest) -> Response:
 def get_deployment(deploymentId: str, query: SelectorQuery) -> dict[str, Any]:
     from chalicelib.services import deployments as service
 
-    return service.get_deployment(ports().deployment_store, deploymentId, query.selection())
+    return service.get_deployment(ports().deployment_store, deploymentId, query.selection(), access=current_access())
 
 
 @router.route(ITEM, "PUT", summary="Update a deployment's values and/or package (202: an upgrade runs)",
@@ -151,14 +151,15 @@ def get_deployment(deploymentId: str, query: SelectorQuery) -> dict[str, Any]:
 def update_deployment(deploymentId: str, body: UpdateDeploymentRequest) -> Response:
     from chalicelib.services import deployments as service
 
-    current = service.find(ports().deployment_store, deploymentId)
+    access = current_access()
+    current = service.find(ports().deployment_store, deploymentId, access)
     _check_unchanged(current.to_wire(), body.model_extra or {})
     if body.values is None and body.package_id is None:
         raise BadRequest("give 'values' and/or 'packageId' to change")
     parameters = {"packageId": body.package_id, "values": body.values}
     operation = service.request_operation(_ports(), deploymentId, OperationType.UPDATE,
                                           {k: v for k, v in parameters.items() if v is not None},
-                                          body.timeout_seconds)
+                                          body.timeout_seconds, access=access)
     return _accepted(operation)
 
 
@@ -177,7 +178,8 @@ def _check_unchanged(current: dict[str, Any], sent: dict[str, Any]) -> None:
 def delete_deployment(deploymentId: str) -> Response:
     from chalicelib.services import deployments as service
 
-    return _accepted(service.request_operation(_ports(), deploymentId, OperationType.DELETE, {}))
+    return _accepted(service.request_operation(_ports(), deploymentId, OperationType.DELETE, {},
+                                               access=current_access()))
 
 
 @router.route(f"{ITEM}/scale", "POST", summary="Scale a deployment (202)", scope=Scope.DMS_WRITE,
@@ -186,7 +188,8 @@ def scale_deployment(deploymentId: str, body: ScaleRequest) -> Response:
     from chalicelib.services import deployments as service
 
     return _accepted(service.request_operation(_ports(), deploymentId, OperationType.SCALE,
-                                               {"replicas": body.replicas}, body.timeout_seconds))
+                                               {"replicas": body.replicas}, body.timeout_seconds,
+                                               access=current_access()))
 
 
 @router.route(f"{ITEM}/upgrade", "POST", summary="Upgrade a deployment to another package (202)",
@@ -199,7 +202,7 @@ def upgrade_deployment(deploymentId: str, body: UpgradeRequest) -> Response:
     if body.values is not None:
         parameters["values"] = body.values
     return _accepted(service.request_operation(_ports(), deploymentId, OperationType.UPGRADE, parameters,
-                                               body.timeout_seconds))
+                                               body.timeout_seconds, access=current_access()))
 
 
 @router.route(f"{ITEM}/rollback", "POST", summary="Roll a deployment back to an earlier revision (202)",
@@ -210,7 +213,7 @@ def rollback_deployment(deploymentId: str, body: RollbackRequest) -> Response:
 
     parameters = {"revision": body.revision} if body.revision is not None else {}
     return _accepted(service.request_operation(_ports(), deploymentId, OperationType.ROLLBACK, parameters,
-                                               body.timeout_seconds))
+                                               body.timeout_seconds, access=current_access()))
 
 
 @router.route(f"{ITEM}/status", "GET", summary="Live release status and workload readiness", scope=Scope.DMS_READ,
@@ -218,7 +221,7 @@ def rollback_deployment(deploymentId: str, body: RollbackRequest) -> Response:
 def deployment_status(deploymentId: str) -> dict[str, Any]:
     from chalicelib.services import deployments as service
 
-    return service.deployment_status(_ports(), deploymentId)
+    return service.deployment_status(_ports(), deploymentId, access=current_access())
 
 
 @router.route(f"{ITEM}/logs", "GET", summary="Logs of the deployment's pods", scope=Scope.DMS_READ,
@@ -226,7 +229,8 @@ def deployment_status(deploymentId: str) -> dict[str, Any]:
 def deployment_logs(deploymentId: str, query: LogsQuery) -> list[dict[str, Any]]:
     from chalicelib.services import deployments as service
 
-    return service.deployment_logs(_ports(), deploymentId, query.container, query.tail_lines, query.since_seconds)
+    return service.deployment_logs(_ports(), deploymentId, query.container, query.tail_lines, query.since_seconds,
+                                   access=current_access())
 
 
 @router.route(f"{ITEM}/history", "GET", summary="Release revisions, oldest first", scope=Scope.DMS_READ,
@@ -234,7 +238,7 @@ def deployment_logs(deploymentId: str, query: LogsQuery) -> list[dict[str, Any]]
 def deployment_history(deploymentId: str) -> list[dict[str, Any]]:
     from chalicelib.services import deployments as service
 
-    return service.deployment_history(_ports(), deploymentId)
+    return service.deployment_history(_ports(), deploymentId, access=current_access())
 
 
 @router.route(f"{ROOT}/operations/{{operationId}}", "GET", summary="One deployment operation",
@@ -242,4 +246,4 @@ def deployment_history(deploymentId: str) -> list[dict[str, Any]]:
 def get_operation(operationId: str) -> dict[str, Any]:
     from chalicelib.services import deployments as service
 
-    return service.get_operation(ports().deployment_store, operationId)
+    return service.get_operation(ports().deployment_store, operationId, access=current_access())

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from chalice import Blueprint, Response
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
+from chalicelib.api.auth import current_access
 from chalicelib.api.listing import ListQuery, marker_codec, page_response
 from chalicelib.api.ports import ports
 from chalicelib.api.queries import SelectorQuery
@@ -113,7 +114,7 @@ def list_packages(query: ListQuery) -> Response:
 
     request = ListRequest(query.selection(), query.page_size(), query.parsed_filter(), query.marker(),
                           codec=marker_codec())
-    return page_response(blueprint.current_request, service.list_packages(_store(), request))
+    return page_response(blueprint.current_request, service.list_packages(_store(), request, access=current_access()))
 
 
 @router.route(
@@ -128,7 +129,7 @@ def list_packages(query: ListQuery) -> Response:
 def get_package(packageId: str, query: SelectorQuery) -> dict[str, Any]:
     from chalicelib.services import packages as service
 
-    return service.get_package(_store(), packageId, query.selection())
+    return service.get_package(_store(), packageId, query.selection(), access=current_access())
 
 
 @router.route(
@@ -141,7 +142,7 @@ def get_package(packageId: str, query: SelectorQuery) -> dict[str, Any]:
 def delete_package(packageId: str) -> Response:
     from chalicelib.services import packages as service
 
-    service.delete_package(_ports(), packageId)
+    service.delete_package(_ports(), packageId, access=current_access())
     return Response(body="", status_code=204)
 
 
@@ -181,6 +182,7 @@ def _create(media_type: str, raw: bytes) -> dict[str, Any]:
     from chalicelib.services import packages as service
     from chalicelib.services.package_archive import ArchiveLimits
 
+    owner = current_access().tenant  # recorded in every mode; decides visibility with NETWEAVE_PACKAGES_PER_TENANT
     limit = ArchiveLimits().max_compressed
     if len(raw) > limit + (_MULTIPART_OVERHEAD if media_type == MULTIPART else 0):
         raise PackageTooLarge(f"request body: {len(raw)} bytes; a chart archive may have at most {limit}")
@@ -190,16 +192,18 @@ def _create(media_type: str, raw: bytes) -> dict[str, Any]:
             assert isinstance(source, SourcePackageRequest)
             return service.register_source(_ports(), service.SourcePackage(
                 PackageType(source.package_type), source.repository_url, source.version,
-                source.name or str(source.chart), source.chart, source.path, source.description))
+                source.name or str(source.chart), source.chart, source.path, source.description), owner)
         body = parse_body(PackageUrlRequest, raw)
         assert isinstance(body, PackageUrlRequest)
-        return service.upload_from_url(_ports(), _fetch_ports(), body.package_url, body.checksum)
+        return service.upload_from_url(_ports(), _fetch_ports(), body.package_url, body.checksum, owner)
     if media_type in ARCHIVE_TYPES:
         digest = blueprint.current_request.headers.get("content-digest")
-        return service.upload(_ports(), raw, expected_digest=parse_content_digest(digest) if digest else None)
+        return service.upload(_ports(), raw, expected_digest=parse_content_digest(digest) if digest else None,
+                              owner=owner)
     if media_type == MULTIPART:
         archive, checksum = multipart_upload(request_content_type(), raw)
-        return service.upload(_ports(), archive, expected_digest=parse_checksum(checksum) if checksum else None)
+        return service.upload(_ports(), archive, expected_digest=parse_checksum(checksum) if checksum else None,
+                              owner=owner)
     raise UnsupportedMediaType(f"Content-Type '{media_type}' is not accepted here")
 
 

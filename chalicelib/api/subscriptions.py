@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from chalicelib.api.auth import current_principal
+from chalicelib.api.auth import current_access
 from chalicelib.api.listing import ListQuery, marker_codec, page_response
 from chalicelib.api.ports import ports
 from chalicelib.api.queries import SelectorQuery
@@ -143,6 +143,7 @@ def _callback_ports() -> service.CallbackPorts:
 def _new_subscription(kind: SubscriptionKind, body: _SubscriptionBody) -> service.NewSubscription:
     from chalicelib.services import subscriptions as service
 
+    access = current_access()
     event_types = getattr(body, "event_types", None)
     return service.NewSubscription(
         kind=kind,
@@ -150,7 +151,8 @@ def _new_subscription(kind: SubscriptionKind, body: _SubscriptionBody) -> servic
         consumer_subscription_id=body.consumer_subscription_id,
         filter=body.filter,
         event_types=[t.value for t in event_types] if event_types is not None else None,
-        owner=current_principal().subject,
+        owner=access.tenant,
+        all_tenants=access.is_admin,
     )
 
 
@@ -172,7 +174,7 @@ def _register(surface: Surface, collection: str) -> None:
 
         request = ListRequest(query.selection(), query.page_size(), query.parsed_filter(), query.marker(),
                           codec=marker_codec())
-        page = service.list_subscriptions(ports().subscription_store, kind, request)
+        page = service.list_subscriptions(ports().subscription_store, kind, request, access=current_access())
         return page_response(blueprint.current_request, page)
 
     @router.route(
@@ -208,13 +210,14 @@ def _register(surface: Surface, collection: str) -> None:
     def get_one(query: SelectorQuery, **path: str) -> dict[str, Any]:
         from chalicelib.services import subscriptions as service
 
-        return service.get_subscription(ports().subscription_store, kind, path[surface.id_name], query.selection())
+        return service.get_subscription(ports().subscription_store, kind, path[surface.id_name], query.selection(),
+                                        access=current_access())
 
     @router.route(item, "DELETE", summary=f"Delete a {label}", scope=surface.write, responses=(404,))
     def delete(**path: str) -> Response:
         from chalicelib.services import subscriptions as service
 
-        service.delete_subscription(ports().subscription_store, kind, path[surface.id_name])
+        service.delete_subscription(ports().subscription_store, kind, path[surface.id_name], access=current_access())
         return Response(body="", status_code=200)  # the reference answers 200 without content
 
 

@@ -14,6 +14,7 @@ class Scope(StrEnum):
     DMS_WRITE = "o2dms:write"
     DMS_DEPLOY = "o2dms:deploy"
     OPERATE = "netweave:operate"  # operators: dead deliveries, replay, attempt logs
+    ADMIN = "netweave:admin"  # sees and manages every tenant's objects; assigns owners (docs/o2-conventions.md §6)
 
 
 ALL_SCOPES: frozenset[str] = frozenset(s.value for s in Scope)
@@ -24,9 +25,18 @@ class Principal:
     subject: str
     scopes: frozenset[str] = field(default_factory=frozenset)
     client_id: str | None = None
+    tenant: str = ""  # the configured tenant claim's value (docs/o2-conventions.md §6); empty: the subject
+
+    def __post_init__(self) -> None:
+        if not self.tenant:
+            object.__setattr__(self, "tenant", self.subject)
 
     def has(self, scope: Scope) -> bool:
         return scope.value in self.scopes
+
+    @property
+    def is_admin(self) -> bool:
+        return self.has(Scope.ADMIN)
 
 
 def scopes_from_claims(claims: dict[str, object]) -> frozenset[str]:

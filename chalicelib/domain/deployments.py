@@ -81,8 +81,11 @@ class Deployment(WireModel):
     updated_at: str = Field(alias="updatedAt")
     extensions: dict[str, Any] = Field(
         default_factory=dict,
-        description="dmsAdapter, revision, statusReason, activeOperationId, lastOperationId, replicas",
+        description="dmsAdapter, revision, statusReason, activeOperationId, lastOperationId, replicas, owner",
     )
+    # The tenant that created it (docs/o2-conventions.md §6, "Tenancy"): stored beside the document, so no write of
+    # the document can change it; reads show it as `extensions.owner`. None: stored before tenancy.
+    owner: str | None = Field(default=None, exclude=True)
 
     @property
     def adapter_id(self) -> str:
@@ -100,6 +103,13 @@ class Deployment(WireModel):
 
     def href(self) -> str:
         return f"{DMS_ROOT}/deployments/{self.deployment_id}"
+
+    def shown(self) -> dict[str, Any]:
+        """What a reader gets (only its owner's tenant and admins read it): the wire form with `extensions.owner`."""
+        wire = self.to_wire()
+        if self.owner is not None:
+            wire["extensions"] = {**wire.get("extensions", {}), "owner": self.owner}
+        return wire
 
 
 class ProgressMessage(WireModel):
@@ -131,6 +141,9 @@ class Operation(WireModel):
     href: str | None = None
     # Until when the worker running it owns it (epoch seconds); stored beside the document, never shown.
     lease_until: int | None = Field(default=None, exclude=True)
+    # Its deployment's tenant when it was accepted; stored beside the document, never shown. It decides who reads
+    # the operation once its deployment is gone (while it exists, the deployment's owner decides).
+    owner: str | None = Field(default=None, exclude=True)
 
     def with_progress(self, at: str, message: str) -> Operation:
         progress = [*self.progress, ProgressMessage(at=at, message=message)][-MAX_PROGRESS_MESSAGES:]

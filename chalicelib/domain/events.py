@@ -41,6 +41,9 @@ class ChangeEvent(WireModel):
     # What happened in the source's own words where created/modified/deleted is too coarse (DMS:
     # DeploymentScaled, DeploymentRolledBack, ...; alarms: ACKNOWLEDGE).
     detail_type: str | None = Field(default=None, alias="detailType")
+    # The tenant owning the object (DMS: the deployment's), so fan-out never sends it to another tenant's
+    # subscription (docs/o2-conventions.md §6, "Tenancy"). None: shared infrastructure, or stored before tenancy.
+    owner: str | None = None
 
 
 def change_event_id(backend: str, object_id: str, prior_hash: str | None, post_hash: str | None) -> str:

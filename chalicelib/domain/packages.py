@@ -58,6 +58,9 @@ class DeploymentPackage(WireModel):
     chart: str | None = Field(default=None, description="helm-repo packages: the chart's name in the repository")
     path: str | None = Field(default=None, description="git packages: the chart directory in the repository")
     extensions: dict[str, Any] = Field(default_factory=dict)
+    # The uploader's tenant (docs/o2-conventions.md §6, "Tenancy"): stored beside the document, never shown, since
+    # the catalogue is shared by default. It decides visibility only with NETWEAVE_PACKAGES_PER_TENANT.
+    owner: str | None = Field(default=None, exclude=True)
 
     @property
     def digest(self) -> str:

@@ -43,7 +43,9 @@ class Subscription(WireModel):
     status: SubscriptionStatus = SubscriptionStatus.ACTIVE
     status_reason: str | None = Field(default=None, alias="statusReason")
     created_at: str = Field(alias="createdAt")
-    owner: str | None = None  # the token subject that created it
+    owner: str | None = None  # the tenant that created it (docs/o2-conventions.md §6, "Tenancy")
+    # Created by an admin: a DMS subscription then receives every tenant's deployment events, not only its own's.
+    all_tenants: bool = Field(default=False, alias="allTenants")
 
 
 class DeliveryMessage(WireModel):

@@ -28,7 +28,8 @@ def fan_out_batch(event: dict[str, Any], parts: Components | None = None) -> dic
     if events:
         parts = parts or components()
         global_cloud_id = parts.o_cloud.resolved_global_cloud_id()
-        report = fan_out(events, parts.subscription_store, parts.delivery_queue, global_cloud_id)
+        report = fan_out(events, parts.subscription_store, parts.delivery_queue, global_cloud_id,
+                         parts.settings.tenancy.default_tenant)
         logger.info("fan-out", extra={"report": report.__dict__})
     return {"batchItemFailures": failures}
 

@@ -111,7 +111,7 @@ def _refresh(ports: PollPorts, deployment: Deployment) -> bool:
             event_id=str(uuid.uuid5(_POLL_NAMESPACE, identity)), source=EventSource.DMS, object_type="Deployment",
             object_id=deployment.deployment_id, event_type=ChangeType.MODIFIED, backend=deployment.adapter_id,
             prior=deployment.to_wire(), post=observed.to_wire(), at=now,
-            detail_type=_POLL_EVENTS[observed.status].value,
+            detail_type=_POLL_EVENTS[observed.status].value, owner=deployment.owner,
         )])
     return ports.store.observe(observed, deployment.updated_at)
 

@@ -50,6 +50,7 @@ from chalicelib.domain.namespace_policy import NamespacePolicy
 from chalicelib.domain.packages import DeploymentPackage
 from chalicelib.domain.paging import INVALID as INVALID_MARKER
 from chalicelib.domain.selectors import Selection, apply_selection, validate_selection
+from chalicelib.domain.tenancy import Access
 from chalicelib.services.paging import ListRequest, Page, list_models
 
 MAX_VALUES_BYTES = 64 * 1024  # values live in DynamoDB items (400 KB each), copied into operation and revision
@@ -89,7 +90,6 @@ class NewDeployment:
     deployment_type: str | None = None
     adapter_id: str | None = None
     labels: dict[str, str] | None = None
-    tenant: str | None = None  # whose `{tenant}` the namespace policy puts in its patterns
 
 
 def check_values(values: dict[str, Any]) -> dict[str, Any]:
@@ -99,9 +99,9 @@ def check_values(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _package(ports: DeploymentPorts, package_id: str) -> DeploymentPackage:
+def _package(ports: DeploymentPorts, package_id: str, access: Access) -> DeploymentPackage:
     package = ports.packages.get(package_id)
-    if package is None:
+    if package is None or not access.sees_package(package.owner):  # another tenant's: as if unknown
         raise ReferenceNotFound(f"packageId: no deployment package with id '{package_id}'")
     return package
 
@@ -127,15 +127,17 @@ def _choose_adapter(ports: DeploymentPorts, request: NewDeployment, package: Dep
     return adapter
 
 
-def create_deployment(ports: DeploymentPorts, request: NewDeployment) -> tuple[Deployment, Operation]:
+def create_deployment(ports: DeploymentPorts, request: NewDeployment, *,
+                      access: Access) -> tuple[Deployment, Operation]:
+    """The deployment belongs to the caller's tenant (`access.tenant`), and so does its operation."""
     check_release_name(request.name)
     check_namespace(request.namespace)
     check_values(request.values)
-    package = _package(ports, request.package_id)
+    package = _package(ports, request.package_id, access)
     if request.resource_pool_id is not None and not ports.pool_exists(request.resource_pool_id):
         raise ReferenceNotFound(f"resourcePoolId: no resource pool with id '{request.resource_pool_id}'")
     adapter = _choose_adapter(ports, request, package)
-    ports.namespace_policy(adapter.adapter_id).check(request.namespace, request.tenant)
+    ports.namespace_policy(adapter.adapter_id).check(request.namespace, access.tenant)
     _deployable(adapter, package)
     now, deployment_id, operation_id = utc_now_iso(), str(uuid.uuid4()), str(uuid.uuid4())
     extensions: dict[str, Any] = {"dmsAdapter": adapter.adapter_id, "activeOperationId": operation_id}
@@ -144,23 +146,25 @@ def create_deployment(ports: DeploymentPorts, request: NewDeployment) -> tuple[D
     deployment = Deployment(
         deployment_id=deployment_id, name=request.name, namespace=request.namespace, package_id=package.package_id,
         package_version=package.version, resource_pool_id=request.resource_pool_id, status=DeploymentStatus.PENDING,
-        values=request.values, created_at=now, updated_at=now, extensions=extensions,
+        values=request.values, created_at=now, updated_at=now, extensions=extensions, owner=access.tenant,
     )
     parameters = {"packageId": package.package_id, "values": request.values}
-    operation = _new_operation(operation_id, deployment_id, OperationType.CREATE, parameters, request.timeout_seconds)
+    operation = _new_operation(operation_id, deployment_id, OperationType.CREATE, parameters, request.timeout_seconds,
+                               deployment.owner)
     ports.store.create(deployment, operation)
     _submit(ports, deployment, operation)
     return deployment, operation
 
 
 def _new_operation(operation_id: str, deployment_id: str, kind: OperationType, parameters: dict[str, Any],
-                   timeout_seconds: int | None) -> Operation:
+                   timeout_seconds: int | None, owner: str | None) -> Operation:
     now = utc_now_iso()
     if timeout_seconds is not None:
         parameters = {**parameters, "timeoutSeconds": timeout_seconds}
     return Operation(operation_id=operation_id, deployment_id=deployment_id, operation_type=kind,
                      status=OperationStatus.QUEUED, parameters=parameters, created_at=now,
-                     href=operation_href(operation_id)).with_progress(now, "accepted; queued for the worker")
+                     href=operation_href(operation_id),
+                     owner=owner).with_progress(now, "accepted; queued for the worker")
 
 
 def _submit(ports: DeploymentPorts, deployment: Deployment, operation: Operation) -> None:
@@ -182,23 +186,26 @@ def _submit(ports: DeploymentPorts, deployment: Deployment, operation: Operation
 
 
 def request_operation(ports: DeploymentPorts, deployment_id: str, kind: OperationType,
-                      parameters: dict[str, Any], timeout_seconds: int | None = None) -> Operation:
-    """Accept a lifecycle operation on an existing deployment: 404 if unknown, 409 while another runs."""
-    deployment = find(ports.store, deployment_id)
+                      parameters: dict[str, Any], timeout_seconds: int | None = None, *, access: Access) -> Operation:
+    """Accept a lifecycle operation on an existing deployment: 404 if unknown (or another tenant's), 409 while
+    another runs. The operation belongs to the deployment's tenant, whoever (an admin) asked for it."""
+    deployment = find(ports.store, deployment_id, access)
     adapter = ports.registry.get(deployment.adapter_id)
     require(adapter, _CAPABILITY[kind])
     refusal = getattr(adapter, "refusal", None)  # a backend that knows it will say no (ArgoCD rollback + autosync)
     reason = refusal(kind.value) if refusal is not None else None
     if reason:
         raise BackendRefused(reason)
+    if kind is not OperationType.DELETE:  # a policy tightened since: no more changes there, but it can be removed
+        ports.namespace_policy(adapter.adapter_id).check(deployment.namespace, deployment.owner)
     if "values" in parameters and parameters["values"] is not None:
         check_values(parameters["values"])
     if parameters.get("packageId"):
-        package = _package(ports, parameters["packageId"])
+        package = _package(ports, parameters["packageId"], access)
         _deployable(adapter, package)
         parameters = {**parameters, "packageVersion": package.version}
     operation_id = str(uuid.uuid4())
-    operation = _new_operation(operation_id, deployment_id, kind, parameters, timeout_seconds)
+    operation = _new_operation(operation_id, deployment_id, kind, parameters, timeout_seconds, deployment.owner)
     held = deployment.model_copy(update={"extensions": {**deployment.extensions, "activeOperationId": operation_id}})
     ports.store.start_operation(held, operation)
     _submit(ports, held, operation)
@@ -210,28 +217,36 @@ _CAPABILITY = {OperationType.UPDATE: Capability.UPGRADE, OperationType.UPGRADE: 
                OperationType.DELETE: Capability.DEPLOY, OperationType.CREATE: Capability.DEPLOY}
 
 
-def find(store: DeploymentStore, deployment_id: str) -> Deployment:
+def find(store: DeploymentStore, deployment_id: str, access: Access) -> Deployment:
     deployment = store.get(deployment_id)
-    if deployment is None:
+    # Another tenant's deployment is answered exactly like an unknown one: no existence oracle.
+    if deployment is None or not access.sees(deployment.owner):
         raise NotFound(f"no deployment with id '{deployment_id}'")
     return deployment
 
 
-def get_deployment(store: DeploymentStore, deployment_id: str, selection: Selection) -> dict[str, Any]:
+def get_deployment(store: DeploymentStore, deployment_id: str, selection: Selection, *,
+                   access: Access) -> dict[str, Any]:
     validate_selection(selection, DEPLOYMENT_SELECTOR_SCHEMA)
-    return apply_selection(find(store, deployment_id).to_wire(), selection, DEPLOYMENT_SELECTOR_SCHEMA)
+    return apply_selection(find(store, deployment_id, access).shown(), selection, DEPLOYMENT_SELECTOR_SCHEMA)
 
 
-def get_operation(store: DeploymentStore, operation_id: str) -> dict[str, Any]:
+def get_operation(store: DeploymentStore, operation_id: str, *, access: Access) -> dict[str, Any]:
+    """While its deployment exists, the deployment's owner decides who reads an operation (an admin may have
+    assigned another); once it is gone, the owner the operation recorded."""
     operation = store.get_operation(operation_id)
-    if operation is None:
+    deployment = store.get(operation.deployment_id) if operation is not None else None
+    owner = deployment.owner if deployment is not None else operation.owner if operation is not None else None
+    if operation is None or not access.sees(owner):
         raise NotFound(f"no operation with id '{operation_id}'")
     return operation.to_wire()
 
 
-def list_deployments(store: DeploymentStore, request: ListRequest) -> Page:
+def list_deployments(store: DeploymentStore, request: ListRequest, *, access: Access) -> Page:
+    """The caller's tenant's deployments (an admin's: all), dropped before the page is cut so pages stay full."""
     return list_models(request, DEPLOYMENT_SELECTOR_SCHEMA, store.page, start_key_after, scope="deployments",
-                       key_attributes=START_KEY_ATTRIBUTES, resume=_resume_key)
+                       key_attributes=START_KEY_ATTRIBUTES, resume=_resume_key,
+                       visible=lambda deployment: access.sees(deployment.owner), wire=Deployment.shown)
 
 
 def _resume_key(key: dict[str, Any]) -> dict[str, Any]:
@@ -260,8 +275,8 @@ def _backend(ports: DeploymentPorts, deployment: Deployment, capability: Capabil
     return adapter
 
 
-def deployment_status(ports: DeploymentPorts, deployment_id: str) -> dict[str, Any]:
-    deployment = find(ports.store, deployment_id)
+def deployment_status(ports: DeploymentPorts, deployment_id: str, *, access: Access) -> dict[str, Any]:
+    deployment = find(ports.store, deployment_id, access)
     adapter = _backend(ports, deployment, Capability.STATUS)
     view: dict[str, Any] = {"deploymentId": deployment_id, "status": deployment.status.value, "ready": False,
                             "workloads": [], "pods": []}
@@ -293,8 +308,8 @@ def _release_view(release: ReleaseStatus) -> dict[str, Any]:
 
 
 def deployment_logs(ports: DeploymentPorts, deployment_id: str, container: str | None, tail_lines: int | None,
-                    since_seconds: int | None) -> list[dict[str, Any]]:
-    deployment = find(ports.store, deployment_id)
+                    since_seconds: int | None, *, access: Access) -> list[dict[str, Any]]:
+    deployment = find(ports.store, deployment_id, access)
     adapter = _backend(ports, deployment, Capability.LOGS)
     if _own_release(adapter, deployment) is None:
         return []
@@ -306,8 +321,8 @@ def deployment_logs(ports: DeploymentPorts, deployment_id: str, container: str |
     return [{"pod": p.pod, "container": p.container, "lines": p.lines} for p in logs]
 
 
-def deployment_history(ports: DeploymentPorts, deployment_id: str) -> list[dict[str, Any]]:
-    deployment = find(ports.store, deployment_id)
+def deployment_history(ports: DeploymentPorts, deployment_id: str, *, access: Access) -> list[dict[str, Any]]:
+    deployment = find(ports.store, deployment_id, access)
     adapter = _backend(ports, deployment, Capability.STATUS)
     if _own_release(adapter, deployment) is None:
         return []

@@ -80,7 +80,7 @@ class Run:
             event_id=event_id(self.operation.operation_id, phase), source=EventSource.DMS, object_type="Deployment",
             object_id=self.deployment.deployment_id, event_type=change, backend=self.deployment.adapter_id,
             prior=prior.to_wire() if prior else None, post=post.to_wire() if post else None, at=utc_now_iso(),
-            detail_type=detail.value,
+            detail_type=detail.value, owner=self.deployment.owner,
         )])
 
     def finished(self, status: OperationStatus, message: str, **changes: Any) -> Operation:

@@ -2,7 +2,9 @@
 
 Subscriptions are read once per batch (the store caches them a few seconds). O2ims filters (inventory, alarm) name
 the events NOT to report: a matching event is skipped (docs/o2-conventions.md §4); DMS filters select. A
-subscription only ever sees events of its own kind.
+subscription only ever sees events of its own kind, and a DMS subscription only its own tenant's deployments' events
+(every tenant's if an admin created it; docs/o2-conventions.md §6, "Tenancy"). Inventory and alarms describe shared
+infrastructure: every tenant's subscriptions receive them.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from chalicelib.domain.notifications import (
 from chalicelib.domain.query import Filter, parse_filter, parse_subscription_filter
 from chalicelib.domain.snapshot import NOTIFIED_TYPES
 from chalicelib.domain.subscriptions import DeliveryMessage, Subscription, SubscriptionKind, notification_id
+from chalicelib.domain.tenancy import receives
 from chalicelib.observability import logger
 
 KIND_OF_SOURCE = {EventSource.IMS: SubscriptionKind.INVENTORY, EventSource.ALARM: SubscriptionKind.ALARM,
@@ -43,7 +46,8 @@ class FanOutReport:
 
 
 def fan_out(events: list[ChangeEvent], subscriptions: SubscriptionSource, queue: DeliveryQueue,
-            global_cloud_id: str) -> FanOutReport:
+            global_cloud_id: str, default_tenant: str | None = None) -> FanOutReport:
+    """`default_tenant`: the owner of deployments stored before tenancy (NETWEAVE_DEFAULT_TENANT)."""
     report = FanOutReport(events=len(events))
     kinds = frozenset(KIND_OF_SOURCE[e.source] for e in events)
     candidates = subscriptions.active(kinds) if kinds else []
@@ -54,6 +58,9 @@ def fan_out(events: list[ChangeEvent], subscriptions: SubscriptionSource, queue:
         for subscription in candidates:
             if subscription.kind is not KIND_OF_SOURCE[event.source]:
                 continue
+            if event.source is EventSource.DMS and not receives(event.owner, subscription.owner,
+                                                                subscription.all_tenants, default_tenant):
+                continue  # another tenant's deployment: not even counted as filtered
             if not _wanted(event, subscription, filters.get(subscription.subscription_id)):
                 report.filtered += 1
                 continue

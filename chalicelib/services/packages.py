@@ -37,6 +37,7 @@ from chalicelib.domain.packages import (
 )
 from chalicelib.domain.repository_policy import RepositoryPolicy, check_repository, repository_target
 from chalicelib.domain.selectors import Selection, apply_selection, validate_selection
+from chalicelib.domain.tenancy import Access
 from chalicelib.services.chart_index import publish_quietly
 from chalicelib.services.package_archive import ArchiveLimits, check_archive, read_chart
 from chalicelib.services.paging import ListRequest, Page, list_models
@@ -82,9 +83,11 @@ class PackagePorts:
 
 
 def upload(
-    ports: PackagePorts, data: bytes, source: str = UPLOAD_SOURCE, expected_digest: str | None = None
+    ports: PackagePorts, data: bytes, source: str = UPLOAD_SOURCE, expected_digest: str | None = None,
+    owner: str | None = None,
 ) -> dict[str, Any]:
-    """Store one chart archive; answer the new package's wire form."""
+    """Store one chart archive, recording `owner` (the uploader's tenant); answer the new package's wire form.
+    Names and versions are unique across tenants (one chart repository index, one content address per archive)."""
     if len(data) > ports.limits.max_compressed:
         raise PackageTooLarge(f"chart archive: {len(data)} bytes; the limit is {ports.limits.max_compressed}")
     digest = hashlib.sha256(data).hexdigest()
@@ -109,6 +112,7 @@ def upload(
         size=len(data),
         uploaded_at=utc_now_iso(),
         source=source,
+        owner=owner,
     )
     ports.store.put_archive(digest, data)  # first: a failed metadata write then orphans only a content address
     ports.store.create(package)
@@ -130,7 +134,7 @@ class SourcePackage:
     description: str | None = None
 
 
-def register_source(ports: PackagePorts, request: SourcePackage) -> dict[str, Any]:
+def register_source(ports: PackagePorts, request: SourcePackage, owner: str | None = None) -> dict[str, Any]:
     """Record the reference; the repository is checked first, since a GitOps backend will fetch it from inside the
     cluster (docs/security.md, "Outbound requests")."""
     target = repository_target(request.repository_url)
@@ -141,34 +145,35 @@ def register_source(ports: PackagePorts, request: SourcePackage) -> dict[str, An
     package = DeploymentPackage(
         package_id=str(uuid.uuid4()), name=request.name, version=request.version, description=request.description,
         package_type=request.package_type, uploaded_at=utc_now_iso(), source=request.repository_url,
-        repository_url=request.repository_url, chart=request.chart, path=request.path,
+        repository_url=request.repository_url, chart=request.chart, path=request.path, owner=owner,
     )
     ports.store.create(package)
     return package.to_wire()
 
 
-def upload_from_url(ports: PackagePorts, fetch: FetchPorts, url: str, checksum: str | None) -> dict[str, Any]:
+def upload_from_url(ports: PackagePorts, fetch: FetchPorts, url: str, checksum: str | None,
+                    owner: str | None = None) -> dict[str, Any]:
     """Fetch the archive through the fetch port (the outbound policy, a pinned connection, no redirects, one
     deadline and a size cap: `chalicelib/adapters/webhooks/archive_fetch.py`), then upload it."""
     expected = parse_checksum(checksum) if checksum is not None else None
     data = fetch.fetch(url, ports.limits.max_compressed)
-    return upload(ports, data, source=url, expected_digest=expected)
+    return upload(ports, data, source=url, expected_digest=expected, owner=owner)
 
 
-def get_package(store: PackageStore, package_id: str, selection: Selection) -> dict[str, Any]:
+def get_package(store: PackageStore, package_id: str, selection: Selection, *, access: Access) -> dict[str, Any]:
     validate_selection(selection, PACKAGE_SELECTOR_SCHEMA)
-    return apply_selection(find(store, package_id).to_wire(), selection, PACKAGE_SELECTOR_SCHEMA)
+    return apply_selection(find(store, package_id, access).to_wire(), selection, PACKAGE_SELECTOR_SCHEMA)
 
 
-def find(store: PackageStore, package_id: str) -> DeploymentPackage:
+def find(store: PackageStore, package_id: str, access: Access) -> DeploymentPackage:
     package = store.get(package_id)
-    if package is None:
+    if package is None or not access.sees_package(package.owner):  # per-tenant packages: another's is unknown
         raise NotFound(f"no deployment package with id '{package_id}'")
     return package
 
 
-def delete_package(ports: PackagePorts, package_id: str) -> None:
-    package = find(ports.store, package_id)
+def delete_package(ports: PackagePorts, package_id: str, *, access: Access) -> None:
+    package = find(ports.store, package_id, access)
     if ports.usage.is_in_use(package_id):
         raise PackageInUse(f"deployment package '{package_id}' is used by a deployment; delete that first")
     ports.store.delete(package)
@@ -179,6 +184,7 @@ def delete_package(ports: PackagePorts, package_id: str) -> None:
         ports.store.delete_archive(package.digest)
 
 
-def list_packages(store: PackageStore, request: ListRequest) -> Page:
+def list_packages(store: PackageStore, request: ListRequest, *, access: Access) -> Page:
+    visible = (lambda package: access.sees_package(package.owner)) if access.packages_per_tenant else None
     return list_models(request, PACKAGE_SELECTOR_SCHEMA, store.page, start_key_after, scope="deploymentPackages",
-                       key_attributes=START_KEY_ATTRIBUTES)
+                       key_attributes=START_KEY_ATTRIBUTES, visible=visible)

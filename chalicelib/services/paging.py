@@ -93,16 +93,24 @@ def _start_key(
 
 def list_models(request: ListRequest, schema: SelectorSchema, fetch: Callable[[int, Key | None], tuple[list[M],
                 Key | None]], key_after: Callable[[M], Key], *, scope: str, key_attributes: frozenset[str],
-                resume: Callable[[Key], Key] | None = None) -> Page:
+                resume: Callable[[Key], Key] | None = None, visible: Callable[[M], bool] | None = None,
+                wire: Callable[[M], dict[str, Any]] | None = None) -> Page:
     """One page of a collection of wire models: selectors and filter checked against the schema, the filter applied
-    to each model's wire form, the selection to each item shown."""
+    to each model's wire form (`wire`, default `to_wire()`), the selection to each item shown. Models `visible`
+    rejects (another tenant's) are dropped as they are read, before the page is cut, so pages stay full."""
     validate_selection(request.selection, schema)
     if request.filter is not None:
         validate_filter(request.filter, schema)
     flt = request.filter
+    shown: Callable[[M], dict[str, Any]] = wire or (lambda model: model.to_wire())
+
+    def fetch_visible(limit: int, start: Key | None) -> tuple[list[M], Key | None]:
+        models, last_key = fetch(limit, start)
+        return ([m for m in models if visible(m)] if visible is not None else models), last_key
+
     source: PagedSource[M] = PagedSource(
-        fetch=fetch, matches=lambda model: flt is None or flt.matches(model.to_wire()), key_after=key_after,
-        scope=scope, key_attributes=key_attributes, filtered=flt is not None, resume=resume or (lambda key: key))
+        fetch=fetch_visible, matches=lambda model: flt is None or flt.matches(shown(model)), key_after=key_after,
+        scope=scope, key_attributes=key_attributes, filtered=flt is not None or visible is not None,
+        resume=resume or (lambda key: key))
     matched, next_marker = collect(source, request.limit, request.marker, request.codec)
-    wire = [apply_selection(m.to_wire(), request.selection, schema) for m in matched]
-    return Page(wire, next_marker)
+    return Page([apply_selection(shown(m), request.selection, schema) for m in matched], next_marker)

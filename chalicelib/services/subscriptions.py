@@ -46,6 +46,7 @@ from chalicelib.domain.query import (
 )
 from chalicelib.domain.selectors import Selection, SelectorSchema, apply_selection, validate_selection
 from chalicelib.domain.subscriptions import Subscription, SubscriptionKind
+from chalicelib.domain.tenancy import Access
 from chalicelib.services.paging import ListRequest, Page, PagedSource, collect
 
 SECRET_PREFIX = "whsec_"
@@ -119,7 +120,8 @@ class NewSubscription:
     consumer_subscription_id: str | None = None
     filter: str | None = None
     event_types: Sequence[str] | None = None  # DMS only
-    owner: str | None = None
+    owner: str | None = None  # the creator's tenant; it counts towards that tenant's quota
+    all_tenants: bool = False  # created by an admin: receives every tenant's deployment events
 
 
 def new_secret() -> str:
@@ -148,24 +150,30 @@ def create_subscription(
         secret=secret,
         created_at=utc_now_iso(),
         owner=request.owner,
+        all_tenants=request.all_tenants,
     )
     store.create(record, max_per_owner)
     return {**wire_form(record), "secret": secret}
 
 
 def get_subscription(
-    store: SubscriptionRepository, kind: SubscriptionKind, subscription_id: str, selection: Selection | None = None
+    store: SubscriptionRepository, kind: SubscriptionKind, subscription_id: str, selection: Selection | None = None,
+    *, access: Access,
 ) -> dict[str, Any]:
     schema = WIRE_SCHEMAS[kind]
     validate_selection(selection or Selection(), schema)
-    return apply_selection(wire_form(_find(store, kind, subscription_id)), selection or Selection(), schema)
+    return apply_selection(wire_form(_find(store, kind, subscription_id, access)), selection or Selection(), schema)
 
 
-def delete_subscription(store: SubscriptionRepository, kind: SubscriptionKind, subscription_id: str) -> None:
-    store.delete(_find(store, kind, subscription_id))
+def delete_subscription(store: SubscriptionRepository, kind: SubscriptionKind, subscription_id: str, *,
+                        access: Access) -> None:
+    store.delete(_find(store, kind, subscription_id, access))
 
 
-def list_subscriptions(store: SubscriptionRepository, kind: SubscriptionKind, request: ListRequest) -> Page:
+def list_subscriptions(store: SubscriptionRepository, kind: SubscriptionKind, request: ListRequest, *,
+                       access: Access) -> Page:
+    """The caller's tenant's subscriptions (an admin's: every one). Other tenants' are dropped before the page is
+    cut, like a filter's misses, so pages stay full."""
     schema = WIRE_SCHEMAS[kind]
     validate_selection(request.selection, schema)
     if request.filter is not None:
@@ -174,7 +182,7 @@ def list_subscriptions(store: SubscriptionRepository, kind: SubscriptionKind, re
 
     def fetch(size: int, start: dict[str, Any] | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         items, last_key = store.page(kind, size, start)
-        return [wire_form(item) for item in items], last_key
+        return [wire_form(item) for item in items if access.sees(item.owner)], last_key
 
     source: PagedSource[dict[str, Any]] = PagedSource(
         fetch=fetch,
@@ -182,7 +190,7 @@ def list_subscriptions(store: SubscriptionRepository, kind: SubscriptionKind, re
         key_after=lambda document: _key_after(kind, document),
         scope=f"subscriptions/{kind.value}",
         key_attributes=_KEY_ATTRIBUTES,
-        filtered=flt is not None,
+        filtered=flt is not None or not access.is_admin,
         resume=lambda key: _resume_key(kind, key),
     )
     matched, next_marker = collect(source, request.limit, request.marker, request.codec)
@@ -291,10 +299,12 @@ def vet_callback(url: str, callbacks: CallbackPorts) -> Callback:
 # --- reading ---------------------------------------------------------------------------------------------------------
 
 
-def _find(store: SubscriptionRepository, kind: SubscriptionKind, subscription_id: str) -> Subscription:
+def _find(store: SubscriptionRepository, kind: SubscriptionKind, subscription_id: str, access: Access) -> Subscription:
     # Every id netweave assigns is a UUID; anything else cannot exist (and must not reach DynamoDB's key limits).
     found = store.get(subscription_id) if _is_uuid(subscription_id) else None
-    if found is None or found.kind is not kind:  # another kind's id is not visible here
+    # Another kind's id, or another tenant's subscription, is not visible here: the same 404 as an unknown id, so
+    # the answer never tells whether the id exists.
+    if found is None or found.kind is not kind or not access.sees(found.owner):
         raise NotFound(f"no {_NAMES[kind]} with id '{subscription_id[:100]}'")
     return found
 

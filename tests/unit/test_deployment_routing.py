@@ -18,7 +18,7 @@ from chalicelib.domain.deployments import OperationType
 from chalicelib.domain.errors import BadRequest, CapabilityNotSupported
 from chalicelib.services.deployments import DeploymentPorts, NewDeployment, create_deployment, request_operation
 from chalicelib.settings import AdapterConfig, GatewayConfig
-from tests.unit.fakes.deployments import FakeDeploymentStore, FakeOperationQueue, FakePackageStore
+from tests.unit.fakes.deployments import SMO, FakeDeploymentStore, FakeOperationQueue, FakePackageStore
 from tests.unit.fakes.dms import FakeDeploymentAdapter
 
 ROUTING = {"dms": [{"namespacePrefix": "gitops-", "adapter": "argo"},
@@ -49,7 +49,7 @@ def ports(tmp_path: Path, argo_capabilities: frozenset[Capability] = frozenset({
 
 def create(built: DeploymentPorts, package_id: str, name: str, namespace: str = "ran", **choice: Any) -> str:
     request = NewDeployment(name=name, namespace=namespace, package_id=package_id, values={}, **choice)
-    deployment, _ = create_deployment(built, request)
+    deployment, _ = create_deployment(built, request, access=SMO)
     return deployment.adapter_id
 
 
@@ -69,7 +69,7 @@ def test_routing_rules_in_the_design_documents_layout(tmp_path: Path) -> None:
 
 def test_later_operations_go_to_the_recorded_backend_and_missing_capabilities_are_501(tmp_path: Path) -> None:
     built, package = ports(tmp_path)
-    deployment, _ = create_deployment(built, NewDeployment("g", "gitops-ran", package, {}))
+    deployment, _ = create_deployment(built, NewDeployment("g", "gitops-ran", package, {}), access=SMO)
     store = cast(FakeDeploymentStore, built.store)
     held = store.get(deployment.deployment_id)
     assert held is not None and held.adapter_id == "argo"
@@ -77,7 +77,7 @@ def test_later_operations_go_to_the_recorded_backend_and_missing_capabilities_ar
     assert create_operation is not None
     store.finish(held.model_copy(update={"extensions": {"dmsAdapter": "argo"}}), create_operation)  # installed
     with pytest.raises(CapabilityNotSupported, match="backend 'argo' does not support scale") as refused:
-        request_operation(built, deployment.deployment_id, OperationType.SCALE, {"replicas": 2})
+        request_operation(built, deployment.deployment_id, OperationType.SCALE, {"replicas": 2}, access=SMO)
     assert refused.value.status == 501
 
 

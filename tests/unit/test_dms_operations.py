@@ -32,7 +32,7 @@ from chalicelib.services.dms_operations import (
     UNSPECIFIED_TIMEOUT_LEASE,
     OperationRefused,
 )
-from tests.unit.fakes.deployments import DmsWorld
+from tests.unit.fakes.deployments import SMO, DmsWorld
 from tests.unit.fakes.dms import FakeDeploymentAdapter
 
 NAMESPACE = "oran-du"
@@ -461,7 +461,7 @@ def test_a_failed_upgrade_records_the_package_of_the_revision_it_left_behind(
     assert {k: second[k] for k in ("revision", "packageId", "packageVersion", "values", "operationId")} == {
         "revision": 2, "packageId": v2.package_id, "packageVersion": "2.0.0", "values": {"image": {"tag": "fail"}},
         "operationId": upgrade.operation_id}
-    history = deployment_history(world.deployment_ports(), deployment.deployment_id)
+    history = deployment_history(world.deployment_ports(), deployment.deployment_id, access=SMO)
     assert [(h["revision"], h["status"], h["packageId"], h["packageVersion"]) for h in history] == [
         (1, "superseded", v1.package_id, "1.0.0"), (2, "failed", v2.package_id, "2.0.0")]
     failed = world.current(deployment.deployment_id)

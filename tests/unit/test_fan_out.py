@@ -34,21 +34,26 @@ class Queue:
 
 
 def subscription(sid: str, kind: SubscriptionKind = SubscriptionKind.INVENTORY, flt: str | None = None,
-                 consumer: str | None = None) -> Subscription:
+                 consumer: str | None = None, owner: str | None = "smo", all_tenants: bool = False) -> Subscription:
     return Subscription(subscription_id=sid, kind=kind, callback=f"https://smo.example/{sid}", filter=flt,
-                        consumer_subscription_id=consumer, secret="whsec_x", created_at="2026-01-01T00:00:00Z")
+                        consumer_subscription_id=consumer, secret="whsec_x", created_at="2026-01-01T00:00:00Z",
+                        owner=owner, all_tenants=all_tenants)
 
 
 def event(object_type: str, change: ChangeType, prior: dict[str, Any] | None, post: dict[str, Any] | None,
-          eid: str = "e1", source: EventSource = EventSource.IMS, detail: str | None = None) -> ChangeEvent:
+          eid: str = "e1", source: EventSource = EventSource.IMS, detail: str | None = None,
+          owner: str | None = "smo") -> ChangeEvent:
+    """`owner`: the tenant of a DMS event's deployment (the subscriptions' own, "smo", unless a test says)."""
     object_id = (post or prior or {}).get("resourceId") or (post or prior or {}).get("resourcePoolId") or "x"
     return ChangeEvent(event_id=eid, source=source, object_type=object_type, object_id=object_id, event_type=change,
-                       backend="k8s", prior=prior, post=post, at="2026-01-01T00:00:00Z", detail_type=detail)
+                       backend="k8s", prior=prior, post=post, at="2026-01-01T00:00:00Z", detail_type=detail,
+                       owner=owner if source is EventSource.DMS else None)
 
 
-def run(events: list[ChangeEvent], *subscriptions: Subscription) -> list[DeliveryMessage]:
+def run(events: list[ChangeEvent], *subscriptions: Subscription, default_tenant: str | None = None
+        ) -> list[DeliveryMessage]:
     queue = Queue()
-    fan_out(events, Subscriptions(*subscriptions), queue, "global-1")
+    fan_out(events, Subscriptions(*subscriptions), queue, "global-1", default_tenant)
     return queue.sent
 
 

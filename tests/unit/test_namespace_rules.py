@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
 from chalicelib.domain.namespace_policy import NamespaceNotAllowed, NamespacePolicy
+from chalicelib.domain.deployments import OperationType
+from chalicelib.services.deployments import request_operation
 from chalicelib.settings import GatewayConfig
+from tests.unit.fakes.deployments import SMO, DmsWorld
+from tests.unit.fakes.dms import FakeDeploymentAdapter
 
 
 def refusal(policy: NamespacePolicy, namespace: str, tenant: str | None = "smo-a") -> str:
@@ -72,3 +79,17 @@ def test_namespace_rules_on_an_ims_backend_are_a_configuration_error() -> None:
 def test_unknown_namespace_rule_keys_are_refused() -> None:
     with pytest.raises(ValidationError, match="alow"):
         GatewayConfig.model_validate({"dmsAdapters": [{"id": "helm", "type": "helm", "namespaces": {"alow": ["x"]}}]})
+
+
+def test_a_tightened_policy_stops_changes_to_existing_deployments_but_not_their_removal(tmp_path: Path) -> None:
+    (tmp_path / "work").mkdir()
+    world = DmsWorld(tmp_path / "work", adapters=[FakeDeploymentAdapter()])
+    deployment, create = world.accept_create("du-1", world.packages.add("vdu", "1.0.0"), namespace="oran-du")
+    assert world.run(create.operation_id) == "succeeded"
+    adapter_id = deployment.adapter_id
+    tightened = replace(world.deployment_ports(), namespace_policies={
+        adapter_id: NamespacePolicy(adapter_id, allow=("{tenant}-*",))})
+    with pytest.raises(NamespaceNotAllowed, match="matches none of the allowed patterns \\('smo-\\*'\\)"):
+        request_operation(tightened, deployment.deployment_id, OperationType.SCALE, {"replicas": 2}, access=SMO)
+    removal = request_operation(tightened, deployment.deployment_id, OperationType.DELETE, {}, access=SMO)
+    assert world.run(removal.operation_id) == "succeeded"

@@ -23,7 +23,7 @@ from chalicelib.domain.ownership import (
 )
 from chalicelib.services.deployment_poll import poll_deployments
 from chalicelib.services.deployments import deployment_history, deployment_logs, deployment_status
-from tests.unit.fakes.deployments import DmsWorld
+from tests.unit.fakes.deployments import SMO, DmsWorld
 from tests.unit.fakes.dms import FakeDeploymentAdapter, _Release
 
 NAMESPACE = "oran-du"
@@ -92,10 +92,10 @@ def test_create_over_an_operator_release_fails_409_and_records_nothing_of_it(wor
 
     # Nor do the read routes show the operator's release (its pods' logs may hold secrets) as this deployment's.
     ports = world.deployment_ports()
-    status = deployment_status(ports, deployment.deployment_id)
+    status = deployment_status(ports, deployment.deployment_id, access=SMO)
     assert "release" not in status and status["workloads"] == [] and status["pods"] == []
-    assert deployment_logs(ports, deployment.deployment_id, None, None, None) == []
-    assert deployment_history(ports, deployment.deployment_id) == []
+    assert deployment_logs(ports, deployment.deployment_id, None, None, None, access=SMO) == []
+    assert deployment_history(ports, deployment.deployment_id, access=SMO) == []
 
     delete = world.accept(deployment.deployment_id, OperationType.DELETE)
     assert world.run(delete.operation_id) == "succeeded"

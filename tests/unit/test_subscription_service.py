@@ -22,6 +22,7 @@ from chalicelib.domain.paging import Marker, MarkerCodec, decode_marker
 from chalicelib.domain.query import parse_filter, parse_subscription_filter
 from chalicelib.domain.selectors import Selection
 from chalicelib.domain.subscriptions import Subscription, SubscriptionKind, SubscriptionStatus
+from chalicelib.domain.tenancy import Access
 from chalicelib.services.paging import ListRequest
 from chalicelib.services.subscriptions import (
     CallbackPorts,
@@ -36,6 +37,7 @@ from chalicelib.services.subscriptions import (
 INVENTORY, ALARM, DMS = SubscriptionKind.INVENTORY, SubscriptionKind.ALARM, SubscriptionKind.DMS
 PUBLIC = "https://smo.example.com/notify"
 CODEC = MarkerCodec(b"test marker key")
+ADMIN = Access("operators", is_admin=True)  # these tests are about subscriptions, not tenancy: they see all
 HOSTS = {
     "smo.example.com": ["93.184.215.14"],
     "inside.example.com": ["10.1.2.3"],
@@ -146,9 +148,9 @@ def test_creation_assigns_a_uuid_and_answers_the_wire_form_with_the_secret_once(
     }
     record = store.items[identifier]
     assert record.secret == created["secret"] and record.owner == "smo" and record.created_at
-    shown = get_subscription(store, INVENTORY, identifier)
+    shown = get_subscription(store, INVENTORY, identifier, access=ADMIN)
     assert "secret" not in shown and created["secret"] not in str(shown)
-    listed = list_subscriptions(store, INVENTORY, ListRequest(Selection(), 10, codec=CODEC)).items
+    listed = list_subscriptions(store, INVENTORY, ListRequest(Selection(), 10, codec=CODEC), access=ADMIN).items
     assert created["secret"] not in str(listed)
 
 
@@ -355,19 +357,19 @@ def test_get_and_delete_see_only_their_own_kind() -> None:
     store = FakeStore()
     alarm = create(store, kind=ALARM)["alarmSubscriptionId"]
     with pytest.raises(NotFound):
-        get_subscription(store, INVENTORY, alarm)
+        get_subscription(store, INVENTORY, alarm, access=ADMIN)
     with pytest.raises(NotFound):
-        delete_subscription(store, DMS, alarm)
-    assert get_subscription(store, ALARM, alarm)["alarmSubscriptionId"] == alarm
-    delete_subscription(store, ALARM, alarm)
+        delete_subscription(store, DMS, alarm, access=ADMIN)
+    assert get_subscription(store, ALARM, alarm, access=ADMIN)["alarmSubscriptionId"] == alarm
+    delete_subscription(store, ALARM, alarm, access=ADMIN)
     with pytest.raises(NotFound):
-        get_subscription(store, ALARM, alarm)
+        get_subscription(store, ALARM, alarm, access=ADMIN)
 
 
 @pytest.mark.parametrize("identifier", ["8c1d7f0e-3a52-4b6e-9d41-2f7a5c0e9b13", "not-a-uuid", "dedupe#abc", "x" * 5000])
 def test_unknown_ids_are_not_found(identifier: str) -> None:
     with pytest.raises(NotFound):
-        get_subscription(FakeStore(), INVENTORY, identifier)
+        get_subscription(FakeStore(), INVENTORY, identifier, access=ADMIN)
 
 
 def test_a_disabled_subscription_shows_its_status_and_reason() -> None:
@@ -376,7 +378,7 @@ def test_a_disabled_subscription_shows_its_status_and_reason() -> None:
     store.items[identifier] = store.items[identifier].model_copy(
         update={"status": SubscriptionStatus.DISABLED, "status_reason": "the SMO answered 410 Gone"}
     )
-    shown = get_subscription(store, INVENTORY, identifier)
+    shown = get_subscription(store, INVENTORY, identifier, access=ADMIN)
     assert (shown["status"], shown["statusReason"]) == ("disabled", "the SMO answered 410 Gone")
 
 
@@ -384,11 +386,12 @@ def test_selectors_apply_and_unknown_attributes_are_refused() -> None:
     store = FakeStore()
     identifier = create(store, consumer_subscription_id="c")["subscriptionId"]
     shown = get_subscription(
-        store, INVENTORY, identifier, Selection(exclude_fields=(("consumerSubscriptionId",), ("subscriptionId",)))
+        store, INVENTORY, identifier, Selection(exclude_fields=(("consumerSubscriptionId",), ("subscriptionId",))),
+        access=ADMIN,
     )
     assert "consumerSubscriptionId" not in shown and shown["subscriptionId"] == identifier
     with pytest.raises(InvalidQuery):
-        get_subscription(store, INVENTORY, identifier, Selection(fields=(("secret",),)))
+        get_subscription(store, INVENTORY, identifier, Selection(fields=(("secret",),)), access=ADMIN)
 
 
 def test_lists_page_filter_and_follow_markers() -> None:
@@ -400,20 +403,23 @@ def test_lists_page_filter_and_follow_markers() -> None:
     create(store, kind=ALARM)
     seen, marker = [], None
     while True:
-        page = list_subscriptions(store, INVENTORY, ListRequest(Selection(), 3, marker=marker, codec=CODEC))
+        page = list_subscriptions(store, INVENTORY, ListRequest(Selection(), 3, marker=marker, codec=CODEC),
+            access=ADMIN)
         seen += [item["subscriptionId"] for item in page.items]
         if page.next_marker is None:
             break
         marker = decode_marker(page.next_marker)
     assert seen == made
     odd = list_subscriptions(
-        store, INVENTORY, ListRequest(Selection(), 100, parse_filter("(eq,consumerSubscriptionId,c1)"), codec=CODEC)
+        store, INVENTORY, ListRequest(Selection(), 100, parse_filter("(eq,consumerSubscriptionId,c1)"), codec=CODEC),
+        access=ADMIN,
     )
     assert len(odd.items) == 3 and odd.next_marker is None
-    third = list_subscriptions(store, INVENTORY, ListRequest(Selection(), 3, marker=Marker(page_number=3), codec=CODEC))
+    third = list_subscriptions(store, INVENTORY, ListRequest(Selection(), 3, marker=Marker(page_number=3), codec=CODEC),
+        access=ADMIN)
     assert [item["subscriptionId"] for item in third.items] == made[6:]
     beyond = ListRequest(Selection(), 3, marker=Marker(page_number=9), codec=CODEC)
-    assert list_subscriptions(store, INVENTORY, beyond).items == []
+    assert list_subscriptions(store, INVENTORY, beyond, access=ADMIN).items == []
 
 
 @pytest.mark.parametrize(
@@ -427,15 +433,17 @@ def test_lists_page_filter_and_follow_markers() -> None:
 def test_a_marker_from_elsewhere_is_refused(key: dict[str, Any]) -> None:
     marker = decode_marker(CODEC.encode("subscriptions/inventory", key))
     with pytest.raises(InvalidQuery, match="nextpage_opaque_marker"):
-        list_subscriptions(FakeStore(), INVENTORY, ListRequest(Selection(), 10, marker=marker, codec=CODEC))
+        list_subscriptions(FakeStore(), INVENTORY, ListRequest(Selection(), 10, marker=marker, codec=CODEC),
+            access=ADMIN)
 
 
 def test_list_filters_name_subscription_attributes() -> None:
     with pytest.raises(InvalidQuery, match="unknown attribute 'resourcePoolId'"):
         unknown = ListRequest(Selection(), 10, parse_filter("(eq,resourcePoolId,x)"), codec=CODEC)
-        list_subscriptions(FakeStore(), INVENTORY, unknown)
+        list_subscriptions(FakeStore(), INVENTORY, unknown, access=ADMIN)
     list_subscriptions(
-        FakeStore(), DMS, ListRequest(Selection(), 10, parse_filter("(cont,eventTypes,DeploymentReady)"), codec=CODEC)
+        FakeStore(), DMS, ListRequest(Selection(), 10, parse_filter("(cont,eventTypes,DeploymentReady)"), codec=CODEC),
+        access=ADMIN,
     )
 
 

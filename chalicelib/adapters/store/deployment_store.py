@@ -24,6 +24,20 @@ from chalicelib.domain.errors import NotFound
 
 DEPLOYMENT, NAME, OPERATION = "Deployment", "Name", "Operation"
 _LOCK = "activeOperationId"
+_OWNER = "owner"  # the tenant (docs/o2-conventions.md §6), an attribute beside the document
+
+
+def _owner(item: dict[str, Any]) -> str | None:
+    value = item.get(_OWNER)
+    return str(value["S"]) if value else None
+
+
+def _deployment(item: dict[str, Any]) -> Deployment:
+    return Deployment.model_validate(json.loads(item["doc"]["S"])).model_copy(update={"owner": _owner(item)})
+
+
+def _operation(item: dict[str, Any]) -> Operation:
+    return Operation.model_validate(json.loads(item["doc"]["S"])).model_copy(update={"owner": _owner(item)})
 
 
 def _s(value: str) -> dict[str, str]:
@@ -55,6 +69,8 @@ class DeploymentStore:
                 "doc": _s(_doc(deployment))}
         if deployment.active_operation_id:
             item[_LOCK] = _s(deployment.active_operation_id)
+        if deployment.owner is not None:  # written at creation only: later document writes never touch it
+            item[_OWNER] = _s(deployment.owner)
         return item
 
     def _operation_put(self, operation: Operation) -> dict[str, Any]:
@@ -62,6 +78,8 @@ class DeploymentStore:
                 "deploymentId": _s(operation.deployment_id), "doc": _s(_doc(operation))}
         if operation.lease_until is not None:
             item["leaseUntil"] = {"N": str(operation.lease_until)}
+        if operation.owner is not None:
+            item[_OWNER] = _s(operation.owner)
         return {"Put": {"TableName": self.table, "Item": item}}
 
     def _key(self, pk: str, sk: str) -> dict[str, Any]:
@@ -88,7 +106,19 @@ class DeploymentStore:
     def get(self, deployment_id: str) -> Deployment | None:
         item = self.client.get_item(TableName=self.table, Key=self._key(DEPLOYMENT, deployment_id),
                                     ConsistentRead=True).get("Item")
-        return Deployment.model_validate(json.loads(item["doc"]["S"])) if item else None
+        return _deployment(item) if item else None
+
+    def assign_owner(self, deployment_id: str, owner: str) -> bool:
+        """Make `owner` the deployment's tenant; False if there is no such deployment. Its operations follow: while
+        the deployment exists, its owner decides who reads them."""
+        try:
+            self.client.update_item(TableName=self.table, Key=self._key(DEPLOYMENT, deployment_id),
+                                    UpdateExpression="SET #o = :o", ConditionExpression="attribute_exists(pk)",
+                                    ExpressionAttributeNames={"#o": _OWNER},
+                                    ExpressionAttributeValues={":o": _s(owner)})
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     def page(self, limit: int, start_key: dict[str, Any] | None = None) -> tuple[list[Deployment],
                                                                                  dict[str, Any] | None]:
@@ -97,7 +127,7 @@ class DeploymentStore:
         if start_key:
             query["ExclusiveStartKey"] = start_key
         reply = self.client.query(**query)
-        found = [Deployment.model_validate(json.loads(i["doc"]["S"])) for i in reply.get("Items", [])]
+        found = [_deployment(i) for i in reply.get("Items", [])]
         return found, reply.get("LastEvaluatedKey")
 
     def all(self) -> Iterator[Deployment]:
@@ -192,7 +222,7 @@ class DeploymentStore:
     def get_operation(self, operation_id: str) -> Operation | None:
         item = self.client.get_item(TableName=self.table, Key=self._key(OPERATION, operation_id),
                                     ConsistentRead=True).get("Item")
-        return Operation.model_validate(json.loads(item["doc"]["S"])) if item else None
+        return _operation(item) if item else None
 
     def save_operation(self, operation: Operation) -> None:
         self.client.put_item(**self._operation_put(operation)["Put"])
@@ -219,7 +249,7 @@ class DeploymentStore:
         found: list[tuple[Operation, int | None]] = []
         while True:
             reply = self.client.query(**query)
-            found.extend((Operation.model_validate(json.loads(i["doc"]["S"])),
+            found.extend((_operation(i),
                           int(i["leaseUntil"]["N"]) if "leaseUntil" in i else None)
                          for i in reply.get("Items", []) if i["pk"]["S"] == OPERATION)
             if not reply.get("LastEvaluatedKey"):

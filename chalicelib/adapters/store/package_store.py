@@ -18,6 +18,7 @@ from typing import Any
 from chalicelib.domain.packages import DeploymentPackage, DuplicatePackage
 
 _DEDUPE = "dedupe#"
+_OWNER = "owner"  # the uploader's tenant, beside the document (docs/o2-conventions.md §6)
 ARCHIVE_CONTENT_TYPE = "application/gzip"
 
 
@@ -116,6 +117,19 @@ class PackageStore:
             ]
         )
 
+    def assign_owner(self, package_id: str, owner: str) -> bool:
+        """Make `owner` the package's tenant; False if there is no such package."""
+        if package_id.startswith(_DEDUPE):
+            return False
+        try:
+            self.client.update_item(TableName=self.table, Key={"packageId": {"S": package_id}},
+                                    UpdateExpression="SET #o = :o", ConditionExpression="attribute_exists(packageId)",
+                                    ExpressionAttributeNames={"#o": _OWNER},
+                                    ExpressionAttributeValues={":o": {"S": owner}})
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
     def page(
         self, limit: int, start_key: dict[str, Any] | None = None
     ) -> tuple[list[DeploymentPackage], dict[str, Any] | None]:
@@ -141,13 +155,17 @@ def _duplicate(name: str, version: str) -> DuplicatePackage:
 
 
 def _item(package: DeploymentPackage) -> dict[str, Any]:
-    return {
+    item = {
         "packageId": {"S": package.package_id},
         "name": {"S": package.name},
         "version": {"S": package.version},
         "doc": {"S": json.dumps(package.to_wire(), separators=(",", ":"))},
     }
+    if package.owner is not None:
+        item[_OWNER] = {"S": package.owner}
+    return item
 
 
 def _package(item: dict[str, Any]) -> DeploymentPackage:
-    return DeploymentPackage.model_validate(json.loads(item["doc"]["S"]))
+    owner = item[_OWNER]["S"] if _OWNER in item else None
+    return DeploymentPackage.model_validate(json.loads(item["doc"]["S"])).model_copy(update={"owner": owner})

@@ -4,9 +4,10 @@ A subscription item is keyed by its id; a second item keyed `dedupe#<hash of kin
 is written in the same transaction, both conditional on not existing, so two identical subscriptions can never
 both be created, however many arrive at once (docs/o2-conventions.md §4: a duplicate is a 400).
 
-A subscription with an `owner` (the token subject that created it) also counts in an item keyed `owner#<hash of the
-subject>`, changed in the same transaction, so a per-client quota holds however many requests arrive at once
-(docs/security.md, "Limits and disclosure").
+A subscription with an `owner` (the tenant that created it, docs/o2-conventions.md §6) also counts in an item keyed
+`owner#<hash of the tenant>`, changed in the same transaction, so a per-tenant quota holds however many requests
+arrive at once (docs/security.md, "Limits and disclosure"). Assigning another owner moves the count in the same
+transaction; `recount` rebuilds every count from the subscriptions themselves (for records stored before counting).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.domain.errors import BadRequest, Forbidden
+from chalicelib.domain.errors import BadRequest, Conflict, Forbidden
 from chalicelib.domain.subscriptions import Subscription, SubscriptionKind, SubscriptionStatus
 
 _DEDUPE = "dedupe#"
@@ -77,10 +78,7 @@ class SubscriptionStore:
         return subscription
 
     def get(self, subscription_id: str) -> Subscription | None:
-        if subscription_id.startswith((_DEDUPE, _OWNER)):
-            return None
-        item = self.client.get_item(TableName=self.table, Key={"subscriptionId": {"S": subscription_id}},
-                                    ConsistentRead=True).get("Item")
+        item = self._item_of(subscription_id)
         return _subscription(item) if item else None
 
     def delete(self, subscription: Subscription) -> None:
@@ -98,6 +96,68 @@ class SubscriptionStore:
             # created before owners were counted: its owner's count is already 0, delete it without counting
             self.client.transact_write_items(TransactItems=writes[:_COUNTER])
         self._active.clear()
+
+    def assign_owner(self, subscription_id: str, owner: str) -> Subscription | None:
+        """Make `owner` the subscription's tenant, moving one from the old owner's count to the new one's (no quota:
+        an admin decides). None if there is no such subscription; 409 if it changed while this ran."""
+        item = self._item_of(subscription_id)
+        if item is None:
+            return None
+        current = _subscription(item)
+        if current.owner == owner:
+            return current
+        moved = current.model_copy(update={"owner": owner})
+        writes: list[dict[str, Any]] = [
+            {"Update": {"TableName": self.table, "Key": {"subscriptionId": {"S": subscription_id}},
+                        "UpdateExpression": "SET #d = :new", "ConditionExpression": "#d = :old",
+                        "ExpressionAttributeNames": {"#d": "doc"},
+                        "ExpressionAttributeValues": {":new": _item(moved)["doc"], ":old": item["doc"]}}},
+            {"Update": self._count(owner, +1, None)},
+        ]
+        if current.owner is not None:
+            writes.append({"Update": self._count(current.owner, -1, None)})
+        try:
+            self.client.transact_write_items(TransactItems=writes)
+        except self.client.exceptions.TransactionCanceledException as error:
+            if not _failed_at(error, _COUNTER) or _failed_at(error, 0):
+                raise Conflict(f"subscription '{subscription_id}' changed meanwhile; try again") from None
+            # the old owner's count is already 0 (created before owners were counted): move it without that
+            self.client.transact_write_items(TransactItems=writes[:_COUNTER])
+        self._active.clear()
+        return moved
+
+    def recount(self) -> dict[str, int]:
+        """Set every owner's count to the number of subscriptions it holds now, counters without subscriptions to 0:
+        the backfill for subscriptions created before owners were counted. Run it while nobody creates or deletes
+        subscriptions: a change during the scan may be counted wrongly (the next recount corrects it)."""
+        held: dict[str, int] = {}
+        counters: set[str] = set()
+        scan: dict[str, Any] = {"TableName": self.table, "ConsistentRead": True}
+        while True:
+            reply = self.client.scan(**scan)
+            for item in reply.get("Items", []):
+                key = item["subscriptionId"]["S"]
+                if key.startswith(_OWNER):
+                    counters.add(key)
+                elif not key.startswith(_DEDUPE) and "doc" in item:
+                    owner = _subscription(item).owner
+                    if owner is not None:
+                        held[owner] = held.get(owner, 0) + 1
+            if not reply.get("LastEvaluatedKey"):
+                break
+            scan["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+        counts = {owner_key(owner): count for owner, count in held.items()}
+        for key in counters | set(counts):
+            self.client.put_item(TableName=self.table,
+                                 Item={"subscriptionId": {"S": key}, "owned": {"N": str(counts.get(key, 0))}})
+        return held
+
+    def _item_of(self, subscription_id: str) -> dict[str, Any] | None:
+        if subscription_id.startswith((_DEDUPE, _OWNER)):
+            return None
+        item: dict[str, Any] | None = self.client.get_item(
+            TableName=self.table, Key={"subscriptionId": {"S": subscription_id}}, ConsistentRead=True).get("Item")
+        return item
 
     def owned(self, owner: str) -> int:
         """How many subscriptions `owner` holds (as counted since owners were counted)."""

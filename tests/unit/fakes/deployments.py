@@ -12,7 +12,9 @@ service that is wrong about concurrency fails here as it would against DynamoDB:
 - `operations_in(status)` reads only operations (never deployments sharing a status value) in operation-id order,
   the order of the `byStatus` index, each with its stored lease;
 - documents are stored as the same JSON the real store writes, so what is read back went through `to_wire()`: the
-  lease (`exclude=True`) is never part of what `get_operation` returns, exactly as in DynamoDB.
+  lease (`exclude=True`) is never part of what `get_operation` returns, exactly as in DynamoDB;
+- the owner (tenant) is kept beside the document: a deployment's is written at creation and no later write of the
+  document changes it; an operation's is written with every put of the operation.
 `tests/functional/test_deployment_store.py` runs one contract against both this fake and the real store on moto.
 Every method takes one lock, so the fake is atomic the way one DynamoDB request (or transaction) is.
 """
@@ -45,12 +47,15 @@ from chalicelib.domain.deployments import (
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.events import ChangeEvent
 from chalicelib.domain.packages import DeploymentPackage, PackageType
+from chalicelib.domain.tenancy import Access
 from chalicelib.services.deployment_poll import PollPorts
 from chalicelib.services.deployments import DeploymentPorts, NewDeployment, create_deployment, request_operation
 from chalicelib.services.dms_operations import run_operation
 from chalicelib.services.dms_results import OperationPorts
 from chalicelib.settings import AdapterConfig
 from tests.unit.fakes.dms import FakeDeploymentAdapter
+
+SMO = Access("smo")  # the tenant the API would record for an SMO's token (subject "smo")
 
 
 def _doc(model: Deployment | Operation) -> str:
@@ -64,6 +69,7 @@ class _DeploymentRow:
     package_id: str
     updated_at: str  # the `updatedAt` attribute, the poller's write condition
     lock: str | None  # the `activeOperationId` attribute
+    owner: str | None = None  # the `owner` attribute, set at creation
 
 
 @dataclass
@@ -72,15 +78,25 @@ class _OperationRow:
     status: str
     deployment_id: str
     lease_until: int | None  # the `leaseUntil` attribute: absent when the operation is written without a lease
+    owner: str | None = None  # the `owner` attribute
 
 
-def _deployment_row(deployment: Deployment) -> _DeploymentRow:
+def _deployment_row(deployment: Deployment, owner: str | None = None) -> _DeploymentRow:
     return _DeploymentRow(_doc(deployment), deployment.status.value, deployment.package_id, deployment.updated_at,
-                          deployment.active_operation_id)
+                          deployment.active_operation_id, owner)
 
 
 def _operation_row(operation: Operation) -> _OperationRow:
-    return _OperationRow(_doc(operation), operation.status.value, operation.deployment_id, operation.lease_until)
+    return _OperationRow(_doc(operation), operation.status.value, operation.deployment_id, operation.lease_until,
+                         operation.owner)
+
+
+def _deployment(row: _DeploymentRow) -> Deployment:
+    return Deployment.model_validate(json.loads(row.doc)).model_copy(update={"owner": row.owner})
+
+
+def _operation(row: _OperationRow) -> Operation:
+    return Operation.model_validate(json.loads(row.doc)).model_copy(update={"owner": row.owner})
 
 
 class FakeDeploymentStore:
@@ -102,13 +118,13 @@ class FakeDeploymentStore:
                 raise DeploymentExists(
                     f"a deployment named '{deployment.name}' already exists in namespace '{deployment.namespace}'")
             self._names[claim] = deployment.deployment_id
-            self._deployments[deployment.deployment_id] = _deployment_row(deployment)
+            self._deployments[deployment.deployment_id] = _deployment_row(deployment, deployment.owner)
             self._operations[operation.operation_id] = _operation_row(operation)
 
     def get(self, deployment_id: str) -> Deployment | None:
         with self._mutex:
             row = self._deployments.get(deployment_id)
-            return Deployment.model_validate(json.loads(row.doc)) if row else None
+            return _deployment(row) if row else None
 
     def page(self, limit: int, start_key: dict[str, Any] | None = None) -> tuple[list[Deployment],
                                                                                  dict[str, Any] | None]:
@@ -117,7 +133,7 @@ class FakeDeploymentStore:
             if start_key:
                 ids = [i for i in ids if i > start_key["sk"]["S"]]
             chosen = ids[:limit]
-            found = [Deployment.model_validate(json.loads(self._deployments[i].doc)) for i in chosen]
+            found = [_deployment(self._deployments[i]) for i in chosen]
         # Like the store on moto: a key only when items remain (DynamoDB itself may also return one for a page that
         # ends exactly at the last item; callers handle both).
         last = {"pk": {"S": DEPLOYMENT}, "sk": {"S": chosen[-1]}} if len(ids) > limit else None
@@ -136,7 +152,9 @@ class FakeDeploymentStore:
             return any(row.package_id == package_id for row in self._deployments.values())
 
     def _write(self, deployment: Deployment) -> None:
-        self._deployments[deployment.deployment_id] = _deployment_row(deployment)
+        kept = self._deployments[deployment.deployment_id].owner if deployment.deployment_id in self._deployments \
+            else None
+        self._deployments[deployment.deployment_id] = _deployment_row(deployment, kept)
 
     def start_operation(self, deployment: Deployment, operation: Operation) -> None:
         with self._mutex:
@@ -183,7 +201,7 @@ class FakeDeploymentStore:
     def get_operation(self, operation_id: str) -> Operation | None:
         with self._mutex:
             row = self._operations.get(operation_id)
-            return Operation.model_validate(json.loads(row.doc)) if row else None
+            return _operation(row) if row else None
 
     def save_operation(self, operation: Operation) -> None:
         with self._mutex:
@@ -202,7 +220,7 @@ class FakeDeploymentStore:
     def operations_in(self, status: str) -> list[tuple[Operation, int | None]]:
         with self._mutex:
             rows = [self._operations[i] for i in sorted(self._operations)]
-            return [(Operation.model_validate(json.loads(row.doc)), row.lease_until) for row in rows
+            return [(_operation(row), row.lease_until) for row in rows
                     if row.status == status]
 
     def queued_operations(self) -> list[Operation]:
@@ -238,7 +256,7 @@ class FakeDeploymentStore:
     def operations_of(self, deployment_id: str) -> list[Operation]:
         """Every operation recorded for a deployment, in the order first written."""
         with self._mutex:
-            return [Operation.model_validate(json.loads(row.doc)) for row in self._operations.values()
+            return [_operation(row) for row in self._operations.values()
                     if row.deployment_id == deployment_id]
 
 
@@ -355,14 +373,15 @@ class DmsWorld:
 
     def accept_create(self, name: str, package: DeploymentPackage, values: dict[str, Any] | None = None,
                       namespace: str = "oran-du", adapter_id: str | None = None,
-                      timeout_seconds: int | None = None) -> tuple[Deployment, Operation]:
+                      timeout_seconds: int | None = None, access: Access = SMO) -> tuple[Deployment, Operation]:
         request = NewDeployment(name=name, namespace=namespace, package_id=package.package_id, values=values or {},
                                 adapter_id=adapter_id, timeout_seconds=timeout_seconds)
-        return create_deployment(self.deployment_ports(), request)
+        return create_deployment(self.deployment_ports(), request, access=access)
 
     def accept(self, deployment_id: str, kind: OperationType, parameters: dict[str, Any] | None = None,
-               timeout_seconds: int | None = None) -> Operation:
-        return request_operation(self.deployment_ports(), deployment_id, kind, parameters or {}, timeout_seconds)
+               timeout_seconds: int | None = None, access: Access = SMO) -> Operation:
+        return request_operation(self.deployment_ports(), deployment_id, kind, parameters or {}, timeout_seconds,
+                                 access=access)
 
     def run(self, operation_id: str) -> str:
         return run_operation(self.operation_ports(), operation_id)
