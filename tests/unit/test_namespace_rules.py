@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from chalicelib.domain.namespace_policy import NamespaceNotAllowed, NamespacePolicy
 from chalicelib.domain.deployments import OperationType
+from chalicelib.domain.namespace_policy import NamespaceNotAllowed, NamespacePolicy
 from chalicelib.services.deployments import request_operation
 from chalicelib.settings import GatewayConfig
 from tests.unit.fakes.deployments import SMO, DmsWorld
