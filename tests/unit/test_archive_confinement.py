@@ -6,6 +6,7 @@ tracemalloc, which counts what Python allocates whatever the machine's speed."""
 
 from __future__ import annotations
 
+import gc
 import tarfile
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -125,13 +126,16 @@ def test_chart_names(name: object, valid: bool) -> None:
 def test_pax_records_are_not_kept_per_member() -> None:
     # One global header of tiny records, which tarfile copies into each of the 1999 members that follow.
     data = hostile.gzipped(hostile.global_pax_records(1999))
-    tracemalloc.start()
+    gc.collect()  # garbage of earlier tests in this worker, freed inside the window, would not count, but its
+    tracemalloc.start()  # finalizers' allocations would
     try:
         assert check_archive(data) == "demo"
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert peak < 4 * MiB  # 50 MB while tarfile's copies were kept
+    # ~1 MiB alone; 5 MiB seen once after other tests in the same worker (tracemalloc counts every thread of the
+    # process): the bound stays an order of magnitude below the 50 MB tarfile's copies took
+    assert peak < 8 * MiB
 
 
 def test_global_pax_headers_are_bounded_in_total() -> None:
