@@ -2,11 +2,12 @@
 
 Subscriptions are read once per batch (the store caches them a few seconds). O2ims filters (inventory, alarm) name
 the events NOT to report: a matching event is skipped (docs/o2-conventions.md §4); DMS filters select. A
-subscription only ever sees events of its own kind.
+subscription only ever sees events of its own kind, and only those detected after it was created.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -52,7 +53,7 @@ def fan_out(events: list[ChangeEvent], subscriptions: SubscriptionSource, queue:
     now = utc_now_iso()
     for event in events:
         for subscription in candidates:
-            if subscription.kind is not KIND_OF_SOURCE[event.source]:
+            if subscription.kind is not KIND_OF_SOURCE[event.source] or _predates(event, subscription):
                 continue
             if not _wanted(event, subscription, filters.get(subscription.subscription_id)):
                 report.filtered += 1
@@ -75,6 +76,20 @@ def _parsed_filters(subscriptions: list[Subscription]) -> dict[str, Filter | Non
             logger.warning("unparsable stored filter", extra={"subscription": subscription.subscription_id})
             parsed[subscription.subscription_id] = None
     return parsed
+
+
+def _predates(event: ChangeEvent, subscription: Subscription) -> bool:
+    """A subscription hears only changes seen after it was created (issue 16): the first poll's creates for a site
+    that existed all along, still queued when an SMO subscribes, are no news to it."""
+    try:
+        return _instant(event.at) < _instant(subscription.created_at)
+    except ValueError:  # an unreadable time must not cost a notification
+        return False
+
+
+def _instant(timestamp: str) -> dt.datetime:
+    parsed = dt.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def _wanted(event: ChangeEvent, subscription: Subscription, flt: Filter | None) -> bool:
