@@ -267,8 +267,10 @@ class Components:
 
     def readiness_probes(self) -> list[Probe]:
         from chalicelib.adapters.aws_probes import aws_probes
+        from chalicelib.services.readiness import inventory_snapshot_probe
 
-        return aws_probes(self.clients, self.settings)
+        backends = [adapter.id for adapter in self.settings.gateway.ims_adapters]
+        return [*aws_probes(self.clients, self.settings), inventory_snapshot_probe(self.inventory_store, backends)]
 
     @cached_property
     def readiness_cache(self) -> CachedReadiness:

@@ -17,6 +17,10 @@ moto 5 refuses two things AWS accepts, and drops one thing AWS applies, when Cha
 - a deployment to an existing stage replaces moto's whole stage, dropping its throttling, access log and method
   settings; API Gateway keeps a stage's settings and only points it at the new deployment, which is why
   `infra.post_deploy` after a second `chalice deploy` has nothing to change.
+- moto runs a function's code only in Docker, which a rehearsal machine need not have: an invoke of the stage's
+  `poll_inventory` or `poll_deployments` (what `infra.post_deploy` does once per deploy) answers what those handlers
+  answer for a site with nothing new (their code is run for real by the functional tests); every other invoke is
+  moto's own.
 Also, like every AWS account, it has the AWS managed IAM policies (`MOTO_IAM_LOAD_MANAGED_POLICIES`): the guide
 attaches `AmazonAPIGatewayPushToCloudWatchLogs`. Nothing else differs from plain `moto_server`: every refusal moto
 copies from AWS stays a refusal.
@@ -65,6 +69,36 @@ def patch_moto() -> None:
     backend.put_rest_api = put_rest_api  # type: ignore[method-assign]
     _patch_change_set_outputs()
     _patch_redeployment()
+    _patch_poll_invokes()
+
+
+# What the poll handlers answer when the site has not changed (chalicelib/handlers: inventory.scheduled_poll,
+# dms.scheduled_deployment_poll); infra/post_deploy_plan.py's first_poll_outcome reads them as "unchanged".
+_POLL_ANSWERS: dict[str, Any] = {
+    "-poll_inventory": [{"backend": "rehearsal", "status": "unchanged", "objects": 0}],
+    "-poll_deployments": {"checked": 0, "changed": 0, "unreachable": [], "failed": [], "resubmitted": 0},
+}
+
+
+def _patch_poll_invokes() -> None:
+    import json
+
+    from moto.awslambda import models
+
+    original = models.LambdaBackend.invoke
+
+    def invoke(self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any,
+               response_headers: Any) -> Any:
+        name = function_name.rsplit(":function:", 1)[-1].split(":", 1)[0]
+        for suffix, answer in _POLL_ANSWERS.items():
+            if name.endswith(suffix):
+                self.get_function(function_name, qualifier)  # an unknown function stays moto's 404
+                payload = json.dumps(answer)
+                response_headers["Content-Length"] = str(len(payload))
+                return payload
+        return original(self, function_name, qualifier, body, headers, response_headers)
+
+    models.LambdaBackend.invoke = invoke  # type: ignore[method-assign]
 
 
 def _patch_redeployment() -> None:

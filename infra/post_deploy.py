@@ -9,7 +9,9 @@
 (b) The API Gateway stage: the gateway responses of infra/api-gateway.json (ProblemDetails; the stage is redeployed when
     they change), stage-wide throttling, JSON access logs to a CloudWatch log group (created if missing, with
     retention), optionally detailed metrics and execution logging.
-(c) A summary; exit status 1 if anything could not be set (or, with --dry-run, is known to be impossible).
+(c) The first polls: `poll_inventory` and `poll_deployments` invoked once (Lambda Invoke, synchronously), so the
+    stage serves its inventory and `/ready` is 200 from the first request, not only once the schedule fires.
+(d) A summary; exit status 1 if anything could not be set (or, with --dry-run, is known to be impossible).
 
 The `plan_*`, `*_ops` and `*_changes` functions of `infra/post_deploy_plan.py` decide from describe results and do no
 I/O; the `fix_*` functions here make the calls. Idempotent: a second run reports everything "unchanged".
@@ -22,6 +24,7 @@ import functools
 import json
 import sys
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +36,7 @@ from infra.post_deploy_plan import (
     DEFAULT_BURST_LIMIT,
     DEFAULT_RATE_LIMIT,
     DEFAULT_RETENTION_DAYS,
+    FIRST_POLLS,
     LOGGING_LEVELS,
     REPORT_BATCH_ITEM_FAILURES,
     RETENTION_DAYS,
@@ -44,6 +48,7 @@ from infra.post_deploy_plan import (
     api_gateway_stage_name,
     default_log_group,
     execution_logging_ops,
+    first_poll_outcome,
     format_number,
     function_prefix,
     gateway_response_changes,
@@ -58,7 +63,8 @@ from infra.post_deploy_plan import (
     throttling_ops,
 )
 
-DESCRIPTION = "Set what `chalice deploy` does not: ReportBatchItemFailures on SQS event sources, API stage edges."
+DESCRIPTION = ("Set what `chalice deploy` does not: ReportBatchItemFailures on SQS event sources, API stage edges; "
+               "then run the first inventory and deployment polls.")
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -258,6 +264,46 @@ def _ensure_log_group(run: Run) -> str | None:
         return None
 
 
+def first_polls(run: Run) -> None:
+    """Invoke the poll functions once, synchronously, after the mappings are right (the inventory poll publishes
+    events that `fan_out` consumes): the stage answers its whole O-Cloud, and /ready says ready, from the first call
+    after the deploy, not only once the schedule fires. A second run polls again and finds nothing to change."""
+    lam = run.clients.lambda_
+    names = {f["FunctionName"] for page in lam.get_paginator("list_functions").paginate() for f in page["Functions"]}
+    for short in FIRST_POLLS:
+        name = function_prefix(run.stage) + short
+        item = f"first poll {name}"
+        if name not in names:
+            run.record(Outcome(item, "failed", "no such function: deploy the stage first"))
+        elif run.dry_run:
+            run.record(Outcome(item, "would change", "invoke it once and wait for its report"))
+        else:
+            try:
+                function_error, answer = invoke_function(lam, name, _scheduled_event(name))
+            except Exception as error:
+                run.record(Outcome(item, "failed", str(error)))
+            else:
+                run.record(first_poll_outcome(item, function_error, answer))
+
+
+def invoke_function(lam: Any, name: str, event: Mapping[str, Any]) -> tuple[str | None, Any]:
+    """Lambda Invoke, RequestResponse: the function's error kind (None if it returned) and its JSON answer."""
+    reply = lam.invoke(FunctionName=name, InvocationType="RequestResponse", Payload=json.dumps(event).encode())
+    raw = reply["Payload"].read()
+    try:
+        answer = json.loads(raw) if raw else None
+    except ValueError:
+        answer = raw.decode(errors="replace")
+    return reply.get("FunctionError"), answer
+
+
+def _scheduled_event(name: str) -> dict[str, Any]:
+    """The event EventBridge sends a scheduled function (the handlers read none of it)."""
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "resources": [], "detail": {},
+            "netweave": f"infra.post_deploy first poll of {name}"}
+
+
 def _chalice_config(project_dir: Path) -> dict[str, Any]:
     path = project_dir / ".chalice" / "config.json"
     return dict(json.loads(path.read_text())) if path.exists() else {}
@@ -266,7 +312,7 @@ def _chalice_config(project_dir: Path) -> dict[str, Any]:
 def execute(run: Run) -> int:
     print(f"netweave post-deploy, stage {run.stage}" + (" (dry run: nothing is changed)" if run.dry_run else ""),
           file=run.out)
-    for step in (fix_mappings, fix_stage):
+    for step in (fix_mappings, fix_stage, first_polls):
         try:
             step(run)
         except Exception as error:

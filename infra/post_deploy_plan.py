@@ -241,3 +241,31 @@ def summarize(outcomes: Sequence[Outcome]) -> tuple[str, int]:
     if failed:
         text += "\nnot set:\n" + "\n".join(f"  - {o.item}: {o.detail}" for o in failed)
     return text, 1 if failed else 0
+
+
+# ---------------------------------------------------------------- decisions: the first polls
+
+# app.py's scheduled functions. Until the first inventory poll has stored a snapshot every list answers [] and /ready
+# is 503 (docs/o2-conventions.md §6); the schedule would run it only minutes after the deploy.
+FIRST_POLLS = ("poll_inventory", "poll_deployments")
+_BAD_BACKEND = ("unreachable", "failed")
+
+
+def first_poll_outcome(item: str, function_error: str | None, answer: Any) -> Outcome:
+    """What one synchronous invoke of a poll function achieved, from its answer: the handler's poll report(s)."""
+    if function_error:
+        message = answer.get("errorMessage") if isinstance(answer, dict) else answer
+        return Outcome(item, "failed", f"the function failed ({function_error}): {str(message)[:200]}")
+    if isinstance(answer, list) and answer and all(isinstance(r, dict) and "backend" in r for r in answer):
+        shown = "; ".join(f"{r['backend']}: {r.get('status')}, {r.get('objects', 0)} objects"
+                          + (f" ({r['error']})" if r.get("error") else "") for r in answer)
+        if any(r.get("status") in _BAD_BACKEND for r in answer):
+            return Outcome(item, "failed", shown)
+        return Outcome(item, "changed" if any(r.get("status") == "changed" for r in answer) else "unchanged", shown)
+    if isinstance(answer, dict) and "checked" in answer:
+        shown = f"{answer['checked']} deployments checked, {answer.get('changed', 0)} changed"
+        problems = [*answer.get("unreachable", []), *answer.get("failed", [])]
+        if problems:
+            return Outcome(item, "failed", f"{shown}; not refreshed: {', '.join(map(str, problems))}")
+        return Outcome(item, "changed" if answer.get("changed") else "unchanged", shown)
+    return Outcome(item, "failed", f"not a poll report: {json.dumps(answer)[:200]}")

@@ -23,7 +23,9 @@ def health() -> dict[str, Any]:
 
 
 @router.route(
-    "/ready", "GET", summary="Readiness: DynamoDB and SQS reachable; which ones only with the netweave:operate scope",
+    "/ready", "GET",
+    summary="Readiness: DynamoDB and SQS reachable and an inventory snapshot stored; the checks only with the "
+            "netweave:operate scope",
     scope=None, response=Readiness, responses=(503,)
 )
 def ready() -> Response | dict[str, Any]:
@@ -36,9 +38,9 @@ def ready() -> Response | dict[str, Any]:
         return report.to_wire() if detailed else {"status": "ready"}
     if not detailed:
         return problems.problem_response(503, "not ready", slug="not-ready")
-    failed = ", ".join(check.name for check in report.checks or [] if not check.ok)
+    failed = "; ".join(f"{check.name}: {check.detail}" for check in report.checks or [] if not check.ok)
     return problems.problem_response(
-        503, f"not ready; unreachable: {failed}", slug="not-ready", members={"checks": report.to_wire()["checks"]}
+        503, f"not ready; {failed}", slug="not-ready", members={"checks": report.to_wire()["checks"]}
     )
 
 

@@ -247,6 +247,11 @@ def add_method_not_allowed_routes(app: Chalice) -> None:
                 app.route(path, methods=[method], name=f"not_allowed_{method.lower()}")(_not_allowed(method, allowed))
 
 
+def allowed_methods(resource_path: str) -> list[str]:
+    """The methods `resource_path` serves, as a 405's `Allow` names them (empty for an unknown path)."""
+    return sorted(m for (p, m), spec in ROUTES.items() if p == resource_path and not spec.extra.get("not_allowed"))
+
+
 def _not_allowed(method: str, allowed: list[str]) -> View:
     def not_allowed(**_: str) -> Response:
         return problems.from_error(MethodNotAllowed(method, allowed))

@@ -5,16 +5,21 @@ print, validate.
     group  := term (';' term)*              -- ';' is AND
     term   := '(' op ',' path ',' value (',' value)* ')'
     path   := segment ('/' segment)*        -- '~1' in a segment is '/', '~0' is '~' (as in JSON Pointer)
-    value  := 'null' | bare | "'" (char | "''")* "'"
+    value  := 'null' | bare (' '+ bare)* | "'" (char | "''")* "'"
 
 A bare value or segment may not contain , / ( ) ' ; | or white space; values that do are single-quoted, with a quote
-inside doubled. Unquoted `null` is "no value"; `'null'` is the string. Filters longer than MAX_FILTER_LENGTH are
-refused before parsing. Every problem is an `InvalidQuery` naming it and, for syntax, its 1-based position.
+inside doubled. One liberty, because the O2 specification's own examples write `(eq,name,my cluster)`: spaces
+*between* bare words of a value need no quotes. Spaces before or after a value still do (padding or part of the
+value? the filter does not say), and so does every other special character. Unquoted `null` is "no value"; `'null'`
+is the string. Filters longer than MAX_FILTER_LENGTH are refused before parsing. Every problem is an `InvalidQuery`
+naming it and, for syntax, its 1-based position. `Filter.to_text` always quotes, so stored canonical text reads the
+same under the strict grammar.
 How terms are evaluated is in `query_eval.py`; docs/query-language.md is the SMO-facing description.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn, Protocol
@@ -32,7 +37,10 @@ SUBSCRIPTION_PSEUDO_ATTRIBUTES: Mapping[str, frozenset[str]] = {"objectType": OB
 MAX_FILTER_LENGTH = 4096
 
 _SPECIAL = frozenset(",/()';|")
-_QUOTE_HINT = "single-quote values that contain , / ( ) ; | ' or spaces"
+_QUOTE_HINT = "single-quote values that contain , / ( ) ; | ' tabs or line breaks, or start or end with a space"
+# A timestamp whose offset sign arrived as a space: an unencoded '+' in a URL query is a space. Read as text it would
+# silently compare as a string; refused, it tells the client what to fix.
+_PLUS_AS_SPACE = re.compile(r"\d{4}-\d\d-\d\d[T ][0-9:.]+ \d\d(:?\d\d)?")
 
 Value = str | None
 Path = tuple[str, ...]
@@ -250,21 +258,46 @@ class _Parser:
             return tuple(values)
         if not self._peek():
             self._fail("missing ')'", hint=f"the term opened at position {start + 1} is not closed")
+        if self._peek() == " ":
+            spaces = self.pos
+            while self._peek() == " ":
+                self.pos += 1
+            if self._peek() in ("", ",", ")"):
+                self._fail("a value may not end with a space", spaces, "quote the value if the space belongs to it")
         self._fail(f"expected ',' or ')' after a value, found {self._found()}", hint=_QUOTE_HINT)
 
     def _value(self, start: int) -> Value:
         if self._peek() == "'":
             return self._quoted()
-        token = self._token()
+        begin = self.pos
+        token = self._bare()
         if token == "null":
             return None
+        if _PLUS_AS_SPACE.fullmatch(token):
+            self._fail("a space inside a timestamp", begin, hint="a '+' in a URL query is a space; write it as %2B")
         if token:
             return token
         if self._peek() in (",", ")"):
             self._fail("empty value", hint="write '' for the empty string")
         if not self._peek():
             self._fail("missing value and ')'", hint=f"the term opened at position {start + 1} is not closed")
+        if self._peek() == " ":
+            self._fail("a value may not start with a space", hint="quote the value if the space belongs to it")
         self._fail(f"expected a value, found {self._found()}", hint=_QUOTE_HINT)
+
+    def _bare(self) -> str:
+        """Bare words joined by single spaces or runs of them; spaces not followed by another word are left unread
+        (the caller refuses them: trailing padding is ambiguous)."""
+        start = self.pos
+        self._token()
+        while self.pos > start and self._peek() == " ":
+            word_end = self.pos
+            while self._peek() == " ":
+                self.pos += 1
+            if not self._token():
+                self.pos = word_end
+                break
+        return self.text[start : self.pos]
 
     def _quoted(self) -> str:
         start, parts = self.pos, []

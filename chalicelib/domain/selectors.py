@@ -52,11 +52,16 @@ def parse_selection(
 
 
 def _flag(name: str, value: str | None) -> bool:
+    """SOL 013 writes these as bare flags; a schema-driven client sends the boolean it was given (`=true`, `=false`),
+    so both spellings are read. Anything else is refused: `=yes` or `=0` might mean either."""
     if value is None:
         return False
-    if value.strip().lower() in ("", "true"):
+    spelled = value.strip().lower()
+    if spelled in ("", "true"):
         return True
-    raise InvalidQuery(f"'{name}' is a flag and takes no value (got '{value}')")
+    if spelled == "false":
+        return False
+    raise InvalidQuery(f"'{name}' is a flag: give it no value, or true or false (got '{value[:40]}')")
 
 
 def _paths(name: str, value: str | None) -> tuple[Path, ...]:

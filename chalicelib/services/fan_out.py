@@ -2,13 +2,14 @@
 
 Subscriptions are read once per batch (the store caches them a few seconds). O2ims filters (inventory, alarm) name
 the events NOT to report: a matching event is skipped (docs/o2-conventions.md §4); DMS filters select. A
-subscription only ever sees events of its own kind, and a DMS subscription only its own tenant's deployments' events
-(every tenant's if an admin created it; docs/o2-conventions.md §6, "Tenancy"). Inventory and alarms describe shared
-infrastructure: every tenant's subscriptions receive them.
+subscription only ever sees events of its own kind detected after it was created, and a DMS subscription only its
+own tenant's deployments' events (every tenant's if an admin created it; docs/o2-conventions.md §6, "Tenancy").
+Inventory and alarms describe shared infrastructure: every tenant's subscriptions receive them.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -56,7 +57,7 @@ def fan_out(events: list[ChangeEvent], subscriptions: SubscriptionSource, queue:
     now = utc_now_iso()
     for event in events:
         for subscription in candidates:
-            if subscription.kind is not KIND_OF_SOURCE[event.source]:
+            if subscription.kind is not KIND_OF_SOURCE[event.source] or _predates(event, subscription):
                 continue
             if event.source is EventSource.DMS and not receives(event.owner, subscription.owner,
                                                                 subscription.all_tenants, default_tenant):
@@ -82,6 +83,20 @@ def _parsed_filters(subscriptions: list[Subscription]) -> dict[str, Filter | Non
             logger.warning("unparsable stored filter", extra={"subscription": subscription.subscription_id})
             parsed[subscription.subscription_id] = None
     return parsed
+
+
+def _predates(event: ChangeEvent, subscription: Subscription) -> bool:
+    """A subscription hears only changes seen after it was created (issue 16): the first poll's creates for a site
+    that existed all along, still queued when an SMO subscribes, are no news to it."""
+    try:
+        return _instant(event.at) < _instant(subscription.created_at)
+    except ValueError:  # an unreadable time must not cost a notification
+        return False
+
+
+def _instant(timestamp: str) -> dt.datetime:
+    parsed = dt.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def _wanted(event: ChangeEvent, subscription: Subscription, flt: Filter | None) -> bool:

@@ -1,4 +1,5 @@
-"""Readiness: can this function reach what it depends on? Probes are ports so the check is testable without AWS.
+"""Readiness: can this function reach what it depends on, and is there an inventory to serve? Probes are ports so the
+check is testable without AWS.
 
 Each probe is an AWS call, and `/ready` needs no token: `CachedReadiness` answers every probe within a few seconds
 from one check, so a caller cannot turn readiness probes into a stream of AWS calls (docs/security.md)."""
@@ -6,11 +7,38 @@ from one check, so a caller cannot turn readiness probes into a stream of AWS ca
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
+from typing import Protocol
 
 from chalicelib.domain.models import Readiness, ReadinessCheck
 
 Probe = tuple[str, Callable[[], None]]
+INVENTORY_SNAPSHOT = "inventory snapshot"
+
+
+class NotReady(Exception):
+    """A probe's verdict in its own words (the check's `detail`), where the exception's type would say nothing."""
+
+
+class SnapshotMarkers(Protocol):
+    """The marker a completed poll leaves per backend (`InventoryStore.manifest`)."""
+
+    def manifest(self, backend: str) -> object | None: ...
+
+
+def inventory_snapshot_probe(store: SnapshotMarkers, backends: Sequence[str]) -> Probe:
+    """Ready means the first poll of every IMS backend is stored: before it, every inventory list answers `[]`, and
+    an SMO would read an empty site (issue 16). One GetItem per backend, answered from the readiness cache."""
+    return INVENTORY_SNAPSHOT, partial(_require_snapshots, store, tuple(backends))
+
+
+def _require_snapshots(store: SnapshotMarkers, backends: tuple[str, ...]) -> None:
+    missing = [backend for backend in backends if store.manifest(backend) is None]
+    if missing and len(missing) == len(backends):
+        raise NotReady("none yet")
+    if missing:
+        raise NotReady(f"none yet for {', '.join(missing)}")
 
 
 def check_readiness(probes: Iterable[Probe]) -> Readiness:
@@ -21,6 +49,8 @@ def check_readiness(probes: Iterable[Probe]) -> Readiness:
 def _run(name: str, probe: Callable[[], None]) -> ReadinessCheck:
     try:
         probe()
+    except NotReady as verdict:
+        return ReadinessCheck(name=name, ok=False, detail=str(verdict))
     except Exception as error:  # any failure means not ready; the type is enough for an operator, never secrets
         return ReadinessCheck(name=name, ok=False, detail=f"{type(error).__name__}")
     return ReadinessCheck(name=name, ok=True)

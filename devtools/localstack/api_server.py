@@ -10,17 +10,36 @@ import argparse
 import functools
 import os
 from pathlib import Path
+from typing import Any
 
+from chalice import Chalice
 from chalice.cli.factory import CLIFactory
+from chalice.config import Config
 from chalice.local import ChaliceRequestHandler, LocalGatewayException, create_local_server
 from chalice.utils import UI
 
-from devtools.localstack.gateway import gateway_response, is_missing_route
+from devtools.localstack.gateway import gateway_response, is_missing_route, unknown_method_response
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 class GatewayMappedHandler(ChaliceRequestHandler):  # type: ignore[misc]
+    def __init__(self, request: Any, client_address: Any, server: Any, app_object: Chalice, config: Config) -> None:
+        self.resource_paths = list(app_object.routes)  # before the base class, which handles the request
+        super().__init__(request, client_address, server, app_object=app_object, config=config)
+
+    def __getattr__(self, name: str) -> Any:
+        # The stdlib handler looks up `do_<VERB>` and answers an HTML 501 when it is missing; Chalice defines only
+        # the verbs API Gateway routes. Any other verb gets the API's own 405 (or 404) instead.
+        if name.startswith("do_"):
+            return self._unknown_method
+        raise AttributeError(name)
+
+    def _unknown_method(self) -> None:
+        self._parse_payload()  # read a body if one came, so the kept-alive connection stays in step
+        status, headers, body = unknown_method_response(self.command, self.path, self.resource_paths)
+        self._send_http_response(status, dict(headers), body)
+
     def _send_error_response(self, error: LocalGatewayException) -> None:
         if is_missing_route(error.CODE, error.body):
             status, headers, body = gateway_response("MISSING_AUTHENTICATION_TOKEN")

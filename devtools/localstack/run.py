@@ -28,6 +28,8 @@ from devtools.localstack.provision import provision
 from devtools.token import local_secret, mint_token
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
+# The first poll of a large real cluster (KUBECONFIG) takes a while; the demo site's takes seconds.
+FIRST_POLL_SECONDS = 300
 
 
 class Stack:
@@ -91,6 +93,16 @@ def _http_ok(url: str) -> Callable[[], bool]:
     def check() -> bool:
         try:
             return httpx.get(url, timeout=1).status_code < 500
+        except httpx.HTTPError:
+            return False
+
+    return check
+
+
+def _http_status(url: str, status: int) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            return httpx.get(url, timeout=2).status_code == status
         except httpx.HTTPError:
             return False
 
@@ -163,9 +175,16 @@ def start(args: argparse.Namespace, stack: Stack) -> dict[str, str]:
     api_url = f"http://127.0.0.1:{args.api_port}"
     stack.spawn("api", [python, "-m", "devtools.localstack.api_server", "--port", str(args.api_port)], env)
     stack.wait_until("api", _http_ok(f"{api_url}/health"))
-    stack.spawn("pump", [python, "-m", "devtools.localstack.pump"], env)
+    # Ready means ready (issue 16): the pump runs the first inventory and deployment polls before anything else, and
+    # the banner waits for them and for /ready (which checks the stored snapshot), so the first GET after the banner
+    # answers the whole O-Cloud and a subscription made then hears only later changes.
+    first_polls = args.state_dir / "pump.ready"
+    first_polls.unlink(missing_ok=True)
+    stack.spawn("pump", [python, "-m", "devtools.localstack.pump", "--ready-file", str(first_polls)], env)
     stack.chart_repository.start()
     stack.bucket_front.start()
+    stack.wait_until("pump", first_polls.exists, timeout=FIRST_POLL_SECONDS)
+    stack.wait_until("api", _http_status(f"{api_url}/ready", 200), timeout=FIRST_POLL_SECONDS)
     token = mint_token(secret)
     (args.state_dir / "token").write_text(token + "\n")
     return {

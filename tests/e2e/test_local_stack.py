@@ -47,6 +47,27 @@ def test_unknown_path_is_404_and_wrong_method_is_405_both_problem_details(stack:
     assert missing.json()["status"] == 404 and wrong.json()["status"] == 405
 
 
+@pytest.mark.parametrize("verb", ["TRACE", "PROPFIND", "CONNECT", "BREW"])
+def test_a_verb_no_route_has_is_405_problem_details_with_allow_like_any_other(stack: LocalStack, verb: str) -> None:
+    """Issue 16: the local server answered TRACE and other unknown verbs with an HTML 501 page. Now they answer as
+    a known path answers any method it does not serve (405, `Allow`), with or without a token; an unknown path 404."""
+    with stack.client() as client, stack.client(token=None) as anyone:
+        served = client.post(ROOT + "/subscriptions", json={})  # a method the path does not serve: the reference
+        pools = client.request(verb, ROOT + "/resourcePools/")
+        subscriptions = anyone.request(verb, ROOT + "/subscriptions", content=b"x" * 10)
+        missing = client.request(verb, ROOT + "/nope")
+        after = client.get(ROOT)  # the connection is still usable after a refused verb with a body
+    assert served.status_code == 400  # POST is served there: it is just a bad body
+    for reply, allow in ((pools, "GET"), (subscriptions, "GET, POST")):
+        assert (reply.status_code, reply.headers["content-type"]) == (405, "application/problem+json"), reply.text
+        assert reply.headers["allow"] == allow
+        body = reply.json()
+        assert (body["status"], body["title"]) == (405, "Method Not Allowed")
+        assert body["detail"] == f"{verb} is not supported here; allowed: {allow}"
+    assert (missing.status_code, missing.headers["content-type"]) == (404, "application/problem+json")
+    assert after.status_code == 200
+
+
 def test_ready_sees_the_emulated_aws(stack: LocalStack) -> None:
     with stack.client() as operator:  # the local stack's token carries netweave:operate: the checks are shown
         reply = operator.get("/ready")

@@ -94,6 +94,38 @@ def test_filter_selects_by_attribute(api: Api) -> None:
     assert none.status == 200 and none.json() == []
 
 
+def test_a_filter_value_with_unquoted_spaces_selects_as_the_quoted_one(api: Api) -> None:
+    """The peer OpenAPI's example form `(eq,name,my cluster)`: words joined by spaces need no quotes, sent as a
+    client sends them (%20 or '+'); what stays ambiguous (a trailing space) is a 400 naming the fix
+    (docs/query-language.md)."""
+    pools = api.get(f"{ROOT}/resourcePools").json()
+    phrase = " ".join(pools[0]["description"].split(" ")[:3])
+    assert " " in phrase and not set(phrase) & set(",/()';|"), phrase
+    expected = sorted(p["resourcePoolId"] for p in pools if phrase in p["description"])
+    for spaced in (phrase.replace(" ", "%20"), phrase.replace(" ", "+")):
+        reply = api.get(f"{ROOT}/resourcePools?filter=(cont,description,{spaced})")
+        assert reply.status == 200, reply.body
+        assert sorted(p["resourcePoolId"] for p in reply.json()) == expected
+    quoted = api.get(f"{ROOT}/resourcePools?filter=(cont,description,'{phrase.replace(' ', '%20')}')").json()
+    assert sorted(p["resourcePoolId"] for p in quoted) == expected
+    assert_problem(api.get(f"{ROOT}/resourcePools?filter=(eq,name,far-edge-du%20)"), 400, "may not end with a space")
+
+
+def test_selector_flags_take_true_and_false(api: Api) -> None:
+    """A schema-driven client sends `all_fields=false` / `exclude_default=true`: false is the flag left out."""
+    du_pool = pools_by_name(api)["far-edge-du"]["resourcePoolId"]
+    listing = f"{ROOT}/resourcePools/{du_pool}/resources?limit=5"
+    default = api.get(listing).json()
+    assert default and all("elements" not in r for r in default)
+    for query in ("all_fields=false", "exclude_default=true", "exclude_default=false", "all_fields=false&"
+                  "exclude_default=true"):
+        assert api.get(f"{listing}&{query}").json() == default, query
+    with_elements = api.get(f"{listing}&all_fields=true").json()
+    assert [{k: v for k, v in r.items() if k != "elements"} for r in with_elements] == default
+    assert any("elements" in r for r in with_elements)
+    assert_problem(api.get(f"{listing}&all_fields=no"), 400, "'all_fields' is a flag")
+
+
 def test_paging_walks_every_resource_exactly_once(api: Api) -> None:
     pool = pools_by_name(api)["general-compute"]["resourcePoolId"]
     everything = [r["resourceId"] for r in api.get(f"{ROOT}/resourcePools/{pool}/resources?limit=1000").json()]

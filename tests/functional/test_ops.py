@@ -6,21 +6,35 @@ import io
 import json
 import os
 from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
 
 import boto3
 import pytest
 
 import app as app_module
 from chalicelib import resources
+from chalicelib.adapters.store.inventory_store import Manifest
 from chalicelib.api.openapi import served_routes
 from chalicelib.bootstrap import Components
 from chalicelib.domain.auth import Scope
+from chalicelib.handlers import inventory as inventory_handlers
 from chalicelib.observability import logger
 from chalicelib.services.readiness import Probe
 from chalicelib.settings import settings_from_environment
 from tests.functional.conftest import Api, assert_problem, serving, token_with
+from tests.functional.inventory_fixtures import site_environment
 
 OPERATOR = token_with(Scope.OPERATE.value)
+
+
+@pytest.fixture(autouse=True)
+def snapshot_stored(components: Components) -> None:
+    """The session's backends have a stored inventory snapshot, as after the first poll (without reading a cluster:
+    these tests are about the probes, not the poll)."""
+    for adapter in components.settings.gateway.ims_adapters:
+        if components.inventory_store.manifest(adapter.id) is None:
+            components.inventory_store.put_manifest(Manifest(adapter.id, "functional", 1, {}))
 
 
 def test_ready_reports_every_table_and_queue_reachable_to_an_operator(api: Api) -> None:
@@ -31,6 +45,22 @@ def test_ready_reports_every_table_and_queue_reachable_to_an_operator(api: Api) 
     names = {check["name"] for check in body["checks"]}
     assert "dynamodb:netweave-dev-subscriptions" in names
     assert "sqs:netweave-dev-deliveries.fifo" in names
+    assert "inventory snapshot" in names
+
+
+def test_ready_waits_for_the_first_inventory_snapshot(api: Api, tmp_path: Path) -> None:
+    """Issue 16: before the first poll every inventory list answers [], which an SMO reads as an empty site. Until
+    the poll has stored the snapshot /ready is 503, naming why to an operator; then ready, and the lists are full."""
+    with contextmanager(site_environment)(tmp_path) as site, serving(site.components):
+        before = api.get("/ready", token=OPERATOR)
+        body = assert_problem(before, 503, "inventory snapshot: none yet")
+        assert [c for c in body["checks"] if not c["ok"]] == [
+            {"name": "inventory snapshot", "ok": False, "detail": "none yet"}]
+        assert_problem(api.get("/ready", token=None), 503, "not ready")
+        inventory_handlers.poll_inventory(site.components)
+        del site.components.readiness_cache  # a fresh container's cache: the next probe, not the cached verdict
+        assert api.get("/ready", token=OPERATOR).status == 200
+        assert api.get("/o2ims-infrastructureInventory/v1/resourceTypes").json()
 
 
 @pytest.mark.parametrize("token", [None, token_with(Scope.IMS_READ.value)], ids=["no-token", "token-without-operate"])
@@ -75,7 +105,8 @@ def test_ready_probes_aws_once_per_cache_period(api: Api, components: Components
     monkeypatch.setattr(components, "readiness_probes", counted)
     for _ in range(5):
         assert api.get("/ready", token=None).status == 200
-    assert len(calls) == len(resources.TABLES) + len(resources.QUEUES)  # one round for five probes
+    # one round for five probes: every table, every queue, the snapshot marker of each backend
+    assert len(calls) == len(resources.TABLES) + len(resources.QUEUES) + 1
 
 
 def _counting(calls: list[str], name: str, probe: Callable[[], None]) -> Callable[[], None]:

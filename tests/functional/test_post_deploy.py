@@ -2,7 +2,9 @@
 without ReportBatchItemFailures, a REST API stage with no throttling or access logs), then the script's `main()`.
 
 Each test deploys its own stage name, so the moto server this worker shares with other tests is not disturbed (no
-message is ever sent to these queues: moto would try to invoke the functions, which needs Docker).
+message is ever sent to these queues: moto would try to invoke the functions, which needs Docker). For the same
+reason the first-poll step's Lambda Invoke is stubbed (`FakeInvoke`): which functions it invokes is found through
+moto's Lambda listing, what they answer is what the poll handlers answer (their own tests run them for real).
 """
 
 from __future__ import annotations
@@ -68,8 +70,32 @@ def _role(iam: Any, name: str, service: str) -> str:
     return arn
 
 
+class FakeInvoke:
+    """Lambda Invoke of the poll functions: the first poll of a function stores the site (changed), later ones find
+    nothing new, as `poll_inventory` and `poll_deployments` report it."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __call__(self, lam: Any, name: str, event: dict[str, Any]) -> tuple[str | None, Any]:
+        assert event["detail-type"] == "Scheduled Event"
+        lam.get_function(FunctionName=name)  # a function of the stage, as moto lists it
+        first = name not in self.calls
+        self.calls.append(name)
+        if name.endswith("-poll_inventory"):
+            return None, [{"backend": "demo-cluster", "status": "changed" if first else "unchanged", "objects": 40}]
+        return None, {"checked": 0, "changed": 0, "unreachable": [], "failed": [], "resubmitted": 0}
+
+
 @pytest.fixture()
-def deployed(moto_url: str, tmp_path: Path) -> Deployed:
+def invoked(monkeypatch: pytest.MonkeyPatch) -> FakeInvoke:
+    fake = FakeInvoke()
+    monkeypatch.setattr(post_deploy, "invoke_function", fake)
+    return fake
+
+
+@pytest.fixture()
+def deployed(moto_url: str, tmp_path: Path, invoked: FakeInvoke) -> Deployed:
     stage = "pd" + uuid.uuid4().hex[:8]
     session = boto3.session.Session()
     sqs, lam, iam = session.client("sqs"), session.client("lambda"), session.client("iam")
@@ -132,7 +158,8 @@ def test_post_deploy_sets_everything_once_and_then_changes_nothing(deployed: Dep
     status, output = deployed.run()
     assert status == 1, output
     assert deployed.response_types() == {name: ["ReportBatchItemFailures"] for name in CONSUMERS}
-    assert len(_lines(output, "changed")) == 4  # fan_out, run_dms_operation, gateway responses, throttling
+    # fan_out, run_dms_operation, gateway responses, throttling, the first inventory poll
+    assert len(_lines(output, "changed")) == 5
     assert f"mapping netweave-{deployed.stage}-deliver <- " in "".join(_lines(output, "unchanged"))
     stage_wide = deployed.stage_desc()["methodSettings"]["*/*"]
     assert (stage_wide["throttlingRateLimit"], stage_wide["throttlingBurstLimit"]) == (50.0, 100)
@@ -168,19 +195,52 @@ def test_post_deploy_sets_everything_once_and_then_changes_nothing(deployed: Dep
     status, output = deployed.run(*options)
     assert status == 0, output
     assert not _lines(output, "changed") and not _lines(output, "would change") and not _lines(output, "failed")
-    # mappings, gateway responses, throttling, metrics, role, log group, access log, execution logging
-    assert len(_lines(output, "unchanged")) == 3 + 1 + 1 + 1 + 1 + 1 + 1 + 1
+    # mappings, gateway responses, throttling, metrics, role, log group, access log, execution logging, two polls
+    assert len(_lines(output, "unchanged")) == 3 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 2
     assert len(apigateway.get_deployments(restApiId=deployed.rest_api_id)["items"]) == 2  # no more redeploys
     assert deployed.response_types() == {name: ["ReportBatchItemFailures"] for name in CONSUMERS}
 
 
-def test_dry_run_changes_nothing(deployed: Deployed) -> None:
+def test_the_first_polls_run_once_per_deploy_after_the_mappings_are_set(deployed: Deployed,
+                                                                          invoked: FakeInvoke) -> None:
+    """Issue 16: the stage serves its inventory from the first request after the deploy, not once the schedule
+    fires: post-deploy invokes both poll functions, after ReportBatchItemFailures is on the mapping of `fan_out`
+    (which consumes the inventory poll's events)."""
+    _set_account_role(deployed.apigateway, "arn:aws:iam::123456789012:role/apigw-logs")
+    status, output = deployed.run()
+    assert status == 0, output
+    polls = [f"netweave-{deployed.stage}-poll_inventory", f"netweave-{deployed.stage}-poll_deployments"]
+    assert invoked.calls == polls
+    lines = output.splitlines()
+    assert lines.index(f"first poll {polls[0]}: changed (demo-cluster: changed, 40 objects)") > max(
+        i for i, line in enumerate(lines) if line.startswith("mapping "))
+    assert f"first poll {polls[1]}: unchanged (0 deployments checked, 0 changed)" in lines
+    deployed.run()
+    assert invoked.calls == polls * 2  # every run: a redeploy may have changed what the functions read
+
+
+def test_a_missing_or_failing_poll_function_fails_the_run(deployed: Deployed, invoked: FakeInvoke,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    _set_account_role(deployed.apigateway, "arn:aws:iam::123456789012:role/apigw-logs")
+    deployed.lam.delete_function(FunctionName=f"netweave-{deployed.stage}-poll_deployments")
+    monkeypatch.setattr(post_deploy, "invoke_function", lambda lam, name, event: (
+        "Unhandled", {"errorMessage": "cluster credentials missing", "errorType": "ConfigurationError"}))
+    status, output = deployed.run()
+    assert status == 1
+    failed = output.split("not set:")[1]
+    assert f"first poll netweave-{deployed.stage}-poll_inventory: the function failed (Unhandled): cluster " \
+           "credentials missing" in failed
+    assert f"first poll netweave-{deployed.stage}-poll_deployments: no such function" in failed
+
+
+def test_dry_run_changes_nothing(deployed: Deployed, invoked: FakeInvoke) -> None:
     _set_account_role(deployed.apigateway, "arn:aws:iam::123456789012:role/apigw-logs")
     status, output = deployed.run("--dry-run")
+    assert invoked.calls == []
     assert status == 0, output
     assert "dry run" in output.splitlines()[0]
-    # two mappings, gateway responses, throttling, log group, access log
-    assert len(_lines(output, "would change")) == 2 + 1 + 1 + 1 + 1
+    # two mappings, gateway responses, throttling, log group, access log, two first polls (not invoked)
+    assert len(_lines(output, "would change")) == 2 + 1 + 1 + 1 + 1 + 2
     assert deployed.response_types()["fan_out"] == []
     assert deployed.stage_desc()["methodSettings"] == {}
     assert deployed.apigateway.get_gateway_responses(restApiId=deployed.rest_api_id)["items"] == []

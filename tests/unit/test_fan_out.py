@@ -133,3 +133,18 @@ def test_credentials_never_reach_a_notification() -> None:
                "extensions": {"profileData": {"admin_client_key": "SECRET"}, "x": 1}}
     sent = run([event("DeploymentManagerInfo", ChangeType.CREATED, None, manager)], subscription("s"))
     assert "SECRET" not in str(sent[0].payload)
+
+
+def test_a_subscription_hears_only_changes_detected_after_it_was_created() -> None:
+    """Issue 16: the first poll's creates for a site that existed all along, still queued when an SMO subscribes,
+    are not news to that subscription; a later change is, and so is one detected in the same instant."""
+    def at(eid: str, change: ChangeType, when: str) -> ChangeEvent:
+        return event("ResourceInfo", change, None, SERVER, eid=eid).model_copy(update={"at": when})
+
+    early = at("e1", ChangeType.CREATED, "2026-01-01T09:59:59.999Z")
+    same = at("e2", ChangeType.MODIFIED, "2026-01-01T10:00:00Z")
+    later = at("e3", ChangeType.MODIFIED, "2026-01-01T10:00:00.001+00:00")
+    sub = subscription("s1").model_copy(update={"created_at": "2026-01-01T10:00:00.000Z"})
+    assert [d.event_id for d in run([early, same, later], sub)] == ["e2", "e3"]
+    older_sub = subscription("s0")  # created 2026-01-01T00:00:00Z: hears all three
+    assert [d.event_id for d in run([early, same, later], older_sub)] == ["e1", "e2", "e3"]

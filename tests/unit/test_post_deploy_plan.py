@@ -324,3 +324,29 @@ def test_without_chalices_record_the_rest_api_is_found_by_name_and_stage() -> No
     run, _ = run_with(None, Apis({"a": ["v1"], "b": ["v1"]}))
     with pytest.raises(LookupError, match="2 REST APIs named 'netweave'"):
         post_deploy.resolve_rest_api(run, "v1")
+
+
+@pytest.mark.parametrize(
+    ("function_error", "answer", "status", "detail"),
+    [
+        (None, [{"backend": "edge", "status": "changed", "objects": 96}], "changed", "edge: changed, 96 objects"),
+        (None, [{"backend": "edge", "status": "unchanged", "objects": 96},
+                {"backend": "core", "status": "changed", "objects": 3}], "changed", "core: changed"),
+        (None, [{"backend": "edge", "status": "unchanged", "objects": 96}], "unchanged", "edge: unchanged"),
+        (None, [{"backend": "edge", "status": "unreachable", "objects": 0, "error": "connection refused"}], "failed",
+         "edge: unreachable, 0 objects (connection refused)"),
+        (None, [], "failed", "not a poll report: []"),  # no backend polled: nothing would ever be served
+        (None, {"checked": 2, "changed": 1, "unreachable": [], "failed": []}, "changed", "2 deployments checked"),
+        (None, {"checked": 0, "changed": 0, "unreachable": [], "failed": []}, "unchanged", "0 deployments checked"),
+        (None, {"checked": 2, "changed": 0, "unreachable": ["argocd"], "failed": []}, "failed",
+         "not refreshed: argocd"),
+        ("Unhandled", {"errorMessage": "boom", "errorType": "KeyError"}, "failed",
+         "the function failed (Unhandled): boom"),
+        (None, "Simple Lambda happy path OK", "failed", "not a poll report"),
+    ],
+)
+def test_a_first_poll_is_judged_by_the_report_the_function_answers(function_error: str | None, answer: Any,
+                                                                    status: str, detail: str) -> None:
+    outcome = pd.first_poll_outcome("first poll netweave-prod-poll_inventory", function_error, answer)
+    assert outcome.status == status
+    assert detail in outcome.detail

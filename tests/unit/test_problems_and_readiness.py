@@ -2,11 +2,12 @@
 
 import json
 
+import pytest
 from chalice import Response
 
 from chalicelib.api import problems
 from chalicelib.domain.errors import MethodNotAllowed, NotFound
-from chalicelib.services.readiness import CachedReadiness, Probe, check_readiness
+from chalicelib.services.readiness import CachedReadiness, Probe, check_readiness, inventory_snapshot_probe
 
 
 def test_domain_error_becomes_problem_details_with_its_headers() -> None:
@@ -57,6 +58,29 @@ def test_readiness_reports_each_failing_dependency_without_its_message() -> None
     checks = report.checks or []
     assert [(c.name, c.ok) for c in checks] == [("dynamodb:t", True), ("sqs:q", False)]
     assert checks[1].detail == "ConnectionError"
+
+
+class _Markers:
+    def __init__(self, *polled: str) -> None:
+        self.polled = set(polled)
+        self.reads: list[str] = []
+
+    def manifest(self, backend: str) -> object | None:
+        self.reads.append(backend)
+        return object() if backend in self.polled else None
+
+
+@pytest.mark.parametrize(
+    ("polled", "detail"),
+    [((), "none yet"), (("edge",), "none yet for core"), (("edge", "core"), None)],
+)
+def test_ready_needs_the_first_snapshot_of_every_backend(polled: tuple[str, ...], detail: str | None) -> None:
+    markers = _Markers(*polled)
+    report = check_readiness([inventory_snapshot_probe(markers, ["edge", "core"])])
+    checks = report.checks or []
+    assert [(c.name, c.ok, c.detail) for c in checks] == [("inventory snapshot", detail is None, detail)]
+    assert report.status == ("ready" if detail is None else "not ready")
+    assert markers.reads == ["edge", "core"]  # one marker read per backend
 
 
 class _Clock:

@@ -308,7 +308,7 @@ def test_every_special_character_can_be_quoted(special: str) -> None:
     assert flt.to_text() == f"(eq,name,{quoted})"
 
 
-@pytest.mark.parametrize("special", ["/", "(", ";", "|", " ", "'"])
+@pytest.mark.parametrize("special", ["/", "(", ";", "|", "'"])
 def test_an_unquoted_special_character_is_refused(special: str) -> None:
     detail = refused(f"(eq,name,a{special}b)")
     assert f"found '{special}' at position 11" in detail
@@ -331,6 +331,62 @@ def test_doubled_quotes_stand_for_one_quote() -> None:
 
 def test_an_smo_filters_by_a_pool_name_with_spaces() -> None:
     assert parse_filter("(eq,name,'edge pool 1')").matches({"name": "edge pool 1"})
+
+
+def test_the_peer_openapi_example_with_an_unquoted_space_works() -> None:
+    """The O2 OpenAPI's own example, `filter=(eq,name,my cluster)`: spaces between words need no quotes."""
+    flt = parse_filter("(eq,name,my cluster)")
+    assert flt == parse_filter("(eq,name,'my cluster')")
+    assert flt.matches({"name": "my cluster"})
+    assert not flt.matches({"name": "my"})
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("(in,name,edge pool 1,core pool 2)", ("edge pool 1", "core pool 2")),
+        ("(eq,name,two  spaces)", ("two  spaces",)),  # every inner space is part of the value, as given
+        ("(cont,description,rack A)", ("rack A",)),
+        ("(eq,name,null pool)", ("null pool",)),  # only the bare word null alone is "no value"
+        ("(in,name,'a, b',c d,null)", ("a, b", "c d", None)),
+        ("(eq,extensions/zone,zone a);(neq,name,b c)", ("zone a",)),
+    ],
+)
+def test_unquoted_spaces_between_words_belong_to_the_value(text: str, values: tuple[str | None, ...]) -> None:
+    flt = parse_filter(text)
+    assert flt.groups[0][0].values == values
+    assert parse_filter(flt.to_text()) == flt  # the canonical form quotes them and reads back the same
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        # padding or part of the value? quoting says which
+        ("(eq,name, my cluster)", "a value may not start with a space at position 10"),
+        ("(eq,name,my cluster )", "a value may not end with a space at position 20"),
+        ("(in,name,a ,b)", "a value may not end with a space at position 11"),
+        # the structure characters stay structure, with or without spaces around them
+        ("(eq,name,c6i.metal (amd64))", "expected ',' or ')' after a value, found '(' at position 20"),
+        ("(eq,name,rack A,row 3)", "operator 'eq' takes exactly one value, got 2"),
+        ("(eq,name,rack A, row 3)", "a value may not start with a space at position 17"),
+        ("(eq,name,a b;c)", "found ';' at position 13"),
+        ("(eq,name,a b|c)", "found '|' at position 13"),
+        ("(eq,name,it's here)", "found ''' at position 12"),
+        ("(eq,name,a\tb)", "found '\t' at position 11"),  # only the space is liberal: tabs and line breaks are quoted
+        ("(eq,name,a b/c)", "found '/' at position 13"),
+        # an unencoded '+' in a URL query arrives as a space: refused rather than silently compared as text
+        ("(gte,alarmRaisedTime,2024-05-01T12:00:00 02:00)", "a space inside a timestamp at position 22; a '+'"),
+        ("(lt,alarmRaisedTime,2024-05-01T12:00 0200)", "write it as %2B"),
+    ],
+)
+def test_what_stays_ambiguous_is_still_refused(text: str, fragment: str) -> None:
+    assert fragment in refused(text)
+
+
+def test_spaces_outside_values_are_still_refused() -> None:
+    assert "found ' ' at position 4" in refused("(eq ,name,a)")
+    assert "found ' ' at position 9" in refused("(eq,name ,a)")
+    assert "unexpected ' ' after a term" in refused("(eq,name,a) ")
 
 
 def test_unicode_values_need_no_quotes() -> None:

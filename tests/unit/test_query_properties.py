@@ -166,3 +166,49 @@ def test_matching_never_raises_and_negated_operators_are_exact_opposites(term_li
 @given(subscription_filters(), DOCUMENTS, st.sampled_from(sorted(OBJECT_TYPES)))
 def test_subscription_matching_never_raises(flt: Filter, doc: Any, object_type: str) -> None:
     assert isinstance(flt.matches(doc, {"objectType": object_type}), bool)
+
+
+# --- the liberal form: spaces between bare words (docs/query-language.md "Values") ------------------------------------
+
+# A bare word: any character but the grammar's own and white space (a quote, too, is grammar).
+_WORD = st.text(st.characters(codec="utf-8", exclude_characters=",/()';|", exclude_categories=("Cc", "Zs", "Zl", "Zp")),
+                min_size=1, max_size=5)
+SPACED_VALUES = st.lists(_WORD, min_size=2, max_size=4).flatmap(
+    lambda words: st.lists(st.integers(1, 3), min_size=len(words) - 1, max_size=len(words) - 1).map(
+        lambda gaps: words[0] + "".join(" " * gap + word for gap, word in zip(gaps, words[1:], strict=True))
+    )
+)
+
+
+@st.composite
+def liberal_terms(draw: st.DrawFn) -> tuple[str, Term]:
+    """A term written as an SMO might, with unquoted spaces inside values, and the term it means."""
+    op = draw(st.sampled_from(OPERATORS))
+    count = 1 if op in SINGLE_VALUE_OPERATORS else draw(st.integers(1, 3))
+    values = tuple(draw(st.one_of(SPACED_VALUES, _WORD.filter(lambda w: w != "null"))) for _ in range(count))
+    path = tuple(draw(st.lists(st.sampled_from(NAMED_KEYS), min_size=1, max_size=2)))
+    return f"({op},{'/'.join(path)},{','.join(values)})", Term(op, path, values)
+
+
+@FAST
+@given(st.lists(liberal_terms(), min_size=1, max_size=3))
+def test_unquoted_spaces_mean_what_quoting_them_means(written: list[tuple[str, Term]]) -> None:
+    text = ";".join(t for t, _ in written)
+    expected = Filter((tuple(term for _, term in written),))
+    for parse in (parse_filter, parse_subscription_filter):
+        flt = parse(text)
+        assert flt.groups == expected.groups
+        canonical = flt.to_text()
+        assert parse(canonical) == flt  # the canonical (quoted) form re-parses to the same filter
+        assert parse(canonical).to_text() == canonical
+
+
+@FAST
+@given(liberal_terms(), st.sampled_from(["leading", "trailing"]))
+def test_a_space_at_either_end_of_a_bare_value_is_refused(written: tuple[str, Term], where: str) -> None:
+    text, _ = written
+    head, _, last = text[:-1].rpartition(",")
+    padded = f"{head}, {last})" if where == "leading" else f"{head},{last} )"
+    with pytest.raises(InvalidQuery) as caught:
+        parse_filter(padded)
+    assert f"may not {'start' if where == 'leading' else 'end'} with a space" in caught.value.detail

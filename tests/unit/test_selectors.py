@@ -40,6 +40,21 @@ def test_exclude_default_equals_default_representation() -> None:
     assert select(exclude_default="") == select()
 
 
+@pytest.mark.parametrize("spelling", ["", "true", "TRUE", "True"])
+def test_flags_given_as_true_are_set(spelling: str) -> None:
+    assert select(all_fields=spelling) == OBJECT
+    assert select(exclude_default=spelling) == select()
+
+
+@pytest.mark.parametrize("spelling", ["false", "False"])
+def test_flags_given_as_false_are_not_set(spelling: str) -> None:
+    """A schema-driven client sends `all_fields=false` for "not all fields": the default representation."""
+    assert select(all_fields=spelling) == select()
+    assert select(all_fields=spelling, fields="elements") == select(fields="elements")
+    assert select(exclude_default=spelling) == select()
+    assert parse_selection(all_fields=spelling, exclude_default=spelling) == parse_selection()
+
+
 def test_fields_adds_complex_attributes_to_the_default() -> None:
     result = select(fields="elements")
     assert result["elements"] == [{"id": "cpu"}]
@@ -81,7 +96,8 @@ def test_nested_exclusion_removes_only_that_member() -> None:
         ({"exclude_fields": "name,bogus"}, "unknown attribute 'bogus'"),
         ({"fields": "name/inner"}, "does not name an attribute"),
         ({"fields": "a,,b"}, "empty attribute name"),
-        ({"all_fields": "yes"}, "'all_fields' is a flag"),
+        ({"all_fields": "yes"}, "'all_fields' is a flag: give it no value, or true or false"),
+        ({"exclude_default": "0"}, "'exclude_default' is a flag"),
     ],
 )
 def test_bad_selectors_are_rejected_with_a_message_naming_the_problem(raw: dict[str, str], message: str) -> None:

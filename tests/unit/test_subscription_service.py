@@ -350,6 +350,27 @@ def test_stored_o2ims_filters_parse_as_fan_out_parses_them() -> None:
     parse_subscription_filter(store.items[created["subscriptionId"]].filter or "")
 
 
+@pytest.mark.parametrize(
+    ("kind", "written", "quoted"),
+    [
+        (INVENTORY, "(eq,objectType,ResourcePoolInfo);(eq,name,edge pool 1)|(cont,description,rack A)",
+         "(eq,objectType,ResourcePoolInfo);(eq,name,'edge pool 1')|(cont,description,'rack A')"),
+        (ALARM, "(eq,extensions/site,far edge)", "(eq,extensions/site,'far edge')"),
+        (DMS, "(eq,name,du 1)", "(eq,name,'du 1')"),
+    ],
+)
+def test_a_filter_with_unquoted_spaces_is_stored_with_its_meaning(kind: SubscriptionKind, written: str,
+                                                                   quoted: str) -> None:
+    """Stored text -> parse (as fan_out parses it) -> the same filter as the quoted spelling; the answer echoes a
+    filter that parses back to it too (docs/query-language.md, Values)."""
+    store = FakeStore()
+    created = create(store, kind=kind, filter=written)
+    parse = parse_filter if kind is DMS else parse_subscription_filter
+    stored = store.items[created["alarmSubscriptionId" if kind is ALARM else "subscriptionId"]].filter or ""
+    assert parse(stored) == parse(quoted)
+    assert parse(created["filter"]) == parse(quoted)
+
+
 # --- reading and deleting --------------------------------------------------------------------------------------------
 
 
