@@ -74,18 +74,28 @@ def runtime_packages(target: Path) -> Path:
     return target
 
 
-def without(task_dir: Path, target: Path, missing: str) -> Path:
-    """A view of the unpacked package with one path (`yaml`, `chalicelib/handlers/dms.py`) left out: top-level entries
-    are links to the original, except the one holding `missing`, which is copied without it."""
-    first, _, rest = missing.partition("/")
+def altered(task_dir: Path, target: Path, changes: Mapping[str, str | None]) -> Path:
+    """A view of the unpacked package with some files changed: a path mapped to None is left out (`yaml`,
+    `chalicelib/handlers/dms.py`), one mapped to text is written. Top-level entries are links to the original, except
+    those holding a change, which are copied."""
+    touched = {path.partition("/")[0] for path in changes}
     target.mkdir(parents=True)
     for entry in task_dir.iterdir():
-        if entry.name != first:
+        if entry.name not in touched:
             (target / entry.name).symlink_to(entry)
-        elif rest:
+        elif entry.is_dir() and entry.name not in changes:
             shutil.copytree(entry, target / entry.name)
-            (target / missing).unlink()
+    for path, text in changes.items():
+        if text is not None:
+            (target / path).write_text(text)
+        elif (target / path).exists():
+            (target / path).unlink()
     return target
+
+
+def without(task_dir: Path, target: Path, missing: str) -> Path:
+    """The unpacked package with `missing` left out."""
+    return altered(task_dir, target, {missing: None})
 
 
 def snapshot(directory: Path) -> dict[str, tuple[int, float]]:

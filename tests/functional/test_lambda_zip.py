@@ -46,6 +46,7 @@ from tests.functional.lambda_zip import (
     LambdaFunction,
     LambdaInitError,
     LambdaInvokeError,
+    altered,
     api_event,
     api_reply,
     build_package,
@@ -154,17 +155,19 @@ def site(moto_url: str, built: Package, tmp_path_factory: pytest.TempPathFactory
         kubesim.stop()
 
 
-def start(package: Package, site: Site, name: str, task_dir: Path | None = None) -> LambdaFunction:
+def start(package: Package, site: Site, name: str, task_dir: Path | None = None,
+          unset: tuple[str, ...] = ()) -> LambdaFunction:
     """`name`'s execution environment, started on first use and kept warm, as Lambda keeps a container. Functions
     the template gives the helm layer find helm where the layer puts it (NETWEAVE_HELM_BINARY: here the same
     binary from .local/bin); the others have none."""
-    key = f"{name}@{task_dir}" if task_dir else name
+    key = f"{name}@{task_dir}-{unset}" if task_dir or unset else name
     if key not in site.running:
         spec = package.functions[name]
         layer = {"NETWEAVE_HELM_BINARY": str(PROJECT_HELM)} if spec.layers else {}
         log = site.scratch / f"{name}-{len(site.running)}.log"
-        site.running[key] = LambdaFunction(spec, task_dir or package.task_dir, package.runtime_dir,
-                                           {**site.environment, **layer}, log, site.scratch / "tmp")
+        environment = {k: v for k, v in {**site.environment, **layer}.items() if k not in unset}
+        site.running[key] = LambdaFunction(spec, task_dir or package.task_dir, package.runtime_dir, environment, log,
+                                           site.scratch / "tmp")
     return site.running[key]
 
 
@@ -318,3 +321,19 @@ def test_a_chalicelib_file_left_out_fails_its_function(built: Package, site: Sit
     event = sqs_event([message], resources.queue_name(site.stage, resources.DMS_OPERATIONS))
     with pytest.raises(LambdaInvokeError, match=re.escape("cannot import name 'dms' from 'chalicelib.handlers'")):
         function.invoke(event)
+
+
+def test_a_deployed_function_reads_its_gateway_configuration_from_inside_the_package(
+        built: Package, site: Site, tmp_path: Path) -> None:
+    """config/gateway.yaml is not in the zip (Chalice packages app.py, chalicelib/ and vendor/): without
+    NETWEAVE_GATEWAY_CONFIG, a function serves the defaults (no backend) unless chalicelib/gateway.yaml is there."""
+    token = mint_token(site.signing_secret, ALL_SCOPES)
+    request = api_event("GET", INVENTORY, headers={"Authorization": f"Bearer {token}"})
+    assert not (built.task_dir / "config").exists()
+    bare = start(built, site, "api_handler", unset=("NETWEAVE_GATEWAY_CONFIG",))
+    assert api_reply(bare.invoke(request)).json()["name"] == "netweave"
+
+    shipped = altered(built.task_dir, tmp_path / "shipped",
+                      {"chalicelib/gateway.yaml": "oCloud: {name: shipped-in-the-package}\n"})
+    configured = start(built, site, "api_handler", shipped, unset=("NETWEAVE_GATEWAY_CONFIG",))
+    assert api_reply(configured.invoke(request)).json()["name"] == "shipped-in-the-package"
