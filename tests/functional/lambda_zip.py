@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import filecmp
 import importlib.util
 import json
 import os
@@ -46,11 +47,11 @@ class LambdaInvokeError(AssertionError):
 
 def build_package(out_dir: Path, stage: str) -> Path:
     """The real `chalice package` with the dependencies, from a clean copy of the project in `.local/lambda-zip/`:
-    Chalice reuses its build while requirements.txt and the app's files are unchanged; older builds are removed."""
+    Chalice reuses its build while requirements.txt and the app's files are unchanged; other builds are removed."""
     package(stage, out_dir, dependencies=True, timeout=1200, project=BUILD_PROJECT)
-    builds = sorted((BUILD_PROJECT / ".chalice" / "deployments").glob("*.zip"), key=lambda p: p.stat().st_mtime)
-    for stale in builds[:-1]:
-        stale.unlink()
+    for build in (BUILD_PROJECT / ".chalice" / "deployments").glob("*.zip"):
+        if not filecmp.cmp(build, out_dir / "deployment.zip", shallow=False):
+            build.unlink()
     return out_dir
 
 
