@@ -168,10 +168,14 @@ class LambdaFunction:
                 pass_fds=(write_fd,))
         os.close(write_fd)
         self.results: IO[str] = os.fdopen(read_fd)
-        ready = self._next(timeout=60)
+        ready = self._next(timeout=120)
         if "initError" in ready:
             self.stop()
             raise LambdaInitError(f"{spec.name}: init failed\n{ready['initError']}")
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -189,7 +193,10 @@ class LambdaFunction:
     def invoke(self, event: Json, timeout: float | None = None) -> Any:
         """The handler's return value for `event`; raises LambdaInvokeError with its traceback and logs if it failed."""
         assert self.process.stdin is not None
-        limit = min(self.spec.timeout, 120) if timeout is None else timeout
+        # Not the function's timeout: the test does not claim to show Lambda's limits (docs/deploy-aws.md, "What the
+        # suite proves about the package"), and a loaded test machine may be slower than Lambda. The handler still
+        # sees its own timeout through the context.
+        limit = 240 if timeout is None else timeout
         self.process.stdin.write(json.dumps({"event": event, "timeout_ms": self.spec.timeout * 1000}) + "\n")
         self.process.stdin.flush()
         answer = self._next(limit)

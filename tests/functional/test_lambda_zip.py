@@ -161,7 +161,7 @@ def start(package: Package, site: Site, name: str, task_dir: Path | None = None,
     the template gives the helm layer find helm where the layer puts it (NETWEAVE_HELM_BINARY: here the same
     binary from .local/bin); the others have none."""
     key = f"{name}@{task_dir}-{unset}" if task_dir or unset else name
-    if key not in site.running:
+    if key not in site.running or not site.running[key].alive:  # Lambda replaces an environment that died
         spec = package.functions[name]
         layer = {"NETWEAVE_HELM_BINARY": str(PROJECT_HELM)} if spec.layers else {}
         log = site.scratch / f"{name}-{len(site.running)}.log"
