@@ -43,27 +43,41 @@ def package_environment(stage: str) -> dict[str, str]:
     return env
 
 
-def _project_without_dependencies(target: Path) -> Path:
-    """A copy of what Chalice packages (app.py, chalicelib/, .chalice/*.json) with an empty requirements.txt."""
+def project_copy(target: Path, *, dependencies: bool) -> Path:
+    """A copy of what Chalice packages (app.py, chalicelib/ without bytecode caches, .chalice/*.json,
+    requirements.txt, empty unless `dependencies`) in `target`. A previous copy is replaced, but its
+    `.chalice/deployments/` (Chalice's cache of built packages, keyed by the requirements and the app's files) is kept,
+    so an unchanged app is not built again."""
     target.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(target / "chalicelib", ignore_errors=True)
     shutil.copy2(ROOT / "app.py", target / "app.py")
     shutil.copytree(ROOT / "chalicelib", target / "chalicelib", ignore=shutil.ignore_patterns("__pycache__"))
-    (target / ".chalice").mkdir()
+    (target / ".chalice").mkdir(exist_ok=True)
+    for path in (target / ".chalice").glob("*.json"):
+        path.unlink()
     for path in (ROOT / ".chalice").glob("*.json"):
         shutil.copy2(path, target / ".chalice" / path.name)
-    (target / "requirements.txt").write_text("")
+    (target / "requirements.txt").write_text((ROOT / "requirements.txt").read_text() if dependencies else "")
     return target
 
 
-def package(stage: str, out_dir: Path, *, dependencies: bool = True, timeout: float = 1200) -> Path:
+def package(stage: str, out_dir: Path, *, dependencies: bool = True, timeout: float = 1200,
+            project: Path | None = None) -> Path:
     """`chalice package --stage <stage> <out_dir>`: writes `sam.json` and `deployment.zip`, returns `out_dir`.
 
     `dependencies=False` packages a copy of the project with an empty requirements.txt: the SAM template is the
-    same (it does not depend on the dependencies), nothing is downloaded, and it takes seconds."""
+    same (it does not depend on the dependencies), nothing is downloaded, and it takes seconds. `project`: package
+    a clean copy made there (see `project_copy`) instead of the checkout, whose chalicelib/ may hold bytecode caches
+    that Chalice would zip too."""
     with tempfile.TemporaryDirectory(prefix="netweave-package-") as scratch:
-        project = ROOT if dependencies else _project_without_dependencies(Path(scratch) / "project")
+        if project is not None:
+            source = project_copy(project, dependencies=dependencies)
+        elif dependencies:
+            source = ROOT
+        else:
+            source = project_copy(Path(scratch) / "project", dependencies=False)
         result = subprocess.run(
-            [str(CHALICE), "--project-dir", str(project), "package", "--stage", stage, str(out_dir)],
+            [str(CHALICE), "--project-dir", str(source), "package", "--stage", stage, str(out_dir)],
             env=package_environment(stage), capture_output=True, text=True, timeout=timeout, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"chalice package failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")

@@ -50,10 +50,12 @@ class HelmOptions(ClusterOptions):
 
 def _use_writable_helm_home() -> None:
     """helm writes cache, config and data under $HOME, which is read-only in Lambda: point them at the temp dir.
-    Process-wide (pyhelm3 starts helm with our environment); settings an operator made explicitly are kept."""
+    Lambda sets no HOME at all, so helm's Kubernetes discovery cache would go to `.kube/cache` under the working
+    directory, /var/task (read-only too): KUBECACHEDIR moves it. Process-wide (pyhelm3 starts helm with our
+    environment); settings an operator made explicitly are kept."""
     base = Path(tempfile.gettempdir()) / "netweave-helm"
     for variable, directory in (("HELM_CACHE_HOME", "cache"), ("HELM_CONFIG_HOME", "config"),
-                                ("HELM_DATA_HOME", "data")):
+                                ("HELM_DATA_HOME", "data"), ("KUBECACHEDIR", "kube-cache")):
         if not os.environ.get(variable):
             (base / directory).mkdir(parents=True, exist_ok=True)
             os.environ[variable] = str(base / directory)
