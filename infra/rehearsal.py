@@ -59,6 +59,7 @@ LAYER_ARN=$(aws lambda publish-layer-version --region "$AWS_REGION" --layer-name
 .venv/bin/python -m infra.stack_outputs --stack-name netweave-$STAGE-infra --stage $STAGE --helm-layer-arn "$LAYER_ARN"
 """, "infra/layer.md"),
     Step("deploy the functions", """\
+cp config/gateway.yaml chalicelib/gateway.yaml    # then edit it for the stage
 NETWEAVE_STAGE=$STAGE .venv/bin/chalice deploy --stage $STAGE
 """, "docs/deploy-aws.md"),
     Step("API Gateway's CloudWatch role (once per account and region)", """\

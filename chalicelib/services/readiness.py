@@ -34,6 +34,8 @@ def inventory_snapshot_probe(store: SnapshotMarkers, backends: Sequence[str]) ->
 
 
 def _require_snapshots(store: SnapshotMarkers, backends: tuple[str, ...]) -> None:
+    if not backends:  # a deployed zip without its gateway.yaml (docs/deploy-aws.md §4) would serve an empty O-Cloud
+        raise NotReady("no IMS backend is configured (chalicelib/gateway.yaml or NETWEAVE_GATEWAY_CONFIG)")
     missing = [backend for backend in backends if store.manifest(backend) is None]
     if missing and len(missing) == len(backends):
         raise NotReady("none yet")

@@ -83,6 +83,14 @@ def test_ready_needs_the_first_snapshot_of_every_backend(polled: tuple[str, ...]
     assert markers.reads == ["edge", "core"]  # one marker read per backend
 
 
+def test_a_gateway_without_ims_backends_is_not_ready() -> None:
+    """A deployed zip without its gateway.yaml serves an empty O-Cloud: /ready says why instead of 'ready'."""
+    report = check_readiness([inventory_snapshot_probe(_Markers(), [])])
+    assert report.status == "not ready"
+    assert (report.checks or [])[0].detail == (
+        "no IMS backend is configured (chalicelib/gateway.yaml or NETWEAVE_GATEWAY_CONFIG)")
+
+
 class _Clock:
     def __init__(self) -> None:
         self.now = 100.0
