@@ -29,12 +29,12 @@ def _netweave(metric: str, dimensions: dict[str, str] | None = None, **options: 
     return [*flat, options] if options else flat
 
 
-def _search(metric: str, dimension: str, stat: str, label: str) -> list[Any]:
+def _search(metric: str, dimension: str, stat: str, label: str | None = None) -> list[Any]:
     """One line per value of `dimension` (every route), whichever values exist: SEARCH over the stage's metrics."""
     schema = ",".join([monitoring.metrics_namespace(), *sorted([dimension, "service", obs.STAGE_DIMENSION])])
     query = f"{{{schema}}} MetricName=\"{metric}\" {obs.STAGE_DIMENSION}=\"{STAGE}\""
-    return [{"expression": f"SEARCH('{query}', '{stat}', {monitoring.PERIOD})", "label": label,
-             "id": f"search_{metric.lower()}"}]
+    line: Json = {"expression": f"SEARCH('{query}', '{stat}', {monitoring.PERIOD})", "id": f"search_{metric.lower()}"}
+    return [{**line, "label": label} if label else line]
 
 
 def _graph(title: str, metrics: list[list[Any]], stat: str = "Sum", width: int = HALF, **extra: Any) -> Json:
@@ -51,8 +51,8 @@ def _alarm_arns(alarms: dict[str, Json]) -> list[str]:
 def _api() -> list[Json]:
     api = ["ApiName", f"${{{monitoring.APP_NAME_PARAMETER}}}", "Stage", f"${{{monitoring.API_STAGE_PARAMETER}}}"]
     return [
-        _graph("API requests by route", [_search(obs.REQUESTS, obs.ROUTE_DIMENSION, "Sum", "")]),
-        _graph("API latency by route (p90, ms)", [_search(obs.LATENCY, obs.ROUTE_DIMENSION, "p90", "")], stat="p90"),
+        _graph("API requests by route", [_search(obs.REQUESTS, obs.ROUTE_DIMENSION, "Sum")]),
+        _graph("API latency by route (p90, ms)", [_search(obs.LATENCY, obs.ROUTE_DIMENSION, "p90")], stat="p90"),
         _graph("API errors by route (5xx, 4xx)", [_search(obs.SERVER_ERRORS, obs.ROUTE_DIMENSION, "Sum", "5xx"),
                                                    _search(obs.CLIENT_ERRORS, obs.ROUTE_DIMENSION, "Sum", "4xx")]),
         _graph("API Gateway: requests, 4xx, 5xx (whole API)",
