@@ -5,7 +5,8 @@
     python -m infra.generate --check                                 # exit 1 if either committed file is stale
 
 Tables, queues and the bucket come from resources.py; the fixed parts (parameters, the bucket's TLS-only policy, the
-secrets, the outputs) are defined here; api-gateway.json's gateway responses in infra/gateway_responses.py. The YAML
+secrets, the outputs) are defined here; alarms and their SNS topic in infra/monitoring.py, the dashboard in
+infra/dashboard.py; api-gateway.json's gateway responses in infra/gateway_responses.py. The YAML
 uses long-form intrinsics (`Fn::Sub:`, never `!Sub`), so `yaml.safe_load` reads it and tests compare it with
 resources.py directly.
 """
@@ -21,21 +22,22 @@ from typing import Any
 import yaml
 
 from chalicelib import resources
+from infra import dashboard, monitoring
 from infra.gateway_responses import API_GATEWAY_PATH, render_api_gateway
+from infra.naming import STAGE as _STAGE
+from infra.naming import STAGE_PARAMETER, Json, bucket_id, cfn_id, queue_id, table_id
+from infra.naming import name_sub as _name
+
+# The naming helpers moved to infra/naming.py (shared with the monitoring part) stay importable from here.
+__all__ = ["STAGE_PARAMETER", "Json", "bucket_id", "build_template", "cfn_id", "main", "queue_id", "render", "table_id"]
 
 TEMPLATE_PATH = Path(__file__).resolve().parent / "template.yaml"
 
-# Physical names come from resources.physical_name itself, called with this placeholder as the stage, so the
-# template follows any change to the naming rule; CloudFormation substitutes the Stage parameter at deploy time.
-_STAGE = "${Stage}"
-STAGE_PARAMETER = "Stage"
 BUCKET_NAME_PARAMETER = "PackagesBucketName"
 DEFAULT_BUCKET_NAME_CONDITION = "UseDefaultPackagesBucketName"
 # Parameter Store passes GetParameter(WithDecryption=True) of a name under this prefix through to Secrets Manager,
 # so Components.secret() (ssm.get_parameter) reads a Secrets Manager secret unchanged.
 SECRETS_MANAGER_REFERENCE = "/aws/reference/secretsmanager/"
-
-Json = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -82,27 +84,6 @@ SECRETS: tuple[Secret, ...] = (AUTH_SECRET, SMO_CLIENT_SECRET, MARKER_SECRET)
 
 # Output keys stack_outputs.py turns into environment variables.
 STAGE_OUTPUT = "Stage"
-
-
-def cfn_id(logical_name: str) -> str:
-    """CloudFormation logical ids are alphanumeric: `delivery-log` -> `DeliveryLog`."""
-    return "".join(part.capitalize() for part in logical_name.replace("_", "-").split("-"))
-
-
-def table_id(table: resources.Table) -> str:
-    return f"{cfn_id(table.logical_name)}Table"
-
-
-def queue_id(queue: resources.Queue, dead_letter: bool = False) -> str:
-    return f"{cfn_id(queue.logical_name)}{'DeadLetterQueue' if dead_letter else 'Queue'}"
-
-
-def bucket_id(bucket: resources.Bucket) -> str:
-    return f"{cfn_id(bucket.logical_name)}Bucket"
-
-
-def _name(logical_name: str, fifo: bool = False) -> Json:
-    return {"Fn::Sub": resources.physical_name(_STAGE, logical_name, fifo=fifo)}
 
 
 def _key_schema(partition_key: str, sort_key: str | None) -> list[Json]:
@@ -300,6 +281,10 @@ def _all_resources() -> dict[str, Json]:
         result[f"{bucket_id(bucket)}Policy"] = bucket_policy_resource(bucket)
     for secret in SECRETS:
         result[secret.logical_id] = secret_resource(secret)
+    alarms = monitoring.alarms()
+    result[monitoring.ALARM_TOPIC_ID] = monitoring.alarm_topic()
+    result.update(alarms)
+    result[monitoring.DASHBOARD_ID] = dashboard.dashboard(alarms)
     return result
 
 
@@ -308,8 +293,8 @@ def build_template() -> Json:
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": (
             "netweave supporting resources: DynamoDB tables, SQS queues with their DLQs, the packages bucket, the "
-            "token, SMO client and paging marker secrets. GENERATED from chalicelib/resources.py by "
-            "`python -m infra.generate`."
+            "token, SMO client and paging marker secrets, CloudWatch alarms (optionally notifying SNS) and a "
+            "dashboard. GENERATED from chalicelib/resources.py by `python -m infra.generate`."
         ),
         "Parameters": {
             STAGE_PARAMETER: {
@@ -326,12 +311,14 @@ def build_template() -> Json:
                 "ConstraintDescription": "empty, or a valid S3 bucket name",
                 "Description": "Name of the packages bucket; empty means netweave-<Stage>-packages",
             },
+            **monitoring.parameters(),
         },
         "Conditions": {
             DEFAULT_BUCKET_NAME_CONDITION: {"Fn::Equals": [{"Ref": BUCKET_NAME_PARAMETER}, ""]},
+            **monitoring.conditions(),
         },
         "Resources": _all_resources(),
-        "Outputs": outputs(),
+        "Outputs": {**outputs(), **monitoring.outputs()},
     }
 
 
@@ -346,6 +333,14 @@ class _Dumper(yaml.SafeDumper):
 
     def ignore_aliases(self, data: Any) -> bool:
         return True
+
+
+def _string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    """Multi-line strings (the dashboard's JSON body) as literal blocks, readable in a review."""
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+
+
+_Dumper.add_representer(str, _string)
 
 
 def render() -> str:

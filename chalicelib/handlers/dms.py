@@ -4,12 +4,13 @@ so the API never loads the worker's code (helm, the adapters)."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from chalicelib import resources
 from chalicelib.bootstrap import Components, components
 from chalicelib.domain.deployments import OperationStatus
-from chalicelib.observability import logger
+from chalicelib.observability import DEPLOYMENT_POLL, logger, record_dms_operation, record_poll
 from chalicelib.services.alarm_evaluation import AlarmReport, evaluate_deployments
 from chalicelib.services.deployment_poll import poll_deployments
 from chalicelib.services.dms_operations import run_operation
@@ -24,6 +25,7 @@ def run_operations_batch(event: dict[str, Any], parts: Components | None = None)
     parts = parts or components()
     failures: list[dict[str, str]] = []
     for record in event.get("Records", []):
+        started = time.perf_counter()
         try:
             operation_id = str(json.loads(record["body"])["operationId"])
             outcome = run_operation(parts.operation_ports(), operation_id)
@@ -32,6 +34,8 @@ def run_operations_batch(event: dict[str, Any], parts: Components | None = None)
             logger.exception("dms operation to be retried", extra={"messageId": record.get("messageId")})
             failures.append({"itemIdentifier": record.get("messageId", "")})
             _retry_soon(parts, record)
+            outcome = "retried"
+        record_dms_operation(outcome, (time.perf_counter() - started) * 1000)
     return {"batchItemFailures": failures}
 
 
@@ -50,7 +54,10 @@ def _retry_soon(parts: Components, record: dict[str, Any]) -> None:
 def scheduled_deployment_poll(parts: Components | None = None) -> dict[str, Any]:
     parts = parts or components()
     ports = parts.deployment_poll_ports()
+    started = time.perf_counter()
     report = poll_deployments(ports)
+    record_poll(DEPLOYMENT_POLL, (time.perf_counter() - started) * 1000, changes=report.changed,
+                failures=len(report.failed), unreachable=len(report.unreachable))
     alarms = deployment_alarms(parts)
     logger.info("deployment poll", extra={"report": report.__dict__, "alarms": alarms.__dict__})
     return {**report.__dict__, "alarms": alarms.__dict__}

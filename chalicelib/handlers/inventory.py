@@ -3,10 +3,11 @@ evaluate alarms, keep the platform alarm dictionary and the SMO registration cur
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from chalicelib.bootstrap import Components, components
-from chalicelib.observability import logger
+from chalicelib.observability import INVENTORY_POLL, logger, record_poll
 from chalicelib.services.alarm_evaluation import AlarmObserver, PlatformAlarmCatalog, purge_expired
 from chalicelib.services.inventory_poll import poll_backends
 from chalicelib.services.registration import announce_if_changed, registration_payload
@@ -49,8 +50,13 @@ def poll_inventory(parts: Components | None = None, adapter_id: str | None = Non
     registry = parts.ims_registry
     adapters = [registry.get(adapter_id)] if adapter_id else registry.all()
     observer = AlarmObserver(parts.alarm_ports())
+    started = time.perf_counter()
     reports = poll_backends(adapters, parts.inventory_context, parts.inventory_store, parts.events_publisher,
                             observer=observer)
+    record_poll(INVENTORY_POLL, (time.perf_counter() - started) * 1000,
+                changes=sum(r.created + r.modified + r.deleted for r in reports),
+                failures=sum(r.status == "failed" for r in reports),
+                unreachable=sum(r.status == "unreachable" for r in reports))
     for alarms in observer.reports:
         if alarms.raised or alarms.changed or alarms.cleared:
             logger.info("alarms", extra={"report": alarms.__dict__})

@@ -10,7 +10,8 @@ Per outcome (decided by the pure `decide`):
 - a 3xx (redirects are not followed), any other 4xx, a callback refused by the policy at send time, a malformed
   message: permanent — sent to the DLQ by us with the reason as message attributes, and the original deleted;
 - a subscription that no longer exists or is disabled: dropped, not sent.
-Every attempt and drop is recorded in the delivery log.
+Every attempt and drop is recorded in the delivery log, and each batch emits how many messages ended with each
+outcome as one EMF document (chalicelib/observability.py record_deliveries; the stack's alarms and dashboard read it).
 
 Order per subscription: Lambda hands a FIFO batch in order per message group, and Powertools'
 `SqsFifoPartialProcessor(skip_group_on_error=True)` reports every later message of a group that failed as failed
@@ -26,6 +27,7 @@ import email.utils
 import math
 import random
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -38,7 +40,7 @@ from pydantic import ValidationError
 from chalicelib.adapters.store.delivery_log import Attempt
 from chalicelib.adapters.webhooks.sender import SendResult
 from chalicelib.domain.subscriptions import DeliveryMessage, Subscription, SubscriptionStatus
-from chalicelib.observability import logger
+from chalicelib.observability import logger, record_deliveries
 
 
 class Outcome(StrEnum):
@@ -178,6 +180,7 @@ class _Batch:
     ports: DeliveryPorts
     group_delays: dict[str, int] = field(default_factory=dict)  # group -> visibility of its first failed message
     put_back: set[str] = field(default_factory=set)  # message ids whose visibility we already set
+    outcomes: Counter[str] = field(default_factory=Counter)  # Outcome value -> messages, for the batch's metrics
 
 
 def deliver_batch(event: dict[str, Any], ports: DeliveryPorts) -> dict[str, Any]:
@@ -194,10 +197,12 @@ def deliver_batch(event: dict[str, Any], ports: DeliveryPorts) -> dict[str, Any]
             raise
         except Exception:
             logger.exception("delivery failed unexpectedly", extra={"messageId": record.message_id})
+            batch.outcomes[Outcome.RETRY] += 1  # it comes back after the queue's visibility timeout
             raise
 
     response = dict(process_partial_response(event, handle, processor))
     _hold_back_followers(event, response, batch)
+    record_deliveries(batch.outcomes)
     return response
 
 
@@ -211,6 +216,7 @@ def _deliver_record(raw: dict[str, Any], batch: _Batch) -> None:
         message = DeliveryMessage.model_validate_json(raw["body"])
     except ValidationError:
         _dead_letter(raw, group, "malformed delivery message", None, ports)
+        batch.outcomes[Outcome.DEAD] += 1
         return
     now = ports.clock()
     attempt = int(attributes.get("ApproximateReceiveCount") or 1)
@@ -218,6 +224,7 @@ def _deliver_record(raw: dict[str, Any], batch: _Batch) -> None:
     if subscription is None or subscription.status is SubscriptionStatus.DISABLED:
         why = "subscription deleted" if subscription is None else "subscription disabled"
         ports.log.record(_attempt(message, attempt, Outcome.DROPPED, now, SendResult(), why))
+        batch.outcomes[Outcome.DROPPED] += 1
         return
     result = ports.sender.send(subscription.callback, message.notification_id, message.payload, subscription.secret)
     decision = decide(result, attempt, _age_seconds(attributes, now), ports.policy, now, ports.random)
@@ -228,14 +235,17 @@ def _apply(decision: Decision, raw: dict[str, Any], group: str, message: Deliver
            result: SendResult, now: dt.datetime, batch: _Batch) -> None:
     ports = batch.ports
     ports.log.record(_attempt(message, attempt, decision.outcome, now, result, decision.reason))
+    if decision.outcome is Outcome.RETRY:
+        batch.outcomes[Outcome.RETRY] += 1
+        _put_back(raw, group, decision.delay_seconds, batch)
     if decision.outcome is Outcome.DISABLED:
         ports.store.set_status(message.subscription_id, SubscriptionStatus.DISABLED, decision.reason or "gone")
         logger.info("subscription disabled by its SMO", extra={"subscription": message.subscription_id})
     elif decision.outcome is Outcome.DEAD:
         _dead_letter(raw, group or message.subscription_id, decision.reason or "failed", result.status, ports,
                      attempt, message)
-    elif decision.outcome is Outcome.RETRY:
-        _put_back(raw, group, decision.delay_seconds, batch)
+    # Counted once done: a failure above is counted as a retry by the batch's handler (the message comes back).
+    batch.outcomes[decision.outcome] += 1
 
 
 def _put_back(raw: dict[str, Any], group: str, delay: int, batch: _Batch) -> NoReturn:

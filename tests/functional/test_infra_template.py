@@ -5,9 +5,11 @@ describes for each table and queue must be the same (up to the stage in names an
 `infra/stack_outputs.py` then copies the deployed stack's outputs into a copy of `.chalice/config.json`.
 
 What moto's CloudFormation (5.2) cannot do, and is therefore checked on the template itself by
-tests/unit/test_infra_matches_resources.py only: it skips `AWS::SecretsManager::Secret` and `AWS::S3::BucketPolicy`
-with a warning (so the secret ARN outputs are missing here), and it ignores a table's `TimeToLiveSpecification` and
-`PointInTimeRecoverySpecification` and a bucket's versioning, public access block and ownership controls.
+tests/unit/test_infra_matches_resources.py and test_infra_monitoring.py only: it skips `AWS::SecretsManager::Secret`,
+`AWS::S3::BucketPolicy` and `AWS::CloudWatch::Alarm` with a warning (so the secret ARN outputs are missing here), and
+it ignores a table's `TimeToLiveSpecification` and `PointInTimeRecoverySpecification` and a bucket's versioning,
+public access block and ownership controls. The alarms are put through moto's CloudWatch API instead, with the values
+the stack resolved, so botocore checks each one has the shape PutMetricAlarm takes.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from infra import gateway_responses, generate, stack_outputs
 from tests.conftest import PROJECT_DIR
 
 TEMPLATE = PROJECT_DIR / "infra" / "template.yaml"
-NOT_IN_MOTO = {"AWS::SecretsManager::Secret", "AWS::S3::BucketPolicy"}
+NOT_IN_MOTO = {"AWS::SecretsManager::Secret", "AWS::S3::BucketPolicy", "AWS::CloudWatch::Alarm"}
+ALARM_EMAIL = "noc@example.net"
 # moto warns (from its server thread, whichever test runs) for every resource type it skips.
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse .* not supported by moto:UserWarning")
 
@@ -72,7 +75,7 @@ def deployed(moto_url: str) -> Iterator[Deployed]:
     session = boto3.session.Session()
     template_stage, local_stage = _fresh_stage("cfn"), _fresh_stage("loc")
     stack_name = f"netweave-{template_stage}-infra"
-    outputs = _deploy(session.client("cloudformation"), stack_name, Stage=template_stage)
+    outputs = _deploy(session.client("cloudformation"), stack_name, Stage=template_stage, AlarmEmail=ALARM_EMAIL)
     provision(settings_from_environment().model_copy(update={"stage": local_stage}), session)
     yield Deployed(template_stage, local_stage, stack_name, outputs, session)
 
@@ -94,6 +97,14 @@ def test_every_resource_moto_supports_is_created(deployed: Deployed) -> None:
             continue
         assert created[logical_id]["ResourceStatus"] == "CREATE_COMPLETE", logical_id
         assert created[logical_id]["ResourceType"] == body["Type"]
+
+
+def test_moto_skips_exactly_the_resource_types_listed_and_nothing_else(deployed: Deployed) -> None:
+    cloudformation = deployed.client("cloudformation")
+    created = {r["LogicalResourceId"] for r in
+               cloudformation.list_stack_resources(StackName=deployed.stack_name)["StackResourceSummaries"]}
+    resources_ = generate.build_template()["Resources"]
+    assert {body["Type"] for logical_id, body in resources_.items() if logical_id not in created} == NOT_IN_MOTO
 
 
 # ---- tables ---------------------------------------------------------------------------------------------------
@@ -281,3 +292,64 @@ def test_a_bucket_named_by_the_operator_is_configured(deployed: Deployed, tmp_pa
     path.write_text(json.dumps({"version": "2.0", "stages": {stage: {}}}, indent=2) + "\n")
     assert stack_outputs.main(["--stack-name", stack_name, "--stage", stage, "--config", str(path)]) == 0
     assert json.loads(path.read_text())["stages"][stage]["environment_variables"]["NETWEAVE_PACKAGES_BUCKET"] == bucket
+    assert "AlarmTopicArn" not in outputs, "without AlarmEmail no topic is created"
+
+
+# ---- alarms, their topic and the dashboard ---------------------------------------------------------------------
+
+def _as_deployed(value: Any, deployed: Deployed) -> Any:
+    """What CloudFormation would have passed to CloudWatch: a queue's QueueName attribute is the stack's output."""
+    if isinstance(value, list):
+        return [_as_deployed(item, deployed) for item in value]
+    if isinstance(value, dict):
+        if list(value) == ["Fn::GetAtt"] and value["Fn::GetAtt"][1] == "QueueName":
+            return deployed.outputs[f"{value['Fn::GetAtt'][0]}Name"]
+        return {key: _as_deployed(item, deployed) for key, item in value.items()}
+    return value
+
+
+def test_the_alarm_topic_mails_the_address_given(deployed: Deployed) -> None:
+    sns = deployed.client("sns")
+    topic = deployed.outputs["AlarmTopicArn"]
+    assert topic.endswith(f":netweave-{deployed.template_stage}-alarms")
+    subscriptions = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert [(s["Protocol"], s["Endpoint"]) for s in subscriptions] == [("email", ALARM_EMAIL)]
+
+
+def test_every_alarm_is_one_cloudwatch_accepts_on_the_deployed_queues(deployed: Deployed) -> None:
+    from tests.unit.test_infra_monitoring import resolve
+
+    template = generate.build_template()
+    parameters = {name: str(spec.get("Default", "")) for name, spec in template["Parameters"].items()}
+    # A Ref to the topic resolves like a parameter: to the ARN the stack gave it.
+    parameters.update(Stage=deployed.template_stage, AlarmEmail=ALARM_EMAIL,
+                      AlarmTopic=deployed.outputs["AlarmTopicArn"])
+    cloudwatch = deployed.client("cloudwatch")
+    expected = {}
+    for body in template["Resources"].values():
+        if body["Type"] == "AWS::CloudWatch::Alarm":
+            properties = _as_deployed(resolve(body["Properties"], template, parameters), deployed)
+            cloudwatch.put_metric_alarm(**properties)  # botocore validates every field against the API's shape
+            expected[properties["AlarmName"]] = properties
+    prefix = f"netweave-{deployed.template_stage}-"
+    described = {a["AlarmName"]: a for a in cloudwatch.describe_alarms(AlarmNamePrefix=prefix)["MetricAlarms"]}
+    assert set(described) == set(expected)
+    assert all(a["AlarmActions"] == [deployed.outputs["AlarmTopicArn"]] for a in described.values())
+    for queue in resources.QUEUES:
+        dlq = described[f"{prefix}{queue.dlq_logical_name}-messages"]
+        assert dlq["Dimensions"] == [{"Name": "QueueName", "Value": resources.queue_name(
+            deployed.template_stage, queue, dead_letter=True)}]
+        oldest = described[f"{prefix}{queue.logical_name}-oldest-message"]
+        assert oldest["Dimensions"][0]["Value"] == resources.queue_name(deployed.template_stage, queue)
+
+
+def test_the_dashboard_is_created_for_the_stage_with_its_queues(deployed: Deployed) -> None:
+    name = deployed.outputs["DashboardName"]
+    assert name == f"netweave-{deployed.template_stage}"
+    body = json.loads(deployed.client("cloudwatch").get_dashboard(DashboardName=name)["DashboardBody"])
+    text = json.dumps(body)
+    for queue in resources.QUEUES:
+        for dead_letter in (False, True):
+            assert f'"{resources.queue_name(deployed.template_stage, queue, dead_letter)}"' in text
+    assert f'"FunctionName", "netweave-{deployed.template_stage}-poll_inventory"' in text
+    assert '"region": "us-east-1"' in text and "${" not in text

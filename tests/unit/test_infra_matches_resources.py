@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from chalicelib import resources
-from infra import gateway_responses, generate, stack_outputs
+from infra import gateway_responses, generate, monitoring, stack_outputs
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra" / "template.yaml"
@@ -28,6 +28,8 @@ STAGE = "prod"
 Json = dict[str, Any]
 TABLE, QUEUE, BUCKET = "AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket"
 BUCKET_POLICY, SECRET = "AWS::S3::BucketPolicy", "AWS::SecretsManager::Secret"
+# Monitoring (tests/unit/test_infra_monitoring.py): named after the stage, but no storage.
+ALARM, DASHBOARD, TOPIC = "AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard", "AWS::SNS::Topic"
 NAME_PROPERTY = {TABLE: "TableName", QUEUE: "QueueName", BUCKET: "BucketName", SECRET: "Name"}
 
 
@@ -318,17 +320,18 @@ def test_template_defines_nothing_resources_py_does_not(template: Json) -> None:
     assert storage - _defined_in_resources_py() == set(), "in infra/template.yaml but not in resources.py"
     assert _defined_in_resources_py() - storage == set(), "in resources.py but not in infra/template.yaml"
     assert {key for key in names if key[0] == SECRET} == {(SECRET, s.name(STAGE)) for s in generate.SECRETS}
-    assert len(names) == len(template["Resources"]) - len(resources.BUCKETS), "two resources share a name"
+    named = [body for body in template["Resources"].values() if body["Type"] in NAME_PROPERTY]
+    assert len(names) == len(named), "two resources share a name"
     kinds = {body["Type"] for body in template["Resources"].values()}
     # No AWS::Events::Rule: Chalice creates the cluster-change rule from @app.on_cw_event; a second one here would
     # poll twice per event.
-    assert kinds == {TABLE, QUEUE, BUCKET, BUCKET_POLICY, SECRET}
+    assert kinds == {TABLE, QUEUE, BUCKET, BUCKET_POLICY, SECRET, ALARM, DASHBOARD, TOPIC}
 
 
 def test_outputs_name_every_resource_and_every_parameter(template: Json) -> None:
     parameters = _parameters(template)
     values = {key: _resolve(output["Value"], template, parameters) if "Fn::Sub" in output["Value"] else output["Value"]
-              for key, output in template["Outputs"].items()}
+              for key, output in template["Outputs"].items() if key not in monitoring.outputs()}
     assert values["Stage"] == {"Ref": "Stage"}
     for table in resources.TABLES:
         rid = generate.table_id(table)
