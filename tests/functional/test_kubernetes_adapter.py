@@ -372,3 +372,37 @@ def test_a_5000_node_cluster_is_read_in_one_poll(tmp_path: Path) -> None:
     print(f"\nread_inventory of a 5,000-node cluster: {elapsed:.2f} s, {len(objects)} objects")
     assert len(node_resources(objects)) == 5000
     assert big.url in {d["serviceUri"] for d in documents(objects, ObjectType.DEPLOYMENT_MANAGER)}
+
+
+def test_a_label_change_on_a_server_changes_its_node_resource_only(fresh_sim: KubeSim) -> None:
+    """Issue 16: components have ids of their own (node uid + component identity); relabelling a DU server must not
+    turn its 14 components into 14 change notifications."""
+    assert fresh_sim.kubeconfig_path is not None
+    adapter = adapter_for(fresh_sim.kubeconfig_path)
+    before = {o.object_id: o.content_hash for o in adapter.read_inventory(CONTEXT)}
+    name = next(n["metadata"]["name"] for n in cluster_nodes(fresh_sim) if n["metadata"]["labels"][POOL] == FAR_EDGE)
+    from kubernetes import client
+
+    with kube_client(fresh_sim.kubeconfig_path) as api:
+        client.CoreV1Api(api).patch_node(name, {"metadata": {"labels": {"site.operator/rack": "r7"}}})
+    after = {o.object_id: o.content_hash for o in adapter.read_inventory(CONTEXT)}
+    assert set(after) == set(before)
+    changed = {i for i in before if before[i] != after[i]}
+    assert changed == {node_resources(adapter.read_inventory(CONTEXT))[name]["resourceId"]}
+
+
+def test_without_the_hardware_operators_nodes_still_map_from_their_capacity(fresh_sim: KubeSim) -> None:
+    """A cluster without the SR-IOV, FEC, topology or storage operators (their APIs answer 404) maps as before."""
+    assert fresh_sim.kubeconfig_path is not None
+    fresh_sim.call(lambda cluster: [cluster.delete(cluster.resource("apiextensions.k8s.io",
+                                                                    "customresourcedefinitions"), "", crd)
+                                    for crd in ("sriovnetworknodestates.sriovnetwork.openshift.io",
+                                                "noderesourcetopologies.topology.node.k8s.io",
+                                                "sriovfecnodeconfigs.sriovfec.intel.com",
+                                                "localvolumediscoveryresults.local.storage.openshift.io")])
+    objects = adapter_for(fresh_sim.kubeconfig_path).read_inventory(CONTEXT)
+    du = next(d for d in node_resources(objects).values() if d["extensions"]["pool"] == FAR_EDGE)
+    assert {e["extensions"]["component"] for e in du["elements"]} == {
+        "cpu", "memory", "hugepages-1Gi", "ephemeral-storage", "openshift.io/sriov_fh_nic",
+        "openshift.io/sriov_mh_nic", du["extensions"]["labels"]["feature.node.kubernetes.io/fec-accelerator"].join(
+            ("intel.com/intel_fec_", ""))}

@@ -28,6 +28,7 @@ _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei"
 _DECIMAL = {s: Decimal(10) ** p for s, p in zip("numkMGTPE", (-9, -6, -3, 3, 6, 9, 12, 15, 18), strict=True)}
 _QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?)$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_DASHES = re.compile(r"-{2,}")
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,8 @@ _KIND_TITLES = {"numa-node": "NUMA node", "sriov-nic": "SR-IOV NIC", "sriov-nic-
 
 def wire_name(*parts: str) -> str:
     """A name usable unquoted in a filter (docs/o2-conventions.md §2 "Names"): parts joined by `-`, every run of
-    characters other than letters, digits, `.`, `_` and `-` replaced by one `-`."""
-    return _UNSAFE.sub("-", "-".join(parts)).strip("-") or "unnamed"
+    characters other than letters, digits, `.`, `_` and `-` replaced by `-`, runs of `-` collapsed to one."""
+    return _DASHES.sub("-", _UNSAFE.sub("-", "-".join(parts))).strip("-") or "unnamed"
 
 
 @lru_cache(maxsize=4096)  # nodes of one shape repeat the same few strings thousands of times
