@@ -406,3 +406,17 @@ def test_without_the_hardware_operators_nodes_still_map_from_their_capacity(fres
         "cpu", "memory", "hugepages-1Gi", "ephemeral-storage", "openshift.io/sriov_fh_nic",
         "openshift.io/sriov_mh_nic", du["extensions"]["labels"]["feature.node.kubernetes.io/fec-accelerator"].join(
             ("intel.com/intel_fec_", ""))}
+
+
+def test_the_demo_configuration_gives_two_sites(sim: KubeSim) -> None:
+    """config/gateway.yaml places the DU pool at the NYC far-edge site; the other pools stay at their region."""
+    options = yaml.safe_load((PROJECT_DIR / "config" / "gateway.yaml").read_text())["imsAdapters"][0]["options"]
+    assert sim.kubeconfig_path is not None
+    objects = adapter_for(sim.kubeconfig_path, globalLocationId=options["globalLocationId"],
+                          location=options["location"]).read_inventory(CONTEXT)
+    pools = {d["name"]: d for d in documents(objects, ObjectType.RESOURCE_POOL)}
+    sites = {name: pool["oCloudSiteId"] for name, pool in pools.items()}
+    assert sites["regional-cu"] == sites["general-compute"] != sites["far-edge-du"]
+    assert pools["far-edge-du"]["globalLocationId"].startswith("geo:")
+    [manager] = documents(objects, ObjectType.DEPLOYMENT_MANAGER)
+    assert sorted(manager["supportedLocations"]) == sorted({p["globalLocationId"] for p in pools.values()})
