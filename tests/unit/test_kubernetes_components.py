@@ -143,3 +143,13 @@ def test_hardware_is_matched_to_nodes_by_name() -> None:
         operators.fec_config("n2", "u", "acc200")]})
     assert set(index) == {"n1", "n2"}
     assert index["n1"] == Hardware(disks=index["n1"].disks) and index["n2"].fec is not None
+
+
+def test_component_documents_are_exactly_what_the_resource_model_serialises() -> None:
+    """Components are built as wire documents for speed; they must equal the model's own serialisation."""
+    from chalicelib.domain.inventory import Resource
+
+    node, listed = server()
+    node["status"]["capacity"]["nvidia.com/gpu"] = "1"
+    for document in resources(map_cluster([node], SETTINGS, index_hardware(listed))):
+        assert Resource.model_validate(document).to_wire() == document
