@@ -1,10 +1,11 @@
 """Seeds: an O-RAN site on EKS-like infrastructure.
 
-``demo``: a far-edge DU pool (SR-IOV NIC pools, FEC accelerators, 1Gi hugepages, CPU-manager and AVX-512 labels)
-and a general compute pool (amd64 and Graviton arm64), the usual namespaces plus ``oran-du``/``oran-cu``, the
-ArgoCD and Flux CRDs, and CoreDNS. ``empty``: the same namespaces and CRDs, no nodes. ``nodes=N`` replaces the
-pool sizes (half far-edge, half general) for benchmarks. Names and uids derive from the seed name and the node
-index only, so ids stay stable across restarts.
+``demo``: a far-edge DU pool (two dual-port SR-IOV NICs, a FEC card, two disks, 1Gi hugepages, CPU-manager and AVX-512
+labels), a regional CU pool of the same server model, and a general compute pool (amd64 and Graviton arm64); the DU
+and CU servers' hardware as the operators publish it (devtools/kubesim/hardware.py); the usual namespaces plus
+``oran-du``/``oran-cu``, the ArgoCD and Flux CRDs, and CoreDNS. ``empty``: the same namespaces and CRDs, no nodes.
+``nodes=N`` replaces the pool sizes (half far-edge, half general) for benchmarks. Names and uids derive from the seed
+name and the node index only, so ids stay stable across restarts.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 import uuid
 from typing import Any
 
+from devtools.kubesim import hardware
 from devtools.kubesim.cluster import Cluster
 from devtools.kubesim.rbac import bootstrap_policy
 from devtools.kubesim.resources import StoreKey
@@ -21,8 +23,9 @@ from devtools.kubesim.resources import StoreKey
 Obj = dict[str, Any]
 NODES: StoreKey = ("", "nodes")
 POOL_LABEL = "netweave.io/resource-pool"
-FAR_EDGE, GENERAL = "far-edge-du", "general-compute"
-DEMO_POOL_SIZES = {FAR_EDGE: 12, GENERAL: 14}
+FAR_EDGE, GENERAL, REGIONAL_CU = "far-edge-du", "general-compute", "regional-cu"
+DEMO_POOL_SIZES = {FAR_EDGE: 12, GENERAL: 14, REGIONAL_CU: 4}
+SERVER_POOLS = (FAR_EDGE, REGIONAL_CU)  # bare-metal RAN servers whose operators publish hardware objects
 REGION = "us-east-1"
 KUBELET = "v1.31.4-eks-aeac579"
 GI = 1024 * 1024  # Ki per Gi
@@ -35,7 +38,8 @@ NAMESPACES = {
 DU_TYPES = [("c6in.metal", "amd64", 128, 256), ("m5n.metal", "amd64", 96, 384), ("c6i.metal", "amd64", 128, 256)]
 GENERAL_TYPES = [("m6i.2xlarge", "amd64", 8, 32), ("m7g.2xlarge", "arm64", 8, 32),
                  ("c7g.4xlarge", "arm64", 16, 32), ("r6i.xlarge", "amd64", 4, 32)]
-DU_ZONES = ["us-east-1-nyc-1a", "us-east-1-bos-1a"]
+CU_TYPES = [("c6i.metal", "amd64", 128, 256)]  # operators standardise: the DU pool's model serves the CUs too
+DU_ZONES = ["us-east-1-nyc-1a"]  # the far-edge site: an AWS Local Zone in New York
 GENERAL_ZONES = ["us-east-1a", "us-east-1b", "us-east-1c"]
 
 
@@ -52,24 +56,33 @@ def _stamp(epoch: float) -> str:
 
 
 def _ip(pool: str, index: int) -> str:
-    second = 20 if pool == FAR_EDGE else 10
+    second = {FAR_EDGE: 20, REGIONAL_CU: 30}.get(pool, 10)
     return f"10.{second + index // 62500}.{(index // 250) % 250}.{index % 250 + 4}"
 
 
+def fec_model(variant: int) -> str:
+    return "acc100" if variant % 3 else "acc200"
+
+
+def hugepages_gi(pool: str) -> int:
+    return {FAR_EDGE: 32, REGIONAL_CU: 16}.get(pool, 0)
+
+
 def _resources(pool: str, cpus: int, mem_gi: int, variant: int) -> tuple[Obj, Obj]:
-    hugepages_gi = 32 if pool == FAR_EDGE else 0
+    server = pool in SERVER_POOLS
     capacity = {
         "cpu": str(cpus), "memory": f"{mem_gi * GI}Ki", "ephemeral-storage": f"{500 * GI}Ki",
-        "pods": "250" if pool == FAR_EDGE else "58", "hugepages-2Mi": "0",
-        "hugepages-1Gi": f"{hugepages_gi}Gi" if hugepages_gi else "0",
+        "pods": "250" if server else "58", "hugepages-2Mi": "0",
+        "hugepages-1Gi": f"{hugepages_gi(pool)}Gi" if hugepages_gi(pool) else "0",
     }
+    if server:
+        capacity.update(hardware.sriov_resources(fronthaul=pool == FAR_EDGE))
     if pool == FAR_EDGE:
-        fec = "intel.com/intel_fec_acc100" if variant % 3 else "intel.com/intel_fec_acc200"
-        capacity.update({"openshift.io/sriov_fh_nic": "8", "intel.com/sriov_netdevice": "16", fec: "1"})
+        capacity[f"intel.com/intel_fec_{fec_model(variant)}"] = str(hardware.FEC_VFS)
     allocatable = dict(capacity)
-    reserved_cpu = 2 if pool == FAR_EDGE else 0.08 * cpus
-    allocatable["cpu"] = str(cpus - 2) if pool == FAR_EDGE else f"{int(cpus * 1000 - reserved_cpu * 1000)}m"
-    allocatable["memory"] = f"{(mem_gi - hugepages_gi) * GI - 1 * GI}Ki"  # hugepages are not allocatable memory
+    reserved_cpu = 2 if server else 0.08 * cpus
+    allocatable["cpu"] = str(cpus - 2) if server else f"{int(cpus * 1000 - reserved_cpu * 1000)}m"
+    allocatable["memory"] = f"{(mem_gi - hugepages_gi(pool)) * GI - 1 * GI}Ki"  # hugepages are not allocatable memory
     allocatable["ephemeral-storage"] = str(int(500 * GI * 1024 * 0.9))
     return capacity, allocatable
 
@@ -91,9 +104,12 @@ def _labels(pool: str, name: str, itype: str, arch: str, zone: str, variant: int
             "feature.node.kubernetes.io/cpu-cpuid.AVX512BW": "true",
             "feature.node.kubernetes.io/network-sriov.capable": "true",
             "feature.node.kubernetes.io/kernel-config.PREEMPT_RT": "true",
-            "feature.node.kubernetes.io/fec-accelerator": "acc100" if variant % 3 else "acc200",
+            "feature.node.kubernetes.io/fec-accelerator": fec_model(variant),
             "ptp/grandmaster-capable": "true" if variant % 4 == 0 else "false",
         })
+    if pool == REGIONAL_CU:
+        labels.update({"node-role.kubernetes.io/cu": "",
+                       "feature.node.kubernetes.io/network-sriov.capable": "true"})
     return labels
 
 
@@ -112,7 +128,8 @@ def _conditions(created: str, heartbeat: str) -> list[Obj]:
 
 def make_node(seed: str, pool: str, index: int, epoch: float) -> Obj:
     """One node of a pool; everything except timestamps is a pure function of (seed, pool, index)."""
-    types, zones = (DU_TYPES, DU_ZONES) if pool == FAR_EDGE else (GENERAL_TYPES, GENERAL_ZONES)
+    types, zones = {FAR_EDGE: (DU_TYPES, DU_ZONES), REGIONAL_CU: (CU_TYPES, GENERAL_ZONES[:2])}.get(
+        pool, (GENERAL_TYPES, GENERAL_ZONES))
     itype, arch, cpus, mem_gi = types[index % len(types)]
     zone = zones[index % len(zones)]
     ip = _ip(pool, index)
@@ -120,7 +137,7 @@ def make_node(seed: str, pool: str, index: int, epoch: float) -> Obj:
     capacity, allocatable = _resources(pool, cpus, mem_gi, index)
     created, heartbeat = _stamp(epoch - 30 * 86400 + index), _stamp(epoch)
     machine = _hex(f"{seed}/machine/{name}", 32)
-    kernel, os_image = (("5.15.0-1061-realtime", "Ubuntu 22.04.4 LTS") if pool == FAR_EDGE else
+    kernel, os_image = (("5.15.0-1061-realtime", "Ubuntu 22.04.4 LTS") if pool in SERVER_POOLS else
                         (f"6.1.112-122.189.amzn2023.{'aarch64' if arch == 'arm64' else 'x86_64'}",
                          "Amazon Linux 2023.6.20241031"))
     return {
@@ -146,12 +163,31 @@ def make_node(seed: str, pool: str, index: int, epoch: float) -> Obj:
     }
 
 
+def node_hardware(seed: str, pool: str, index: int, node: Obj) -> list[tuple[StoreKey, Obj]]:
+    """The operators' objects describing a RAN server (devtools/kubesim/hardware.py); none for cloud VMs."""
+    if pool not in SERVER_POOLS:
+        return []
+    name, status = node["metadata"]["name"], node["status"]
+    cpus, memory_gi = int(status["capacity"]["cpu"]), int(status["capacity"]["memory"][:-2]) // GI
+    devices = {k: v for k, v in status["capacity"].items() if "/" in k}
+    objects = [(hardware.TOPOLOGY, hardware.topology(name, stable_uid(seed, "topology", name), cpus, 2, memory_gi,
+                                                     hugepages_gi(pool), devices)),
+               (hardware.SRIOV, hardware.sriov_state(seed, name, stable_uid(seed, "sriov", name), pool == FAR_EDGE)),
+               (hardware.DISKS, hardware.disks(seed, name, stable_uid(seed, "disks", name)))]
+    if pool == FAR_EDGE:
+        objects.append((hardware.FEC, hardware.fec_config(name, stable_uid(seed, "fec", name), fec_model(index))))
+    return [((kind[0], kind[2]), obj) for kind, obj in objects]
+
+
 def seed_nodes(cluster: Cluster, seed: str, sizes: dict[str, int]) -> None:
     epoch = time.time()
     for pool, count in sizes.items():
         for index in range(count):
             # Direct store writes: seeding thousands of nodes must take seconds, not run every API check.
-            cluster.store.write(NODES, make_node(seed, pool, index, epoch))
+            node = make_node(seed, pool, index, epoch)
+            cluster.store.write(NODES, node)
+            for key, obj in node_hardware(seed, pool, index, node):
+                cluster.store.write(key, obj)
 
 
 def _crd(group: str, plural: str, kind: str, versions: list[str], short: list[str], status: bool) -> Obj:
@@ -187,7 +223,9 @@ def seed_base(cluster: Cluster, seed: str) -> None:
         _create(cluster, *key, None, obj)
     for name, labels in NAMESPACES.items():
         _create(cluster, "", "namespaces", None, {"metadata": {"name": name, "labels": dict(labels)}})
-    for crd in CRDS:
+    for name in hardware.NAMESPACES:
+        _create(cluster, "", "namespaces", None, {"metadata": {"name": name}})
+    for crd in [*CRDS, *hardware.crds()]:
         _create(cluster, "apiextensions.k8s.io", "customresourcedefinitions", None, crd)
     _create(cluster, "", "services", "default", {
         "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},

@@ -60,3 +60,23 @@ def test_an_added_node_appears_and_a_deleted_one_disappears(stack: LocalStack, t
     assert eventually(lambda: node_resource(stack, pool, "du-e2e-added")), "the new node never appeared"
     kubectl(stack, "delete", "node", "du-e2e-added")
     assert eventually(lambda: not node_resource(stack, pool, "du-e2e-added")), "the deleted node stayed"
+
+
+def test_the_du_pool_pages_past_100_with_ports_cards_and_disks_as_children(stack: LocalStack) -> None:
+    """Issue 16: on the demo site the DU pool's servers list their NUMA nodes, NICs, NIC ports, FEC cards and disks,
+    so the default page (100) is full and the second page is the normal case."""
+    pool = pool_id(stack, "far-edge-du")
+    with stack.client() as client:
+        first = client.get(f"{ROOT}/resourcePools/{pool}/resources")
+        assert first.status_code == 200 and len(first.json()) == 100
+        assert first.links.get("next"), first.headers
+        second = client.get(first.links["next"]["url"])
+        assert second.status_code == 200 and second.json()
+    listed = first.json() + second.json()
+    assert len({r["resourceId"] for r in listed}) == len(listed) > 150
+    by_id = {r["resourceId"]: r for r in listed}
+    ports = [r for r in listed if "interface" in r.get("extensions", {})]
+    assert ports and all(by_id[by_id[p["parentId"]]["parentId"]].get("parentId") is None for p in ports)
+    assert all(p["extensions"]["vfCount"] > 0 and p["extensions"]["resourceName"] for p in ports)
+    categories = {r["extensions"].get("category") for r in listed if "parentId" in r}
+    assert {"cpu", "network", "accelerator", "storage", "hugepages", "memory"} <= categories

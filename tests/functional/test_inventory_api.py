@@ -58,7 +58,10 @@ def test_a_pools_resources_include_servers_and_their_components(api: Api) -> Non
     components = [r for r in items if "parentId" in r]
     assert len(servers) >= 12
     assert components, "child resources (CPU, memory, NICs, accelerators) are listed in the pool"
-    assert {c["parentId"] for c in components} <= {s["resourceId"] for s in servers}
+    parents = {c["parentId"] for c in components}
+    assert parents <= {r["resourceId"] for r in items}  # a server, or the NIC of a port
+    assert {c["parentId"] for c in components if c["extensions"]["category"] != "network"} <= {
+        s["resourceId"] for s in servers}
     assert all("elements" not in r for r in items)
 
 
@@ -241,12 +244,62 @@ def test_an_smo_finds_every_fec_accelerator_and_where_a_vdu_fits(api: Api) -> No
     du_pool = pools_by_name(api)["far-edge-du"]["resourcePoolId"]
     base = f"{ROOT}/resourcePools/{du_pool}/resources"
     servers = [r for r in api.get(f"{base}?limit=1000&filter=(eq,parentId,null)").json()]
-    accelerators = api.get(f"{base}?limit=1000&filter=(cont,extensions/component,fec)").json()
+    accelerators = api.get(f"{base}?limit=1000&filter=(eq,extensions/category,accelerator)").json()
     assert servers and all("parentId" not in r for r in servers)
-    assert accelerators and all("fec" in a["extensions"]["component"] and "parentId" in a for a in accelerators)
-    assert {a["parentId"] for a in accelerators} <= {s["resourceId"] for s in servers}
-    big = api.get(f"{base}?limit=1000&filter=(eq,extensions/component,cpu);(gte,extensions/allocatableValue,40)")
-    small = api.get(f"{base}?limit=1000&filter=(eq,extensions/component,cpu);(lt,extensions/allocatableValue,40)")
-    cpus = [r for r in api.get(f"{base}?limit=1000&filter=(eq,extensions/component,cpu)").json()]
-    assert len(big.json()) + len(small.json()) == len(cpus) > 0
-    assert all(r["extensions"]["allocatableValue"] >= 40 for r in big.json())
+    assert len(accelerators) == len(servers)  # one FEC card per DU server
+    assert all(a["extensions"]["model"] in ("ACC100", "ACC200") and a["extensions"]["vfCount"] == 16
+               for a in accelerators)
+    assert {a["parentId"] for a in accelerators} == {s["resourceId"] for s in servers}
+    numa = f"{base}?limit=1000&filter=(eq,extensions/category,cpu)"
+    big = api.get(f"{numa};(gte,extensions/resources/cpu/availableValue,60)").json()
+    small = api.get(f"{numa};(lt,extensions/resources/cpu/availableValue,60)").json()
+    zones = api.get(numa).json()
+    assert len(big) + len(small) == len(zones) == 2 * len(servers)  # two NUMA nodes per server
+    assert big and small and all(r["extensions"]["resources"]["cpu"]["availableValue"] >= 60 for r in big)
+
+
+def test_an_smo_places_a_vdu_on_a_server_whose_fronthaul_port_has_vfs(api: Api) -> None:
+    """The placement question of issue 16: which server has a NIC port with free fronthaul VFs, and on which NIC."""
+    du_pool = pools_by_name(api)["far-edge-du"]["resourcePoolId"]
+    base = f"{ROOT}/resourcePools/{du_pool}/resources"
+    ports = api.get(f"{base}?limit=1000&filter=(eq,extensions/resourceName,'openshift.io/sriov_fh_nic');"
+                    f"(gte,extensions/vfCount,4)").json()
+    assert ports and all(p["extensions"]["resourceName"] == "openshift.io/sriov_fh_nic" for p in ports)
+    port = ports[1]
+    nic = api.get(f"{base}/{port['parentId']}").json()
+    server = api.get(f"{base}/{nic['parentId']}").json()
+    assert nic["extensions"]["category"] == "network" and nic["extensions"]["model"] == "E810-XXV"
+    assert "parentId" not in server and server["extensions"]["name"] == port["extensions"]["node"]
+    with_elements = api.get(f"{base}/{nic['resourceId']}?fields=elements").json()
+    assert port["resourceId"] in {e["resourceId"] for e in with_elements["elements"]}
+    assert len(with_elements["elements"]) == 2  # dual-port cards
+
+
+def test_every_listed_name_filters_unquoted(api: Api) -> None:
+    """Issue 16: an SMO builds filters from the names it lists; each must select exactly its object unquoted."""
+    for collection, key in (("resourceTypes", "resourceTypeId"), ("resourcePools", "resourcePoolId")):
+        listed = api.get(f"{ROOT}/{collection}?limit=1000").json()
+        names = [item["name"] for item in listed]
+        assert len(names) == len(set(names)) > 1, f"{collection} names are not unique"
+        for item in listed:
+            reply = api.get(f"{ROOT}/{collection}?filter=(eq,name,{item['name']})")
+            assert reply.status == 200, (item["name"], reply.json())
+            assert [found[key] for found in reply.json()] == [item[key]], item["name"]
+    types = {t["name"] for t in api.get(f"{ROOT}/resourceTypes?limit=1000").json()}
+    assert {"c6i.metal-amd64", "c6i.metal-amd64-sriov-nic", "c6i.metal-amd64-sriov-nic-port",
+            "c6i.metal-amd64-fec-accelerator", "c6i.metal-amd64-numa-node", "c6i.metal-amd64-disk",
+            "c6i.metal-amd64-hugepages-1Gi"} <= types
+
+
+def test_the_du_pool_needs_a_second_page(api: Api) -> None:
+    """Twelve DU servers with their NUMA nodes, NICs, ports, FEC cards and disks exceed the default page (100)."""
+    du_pool = pools_by_name(api)["far-edge-du"]["resourcePoolId"]
+    first = api.get(f"{ROOT}/resourcePools/{du_pool}/resources")
+    assert len(first.json()) == 100
+    link = first.header("link")
+    assert link is not None
+    target = urlparse(link[1 : link.index(">")])
+    second = api.get(f"{target.path}?{target.query}").json()
+    everything = api.get(f"{ROOT}/resourcePools/{du_pool}/resources?limit=1000").json()
+    assert len(everything) > 150
+    assert [r["resourceId"] for r in first.json() + second] == [r["resourceId"] for r in everything]

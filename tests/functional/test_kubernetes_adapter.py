@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import http.server
 import json
 import os
@@ -20,7 +21,7 @@ import pytest
 import yaml
 
 from chalicelib.adapters.ims.kubernetes import KubernetesInventoryAdapter, read_kubeconfig
-from chalicelib.adapters.ims.kubernetes_mapping import parse_quantity
+from chalicelib.adapters.ims.kubernetes_components import parse_quantity
 from chalicelib.adapters.ims.port import InventoryContext, InventoryRegistry
 from chalicelib.adapters.registry import AdapterRegistry
 from chalicelib.bootstrap import IMS_ADAPTER_TYPES
@@ -29,6 +30,7 @@ from chalicelib.domain.errors import BackendUnavailable, ConfigurationError
 from chalicelib.domain.inventory import InventoryObject, ObjectType
 from chalicelib.settings import AdapterConfig, GatewayConfig
 from devtools.kubesim import KubeSim, start_kubesim
+from devtools.kubesim.seed import FAR_EDGE, node_hardware
 from tests.conftest import PROJECT_DIR
 
 pytestmark = pytest.mark.xdist_group("kubernetes-adapter")
@@ -82,11 +84,15 @@ def test_demo_site_maps_to_pools_nodes_types_and_one_deployment_manager(sim: Kub
     objects = adapter_for(sim.kubeconfig_path).read_inventory(CONTEXT)
     nodes = cluster_nodes(sim)
     pools = {d["name"]: d for d in documents(objects, ObjectType.RESOURCE_POOL)}
-    assert sorted(pools) == ["far-edge-du", "general-compute"]
+    assert sorted(pools) == ["far-edge-du", "general-compute", "regional-cu"]
     resources = node_resources(objects)
     assert len(resources) == len(nodes) >= 24
     children = [d for d in documents(objects, ObjectType.RESOURCE) if "parentId" in d]
-    assert len(children) == sum(len(d["elements"]) for d in resources.values())
+
+    def nested(resource: dict[str, Any]) -> int:
+        return sum(1 + nested(e) for e in resource["elements"])
+
+    assert len(children) == sum(nested(d) for d in resources.values())
     du = next(d for d in resources.values() if d["resourcePoolId"] == pools["far-edge-du"]["resourcePoolId"])
     categories = {e["extensions"]["category"] for e in du["elements"]}
     assert categories == {"cpu", "memory", "hugepages", "storage", "network", "accelerator"}
@@ -150,9 +156,12 @@ def test_node_changes_show_in_the_next_read_and_untouched_objects_keep_their_ids
     before = {o.object_id: o for o in adapter.read_inventory(CONTEXT)}
 
     added = fresh_sim.add_node("far-edge-du", name="du-new.ec2.internal")
+    fresh_sim.call(lambda cluster: [cluster.store.write(key, obj) for key, obj in
+                                    node_hardware("demo", FAR_EDGE, 10_001, copy.deepcopy(added))])
     grown = {o.object_id: o for o in adapter.read_inventory(CONTEXT)}
     new_ids = set(grown) - set(before)
-    assert len(new_ids) == 1 + 7  # the node and its components (cpu, memory, storage, hugepages, 2 NICs, FEC)
+    # The node and its components: 2 NUMA nodes, memory, hugepages, storage, 2 NICs, 4 ports, a FEC card, 2 disks.
+    assert len(new_ids) == 1 + 14
     assert set(before) <= set(grown)
     unchanged_types = {ObjectType.RESOURCE, ObjectType.RESOURCE_TYPE, ObjectType.ALARM_DICTIONARY}
     assert all(grown[i].content_hash == o.content_hash for i, o in before.items() if o.object_type in unchanged_types)
@@ -171,7 +180,7 @@ def test_node_changes_show_in_the_next_read_and_untouched_objects_keep_their_ids
         client.CoreV1Api(api).patch_node(name, {"metadata": {"labels": {POOL: "ran-spare"}}})
     relabelled = adapter.read_inventory(CONTEXT)
     pools = {d["name"]: d["resourcePoolId"] for d in documents(relabelled, ObjectType.RESOURCE_POOL)}
-    assert sorted(pools) == ["far-edge-du", "general-compute", "ran-spare"]
+    assert sorted(pools) == ["far-edge-du", "general-compute", "ran-spare", "regional-cu"]
     moved = node_resources(relabelled)[name]
     assert moved["resourceId"] == node_resources(list(before.values()))[name]["resourceId"]
     assert moved["resourcePoolId"] == pools["ran-spare"]
@@ -363,3 +372,51 @@ def test_a_5000_node_cluster_is_read_in_one_poll(tmp_path: Path) -> None:
     print(f"\nread_inventory of a 5,000-node cluster: {elapsed:.2f} s, {len(objects)} objects")
     assert len(node_resources(objects)) == 5000
     assert big.url in {d["serviceUri"] for d in documents(objects, ObjectType.DEPLOYMENT_MANAGER)}
+
+
+def test_a_label_change_on_a_server_changes_its_node_resource_only(fresh_sim: KubeSim) -> None:
+    """Issue 16: components have ids of their own (node uid + component identity); relabelling a DU server must not
+    turn its 14 components into 14 change notifications."""
+    assert fresh_sim.kubeconfig_path is not None
+    adapter = adapter_for(fresh_sim.kubeconfig_path)
+    before = {o.object_id: o.content_hash for o in adapter.read_inventory(CONTEXT)}
+    name = next(n["metadata"]["name"] for n in cluster_nodes(fresh_sim) if n["metadata"]["labels"][POOL] == FAR_EDGE)
+    from kubernetes import client
+
+    with kube_client(fresh_sim.kubeconfig_path) as api:
+        client.CoreV1Api(api).patch_node(name, {"metadata": {"labels": {"site.operator/rack": "r7"}}})
+    after = {o.object_id: o.content_hash for o in adapter.read_inventory(CONTEXT)}
+    assert set(after) == set(before)
+    changed = {i for i in before if before[i] != after[i]}
+    assert changed == {node_resources(adapter.read_inventory(CONTEXT))[name]["resourceId"]}
+
+
+def test_without_the_hardware_operators_nodes_still_map_from_their_capacity(fresh_sim: KubeSim) -> None:
+    """A cluster without the SR-IOV, FEC, topology or storage operators (their APIs answer 404) maps as before."""
+    assert fresh_sim.kubeconfig_path is not None
+    fresh_sim.call(lambda cluster: [cluster.delete(cluster.resource("apiextensions.k8s.io",
+                                                                    "customresourcedefinitions"), "", crd)
+                                    for crd in ("sriovnetworknodestates.sriovnetwork.openshift.io",
+                                                "noderesourcetopologies.topology.node.k8s.io",
+                                                "sriovfecnodeconfigs.sriovfec.intel.com",
+                                                "localvolumediscoveryresults.local.storage.openshift.io")])
+    objects = adapter_for(fresh_sim.kubeconfig_path).read_inventory(CONTEXT)
+    du = next(d for d in node_resources(objects).values() if d["extensions"]["pool"] == FAR_EDGE)
+    assert {e["extensions"]["component"] for e in du["elements"]} == {
+        "cpu", "memory", "hugepages-1Gi", "ephemeral-storage", "openshift.io/sriov_fh_nic",
+        "openshift.io/sriov_mh_nic", du["extensions"]["labels"]["feature.node.kubernetes.io/fec-accelerator"].join(
+            ("intel.com/intel_fec_", ""))}
+
+
+def test_the_demo_configuration_gives_two_sites(sim: KubeSim) -> None:
+    """config/gateway.yaml places the DU pool at the NYC far-edge site; the other pools stay at their region."""
+    options = yaml.safe_load((PROJECT_DIR / "config" / "gateway.yaml").read_text())["imsAdapters"][0]["options"]
+    assert sim.kubeconfig_path is not None
+    objects = adapter_for(sim.kubeconfig_path, globalLocationId=options["globalLocationId"],
+                          location=options["location"]).read_inventory(CONTEXT)
+    pools = {d["name"]: d for d in documents(objects, ObjectType.RESOURCE_POOL)}
+    sites = {name: pool["oCloudSiteId"] for name, pool in pools.items()}
+    assert sites["regional-cu"] == sites["general-compute"] != sites["far-edge-du"]
+    assert pools["far-edge-du"]["globalLocationId"].startswith("geo:")
+    [manager] = documents(objects, ObjectType.DEPLOYMENT_MANAGER)
+    assert sorted(manager["supportedLocations"]) == sorted({p["globalLocationId"] for p in pools.values()})

@@ -10,12 +10,8 @@ from typing import Any
 import pytest
 
 from chalicelib.adapters.ims.kubernetes_alarms import alarm_definition_id
-from chalicelib.adapters.ims.kubernetes_mapping import (
-    ClusterSettings,
-    classify,
-    map_cluster,
-    parse_quantity,
-)
+from chalicelib.adapters.ims.kubernetes_components import classify, parse_quantity
+from chalicelib.adapters.ims.kubernetes_mapping import ClusterSettings, map_cluster
 from chalicelib.domain.inventory import (
     AlarmDictionary,
     DeploymentManager,
@@ -227,17 +223,17 @@ def test_resource_types_per_instance_type_and_architecture() -> None:
     types = by_name(objects, ObjectType.RESOURCE_TYPE)
     nodes = nodes_of(objects)
     assert nodes["gen-a"]["resourceTypeId"] != nodes["gen-b"]["resourceTypeId"]
-    amd, arm = types["m7.2xlarge (amd64)"], types["m7.2xlarge (arm64)"]
+    amd, arm = types["m7.2xlarge-amd64"], types["m7.2xlarge-arm64"]
     assert (amd["resourceKind"], amd["resourceClass"]) == ("LOGICAL", "COMPUTE")
     assert (amd["vendor"], amd["model"], amd["version"]) == ("Amazon Web Services", "m7.2xlarge", "v1.31.4")
     assert arm["extensions"]["architecture"] == "arm64"
-    assert types["c6in.metal (amd64)"]["resourceKind"] == "PHYSICAL"
-    assert types["unknown (amd64)"]["resourceKind"] == "PHYSICAL"  # no provider, no instance type: a server
-    assert types["unknown (amd64)"]["vendor"] == "unknown"
-    fec = types["c6in.metal (amd64) intel.com/intel_fec_acc100"]
+    assert types["c6in.metal-amd64"]["resourceKind"] == "PHYSICAL"
+    assert types["unknown-amd64"]["resourceKind"] == "PHYSICAL"  # no provider, no instance type: a server
+    assert types["unknown-amd64"]["vendor"] == "unknown"
+    fec = types["c6in.metal-amd64-intel.com-intel_fec_acc100"]
     assert (fec["vendor"], fec["model"], fec["resourceClass"]) == ("intel.com", "intel_fec_acc100", "COMPUTE")
-    assert types["c6in.metal (amd64) openshift.io/sriov_fh_nic"]["resourceClass"] == "NETWORKING"
-    assert types["c6in.metal (amd64) ephemeral-storage"]["resourceClass"] == "STORAGE"
+    assert types["c6in.metal-amd64-openshift.io-sriov_fh_nic"]["resourceClass"] == "NETWORKING"
+    assert types["c6in.metal-amd64-ephemeral-storage"]["resourceClass"] == "STORAGE"
     du_children = children_of(objects, nodes["du-1"])
     assert du_children["intel.com/intel_fec_acc100"]["resourceTypeId"] == fec["resourceTypeId"]
 
@@ -308,5 +304,5 @@ def test_a_node_with_almost_nothing_still_maps() -> None:
     lonely = nodes_of(objects)["lonely"]
     assert lonely["globalAssetId"] == "lonely"
     assert lonely["elements"] == []
-    assert by_name(objects, ObjectType.RESOURCE_TYPE)["unknown (unknown)"]["version"] == "unknown"
+    assert by_name(objects, ObjectType.RESOURCE_TYPE)["unknown-unknown"]["version"] == "unknown"
     assert map_cluster([copy.deepcopy(bare)], settings())[-1].object_id == objects[-1].object_id

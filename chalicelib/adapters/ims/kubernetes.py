@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chalicelib.adapters.ims import kubernetes_mapping as mapping
+from chalicelib.adapters.ims.kubernetes_components import HARDWARE_SOURCES, index_hardware
 from chalicelib.adapters.ims.port import DEFAULT_POOL_LABELS, InventoryContext
 from chalicelib.adapters.kube_errors import credential_errors, transport_errors
 from chalicelib.domain.capabilities import Capability
@@ -175,12 +176,13 @@ class KubernetesInventoryAdapter:
         access, client = self._connect()
         try:
             nodes = self._list_nodes(client)
+            hardware = self._list_hardware(client)
             version = self._version(client)
         except transport_errors() as error:  # every transport or API failure means the same to the poller
             # Start the next poll from scratch: fresh connections, and credentials reloaded (exec plugins, tokens).
             self.close()
             raise _unavailable(self.adapter_id, access.server, error, self.options.request_timeout_seconds) from error
-        return mapping.map_cluster(nodes, self._settings(context, access, version))
+        return mapping.map_cluster(nodes, self._settings(context, access, version), index_hardware(hardware))
 
     def cluster_profile(self, deployment_manager_id: str) -> dict[str, Any] | None:
         access = self._cluster_access()
@@ -274,21 +276,45 @@ class KubernetesInventoryAdapter:
         """All nodes, page by page. Raw JSON (`_preload_content=False`): the mapping works on plain dicts, and
         skipping the client's model classes roughly halves the time to list 5,000 nodes."""
         from kubernetes import client as k8s
-        from kubernetes.client.exceptions import ApiException
 
         core = k8s.CoreV1Api(api_client)
+        return self._list_all(lambda token: core.list_node(
+            limit=self.options.page_size, _continue=token, _request_timeout=self._timeout(), _preload_content=False))
+
+    def _list_hardware(self, api_client: Any) -> dict[str, list[dict[str, Any]]]:
+        """The hardware operators' per-node objects (docs/kubernetes-backend.md "Child resources"). Each is
+        optional: a cluster without the operator (404) or an identity not allowed to read its objects (403) still
+        maps, with the components the nodes themselves report."""
+        from kubernetes import client as k8s
+        from kubernetes.client.exceptions import ApiException
+
+        custom = k8s.CustomObjectsApi(api_client)
+        found: dict[str, list[dict[str, Any]]] = {}
+        for source in HARDWARE_SOURCES:
+            try:
+                found[source.field] = self._list_all(lambda token, s=source: custom.list_cluster_custom_object(
+                    s.group, s.version, s.plural, limit=self.options.page_size, _continue=token,
+                    _request_timeout=self._timeout(), _preload_content=False))
+            except ApiException as error:
+                if error.status not in (403, 404):
+                    raise
+        return found
+
+    @staticmethod
+    def _list_all(call: Any) -> list[dict[str, Any]]:
+        """Every item of a paged list; `call(continue_token)` returns one raw page."""
+        from kubernetes.client.exceptions import ApiException
+
         for attempt in range(2):
-            nodes: list[dict[str, Any]] = []
+            items: list[dict[str, Any]] = []
             token: str | None = None
             try:
                 while True:
-                    response = core.list_node(limit=self.options.page_size, _continue=token,
-                                              _request_timeout=self._timeout(), _preload_content=False)
-                    page = json.loads(response.data)
-                    nodes.extend(page.get("items") or [])
+                    page = json.loads(call(token).data)
+                    items.extend(page.get("items") or [])
                     token = (page.get("metadata") or {}).get("continue")
                     if not token:
-                        return nodes
+                        return items
             except ApiException as error:
                 # 410: the continue token expired mid-list; restart once for a consistent snapshot.
                 if error.status != 410 or token is None or attempt:

@@ -9,18 +9,28 @@ docs/kubernetes-backend.md explains the mapping for operators.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 from chalicelib.adapters.ims.kubernetes_alarms import alarm_dictionary
+from chalicelib.adapters.ims.kubernetes_components import (
+    Component,
+    Hardware,
+    Part,
+    classify,
+    json_number,
+    node_parts,
+    parse_quantity,
+    wire_name,
+)
 from chalicelib.domain.inventory import (
     AlarmDictionary,
     DeploymentManager,
     InventoryObject,
+    ObjectType,
     Resource,
     ResourceClass,
     ResourceKind,
@@ -42,11 +52,6 @@ _ROLE_PREFIX = "node-role.kubernetes.io/"
 _PROVIDERS = {"aws": "Amazon Web Services", "gce": "Google Cloud", "azure": "Microsoft Azure",
               "openstack": "OpenStack", "vsphere": "VMware vSphere", "ibm": "IBM Cloud", "oci": "Oracle Cloud"}
 _BARE_METAL_SCHEMES = frozenset({"metal3", "baremetalhost", "ironic", "baremetal", "equinixmetal"})
-_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
-_DECIMAL = {s: Decimal(10) ** p for s, p in zip("numkMGTPE", (-9, -6, -3, 3, 6, 9, 12, 15, 18), strict=True)}
-_QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?)$")
-
-
 @dataclass(frozen=True)
 class ClusterSettings:
     """What the mapping needs besides the nodes: identity of the adapter and cluster, and operator options."""
@@ -63,74 +68,12 @@ class ClusterSettings:
     cordon_alarm_seconds: int = 3600  # a node cordoned longer than this raises NodeCordoned
 
 
-@lru_cache(maxsize=4096)  # nodes of one shape repeat the same few strings thousands of times
-def parse_quantity(text: str) -> Decimal | None:
-    """A Kubernetes quantity ("64", "3920m", "256Gi", "1e3") as a number, or None when it is not one."""
-    match = _QUANTITY.fullmatch(text.strip())
-    if not match:
-        return None
-    try:
-        number = Decimal(match[1])
-    except InvalidOperation:
-        return None
-    if match[2]:
-        return number * Decimal(10) ** int(match[2][1:])
-    suffix = match[3] or ""
-    return number * (_BINARY.get(suffix) or _DECIMAL.get(suffix) or 1)
-
-
-def json_number(value: Decimal) -> int | float:
-    """Integral values as int (byte and device counts stay exact), fractions of cores as float."""
-    return int(value) if value == value.to_integral_value() else float(value)
-
-
 def without_none(value: Any) -> Any:
     """Conformance schemas reject null: drop None anywhere inside data copied from the cluster."""
     # Exact dict/list checks, not the Mapping ABC: this runs over every value of every node, and JSON is dicts.
     if isinstance(value, dict):
         return {k: without_none(v) if isinstance(v, dict | list) else v for k, v in value.items() if v is not None}
     return [without_none(v) if isinstance(v, dict | list) else v for v in value if v is not None]
-
-
-@dataclass(frozen=True)
-class Component:
-    key: str  # the capacity key: "cpu", "hugepages-1Gi", "intel.com/intel_fec_acc100"
-    category: str  # cpu | memory | hugepages | storage | gpu | accelerator | network | device
-    unit: str  # cores | bytes | devices
-    resource_class: ResourceClass
-
-    @property
-    def title(self) -> str:
-        """"accelerator intel.com/intel_fec_acc100", but plain "cpu" or "hugepages-1Gi" where the key says it all."""
-        return self.key if self.category in self.key else f"{self.category} {self.key}"
-
-
-_CORE_COMPONENTS = {"cpu": ("cpu", "cores", ResourceClass.COMPUTE),
-                    "memory": ("memory", "bytes", ResourceClass.COMPUTE),
-                    "ephemeral-storage": ("storage", "bytes", ResourceClass.STORAGE)}
-# Extended resources carry no kind; their names do, by convention (nvidia.com/gpu, intel.com/intel_fec_acc100,
-# openshift.io/sriov_fh_nic). The first matching hint wins; anything else is a generic device.
-_EXTENDED_HINTS = (
-    ("gpu", ("gpu", "nvidia.com/mig-"), ResourceClass.COMPUTE),
-    ("accelerator", ("fec", "acc1", "acc2", "qat", "dlb", "dsa", "fpga", "vran"), ResourceClass.COMPUTE),
-    ("network", ("sriov", "nic", "netdevice", "rdma", "_vf", "vdpa"), ResourceClass.NETWORKING),
-)
-
-
-@lru_cache(maxsize=1024)
-def classify(key: str) -> Component | None:
-    """Which capacity keys are components: CPU, memory, hugepages, ephemeral storage and every extended resource
-    (a domain-prefixed name). `pods` and legacy `attachable-volumes-*` limits describe the kubelet, not hardware."""
-    if key in _CORE_COMPONENTS:
-        return Component(key, *_CORE_COMPONENTS[key])
-    if key.startswith("hugepages-"):
-        return Component(key, "hugepages", "bytes", ResourceClass.COMPUTE)
-    if "/" not in key or key.startswith("kubernetes.io/"):
-        return None
-    lowered = key.lower()
-    category, resource_class = next(((name, rc) for name, hints, rc in _EXTENDED_HINTS
-                                     if any(hint in lowered for hint in hints)), ("device", ResourceClass.COMPUTE))
-    return Component(key, category, "devices", resource_class)
 
 
 def _part(value: Mapping[str, Any], name: str) -> dict[str, Any]:
@@ -154,6 +97,7 @@ class NodeFacts:
     capacity: Mapping[str, str]
     allocatable: Mapping[str, str]
     components: tuple[Component, ...]  # non-zero capacity only, sorted by key
+    parts: tuple[Part, ...]  # the child resources (kubernetes_components.node_parts)
 
     @property
     def type_key(self) -> tuple[str, str]:
@@ -195,31 +139,22 @@ class NodeFacts:
         return next((self.labels[key] for key in keys if self.labels.get(key)), None)
 
 
-def node_facts(node: Node, pool_label_keys: Iterable[str]) -> NodeFacts:
+def node_facts(node: Node, pool_label_keys: Iterable[str], hardware: Hardware | None = None) -> NodeFacts:
     metadata, status = _part(node, "metadata"), _part(node, "status")
     labels: Mapping[str, str] = _part(metadata, "labels")
     info, capacity = _part(status, "nodeInfo"), _part(status, "capacity")
     pool_label = next((key for key in pool_label_keys if labels.get(key)), None)
     found = [(classify(key), parse_quantity(str(text))) for key, text in sorted(capacity.items())]
+    components = tuple(c for c, value in found if c is not None and value is not None and value > 0)
+    allocatable = _part(status, "allocatable")
     return NodeFacts(
         raw=node, name=str(metadata.get("name") or ""), identity=str(metadata.get("uid") or metadata.get("name") or ""),
         instance_type=next((labels[k] for k in _INSTANCE_TYPE_LABELS if labels.get(k)), UNKNOWN),
         architecture=next((labels[k] for k in _ARCH_LABELS if labels.get(k)), str(info.get("architecture") or UNKNOWN)),
         pool=labels[pool_label] if pool_label else DEFAULT_POOL, pool_label=pool_label, labels=labels, info=info,
-        capacity=capacity, allocatable=_part(status, "allocatable"),
-        components=tuple(c for c, value in found if c is not None and value is not None and value > 0),
+        capacity=capacity, allocatable=allocatable, components=components,
+        parts=node_parts(capacity, allocatable, components, hardware),
     )
-
-
-def quantity_fields(node: NodeFacts, component: Component) -> dict[str, Any]:
-    """Kubernetes strings as the cluster reports them, plus numbers (cores, bytes, devices) filters can compare."""
-    fields: dict[str, Any] = {"component": component.key, "category": component.category, "unit": component.unit}
-    for kind, quantities in (("capacity", node.capacity), ("allocatable", node.allocatable)):
-        if (text := quantities.get(component.key)) is not None:
-            fields[kind] = str(text)
-            if (value := parse_quantity(str(text))) is not None:
-                fields[f"{kind}Value"] = json_number(value)
-    return fields
 
 
 @lru_cache(maxsize=4096)  # the same few ids for thousands of nodes; uuid5 is not free
@@ -265,8 +200,10 @@ def resource_types(nodes: Iterable[NodeFacts], adapter_id: str,
     for (itype, arch), group in _group(nodes, lambda n: n.type_key).items():
         dictionary = alarm_dictionary(adapter_id, itype, arch, _joined(n.vendor for n in group), cordon_alarm_seconds)
         node_type = _node_type(adapter_id, group, dictionary)
-        found = {c.key: c for n in group for c in n.components}
-        types += [node_type, *(_component_type(adapter_id, node_type, found[key]) for key in sorted(found))]
+        found: dict[str, list[Part]] = {}
+        for part in (p for n in group for p in n.parts):
+            found.setdefault(part.kind, []).append(part)
+        types += [node_type, *(_component_type(adapter_id, node_type, found[kind]) for kind in sorted(found))]
         dictionaries.append(dictionary)
     return types, dictionaries
 
@@ -274,7 +211,7 @@ def resource_types(nodes: Iterable[NodeFacts], adapter_id: str,
 def _node_type(adapter_id: str, group: list[NodeFacts], dictionary: AlarmDictionary) -> ResourceType:
     itype, arch = group[0].type_key
     return ResourceType(
-        resource_type_id=node_type_id(adapter_id, itype, arch), name=f"{itype} ({arch})",
+        resource_type_id=node_type_id(adapter_id, itype, arch), name=wire_name(itype, arch),
         description=f"Kubernetes node of instance type {itype}, architecture {arch}", vendor=dictionary.vendor,
         model=itype, version=_joined(str(n.info["kubeletVersion"]) for n in group if n.info.get("kubeletVersion")),
         resource_kind=ResourceKind.PHYSICAL if all(n.physical for n in group) else ResourceKind.LOGICAL,
@@ -285,17 +222,21 @@ def _node_type(adapter_id: str, group: list[NodeFacts], dictionary: AlarmDiction
     )
 
 
-def _component_type(adapter_id: str, node_type: ResourceType, component: Component) -> ResourceType:
+def _component_type(adapter_id: str, node_type: ResourceType, parts: list[Part]) -> ResourceType:
+    """One type per kind of part on nodes of one type; vendor and model aggregate over every such part."""
     itype, arch = node_type.extensions["instanceType"], node_type.extensions["architecture"]
-    domain, _, device = component.key.rpartition("/")
+    first = parts[0]
+    vendor = _joined(p.vendor for p in parts if p.vendor) if any(p.vendor for p in parts) else node_type.vendor
+    model = _joined(p.model for p in parts if p.model) if any(p.model for p in parts) else f"{itype} {first.kind}"
+    unit = {"unit": first.fields["unit"]} if "unit" in first.fields else {}
     return ResourceType(
-        resource_type_id=component_type_id(adapter_id, itype, arch, component.key),
-        name=f"{itype} ({arch}) {component.key}", description=f"{component.title} of {itype} ({arch}) nodes",
-        vendor=domain or node_type.vendor, model=device if domain else f"{itype} {component.key}",
-        version=node_type.version, resource_kind=node_type.resource_kind, resource_class=component.resource_class,
-        alarm_dictionary_id=node_type.alarm_dictionary_id, alarm_dictionary=node_type.alarm_dictionary,
-        extensions={"role": "component", "component": component.key, "category": component.category,
-                    "unit": component.unit, "nodeResourceTypeId": node_type.resource_type_id},
+        resource_type_id=component_type_id(adapter_id, itype, arch, first.kind),
+        name=wire_name(itype, arch, first.kind), description=f"{first.type_title} of {itype} ({arch}) nodes",
+        vendor=vendor, model=model, version=node_type.version, resource_kind=node_type.resource_kind,
+        resource_class=first.resource_class, alarm_dictionary_id=node_type.alarm_dictionary_id,
+        alarm_dictionary=node_type.alarm_dictionary,
+        extensions={"role": "component", "component": first.kind, "category": first.category, **unit,
+                    "nodeResourceTypeId": node_type.resource_type_id},
     )
 
 
@@ -340,24 +281,34 @@ def _node_extensions(node: NodeFacts) -> dict[str, Any]:
     return cleaned
 
 
-def node_resources(node: NodeFacts, adapter_id: str) -> list[Resource]:
-    """The node resource followed by its component resources; the components are also nested in `elements`."""
+def node_resources(node: NodeFacts, adapter_id: str) -> list[InventoryObject]:
+    """The node resource followed by its components, flat with `parentId`; each is also nested in its parent's
+    `elements` (a NIC's ports in the NIC's, the NIC in the node's). Components are built as wire documents directly
+    (the `Resource` model's shape, checked by the unit tests) and each serialised once: a DU server has 14 of them,
+    and the pydantic round trip of every nested copy doubled the time to map a 5,000-node cluster."""
     (itype, arch), parent_id = node.type_key, resource_id(adapter_id, node.identity)
     pool = pool_id(adapter_id, node.pool)
-    children = [
-        Resource(resource_id=resource_id(adapter_id, node.identity, c.key), resource_pool_id=pool,
-                 resource_type_id=component_type_id(adapter_id, itype, arch, c.key),
-                 global_asset_id=f"{node.global_asset_id}/{c.key}", description=f"{c.title} of node {node.name}",
-                 parent_id=parent_id, extensions={**quantity_fields(node, c), "node": node.name})
-        for c in node.components
-    ]
+    built: dict[str, dict[str, Any]] = {}
+    # Children before parents, so a part's elements exist when it is built; then back to the node's order.
+    for part in sorted(node.parts, key=lambda p: not p.parent):
+        built[part.identity] = {
+            "resourceId": resource_id(adapter_id, node.identity, part.identity), "resourcePoolId": pool,
+            "resourceTypeId": component_type_id(adapter_id, itype, arch, part.kind),
+            "globalAssetId": f"{node.global_asset_id}/{part.identity}",
+            "description": f"{part.title} of node {node.name}",
+            "parentId": resource_id(adapter_id, node.identity, part.parent) if part.parent else parent_id,
+            "elements": [built[e] for e in part.elements], "tags": [], "groups": [],
+            "extensions": {**part.fields, "node": node.name}}
+    children = [built[p.identity] for p in node.parts]
     roles = sorted(k.removeprefix(_ROLE_PREFIX) for k in node.labels if k.startswith(_ROLE_PREFIX))
     parent = Resource(
         resource_id=parent_id, resource_pool_id=pool, resource_type_id=node_type_id(adapter_id, itype, arch),
         global_asset_id=node.global_asset_id, description=f"Kubernetes node {node.name} ({itype}, {arch})",
-        elements=children, tags=roles, groups=[node.pool], extensions=_node_extensions(node),
-    )
-    return [parent, *children]
+        tags=roles, groups=[node.pool], extensions=_node_extensions(node),
+    ).to_wire()
+    parent["elements"] = [c for c, p in zip(children, node.parts, strict=True) if not p.parent]
+    return [InventoryObject(ObjectType.RESOURCE, document["resourceId"], document, pool)
+            for document in (parent, *children)]
 
 
 def _totals(quantities: Iterable[Mapping[str, str]]) -> dict[str, int | float]:
@@ -389,12 +340,16 @@ def deployment_manager(nodes: list[NodeFacts], settings: ClusterSettings, pools:
     )
 
 
-def map_cluster(nodes: Iterable[Node], settings: ClusterSettings) -> list[InventoryObject]:
+def map_cluster(nodes: Iterable[Node], settings: ClusterSettings,
+                hardware: Mapping[str, Hardware] | None = None) -> list[InventoryObject]:
     """Every O2ims object of one cluster: alarm dictionaries, resource types, pools, the deployment manager, then
-    each node resource followed by its component resources (flat, with `parentId`)."""
-    facts = sorted((node_facts(node, settings.pool_label_keys) for node in nodes), key=lambda n: n.identity)
+    each node resource followed by its component resources (flat, with `parentId`). `hardware`: the operators'
+    objects per node name (kubernetes_components.index_hardware)."""
+    hardware = hardware or {}
+    facts = sorted((node_facts(node, settings.pool_label_keys, hardware.get(str(_part(node, "metadata").get("name"))))
+                    for node in nodes), key=lambda n: n.identity)
     types, dictionaries = resource_types(facts, settings.adapter_id, settings.cordon_alarm_seconds)
     pools = resource_pools(facts, settings)
     manager = deployment_manager(facts, settings, pools)
     resources = [resource for node in facts for resource in node_resources(node, settings.adapter_id)]
-    return [inventory_object(model) for model in [*dictionaries, *types, *pools, manager, *resources]]
+    return [*(inventory_object(model) for model in [*dictionaries, *types, *pools, manager]), *resources]
