@@ -24,6 +24,7 @@ from chalicelib.api.queries import SelectorQuery
 from chalicelib.api.routing import Router
 from chalicelib.domain.auth import Scope
 from chalicelib.domain.deployments import DeploymentEventType
+from chalicelib.domain.filter_objects import object_filter
 from chalicelib.domain.models import WireModel
 from chalicelib.domain.subscriptions import SubscriptionKind
 
@@ -45,7 +46,8 @@ class _SubscriptionBody(BaseModel):
     consumer_subscription_id: str | None = Field(
         default=None, alias="consumerSubscriptionId", min_length=1, max_length=256
     )
-    filter: str | None = Field(default=None, description="see docs/subscriptions.md")
+    filter: str | dict[str, str | list[str]] | None = Field(
+        default=None, description="O2 filter text, or an object of attribute -> value(s) (docs/subscriptions.md)")
 
     @model_validator(mode="before")
     @classmethod
@@ -149,7 +151,7 @@ def _new_subscription(kind: SubscriptionKind, body: _SubscriptionBody) -> servic
         kind=kind,
         callback=body.callback,
         consumer_subscription_id=body.consumer_subscription_id,
-        filter=body.filter,
+        filter=object_filter(kind, body.filter) if isinstance(body.filter, dict) else body.filter,
         event_types=[t.value for t in event_types] if event_types is not None else None,
         owner=access.tenant,
         all_tenants=access.is_admin,

@@ -111,6 +111,20 @@ def test_dms_event_types_and_filter_are_shown_as_given(api: Api) -> None:
     assert_problem(post(api, INVENTORY, eventTypes=["DeploymentReady"]), 400, "eventTypes")
 
 
+def test_the_seeds_object_filter_is_accepted_and_shown_in_o2_form(api: Api) -> None:
+    """The O2dms extension subscribes with `"filter": {"resourcePoolId": "pool-vdu-123"}`: what it wants to hear
+    about. An O2ims filter names what NOT to report, so it is stored (and shown) as the negation."""
+    created = post(api, SHORT, filter={"resourcePoolId": "pool-vdu-123"})
+    assert created.status == 201, created.body
+    assert created.json()["filter"] == "(neq,resourcePoolId,pool-vdu-123)"
+    selecting = post(api, DMS, filter={"namespace": "ran du", "name": ["du-1", "du-2"]})
+    assert selecting.status == 201, selecting.body
+    assert selecting.json()["filter"] == "(eq,namespace,'ran du');(in,name,du-1,du-2)"
+    assert_problem(post(api, SHORT, filter={"noSuchAttribute": "x"}), 400, "noSuchAttribute")
+    assert_problem(post(api, SHORT, filter={}), 400, "filter")
+    assert_problem(post(api, SHORT, filter={"resourcePoolId": 5}), 400, "filter")
+
+
 def test_a_duplicate_is_a_400(api: Api) -> None:
     body = {"callback": public_callback(), "filter": "(eq,objectType,ResourceInfo)", "consumerSubscriptionId": "c1"}
     assert api.request("POST", INVENTORY.collection, body=body).status == 201
