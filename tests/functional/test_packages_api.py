@@ -293,6 +293,18 @@ def test_upload_by_url(packages_api: Api, make_chart: MakeChart, file_server: tu
     assert created.json()["name"] == name and created.json()["source"] == f"{base}/chart.tgz"
 
 
+def test_the_seeds_package_body_with_package_url_spelt_packageURL(
+        packages_api: Api, make_chart: MakeChart, file_server: tuple[str, dict[str, bytes]]) -> None:
+    base, files = file_server
+    name, data = make_chart()
+    files["/seed.tgz"] = data
+    body = {"packageURL": f"{base}/seed.tgz", "packageType": "helm",
+            "checksum": f"sha256:{hashlib.sha256(data).hexdigest()}"}  # as the O2dms extension writes it
+    created = packages_api.request("POST", COLLECTION, body=body)
+    assert created.status == 201, created.body
+    assert created.json()["name"] == name and created.json()["source"] == f"{base}/seed.tgz"
+
+
 def test_url_redirects_and_refused_addresses(packages_api: Api, file_server: tuple[str, dict[str, bytes]]) -> None:
     base, _ = file_server
     redirected = _by_url(packages_api, f"{base}/redirect", "0" * 64)
