@@ -69,6 +69,13 @@ class Conflict(NetweaveError):
     slug = "conflict"
 
 
+class UnprocessableContent(NetweaveError):
+    """Well formed, but this gateway will not carry it out (a rule, a limit, a reference that does not resolve)."""
+
+    status = 422
+    title = "Unprocessable Content"
+
+
 class UnsupportedMediaType(NetweaveError):
     status = 415
     title = "Unsupported Media Type"

@@ -17,15 +17,13 @@ import glob
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from chalicelib.domain.errors import NetweaveError
+from chalicelib.domain.errors import UnprocessableContent
 
 PROTECTED_NAMESPACES: tuple[str, ...] = ("kube-*", "argocd", "flux-system", "netweave")
 TENANT_PLACEHOLDER = "{tenant}"
 
 
-class NamespaceNotAllowed(NetweaveError):
-    status = 422
-    title = "Unprocessable Content"
+class NamespaceNotAllowed(UnprocessableContent):
     slug = "namespace-not-allowed"
 
 

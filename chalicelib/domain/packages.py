@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import Field
 
-from chalicelib.domain.errors import NetweaveError
+from chalicelib.domain.errors import NetweaveError, UnprocessableContent
 from chalicelib.domain.models import WireModel
 from chalicelib.domain.selectors import SelectorSchema
 
@@ -132,12 +132,10 @@ class PackageRequestInvalid(NetweaveError):
     slug = "bad-request"
 
 
-class PackageRejected(NetweaveError):
+class PackageRejected(UnprocessableContent):
     """The request was well formed, but its artifact is not an acceptable chart (broken, unsafe, wrong digest,
     unreachable, redirected): 422, and nothing is stored."""
 
-    status = 422
-    title = "Unprocessable Content"
     slug = "invalid-package"
 
 

@@ -44,7 +44,7 @@ from chalicelib.domain.deployments import (
     check_release_name,
     operation_href,
 )
-from chalicelib.domain.errors import BadRequest, InvalidQuery, NetweaveError, NotFound
+from chalicelib.domain.errors import BadRequest, InvalidQuery, NotFound, UnprocessableContent
 from chalicelib.domain.events import utc_now_iso
 from chalicelib.domain.namespace_policy import NamespacePolicy
 from chalicelib.domain.packages import DeploymentPackage
@@ -56,12 +56,10 @@ from chalicelib.services.paging import ListRequest, Page, list_models
 MAX_VALUES_BYTES = 64 * 1024  # values live in DynamoDB items (400 KB each), copied into operation and revision
 
 
-class ReferenceNotFound(NetweaveError):
+class ReferenceNotFound(UnprocessableContent):
     """A body names a package or resource pool that does not exist: the request is well formed but cannot be
     carried out (the URI itself exists, so not 404)."""
 
-    status = 422
-    title = "Unprocessable Content"
     slug = "unknown-reference"
 
 

@@ -30,7 +30,7 @@ from chalicelib.adapters.dms.port import (
 )
 from chalicelib.domain.capabilities import Capability, require
 from chalicelib.domain.deployments import OperationStatus, OperationType
-from chalicelib.domain.errors import BackendUnavailable, NetweaveError, NotFound
+from chalicelib.domain.errors import BackendUnavailable, NetweaveError, NotFound, UnprocessableContent
 from chalicelib.domain.events import utc_now_iso
 from chalicelib.domain.ownership import NotOwned
 from chalicelib.domain.packages import DeploymentPackage, PackageType
@@ -61,9 +61,7 @@ _NEEDS = {
 }
 
 
-class OperationRefused(NetweaveError):
-    status = 422
-    title = "Unprocessable Content"
+class OperationRefused(UnprocessableContent):
     slug = "operation-refused"
 
 

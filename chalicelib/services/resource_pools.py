@@ -13,7 +13,7 @@ from typing import Any, cast
 from chalicelib.adapters.ims.port import InventoryContext, InventoryRegistry, PoolManager, PoolRequest
 from chalicelib.adapters.store.inventory_store import InventoryStore
 from chalicelib.domain.capabilities import Capability, require
-from chalicelib.domain.errors import NetweaveError
+from chalicelib.domain.errors import UnprocessableContent
 from chalicelib.domain.inventory import ObjectType
 from chalicelib.services.inventory_query import find
 
@@ -21,11 +21,9 @@ PollTrigger = Callable[[str], None]
 _SIZES = ("replicas", "minSize", "maxSize")
 
 
-class PoolLimitExceeded(NetweaveError):
+class PoolLimitExceeded(UnprocessableContent):
     """A well-formed pool request this gateway's limits do not allow (docs/security.md, "Limits and disclosure")."""
 
-    status = 422
-    title = "Unprocessable Content"
     slug = "pool-limit-exceeded"
 
 

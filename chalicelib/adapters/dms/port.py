@@ -16,7 +16,7 @@ from pydantic import AfterValidator
 
 from chalicelib.adapters.registry import AdapterRegistry
 from chalicelib.domain.capabilities import Capability
-from chalicelib.domain.errors import NetweaveError
+from chalicelib.domain.errors import NetweaveError, UnprocessableContent
 
 ReleaseState = Literal[
     "deployed", "failed", "pending-install", "pending-upgrade", "pending-rollback", "uninstalling", "superseded",
@@ -38,12 +38,10 @@ def _configured_url(value: str | None) -> str | None:
 ChartRepositoryUrl = Annotated[str | None, AfterValidator(_configured_url)]
 
 
-class DeploymentFailed(NetweaveError):
+class DeploymentFailed(UnprocessableContent):
     """The backend refused the operation or gave up on it. `detail` keeps the backend's own words (trimmed,
     secrets removed) because that is what an SMO operator needs to fix a chart or values."""
 
-    status: ClassVar[int] = 422
-    title: ClassVar[str] = "Unprocessable Content"
     slug: ClassVar[str] = "deployment-failed"
 
 
