@@ -193,7 +193,9 @@ class Components:
 
         return PackagePorts(self.package_store, DeploymentUsage(self.deployment_store),
                             publish_index=self.settings.gateway.publishes_chart_index,
-                            repository_policy=self.settings.callbacks.repository_policy(), resolve=self.resolver)
+                            repository_policy=self.settings.callbacks.repository_policy(), resolve=self.resolver,
+                            publisher=self.events_publisher,
+                            shared_catalogue=not self.settings.tenancy.packages_per_tenant)
 
     def fetch_ports(self) -> FetchPorts:
         from chalicelib.adapters.webhooks.archive_fetch import ArchiveFetcher

@@ -26,6 +26,7 @@ from chalicelib.domain.auth import Scope
 from chalicelib.domain.deployments import DeploymentEventType
 from chalicelib.domain.filter_objects import object_filter
 from chalicelib.domain.models import WireModel
+from chalicelib.domain.package_events import PackageEventType
 from chalicelib.domain.subscriptions import SubscriptionKind
 
 if TYPE_CHECKING:  # views import the service when called: a cold start that serves other routes never loads it
@@ -67,7 +68,9 @@ class AlarmSubscriptionRequest(_SubscriptionBody):
 
 
 class DeploymentSubscriptionRequest(_SubscriptionBody):
-    event_types: list[DeploymentEventType] | None = Field(default=None, alias="eventTypes", min_length=1)
+    event_types: list[DeploymentEventType | PackageEventType] | None = Field(
+        default=None, alias="eventTypes", min_length=1,
+        description="the events to receive; without it, every deployment event and no package event")
 
 
 class _SubscriptionInfo(WireModel):
@@ -89,7 +92,7 @@ class AlarmSubscriptionInfo(_SubscriptionInfo):
 
 class DeploymentSubscriptionInfo(_SubscriptionInfo):
     subscription_id: str = Field(alias="subscriptionId")
-    event_types: list[DeploymentEventType] | None = Field(default=None, alias="eventTypes")
+    event_types: list[DeploymentEventType | PackageEventType] | None = Field(default=None, alias="eventTypes")
 
 
 @dataclass(frozen=True)

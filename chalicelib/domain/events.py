@@ -44,6 +44,9 @@ class ChangeEvent(WireModel):
     # The tenant owning the object (DMS: the deployment's), so fan-out never sends it to another tenant's
     # subscription (docs/o2-conventions.md §6, "Tenancy"). None: shared infrastructure, or stored before tenancy.
     owner: str | None = None
+    # Shared by every tenant (a package of the shared catalogue): every subscription of the kind receives it, whoever
+    # `owner` is.
+    shared: bool = False
 
 
 def change_event_id(backend: str, object_id: str, prior_hash: str | None, post_hash: str | None) -> str:

@@ -6,6 +6,7 @@ from typing import Any
 
 from chalicelib.domain.events import ChangeEvent, ChangeType
 from chalicelib.domain.inventory import SELECTOR_SCHEMAS, ObjectType
+from chalicelib.domain.package_events import is_package_event, package_event_view
 from chalicelib.domain.selectors import Selection, apply_selection
 from chalicelib.domain.subscriptions import Subscription
 
@@ -86,6 +87,8 @@ def alarm_notification(event: ChangeEvent, subscription: Subscription, notificat
 
 def dms_event_view(event: ChangeEvent) -> dict[str, Any]:
     """What a DMS subscription filter selects on (docs/o2-conventions.md §4)."""
+    if is_package_event(event):
+        return package_event_view(event)
     deployment = event.post or event.prior or {}
     view = {"eventType": event.detail_type or _DMS_EVENT_TYPES[event.event_type], "deploymentId": event.object_id}
     for name in ("packageId", "namespace", "name", "status", "extensions"):
@@ -95,14 +98,19 @@ def dms_event_view(event: ChangeEvent) -> dict[str, Any]:
 
 
 def dms_notification(event: ChangeEvent, subscription: Subscription, notification_id: str) -> dict[str, Any]:
-    view = dms_event_view(event)
-    body: dict[str, Any] = {"notificationId": notification_id, "eventType": view["eventType"],
-                            "deploymentId": event.object_id, "timestamp": event.at,
-                            "objectRef": f"{DMS_ROOT}/deployments/{event.object_id}"}
+    """A deployment event; or a package event, shaped like one (docs/dms.md, "Package events"): the object as GET
+    shows it after the change (`deployment` / `deploymentPackage`) and as it was before (`prior…`)."""
+    if is_package_event(event):
+        id_name, collection, state = "packageId", "deploymentPackages", "deploymentPackage"
+    else:
+        id_name, collection, state = "deploymentId", "deployments", "deployment"
+    body: dict[str, Any] = {"notificationId": notification_id, "eventType": dms_event_view(event)["eventType"],
+                            id_name: event.object_id, "timestamp": event.at,
+                            "objectRef": f"{DMS_ROOT}/{collection}/{event.object_id}"}
     if subscription.consumer_subscription_id:
         body["consumerSubscriptionId"] = subscription.consumer_subscription_id
     if event.post is not None:
-        body["deployment"] = event.post
+        body[state] = event.post
     if event.prior is not None:
-        body["priorDeployment"] = event.prior
+        body["prior" + state[0].upper() + state[1:]] = event.prior
     return body

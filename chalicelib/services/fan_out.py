@@ -4,7 +4,9 @@ Subscriptions are read once per batch (the store caches them a few seconds). O2i
 the events NOT to report: a matching event is skipped (docs/o2-conventions.md §4); DMS filters select. A
 subscription only ever sees events of its own kind detected after it was created, and a DMS subscription only its
 own tenant's deployments' events (every tenant's if an admin created it; docs/o2-conventions.md §6, "Tenancy").
-Inventory and alarms describe shared infrastructure: every tenant's subscriptions receive them.
+Inventory and alarms describe shared infrastructure: every tenant's subscriptions receive them, as do package events
+of the shared catalogue. A package event goes only to a DMS subscription whose `eventTypes` names it (docs/dms.md,
+"Events"): a subscriber that never asked for package events never gets one.
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ from chalicelib.domain.notifications import (
     dms_notification,
     inventory_notification,
 )
+from chalicelib.domain.package_events import PACKAGE_EVENT_TYPES, is_package_event
 from chalicelib.domain.query import Filter, parse_filter, parse_subscription_filter
 from chalicelib.domain.snapshot import NOTIFIED_TYPES
 from chalicelib.domain.subscriptions import DeliveryMessage, Subscription, SubscriptionKind, notification_id
 from chalicelib.domain.tenancy import receives
 from chalicelib.observability import logger
+from chalicelib.services.subscriptions import split_dms_filter
 
 KIND_OF_SOURCE = {EventSource.IMS: SubscriptionKind.INVENTORY, EventSource.ALARM: SubscriptionKind.ALARM,
                   EventSource.DMS: SubscriptionKind.DMS}
@@ -53,15 +57,16 @@ def fan_out(events: list[ChangeEvent], subscriptions: SubscriptionSource, queue:
     kinds = frozenset(KIND_OF_SOURCE[e.source] for e in events)
     candidates = subscriptions.active(kinds) if kinds else []
     filters = _parsed_filters(candidates)
+    package_types = {s.subscription_id: _named_package_types(s.filter) for s in candidates
+                     if s.kind is SubscriptionKind.DMS}
     deliveries: list[DeliveryMessage] = []
     now = utc_now_iso()
     for event in events:
         for subscription in candidates:
             if subscription.kind is not KIND_OF_SOURCE[event.source] or _predates(event, subscription):
                 continue
-            if event.source is EventSource.DMS and not receives(event.owner, subscription.owner,
-                                                                subscription.all_tenants, default_tenant):
-                continue  # another tenant's deployment: not even counted as filtered
+            if not _addressed(event, subscription, package_types.get(subscription.subscription_id), default_tenant):
+                continue  # another tenant's object, or a package event it never asked for: not even "filtered"
             if not _wanted(event, subscription, filters.get(subscription.subscription_id)):
                 report.filtered += 1
                 continue
@@ -83,6 +88,19 @@ def _parsed_filters(subscriptions: list[Subscription]) -> dict[str, Filter | Non
             logger.warning("unparsable stored filter", extra={"subscription": subscription.subscription_id})
             parsed[subscription.subscription_id] = None
     return parsed
+
+
+def _addressed(event: ChangeEvent, subscription: Subscription, package_types: frozenset[str] | None,
+               default_tenant: str | None) -> bool:
+    if event.source is not EventSource.DMS:
+        return True
+    if is_package_event(event) and event.detail_type not in (package_types or ()):
+        return False
+    return event.shared or receives(event.owner, subscription.owner, subscription.all_tenants, default_tenant)
+
+
+def _named_package_types(stored_filter: str | None) -> frozenset[str]:
+    return PACKAGE_EVENT_TYPES.intersection(split_dms_filter(stored_filter)[1] or ())
 
 
 def _predates(event: ChangeEvent, subscription: Subscription) -> bool:

@@ -19,8 +19,9 @@ from typing import Any, Protocol
 
 from chalicelib.adapters.store.package_store import START_KEY_ATTRIBUTES, PackageStore, start_key_after
 from chalicelib.domain.callback_policy import Callback, IPAddress
-from chalicelib.domain.errors import NotFound
-from chalicelib.domain.events import utc_now_iso
+from chalicelib.domain.errors import NotFound, ServiceUnavailable
+from chalicelib.domain.events import EventPublisher, utc_now_iso
+from chalicelib.domain.package_events import PackageEventType, package_event
 from chalicelib.domain.packages import (
     PACKAGE_SELECTOR_SCHEMA,
     UPLOAD_SOURCE,
@@ -80,6 +81,8 @@ class PackagePorts:
     # Where a registered repositoryUrl may point (the default admits only listed hosts: nothing resolves).
     repository_policy: RepositoryPolicy = field(default_factory=RepositoryPolicy)
     resolve: Callable[[Callback], Sequence[IPAddress]] = _unresolved
+    publisher: EventPublisher | None = None  # PackageCreated/PackageDeleted for DMS subscribers (docs/dms.md, "Events")
+    shared_catalogue: bool = True  # False with NETWEAVE_PACKAGES_PER_TENANT: a package's events reach its owner only
 
 
 def upload(
@@ -116,6 +119,7 @@ def upload(
     )
     ports.store.put_archive(digest, data)  # first: a failed metadata write then orphans only a content address
     ports.store.create(package)
+    _announce(ports, package, PackageEventType.CREATED, undo=lambda: _unstore(ports, package))
     if ports.publish_index:
         publish_quietly(ports.store)
     return package.to_wire()
@@ -148,7 +152,31 @@ def register_source(ports: PackagePorts, request: SourcePackage, owner: str | No
         repository_url=request.repository_url, chart=request.chart, path=request.path, owner=owner,
     )
     ports.store.create(package)
+    _announce(ports, package, PackageEventType.CREATED, undo=lambda: ports.store.delete(package))
     return package.to_wire()
+
+
+def _announce(ports: PackagePorts, package: DeploymentPackage, event_type: PackageEventType,
+              undo: Callable[[], None]) -> None:
+    """Publish the package's event, or undo the change and answer 503: a package that exists without its
+    PackageCreated (or is gone without its PackageDeleted) would be an event lost for good; the client's retry of
+    an undone change is safe, and a retry that publishes twice is one notification (the event id is stable)."""
+    if ports.publisher is None:
+        return
+    event = package_event(package, event_type, shared=ports.shared_catalogue, at=utc_now_iso())
+    try:
+        ports.publisher.publish([event])
+    except Exception as error:  # any failure to queue: the change must not stand without its event
+        undo()
+        raise ServiceUnavailable(
+            f"deployment package '{package.package_id}': its {event_type.value} event could not be queued, so the "
+            "change was undone; retry the request", retry_after_seconds=5) from error
+
+
+def _unstore(ports: PackagePorts, package: DeploymentPackage) -> None:
+    ports.store.delete(package)
+    if package.package_type.has_archive:
+        ports.store.delete_archive(package.digest)
 
 
 def upload_from_url(ports: PackagePorts, fetch: FetchPorts, url: str, checksum: str | None,
@@ -177,6 +205,7 @@ def delete_package(ports: PackagePorts, package_id: str, *, access: Access) -> N
     if ports.usage.is_in_use(package_id):
         raise PackageInUse(f"deployment package '{package_id}' is used by a deployment; delete that first")
     ports.store.delete(package)
+    _announce(ports, package, PackageEventType.DELETED, undo=lambda: ports.store.create(package))
     if package.package_type.has_archive:
         if ports.publish_index:  # unlisted before its archive goes: a GitOps tool never meets a dangling URL
             publish_quietly(ports.store)

@@ -31,11 +31,11 @@ from chalicelib.domain.callback_policy import (
     check_addresses,
     parse_callback,
 )
-from chalicelib.domain.deployments import DeploymentEventType
 from chalicelib.domain.errors import BadRequest, InvalidQuery, NotFound
 from chalicelib.domain.events import utc_now_iso
 from chalicelib.domain.inventory import SELECTOR_SCHEMAS
 from chalicelib.domain.models import CloudInfo
+from chalicelib.domain.package_events import DMS_EVENT_TYPES
 from chalicelib.domain.query import (
     MAX_FILTER_LENGTH,
     AttributeSchema,
@@ -70,7 +70,10 @@ ALARM_ATTRIBUTES = frozenset({
     "resourceID",
 })
 # fmt: on
-DMS_ATTRIBUTES = frozenset({"deploymentId", "packageId", "namespace", "eventType", "name", "status"})
+# Deployment events carry deploymentId, namespace and status; package events version and packageType; both carry
+# eventType, packageId and name (the deployment's or the package's).
+DMS_ATTRIBUTES = frozenset({"deploymentId", "packageId", "namespace", "eventType", "name", "status", "version",
+                            "packageType"})
 _CLOUD_SCHEMA = FilterSchema(frozenset(f.alias or n for n, f in CloudInfo.model_fields.items()) | {"globalcloudId"})
 _INVENTORY_SCHEMAS: tuple[AttributeSchema, ...] = tuple(SELECTOR_SCHEMAS.values())
 _ALARM_SCHEMA = FilterSchema(ALARM_ATTRIBUTES)
@@ -78,7 +81,8 @@ _DMS_SCHEMA = FilterSchema(DMS_ATTRIBUTES)
 # The reference schema of AlarmSubscriptionInfo lists these as the filter's values; they are no filter in the O2
 # grammar, and `fan_out` could not evaluate them, so they are refused with a pointer to the grammar.
 _ALARM_KEYWORDS = frozenset({"NEW", "CHANGE", "CLEAR", "ACKNOWLEDGE"})
-_EVENT_TYPES_TERM = re.compile(r"(?:^|;)\(in,eventType,((?:'Deployment[A-Za-z]+',)*'Deployment[A-Za-z]+')\)\Z")
+_EVENT_TYPES_TERM = re.compile(
+    r"(?:^|;)\(in,eventType,((?:'(?:Deployment|Package)[A-Za-z]+',)*'(?:Deployment|Package)[A-Za-z]+')\)\Z")
 
 
 def _wire_schema(kind: SubscriptionKind) -> SelectorSchema:
@@ -264,7 +268,7 @@ def _dms_filter(text: str | None, event_types: Sequence[str] | None) -> str | No
 
 def _event_types(given: Sequence[str]) -> list[str]:
     """Known types, each once, in declaration order: the same set always gives the same stored text (dedupe)."""
-    known = [t.value for t in DeploymentEventType]
+    known = list(DMS_EVENT_TYPES)
     unknown = [t for t in given if t not in known]
     if unknown or not given:
         problem = f"unknown event type '{unknown[0]}'" if unknown else "must name at least one event type"
