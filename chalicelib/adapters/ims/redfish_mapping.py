@@ -220,10 +220,10 @@ def resource_pools(facts: list[SystemFacts], settings: FleetSettings) -> list[In
         racks = sorted({str(r) for f in members if (r := _path(f.reading.chassis or {}, "Location/Placement/Rack"))})
         global_location = (rule and rule.global_location_id) or settings.default_global_location_id or UNKNOWN
         location = (rule and rule.location) or settings.default_location or (", ".join(racks) or UNKNOWN)
-        how = "configured" if rule else "matching no configured pool"
+        how = "selected by configuration" if rule else "that no configured pool selects"
         found.append(inventory_object(ResourcePool(
             resource_pool_id=pool_id(settings.adapter_id, name), name=name,
-            description=f"Redfish-managed servers {how} (backend {settings.adapter_id})",
+            description=f"Servers {how}, read over Redfish by backend {settings.adapter_id}",
             o_cloud_id=settings.o_cloud_id, o_cloud_site_id=stable_id(settings.o_cloud_id, "site", global_location),
             global_location_id=global_location, location=location,
             extensions={"systemCount": len(members), "racks": racks})))
