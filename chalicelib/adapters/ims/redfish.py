@@ -17,7 +17,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -209,15 +209,19 @@ class RedfishInventoryAdapter:
         service: Doc = client.root.json
         expand = self.options.expand and bool(
             ((service.get("ProtocolFeaturesSupported") or {}).get("ExpandQuery") or {}).get("NoLinks"))
-        reader = _Reader(client, expand)
+        reader = RedfishReader(client, expand)
         return [reader.system(endpoint.name, system)
                 for system in reader.collection(odata_id(service.get("Systems")))]
 
 
-class _Reader:
+class Documents(Protocol):
+    def get(self, path: str) -> Doc: ...
+
+
+class RedfishReader:
     """Reads one service's documents; optional parts that the BMC refuses are recorded, not fatal."""
 
-    def __init__(self, client: _Client, expand: bool) -> None:
+    def __init__(self, client: Documents, expand: bool) -> None:
         self.client, self.expand = client, expand
 
     def collection(self, path: str) -> list[Doc]:
