@@ -141,6 +141,7 @@ def test_a_degraded_server_raises_an_alarm_that_clears_when_it_recovers(sim: Red
     inventory_handlers.poll_inventory(gateway)
     [alarm] = open_alarms(gateway)
     assert alarm["perceivedSeverity"] == 0 and alarm["extensions"]["alarmName"] == "SystemHealthCritical"
+    assert alarm["extensions"]["serviceTag"] == "7XR11A1" and alarm["extensions"]["degraded"] == ["SysMemPrimaryStatus"]
     server = gateway.inventory_store.documents([(ObjectType.RESOURCE.value, alarm["resourceID"])])
     [document] = server.values()
     assert document["extensions"]["serviceTag"] == "7XR11A1"

@@ -107,9 +107,12 @@ def test_pools_come_from_configuration_by_id_list_property_or_dell_oem_data() ->
 
 
 def alarm_names(objects: list[InventoryObject]) -> list[tuple[str, str]]:
+    return sorted((c.attributes["alarmName"], c.severity.name) for c in alarm_conditions(objects))
+
+
+def alarm_conditions(objects: list[InventoryObject]) -> list[Any]:
     documents = [(o.object_type.value, o.document) for o in objects]
-    conditions, _ = rules.node_conditions("bmc", rules.node_views(documents), 0.0, {})
-    return sorted((c.attributes["alarmName"], c.severity.name) for c in conditions)
+    return rules.node_conditions("bmc", rules.node_views(documents), 0.0, {})[0]
 
 
 def test_health_rollup_and_reachability_raise_the_system_alarms() -> None:
@@ -118,6 +121,9 @@ def test_health_rollup_and_reachability_raise_the_system_alarms() -> None:
     assert alarm_names(critical) == [("SystemHealthCritical", "CRITICAL")]
     [server] = systems(critical)
     assert server["extensions"]["degraded"] == ["SysMemPrimaryStatus"]
+    [condition] = alarm_conditions(critical)  # the alarm says which server and which subsystem
+    assert condition.attributes["serviceTag"] == "7XR11A1" and condition.attributes["degraded"] == [
+        "SysMemPrimaryStatus"]
     assert server["extensions"]["healthOwn"] == "OK"  # iDRAC keeps its own Health OK; the rollup carries it
     warning = map_fleet([(reading(health="Warning"), True)], SETTINGS)
     assert alarm_names(warning) == [("SystemHealthWarning", "WARNING")]

@@ -169,7 +169,8 @@ def alarm_dictionary(adapter_id: str, manufacturer: str, model: str) -> AlarmDic
                         alarm_last_change="1.0", alarm_change_type="ADDED", alarm_description=description,
                         proposed_repair_actions=repair, clearing_type="AUTOMATIC",
                         alarm_additional_fields={"extensionField": extension, "raisedWhenValue": value,
-                                                 "perceivedSeverity": severity})
+                                                 "perceivedSeverity": severity,
+                                                 "reportedExtensions": ["serviceTag", "degraded"]})
         for name, (extension, value, severity, description, repair) in SYSTEM_ALARMS.items()
     ]
     return AlarmDictionary(alarm_dictionary_id=dictionary_id, alarm_dictionary_version="1.0",
