@@ -8,6 +8,7 @@ import argparse
 import json
 import signal
 import threading
+from pathlib import Path
 
 from devtools.redfish_sim.fleet import SEED
 from devtools.redfish_sim.runner import build, start, stop
@@ -24,13 +25,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--page-size", type=int, default=50,
                         help="collections longer than this are paged with Members@odata.nextLink")
     parser.add_argument("--access-log", action="store_true", help="log every request to stderr")
+    parser.add_argument("--tls-ca-file", type=Path, default=None,
+                        help="serve the BMCs over https with a throwaway CA, whose certificate goes to this file")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     control = build(args.servers, args.host, args.port, args.username, args.password, args.page_size,
-                    args.access_log)
+                    args.access_log, args.tls_ca_file)
     start(control)
     print(json.dumps(control.describe()), flush=True)
     done = threading.Event()

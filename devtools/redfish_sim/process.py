@@ -46,11 +46,13 @@ class RedfishSim:
 
 
 def start_redfish_sim(servers: int = 5, page_size: int = 50, username: str = "root", password: str = "calvin",
-                      port: int = 0) -> RedfishSim:
-    """Start `python -m devtools.redfish_sim` on loopback and wait for its ready line (every port listening)."""
+                      port: int = 0, tls_ca_file: Path | None = None) -> RedfishSim:
+    """Start `python -m devtools.redfish_sim` on loopback and wait for its ready line (every port listening).
+    `tls_ca_file`: the BMCs serve https, and the CA that signed their certificate is written there."""
+    tls = ["--tls-ca-file", str(tls_ca_file)] if tls_ca_file else []
     process = subprocess.Popen(
         [sys.executable, "-m", "devtools.redfish_sim", "--port", str(port), "--servers", str(servers),
-         "--page-size", str(page_size), "--username", username, "--password", password],
+         "--page-size", str(page_size), "--username", username, "--password", password, *tls],
         cwd=_PROJECT, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
     line = process.stdout.readline()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 import uuid
+from pathlib import Path
 
 from devtools.redfish_sim.fleet import SEED, Doc, ServerState
 from devtools.redfish_sim.server import Fleet, RedfishHttpServer, Service, error_body
@@ -16,20 +18,22 @@ class Listener:
     it on the same port."""
 
     def __init__(self, host: str, port: int, service: Service, fleet: Fleet, control: Control | None,
-                 access_log: bool) -> None:
+                 access_log: bool, tls: ssl.SSLContext | None = None) -> None:
         self.host, self.port, self.service, self.fleet = host, port, service, fleet
-        self.control, self.access_log = control, access_log
+        self.control, self.access_log, self.tls = control, access_log, tls
         self.httpd: RedfishHttpServer | None = None
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     def start(self) -> None:
         if self.httpd is None:
             self.httpd = RedfishHttpServer((self.host, self.port), self.service, self.fleet, self.control,
                                            self.access_log)
             self.port = self.httpd.server_address[1]
+            if self.tls:  # BMCs serve https only; the handshake happens when a connection is accepted
+                self.httpd.socket = self.tls.wrap_socket(self.httpd.socket, server_side=True)
             threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def stop(self) -> None:
@@ -85,9 +89,10 @@ class Control:
 
 
 def build(count: int, host: str, port: int, username: str, password: str, page_size: int,
-          access_log: bool = False) -> Control:
+          access_log: bool = False, tls_ca_file: Path | None = None) -> Control:
     """The fleet of the first `count` seed servers: the aggregator (and knobs) on `port`, the BMCs on the ports that
-    follow it (all free ports when `port` is 0)."""
+    follow it (all free ports when `port` is 0). With `tls_ca_file`, the BMCs serve https with a certificate of a
+    throwaway CA written there (the aggregator, which also serves the knobs, stays plain http)."""
     if not 1 <= count <= len(SEED):
         raise SystemExit(f"--servers must be between 1 and {len(SEED)}")
     servers = [ServerState(spec, uuid=str(uuid.uuid5(uuid.NAMESPACE_DNS, f"{spec.service_tag}.dell.example")))
@@ -95,8 +100,15 @@ def build(count: int, host: str, port: int, username: str, password: str, page_s
     fleet = Fleet(servers, username, password, page_size)
     control = Control(fleet)
     control.aggregator = Listener(host, port, fleet.aggregator, fleet, control, access_log)
+    tls = None
+    if tls_ca_file is not None:
+        from devtools.kubesim.tls import make
+
+        certificates = make(host)
+        tls_ca_file.write_bytes(certificates.ca_pem)
+        tls = certificates.context
     for index, (tag, service) in enumerate(fleet.bmcs.items()):
-        control.bmcs[tag] = Listener(host, port + index + 1 if port else 0, service, fleet, None, access_log)
+        control.bmcs[tag] = Listener(host, port + index + 1 if port else 0, service, fleet, None, access_log, tls)
     return control
 
 

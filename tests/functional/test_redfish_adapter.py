@@ -181,3 +181,20 @@ def test_a_bmc_never_read_since_start_being_down_keeps_the_stored_inventory(sim:
     fresh = adapter(**options(("du-1", sim.bmcs["7XR11A1"]), ("cu-1", sim.bmcs["9R750B1"])))
     with pytest.raises(BackendUnavailable, match=r"du-1.*connection refused"):
         fresh.read_inventory(CONTEXT)
+
+
+def test_tls_is_verified_by_default_and_a_site_ca_can_be_named(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, "calvin")
+    ca = tmp_path / "bmc-ca.pem"
+    fleet = start_redfish_sim(servers=1, tls_ca_file=ca)
+    try:
+        bmc = fleet.bmcs["7XR11A1"]
+        assert bmc.startswith("https://")
+        with pytest.raises(BackendUnavailable, match="TLS certificate is not trusted"):
+            adapter(**options(("du-1", bmc))).read_inventory(CONTEXT)
+        trusted = adapter(**options(("du-1", bmc), verifyTls=str(ca)))
+        assert list(top_level(trusted.read_inventory(CONTEXT))) == ["7XR11A1"]
+        trusted.close()
+    finally:
+        fleet.stop()
