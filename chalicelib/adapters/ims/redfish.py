@@ -27,6 +27,7 @@ from chalicelib.adapters.ims.redfish_components import AdapterReading, PcieReadi
 from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import BackendUnavailable, ConfigurationError
 from chalicelib.domain.inventory import InventoryObject
+from chalicelib.observability import logger
 from chalicelib.settings import AdapterConfig
 
 Doc = dict[str, Any]
@@ -133,19 +134,18 @@ class RedfishInventoryAdapter:
         endpoints = self.options.endpoints
         with ThreadPoolExecutor(max_workers=min(len(endpoints), self.options.parallel_reads)) as pool:
             outcomes = list(pool.map(self._read_or_error, endpoints))
+        self._last.update({e.name: o for e, o in zip(endpoints, outcomes, strict=True) if not isinstance(o, str)})
         readings: list[tuple[SystemReading, bool]] = []
-        failures: list[str] = []
         for endpoint, outcome in zip(endpoints, outcomes, strict=True):
-            if isinstance(outcome, str):
-                failures.append(outcome)
-                last = self._last.get(endpoint.name)
-                if last is None:  # never read in this process: dropping it would delete its stored systems
-                    raise BackendUnavailable(f"Redfish backend '{self.adapter_id}': {outcome}; its last known state "
-                                             "is not in memory, so the whole backend keeps its stored inventory")
-                readings += [(reading, False) for reading in last]
-            else:
-                self._last[endpoint.name] = outcome
+            if not isinstance(outcome, str):
                 readings += [(reading, True) for reading in outcome]
+                continue
+            logger.warning("redfish endpoint unreachable", extra={"backend": self.adapter_id, "error": outcome})
+            last = self._last.get(endpoint.name)
+            if last is None:  # never read in this process: dropping it would delete its stored systems
+                raise BackendUnavailable(f"Redfish backend '{self.adapter_id}': {outcome}; its last known state "
+                                         "is not in memory, so the whole backend keeps its stored inventory")
+            readings += [(reading, False) for reading in last]
         settings = mapping.FleetSettings(
             adapter_id=self.adapter_id, o_cloud_id=context.o_cloud_id, pools=self.settings_pools,
             default_location=self.options.location, default_global_location_id=self.options.global_location_id)
