@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 IMS_ADAPTER_TYPES: dict[str, str] = {
     "aws": "chalicelib.adapters.ims.aws:AwsInventoryAdapter",
     "kubernetes": "chalicelib.adapters.ims.kubernetes:KubernetesInventoryAdapter",
+    "redfish": "chalicelib.adapters.ims.redfish:RedfishInventoryAdapter",
 }
 DMS_ADAPTER_TYPES: dict[str, str] = {
     "helm": "chalicelib.adapters.dms.helm:HelmDeploymentAdapter",

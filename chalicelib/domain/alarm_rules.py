@@ -3,9 +3,9 @@
 Node alarms are data-driven: each node's resource type carries its alarm dictionary, whose definitions say which node
 condition raises them (`alarmAdditionalFields.nodeCondition` / `raisedWhenStatus`), how long a cordon may last
 (`cordonedForSeconds`), or which value of an extension does (`extensionField` / `raisedWhenValue`, e.g. an EC2
-instance's state). Alarms about things that are not O2ims resources — a cluster's API, an EKS node group, a
-deployment — come from the O-Cloud's *platform* dictionary, whose definitions and pseudo resource types have ids
-derived from the O-Cloud id.
+instance's state, or a server's health, with `reportedExtensions` copied into the alarm). Alarms about things that
+are not O2ims resources — a cluster's API, an EKS node group, a deployment — come from the O-Cloud's *platform*
+dictionary, whose definitions and pseudo resource types have ids derived from the O-Cloud id.
 """
 
 from __future__ import annotations
@@ -158,6 +158,8 @@ def _node_condition(backend: str, resource: Mapping[str, Any], definition: Mappi
         if value is None or str(value) not in str(fields.get("raisedWhenValue", "")).split("|"):
             return None
         attributes[str(fields["extensionField"])] = value
+        for name in fields.get("reportedExtensions") or []:  # context for the SMO, e.g. which subsystem failed
+            attributes[str(name)] = extensions.get(str(name))
     else:
         return None
     severity = Severity[str(fields.get("perceivedSeverity", "MAJOR"))]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import ctypes.util
+import json
 import os
 import signal
 import socket
@@ -172,6 +173,7 @@ def start(args: argparse.Namespace, stack: Stack) -> dict[str, str]:
         )
         stack.wait_until("kubesim", _http_ok(f"http://127.0.0.1:{args.kube_port}/version"))
     env["KUBECONFIG"] = kubeconfig
+    redfish = _start_redfish(args, stack, env)
     api_url = f"http://127.0.0.1:{args.api_port}"
     stack.spawn("api", [python, "-m", "devtools.localstack.api_server", "--port", str(args.api_port)], env)
     stack.wait_until("api", _http_ok(f"{api_url}/health"))
@@ -193,7 +195,29 @@ def start(args: argparse.Namespace, stack: Stack) -> dict[str, str]:
         "kubeconfig": kubeconfig,
         "token": token,
         "charts": env["NETWEAVE_CHART_REPOSITORY_URL"],
+        "redfish": redfish,
     }
+
+
+# --- the Redfish fleet (issue 18): simulated iDRACs for the `redfish` backend of config/gateway.yaml ---------------
+
+def _start_redfish(args: argparse.Namespace, stack: Stack, env: dict[str, str]) -> str:
+    """Start devtools.redfish_sim (its aggregator on --redfish-port, its BMCs on the ports after it; all free ports
+    by default) and point the gateway's `redfish` backend at it (NETWEAVE_REDFISH_URL). Returns the aggregator URL."""
+    log = args.state_dir / "redfish-sim.log"
+    log.unlink(missing_ok=True)
+    stack.spawn("redfish-sim", [sys.executable, "-m", "devtools.redfish_sim", "--port", str(args.redfish_port)], env)
+    ready: dict[str, Any] = {}
+
+    def announced() -> bool:
+        lines = log.read_text().splitlines() if log.exists() else []
+        ready.update(next((json.loads(line) for line in lines if line.startswith("{")), {}))
+        return bool(ready)
+
+    stack.wait_until("redfish-sim", announced)
+    env["NETWEAVE_REDFISH_URL"] = ready["aggregator"]
+    env.setdefault("NETWEAVE_REDFISH_PASSWORD", "calvin")  # the simulator's (and iDRAC's factory) default
+    return str(ready["aggregator"])
 
 
 def _s3(env: dict[str, str]) -> Any:
@@ -236,6 +260,7 @@ def _banner(info: dict[str, str], state_dir: Path) -> str:
             f'  try: curl -H "Authorization: Bearer $(cat {state_dir / "token"})" \\',
             f"         {info['api']}/o2ims-infrastructureInventory/v1",
             f"Chart repository: {info['charts']} ({_describe(DEMO_CHARTS)}) - register with packageType helm-repo",
+            f"Redfish fleet: {info['redfish']} (root/calvin; knobs under /_sim/, devtools/redfish_sim/README.md)",
             "Ctrl-C stops everything.",
         ]
     )
@@ -256,6 +281,8 @@ def main() -> None:
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("NETWEAVE_MOTO_PORT", "4566")))
     parser.add_argument("--kube-port", type=int, default=int(os.environ.get("NETWEAVE_KUBE_PORT", "6443")))
     parser.add_argument("--chart-port", type=int, default=int(os.environ.get("NETWEAVE_CHART_PORT", "8879")))
+    parser.add_argument("--redfish-port", type=int, default=int(os.environ.get("NETWEAVE_REDFISH_PORT", "0")),
+                        help="the Redfish simulator's aggregator (0: a free port)")
     parser.add_argument("--state-dir", type=Path, default=PROJECT_DIR / ".local")
     args = parser.parse_args()
     args.state_dir = args.state_dir.resolve()
