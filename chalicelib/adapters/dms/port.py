@@ -102,6 +102,9 @@ class PodStatus:
     ready: bool
     restarts: int
     reason: str | None = None  # why it is not ready, e.g. CrashLoopBackOff
+    # the scheduler's explanation when it cannot place the pod (reason Unschedulable), e.g. "0/12 nodes are
+    # available: 3 node(s) had untolerated taint {dedicated: vdu}, ..."
+    message: str | None = None
 
 
 @dataclass(frozen=True)
