@@ -141,3 +141,12 @@ def test_the_launcher_runs_as_helm_runs_it_without_a_shell(tmp_path: Path) -> No
     assert _terms(_pod_spec(next(yaml.safe_load_all(done.stdout)))) == [{"matchExpressions": [POOL_EXPRESSION]}]
     refused = subprocess.run([str(script), "{not json"], input="", capture_output=True, text=True, check=False)
     assert refused.returncode == 1 and "not JSON" in refused.stderr
+
+
+def test_a_launcher_someone_else_could_have_changed_is_replaced(tmp_path: Path) -> None:
+    script = launcher(tmp_path)
+    original = script.read_text()
+    script.write_text("#!/bin/sh\necho pwned\n")
+    assert launcher(tmp_path) == script and script.read_text() == original, "content differs: rewritten"
+    script.chmod(0o777)
+    assert launcher(tmp_path) == script and script.stat().st_mode & 0o777 == 0o700, "writable by others: rewritten"

@@ -111,14 +111,26 @@ def launcher(directory: Path | None = None) -> Path:
     digest = hashlib.sha256(script.encode()).hexdigest()[:16]
     base = directory or Path(tempfile.gettempdir()) / "netweave-helm"
     path = base / f"placement-renderer-{digest}"
-    if path.exists():
+    if _trusted(path, script):
         return path
     base.mkdir(parents=True, exist_ok=True)
-    partial = base / f".{path.name}.{os.getpid()}"
-    partial.write_text(script)
-    partial.chmod(0o700)
+    partial = base / f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}"
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o700)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(script)
     partial.replace(path)  # atomic: another worker in the same /tmp never runs a half-written script
     return path
+
+
+def _trusted(path: Path, script: str) -> bool:
+    """An existing launcher is reused only if it is ours, writable by no one else, and says exactly `script` (the
+    temporary directory may be shared: docs/security.md, "Placement post-renderer")."""
+    try:
+        info = path.lstat()
+        return (path.is_file() and not path.is_symlink() and info.st_uid == os.getuid()
+                and not info.st_mode & 0o022 and path.read_text() == script)
+    except OSError:
+        return False
 
 
 if __name__ == "__main__":

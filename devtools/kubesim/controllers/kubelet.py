@@ -81,7 +81,7 @@ class Kubelet:
         message changes (a node came or went), as the scheduler does on each failed attempt."""
         message = unschedulable_message(pod["spec"], self.cluster.store.objects(NODES))
         status = copy.deepcopy(pod.get("status") or {})
-        current = next((c for c in status.get("conditions") or [] if c.get("type") == "PodScheduled"), {})
+        current: Obj = next((c for c in status.get("conditions") or [] if c.get("type") == "PodScheduled"), {})
         if current.get("reason") == "Unschedulable" and current.get("message") == message:
             return
         status["phase"] = "Pending"

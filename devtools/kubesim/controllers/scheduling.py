@@ -104,7 +104,8 @@ def _untolerated(spec: Obj, node: Obj, daemon: bool) -> Obj | None:
             continue
         if daemon and taint.get("key") in DAEMON_TOLERATED:
             continue
-        return taint
+        found: Obj = taint
+        return found
     return None
 
 
