@@ -52,10 +52,9 @@ class FluxDeploymentAdapter:
 
     # docs/dms.md, "Placement on a resource pool": why not through the HelmRelease's spec.postRenderers
     placement_refusal: str | None = (
-        "the flux backend does not place releases on a resource pool: Flux post-renders with static kustomize "
-        "patches (HelmRelease spec.postRenderers), whose strategic merge replaces a chart's required node selector "
-        "terms instead of adding the pool to each of them; deploy through a helm backend (extensions.dmsAdapter) to "
-        "place on a pool")
+        "the flux backend does not place releases on a resource pool: netweave does not write HelmRelease "
+        "post-renderers (spec.postRenderers), the only means Flux offers to change every pod template a chart "
+        "renders; deploy through a helm backend (extensions.dmsAdapter) to place on a pool")
 
     def __init__(self, config: AdapterConfig) -> None:
         self.adapter_id = config.id
