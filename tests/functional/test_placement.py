@@ -49,7 +49,7 @@ affinity:
         - matchExpressions:
             - {{key: {POOL_LABEL}, operator: In, values: [general-compute, {POOL}]}}
 """
-OWN_PLACEMENT_TEMPLATE = """\
+DEPLOYMENT_TEMPLATE = """\
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: "{{ .Release.Name }}"}
@@ -60,21 +60,13 @@ spec:
     metadata: {labels: {app.kubernetes.io/instance: "{{ .Release.Name }}", role: du}}
     spec:
       containers: [{name: du, image: "nginx:1.27"}]
+"""
+OWN_PLACEMENT_TEMPLATE = DEPLOYMENT_TEMPLATE + """\
       nodeSelector: {{- toYaml .Values.nodeSelector | nindent 8 }}
       affinity: {{- toYaml .Values.affinity | nindent 8 }}
 """
 EVERY_KIND_TEMPLATES = {
-    "deployment.yaml": """\
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: "{{ .Release.Name }}"}
-spec:
-  replicas: {{ .Values.replicaCount }}
-  selector: {matchLabels: {app.kubernetes.io/instance: "{{ .Release.Name }}", role: du}}
-  template:
-    metadata: {labels: {app.kubernetes.io/instance: "{{ .Release.Name }}", role: du}}
-    spec: {containers: [{name: du, image: "nginx:1.27"}]}
-""",
+    "deployment.yaml": DEPLOYMENT_TEMPLATE,
     "daemonset.yaml": """\
 apiVersion: apps/v1
 kind: DaemonSet
@@ -220,6 +212,10 @@ def test_a_chart_with_its_own_placement_runs_on_the_pool_through_scale_upgrade_a
     placed = assert_on_pool(site, "placed-own", 2)
     # the chart's own constraints still apply, ANDed with the pool's
     assert all(p["spec"]["nodeSelector"] == {"kubernetes.io/os": "linux"} for p in placed)
+    terms = placed[0]["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert terms["nodeSelectorTerms"] == [{"matchExpressions": [
+        {"key": POOL_LABEL, "operator": "In", "values": ["general-compute", POOL]},
+        {"key": POOL_LABEL, "operator": "In", "values": [POOL]}]}], "the chart's term, with the pool's added"
 
     assert operate(api, site, item, "scale", {"replicas": 4})["status"] == "succeeded"
     assert_on_pool(site, "placed-own", 4)
