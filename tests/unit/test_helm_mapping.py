@@ -87,8 +87,10 @@ def test_an_unschedulable_pod_carries_the_schedulers_words_into_the_timeout_mess
     pending = {"metadata": {"name": "vdu-0"}, "status": {"phase": "Pending", "conditions": [
         {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": words}]}}
     assert mapping.pod_status(pending).message == words
-    assert mapping.with_waiting_pods("context deadline exceeded", [pending]) == (
-        f"context deadline exceeded; pods not ready: vdu-0 Unschedulable ({words})")
+    twin = {**pending, "metadata": {"name": "vdu-1"}}
+    assert mapping.with_waiting_pods("context deadline exceeded", [pending, twin]) == (
+        f"context deadline exceeded; pods not ready: vdu-0 Unschedulable ({words}), vdu-1 Unschedulable"), \
+        "the scheduler's words once, not once per pod"
 
 
 def test_readiness_timeout_names_the_waiting_pods() -> None:

@@ -76,8 +76,9 @@ def with_waiting_pods(message: str, pods: list[dict[str, Any]], limit: int = 5) 
     waiting = [status for status in map(pod_status, pods) if not status.ready]
     if not waiting:
         return message
+    said: set[str] = set()
     named = [f"{p.name} {p.reason or p.phase}" + (f" ({p.restarts} restarts)" if p.restarts else "")
-             + (f" ({p.message})" if p.message else "") for p in sorted(waiting, key=lambda p: p.name)[:limit]]
+             + p.message_once(said) for p in sorted(waiting, key=lambda p: p.name)[:limit]]
     more = f" and {len(waiting) - limit} more" if len(waiting) > limit else ""
     return f"{message}; pods not ready: {', '.join(named)}{more}"
 

@@ -106,6 +106,14 @@ class PodStatus:
     # available: 3 node(s) had untolerated taint {dedicated: vdu}, ..."
     message: str | None = None
 
+    def message_once(self, said: set[str]) -> str:
+        """` (<message>)` the first time a message is told in one text, nothing after (the pods of one workload
+        usually share the scheduler's message, each of which counts every node)."""
+        if not self.message or self.message in said:
+            return ""
+        said.add(self.message)
+        return f" ({self.message})"
+
 
 @dataclass(frozen=True)
 class ReleaseStatus:
