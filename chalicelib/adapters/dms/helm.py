@@ -180,7 +180,7 @@ class HelmDeploymentAdapter:
         if node_selector:
             # an argument list, never a shell: the selector (label syntax, checked again by the renderer) is one
             # argument whatever it holds
-            command += ["--post-renderer", str(placement_renderer.launcher()),
+            command += ["--post-renderer", str(_launcher()),
                         "--post-renderer-args", json.dumps(dict(node_selector), sort_keys=True)]
 
         async def run(client: Any) -> Any:
@@ -312,6 +312,13 @@ class HelmDeploymentAdapter:
             self.close()  # start the next call with fresh connections
             raise BackendUnavailable(f"backend '{self.adapter_id}': cluster read failed: "
                                      f"{mapping.helm_message(str(error))}") from error
+
+
+def _launcher() -> Path:
+    try:
+        return placement_renderer.launcher()
+    except (placement_renderer.RenderError, OSError) as error:  # nothing ran yet: the operation fails, says why
+        raise DeploymentFailed(f"cannot prepare helm's post-renderer for placement: {error}") from error
 
 
 def _confined(base: Path, path: Path, refused: str) -> Path:
