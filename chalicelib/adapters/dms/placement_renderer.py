@@ -105,6 +105,7 @@ def launcher(directory: Path | None = None) -> Path:
               "# helm's --post-renderer for netweave's placement on a resource pool; written by\n"
               "# chalicelib/adapters/dms/placement_renderer.py\n"
               "import sys\n"
+              "sys.dont_write_bytecode = True  # the code's directory is read-only in Lambda (/var/task)\n"
               f"sys.path.insert(0, {root!r})\n"
               "from chalicelib.adapters.dms.placement_renderer import main\n"
               "sys.exit(main(sys.argv[1:]))\n")
