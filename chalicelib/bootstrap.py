@@ -11,7 +11,7 @@ before a request needs it, so a route pays only for what it uses (cold start, do
 from __future__ import annotations
 
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import resources
 from chalicelib.adapters.aws_clients import AwsClients
@@ -182,11 +182,12 @@ class Components:
         from chalicelib.domain.inventory import ObjectType
         from chalicelib.services.deployments import DeploymentPorts
 
-        def pool_exists(pool_id: str) -> bool:
-            return self.inventory_store.get(ObjectType.RESOURCE_POOL.value, pool_id) is not None
+        def resource_pool(pool_id: str) -> dict[str, Any] | None:
+            stored = self.inventory_store.get(ObjectType.RESOURCE_POOL.value, pool_id)
+            return stored.document if stored is not None else None
 
         return DeploymentPorts(self.deployment_store, self.package_store, self.dms_registry, self.operation_queue,
-                               pool_exists, self.settings.gateway.namespace_policies())
+                               resource_pool, self.settings.gateway.namespace_policies())
 
     def package_ports(self) -> PackagePorts:
         from chalicelib.services.deployments import DeploymentUsage

@@ -17,6 +17,7 @@ from pydantic import Field
 
 from chalicelib.domain.errors import BadRequest, Conflict, NetweaveError
 from chalicelib.domain.models import WireModel
+from chalicelib.domain.placement import NODE_SELECTOR
 from chalicelib.domain.selectors import SelectorSchema
 
 DMS_ROOT = "/o2dms/v1"
@@ -81,7 +82,8 @@ class Deployment(WireModel):
     updated_at: str = Field(alias="updatedAt")
     extensions: dict[str, Any] = Field(
         default_factory=dict,
-        description="dmsAdapter, revision, statusReason, activeOperationId, lastOperationId, replicas, owner",
+        description="dmsAdapter, revision, statusReason, activeOperationId, lastOperationId, replicas, owner, "
+                    "nodeSelector",
     )
     # The tenant that created it (docs/o2-conventions.md §6, "Tenancy"): stored beside the document, so no write of
     # the document can change it; reads show it as `extensions.owner`. None: stored before tenancy.
@@ -95,6 +97,13 @@ class Deployment(WireModel):
     def active_operation_id(self) -> str | None:
         value = self.extensions.get("activeOperationId")
         return str(value) if value else None
+
+    @property
+    def node_selector(self) -> dict[str, str] | None:
+        """The resource pool's node selector, resolved when it was created (docs/dms.md, "Placement on a resource
+        pool"); None: not placed on a pool."""
+        value = self.extensions.get(NODE_SELECTOR)
+        return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) and value else None
 
     @property
     def revision(self) -> int | None:

@@ -49,6 +49,7 @@ from chalicelib.domain.events import utc_now_iso
 from chalicelib.domain.namespace_policy import NamespacePolicy
 from chalicelib.domain.packages import DeploymentPackage
 from chalicelib.domain.paging import INVALID as INVALID_MARKER
+from chalicelib.domain.placement import NODE_SELECTOR, PlacementNotPossible, pool_node_selector
 from chalicelib.domain.selectors import Selection, apply_selection, validate_selection
 from chalicelib.domain.tenancy import Access
 from chalicelib.services.paging import ListRequest, Page, list_models
@@ -69,7 +70,8 @@ class DeploymentPorts:
     packages: PackageStore
     registry: DeploymentRegistry
     queue: Any  # SqsOperationQueue: submit(deployment_id, operation_id)
-    pool_exists: Callable[[str], bool]
+    # a resource pool's wire document (as the inventory stores it), None if there is no pool of that id
+    resource_pool: Callable[[str], Mapping[str, Any] | None]
     # per backend id; a backend without an entry gets the default policy (any namespace but the protected ones)
     namespace_policies: Mapping[str, NamespacePolicy] = field(default_factory=dict)
 
@@ -132,15 +134,19 @@ def create_deployment(ports: DeploymentPorts, request: NewDeployment, *,
     check_namespace(request.namespace)
     check_values(request.values)
     package = _package(ports, request.package_id, access)
-    if request.resource_pool_id is not None and not ports.pool_exists(request.resource_pool_id):
-        raise ReferenceNotFound(f"resourcePoolId: no resource pool with id '{request.resource_pool_id}'")
+    node_selector = _pool_selector(ports, request.resource_pool_id)
     adapter = _choose_adapter(ports, request, package)
+    if node_selector is not None and adapter.placement_refusal is not None:
+        raise PlacementNotPossible(f"resourcePoolId: backend '{adapter.adapter_id}' cannot place a deployment on a "
+                                   f"resource pool: {adapter.placement_refusal}")
     ports.namespace_policy(adapter.adapter_id).check(request.namespace, access.tenant)
     _deployable(adapter, package)
     now, deployment_id, operation_id = utc_now_iso(), str(uuid.uuid4()), str(uuid.uuid4())
     extensions: dict[str, Any] = {"dmsAdapter": adapter.adapter_id, "activeOperationId": operation_id}
     if request.deployment_type:
         extensions["deploymentType"] = request.deployment_type
+    if node_selector is not None:
+        extensions[NODE_SELECTOR] = node_selector  # resolved once: every later operation places on the same nodes
     deployment = Deployment(
         deployment_id=deployment_id, name=request.name, namespace=request.namespace, package_id=package.package_id,
         package_version=package.version, resource_pool_id=request.resource_pool_id, status=DeploymentStatus.PENDING,
@@ -152,6 +158,22 @@ def create_deployment(ports: DeploymentPorts, request: NewDeployment, *,
     ports.store.create(deployment, operation)
     _submit(ports, deployment, operation)
     return deployment, operation
+
+
+def _pool_selector(ports: DeploymentPorts, pool_id: str | None) -> dict[str, str] | None:
+    """The node selector of the pool a deployment asks for (docs/dms.md, "Placement on a resource pool")."""
+    if pool_id is None:
+        return None
+    pool = ports.resource_pool(pool_id)
+    if pool is None:
+        raise ReferenceNotFound(f"resourcePoolId: no resource pool with id '{pool_id}'")
+    selector = pool_node_selector(pool)
+    if selector is None:
+        raise PlacementNotPossible(
+            f"resourcePoolId: resource pool '{pool_id}' ({pool.get('name')}) has no node selector "
+            "(extensions.nodeSelector): no node label picks exactly its nodes, so nothing could keep the "
+            "deployment's pods on them (docs/o2-conventions.md); deploy without resourcePoolId or choose another pool")
+    return selector
 
 
 def _new_operation(operation_id: str, deployment_id: str, kind: OperationType, parameters: dict[str, Any],

@@ -233,7 +233,8 @@ def _execute(run: Run, adapter: DeploymentAdapter, plan: Plan, timeout: int | No
     if kind is OperationType.SCALE:
         replicas = int(run.operation.parameters["replicas"])
         run.progress(f"scaling release {namespace}/{name} to {replicas} replicas ({wait})")
-        return Outcome(adapter.scale(name, namespace, replicas, timeout, owner=deployment.deployment_id), plan)
+        return Outcome(adapter.scale(name, namespace, replicas, timeout, owner=deployment.deployment_id,
+                                     node_selector=deployment.node_selector), plan)
     if kind is OperationType.ROLLBACK:
         run.progress(f"rolling back release {namespace}/{name} to revision {plan.revision} ({wait})")
         return Outcome(adapter.rollback(name, namespace, plan.revision, timeout, owner=deployment.deployment_id),
@@ -246,13 +247,15 @@ def _execute(run: Run, adapter: DeploymentAdapter, plan: Plan, timeout: int | No
     if source is not None:  # the GitOps backend fetches the chart itself
         run.progress(f"{verb} {namespace}/{name} with {package.name} {package.version} from {source.repo_url} "
                      f"(waiting for readiness; {wait})")
-        spec = ReleaseSpec(name, namespace, "", plan.values, timeout, source=source, owner=deployment.deployment_id)
+        spec = ReleaseSpec(name, namespace, "", plan.values, timeout, source=source, owner=deployment.deployment_id,
+                           node_selector=deployment.node_selector)
         return Outcome(adapter.install(spec) if kind is OperationType.CREATE else adapter.upgrade(spec), plan)
     run.progress(f"fetching package {package.name} {package.version} ({package.checksum})")
     chart = Path(run.ports.work_dir) / f"netweave-chart-{run.operation.operation_id}.tgz"
     chart.write_bytes(run.ports.packages.read_archive(package.digest))
     try:
-        spec = ReleaseSpec(name, namespace, str(chart), plan.values, timeout, owner=deployment.deployment_id)
+        spec = ReleaseSpec(name, namespace, str(chart), plan.values, timeout, owner=deployment.deployment_id,
+                           node_selector=deployment.node_selector)
         run.progress(f"{verb} release {namespace}/{name} with {package.name} {package.version} "
                      f"(waiting for readiness; {wait})")
         release = adapter.install(spec) if kind is OperationType.CREATE else adapter.upgrade(spec)

@@ -202,5 +202,6 @@ def replicas(release: ReleaseStatus) -> dict[str, int]:
 def readiness(release: ReleaseStatus) -> str:
     counts = replicas(release)
     text = f"{counts['ready']}/{counts['desired']} replicas ready"
-    waiting = [f"{p.name}: {p.reason}" for p in release.pods if not p.ready and p.reason]
-    return text + (f" (not ready: {'; '.join(waiting[:5])})" if waiting else "")
+    said: set[str] = set()
+    waiting = [f"{p.name}: {p.reason}{p.message_once(said)}" for p in release.pods if not p.ready and p.reason][:5]
+    return text + (f" (not ready: {'; '.join(waiting)})" if waiting else "")

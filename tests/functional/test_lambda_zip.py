@@ -295,6 +295,31 @@ def test_a_chart_upload_deploys_with_helm_from_the_zip(
     assert snapshot(built.task_dir) == built.files, "Lambda's /var/task is read-only: nothing may write there"
 
 
+def test_a_deployment_placed_on_a_pool_runs_helms_post_renderer_from_the_zip(
+        built: Package, site: Site, api: Callable[..., ApiReply]) -> None:
+    """The post-renderer's launcher is written into the function's temporary directory and names the runtime's
+    interpreter and /var/task (docs/dms.md, "Placement on a resource pool"): no executable file in the zip."""
+    schedule(built, site, "poll_inventory")
+    pools = {p["name"]: p for p in api("GET", f"{INVENTORY}/resourcePools").json()}
+    pool = pools["far-edge-du"]
+    name, archive = helm_chart(site.scratch)
+    package_id = api("POST", PACKAGES, body=archive, content_type="application/gzip").json()["packageId"]
+    accepted = api("POST", DEPLOYMENTS, body={"name": f"zip-{name[-6:]}", "namespace": "lambda-zip-placed",
+                                              "packageId": package_id, "resourcePoolId": pool["resourcePoolId"],
+                                              "values": {"replicaCount": 2}, "timeoutSeconds": 60})
+    assert accepted.status == 202, accepted.body
+    assert drain(built, site, "run_dms_operation", resources.DMS_OPERATIONS) == [{"batchItemFailures": []}]
+    shown = api("GET", f"{DEPLOYMENTS}/{accepted.json()['deploymentId']}", f"{DEPLOYMENTS}/{{deploymentId}}")
+    assert shown.status == 200 and shown.json()["status"] == "deployed", shown.body
+    (label, value), = pool["extensions"]["nodeSelector"].items()
+    nodes = site.kubesim.call(lambda c: {n["metadata"]["name"]: n["metadata"]["labels"]
+                                         for n in c.store.objects(("", "nodes"))})
+    placed = site.kubesim.call(lambda c: [p["spec"].get("nodeName") for p in c.store.objects(("", "pods"))
+                                          if p["metadata"]["namespace"] == "lambda-zip-placed"])
+    assert len(placed) == 2 and all(nodes[n].get(label) == value for n in placed), placed
+    assert snapshot(built.task_dir) == built.files, "Lambda's /var/task is read-only: nothing may write there"
+
+
 # What the suite must catch: a dependency missing from the zip, a file left out of it. Each shows where it surfaces.
 def test_a_dependency_missing_from_the_zip_fails_the_functions_init(built: Package, site: Site,
                                                                     tmp_path: Path) -> None:

@@ -144,6 +144,7 @@ def test_node_group_becomes_a_pool() -> None:
     assert ext["deploymentManagerId"] == m.deployment_manager_id(ADAPTER, CLUSTER_ARN)
     assert "labels" not in ext  # empty labels are left out rather than emitted as {}
     assert "healthIssues" not in ext  # a healthy node group
+    assert ext["nodeSelector"] == {"eks.amazonaws.com/nodegroup": "du-pool"}, "EKS's label on the group's nodes"
 
 
 def test_node_group_health_issues_reach_the_pool_for_the_degraded_alarm() -> None:

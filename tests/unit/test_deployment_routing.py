@@ -43,7 +43,7 @@ def ports(tmp_path: Path, argo_capabilities: frozenset[Capability] = frozenset({
     packages = FakePackageStore()
     package = packages.add("vdu", "1.0.0")
     built = DeploymentPorts(cast(DeploymentStore, FakeDeploymentStore()), cast(PackageStore, packages), registry,
-                            FakeOperationQueue(), pool_exists=lambda _: True)
+                            FakeOperationQueue(), resource_pool=lambda _: None)
     return built, package.package_id
 
 

@@ -5,6 +5,7 @@ changes; failures in ProblemDetails terms, with the revision a failure left behi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -71,9 +72,9 @@ class DyingAdapter(FakeDeploymentAdapter):
         return super().upgrade(spec)
 
     def scale(self, name: str, namespace: str, replicas: int, timeout_seconds: int | None = None, *,
-              owner: str) -> ReleaseStatus:
+              owner: str, node_selector: Mapping[str, str] | None = None) -> ReleaseStatus:
         self._call("scale", timeout_seconds)
-        return super().scale(name, namespace, replicas, timeout_seconds, owner=owner)
+        return super().scale(name, namespace, replicas, timeout_seconds, owner=owner, node_selector=node_selector)
 
 
 @pytest.fixture()

@@ -77,6 +77,20 @@ def test_workloads_and_pods_from_cluster_objects() -> None:
     unscheduled = {"metadata": {"name": "du-2"}, "status": {"phase": "Pending", "conditions": [
         {"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}]}}
     assert mapping.pod_status(unscheduled).reason == "Unschedulable"
+    assert pod.message is None
+
+
+def test_an_unschedulable_pod_carries_the_schedulers_words_into_the_timeout_message() -> None:
+    words = ("0/12 nodes are available: 3 node(s) had untolerated taint {dedicated: vdu}, 9 node(s) didn't match "
+             "Pod's node affinity/selector. preemption: 0/12 nodes are available: 12 Preemption is not helpful for "
+             "scheduling.")
+    pending = {"metadata": {"name": "vdu-0"}, "status": {"phase": "Pending", "conditions": [
+        {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": words}]}}
+    assert mapping.pod_status(pending).message == words
+    twin = {**pending, "metadata": {"name": "vdu-1"}}
+    assert mapping.with_waiting_pods("context deadline exceeded", [pending, twin]) == (
+        f"context deadline exceeded; pods not ready: vdu-0 Unschedulable ({words}), vdu-1 Unschedulable"), \
+        "the scheduler's words once, not once per pod"
 
 
 def test_readiness_timeout_names_the_waiting_pods() -> None:

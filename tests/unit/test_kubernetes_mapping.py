@@ -203,6 +203,20 @@ def test_pools_come_from_labels_in_key_order_else_default() -> None:
     assert sorted(only_eks) == ["default", "general-compute"]
 
 
+def test_a_pool_carries_the_node_selector_that_picks_exactly_its_nodes() -> None:
+    pools = by_name(map_cluster(cluster(), settings()), ObjectType.RESOURCE_POOL)
+    assert pools["far-edge-du"]["extensions"]["nodeSelector"] == {POOL: "far-edge-du"}
+    assert pools["general-compute"]["extensions"]["nodeSelector"] == {"eks.amazonaws.com/nodegroup": "general-compute"}
+    assert "nodeSelector" not in pools["default"]["extensions"], "no label picks the unlabelled nodes alone"
+    # du-1 is in far-edge-du (its label of higher precedence) but also carries general-compute's label: that label
+    # would select it too, so general-compute has no selector rather than a wrong one.
+    shadowed = du_node()
+    shadowed["metadata"]["labels"]["eks.amazonaws.com/nodegroup"] = "general-compute"
+    pools = by_name(map_cluster([shadowed, *cluster()[1:]], settings()), ObjectType.RESOURCE_POOL)
+    assert "nodeSelector" not in pools["general-compute"]["extensions"]
+    assert pools["far-edge-du"]["extensions"]["nodeSelector"] == {POOL: "far-edge-du"}
+
+
 def test_pool_location_from_topology_or_configuration() -> None:
     pools = by_name(map_cluster(cluster(), settings()), ObjectType.RESOURCE_POOL)
     general = pools["general-compute"]

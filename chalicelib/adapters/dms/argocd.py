@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -53,6 +53,12 @@ class ArgoCDOptions(GitOpsOptions):
 class ArgoCDDeploymentAdapter:
     """`DeploymentAdapter` for the clusters one ArgoCD instance manages."""
 
+    # docs/dms.md, "Placement on a resource pool"
+    placement_refusal: str | None = (
+        "the argocd backend does not place releases on a resource pool: ArgoCD renders a Helm source itself, with no "
+        "post-renderer, and changing every pod template would take a config management plugin on the ArgoCD server; "
+        "deploy through a helm backend (extensions.dmsAdapter) to place on a pool")
+
     def __init__(self, config: AdapterConfig) -> None:
         self.adapter_id = config.id
         self.options = ArgoCDOptions.of(config.id, config.options)
@@ -87,7 +93,9 @@ class ArgoCDDeploymentAdapter:
                             spec.owner)
 
     def scale(self, name: str, namespace: str, replicas: int, timeout_seconds: int | None = None, *,
-              owner: str) -> ReleaseStatus:
+              owner: str, node_selector: Mapping[str, str] | None = None) -> ReleaseStatus:
+        if node_selector:
+            raise BackendRefused(str(self.placement_refusal))
         existing = self._owned(name, namespace, owner)
         source = copy.deepcopy(mapping.spec_source(existing))
         helm = source.setdefault("helm", {})
@@ -184,6 +192,8 @@ class ArgoCDDeploymentAdapter:
 
     @staticmethod
     def _source(spec: ReleaseSpec) -> Obj:
+        if spec.node_selector:  # the API refuses placement here; this keeps a deployment that got here anyway off
+            raise BackendRefused(str(ArgoCDDeploymentAdapter.placement_refusal))
         if spec.source is None:
             raise DeploymentFailed("ArgoCD deploys helm-repo or git packages: this package has no chart source "
                                    "ArgoCD can fetch (a chart archive needs the helm backend)")

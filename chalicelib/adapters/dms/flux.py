@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -21,6 +21,7 @@ from chalicelib.adapters.dms import flux_mapping as mapping
 from chalicelib.adapters.dms.cluster import Cluster, GitOpsOptions
 from chalicelib.adapters.dms.helm_status import helm_message
 from chalicelib.adapters.dms.port import (
+    BackendRefused,
     DeploymentFailed,
     PodLogs,
     ReleaseSpec,
@@ -49,6 +50,12 @@ class FluxOptions(GitOpsOptions):
 class FluxDeploymentAdapter:
     """`DeploymentAdapter` for one cluster with Flux's helm-controller and source-controller."""
 
+    # docs/dms.md, "Placement on a resource pool": why not through the HelmRelease's spec.postRenderers
+    placement_refusal: str | None = (
+        "the flux backend does not place releases on a resource pool: netweave does not write HelmRelease "
+        "post-renderers (spec.postRenderers), the only means Flux offers to change every pod template a chart "
+        "renders; deploy through a helm backend (extensions.dmsAdapter) to place on a pool")
+
     def __init__(self, config: AdapterConfig) -> None:
         self.adapter_id = config.id
         self.options = FluxOptions.of(config.id, config.options)
@@ -57,6 +64,11 @@ class FluxDeploymentAdapter:
         self.package_types = frozenset({"helm-repo", "git", *(["helm"] if self.archive_repository else [])})
         self.cluster = Cluster(config.id, self.options.kubeconfig, self.options.context,
                                self.options.request_timeout_seconds)
+
+    def _no_placement(self, node_selector: Mapping[str, str] | None) -> None:
+        """The API refuses placement for this backend; this keeps a deployment that got here anyway off it."""
+        if node_selector:
+            raise BackendRefused(str(self.placement_refusal))
 
     @property
     def capabilities(self) -> frozenset[Capability]:
@@ -69,6 +81,8 @@ class FluxDeploymentAdapter:
         """Create or replace the source and the HelmRelease (idempotent: a retried install converges). An existing
         HelmRelease of that name is replaced only if it carries this deployment's marker (`_replace_spec`)."""
         from kubernetes.client.exceptions import ApiException
+
+        self._no_placement(spec.node_selector)
 
         source = mapping.chart_source(spec, self.options.source_namespace, self.options.interval)
         self._apply_source(source)
@@ -89,6 +103,7 @@ class FluxDeploymentAdapter:
                           spec.timeout_seconds)
 
     def upgrade(self, spec: ReleaseSpec) -> ReleaseStatus:
+        self._no_placement(spec.node_selector)
         self._owned(spec.name, spec.namespace, spec.owner)  # NotFound or NotOwned before anything is written
         source = mapping.chart_source(spec, self.options.source_namespace, self.options.interval)
         self._apply_source(source)
@@ -98,8 +113,9 @@ class FluxDeploymentAdapter:
                           spec.timeout_seconds)
 
     def scale(self, name: str, namespace: str, replicas: int, timeout_seconds: int | None = None, *,
-              owner: str) -> ReleaseStatus:
+              owner: str, node_selector: Mapping[str, str] | None = None) -> ReleaseStatus:
         """A merge patch of `spec.values.replicaCount`: the chart and the other values stay as they are."""
+        self._no_placement(node_selector)
         self._owned(name, namespace, owner)
         with self._cluster_errors(name, namespace):
             patched = self.cluster.custom().patch_namespaced_custom_object(

@@ -15,7 +15,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from pydantic import Field, ValidationError
 
 from chalicelib.adapters.dms import helm_status as mapping
+from chalicelib.adapters.dms import placement_renderer
 from chalicelib.adapters.dms.cluster import Cluster, ClusterOptions
 from chalicelib.adapters.dms.port import DeploymentFailed, PodLogs, ReleaseSpec, ReleaseStatus, Revision
 from chalicelib.adapters.helm_binary import helm_binary
@@ -67,6 +68,7 @@ class HelmDeploymentAdapter:
     # Chart archives netweave stores; it cannot fetch from repositories itself.
     package_types: frozenset[str] = frozenset({"helm"})
     archive_repository: str | None = None  # helm installs the archive it is handed
+    placement_refusal: str | None = None  # helm's --post-renderer places every pod template (placement_renderer)
 
     def __init__(self, config: AdapterConfig) -> None:
         self.adapter_id = config.id
@@ -90,30 +92,32 @@ class HelmDeploymentAdapter:
         if self._release_labels(spec.name, spec.namespace) is not None:
             self._require_owned(spec.name, spec.namespace, spec.owner)
         self._apply(spec.name, spec.namespace, spec.chart_path, spec.values, spec.timeout_seconds, spec.owner,
-                    reuse=False)
+                    reuse=False, node_selector=spec.node_selector)
         return self.status(spec.name, spec.namespace)
 
     def upgrade(self, spec: ReleaseSpec) -> ReleaseStatus:
         # NotFound before `upgrade --install` could create the release; NotOwned before it could take one over
         self._require_owned(spec.name, spec.namespace, spec.owner)
         self._apply(spec.name, spec.namespace, spec.chart_path, spec.values, spec.timeout_seconds, spec.owner,
-                    reuse=False)
+                    reuse=False, node_selector=spec.node_selector)
         return self.status(spec.name, spec.namespace)
 
     def scale(self, name: str, namespace: str, replicas: int, timeout_seconds: int | None = None, *,
-              owner: str) -> ReleaseStatus:
+              owner: str, node_selector: Mapping[str, str] | None = None) -> ReleaseStatus:
         """An upgrade to the release's own chart (rebuilt from helm's record of the current revision) with the
         current values and `replicaCount`, so nothing but the replica count changes."""
         revision = int(self._metadata(name, namespace)["revision"])
         self._require_owned(name, namespace, owner)
         with self._current_chart(name, namespace, revision) as chart_dir:
             self._apply(name, namespace, str(chart_dir), {"replicaCount": replicas}, timeout_seconds, owner,
-                        reuse=True)
+                        reuse=True, node_selector=node_selector)
         return self.status(name, namespace)
 
     def rollback(self, name: str, namespace: str, revision: int | None = None,
                  timeout_seconds: int | None = None, *, owner: str) -> ReleaseStatus:
         # helm copies the target revision's labels: docs/dms.md has operators label every revision they adopt.
+        # helm rollback has no --post-renderer: it re-applies the target revision's stored manifests, which are the
+        # post-rendered ones, so a revision installed on a pool comes back on that pool.
         self._require_owned(name, namespace, owner)
         timeout = self._timeout(timeout_seconds)
         with self._explained(name, namespace):
@@ -159,10 +163,12 @@ class HelmDeploymentAdapter:
         return f"{seconds or self.options.default_timeout_seconds}s"
 
     def _apply(self, name: str, namespace: str, chart_ref: str, values: dict[str, Any], timeout_seconds: int | None,
-               owner: str, *, reuse: bool) -> None:
+               owner: str, *, reuse: bool, node_selector: Mapping[str, str] | None = None) -> None:
         """`helm upgrade --install` carrying the ownership marker as release labels (on the release's storage
         Secret). pyhelm3's own upgrade has no `--labels`, so the command is built here; every revision gets the
-        labels again, which also marks a release an operator adopted by labelling only its latest revision."""
+        labels again, which also marks a release an operator adopted by labelling only its latest revision. With a
+        node selector, helm's post-renderer places every pod template on the pool (placement_renderer); helm
+        stores the post-rendered manifests, so what the release records is what runs."""
         labels = ",".join(f"{key}={value}" for key, value in deployment_labels(owner).items())
         command = ["upgrade", name, chart_ref, "--install", "--namespace", namespace,
                    "--labels", labels, "--history-max", str(HISTORY_MAX), "--timeout", self._timeout(timeout_seconds),
@@ -171,6 +177,11 @@ class HelmDeploymentAdapter:
             command.append("--create-namespace")
         if reuse:
             command.append("--reuse-values")
+        if node_selector:
+            # an argument list, never a shell: the selector (label syntax, checked again by the renderer) is one
+            # argument whatever it holds
+            command += ["--post-renderer", str(_launcher()),
+                        "--post-renderer-args", json.dumps(dict(node_selector), sort_keys=True)]
 
         async def run(client: Any) -> Any:
             await client.get_chart(chart_ref)  # `helm show chart`: rejects a broken archive up front
@@ -301,6 +312,13 @@ class HelmDeploymentAdapter:
             self.close()  # start the next call with fresh connections
             raise BackendUnavailable(f"backend '{self.adapter_id}': cluster read failed: "
                                      f"{mapping.helm_message(str(error))}") from error
+
+
+def _launcher() -> Path:
+    try:
+        return placement_renderer.launcher()
+    except (placement_renderer.RenderError, OSError) as error:  # nothing ran yet: the operation fails, says why
+        raise DeploymentFailed(f"cannot prepare helm's post-renderer for placement: {error}") from error
 
 
 def _confined(base: Path, path: Path, refused: str) -> Path:

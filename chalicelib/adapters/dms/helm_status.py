@@ -76,8 +76,9 @@ def with_waiting_pods(message: str, pods: list[dict[str, Any]], limit: int = 5) 
     waiting = [status for status in map(pod_status, pods) if not status.ready]
     if not waiting:
         return message
+    said: set[str] = set()
     named = [f"{p.name} {p.reason or p.phase}" + (f" ({p.restarts} restarts)" if p.restarts else "")
-             for p in sorted(waiting, key=lambda p: p.name)[:limit]]
+             + p.message_once(said) for p in sorted(waiting, key=lambda p: p.name)[:limit]]
     more = f" and {len(waiting) - limit} more" if len(waiting) > limit else ""
     return f"{message}; pods not ready: {', '.join(named)}{more}"
 
@@ -131,7 +132,17 @@ def pod_status(pod: dict[str, Any]) -> PodStatus:
         name=str(pod["metadata"]["name"]), phase=str(status.get("phase") or "Unknown"), ready=ready,
         restarts=sum(int(c.get("restartCount") or 0) for c in containers),
         reason=None if ready else _not_ready_reason(status, containers, conditions),
+        message=_scheduling_message(conditions),
     )
+
+
+def _scheduling_message(conditions: dict[Any, dict[str, Any]]) -> str | None:
+    """Why the scheduler placed the pod nowhere, in its own words (bounded: it counts every node's reason)."""
+    scheduled = conditions.get("PodScheduled") or {}
+    if scheduled.get("status") != "False" or scheduled.get("reason") != "Unschedulable":
+        return None
+    text = str(scheduled.get("message") or "").strip()
+    return (text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…") or None
 
 
 def _not_ready_reason(status: dict[str, Any], containers: list[dict[str, Any]],

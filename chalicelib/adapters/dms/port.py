@@ -9,6 +9,7 @@ of that name exists without the deployment's ownership marker: refused before an
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal, Protocol, TypeGuard, get_args
 
@@ -80,6 +81,9 @@ class ReleaseSpec:
     # The deployment this release belongs to: its objects carry it as their ownership marker, and an existing
     # object without it is refused (chalicelib/domain/ownership.py).
     owner: str = field(kw_only=True)
+    # The resource pool's node selector: every pod the release runs is kept on those nodes (docs/dms.md, "Placement
+    # on a resource pool"). None: anywhere the chart lets it run.
+    node_selector: Mapping[str, str] | None = field(default=None, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,17 @@ class PodStatus:
     ready: bool
     restarts: int
     reason: str | None = None  # why it is not ready, e.g. CrashLoopBackOff
+    # the scheduler's explanation when it cannot place the pod (reason Unschedulable), e.g. "0/12 nodes are
+    # available: 3 node(s) had untolerated taint {dedicated: vdu}, ..."
+    message: str | None = None
+
+    def message_once(self, said: set[str]) -> str:
+        """` (<message>)` the first time a message is told in one text, nothing after (the pods of one workload
+        usually share the scheduler's message, each of which counts every node)."""
+        if not self.message or self.message in said:
+            return ""
+        said.add(self.message)
+        return f" ({self.message})"
 
 
 @dataclass(frozen=True)
@@ -146,6 +161,9 @@ class DeploymentAdapter(Protocol):
     package_types: frozenset[str]  # the package types it can deploy: "helm" (archives), "helm-repo", "git"
     # Where a GitOps backend reads the chart archives netweave publishes (None: it is handed the archive itself).
     archive_repository: str | None
+    # Why it cannot keep a release on a resource pool's nodes (a deployment with resourcePoolId is refused with 422
+    # naming it); None: it can (docs/dms.md, "Placement on a resource pool").
+    placement_refusal: str | None
 
     @property
     def capabilities(self) -> frozenset[Capability]: ...
@@ -160,13 +178,14 @@ class DeploymentAdapter(Protocol):
         ...
 
     def scale(self, name: str, namespace: str, replicas: int, timeout_seconds: int | None = None, *,
-              owner: str) -> ReleaseStatus:
-        """Upgrade with the current values plus `replicaCount`, and wait."""
+              owner: str, node_selector: Mapping[str, str] | None = None) -> ReleaseStatus:
+        """Upgrade with the current values plus `replicaCount`, and wait; placed like `ReleaseSpec.node_selector`."""
         ...
 
     def rollback(self, name: str, namespace: str, revision: int | None = None,
                  timeout_seconds: int | None = None, *, owner: str) -> ReleaseStatus:
-        """Roll back to `revision` (None: the previous one) as a new revision, and wait."""
+        """Roll back to `revision` (None: the previous one) as a new revision, and wait. The revision's own manifests
+        come back, with the placement they were installed with."""
         ...
 
     def uninstall(self, name: str, namespace: str, timeout_seconds: int | None = None, *, owner: str) -> None:

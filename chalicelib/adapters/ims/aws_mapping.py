@@ -24,9 +24,11 @@ from chalicelib.domain.inventory import (
     inventory_object,
     stable_id,
 )
+from chalicelib.domain.placement import NODE_SELECTOR
 
 CLUSTER_TAG = "eks:cluster-name"  # EKS puts these two tags on every instance of a managed node group
 NODEGROUP_TAG = "eks:nodegroup-name"
+NODEGROUP_LABEL = "eks.amazonaws.com/nodegroup"  # EKS puts it on every node of a managed node group
 LOCATION_TAG = "netweave.io/location"  # where netweave records the O2 location a pool was created with
 
 
@@ -163,6 +165,8 @@ def to_resource_pool(adapter_id: str, nodegroup: Mapping[str, Any], site: Site, 
                 "labels": nodegroup.get("labels") or None,
                 # EKS `health.issues` ({code, message, resourceIds}): the NodeGroupDegraded alarm reads them here.
                 "healthIssues": (nodegroup.get("health") or {}).get("issues") or None,
+                # EKS labels every node of a managed node group with its name (docs/o2-conventions.md)
+                NODE_SELECTOR: {NODEGROUP_LABEL: nodegroup["nodegroupName"]},
             }
         ),
     )

@@ -39,6 +39,7 @@ from chalicelib.domain.inventory import (
     inventory_object,
     stable_id,
 )
+from chalicelib.domain.placement import NODE_SELECTOR
 
 Node = Mapping[str, Any]
 DEFAULT_POOL = "default"
@@ -247,7 +248,8 @@ def _configured(value: str | Mapping[str, str] | None, pool_name: str) -> str | 
 def resource_pools(nodes: Iterable[NodeFacts], settings: ClusterSettings) -> list[ResourcePool]:
     """One pool per pool-label value. Location: configured, else the nodes' topology region and zones."""
     pools = []
-    for name, group in _group(nodes, lambda n: n.pool).items():
+    every = list(nodes)
+    for name, group in _group(every, lambda n: n.pool).items():
         regions = sorted({r for n in group if (r := n.label(_REGION_LABELS))})
         zones = sorted({z for n in group if (z := n.label(_ZONE_LABELS))})
         label_keys = sorted({n.pool_label for n in group if n.pool_label})
@@ -261,9 +263,24 @@ def resource_pools(nodes: Iterable[NodeFacts], settings: ClusterSettings) -> lis
             o_cloud_site_id=stable_id(settings.o_cloud_id, "site", global_location),
             global_location_id=global_location, location=location,
             extensions={"nodeCount": len(group), "regions": regions, "zones": zones,
-                        **({"labelKeys": label_keys} if label_keys else {})},
+                        **({"labelKeys": label_keys} if label_keys else {}),
+                        **_node_selector(name, label_keys, group, every)},
         ))
     return pools
+
+
+def _node_selector(name: str, label_keys: list[str], group: list[NodeFacts],
+                   nodes: list[NodeFacts]) -> dict[str, Any]:
+    """`nodeSelector` (docs/o2-conventions.md): the pool's label, when it selects exactly the pool's nodes. None
+    for the default pool (its nodes have no pool label), for a pool named under two label keys, and for a label
+    that nodes of another pool carry too (one with a label of higher precedence)."""
+    if len(label_keys) != 1:
+        return {}
+    key = label_keys[0]
+    members = {id(node) for node in group}
+    if any(node.labels.get(key) == name and id(node) not in members for node in nodes):
+        return {}
+    return {NODE_SELECTOR: {key: name}}
 
 
 def _node_extensions(node: NodeFacts) -> dict[str, Any]:

@@ -14,18 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from devtools.kubesim.cluster import now
 from devtools.kubesim.controllers.common import NODES, PODS, condition
-from devtools.kubesim.selectors import matches_selector
+from devtools.kubesim.controllers.scheduling import fits, unschedulable_message
 
 if TYPE_CHECKING:
     from devtools.kubesim.cluster import Cluster
 
 Obj = dict[str, Any]
 FAIL_TAG = "fail"
-# Taints a real DaemonSet controller tolerates on its own pods.
-DAEMON_TOLERATED = ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable",
-                    "node.kubernetes.io/disk-pressure", "node.kubernetes.io/memory-pressure",
-                    "node.kubernetes.io/pid-pressure", "node.kubernetes.io/unschedulable",
-                    "node.kubernetes.io/network-unavailable")
 
 
 def image_tag(image: str) -> str:
@@ -37,50 +32,6 @@ def fails(pod: Obj) -> bool:
     spec = pod.get("spec", {})
     containers = (spec.get("initContainers") or []) + (spec.get("containers") or [])
     return any(image_tag(str(c.get("image", ""))) == FAIL_TAG for c in containers)
-
-
-def node_ready(node: Obj) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in node.get("status", {}).get("conditions") or [])
-
-
-def tolerates(tolerations: list[Obj], taint: Obj) -> bool:
-    for tol in tolerations:
-        if tol.get("effect") and tol.get("effect") != taint.get("effect"):
-            continue
-        if tol.get("operator") == "Exists" and (not tol.get("key") or tol.get("key") == taint.get("key")):
-            return True
-        if tol.get("key") == taint.get("key") and tol.get("value", "") == taint.get("value", ""):
-            return True
-    return False
-
-
-def _affinity_ok(spec: Obj, labels: dict[str, str]) -> bool:
-    required = (((spec.get("affinity") or {}).get("nodeAffinity") or {})
-                .get("requiredDuringSchedulingIgnoredDuringExecution") or {})
-    terms = required.get("nodeSelectorTerms") or []
-    if not terms:
-        return True
-    return any(matches_selector({"matchExpressions": t.get("matchExpressions") or []}, labels) for t in terms)
-
-
-def fits(spec: Obj, node: Obj, daemon: bool = False) -> bool:
-    """Node selector, required node affinity and NoSchedule/NoExecute taints; resources are not accounted."""
-    labels = node["metadata"].get("labels") or {}
-    if any(labels.get(k) != v for k, v in (spec.get("nodeSelector") or {}).items()):
-        return False
-    if not _affinity_ok(spec, labels):
-        return False
-    if not daemon and (node.get("spec", {}).get("unschedulable") or not node_ready(node)):
-        return False
-    tolerations = spec.get("tolerations") or []
-    for taint in node.get("spec", {}).get("taints") or []:
-        if taint.get("effect") == "PreferNoSchedule" or tolerates(tolerations, taint):
-            continue
-        if daemon and taint.get("key") in DAEMON_TOLERATED:
-            continue
-        return False
-    return True
 
 
 class Kubelet:
@@ -115,14 +66,7 @@ class Kubelet:
         candidates = [n for n in self.cluster.store.objects(NODES) if fits(spec, n)]
         rt = self.cluster.resource(*PODS)
         if not candidates:
-            status = copy.deepcopy(pod.get("status") or {})
-            if not any(c.get("reason") == "Unschedulable" for c in status.get("conditions") or []):
-                status["phase"] = "Pending"
-                status["conditions"] = [condition(
-                    "PodScheduled", False, "Unschedulable",
-                    f"0/{self.cluster.store.count(NODES)} nodes are available: no node matches the pod's node "
-                    "selector, affinity or tolerations.", now())]
-                self.cluster.write_status(rt, pod, status)
+            self._unschedulable(pod)
             return
         chosen = min(candidates, key=lambda n: (self.load.get(n["metadata"]["name"], 0), n["metadata"]["name"]))
         node_name = chosen["metadata"]["name"]
@@ -131,6 +75,18 @@ class Kubelet:
         bound["spec"]["nodeName"] = node_name
         meta = pod["metadata"]
         self.cluster.update(rt, meta["namespace"], meta["name"], bound)
+
+    def _unschedulable(self, pod: Obj) -> None:
+        """Pending with PodScheduled=False/Unschedulable and the scheduler's message, rewritten only when the
+        message changes (a node came or went), as the scheduler does on each failed attempt."""
+        message = unschedulable_message(pod["spec"], self.cluster.store.objects(NODES))
+        status = copy.deepcopy(pod.get("status") or {})
+        current: Obj = next((c for c in status.get("conditions") or [] if c.get("type") == "PodScheduled"), {})
+        if current.get("reason") == "Unschedulable" and current.get("message") == message:
+            return
+        status["phase"] = "Pending"
+        status["conditions"] = [condition("PodScheduled", False, "Unschedulable", message, now())]
+        self.cluster.write_status(self.cluster.resource(*PODS), pod, status)
 
     def pending_pods(self) -> list[Obj]:
         return [p for p in self.cluster.store.objects(PODS) if not p["spec"].get("nodeName")]

@@ -22,7 +22,7 @@ from devtools.kubesim.controllers.common import (
     pod_body,
     template_hash,
 )
-from devtools.kubesim.controllers.kubelet import fits
+from devtools.kubesim.controllers.scheduling import fits
 from devtools.kubesim.errors import ApiError
 
 if TYPE_CHECKING:

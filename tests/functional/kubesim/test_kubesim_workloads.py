@@ -105,6 +105,10 @@ def test_unschedulable_pod_stays_pending(core: client.CoreV1Api, apps: client.Ap
     apps.create_namespaced_deployment(namespace, deployment("nowhere", replicas=1, nodeSelector={"no": "such"}))
     pod = eventually(lambda: next((p for p in pods_of(core, namespace, "nowhere") if p.status.conditions), None))
     assert pod.status.phase == "Pending" and pod.status.conditions[0].reason == "Unschedulable"
+    total = len(core.list_node().items)
+    assert pod.status.conditions[0].message == (  # kube-scheduler's words: every node fails the selector
+        f"0/{total} nodes are available: {total} node(s) didn't match Pod's node affinity/selector. preemption: "
+        f"0/{total} nodes are available: {total} Preemption is not helpful for scheduling.")
 
 
 def test_deleting_a_deployment_collects_replicasets_and_pods(

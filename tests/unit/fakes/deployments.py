@@ -348,6 +348,8 @@ class DmsWorld:
     publisher: FakePublisher = field(default_factory=FakePublisher)
     queue: FakeOperationQueue = field(default_factory=FakeOperationQueue)
     clock: FakeClock = field(default_factory=FakeClock)
+    # the inventory's resource pools by id, as their wire documents
+    pools: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         configs = [AdapterConfig.model_validate({"id": a.adapter_id, "type": a.adapter_id, "default": i == 0})
@@ -367,15 +369,17 @@ class DmsWorld:
 
     def deployment_ports(self) -> DeploymentPorts:
         return DeploymentPorts(cast(DeploymentStore, self.store), cast(PackageStore, self.packages), self.registry,
-                               self.queue, pool_exists=lambda pool_id: True)
+                               self.queue, resource_pool=self.pools.get)
 
     # --- steps -------------------------------------------------------------------------------------------------
 
     def accept_create(self, name: str, package: DeploymentPackage, values: dict[str, Any] | None = None,
                       namespace: str = "oran-du", adapter_id: str | None = None,
-                      timeout_seconds: int | None = None, access: Access = SMO) -> tuple[Deployment, Operation]:
+                      timeout_seconds: int | None = None, access: Access = SMO,
+                      resource_pool_id: str | None = None) -> tuple[Deployment, Operation]:
         request = NewDeployment(name=name, namespace=namespace, package_id=package.package_id, values=values or {},
-                                adapter_id=adapter_id, timeout_seconds=timeout_seconds)
+                                adapter_id=adapter_id, timeout_seconds=timeout_seconds,
+                                resource_pool_id=resource_pool_id)
         return create_deployment(self.deployment_ports(), request, access=access)
 
     def accept(self, deployment_id: str, kind: OperationType, parameters: dict[str, Any] | None = None,

@@ -8,6 +8,7 @@ call raise `BackendUnavailable`; `calls` records each call for assertions.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
@@ -60,6 +61,7 @@ def _chart(chart_path: str) -> tuple[str, str]:
 class FakeDeploymentAdapter:
     package_types: frozenset[str] = frozenset({"helm"})
     archive_repository: str | None = None
+    placement_refusal: str | None = None
 
     def __init__(self, adapter_id: str = "fake-dms",
                  capabilities: frozenset[Capability] = ALL_CAPABILITIES) -> None:
@@ -68,6 +70,7 @@ class FakeDeploymentAdapter:
         self.releases: dict[tuple[str, str], _Release] = {}
         self.unavailable = False
         self.calls: list[tuple[str, str, str]] = []
+        self.placements: list[tuple[str, dict[str, str] | None]] = []  # (call, node selector it was given)
 
     @property
     def capabilities(self) -> frozenset[Capability]:
@@ -75,6 +78,7 @@ class FakeDeploymentAdapter:
 
     def install(self, spec: ReleaseSpec) -> ReleaseStatus:
         self._enter("install", spec.name, spec.namespace)
+        self.placements.append(("install", dict(spec.node_selector) if spec.node_selector else None))
         release = self.releases.setdefault((spec.namespace, spec.name),
                                            _Release(spec.name, spec.namespace, spec.owner))
         _require_owned(release, spec.owner)
@@ -82,11 +86,13 @@ class FakeDeploymentAdapter:
 
     def upgrade(self, spec: ReleaseSpec) -> ReleaseStatus:
         release = self._owned("upgrade", spec.name, spec.namespace, spec.owner)
+        self.placements.append(("upgrade", dict(spec.node_selector) if spec.node_selector else None))
         return self._deploy(release, spec.chart_path, spec.values, "Upgrade complete")
 
     def scale(self, name: str, namespace: str, replicas: int, timeout_seconds: int | None = None, *,
-              owner: str) -> ReleaseStatus:
+              owner: str, node_selector: Mapping[str, str] | None = None) -> ReleaseStatus:
         release = self._owned("scale", name, namespace, owner)
+        self.placements.append(("scale", dict(node_selector) if node_selector else None))
         values = {**release.current.values, "replicaCount": replicas}
         return self._deploy(release, release.current.chart_path, values, "Upgrade complete")
 
