@@ -79,7 +79,7 @@ class NodeGroups:
         self.settings = settings
         self._next_join: dict[str, float] = {}
         self._clients: tuple[Any, Any] | None = None
-        self._reported: dict[str, str] = {}
+        self._unreadable: set[str] = set()
 
     # ---- AWS side (worker thread) -----------------------------------------------------------------------------
 
@@ -98,9 +98,14 @@ class NodeGroups:
         eks, ec2 = self._aws()
         names = eks.list_nodegroups(clusterName=self.settings.cluster).get("nodegroups", [])
         groups = []
+        self._unreadable = set()
         for name in names:
-            doc = eks.describe_nodegroup(clusterName=self.settings.cluster, nodegroupName=name)["nodegroup"]
-            groups.append(_Group(doc, *self._details(ec2, doc)))
+            try:
+                doc = eks.describe_nodegroup(clusterName=self.settings.cluster, nodegroupName=name)["nodegroup"]
+                groups.append(_Group(doc, *self._details(ec2, doc)))
+            except Exception:
+                log.exception("cannot read node group %s", name)
+                self._unreadable.add(name)  # its nodes stay until it can be read again
         return groups
 
     def _details(self, ec2: Any, doc: Obj) -> tuple[Obj, list[str], bool]:
@@ -117,8 +122,11 @@ class NodeGroups:
             return False
         selector = {"LaunchTemplateId": template["id"]} if template.get("id") else \
             {"LaunchTemplateName": template["name"]}
-        versions = ec2.describe_launch_template_versions(**selector, Versions=[str(template.get("version") or
-                                                                                   "$Default")])
+        try:
+            versions = ec2.describe_launch_template_versions(**selector, Versions=[str(template.get("version") or
+                                                                                       "$Default")])
+        except ec2.exceptions.ClientError:
+            return False  # the template is gone (its node group is being deleted): new nodes are not launched
         data = (versions.get("LaunchTemplateVersions") or [{}])[0].get("LaunchTemplateData", {})
         return STATIC_POLICY in base64.b64decode(data.get("UserData") or "").decode(errors="replace")
 
@@ -139,7 +147,7 @@ class NodeGroups:
     def reconcile(self, groups: list[_Group], now: float) -> dict[str, str]:
         """One pass; returns the statuses to report to EKS ({group: ACTIVE | DELETED})."""
         reports: dict[str, str] = {}
-        seen = {group.doc["nodegroupName"] for group in groups}
+        seen = {group.doc["nodegroupName"] for group in groups} | self._unreadable
         for group in groups:
             status = self._reconcile_group(group, now)
             if status is not None:
