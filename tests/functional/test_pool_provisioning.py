@@ -79,11 +79,11 @@ def polled_pool(api: Api, components: Components, pool_id: str) -> dict[str, Any
 
 
 def wait_for_status(api: Api, components: Components, pool_id: str, status: str, nodes: int) -> dict[str, Any]:
-    def reached() -> dict[str, Any] | None:
-        pool = polled_pool(api, components, pool_id)
-        ext = (pool or {}).get("extensions", {})
+    def reached() -> dict[str, Any]:
+        pool = polled_pool(api, components, pool_id) or {}
+        ext = pool.get("extensions", {})
         return pool if (ext.get("status"), ext.get("readyNodes"), ext.get("desiredNodes")) == (status, nodes, nodes) \
-            else None
+            else {}
 
     return wait_until(reached, timeout=30, interval=0.1, what=f"pool {status} with {nodes} nodes")
 
