@@ -11,7 +11,6 @@ the network; botocore timeouts and retries are small so that a dead account or r
 
 from __future__ import annotations
 
-import base64
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -25,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from chalicelib.adapters.ims import aws_mapping as mapping
 from chalicelib.adapters.ims import aws_nodes
 from chalicelib.adapters.ims import aws_pools as pools
-from chalicelib.adapters.ims.port import InventoryAdapter, InventoryContext, PoolRequest
+from chalicelib.adapters.ims.port import InventoryContext, PoolRequest
 from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import (
     BackendUnavailable,
@@ -89,7 +88,7 @@ class AwsInventoryAdapter:
         )
         self.site = mapping.Site(self.region, self.options.location, self.options.global_location_id)
         self._clients_cache: _Clients | None = None
-        self._node_readers: dict[str, InventoryAdapter] = {}
+        self._node_readers: dict[str, aws_nodes.NodeReader] = {}
 
     @property
     def capabilities(self) -> frozenset[Capability]:
@@ -223,18 +222,10 @@ class AwsInventoryAdapter:
         path = self.options.kubeconfigs.get(cluster_name)
         if path is None:
             return None
-        if cluster_name not in self._node_readers:
-            from chalicelib.adapters.ims.kubernetes import KubernetesInventoryAdapter  # only where configured
-
-            options = {"kubeconfig": path, "name": cluster_name, "poolLabels": [aws_nodes.NODEGROUP_LABEL],
-                       "nodeLabelSelector": f"{IMS_ADAPTER_LABEL}={self.adapter_id}"}
-            self._node_readers[cluster_name] = KubernetesInventoryAdapter(
-                AdapterConfig(id=self.adapter_id, type="kubernetes", options=options))
-        objects = self._node_readers[cluster_name].read_inventory(
-            InventoryContext(context.o_cloud_id, (aws_nodes.NODEGROUP_LABEL,)))
+        reader = self._node_readers.setdefault(cluster_name, aws_nodes.NodeReader(self.adapter_id, cluster_name, path))
         pool_ids = {str(group["nodegroupName"]): mapping.pool_id(self.adapter_id, group["nodegroupArn"])
                     for group in groups}
-        return aws_nodes.cluster_nodes(self.adapter_id, objects, pool_ids)
+        return reader.read(context, pool_ids)
 
     def read_inventory(self, context: InventoryContext) -> list[InventoryObject]:
         views = self._views(context)
@@ -312,10 +303,7 @@ class AwsInventoryAdapter:
         """cpuPinning: EKS configures a managed node group's kubelet through a launch template's user data, so
         netweave creates one (`cpuManagerPolicy: static`) and the node group boots from it; a disk size then
         belongs to the template too (EKS refuses both). The nodes also carry CPU_PINNING_LABEL for placement."""
-        template: dict[str, Any] = {"UserData": base64.b64encode(pools.cpu_pinning_user_data().encode()).decode()}
-        disk = extra.pop("diskSize", None)
-        if disk is not None:
-            template["BlockDeviceMappings"] = [{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": disk}}]
+        template = pools.cpu_pinning_template(extra.pop("diskSize", None))
         tags = [{"ResourceType": "launch-template", "Tags": [{"Key": MANAGED_BY_TAG, "Value": MANAGED_BY}]}]
         exists = {"InvalidLaunchTemplateName.AlreadyExistsException": Conflict}
         with self._aws(f"create launch template for node group {name}", **exists):

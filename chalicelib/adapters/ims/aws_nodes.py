@@ -15,7 +15,10 @@ from collections.abc import Mapping
 
 from chalicelib.adapters.ims import kubernetes_mapping
 from chalicelib.adapters.ims.aws_mapping import ClusterNodes
+from chalicelib.adapters.ims.port import InventoryAdapter, InventoryContext
 from chalicelib.domain.inventory import InventoryObject, ObjectType
+from chalicelib.domain.ownership import IMS_ADAPTER_LABEL
+from chalicelib.settings import AdapterConfig
 
 NODEGROUP_LABEL = "eks.amazonaws.com/nodegroup"  # EKS's label of a managed node group's nodes
 _SUPPORT = (ObjectType.ALARM_DICTIONARY, ObjectType.RESOURCE_TYPE)
@@ -41,3 +44,22 @@ def cluster_nodes(adapter_id: str, objects: list[InventoryObject], pool_ids: Map
         if "parentId" not in document and document.get("extensions", {}).get("ready"):
             ready[name] += 1
     return ClusterNodes(resources, ready, support)
+
+
+class NodeReader:
+    """One cluster's claimed nodes, read with the `kubernetes` backend's reader under the `aws` backend's id."""
+
+    def __init__(self, adapter_id: str, cluster_name: str, kubeconfig: str) -> None:
+        self.adapter_id = adapter_id
+        self.options = {"kubeconfig": kubeconfig, "name": cluster_name, "poolLabels": [NODEGROUP_LABEL],
+                        "nodeLabelSelector": f"{IMS_ADAPTER_LABEL}={adapter_id}"}
+        self._reader: InventoryAdapter | None = None
+
+    def read(self, context: InventoryContext, pool_ids: Mapping[str, str]) -> ClusterNodes:
+        if self._reader is None:
+            from chalicelib.adapters.ims.kubernetes import KubernetesInventoryAdapter  # only where configured
+
+            self._reader = KubernetesInventoryAdapter(AdapterConfig(id=self.adapter_id, type="kubernetes",
+                                                                    options=self.options))
+        objects = self._reader.read_inventory(InventoryContext(context.o_cloud_id, (NODEGROUP_LABEL,)))
+        return cluster_nodes(self.adapter_id, objects, pool_ids)

@@ -163,3 +163,13 @@ def cpu_pinning_user_data() -> str:
         f"--{_USER_DATA_BOUNDARY}--",
         "",
     ])
+
+
+def cpu_pinning_template(disk_size: int | None) -> dict[str, Any]:
+    """The launch template data of a pinned pool: the user data above, and the disk size EKS then wants here."""
+    import base64
+
+    template: dict[str, Any] = {"UserData": base64.b64encode(cpu_pinning_user_data().encode()).decode()}
+    if disk_size is not None:
+        template["BlockDeviceMappings"] = [{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": disk_size}}]
+    return template
