@@ -18,8 +18,8 @@ from chalicelib.adapters.ims.aws import AwsInventoryAdapter
 from chalicelib.adapters.ims.port import InventoryContext, PoolRequest
 from chalicelib.bootstrap import Components
 from chalicelib.domain.errors import Conflict
-from chalicelib.settings import AdapterConfig
 from chalicelib.handlers import inventory as inventory_handlers
+from chalicelib.settings import AdapterConfig
 from devtools.kubesim.controllers.nodegroups import NodeGroupSettings
 from devtools.moto_aws import CONTROLLER_TAG, patch_nodegroup_lifecycle
 from tests.functional.conftest import Api, assert_problem
