@@ -13,10 +13,11 @@ from chalicelib.domain.events import ChangeType
 from chalicelib.domain.inventory import InventoryObject, ObjectType
 from chalicelib.domain.snapshot import StoredEntry, diff
 
-GROUP: dict[str, Any] = {"nodegroupName": "vdu", "clusterName": "edge", "status": "ACTIVE", "instanceTypes": ["c5.metal"],
-         "nodegroupArn": "arn:aws:eks:us-east-1:123456789012:nodegroup/edge/vdu/0f0e",
-         "scalingConfig": {"minSize": 3, "maxSize": 3, "desiredSize": 3},
-         "labels": {"netweave.io/ims-adapter": "edge-aws"}}
+GROUP: dict[str, Any] = {
+    "nodegroupName": "vdu", "clusterName": "edge", "status": "ACTIVE", "instanceTypes": ["c5.metal"],
+    "nodegroupArn": "arn:aws:eks:us-east-1:123456789012:nodegroup/edge/vdu/0f0e",
+    "scalingConfig": {"minSize": 3, "maxSize": 3, "desiredSize": 3},
+    "labels": {"netweave.io/ims-adapter": "edge-aws"}}
 
 
 @pytest.mark.parametrize(("status", "ready", "health", "expected"), [
