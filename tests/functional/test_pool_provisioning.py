@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import httpx
 import pytest
 from moto.server import ThreadedMotoServer
 
@@ -64,7 +65,18 @@ def site(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Si
     try:
         yield from site_environment(tmp, adapter_id="site-k8s", more_adapters=aws, node_groups=controller)
     finally:
+        _remove_clusters(eks_url, (CLUSTER, "unplayed"))  # moto's backends are the worker's: leave none behind
         server.stop()
+
+
+def _remove_clusters(eks_url: str, names: tuple[str, ...]) -> None:
+    eks = boto3.client("eks")
+    for name in set(names) & set(eks.list_clusters()["clusters"]):
+        for group in eks.list_nodegroups(clusterName=name)["nodegroups"]:
+            eks.delete_nodegroup(clusterName=name, nodegroupName=group)
+            httpx.post(f"{eks_url}/moto-api/netweave/nodegroup-status", timeout=5,
+                       json={"region": "us-east-1", "cluster": name, "nodegroup": group, "status": "DELETED"})
+        eks.delete_cluster(name=name)
 
 
 @pytest.fixture()
