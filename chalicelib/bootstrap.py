@@ -47,6 +47,9 @@ IMS_ADAPTER_TYPES: dict[str, str] = {
     "kubernetes": "chalicelib.adapters.ims.kubernetes:KubernetesInventoryAdapter",
     "redfish": "chalicelib.adapters.ims.redfish:RedfishInventoryAdapter",
 }
+# The IMS backend types that can create resource pools (Capability.POOL_MANAGEMENT), known without building one, so
+# `routing.ims` rules are checked when the registry is built (tests/unit/test_pool_routing.py keeps this true).
+IMS_POOL_TYPES = frozenset({"aws"})
 DMS_ADAPTER_TYPES: dict[str, str] = {
     "helm": "chalicelib.adapters.dms.helm:HelmDeploymentAdapter",
     "argocd": "chalicelib.adapters.dms.argocd:ArgoCDDeploymentAdapter",
@@ -162,7 +165,9 @@ class Components:
     def ims_registry(self) -> AdapterRegistry[InventoryAdapter]:
         from chalicelib.adapters.registry import AdapterRegistry
 
-        return AdapterRegistry("ims", self.settings.gateway.ims_adapters, IMS_ADAPTER_TYPES)
+        gateway = self.settings.gateway
+        return AdapterRegistry("ims", gateway.ims_adapters, IMS_ADAPTER_TYPES, pool_routing=gateway.ims_routing,
+                               pool_types=IMS_POOL_TYPES)
 
     @cached_property
     def dms_registry(self) -> AdapterRegistry[DeploymentAdapter]:

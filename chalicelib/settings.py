@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from chalicelib import resources
 from chalicelib.domain.errors import ConfigurationError
@@ -79,11 +79,35 @@ class RoutingRule(_ConfigModel):
     package_type: Literal["helm", "helm-repo", "git"] | None = Field(default=None, alias="packageType")
 
 
+class PoolRoutingRule(_ConfigModel):
+    """A `routing.ims` rule: which IMS backend creates a resource pool (docs/architecture.md §3, "IMS routing").
+    Every condition given must hold: `location` equal, `locationPrefix` a prefix of the request's location, each
+    `extensions` key equal to the request's value."""
+
+    adapter: str
+    location: str | None = None
+    location_prefix: str | None = Field(default=None, alias="locationPrefix")
+    extensions: dict[str, Any] = Field(default_factory=dict)
+
+
 class GatewayConfig(_ConfigModel):
     o_cloud: OCloudConfig = Field(default_factory=OCloudConfig, alias="oCloud")
     ims_adapters: list[AdapterConfig] = Field(default_factory=list, alias="imsAdapters")
     dms_adapters: list[AdapterConfig] = Field(default_factory=list, alias="dmsAdapters")
-    routing: list[RoutingRule] = Field(default_factory=list)
+    routing: list[RoutingRule] = Field(default_factory=list)  # the DMS rules
+    ims_routing: list[PoolRoutingRule] = Field(default_factory=list, alias="imsRouting")  # from `routing.ims`
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_routing(cls, value: Any) -> Any:
+        """`routing: {dms: [rules], ims: [rules]}` (docs/architecture.md §3), or a bare list of DMS rules."""
+        if not isinstance(value, dict) or not isinstance(value.get("routing"), dict):
+            return value
+        routing = value["routing"]
+        unknown = set(routing) - {"dms", "ims"}
+        if unknown:
+            raise ValueError(f"routing: only 'dms' and 'ims' rules exist, not {', '.join(sorted(unknown))}")
+        return {**value, "routing": routing.get("dms") or [], "imsRouting": routing.get("ims") or []}
 
     @field_validator("ims_adapters")
     @classmethod
@@ -91,17 +115,6 @@ class GatewayConfig(_ConfigModel):
         for adapter in value:
             if "namespaces" in adapter.model_fields_set:
                 raise ValueError(f"imsAdapters '{adapter.id}': namespaces apply to DMS backends only")
-        return value
-
-    @field_validator("routing", mode="before")
-    @classmethod
-    def _dms_routing(cls, value: Any) -> Any:
-        """`routing: {dms: [rules]}` (docs/architecture.md §3) or a bare list of DMS rules."""
-        if isinstance(value, dict):
-            unknown = set(value) - {"dms"}
-            if unknown:
-                raise ValueError(f"routing: only 'dms' rules exist, not {', '.join(sorted(unknown))}")
-            return value.get("dms") or []
         return value
 
     def namespace_policies(self) -> dict[str, NamespacePolicy]:

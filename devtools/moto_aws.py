@@ -21,6 +21,13 @@ moto 5 refuses two things AWS accepts, and drops one thing AWS applies, when Cha
   `poll_inventory` or `poll_deployments` (what `infra.post_deploy` does once per deploy) answers what those handlers
   answer for a site with nothing new (their code is run for real by the functional tests); every other invoke is
   moto's own.
+- moto's EKS node groups are `ACTIVE` the moment they are created and gone the moment they are deleted, because
+  nothing launches their nodes. On a cluster tagged `kubesim.netweave.io/node-controller: kubesim`, whose nodes
+  kubesim's node-group controller plays (devtools/kubesim/controllers/nodegroups.py), a node group goes through
+  EKS's states instead: `CREATING` on creation, `UPDATING` on a scaling change, `DELETING` on deletion, each until
+  the controller reports the nodes joined or gone on `POST /moto-api/netweave/nodegroup-status`; as in EKS, a node
+  group that is not `ACTIVE` refuses a configuration update (ResourceInUseException). `POST
+  /moto-api/netweave/cluster-endpoint` points such a cluster's endpoint and CA at the simulated API server.
 Also, like every AWS account, it has the AWS managed IAM policies (`MOTO_IAM_LOAD_MANAGED_POLICIES`): the guide
 attaches `AmazonAPIGatewayPushToCloudWatchLogs`. Nothing else differs from plain `moto_server`: every refusal moto
 copies from AWS stays a refusal.
@@ -70,6 +77,7 @@ def patch_moto() -> None:
     _patch_change_set_outputs()
     _patch_redeployment()
     _patch_poll_invokes()
+    patch_nodegroup_lifecycle()
 
 
 # What the poll handlers answer when the site has not changed (chalicelib/handlers: inventory.scheduled_poll,
@@ -132,6 +140,97 @@ def _patch_change_set_outputs() -> None:
         stack.output_map = stack._create_output_map()
 
     models.ChangeSet.apply = apply  # type: ignore[method-assign]
+
+
+CONTROLLER_TAG = "kubesim.netweave.io/node-controller"  # on an EKS cluster whose nodes kubesim plays
+_NODEGROUP_STATUS_PATH = "/moto-api/netweave/nodegroup-status"
+_CLUSTER_ENDPOINT_PATH = "/moto-api/netweave/cluster-endpoint"
+
+
+def _controlled(backend: Any, cluster_name: str) -> bool:
+    cluster = backend.clusters.get(cluster_name)
+    return cluster is not None and cluster.tags.get(CONTROLLER_TAG) == "kubesim"
+
+
+def patch_nodegroup_lifecycle() -> None:
+    """EKS's node group states on clusters kubesim plays (module docstring). Idempotent."""
+    from moto.eks import exceptions, models
+    from moto.moto_api._internal import urls
+
+    backend = models.EKSBackend
+    if getattr(backend, "_netweave_lifecycle", False):
+        return
+    backend._netweave_lifecycle = True  # type: ignore[attr-defined]
+    create, update, delete = backend.create_nodegroup, backend.update_nodegroup_config, backend.delete_nodegroup
+
+    def create_nodegroup(self: Any, cluster_name: str, *args: Any, **kwargs: Any) -> Any:
+        group = create(self, cluster_name, *args, **kwargs)
+        if _controlled(self, cluster_name):
+            group.status = "CREATING"
+        return group
+
+    def update_nodegroup_config(self: Any, cluster_name: str, nodegroup_name: str, *args: Any, **kwargs: Any) -> Any:
+        group = self.clusters.get(cluster_name) and self.clusters[cluster_name].nodegroups.get(nodegroup_name)
+        if group and _controlled(self, cluster_name) and group.status != "ACTIVE":
+            raise exceptions.ResourceInUseException(
+                clusterName=cluster_name, nodegroupName=nodegroup_name, addonName=None,
+                message=f"Nodegroup cannot be updated as it is currently not in Active State ({group.status})")
+        result = update(self, cluster_name, nodegroup_name, *args, **kwargs)
+        if group and _controlled(self, cluster_name) and kwargs.get("scaling_config"):
+            group.status = "UPDATING"
+        return result
+
+    def delete_nodegroup(self: Any, cluster_name: str, nodegroup_name: str) -> Any:
+        if not _controlled(self, cluster_name) or nodegroup_name not in self.clusters[cluster_name].nodegroups:
+            return delete(self, cluster_name, nodegroup_name)
+        group = self.clusters[cluster_name].nodegroups[nodegroup_name]
+        group.status = "DELETING"  # listed until the controller reports its nodes gone
+        return group
+
+    backend.create_nodegroup = create_nodegroup  # type: ignore[method-assign]
+    backend.update_nodegroup_config = update_nodegroup_config  # type: ignore[method-assign]
+    backend.delete_nodegroup = delete_nodegroup  # type: ignore[method-assign]
+    urls.url_paths["{0}" + _NODEGROUP_STATUS_PATH] = _nodegroup_status
+    urls.url_paths["{0}" + _CLUSTER_ENDPOINT_PATH] = _cluster_endpoint
+
+
+def _eks_cluster(body: dict[str, Any]) -> Any:
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.eks.models import eks_backends
+
+    backend = eks_backends[body.get("account") or DEFAULT_ACCOUNT_ID][body["region"]]
+    return backend.clusters.get(body["cluster"])
+
+
+def _nodegroup_status(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
+    """The controller's report: `{region, cluster, nodegroup, status}`; status `DELETED` removes the node group."""
+    import json
+
+    body = json.loads(request.data or b"{}")
+    cluster = _eks_cluster(body)
+    group = cluster.nodegroups.get(body["nodegroup"]) if cluster else None
+    if group is None:
+        return 404, {}, json.dumps({"message": "no such node group"})
+    if body["status"] == "DELETED":
+        cluster.nodegroups.pop(body["nodegroup"])
+        cluster.nodegroup_count -= 1
+    else:
+        group.status = body["status"]
+        group.health = {"issues": body.get("issues", [])}
+    return 200, {}, json.dumps({"status": body["status"]})
+
+
+def _cluster_endpoint(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
+    """`{region, cluster, endpoint, certificateAuthority}`: the cluster's API server is the simulated one."""
+    import json
+
+    body = json.loads(request.data or b"{}")
+    cluster = _eks_cluster(body)
+    if cluster is None:
+        return 404, {}, json.dumps({"message": "no such cluster"})
+    cluster.endpoint = body["endpoint"]
+    cluster.certificate_authority = {"data": body.get("certificateAuthority", "")}
+    return 200, {}, json.dumps({"endpoint": cluster.endpoint})
 
 
 def main(argv: list[str] | None = None) -> int:

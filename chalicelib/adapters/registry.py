@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from typing import Generic, Literal, TypeVar, cast
+from typing import Any, Generic, Literal, TypeVar, cast
 
 from chalicelib.domain.capabilities import Capable
 from chalicelib.domain.errors import ConfigurationError, NotFound
-from chalicelib.settings import AdapterConfig, RoutingRule
+from chalicelib.settings import AdapterConfig, PoolRoutingRule, RoutingRule
 
 Kind = Literal["ims", "dms"]
 AdapterT = TypeVar("AdapterT", bound=Capable)
@@ -29,13 +29,17 @@ class AdapterRegistry(Generic[AdapterT]):
         configs: list[AdapterConfig],
         factories: Mapping[str, Factory[AdapterT]],
         routing: list[RoutingRule] | None = None,
+        pool_routing: list[PoolRoutingRule] | None = None,
+        pool_types: frozenset[str] = frozenset(),
     ) -> None:
         self.kind = kind
         self._configs = {c.id: c for c in configs}
         self._factories = dict(factories)
         self._adapters: dict[str, AdapterT] = {}
         self._routing = routing or []
+        self._pool_routing = pool_routing or []
         self._validate(configs)
+        self._validate_pool_routing(pool_types)
         defaults = [c.id for c in configs if c.default]
         self.default_id = defaults[0] if defaults else (configs[0].id if configs else None)
 
@@ -53,6 +57,16 @@ class AdapterRegistry(Generic[AdapterT]):
         for rule in self._routing:
             if rule.adapter not in self._configs:
                 raise ConfigurationError(f"routing rule names unknown {self.kind} adapter '{rule.adapter}'")
+
+    def _validate_pool_routing(self, pool_types: frozenset[str]) -> None:
+        """`routing.ims` rules may name only backends whose type can create pools (`pool_types`)."""
+        for rule in self._pool_routing:
+            config = self._configs.get(rule.adapter)
+            if config is None:
+                raise ConfigurationError(f"routing.ims rule names unknown ims adapter '{rule.adapter}'")
+            if config.type not in pool_types:
+                raise ConfigurationError(f"routing.ims rule names ims adapter '{rule.adapter}' of type "
+                                         f"'{config.type}', which cannot create resource pools")
 
     @property
     def ids(self) -> list[str]:
@@ -98,3 +112,15 @@ class AdapterRegistry(Generic[AdapterT]):
                 continue
             return self.get(rule.adapter)
         return self.get()
+
+    def route_pool(self, location: str | None, extensions: Mapping[str, Any]) -> str | None:
+        """The backend id the first matching `routing.ims` rule names for a new pool, or None (the default)."""
+        for rule in self._pool_routing:
+            if rule.location is not None and rule.location != location:
+                continue
+            if rule.location_prefix is not None and not (location or "").startswith(rule.location_prefix):
+                continue
+            if any(key not in extensions or extensions[key] != value for key, value in rule.extensions.items()):
+                continue
+            return rule.adapter
+        return None

@@ -28,8 +28,10 @@ class PoolCreate(BaseModel):
     name: str = Field(min_length=1, max_length=63)
     description: str | None = None
     location: str | None = None
-    backend: str | None = Field(default=None, description="IMS adapter id; default: the default IMS backend")
-    extensions: dict[str, Any] = Field(default_factory=dict, description="instanceType, replicas, clusterName, ...")
+    backend: str | None = Field(default=None, description="IMS adapter id (as extensions.imsAdapter); default: "
+                                "the first matching routing.ims rule, else the default IMS backend")
+    extensions: dict[str, Any] = Field(default_factory=dict, description="instanceType, replicas, cpuPinning, "
+                                       "imsAdapter, clusterName, ...")
 
 
 class PoolChange(BaseModel):

@@ -18,6 +18,9 @@ DEPLOYMENT_LABEL = "netweave.io/deployment-id"  # label (Kubernetes) whose value
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"  # the well-known label, for people and `kubectl get -l`
 MANAGED_BY = "netweave"
 MANAGED_BY_TAG = "netweave.io/managed-by"  # AWS tag on the node groups netweave creates (value MANAGED_BY)
+# Node label naming the one IMS backend that lists the node (docs/aws-backend.md, "Nodes of node groups"): the node
+# groups the `aws` backend creates put it on their nodes, and every other backend leaves such nodes out.
+IMS_ADAPTER_LABEL = "netweave.io/ims-adapter"
 
 
 class NotOwned(Conflict):

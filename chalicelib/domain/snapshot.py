@@ -49,7 +49,17 @@ def diff(stored: dict[ObjectKey, StoredEntry], current: list[InventoryObject]) -
     for key, entry in stored.items():
         if key not in seen:
             changes.append(Change(ChangeType.DELETED, key, None, entry.hash))
-    return changes
+    return sorted(changes, key=_phase)
+
+
+def _phase(change: Change) -> int:
+    """The order a poll's changes are published in (docs/subscriptions.md, "Pool ready"): new pools, types and
+    managers first, then every change of a resource, then the modifications of the others, then their deletions.
+    So a pool's creation precedes its nodes' and a pool modified in the same poll as its nodes (its `readyNodes`
+    reaching `desiredNodes`) is announced after them. The sort is stable: within a phase, the backend's order."""
+    if change.key[0] == ObjectType.RESOURCE.value:
+        return 1
+    return {ChangeType.CREATED: 0, ChangeType.MODIFIED: 2}.get(change.change_type, 3)
 
 
 # Objects an SMO is notified about (docs/o2-conventions.md §4: objectType values); alarm dictionaries are served,

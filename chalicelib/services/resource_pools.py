@@ -13,7 +13,7 @@ from typing import Any, cast
 from chalicelib.adapters.ims.port import InventoryContext, InventoryRegistry, PoolManager, PoolRequest
 from chalicelib.adapters.store.inventory_store import InventoryStore
 from chalicelib.domain.capabilities import Capability, require
-from chalicelib.domain.errors import UnprocessableContent
+from chalicelib.domain.errors import BadRequest, UnprocessableContent
 from chalicelib.domain.inventory import ObjectType
 from chalicelib.services.inventory_query import find
 
@@ -54,10 +54,19 @@ def check_limits(request: PoolRequest, limits: PoolLimits, creating: bool) -> No
                                 f"gateway; allowed: {allowed}")
 
 
+def choose_backend(registry: InventoryRegistry, request: PoolRequest, backend_id: str | None) -> str | None:
+    """IMS routing (docs/architecture.md §3): a backend named by the request (`backend`, or `extensions.imsAdapter`)
+    wins; else the first matching `routing.ims` rule; else None, the default backend."""
+    named = backend_id or request.extensions.get("imsAdapter")
+    if named is not None and not isinstance(named, str):
+        raise BadRequest("extensions.imsAdapter must be a string")
+    return named or registry.route_pool(request.location, request.extensions)
+
+
 def create_pool(registry: InventoryRegistry, context: InventoryContext, request: PoolRequest, backend_id: str | None,
                 trigger_poll: PollTrigger, limits: PoolLimits | None = None) -> dict[str, Any]:
     check_limits(request, limits or PoolLimits(), creating=True)
-    adapter = registry.get(backend_id)
+    adapter = registry.get(choose_backend(registry, request, backend_id))
     require(adapter, Capability.POOL_MANAGEMENT)
     pool = cast(PoolManager, adapter).create_resource_pool(request, context)
     trigger_poll(adapter.adapter_id)

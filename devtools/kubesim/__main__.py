@@ -10,6 +10,7 @@ import sys
 import time
 
 from devtools.kubesim import kubeconfig
+from devtools.kubesim.controllers.nodegroups import NodeGroupSettings
 from devtools.kubesim.runner import build
 
 
@@ -32,7 +33,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 async def serve(args: argparse.Namespace) -> None:
     started = time.monotonic()
-    server = build(args.seed, args.nodes, args.ready_delay, args.host, args.port, args.access_log, args.tls)
+    # KUBESIM_EKS_ENDPOINT/KUBESIM_EKS_CLUSTER: also play EKS's node-group controller (controllers/nodegroups.py)
+    server = build(args.seed, args.nodes, args.ready_delay, args.host, args.port, args.access_log, args.tls,
+                   node_groups=NodeGroupSettings.from_env())
     await server.start()
     kubeconfig.write(args.kubeconfig, server.url, ca_pem=server.ca_pem)
     for spec in args.service_account_kubeconfig:

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from devtools.kubesim import kubeconfig
 from devtools.kubesim.cluster import Cluster
 from devtools.kubesim.controllers import ControllerManager
+from devtools.kubesim.controllers.nodegroups import NodeGroupSettings
 from devtools.kubesim.seed import FAR_EDGE, GENERAL, NODES, POOL_LABEL, make_node, seed_cluster
 from devtools.kubesim.server import Server
 
@@ -27,10 +28,11 @@ Obj = dict[str, Any]
 
 
 def build(seed: str = "demo", nodes: int | None = None, ready_delay: float = 0.0, host: str = "127.0.0.1",
-          port: int = 0, access_log: bool = False, tls: bool = False) -> Server:
+          port: int = 0, access_log: bool = False, tls: bool = False,
+          node_groups: NodeGroupSettings | None = None) -> Server:
     """Create a seeded cluster with its controllers and an (unstarted) server. Call on the loop's thread."""
     cluster = Cluster(seed)
-    manager = ControllerManager(cluster, ready_delay)
+    manager = ControllerManager(cluster, ready_delay, node_groups)
     seed_cluster(cluster, seed, nodes)
     manager.drain_now()  # seeded workloads (CoreDNS) are running before the first request
     return Server(cluster, manager, host, port, access_log, tls)
@@ -132,7 +134,7 @@ class KubeSim:
 
 def start_kubesim(port: int = 0, host: str = "127.0.0.1", seed: str = "demo", nodes: int | None = None,
                   kubeconfig_path: str | os.PathLike[str] | None = None, ready_delay: float = 0.0,
-                  timeout: float = 60.0, tls: bool = False) -> KubeSim:
+                  timeout: float = 60.0, tls: bool = False, node_groups: NodeGroupSettings | None = None) -> KubeSim:
     """Start kubesim in a daemon thread; ``port=0`` picks a free port. Returns once it is serving."""
     loop = asyncio.new_event_loop()
     started = threading.Event()
@@ -141,7 +143,7 @@ def start_kubesim(port: int = 0, host: str = "127.0.0.1", seed: str = "demo", no
     def main() -> None:
         asyncio.set_event_loop(loop)
         try:
-            server = build(seed, nodes, ready_delay, host, port, tls=tls)
+            server = build(seed, nodes, ready_delay, host, port, tls=tls, node_groups=node_groups)
             loop.run_until_complete(server.start())
             box["server"] = server
         except BaseException as exc:  # surfaced to the caller below

@@ -25,6 +25,7 @@ import httpx
 from chalicelib import resources
 from chalicelib.settings import settings_from_environment
 from devtools.chart_repo import DEMO_CHARTS, BucketFront, ChartRepository, build_repository
+from devtools.localstack import eks
 from devtools.localstack.provision import provision
 from devtools.token import local_secret, mint_token
 
@@ -158,7 +159,8 @@ def start(args: argparse.Namespace, stack: Stack) -> dict[str, str]:
     # CloudFront would: the local ArgoCD backend's chartRepositoryUrl (config/gateway.yaml).
     stack.bucket_front = BucketFront(_s3(env), settings_from_environment(env).bucket_name(resources.PACKAGES_BUCKET))
     env["NETWEAVE_ARCHIVE_REPOSITORY_URL"] = stack.bucket_front.url
-    stack.spawn("moto", [python, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(args.moto_port)], env)
+    # moto with EKS's node group states (devtools/moto_aws.py), so pools created on the local stack provision
+    stack.spawn("moto", [python, "-m", "devtools.moto_aws", "--host", "127.0.0.1", "--port", str(args.moto_port)], env)
     stack.wait_until("moto", _http_ok(f"{moto_url}/moto-api/data.json"))
     _provision(env)
     if os.environ.get("KUBECONFIG"):
@@ -166,12 +168,15 @@ def start(args: argparse.Namespace, stack: Stack) -> dict[str, str]:
     else:
         _require_free(args.kube_port, "kubesim")
         kubeconfig = str(args.state_dir / "kubeconfig")
+        region = env["AWS_DEFAULT_REGION"]
+        eks.create_cluster(_session(env), region)  # the EKS cluster kubesim stands for (the `edge-aws` backend)
         stack.spawn(
             "kubesim",
             [python, "-m", "devtools.kubesim", "--port", str(args.kube_port), "--kubeconfig", kubeconfig],
-            env,
+            {**env, **eks.kubesim_environment(moto_url, region)},
         )
         stack.wait_until("kubesim", _http_ok(f"http://127.0.0.1:{args.kube_port}/version"))
+        eks.point_at_kubesim(moto_url, region, kubeconfig)
     env["KUBECONFIG"] = kubeconfig
     redfish = _start_redfish(args, stack, env)
     api_url = f"http://127.0.0.1:{args.api_port}"
@@ -220,11 +225,27 @@ def _start_redfish(args: argparse.Namespace, stack: Stack, env: dict[str, str]) 
     return str(ready["aggregator"])
 
 
-def _s3(env: dict[str, str]) -> Any:
+def _session(env: dict[str, str]) -> Any:
+    """A boto3 session with the stack's credentials; its clients need `endpoint_url=env["AWS_ENDPOINT_URL"]`."""
     import boto3
 
-    return boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name=env["AWS_DEFAULT_REGION"],
-                        aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+    session = boto3.session.Session(region_name=env["AWS_DEFAULT_REGION"], aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                                    aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+    return _Endpoint(session, env["AWS_ENDPOINT_URL"])
+
+
+class _Endpoint:
+    """A session whose clients talk to the local stack's moto."""
+
+    def __init__(self, session: Any, url: str) -> None:
+        self._session, self._url = session, url
+
+    def client(self, service: str) -> Any:
+        return self._session.client(service, endpoint_url=self._url)
+
+
+def _s3(env: dict[str, str]) -> Any:
+    return _session(env).client("s3")
 
 
 def _describe(charts: tuple[tuple[str, str], ...]) -> str:

@@ -23,7 +23,7 @@ from tests.waiting import wait_until
 pytestmark = pytest.mark.xdist_group("lifecycle")
 
 # What each service's command line carries (devtools/localstack/run.py starts them).
-SERVICES = {"moto": "moto.server", "kubesim": "devtools.kubesim", "api": "devtools.localstack.api_server",
+SERVICES = {"moto": "devtools.moto_aws", "kubesim": "devtools.kubesim", "api": "devtools.localstack.api_server",
             "pump": "devtools.localstack.pump"}
 STOP_SECONDS = 20  # the stack gives its children 5 s before it kills them; the rest is slack for a busy machine
 _LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp

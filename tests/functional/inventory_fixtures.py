@@ -14,6 +14,7 @@ import boto3
 from chalicelib.bootstrap import Components
 from chalicelib.settings import settings_from_environment
 from devtools.kubesim import KubeSim, start_kubesim
+from devtools.kubesim.controllers.nodegroups import NodeGroupSettings
 from devtools.localstack.provision import provision
 
 
@@ -27,12 +28,14 @@ class Site:
 
 
 def site_environment(tmp_dir: Path, nodes: int | None = None, adapter_id: str = "site-a",
-                     more_adapters: str = "", stage: str | None = None) -> Iterator[Site]:
+                     more_adapters: str = "", stage: str | None = None,
+                     node_groups: NodeGroupSettings | None = None) -> Iterator[Site]:
     """kubesim + a gateway.yaml naming it + tables of a stage of their own (other tests' backends stay out).
 
     `stage="dev"` reuses the session's tables and queues: needed where app.py's event-source decorators (whose
-    queue names are fixed when app.py is imported) must see the test's messages."""
-    kubesim = start_kubesim(nodes=nodes)
+    queue names are fixed when app.py is imported) must see the test's messages. `node_groups`: kubesim also plays
+    EKS's node-group controller for that cluster."""
+    kubesim = start_kubesim(nodes=nodes, node_groups=node_groups)
     kubeconfig = kubesim.write_kubeconfig(tmp_dir / "kubeconfig")
     gateway_file = tmp_dir / "gateway.yaml"
     gateway_file.write_text(

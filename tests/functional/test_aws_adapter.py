@@ -18,6 +18,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from chalicelib.adapters.ims.aws import AwsInventoryAdapter
+from chalicelib.adapters.ims.aws_pools import PoolNotHonoured
 from chalicelib.adapters.ims.port import InventoryContext, PoolRequest
 from chalicelib.bootstrap import IMS_ADAPTER_TYPES
 from chalicelib.domain.capabilities import Capability
@@ -196,8 +197,10 @@ def test_unknown_pool_id_is_not_found(world: World) -> None:
 
 def test_bad_requests_name_the_field_and_create_nothing(world: World) -> None:
     adapter = make_adapter()
+    with pytest.raises(PoolNotHonoured, match=r"extensions\.instanceType"):  # well formed, but EC2 has no such type
+        adapter.create_resource_pool(PoolRequest(name="p1", extensions={"instanceType": "z9.bogus", "replicas": 1}),
+                                     CONTEXT)
     cases = [
-        (PoolRequest(name="p1", extensions={"instanceType": "z9.bogus", "replicas": 1}), r"extensions\.instanceType"),
         (PoolRequest(name="bad name", extensions={"instanceType": "m5.large"}), r"^name"),
         (PoolRequest(name="du-pool\n", extensions={"instanceType": "m5.large"}), r"^name"),
         (PoolRequest(name="p1", extensions={"instanceType": "m5.large", "replicas": -1}), r"extensions\.replicas"),

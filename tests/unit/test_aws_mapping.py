@@ -140,7 +140,8 @@ def test_node_group_becomes_a_pool() -> None:
     ext = doc["extensions"]
     assert ext["instanceTypes"] == ["m5.large"] and ext["instanceType"] == "m5.large" and ext["replicas"] == 2
     assert ext["scalingConfig"] == {"minSize": 1, "maxSize": 3, "desiredSize": 2}
-    assert (ext["status"], ext["capacityType"], ext["clusterName"]) == ("ACTIVE", "ON_DEMAND", "edge")
+    assert (ext["status"], ext["nodegroupStatus"], ext["desiredNodes"]) == ("ready", "ACTIVE", 2)
+    assert (ext["capacityType"], ext["clusterName"]) == ("ON_DEMAND", "edge")
     assert ext["deploymentManagerId"] == m.deployment_manager_id(ADAPTER, CLUSTER_ARN)
     assert "labels" not in ext  # empty labels are left out rather than emitted as {}
     assert "healthIssues" not in ext  # a healthy node group

@@ -87,7 +87,7 @@ def test_a_backend_that_cannot_deploy_is_501_at_create(tmp_path: Path) -> None:
         create(built, package, "h", deployment_type="gitops")
 
 
-def test_routing_accepts_only_dms_rules() -> None:
-    with pytest.raises(ValueError, match="only 'dms' rules"):
-        GatewayConfig.model_validate({"routing": {"ims": []}})
+def test_routing_accepts_only_dms_and_ims_rules() -> None:
+    with pytest.raises(ValueError, match="only 'dms' and 'ims' rules"):
+        GatewayConfig.model_validate({"routing": {"alarms": []}})
     assert GatewayConfig.model_validate({"routing": [{"adapter": "x"}]}).routing[0].adapter == "x"

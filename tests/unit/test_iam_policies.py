@@ -104,6 +104,7 @@ TRANSACTION_ITEM_ACTIONS = {"Put": "dynamodb:PutItem", "Update": "dynamodb:Updat
                             "Delete": "dynamodb:DeleteItem", "ConditionCheck": "dynamodb:ConditionCheckItem"}
 IMPLIED_ACTIONS: dict[str, tuple[str, ...]] = {
     "eks:CreateNodegroup": ("iam:PassRole", "eks:TagResource"),
+    "ec2:CreateLaunchTemplate": ("ec2:CreateTags",),  # its TagSpecifications (the cpuPinning template's marker)
     "ssm:GetParameter": ("secretsmanager:GetSecretValue",),
 }
 EVENT_SOURCE_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
@@ -121,6 +122,9 @@ NON_TABLE_RESOURCES: dict[str, tuple[str, ...]] = {
     "eks:DeleteNodegroup": ("arn:aws:eks:*:*:nodegroup/*/*/*",),
     "eks:TagResource": ("arn:aws:eks:*:*:nodegroup/*/*/*",),
     "iam:PassRole": ("arn:aws:iam::*:role/*",),
+    "ec2:CreateLaunchTemplate": ("arn:aws:ec2:*:*:launch-template/*",),
+    "ec2:DeleteLaunchTemplate": ("arn:aws:ec2:*:*:launch-template/*",),
+    "ec2:CreateTags": ("arn:aws:ec2:*:*:launch-template/*",),
     "ec2:DescribeInstances": ("*",),
     "ec2:DescribeInstanceTypes": ("*",),
     "sts:AssumeRole": ("arn:aws:iam::*:role/netweave-*",),

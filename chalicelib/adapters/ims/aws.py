@@ -22,6 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chalicelib.adapters.ims import aws_mapping as mapping
+from chalicelib.adapters.ims import aws_nodes
 from chalicelib.adapters.ims import aws_pools as pools
 from chalicelib.adapters.ims.port import InventoryContext, PoolRequest
 from chalicelib.domain.capabilities import Capability
@@ -34,7 +35,7 @@ from chalicelib.domain.errors import (
     NotFound,
 )
 from chalicelib.domain.inventory import InventoryObject, ResourcePool
-from chalicelib.domain.ownership import MANAGED_BY, MANAGED_BY_TAG, require_pool_owned
+from chalicelib.domain.ownership import IMS_ADAPTER_LABEL, MANAGED_BY, MANAGED_BY_TAG, require_pool_owned
 from chalicelib.observability import logger
 from chalicelib.settings import AdapterConfig
 
@@ -49,6 +50,7 @@ class AwsOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     region: str | None = None
+    endpoint_url: str | None = Field(default=None, alias="endpointUrl")  # EKS/EC2/STS endpoint: moto, locally
     role_arn: str | None = Field(default=None, alias="roleArn")
     clusters: list[str] | None = None
     location: str | None = None
@@ -56,6 +58,9 @@ class AwsOptions(BaseModel):
     node_role_arn: str | None = Field(default=None, alias="nodeRoleArn")
     subnets: list[str] | dict[str, list[str]] | None = None
     default_instance_type: str | None = Field(default=None, alias="defaultInstanceType")
+    # cluster name -> kubeconfig of that cluster: the backend then lists the nodes of the node groups it creates
+    # (and counts their Ready ones) from the cluster itself (docs/aws-backend.md, "Nodes of node groups")
+    kubeconfigs: dict[str, str] = Field(default_factory=dict)
     connect_timeout: float = Field(default=3.0, gt=0, alias="connectTimeout")
     read_timeout: float = Field(default=10.0, gt=0, alias="readTimeout")
     max_attempts: int = Field(default=3, ge=1, alias="maxAttempts")
@@ -83,6 +88,7 @@ class AwsInventoryAdapter:
         )
         self.site = mapping.Site(self.region, self.options.location, self.options.global_location_id)
         self._clients_cache: _Clients | None = None
+        self._node_readers: dict[str, aws_nodes.NodeReader] = {}
 
     @property
     def capabilities(self) -> frozenset[Capability]:
@@ -129,7 +135,7 @@ class AwsInventoryAdapter:
         session = boto3.session.Session(region_name=self.region)
         expires = None
         if self.options.role_arn:
-            sts: Any = session.client("sts", config=config)
+            sts: Any = session.client("sts", config=config, endpoint_url=self.options.endpoint_url or None)
             credentials = sts.assume_role(
                 RoleArn=self.options.role_arn, RoleSessionName=f"netweave-{self.adapter_id}"[:64]
             )["Credentials"]
@@ -140,7 +146,9 @@ class AwsInventoryAdapter:
                 region_name=self.region,
             )
             expires = credentials["Expiration"]
-        return _Clients(session.client("eks", config=config), session.client("ec2", config=config), expires)
+        endpoint = self.options.endpoint_url or None
+        return _Clients(session.client("eks", config=config, endpoint_url=endpoint),
+                        session.client("ec2", config=config, endpoint_url=endpoint), expires)
 
     # ---- reading -----------------------------------------------------------------------------------------------
 
@@ -201,12 +209,26 @@ class AwsInventoryAdapter:
                         infos.update(self._describe_types([name]))
         return infos
 
-    def _views(self) -> list[mapping.ClusterView]:
+    def _views(self, context: InventoryContext) -> list[mapping.ClusterView]:
         clusters = [cluster for name in self._cluster_names() if (cluster := self._cluster(name)) is not None]
-        return [mapping.ClusterView(cluster, self._nodegroups(cluster["name"])) for cluster in clusters]
+        views = []
+        for cluster in clusters:
+            groups = self._nodegroups(cluster["name"])
+            views.append(mapping.ClusterView(cluster, groups, self._cluster_nodes(cluster["name"], groups, context)))
+        return views
+
+    def _cluster_nodes(self, cluster_name: str, groups: list[dict[str, Any]],
+                       context: InventoryContext) -> mapping.ClusterNodes | None:
+        path = self.options.kubeconfigs.get(cluster_name)
+        if path is None:
+            return None
+        reader = self._node_readers.setdefault(cluster_name, aws_nodes.NodeReader(self.adapter_id, cluster_name, path))
+        pool_ids = {str(group["nodegroupName"]): mapping.pool_id(self.adapter_id, group["nodegroupArn"])
+                    for group in groups}
+        return reader.read(context, pool_ids)
 
     def read_inventory(self, context: InventoryContext) -> list[InventoryObject]:
-        views = self._views()
+        views = self._views(context)
         reservations = self._reservations([view.cluster["name"] for view in views])
         infos = self._type_infos(mapping.instance_types_in_use(views, reservations))
         return mapping.build_inventory(self.adapter_id, self.site, context.o_cloud_id, views, reservations, infos)
@@ -269,23 +291,43 @@ class AwsInventoryAdapter:
             raise BadRequest(f"no node role for cluster '{cluster_name}': set option 'nodeRoleArn'")
         return str(role)
 
-    def _check_instance_type(self, instance_type: str) -> None:
+    def _instance_type_info(self, instance_type: str) -> dict[str, Any]:
         try:
-            self._describe_types([instance_type])
+            return self._describe_types([instance_type]).get(instance_type, {})
         except NotFound as error:
-            raise BadRequest(
+            raise pools.PoolNotHonoured(
                 f"extensions.instanceType: unknown EC2 instance type '{instance_type}' in {self.region}"
             ) from error
+
+    def _pin_cpus(self, cluster_name: str, name: str, extra: dict[str, Any]) -> None:
+        """cpuPinning: EKS configures a managed node group's kubelet through a launch template's user data, so
+        netweave creates one (`cpuManagerPolicy: static`) and the node group boots from it; a disk size then
+        belongs to the template too (EKS refuses both). The nodes also carry CPU_PINNING_LABEL for placement."""
+        template = pools.cpu_pinning_template(extra.pop("diskSize", None))
+        tags = [{"ResourceType": "launch-template", "Tags": [{"Key": MANAGED_BY_TAG, "Value": MANAGED_BY}]}]
+        exists = {"InvalidLaunchTemplateName.AlreadyExistsException": Conflict}
+        with self._aws(f"create launch template for node group {name}", **exists):
+            created = self._clients().ec2.create_launch_template(
+                LaunchTemplateName=_template_name(cluster_name, name), LaunchTemplateData=template,
+                TagSpecifications=tags)["LaunchTemplate"]
+        extra["launchTemplate"] = {"id": created["LaunchTemplateId"], "version": str(created["LatestVersionNumber"])}
+        extra["labels"] = {**extra.get("labels", {}), mapping.CPU_PINNING_LABEL: "static"}
 
     def create_resource_pool(self, request: PoolRequest, context: InventoryContext) -> ResourcePool:
         name = pools.validate_name(request.name)
         scaling = pools.create_scaling(pools.requested_replicas(request), request.extensions)
         instance_type = pools.requested_instance_type(request, self.options.default_instance_type)
         extra = pools.optional_create_fields(request.extensions)
+        pinning = pools.requested_cpu_pinning(request.extensions)
         if request.location is not None and not isinstance(request.location, str):
             raise BadRequest("location must be a string")
         cluster = self._target_cluster(request)
-        self._check_instance_type(instance_type)
+        vcpus = self._instance_type_info(instance_type).get("VCpuInfo", {}).get("DefaultVCpus")
+        pools.check_cpu_pinning(pinning, instance_type, vcpus, extra.get("amiType"))
+        # The node group's nodes name this backend, which then lists them (docs/aws-backend.md).
+        extra["labels"] = {**extra.get("labels", {}), IMS_ADAPTER_LABEL: self.adapter_id}
+        if pinning:
+            self._pin_cpus(cluster["name"], name, extra)
         settings = {
             "clusterName": cluster["name"],
             "nodegroupName": name,
@@ -326,6 +368,7 @@ class AwsInventoryAdapter:
         with self._aws(
             f"resize node group {group['nodegroupName']}",
             ResourceNotFoundException=NotFound,
+            ResourceInUseException=Conflict,  # EKS changes a node group only while it is ACTIVE
             InvalidParameterException=BadRequest,
             InvalidRequestException=BadRequest,
         ):
@@ -361,3 +404,13 @@ class AwsInventoryAdapter:
             ResourceInUseException=Conflict,
         ):
             self._clients().eks.delete_nodegroup(clusterName=group["clusterName"], nodegroupName=group["nodegroupName"])
+        if (group.get("launchTemplate") or {}).get("name") == _template_name(group["clusterName"],
+                                                                            group["nodegroupName"]):
+            # The cpuPinning template netweave made for this group; EC2 keeps it for the instances still draining.
+            gone = {"InvalidLaunchTemplateId.NotFound": NotFound}
+            with suppress(NotFound), self._aws("delete launch template", **gone):
+                self._clients().ec2.delete_launch_template(LaunchTemplateId=group["launchTemplate"]["id"])
+
+
+def _template_name(cluster_name: str, nodegroup_name: str) -> str:
+    return f"netweave-{cluster_name}-{nodegroup_name}"[:128]

@@ -24,12 +24,14 @@ from chalicelib.domain.inventory import (
     inventory_object,
     stable_id,
 )
+from chalicelib.domain.ownership import IMS_ADAPTER_LABEL
 from chalicelib.domain.placement import NODE_SELECTOR
 
 CLUSTER_TAG = "eks:cluster-name"  # EKS puts these two tags on every instance of a managed node group
 NODEGROUP_TAG = "eks:nodegroup-name"
 NODEGROUP_LABEL = "eks.amazonaws.com/nodegroup"  # EKS puts it on every node of a managed node group
 LOCATION_TAG = "netweave.io/location"  # where netweave records the O2 location a pool was created with
+CPU_PINNING_LABEL = "netweave.io/cpu-manager-policy"  # node label of a pinned pool's nodes (value: static)
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,30 @@ def cluster_arn_of(nodegroup_arn: str) -> str:
     return f"{head}:cluster/{path.split('/')[0]}"
 
 
-def to_resource_pool(adapter_id: str, nodegroup: Mapping[str, Any], site: Site, o_cloud_id: str) -> ResourcePool:
+# EKS node group status -> the pool's progress (docs/aws-backend.md, "Pool progress")
+_PROGRESS = {"CREATING": "provisioning", "UPDATING": "resizing", "DELETING": "deleting",
+             "CREATE_FAILED": "failed", "DELETE_FAILED": "failed", "DEGRADED": "failed"}
+
+
+def pool_progress(nodegroup: Mapping[str, Any], ready: int | None) -> dict[str, Any]:
+    """`status` (provisioning, resizing, ready, degraded, deleting, failed), `desiredNodes`, and, where the
+    backend sees the cluster's nodes, `readyNodes`. EKS says a node group is ACTIVE once its nodes joined; only
+    with every desired node Ready is the pool ready."""
+    raw = str(nodegroup.get("status") or "ACTIVE")
+    desired = int(nodegroup.get("scalingConfig", {}).get("desiredSize", 0))
+    issues = (nodegroup.get("health") or {}).get("issues") or []
+    status = _PROGRESS.get(raw, "ready")
+    reason = None
+    if status == "failed":
+        reason = "; ".join(str(issue.get("message") or issue.get("code")) for issue in issues) or f"node group {raw}"
+    elif status == "ready" and ready is not None and ready != desired:
+        status, reason = "degraded", f"{ready} of {desired} nodes Ready"
+    return _compact({"status": status, "statusReason": reason, "desiredNodes": desired, "readyNodes": ready,
+                     "nodegroupStatus": raw})
+
+
+def to_resource_pool(adapter_id: str, nodegroup: Mapping[str, Any], site: Site, o_cloud_id: str,
+                     ready: int | None = None) -> ResourcePool:
     location = site.location_of(nodegroup.get("tags", {}))
     instance_types = list(nodegroup.get("instanceTypes", []))
     scaling = dict(nodegroup.get("scalingConfig", {}))
@@ -159,7 +184,8 @@ def to_resource_pool(adapter_id: str, nodegroup: Mapping[str, Any], site: Site, 
                 "instanceType": instance_types[0] if instance_types else None,
                 "replicas": scaling.get("desiredSize"),
                 "scalingConfig": scaling,
-                "status": nodegroup.get("status"),
+                **pool_progress(nodegroup, ready),
+                "cpuPinning": True if (nodegroup.get("labels") or {}).get(CPU_PINNING_LABEL) else None,
                 "capacityType": nodegroup.get("capacityType"),
                 "amiType": nodegroup.get("amiType"),
                 "labels": nodegroup.get("labels") or None,
@@ -269,11 +295,22 @@ def profile(cluster: Mapping[str, Any], region: str) -> dict[str, Any] | None:
 
 
 @dataclass(frozen=True)
+class ClusterNodes:
+    """The Kubernetes nodes of a cluster's claiming node groups, as the backend read them from the cluster."""
+
+    resources: Mapping[str, list[InventoryObject]]  # node group name -> its node resources (and their components)
+    ready: Mapping[str, int]  # node group name -> how many of its nodes are Ready
+    support: list[InventoryObject]  # the resource types and alarm dictionaries those resources refer to
+
+
+@dataclass(frozen=True)
 class ClusterView:
-    """One EKS cluster as `describe_cluster` gives it, with its node groups as `describe_nodegroup` gives them."""
+    """One EKS cluster as `describe_cluster` gives it, with its node groups as `describe_nodegroup` gives them, and
+    its nodes where the backend reads them (option `kubeconfigs`)."""
 
     cluster: Mapping[str, Any]
     nodegroups: Sequence[Mapping[str, Any]]
+    nodes: ClusterNodes | None = None
 
 
 Owned = dict[tuple[str, str], list[tuple[Mapping[str, Any], str | None]]]
@@ -300,6 +337,18 @@ def instance_types_in_use(clusters: Iterable[ClusterView], reservations: Iterabl
     return names | {name for name in used if name}
 
 
+def claims_nodes(nodegroup: Mapping[str, Any], adapter_id: str) -> bool:
+    """The node group puts `netweave.io/ims-adapter=<this backend>` on its nodes: the backend lists the group's
+    Kubernetes nodes as its resources (ClusterView.nodes), not its EC2 instances."""
+    return (nodegroup.get("labels") or {}).get(IMS_ADAPTER_LABEL) == adapter_id
+
+
+def _node_counts(view: ClusterView, group: Mapping[str, Any]) -> int | None:
+    if view.nodes is None:
+        return None
+    return view.nodes.ready.get(str(group["nodegroupName"]), 0)
+
+
 def build_inventory(
     adapter_id: str,
     site: Site,
@@ -309,7 +358,8 @@ def build_inventory(
     type_infos: Mapping[str, Mapping[str, Any]],
 ) -> list[InventoryObject]:
     """Types, then per cluster its deployment manager, pools and resources. Instances whose node group is not
-    listed (self-managed nodes, a node group being deleted) belong to no pool and are left out."""
+    listed (self-managed nodes, a node group being deleted) belong to no pool and are left out, as are the instances
+    of node groups whose nodes the backend reads from the cluster (`claims_nodes`): those nodes are the resources."""
     owned = instances_by_nodegroup(reservations)
     types = [to_resource_type(adapter_id, name, type_infos.get(name))
              for name in sorted(instance_types_in_use(clusters, reservations))]
@@ -322,13 +372,18 @@ def build_inventory(
         locations: list[str] = []
         children: list[InventoryObject] = []
         for group in view.nodegroups:
-            pool = to_resource_pool(adapter_id, group, site, o_cloud_id)
+            pool = to_resource_pool(adapter_id, group, site, o_cloud_id, _node_counts(view, group))
             locations.append(pool.global_location_id)
             children.append(inventory_object(pool))
+            if view.nodes is not None and claims_nodes(group, adapter_id):
+                children += view.nodes.resources.get(str(group["nodegroupName"]), [])
+                continue
             for instance, owner in owned.get((cluster["name"], group["nodegroupName"]), []):
                 members.append(instance)
                 asset = instance_arn(instance, owner, site.region, partition)
                 children.append(inventory_object(to_resource(adapter_id, instance, pool.resource_pool_id, asset)))
         manager = to_deployment_manager(adapter_id, cluster, site, o_cloud_id, locations, capacity(members, type_infos))
         objects += [inventory_object(manager), *children]
+        if view.nodes is not None:
+            objects += view.nodes.support
     return objects

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.adapters.ims.port import PoolRequest
-from chalicelib.domain.errors import BadRequest
+from chalicelib.domain.errors import BadRequest, UnprocessableContent
 
 # EKS node group names: 1-63 characters, a letter or digit first, then letters, digits, '-' and '_'.
 NODEGROUP_NAME = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_-]{0,62}$")
@@ -106,3 +106,70 @@ def optional_create_fields(extensions: Mapping[str, Any]) -> dict[str, Any]:
             raise BadRequest("extensions.labels must be an object of strings")
         fields["labels"] = dict(labels)
     return fields
+
+
+class PoolNotHonoured(UnprocessableContent):
+    """A well-formed pool request EKS cannot carry out as asked (docs/aws-backend.md, "The seed's pool body")."""
+
+    slug = "pool-not-honoured"
+
+
+# The static CPU manager policy is a Linux kubelet feature; Windows nodes have no CPU manager.
+_NO_CPU_MANAGER = ("WINDOWS_",)
+_USER_DATA_BOUNDARY = "NETWEAVE"
+
+
+def requested_cpu_pinning(extensions: Mapping[str, Any]) -> bool:
+    value = extensions.get("cpuPinning", False)
+    if not isinstance(value, bool):
+        raise PoolNotHonoured("extensions.cpuPinning must be true or false")
+    return value
+
+
+def check_cpu_pinning(pinning: bool, instance_type: str, vcpus: int | None, ami_type: str | None) -> None:
+    """Refuse pinning where the kubelet cannot pin: no CPU manager (Windows), or no CPU left to pin (one vCPU stays
+    with the system)."""
+    if not pinning:
+        return
+    if ami_type and ami_type.startswith(_NO_CPU_MANAGER):
+        raise PoolNotHonoured(f"extensions.cpuPinning: amiType {ami_type} has no static CPU manager policy")
+    if vcpus is not None and vcpus < 2:
+        raise PoolNotHonoured(f"extensions.cpuPinning: instance type {instance_type} has {vcpus} vCPU; pinning needs "
+                              "at least 2 (one stays reserved for the system)")
+
+
+def cpu_pinning_user_data() -> str:
+    """The user data of the launch template a pinned pool's nodes boot with: an Amazon Linux 2023 `NodeConfig`
+    (nodeadm) setting the kubelet's `cpuManagerPolicy: static` and reserving one CPU for the system, which the
+    static policy requires. MIME multi-part, as EKS merges it with its own bootstrap part."""
+    node_config = "\n".join([
+        "apiVersion: node.eks.aws/v1alpha1",
+        "kind: NodeConfig",
+        "spec:",
+        "  kubelet:",
+        "    config:",
+        "      cpuManagerPolicy: static",
+        "      reservedSystemCPUs: \"0\"",
+    ])
+    return "\n".join([
+        "MIME-Version: 1.0",
+        f'Content-Type: multipart/mixed; boundary="{_USER_DATA_BOUNDARY}"',
+        "",
+        f"--{_USER_DATA_BOUNDARY}",
+        "Content-Type: application/node.eks.aws",
+        "",
+        node_config,
+        "",
+        f"--{_USER_DATA_BOUNDARY}--",
+        "",
+    ])
+
+
+def cpu_pinning_template(disk_size: int | None) -> dict[str, Any]:
+    """The launch template data of a pinned pool: the user data above, and the disk size EKS then wants here."""
+    import base64
+
+    template: dict[str, Any] = {"UserData": base64.b64encode(cpu_pinning_user_data().encode()).decode()}
+    if disk_size is not None:
+        template["BlockDeviceMappings"] = [{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": disk_size}}]
+    return template

@@ -48,6 +48,8 @@ class KubernetesOptions(BaseModel):
     cordon_alarm_seconds: int = Field(default=3600, alias="cordonAlarmSeconds", ge=0)
     name: str | None = None
     description: str | None = None
+    # Only the nodes this label selector matches (the `aws` backend reads its node groups' nodes this way).
+    node_label_selector: str | None = Field(default=None, alias="nodeLabelSelector")
 
 
 @dataclass(frozen=True)
@@ -278,8 +280,10 @@ class KubernetesInventoryAdapter:
         from kubernetes import client as k8s
 
         core = k8s.CoreV1Api(api_client)
+        selector = {"label_selector": self.options.node_label_selector} if self.options.node_label_selector else {}
         return self._list_all(lambda token: core.list_node(
-            limit=self.options.page_size, _continue=token, _request_timeout=self._timeout(), _preload_content=False))
+            limit=self.options.page_size, _continue=token, _request_timeout=self._timeout(), _preload_content=False,
+            **selector))
 
     def _list_hardware(self, api_client: Any) -> dict[str, list[dict[str, Any]]]:
         """The hardware operators' per-node objects (docs/kubernetes-backend.md "Child resources"). Each is

@@ -39,6 +39,7 @@ from chalicelib.domain.inventory import (
     inventory_object,
     stable_id,
 )
+from chalicelib.domain.ownership import IMS_ADAPTER_LABEL as CLAIM_LABEL
 from chalicelib.domain.placement import NODE_SELECTOR
 
 Node = Mapping[str, Any]
@@ -357,6 +358,13 @@ def deployment_manager(nodes: list[NodeFacts], settings: ClusterSettings, pools:
     )
 
 
+def claimed_by(node: Node) -> str | None:
+    """The IMS backend a node's `netweave.io/ims-adapter` label gives it to (docs/aws-backend.md, "Nodes of node
+    groups"): every other backend leaves the node out, so the node is one resource, not two."""
+    value = (_part(node, "metadata").get("labels") or {}).get(CLAIM_LABEL)
+    return str(value) if value else None
+
+
 def map_cluster(nodes: Iterable[Node], settings: ClusterSettings,
                 hardware: Mapping[str, Hardware] | None = None) -> list[InventoryObject]:
     """Every O2ims object of one cluster: alarm dictionaries, resource types, pools, the deployment manager, then
@@ -364,7 +372,7 @@ def map_cluster(nodes: Iterable[Node], settings: ClusterSettings,
     objects per node name (kubernetes_components.index_hardware)."""
     hardware = hardware or {}
     facts = sorted((node_facts(node, settings.pool_label_keys, hardware.get(str(_part(node, "metadata").get("name"))))
-                    for node in nodes), key=lambda n: n.identity)
+                    for node in nodes if claimed_by(node) in (None, settings.adapter_id)), key=lambda n: n.identity)
     types, dictionaries = resource_types(facts, settings.adapter_id, settings.cordon_alarm_seconds)
     pools = resource_pools(facts, settings)
     manager = deployment_manager(facts, settings, pools)

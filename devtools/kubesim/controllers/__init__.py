@@ -30,6 +30,7 @@ from devtools.kubesim.controllers.flux_sources import FluxSources
 from devtools.kubesim.controllers.gitops import GitOps
 from devtools.kubesim.controllers.jobs import reconcile_job
 from devtools.kubesim.controllers.kubelet import Kubelet
+from devtools.kubesim.controllers.nodegroups import NodeGroups, NodeGroupSettings
 from devtools.kubesim.controllers.sets import reconcile_daemonset, reconcile_statefulset
 from devtools.kubesim.controllers.workloads import reconcile_deployment, reconcile_replicaset
 from devtools.kubesim.store import Event
@@ -45,8 +46,12 @@ _YIELD_EVERY = 200  # reconciles between yields to the event loop, so big fan-ou
 
 
 class ControllerManager:
-    def __init__(self, cluster: Cluster, ready_delay: float = 0.0) -> None:
+    def __init__(self, cluster: Cluster, ready_delay: float = 0.0,
+                 node_groups: NodeGroupSettings | None = None) -> None:
         self.cluster = cluster
+        # EKS's node-group controller, when kubesim stands for an EKS cluster (devtools/kubesim/controllers/nodegroups)
+        self.node_groups = NodeGroups(cluster, node_groups) if node_groups else None
+        self._node_group_task: asyncio.Task[None] | None = None
         self.queue: dict[Key, None] = {}  # insertion-ordered set
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -94,6 +99,8 @@ class ControllerManager:
     def close(self) -> None:
         """The server is stopping: end background work that would outlive it (Flux's helm runs)."""
         self.flux.close()
+        if self._node_group_task is not None:
+            self._node_group_task.cancel()
 
     def on_event(self, event: Event) -> None:
         obj = event.entry.obj
@@ -163,6 +170,8 @@ class ControllerManager:
         for delay, key in self._deferred:
             self._loop.call_later(delay, self.enqueue, key)
         self._deferred.clear()
+        if self.node_groups is not None:
+            self._node_group_task = self._loop.create_task(self.node_groups.run())
         if self.queue:
             self._wake.set()
         while True:
