@@ -84,9 +84,11 @@ def test_the_pool_types_table_matches_the_backends_capabilities(monkeypatch: pyt
     """IMS_POOL_TYPES lets the registry check rules without building a backend: it must say what they declare."""
     import importlib
 
+    required = {"redfish": {"endpoints": [{"name": "bmc", "url": "https://bmc.example"}]}}  # options it cannot lack
     for backend_type, factory in IMS_ADAPTER_TYPES.items():
         module, _, name = factory.partition(":")
-        adapter = getattr(importlib.import_module(module), name)(AdapterConfig(id="x", type=backend_type))
+        config = AdapterConfig(id="x", type=backend_type, options=required.get(backend_type, {}))
+        adapter = getattr(importlib.import_module(module), name)(config)
         assert (Capability.POOL_MANAGEMENT in adapter.capabilities) == (backend_type in IMS_POOL_TYPES)
 
 
