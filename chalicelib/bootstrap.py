@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 # once its adapter exists; configuring any other type is a configuration error naming the known ones.
 IMS_ADAPTER_TYPES: dict[str, str] = {
     "aws": "chalicelib.adapters.ims.aws:AwsInventoryAdapter",
+    "dtias": "chalicelib.adapters.ims.dtias:DtiasInventoryAdapter",
     "kubernetes": "chalicelib.adapters.ims.kubernetes:KubernetesInventoryAdapter",
 }
 DMS_ADAPTER_TYPES: dict[str, str] = {
