@@ -55,7 +55,7 @@ R760 = Model("PowerEdge R760", ("Intel(R) Xeon(R) Gold 6430", 2, 32, 3400), (16,
              (("Slot.5", "GPU", "NVIDIA Corporation", "NVIDIA L4"),), "1.6.6", "7.00.60.00")
 
 # (site name, location id, [(resource pool name or None, model, count, allocated to the "du-cluster-nwk" group)])
-LOCATIONS = (
+LOCATIONS: tuple[dict[str, Any], ...] = (
     {"Id": sim_uuid("location", "nyc"), "Name": "New York metro", "GlobalLocationId": "geo:40.7357,-74.1724",
      "Address": {"street": "165 Halsey St", "city": "Newark", "state": "NJ", "country": "US"},
      "Coordinate": {"latitude": "40.7357", "longitude": "-74.1724"}},
@@ -97,7 +97,8 @@ def _components(model: Model, rng: random.Random, tag: str) -> dict[str, Any]:
                              "LinkStatus": "LinkUp" if port <= 2 else "LinkDown", "Status": _status()})
         nics.append({"NetworkAdapterID": fqdd, "Model": nic_model, "SerialNumber": f"MY{rng.randrange(10**9):09d}",
                      "NetworkPorts": port_docs})
-    drives = [{"ID": f"Disk.Bay.{i}:Enclosure.Internal.0-1", "Model": name, "SerialNumber": f"S{rng.randrange(10**11):011d}",
+    drives = [{"ID": f"Disk.Bay.{i}:Enclosure.Internal.0-1", "Model": name,
+               "SerialNumber": f"S{rng.randrange(10**11):011d}",
                "CapacityBytes": str(size), "MediaType": media, "Protocol": protocol, "FailurePredicted": False,
                "Status": _status()} for i, (name, size, media, protocol) in enumerate(model.drives)]
     return {
@@ -113,7 +114,8 @@ def _components(model: Model, rng: random.Random, tag: str) -> dict[str, Any]:
                     "SerialNumber": f"{rng.randrange(16**8):08X}", "Status": _status()} for i in range(count)],
         "NIC": nics, "EthernetInterface": ethernet,
         "Storage": [{"ID": "RAID.Integrated.1-1", "StorageControllers": [{"Model": "PERC H755"}], "Drives": drives,
-                     "Volumes": [{"ID": "Disk.Virtual.0:RAID.Integrated.1-1", "CapacityBytes": drives[0]["CapacityBytes"],
+                     "Volumes": [{"ID": "Disk.Virtual.0:RAID.Integrated.1-1",
+                                  "CapacityBytes": drives[0]["CapacityBytes"],
                                   "RAIDType": "RAID1", "DriveIDs": [drives[0]["ID"]]}]}],
         "PCIeDevice": [{"ID": slot, "DeviceType": dtype, "Manufacturer": maker, "Model": name,
                         "SerialNumber": f"{tag}{slot[-1]}{rng.randrange(10**5):05d}", "FirmwareVersion": "24.04",
@@ -170,9 +172,9 @@ def seed() -> dict[str, Any]:
         sites.append({"Id": site_id, "Name": name, "LocationId": location["Id"], "Address": location["Address"],
                       "Coordinate": location["Coordinate"], "DefaultRpId": default_pool["Id"], "Rps": {"rps": []}})
         location["Sites"]["sites"].append(site_id)
-    index, rack = 0, 0
+    index = 0
     group_members: list[dict[str, Any]] = []
-    for site_index, pool_name, model, count, allocated in RACKS:
+    for rack, (site_index, pool_name, model, count, allocated) in enumerate(RACKS, start=1):
         site = sites[site_index]
         pool_id = None
         if pool_name is not None:
@@ -181,7 +183,6 @@ def seed() -> dict[str, Any]:
                 pools.append({"Id": pool_id, "Name": f"{site['Name']}-{pool_name}", "SiteId": site["Id"],
                               "Description": f"{pool_name} servers of {site['Name']}", "DefaultRp": False,
                               "Labels": [{"Key": "role", "Value": pool_name}], "Res": {"tenant": TENANT}})
-        rack += 1
         for member in range(count):
             index += 1
             location = next(loc for loc in locations if loc["Id"] == site["LocationId"])

@@ -46,8 +46,8 @@ async def dtias_errors(request: web.Request, handler: Handler) -> web.StreamResp
     except SimError as error:
         return web.json_response(error_body(error, is_token), status=error.status)
     except web.HTTPNotFound:
-        error = SimError(404, NOT_FOUND, f"no such path {request.path}", "DELL-DTIAS-GW-00404")
-        return web.json_response(error_body(error, is_token), status=404)
+        missing = SimError(404, NOT_FOUND, f"no such path {request.path}", "DELL-DTIAS-GW-00404")
+        return web.json_response(error_body(missing, is_token), status=404)
 
 
 async def _json(request: web.Request) -> dict[str, Any]:
@@ -65,7 +65,8 @@ def _page_params(request: web.Request) -> tuple[int, int]:
         number = int(request.query.get("pageNumber") or 1)
         size = int(request.query.get("pageSize") or DEFAULT_PAGE_SIZE)
     except ValueError as exc:
-        raise SimError(400, INVALID_ARGUMENT, "pageNumber and pageSize must be integers", "DELL-DTIAS-GW-00400") from exc
+        raise SimError(400, INVALID_ARGUMENT, "pageNumber and pageSize must be integers",
+                       "DELL-DTIAS-GW-00400") from exc
     if number < 1 or not 1 <= size <= MAX_PAGE_SIZE:
         raise SimError(400, INVALID_ARGUMENT, f"pageNumber >= 1 and 1 <= pageSize <= {MAX_PAGE_SIZE}",
                        "DELL-DTIAS-GW-00400")
@@ -88,10 +89,8 @@ async def token_create(request: web.Request) -> web.Response:
 
 async def list_servers(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    if request.query.get("id"):
-        found = [state.server(request.query["id"])]
-    else:
-        found = state.servers(dict(request.query))
+    query = request.query
+    found = [state.server(query["id"])] if query.get("id") else state.servers(dict(query))
     number, size = _page_params(request)
     page = found[(number - 1) * size: number * size]
     brief = request.query.get("brief", "").lower() == "true"
@@ -111,7 +110,8 @@ def _inventory(key: str, singular: str, source: str) -> Handler:
         if "id" in request.match_info:
             item = next((i for i in items if i["Id"] == request.match_info["id"]), None)
             if item is None:
-                raise SimError(404, NOT_FOUND, f"{singular} {request.match_info['id']} not found", "DELL-DTIAS-INV-30004")
+                raise SimError(404, NOT_FOUND, f"{singular} {request.match_info['id']} not found",
+                               "DELL-DTIAS-INV-30004")
             return web.json_response({singular: item, "Status": "OK", "Tenant": tenant, "Error": None})
         return web.json_response({key: items, "Status": "OK", "Tenant": tenant, "Error": None})
     return handler

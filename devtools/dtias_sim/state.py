@@ -160,7 +160,7 @@ class State:
     # --- resource groups and jobs ---------------------------------------------------------------------------------
 
     def group(self, group_id: str) -> dict[str, Any]:
-        found = next((g for g in self.data["groups"] if g["id"] == group_id), None)
+        found: dict[str, Any] | None = next((g for g in self.data["groups"] if g["id"] == group_id), None)
         if found is None:
             raise SimError(404, NOT_FOUND, f"resource group {group_id} not found", "DELL-DTIAS-RG-40004")
         return found

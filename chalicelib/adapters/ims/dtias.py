@@ -117,6 +117,7 @@ class DtiasInventoryAdapter:
         """Read on every log-in, never cached beyond the token: a rotated password takes effect at the next one."""
         o = self.options
         username = o.username or (os.environ.get(o.username_env) if o.username_env else None)
+        password: str | None
         if o.password_ssm_parameter:
             password = self._ssm_secret(o.password_ssm_parameter)
         else:

@@ -140,7 +140,8 @@ class DtiasClient:
 
     # --- calls ----------------------------------------------------------------------------------------------------
 
-    def call(self, action: str, method: str, path: str, *, ok: tuple[int, ...] = (200,), **kwargs: Any) -> httpx.Response:
+    def call(self, action: str, method: str, path: str, *, ok: tuple[int, ...] = (200,),
+             **kwargs: Any) -> httpx.Response:
         """A tenant-scoped call (`path` below `/v1/tenants/{tenant}`); one retry with a new token after a 401."""
         full = f"/v1/tenants/{self.tenant}{path}"
         for attempt in range(2):

@@ -10,11 +10,12 @@ identical documents.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.adapters.ims.dtias_alarms import alarm_dictionary
+from chalicelib.adapters.ims.dtias_components import compact, items_of, server_parts
 from chalicelib.adapters.ims.kubernetes_components import Part, wire_name
 from chalicelib.domain.inventory import (
     InventoryObject,
@@ -31,18 +32,17 @@ from chalicelib.domain.inventory import (
 Doc = Mapping[str, Any]
 UNKNOWN = "unknown"
 OWNED_PREFIX = "netweave-"  # resource groups netweave creates have ids starting so (docs/dtias-backend.md)
-_ACCELERATORS = {"accelerator", "gpu", "fpga"}
 
 
 @dataclass(frozen=True)
 class Fleet:
     """What one poll read from DTIAS."""
 
-    locations: list[Doc]
-    sites: list[Doc]
-    pools: list[Doc]
-    groups: list[Doc]
-    servers: list[Doc]
+    locations: Sequence[Doc]
+    sites: Sequence[Doc]
+    pools: Sequence[Doc]
+    groups: Sequence[Doc]
+    servers: Sequence[Doc]
 
 
 @dataclass(frozen=True)
@@ -52,15 +52,6 @@ class Site:
     global_location_id: str
     o_cloud_site_id: str
     address: str
-
-
-def _list(doc: Any, key: str) -> list[Doc]:
-    value = doc.get(key) if isinstance(doc, Mapping) else None
-    return [item for item in value or [] if isinstance(item, Mapping)] if isinstance(value, list) else []
-
-
-def _compact(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in values.items() if value not in (None, "", [], {})}
 
 
 def pool_id(adapter_id: str, dtias_pool_id: str) -> str:
@@ -108,7 +99,7 @@ def _site(sites_by_id: Mapping[str, Site], site_id: str, o_cloud_id: str) -> Sit
                                             stable_id(o_cloud_id, "site", UNKNOWN), "")
 
 
-def selectors(groups: list[Doc]) -> Iterator[tuple[Doc, str, Doc]]:
+def selectors(groups: Sequence[Doc]) -> Iterator[tuple[Doc, str, Doc]]:
     """(group, selector name, selector) of every selector of every group."""
     for group in groups:
         for name, selector in (group.get("resourceSelectors") or {}).items():
@@ -116,11 +107,11 @@ def selectors(groups: list[Doc]) -> Iterator[tuple[Doc, str, Doc]]:
                 yield group, str(name), selector
 
 
-def group_of_servers(groups: list[Doc]) -> dict[str, str]:
+def group_of_servers(groups: Sequence[Doc]) -> dict[str, str]:
     """Server uuid or name -> the id of the resource group it is allocated to (RH joins by name, so both)."""
     members: dict[str, str] = {}
     for group, _, selector in selectors(groups):
-        for member in _list(selector, "resources"):
+        for member in items_of(selector, "resources"):
             for key in (member.get("Id"), member.get("Name")):
                 if key:
                     members[str(key)] = str(group["id"])
@@ -131,68 +122,7 @@ def owned(group: Doc) -> bool:
     return str(group.get("id", "")).startswith(OWNED_PREFIX)
 
 
-# --- servers and components ---------------------------------------------------------------------------------------
-
-def _health(item: Doc) -> str | None:
-    status = item.get("Status")
-    return str(status.get("Health")) if isinstance(status, Mapping) and status.get("Health") else None
-
-
-def _part(identity: str, kind: str, rclass: ResourceClass, title: str, fields: dict[str, Any], *,
-          parent: str | None = None, vendor: Any = None, model: Any = None, elements: tuple[str, ...] = ()) -> Part:
-    return Part(identity, kind, kind, rclass, title, _compact(fields), parent=parent,
-                vendor=str(vendor) if vendor else None, model=str(model) if model else None, elements=elements)
-
-
-def server_parts(status: Doc) -> list[Part]:
-    """Every component of one server, parents before their children (a NIC before its ports)."""
-    parts = [_part(f"cpu/{p.get('ID')}", "processor", ResourceClass.COMPUTE, f"processor {p.get('ID')}",
-                   {"socket": p.get("Socket"), "cores": p.get("TotalCores"), "threads": p.get("TotalThreads"),
-                    "maxSpeedMHz": p.get("MaxSpeedMHz"), "architecture": p.get("ProcessorArchitecture"),
-                    "health": _health(p)}, vendor=p.get("Manufacturer"), model=p.get("Model"))
-             for p in _list(status, "Processors") if p.get("ID")]
-    parts += [_part(f"memory/{m.get('ID')}", "memory", ResourceClass.COMPUTE, f"DIMM {m.get('DeviceLocator')}",
-                    {"locator": m.get("DeviceLocator"), "capacityMiB": m.get("CapacityMiB"),
-                     "type": m.get("MemoryDeviceType"), "speedMHz": m.get("OperatingSpeedMhz"),
-                     "partNumber": m.get("PartNumber"), "serialNumber": m.get("SerialNumber"), "health": _health(m)},
-                    vendor=m.get("Manufacturer"), model=m.get("PartNumber")) for m in _list(status, "Memory") if m.get("ID")]
-    interfaces = {str(e.get("ID", "")).rsplit("-", 1)[0]: e for e in _list(status, "EthernetInterface")}
-    for nic in _list(status, "NIC"):
-        nic_id = str(nic.get("NetworkAdapterID") or "")
-        if not nic_id:
-            continue
-        ports = []
-        for port in _list(nic, "NetworkPorts"):
-            interface = interfaces.get(str(port.get("ID")), {})
-            addresses = port.get("AssociatedNetworkAddresses") or []
-            ports.append(_part(f"port/{port.get('ID')}", "nic-port", ResourceClass.NETWORKING, f"port {port.get('ID')}",
-                               {"linkStatus": port.get("LinkStatus"), "mac": addresses[0] if addresses else None,
-                                "speedMbps": interface.get("SpeedMbps"), "mtu": interface.get("MTUSize"),
-                                "sriovVfs": (port.get("Attributes") or {}).get("NumberVFAdvertised"),
-                                "nic": nic_id, "health": _health(interface)},
-                               parent=f"nic/{nic_id}", model=nic.get("Model")))
-        parts.append(_part(f"nic/{nic_id}", "nic", ResourceClass.NETWORKING, f"NIC {nic_id}",
-                           {"fqdd": nic_id, "serialNumber": nic.get("SerialNumber"), "portCount": len(ports)},
-                           model=nic.get("Model"), elements=tuple(p.identity for p in ports)))
-        parts += ports
-    for storage in _list(status, "Storage"):
-        parts += [_part(f"drive/{d.get('ID')}", "drive", ResourceClass.STORAGE, f"drive {d.get('ID')}",
-                        {"capacityBytes": int(d["CapacityBytes"]) if str(d.get("CapacityBytes", "")).isdigit() else None,
-                         "mediaType": d.get("MediaType"), "protocol": d.get("Protocol"),
-                         "serialNumber": d.get("SerialNumber"), "failurePredicted": d.get("FailurePredicted"),
-                         "health": _health(d)}, model=d.get("Model")) for d in _list(storage, "Drives") if d.get("ID")]
-        parts += [_part(f"volume/{v.get('ID')}", "volume", ResourceClass.STORAGE, f"volume {v.get('ID')}",
-                        {"capacityBytes": int(v["CapacityBytes"]) if str(v.get("CapacityBytes", "")).isdigit() else None,
-                         "raidType": v.get("RAIDType"), "drives": list(v.get("DriveIDs") or [])})
-                  for v in _list(storage, "Volumes") if v.get("ID")]
-    for device in _list(status, "PCIeDevice"):
-        kind = "accelerator" if str(device.get("DeviceType", "")).lower() in _ACCELERATORS else "pcie-device"
-        parts.append(_part(f"pcie/{device.get('ID')}", kind, ResourceClass.COMPUTE, f"{kind} {device.get('ID')}",
-                           {"deviceType": device.get("DeviceType"), "slot": device.get("PCIeSlotNumber"),
-                            "serialNumber": device.get("SerialNumber"), "firmwareVersion": device.get("FirmwareVersion"),
-                            "health": _health(device)}, vendor=device.get("Manufacturer"), model=device.get("Model")))
-    return parts
-
+# --- servers ------------------------------------------------------------------------------------------------------
 
 def service_tag(server: Doc) -> str:
     """Dell's service tag: `status.SKU` (where Dell's Redfish puts it), else the brief form's `ServiceTag`."""
@@ -215,32 +145,35 @@ def server_uuid(server: Doc) -> str:
 
 
 def _firmware(status: Doc) -> dict[str, str]:
-    return {str(f["Name"]): str(f.get("Version", "")) for f in _list(status, "Firmware") if f.get("Name")}
+    return {str(f["Name"]): str(f.get("Version", "")) for f in items_of(status, "Firmware") if f.get("Name")}
 
 
 def server_extensions(server: Doc, site: Site, group_id: str | None) -> dict[str, Any]:
     status, metadata = server.get("status") or {}, server.get("metadata") or {}
-    firmware, bmc = _firmware(status), (_list(status, "BMC") or [{}])[0]
+    firmware, bmc = _firmware(status), (items_of(status, "BMC") or [{}])[0]
     placement = (status.get("Location") or {}).get("Placement") or {}
-    return _compact({
+    return compact({
         "name": metadata.get("name"), "dtiasServerId": server_uuid(server), "serviceTag": service_tag(server),
-        "serialNumber": status.get("SerialNumber"), "systemUuid": status.get("UUID"), "assetTag": status.get("AssetTag"),
-        "manufacturer": status.get("Manufacturer"), "model": status.get("Model"), "partNumber": status.get("PartNumber"),
+        "serialNumber": status.get("SerialNumber"), "systemUuid": status.get("UUID"),
+        "assetTag": status.get("AssetTag"), "manufacturer": status.get("Manufacturer"), "model": status.get("Model"),
+        "partNumber": status.get("PartNumber"),
         "health": status.get("Health") or UNKNOWN, "powerState": status.get("PowerState") or UNKNOWN,
-        "state": status.get("State"), "biosVersion": firmware.get("BIOS") or (server.get("spec") or {}).get("biosVersion"),
+        "state": status.get("State"),
+        "biosVersion": firmware.get("BIOS") or (server.get("spec") or {}).get("biosVersion"),
         "bmcFirmwareVersion": bmc.get("FirmwareVersion"), "bmcModel": bmc.get("Model"), "firmware": firmware,
         "biosAttributes": dict((status.get("Bios") or {}).get("Attributes") or {}),
         "processorCount": status.get("NumOfProcessors"), "totalCores": status.get("TotalCores"),
         "memoryGiB": status.get("TotalSystemMemory"), "allocated": bool(server.get("Allocated")),
         "dtiasResourcePoolId": server.get("ResourcePool"), "dtiasResourceGroupId": group_id,
         "site": site.name, "dtiasSiteId": server.get("Site"),
-        "labels": {str(label.get("Key")): str(label.get("Value")) for label in _list(server, "Labels")},
+        "labels": {str(label.get("Key")): str(label.get("Value")) for label in items_of(server, "Labels")},
         "driftState": (server.get("DriftStatus") or {}).get("State"),
         "rack": placement.get("Rack"), "row": placement.get("Row"), "rackOffset": placement.get("RackOffset"),
     })
 
 
-def server_resources(adapter_id: str, server: Doc, pool: str, site: Site, group_id: str | None) -> list[InventoryObject]:
+def server_resources(adapter_id: str, server: Doc, pool: str, site: Site,
+                     group_id: str | None) -> list[InventoryObject]:
     """The server resource followed by its components (flat, `parentId` set), each also nested in its parent's
     `elements` (a NIC's ports in the NIC's, the NIC in the server's)."""
     status = server.get("status") or {}
@@ -266,7 +199,8 @@ def server_resources(adapter_id: str, server: Doc, pool: str, site: Site, group_
     document = Resource(
         resource_id=parent_id, resource_pool_id=pool,
         resource_type_id=server_type_id(adapter_id, manufacturer, model), global_asset_id=asset,
-        description=f"{manufacturer} {model} {name} (service tag {extensions.get('serviceTag', UNKNOWN)}) at {site.name}",
+        description=f"{manufacturer} {model} {name} (service tag {extensions.get('serviceTag', UNKNOWN)}) at "
+                    f"{site.name}",
         tags=sorted(f"{k}={v}" for k, v in extensions.get("labels", {}).items()),
         groups=[group_id] if group_id else [], extensions=extensions,
     ).to_wire()
@@ -277,7 +211,7 @@ def server_resources(adapter_id: str, server: Doc, pool: str, site: Site, group_
 
 # --- types --------------------------------------------------------------------------------------------------------
 
-def resource_types(adapter_id: str, servers: list[Doc]) -> list[ResourceType]:
+def resource_types(adapter_id: str, servers: Sequence[Doc]) -> list[ResourceType]:
     """One type per (manufacturer, model) of server, with its alarm dictionary, plus one per component kind."""
     by_model: dict[tuple[str, str], list[Doc]] = {}
     for server in servers:
@@ -307,7 +241,8 @@ def resource_types(adapter_id: str, servers: list[Doc]) -> list[ResourceType]:
                 vendor=", ".join(vendors) or manufacturer, model=", ".join(models) or f"{model} {kind}",
                 version=server_type.version, resource_kind=ResourceKind.PHYSICAL,
                 resource_class=parts[0].resource_class,
-                extensions={"role": "component", "component": kind, "serverResourceTypeId": server_type.resource_type_id}))
+                extensions={"role": "component", "component": kind,
+                            "serverResourceTypeId": server_type.resource_type_id}))
     return types
 
 
@@ -318,7 +253,7 @@ def _pool(adapter_id: str, o_cloud_id: str, pool_id_: str, name: str, descriptio
     return ResourcePool(resource_pool_id=pool_id_, name=wire_name(name), description=description,
                         o_cloud_id=o_cloud_id, o_cloud_site_id=site.o_cloud_site_id,
                         global_location_id=site.global_location_id, location=site.name,
-                        extensions=_compact({**extensions, "site": site.name, "dtiasSiteId": site.site_id,
+                        extensions=compact({**extensions, "site": site.name, "dtiasSiteId": site.site_id,
                                              "address": site.address, "adapterId": adapter_id}))
 
 
@@ -328,12 +263,12 @@ def group_pool(adapter_id: str, o_cloud_id: str, group: Doc, site: Site, job: Ma
     ALLOCATING (or the creating job's status, when one is passed)."""
     chosen = list(selectors([group]))
     wanted = sum(int(s.get("numResources") or 0) for _, _, s in chosen)
-    allocated = sum(len(_list(s, "resources")) for _, _, s in chosen)
+    allocated = sum(len(items_of(s, "resources")) for _, _, s in chosen)
     status = "ALLOCATED" if allocated >= wanted else "ALLOCATING"
     extensions = {"kind": "dtias-resource-group", "dtiasResourceGroupId": group.get("id"), "replicas": wanted,
                   "allocatedServers": allocated, "status": status,
                   "managedBy": "netweave" if owned(group) else None,
-                  "selectors": {n: _compact({"rpId": s.get("rpId"), "numResources": s.get("numResources"),
+                  "selectors": {n: compact({"rpId": s.get("rpId"), "numResources": s.get("numResources"),
                                              "resourceProfileId": s.get("ResourceProfileId")}) for _, n, s in chosen},
                   **(dict(job) if job else {})}
     return _pool(adapter_id, o_cloud_id, group_pool_id(adapter_id, str(group["id"])), str(group.get("name") or
@@ -360,7 +295,7 @@ def build_inventory(adapter_id: str, o_cloud_id: str, fleet: Fleet) -> list[Inve
             str(dtias_pool.get("Description") or f"DTIAS resource pool {dtias_pool.get('Name')}"), site,
             {"kind": "dtias-resource-pool", "dtiasResourcePoolId": dtias_pool["Id"],
              "isDefault": bool(dtias_pool.get("DefaultRp") or dtias_pool.get("IsDefault")),
-             "labels": {str(x.get("Key")): str(x.get("Value")) for x in _list(dtias_pool, "Labels")},
+             "labels": {str(x.get("Key")): str(x.get("Value")) for x in items_of(dtias_pool, "Labels")},
              "serverCount": len(in_pool), "freeServerCount": sum(not s.get("Allocated") for s in in_pool)})
     for group in fleet.groups:
         pools[f"group/{group['id']}"] = group_pool(adapter_id, o_cloud_id, group,
