@@ -89,7 +89,7 @@ class DtiasClient:
 
     def _refusal(self, action: str, reply: httpx.Response) -> NetweaveError:
         """A DTIAS error body as a domain error; 5xx, 429 and anything unexpected as BackendUnavailable."""
-        message, code = _error_text(reply)
+        message, code = error_text(reply)
         why = f"DTIAS answered HTTP {reply.status_code}: {message}" + (f" ({code})" if code else "")
         error_type = _STATUS_ERRORS.get(reply.status_code)
         if error_type is None:
@@ -122,7 +122,7 @@ class DtiasClient:
         if reply.status_code in (400, 401) and refusable:
             return None  # the refresh token is no longer good: log in again
         if reply.status_code in (400, 401, 403):
-            message, code = _error_text(reply)
+            message, code = error_text(reply)
             raise self._unavailable("log in", f"DTIAS refused netweave's credentials: {message}"
                                     + (f" ({code})" if code else ""))
         if reply.status_code != 200:
@@ -224,7 +224,7 @@ def _body(reply: httpx.Response) -> dict[str, Any]:
     return answer
 
 
-def _error_text(reply: httpx.Response) -> tuple[str, str]:
+def error_text(reply: httpx.Response) -> tuple[str, str]:
     """(message, DTIAS error code) of a `GooglerpcStatus` body; its `details` is a list, or an object (token)."""
     try:
         body = reply.json()
