@@ -1,5 +1,5 @@
 """The simulator's seeded bare-metal fleet: two data centres, their DTIAS resource pools, one resource group that
-another tool created, and 34 Dell servers in the `metadata/spec/status` shape of DTIAS's `ApiprotoServer`.
+another tool created, and 24 Dell servers in the `metadata/spec/status` shape of DTIAS's `ApiprotoServer`.
 
 Deterministic: the same seed gives the same service tags, UUIDs, MACs and serial numbers on every start, so ids
 derived from them (the gateway's `stable_id`s) survive a simulator restart.
@@ -66,12 +66,12 @@ LOCATIONS: tuple[dict[str, Any], ...] = (
 SITES = (("dc-newark-1", 0), ("dc-chicago-1", 1))
 # (site index, pool name (None: discovered, in no pool), model, count, of which allocated to the existing group)
 RACKS = (
-    (0, "ran-du", XR11, 8, 4),
-    (0, "ran-du", XR8620T, 4, 0),
-    (0, "core-compute", R760, 6, 0),
-    (1, "ran-du", XR11, 6, 0),
-    (1, "core-compute", R760, 6, 0),
-    (1, None, R760, 4, 0),
+    (0, "ran-du", XR11, 6, 3),
+    (0, "ran-du", XR8620T, 3, 0),
+    (0, "core-compute", R760, 4, 0),
+    (1, "ran-du", XR11, 5, 0),
+    (1, "core-compute", R760, 3, 0),
+    (1, None, R760, 3, 0),
 )
 EXISTING_GROUP = "du-cluster-nwk"  # created by another tool: netweave lists it, never changes it
 TENANT = "default_tenant"

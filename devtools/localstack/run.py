@@ -1,7 +1,8 @@
-"""`make run`: start moto, kubesim, the API and the event pump in one foreground process tree; stop them all on exit.
+"""`make run`: start moto, kubesim, the DTIAS simulator, the API and the event pump in one foreground process tree;
+stop them all on exit.
 
 python -m devtools.localstack [--api-port 8000] [--moto-port 4566] [--kube-port 6443] [--chart-port 8879]
-                              [--state-dir .local]
+                              [--dtias-port 8090] [--state-dir .local]
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import ctypes
 import ctypes.util
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -172,6 +174,7 @@ def start(args: argparse.Namespace, stack: Stack) -> dict[str, str]:
         )
         stack.wait_until("kubesim", _http_ok(f"http://127.0.0.1:{args.kube_port}/version"))
     env["KUBECONFIG"] = kubeconfig
+    _start_dtias(args, stack, env)
     api_url = f"http://127.0.0.1:{args.api_port}"
     stack.spawn("api", [python, "-m", "devtools.localstack.api_server", "--port", str(args.api_port)], env)
     stack.wait_until("api", _http_ok(f"{api_url}/health"))
@@ -193,7 +196,22 @@ def start(args: argparse.Namespace, stack: Stack) -> dict[str, str]:
         "kubeconfig": kubeconfig,
         "token": token,
         "charts": env["NETWEAVE_CHART_REPOSITORY_URL"],
+        "dtias": env["NETWEAVE_DTIAS_URL"],
     }
+
+
+def _start_dtias(args: argparse.Namespace, stack: Stack, env: dict[str, str]) -> None:
+    """The bare-metal site (config/gateway.yaml's `dc-fleet`): the DTIAS simulator, unless NETWEAVE_DTIAS_URL names
+    a real DTIAS (whose credentials then come from NETWEAVE_DTIAS_USERNAME and NETWEAVE_DTIAS_PASSWORD)."""
+    if os.environ.get("NETWEAVE_DTIAS_URL"):
+        return
+    _require_free(args.dtias_port, "DTIAS simulator")
+    # A password of this run only: the simulator accepts it and the gateway reads it from its environment.
+    env.update(NETWEAVE_DTIAS_URL=f"http://127.0.0.1:{args.dtias_port}", NETWEAVE_DTIAS_USERNAME="netweave",
+               NETWEAVE_DTIAS_PASSWORD=secrets.token_urlsafe(16))
+    stack.spawn("dtias-sim", [sys.executable, "-m", "devtools.dtias_sim", "--port", str(args.dtias_port),
+                              "--state-dir", str(args.state_dir)], env)
+    stack.wait_until("dtias-sim", _http_ok(f"{env['NETWEAVE_DTIAS_URL']}/_sim/health"))
 
 
 def _s3(env: dict[str, str]) -> Any:
@@ -230,6 +248,7 @@ def _banner(info: dict[str, str], state_dir: Path) -> str:
             f"  API         {info['api']}   (OpenAPI: {info['api']}/openapi.json)",
             f"  AWS (moto)  {info['moto']}",
             f"  kubeconfig  {info['kubeconfig']}",
+            f"  DTIAS       {info['dtias']}   (bare-metal site dc-newark-1, dc-chicago-1; docs/dtias-backend.md)",
             f"  logs        {state_dir}/*.log",
             f"  token       written to {state_dir / 'token'}:",
             info["token"],
@@ -256,6 +275,7 @@ def main() -> None:
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("NETWEAVE_MOTO_PORT", "4566")))
     parser.add_argument("--kube-port", type=int, default=int(os.environ.get("NETWEAVE_KUBE_PORT", "6443")))
     parser.add_argument("--chart-port", type=int, default=int(os.environ.get("NETWEAVE_CHART_PORT", "8879")))
+    parser.add_argument("--dtias-port", type=int, default=int(os.environ.get("NETWEAVE_DTIAS_PORT", "8090")))
     parser.add_argument("--state-dir", type=Path, default=PROJECT_DIR / ".local")
     args = parser.parse_args()
     args.state_dir = args.state_dir.resolve()

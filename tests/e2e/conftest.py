@@ -47,6 +47,7 @@ def start_stack(state_dir: Path, timeout: float = 120, own_process_group: bool =
     env["NETWEAVE_DELIVERY_FIRST_RETRY_SECONDS"] = "1"  # retries within seconds, not minutes
     env["NETWEAVE_EGRESS_NETWORKS"] = "127.0.0.0/8"  # whatever the fuzzer invents, the stack dials only this machine
     api_port, moto_port, kube_port, chart_port = free_port(), free_port(), free_port(), free_port()
+    dtias_port = free_port()
     args = [
         sys.executable,
         "-m",
@@ -59,6 +60,8 @@ def start_stack(state_dir: Path, timeout: float = 120, own_process_group: bool =
         str(kube_port),
         "--chart-port",
         str(chart_port),
+        "--dtias-port",
+        str(dtias_port),
         "--state-dir",
         str(state_dir),
     ]

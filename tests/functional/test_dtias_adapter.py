@@ -22,7 +22,7 @@ from tests.functional.inventory_fixtures import Site, site_environment
 POOLS = "/o2ims/v1/resourcePools"
 INVENTORY = "/o2ims-infrastructureInventory/v1"
 PASSWORD_ENV = "NETWEAVE_TEST_DTIAS_PASSWORD"
-SERVERS = 34  # the simulator's seeded fleet
+SERVERS = 24  # the simulator's seeded fleet
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +36,9 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DtiasSim]:
 
 @pytest.fixture(scope="module")
 def site(moto_url: str, sim: DtiasSim, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    # pageSize 7: 34 servers take five pages, 6 resource pools two
+    # pageSize 5: 24 servers take five pages, 6 resource pools two
     dtias = (f"  - id: dc-fleet\n    type: dtias\n    options:\n      baseUrl: {sim.url}\n      username: {USERNAME}\n"
-             f"      passwordEnv: {PASSWORD_ENV}\n      pageSize: 7\n      jobPollSeconds: 0.01\n")
+             f"      passwordEnv: {PASSWORD_ENV}\n      pageSize: 5\n      jobPollSeconds: 0.01\n")
     os.environ[PASSWORD_ENV] = PASSWORD
     try:
         yield from site_environment(tmp_path_factory.mktemp("dtias-site"), nodes=2, more_adapters=dtias)
@@ -92,7 +92,7 @@ def test_pools_carry_their_site(components: Components) -> None:
     assert newark["oCloudSiteId"] == pools["du-cluster-nwk"]["oCloudSiteId"] != pools["dc-chicago-1-ran-du"][
         "oCloudSiteId"]
     in_group = [s for s in servers(components) if s["resourcePoolId"] == pools["du-cluster-nwk"]["resourcePoolId"]]
-    assert len(in_group) == 4 and all(s["extensions"]["allocated"] for s in in_group)
+    assert len(in_group) == 3 and all(s["extensions"]["allocated"] for s in in_group)
 
 
 def test_an_expired_token_is_refreshed_and_a_revoked_one_replaced(components: Components, sim: DtiasSim) -> None:
@@ -153,16 +153,16 @@ def test_a_degraded_server_raises_an_alarm_that_clears_when_it_recovers(componen
                                                                         sim: DtiasSim) -> None:
     inventory_handlers.poll_inventory(components)
     assert open_alarms(components) == []
-    server = next(s for s in servers(components) if s["extensions"]["name"] == "chi-r760-28")
-    sim.knob("servers/chi-r760-28", {"health": "Critical"})
+    server = next(s for s in servers(components) if s["extensions"]["name"] == "chi-r760-20")
+    sim.knob("servers/chi-r760-20", {"health": "Critical"})
     try:
         inventory_handlers.poll_inventory(components)
         [alarm] = open_alarms(components)
         assert alarm["resourceID"] == server["resourceId"] and alarm["perceivedSeverity"] == 0
         assert alarm["extensions"]["alarmName"] == "ServerHealthCritical"
-        assert alarm["extensions"]["nodeName"] == "chi-r760-28"
+        assert alarm["extensions"]["nodeName"] == "chi-r760-20"
     finally:
-        sim.knob("servers/chi-r760-28", {"health": "OK"})
+        sim.knob("servers/chi-r760-20", {"health": "OK"})
     inventory_handlers.poll_inventory(components)
     assert open_alarms(components) == []
 

@@ -42,6 +42,23 @@ def _part(identity: str, kind: str, rclass: ResourceClass, title: str, fields: d
                 vendor=str(vendor) if vendor else None, model=str(model) if model else None, elements=elements)
 
 
+def _memory(dimms: list[Doc]) -> list[Part]:
+    """The server's memory as one component, its DIMMs listed inside: memory is placed as a whole (as the kubernetes
+    backend's `memory` component is), and a child resource per DIMM would triple a fleet's resource count."""
+    if not dimms:
+        return []
+    first = dimms[0]
+    healths = {h for d in dimms if (h := _health(d))}
+    fields = {"capacityMiB": sum(int(d.get("CapacityMiB") or 0) for d in dimms), "dimmCount": len(dimms),
+              "type": first.get("MemoryDeviceType"), "speedMHz": first.get("OperatingSpeedMhz"),
+              "health": next((h for h in ("Critical", "Warning") if h in healths), "OK" if healths else None),
+              "dimms": [compact({"id": d.get("ID"), "locator": d.get("DeviceLocator"), "capacityMiB": d.get(
+                  "CapacityMiB"), "partNumber": d.get("PartNumber"), "serialNumber": d.get("SerialNumber"),
+                  "health": _health(d)}) for d in dimms]}
+    return [_part("memory", "memory", ResourceClass.COMPUTE, "memory", fields, vendor=first.get("Manufacturer"),
+                  model=first.get("PartNumber"))]
+
+
 def server_parts(status: Doc) -> list[Part]:
     """Every component of one server, parents before their children (a NIC before its ports)."""
     parts = [_part(f"cpu/{p.get('ID')}", "processor", ResourceClass.COMPUTE, f"processor {p.get('ID')}",
@@ -49,12 +66,7 @@ def server_parts(status: Doc) -> list[Part]:
                     "maxSpeedMHz": p.get("MaxSpeedMHz"), "architecture": p.get("ProcessorArchitecture"),
                     "health": _health(p)}, vendor=p.get("Manufacturer"), model=p.get("Model"))
              for p in items_of(status, "Processors") if p.get("ID")]
-    parts += [_part(f"memory/{m.get('ID')}", "memory", ResourceClass.COMPUTE, f"DIMM {m.get('DeviceLocator')}",
-                    {"locator": m.get("DeviceLocator"), "capacityMiB": m.get("CapacityMiB"),
-                     "type": m.get("MemoryDeviceType"), "speedMHz": m.get("OperatingSpeedMhz"),
-                     "partNumber": m.get("PartNumber"), "serialNumber": m.get("SerialNumber"), "health": _health(m)},
-                    vendor=m.get("Manufacturer"), model=m.get("PartNumber"))
-              for m in items_of(status, "Memory") if m.get("ID")]
+    parts += _memory(items_of(status, "Memory"))
     interfaces = {str(e.get("ID", "")).rsplit("-", 1)[0]: e for e in items_of(status, "EthernetInterface")}
     for nic in items_of(status, "NIC"):
         nic_id = str(nic.get("NetworkAdapterID") or "")
