@@ -34,7 +34,8 @@ def test_the_bare_metal_site_is_listed_beside_the_cluster(stack: LocalStack) -> 
         reply = client.get(f"{ROOT}/resourcePools/{bare_metal['resourcePoolId']}/resources?limit=1000")
     servers = [r for r in reply.json() if "parentId" not in r]
     assert len(servers) == 6 and all(s["globalAssetId"].startswith("dell:servicetag:") for s in servers)
-    assert all(s["elements"] for s in servers), "every server lists its components"
+    parents = {r["parentId"] for r in reply.json() if "parentId" in r}
+    assert all(s["resourceId"] in parents for s in servers), "every server has its components"
 
 
 def open_alarm_for(stack: LocalStack, server: str) -> list[dict[str, Any]]:
