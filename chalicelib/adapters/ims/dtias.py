@@ -140,11 +140,12 @@ class DtiasInventoryAdapter:
 
     # --- reading ------------------------------------------------------------------------------------------------
 
-    def _fleet(self) -> mapping.Fleet:
+    def _fleet(self, servers: bool = True) -> mapping.Fleet:
+        """Everything a poll maps; without `servers`, the sites, pools and groups a pool request resolves against."""
         c = self.client
         locations = c.get("list locations", "/inventory/locations").get("Locations") or []
         sites = c.get("list sites", "/inventory/sites").get("Sites") or []
-        return mapping.Fleet(locations, sites, c.resource_pools(), c.resource_groups(), c.servers())
+        return mapping.Fleet(locations, sites, c.resource_pools(), c.resource_groups(), c.servers() if servers else [])
 
     def read_inventory(self, context: InventoryContext) -> list[InventoryObject]:
         try:
@@ -207,7 +208,7 @@ class DtiasInventoryAdapter:
             raise BadRequest("name must be 1-53 lowercase letters, digits or '-', starting with a letter or digit")
         replicas, labels = self._replicas(request), self._labels(request)
         profile = request.extensions.get("resourceProfileId", "")
-        fleet = self._fleet()
+        fleet = self._fleet(servers=False)
         site = self._site(request, fleet, context)
         source = self._source_pool(request, fleet, site)
         group_id = f"{mapping.OWNED_PREFIX}{request.name}"
@@ -260,9 +261,11 @@ class DtiasInventoryAdapter:
         if wanted is not None and wanted != current:
             raise CapabilityNotSupported("DTIAS has no call to resize a resource group: delete the pool and create "
                                          f"it again with {wanted} servers")
-        fleet = self._fleet()
+        fleet = self._fleet(servers=False)
         site = mapping.group_site(group, {str(p["Id"]): p for p in fleet.pools}, mapping.sites(
             fleet, context.o_cloud_id), context.o_cloud_id)
+        if request.location and request.location not in (site.name, site.site_id):
+            raise BadRequest("location: the site of a resource pool cannot be changed")
         return mapping.group_pool(self.adapter_id, context.o_cloud_id, group, site)
 
     def delete_resource_pool(self, resource_pool_id: str) -> None:
