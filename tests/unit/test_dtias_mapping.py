@@ -51,7 +51,7 @@ def test_components_are_typed_child_resources_with_filterable_names(data: dict[s
     assert all(WIRE_NAME.fullmatch(t["name"]) for t in types.values())
     r760 = next(r for r in top(objects).values() if r["extensions"]["model"] == "PowerEdge R760")
     kinds = {types[e["resourceTypeId"]]["extensions"]["component"] for e in r760["elements"]}
-    assert kinds == {"processor", "memory", "nic", "drive", "volume", "accelerator"}
+    assert kinds == {"processor", "memory", "nic", "drive", "accelerator"}
     assert types[r760["resourceTypeId"]]["resourceKind"] == "PHYSICAL"
     assert sum(1 for e in r760["elements"] if types[e["resourceTypeId"]]["name"] == "PowerEdge-R760-processor") == 2
     gpu = next(e for e in r760["elements"] if e["extensions"].get("deviceType") == "GPU")

@@ -13,6 +13,8 @@ resize is 501. Only groups netweave created (id prefix `netweave-`) are changed 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import ssl
@@ -95,6 +97,7 @@ class DtiasInventoryAdapter:
                                      "for loopback addresses only)")
         if not (self.options.password_env or self.options.password_ssm_parameter):
             raise ConfigurationError(f"ims adapter '{config.id}' (dtias): set passwordEnv or passwordSsmParameter")
+        self._last: tuple[str, list[InventoryObject]] | None = None  # (hash of the fleet read, its mapping)
 
     @property
     def capabilities(self) -> frozenset[Capability]:
@@ -153,7 +156,13 @@ class DtiasInventoryAdapter:
         except (NotFound, BadRequest, Conflict) as error:
             # A refusal while listing (a tenant that does not exist) leaves nothing to map: an outage to the poller.
             raise BackendUnavailable(error.detail) from error
-        return mapping.build_inventory(self.adapter_id, context.o_cloud_id, fleet)
+        # An unchanged fleet (most polls) reuses the last mapping: the poller runs every minute, or every second
+        # locally, and mapping a fleet costs more than comparing what DTIAS answered.
+        key = hashlib.sha256(json.dumps([context.o_cloud_id, fleet.__dict__], sort_keys=True,
+                                        default=str).encode()).hexdigest()
+        if self._last is None or self._last[0] != key:
+            self._last = (key, mapping.build_inventory(self.adapter_id, context.o_cloud_id, fleet))
+        return list(self._last[1])
 
     def cluster_profile(self, deployment_manager_id: str) -> dict[str, Any] | None:
         return None  # bare metal: no deployment manager

@@ -1,5 +1,5 @@
 """A DTIAS server's components as `Part`s (the kubernetes backend's component shape), pure: processors, DIMMs,
-NICs and their ports, drives, RAID volumes and PCIe devices (accelerators: FEC cards, GPUs, FPGAs) from the server's
+NICs and their ports, drives and PCIe devices (accelerators: FEC cards, GPUs, FPGAs) from the server's
 `status` (reference §3.1). `dtias_mapping` turns them into child resources and their resource types.
 """
 
@@ -59,6 +59,13 @@ def _memory(dimms: list[Doc]) -> list[Part]:
                   model=first.get("PartNumber"))]
 
 
+def volumes(status: Doc) -> list[dict[str, Any]]:
+    """RAID volumes: configuration over the drives rather than hardware, so a field of the server, not components."""
+    return [compact({"id": v.get("ID"), "capacityBytes": _bytes(v), "raidType": v.get("RAIDType"),
+                     "drives": list(v.get("DriveIDs") or [])})
+            for storage in items_of(status, "Storage") for v in items_of(storage, "Volumes") if v.get("ID")]
+
+
 def server_parts(status: Doc) -> list[Part]:
     """Every component of one server, parents before their children (a NIC before its ports)."""
     parts = [_part(f"cpu/{p.get('ID')}", "processor", ResourceClass.COMPUTE, f"processor {p.get('ID')}",
@@ -93,10 +100,6 @@ def server_parts(status: Doc) -> list[Part]:
                          "serialNumber": d.get("SerialNumber"), "failurePredicted": d.get("FailurePredicted"),
                          "health": _health(d)}, model=d.get("Model"))
                   for d in items_of(storage, "Drives") if d.get("ID")]
-        parts += [_part(f"volume/{v.get('ID')}", "volume", ResourceClass.STORAGE, f"volume {v.get('ID')}",
-                        {"capacityBytes": _bytes(v),
-                         "raidType": v.get("RAIDType"), "drives": list(v.get("DriveIDs") or [])})
-                  for v in items_of(storage, "Volumes") if v.get("ID")]
     for device in items_of(status, "PCIeDevice"):
         kind = "accelerator" if str(device.get("DeviceType", "")).lower() in _ACCELERATORS else "pcie-device"
         parts.append(_part(f"pcie/{device.get('ID')}", kind, ResourceClass.COMPUTE, f"{kind} {device.get('ID')}",

@@ -3,7 +3,7 @@
 Sites and locations give each pool its `location` (the site's name, e.g. `dc-newark-1`), `globalLocationId` and
 `oCloudSiteId`. A server belongs to exactly one O2 pool: the resource group it is allocated to, else its DTIAS
 resource pool, else its site's `unassigned` pool. Components (processors, DIMMs, NICs and their ports, drives,
-volumes, PCIe accelerators) are child resources with their own types. Every id is a `stable_id` of the DTIAS
+PCIe accelerators) are child resources with their own types. Every id is a `stable_id` of the DTIAS
 identity, so a poll reproduces the previous one's ids; nothing volatile is copied, so an unchanged fleet maps to
 identical documents.
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.adapters.ims.dtias_alarms import alarm_dictionary
-from chalicelib.adapters.ims.dtias_components import compact, items_of, server_parts
+from chalicelib.adapters.ims.dtias_components import compact, items_of, server_parts, volumes
 from chalicelib.adapters.ims.kubernetes_components import Part, wire_name
 from chalicelib.domain.inventory import (
     InventoryObject,
@@ -161,7 +161,7 @@ def server_extensions(server: Doc, site: Site, group_id: str | None) -> dict[str
         "state": status.get("State"),
         "biosVersion": firmware.get("BIOS") or (server.get("spec") or {}).get("biosVersion"),
         "bmcFirmwareVersion": bmc.get("FirmwareVersion"), "bmcModel": bmc.get("Model"), "firmware": firmware,
-        "biosAttributes": dict((status.get("Bios") or {}).get("Attributes") or {}),
+        "biosAttributes": dict((status.get("Bios") or {}).get("Attributes") or {}), "volumes": volumes(status),
         "processorCount": status.get("NumOfProcessors"), "totalCores": status.get("TotalCores"),
         "memoryGiB": status.get("TotalSystemMemory"), "allocated": bool(server.get("Allocated")),
         "dtiasResourcePoolId": server.get("ResourcePool"), "dtiasResourceGroupId": group_id,
