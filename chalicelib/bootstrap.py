@@ -44,12 +44,13 @@ if TYPE_CHECKING:
 # once its adapter exists; configuring any other type is a configuration error naming the known ones.
 IMS_ADAPTER_TYPES: dict[str, str] = {
     "aws": "chalicelib.adapters.ims.aws:AwsInventoryAdapter",
+    "dtias": "chalicelib.adapters.ims.dtias:DtiasInventoryAdapter",
     "kubernetes": "chalicelib.adapters.ims.kubernetes:KubernetesInventoryAdapter",
     "redfish": "chalicelib.adapters.ims.redfish:RedfishInventoryAdapter",
 }
 # The IMS backend types that can create resource pools (Capability.POOL_MANAGEMENT), known without building one, so
 # `routing.ims` rules are checked when the registry is built (tests/unit/test_pool_routing.py keeps this true).
-IMS_POOL_TYPES = frozenset({"aws"})
+IMS_POOL_TYPES = frozenset({"aws", "dtias"})
 DMS_ADAPTER_TYPES: dict[str, str] = {
     "helm": "chalicelib.adapters.dms.helm:HelmDeploymentAdapter",
     "argocd": "chalicelib.adapters.dms.argocd:ArgoCDDeploymentAdapter",

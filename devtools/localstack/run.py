@@ -1,7 +1,8 @@
-"""`make run`: start moto, kubesim, the API and the event pump in one foreground process tree; stop them all on exit.
+"""`make run`: start moto, kubesim, the DTIAS simulator, the API and the event pump in one foreground process tree;
+stop them all on exit.
 
 python -m devtools.localstack [--api-port 8000] [--moto-port 4566] [--kube-port 6443] [--chart-port 8879]
-                              [--state-dir .local]
+                              [--dtias-port 8090] [--state-dir .local]
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import ctypes
 import ctypes.util
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -179,6 +181,7 @@ def start(args: argparse.Namespace, stack: Stack) -> dict[str, str]:
         eks.point_at_kubesim(moto_url, region, kubeconfig)
     env["KUBECONFIG"] = kubeconfig
     redfish = _start_redfish(args, stack, env)
+    _start_dtias(args, stack, env)
     api_url = f"http://127.0.0.1:{args.api_port}"
     stack.spawn("api", [python, "-m", "devtools.localstack.api_server", "--port", str(args.api_port)], env)
     stack.wait_until("api", _http_ok(f"{api_url}/health"))
@@ -201,6 +204,7 @@ def start(args: argparse.Namespace, stack: Stack) -> dict[str, str]:
         "token": token,
         "charts": env["NETWEAVE_CHART_REPOSITORY_URL"],
         "redfish": redfish,
+        "dtias": env["NETWEAVE_DTIAS_URL"],
     }
 
 
@@ -223,6 +227,20 @@ def _start_redfish(args: argparse.Namespace, stack: Stack, env: dict[str, str]) 
     env["NETWEAVE_REDFISH_URL"] = ready["aggregator"]
     env.setdefault("NETWEAVE_REDFISH_PASSWORD", "calvin")  # the simulator's (and iDRAC's factory) default
     return str(ready["aggregator"])
+
+
+def _start_dtias(args: argparse.Namespace, stack: Stack, env: dict[str, str]) -> None:
+    """The bare-metal site (config/gateway.yaml's `dc-fleet`): the DTIAS simulator, unless NETWEAVE_DTIAS_URL names
+    a real DTIAS (whose credentials then come from NETWEAVE_DTIAS_USERNAME and NETWEAVE_DTIAS_PASSWORD)."""
+    if os.environ.get("NETWEAVE_DTIAS_URL"):
+        return
+    _require_free(args.dtias_port, "DTIAS simulator")
+    # A password of this run only: the simulator accepts it and the gateway reads it from its environment.
+    env.update(NETWEAVE_DTIAS_URL=f"http://127.0.0.1:{args.dtias_port}", NETWEAVE_DTIAS_USERNAME="netweave",
+               NETWEAVE_DTIAS_PASSWORD=secrets.token_urlsafe(16))
+    stack.spawn("dtias-sim", [sys.executable, "-m", "devtools.dtias_sim", "--port", str(args.dtias_port),
+                              "--state-dir", str(args.state_dir)], env)
+    stack.wait_until("dtias-sim", _http_ok(f"{env['NETWEAVE_DTIAS_URL']}/_sim/health"))
 
 
 def _session(env: dict[str, str]) -> Any:
@@ -275,6 +293,7 @@ def _banner(info: dict[str, str], state_dir: Path) -> str:
             f"  API         {info['api']}   (OpenAPI: {info['api']}/openapi.json)",
             f"  AWS (moto)  {info['moto']}",
             f"  kubeconfig  {info['kubeconfig']}",
+            f"  DTIAS       {info['dtias']}   (bare-metal site dc-newark-1, dc-chicago-1; docs/dtias-backend.md)",
             f"  logs        {state_dir}/*.log",
             f"  token       written to {state_dir / 'token'}:",
             info["token"],
@@ -304,6 +323,7 @@ def main() -> None:
     parser.add_argument("--chart-port", type=int, default=int(os.environ.get("NETWEAVE_CHART_PORT", "8879")))
     parser.add_argument("--redfish-port", type=int, default=int(os.environ.get("NETWEAVE_REDFISH_PORT", "0")),
                         help="the Redfish simulator's aggregator (0: a free port)")
+    parser.add_argument("--dtias-port", type=int, default=int(os.environ.get("NETWEAVE_DTIAS_PORT", "8090")))
     parser.add_argument("--state-dir", type=Path, default=PROJECT_DIR / ".local")
     args = parser.parse_args()
     args.state_dir = args.state_dir.resolve()

@@ -38,15 +38,17 @@ class LocalStack:
         return httpx.Client(base_url=self.api, headers=headers, timeout=30)
 
 
-def start_stack(state_dir: Path, timeout: float = 120, own_process_group: bool = False) -> LocalStack:
+def start_stack(state_dir: Path, timeout: float = 300, own_process_group: bool = False) -> LocalStack:
     """Start `python -m devtools.localstack` and wait for its banner. `own_process_group`: the stack leads a process
     group of its own, as a command started from a shell does, so a test can send a signal to the whole group (what a
-    terminal does on Ctrl-C)."""
+    terminal does on Ctrl-C). The timeout is the stack's own first-poll bound: the banner waits for the first poll of
+    the cluster and of the DTIAS fleet, which takes over a minute on a busy two-core machine."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NETWEAVE_")) and k != "KUBECONFIG"}
     env["NETWEAVE_POLL_SECONDS"] = "1"  # the pump polls inventory every second: tests see changes quickly
     env["NETWEAVE_DELIVERY_FIRST_RETRY_SECONDS"] = "1"  # retries within seconds, not minutes
     env["NETWEAVE_EGRESS_NETWORKS"] = "127.0.0.0/8"  # whatever the fuzzer invents, the stack dials only this machine
     api_port, moto_port, kube_port, chart_port = free_port(), free_port(), free_port(), free_port()
+    dtias_port = free_port()
     args = [
         sys.executable,
         "-m",
@@ -59,6 +61,8 @@ def start_stack(state_dir: Path, timeout: float = 120, own_process_group: bool =
         str(kube_port),
         "--chart-port",
         str(chart_port),
+        "--dtias-port",
+        str(dtias_port),
         "--state-dir",
         str(state_dir),
     ]

@@ -14,6 +14,7 @@ import pytest
 
 from devtools.smo_receiver import Receiver, serve
 from tests.e2e.conftest import LocalStack, binary, eventually
+from tests.e2e.test_notifications_live import FIRST_EVENTS_SECONDS
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.xdist_group("stack")
@@ -45,7 +46,7 @@ def reaches_the_subscription(stack: LocalStack, smo: Receiver, probe_node: str) 
     """Fan-out reads subscriptions through a short cache (docs/architecture.md §4), in the pump's process: raise and
     clear an alarm on `probe_node` until one of its notifications arrives. From then on every alarm event reaches the
     new subscription (the cache is per kind, see SubscriptionStore.active). The probe node ends without the alarm."""
-    toggles = iter(["True", "False"] * 30)
+    toggles = iter(["True", "False"] * FIRST_EVENTS_SECONDS)
 
     def arrived() -> bool:
         if about(smo, probe_node):
@@ -54,7 +55,8 @@ def reaches_the_subscription(stack: LocalStack, smo: Receiver, probe_node: str) 
         return False
 
     try:  # two inventory polls (a second each) see each state, so every toggle raises or clears the alarm
-        wait_until(arrived, timeout=60, interval=2, what=f"an alarm of the probe node {probe_node} reaching the SMO")
+        wait_until(arrived, timeout=FIRST_EVENTS_SECONDS, interval=2,
+                   what=f"an alarm of the probe node {probe_node} reaching the SMO")
     finally:
         set_disk_pressure(stack, probe_node, "False", reason="E2eProbe")
 

@@ -17,6 +17,7 @@ pytestmark = pytest.mark.xdist_group("lifecycle")  # a stack of its own, started
 ROOT = "/o2ims-infrastructureInventory/v1"
 
 
+@pytest.mark.timeout(600)  # a stack of its own (first polls of the cluster and the DTIAS fleet), then the probe
 def test_the_first_answers_after_the_banner_are_the_whole_site_and_a_subscription_hears_only_later_changes(
     tmp_path: Path,
 ) -> None:

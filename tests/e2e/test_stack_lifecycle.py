@@ -1,6 +1,6 @@
-"""`make run` stops every process it started — moto, kubesim, the API, the event pump — and frees every port it
-listened on (theirs and its own chart servers'), whether the user presses Ctrl-C, the stack gets SIGTERM, or it is
-killed outright.
+"""`make run` stops every process it started — moto, kubesim, the DTIAS simulator, the API, the event pump — and
+frees every port it listened on (theirs and its own chart servers'), whether the user presses Ctrl-C, the stack gets
+SIGTERM, or it is killed outright.
 
 What the stack started is read from /proc before the signal: every process below it (with its start time, so a
 reused pid is never taken for a survivor) and every TCP port those processes listen on."""
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.xdist_group("lifecycle")
 
 # What each service's command line carries (devtools/localstack/run.py starts them).
 SERVICES = {"moto": "devtools.moto_aws", "kubesim": "devtools.kubesim", "api": "devtools.localstack.api_server",
-            "pump": "devtools.localstack.pump"}
+            "pump": "devtools.localstack.pump", "dtias-sim": "devtools.dtias_sim", "redfish-sim": "devtools.redfish_sim"}
 STOP_SECONDS = 20  # the stack gives its children 5 s before it kills them; the rest is slack for a busy machine
 _LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp
 

@@ -84,7 +84,10 @@ def test_the_pool_types_table_matches_the_backends_capabilities(monkeypatch: pyt
     """IMS_POOL_TYPES lets the registry check rules without building a backend: it must say what they declare."""
     import importlib
 
-    required = {"redfish": {"endpoints": [{"name": "bmc", "url": "https://bmc.example"}]}}  # options it cannot lack
+    required = {  # options a backend cannot lack
+        "redfish": {"endpoints": [{"name": "bmc", "url": "https://bmc.example"}]},
+        "dtias": {"baseUrl": "https://dtias.example", "usernameEnv": "U", "passwordEnv": "P"},
+    }
     for backend_type, factory in IMS_ADAPTER_TYPES.items():
         module, _, name = factory.partition(":")
         config = AdapterConfig(id="x", type=backend_type, options=required.get(backend_type, {}))
@@ -97,3 +100,4 @@ def test_the_shipped_configuration_routes_edge_locations_to_the_aws_backend() ->
     reg: AdapterRegistry[Any] = AdapterRegistry("ims", gateway.ims_adapters, {t: _fake for t in IMS_ADAPTER_TYPES},
                                                 pool_routing=gateway.ims_routing, pool_types=IMS_POOL_TYPES)
     assert choose_backend(reg, PoolRequest(name="p", location="edge-site-1"), None) == "edge-aws"
+    assert choose_backend(reg, PoolRequest(name="p", location="dc-newark-1"), None) == "dc-fleet"
