@@ -24,7 +24,8 @@ pytestmark = pytest.mark.xdist_group("lifecycle")
 
 # What each service's command line carries (devtools/localstack/run.py starts them).
 SERVICES = {"moto": "devtools.moto_aws", "kubesim": "devtools.kubesim", "api": "devtools.localstack.api_server",
-            "pump": "devtools.localstack.pump", "dtias-sim": "devtools.dtias_sim", "redfish-sim": "devtools.redfish_sim"}
+            "pump": "devtools.localstack.pump", "dtias-sim": "devtools.dtias_sim",
+            "redfish-sim": "devtools.redfish_sim"}
 STOP_SECONDS = 20  # the stack gives its children 5 s before it kills them; the rest is slack for a busy machine
 _LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp
 
