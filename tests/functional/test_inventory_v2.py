@@ -130,3 +130,9 @@ def test_a_v2_subscription_is_notified_in_v2_shape_and_paths(api: Api, site: Sit
     body = inventory_notification(event, record, "n1")
     assert body["objectRef"] == f"{V2}/resourcePools/{pool['resourcePoolId']}"
     assert "globalLocationId" not in body["postObjectState"] and "oCloudSiteId" in body["postObjectState"]
+
+
+def test_the_openapi_document_shows_every_path_of_both_versions(api: Api) -> None:
+    served = api.get("/openapi.json").json()["paths"]
+    for name in ("inventory-v1.yaml", "inventory-v2.yaml"):
+        assert set(get_paths(name)) <= {path for path, item in served.items() if "get" in item}, name
