@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from jsonschema import Draft202012Validator
@@ -33,6 +34,14 @@ def _registry() -> Registry:
 
 def _pointer(*parts: str) -> str:
     return "/".join(part.replace("~", "~0").replace("/", "~1") for part in parts)
+
+
+def self_contained(name: str) -> dict[str, Any]:
+    """The file with common.yaml's components merged in and its references made local (what a fuzzer loads)."""
+    merged = yaml.safe_load(json.dumps(document(name)).replace('"common.yaml#', '"#'))
+    for section, items in document("common.yaml")["components"].items():
+        merged["components"].setdefault(section, {}).update(items)
+    return cast(dict[str, Any], merged)
 
 
 def get_paths(name: str) -> list[str]:
