@@ -24,10 +24,9 @@ from chalicelib.domain.inventory import (
     ObjectType,
     OCloudSite,
     Resource,
-    ResourcePool,
     ResourceType,
 )
-from chalicelib.domain.inventory_versions import SHORT_ROOT, InventoryVersion, shape
+from chalicelib.domain.inventory_versions import SHORT_ROOT, InventoryVersion, pool_model, shape
 from chalicelib.domain.models import CloudInfo
 from chalicelib.domain.selectors import Selection
 
@@ -126,7 +125,7 @@ def _register(root: str, version: InventoryVersion) -> None:
         summary=f"Resource pools{short}",
         scope=read,
         query=ListQuery,
-        response=ResourcePool,
+        response=pool_model(version),
         collection=True,
     )
     def resource_pools(query: ListQuery) -> Response:
@@ -138,7 +137,7 @@ def _register(root: str, version: InventoryVersion) -> None:
         summary=f"One resource pool{short}",
         scope=read,
         query=SelectorQuery,
-        response=ResourcePool,
+        response=pool_model(version),
         responses=(404,),
     )
     def resource_pool(resourcePoolId: str, query: SelectorQuery) -> Any:

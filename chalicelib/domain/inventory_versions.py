@@ -10,7 +10,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from chalicelib.domain.inventory import ObjectType
+from pydantic import Field
+
+from chalicelib.domain.inventory import ObjectType, ResourcePool
+from chalicelib.domain.models import WireModel
 
 INVENTORY_SERVICE = "/o2ims-infrastructureInventory"
 SHORT_ROOT = "/o2ims/v1"  # the seed's short form of v1
@@ -35,6 +38,21 @@ _DROPPED: dict[InventoryVersion, dict[str, tuple[str, ...]]] = {
     InventoryVersion.V1: {},
     InventoryVersion.V2: {ObjectType.RESOURCE_POOL.value: ("globalLocationId", "location")},
 }
+
+
+class ResourcePoolV2(WireModel):
+    """A pool as v2 shows it (what `/openapi.json` documents for v2): `ResourcePool` less the dropped attributes."""
+
+    resource_pool_id: str = Field(alias="resourcePoolId")
+    name: str
+    description: str
+    o_cloud_id: str = Field(alias="oCloudId")
+    o_cloud_site_id: str = Field(alias="oCloudSiteId")
+    extensions: dict[str, Any] = Field(default_factory=dict)
+
+
+def pool_model(version: InventoryVersion) -> type[WireModel]:
+    return ResourcePoolV2 if version is InventoryVersion.V2 else ResourcePool
 
 
 def shape(version: InventoryVersion, object_type: str, document: dict[str, Any]) -> dict[str, Any]:
