@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from chalicelib import resources
 from chalicelib.domain.errors import ConfigurationError
 from chalicelib.domain.namespace_policy import NamespacePolicy, protected_for
+from chalicelib.domain.sites import ConfiguredLocation, ConfiguredSite
 
 if TYPE_CHECKING:
     from chalicelib.domain.callback_policy import CallbackPolicy
@@ -96,6 +97,9 @@ class GatewayConfig(_ConfigModel):
     dms_adapters: list[AdapterConfig] = Field(default_factory=list, alias="dmsAdapters")
     routing: list[RoutingRule] = Field(default_factory=list)  # the DMS rules
     ims_routing: list[PoolRoutingRule] = Field(default_factory=list, alias="imsRouting")  # from `routing.ims`
+    # What no backend knows: the operator's names, addresses and coordinates (docs/o2-conventions.md "Locations").
+    locations: list[ConfiguredLocation] = Field(default_factory=list)
+    sites: list[ConfiguredSite] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -115,6 +119,14 @@ class GatewayConfig(_ConfigModel):
         for adapter in value:
             if "namespaces" in adapter.model_fields_set:
                 raise ValueError(f"imsAdapters '{adapter.id}': namespaces apply to DMS backends only")
+        return value
+
+    @field_validator("locations")
+    @classmethod
+    def _one_entry_per_location(cls, value: list[ConfiguredLocation]) -> list[ConfiguredLocation]:
+        ids = [location.global_location_id for location in value]
+        if len(ids) != len(set(ids)):
+            raise ValueError("locations: each globalLocationId may be described once")
         return value
 
     def namespace_policies(self) -> dict[str, NamespacePolicy]:

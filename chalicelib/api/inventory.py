@@ -1,8 +1,12 @@
-"""O2ims Infrastructure Inventory service (`/o2ims-infrastructureInventory/v1`, and the seed short form `/o2ims/v1`)."""
+"""O2ims Infrastructure Inventory service: `/o2ims-infrastructureInventory/v1`, the seed short form `/o2ims/v1`, and
+`/o2ims-infrastructureInventory/v2`. One route table, registered once per root; what differs between the versions'
+models is `inventory_versions.shape` (docs/o2-conventions.md "Versions")."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 from chalice import Blueprint, Response
 
@@ -16,17 +20,20 @@ from chalicelib.domain.auth import Scope
 from chalicelib.domain.inventory import (
     AlarmDictionary,
     DeploymentManager,
+    Location,
     ObjectType,
+    OCloudSite,
     Resource,
-    ResourcePool,
     ResourceType,
 )
+from chalicelib.domain.inventory_versions import SHORT_ROOT, InventoryVersion, pool_model, shape
 from chalicelib.domain.models import CloudInfo
 from chalicelib.domain.selectors import Selection
 
-INVENTORY_ROOT = "/o2ims-infrastructureInventory/v1"
-SHORT_ROOT = "/o2ims/v1"
-ROOTS = (INVENTORY_ROOT, SHORT_ROOT)
+INVENTORY_ROOT = InventoryVersion.V1.root
+ROOTS: dict[str, InventoryVersion] = {
+    INVENTORY_ROOT: InventoryVersion.V1, SHORT_ROOT: InventoryVersion.V1, InventoryVersion.V2.root: InventoryVersion.V2,
+}
 
 blueprint = Blueprint(__name__)
 router = Router(blueprint, tag="inventory")
@@ -36,25 +43,36 @@ class DeploymentManagerQuery(SelectorQuery):
     profile: str | None = None
 
 
-def _list(object_type: ObjectType, query: ListQuery, parent_key: str | None = None) -> Response:
-    from chalicelib.services.inventory_query import ListRequest, list_objects  # views import services when called
+def _lister(version: InventoryVersion) -> Callable[..., Response]:
+    def _list(object_type: ObjectType, query: ListQuery, parent_key: str | None = None) -> Response:
+        from chalicelib.services.inventory_query import ListRequest, list_objects  # views import services when called
+        from chalicelib.services.paging import Page
 
-    request = ListRequest(
-        object_type, query.selection(), query.page_size(), query.parsed_filter(), query.marker(), parent_key,
-        codec=marker_codec(),
-    )
-    return page_response(blueprint.current_request, list_objects(ports().inventory_store, request))
+        request = ListRequest(
+            object_type, query.selection(), query.page_size(), query.parsed_filter(), query.marker(), parent_key,
+            codec=marker_codec(),
+        )
+        page = list_objects(ports().inventory_store, request)
+        shaped = Page([shape(version, object_type.value, item) for item in page.items], page.next_marker)
+        return page_response(blueprint.current_request, shaped)
+
+    return _list
 
 
-def _get(object_type: ObjectType, object_id: str, selection: Selection, parent_key: str | None = None) -> Any:
-    from chalicelib.services.inventory_query import get_object
+def _getter(version: InventoryVersion) -> Callable[..., Any]:
+    def _get(object_type: ObjectType, object_id: str, selection: Selection, parent_key: str | None = None) -> Any:
+        from chalicelib.services.inventory_query import get_object
 
-    return get_object(ports().inventory_store, object_type, object_id, selection, parent_key)
+        found = get_object(ports().inventory_store, object_type, object_id, selection, parent_key)
+        return shape(version, object_type.value, found)
+
+    return _get
 
 
-def _register(root: str) -> None:
-    short = " (short form)" if root == SHORT_ROOT else ""
+def _register(root: str, version: InventoryVersion) -> None:
+    short = " (short form)" if root == SHORT_ROOT else f" ({version.value})"
     read = Scope.IMS_READ
+    _list, _get = _lister(version), _getter(version)
 
     @router.route(root, "GET", summary=f"The O-Cloud{short}", scope=read, query=SelectorQuery, response=CloudInfo)
     def cloud_info(query: SelectorQuery) -> dict[str, Any]:
@@ -107,7 +125,7 @@ def _register(root: str) -> None:
         summary=f"Resource pools{short}",
         scope=read,
         query=ListQuery,
-        response=ResourcePool,
+        response=pool_model(version),
         collection=True,
     )
     def resource_pools(query: ListQuery) -> Response:
@@ -119,7 +137,7 @@ def _register(root: str) -> None:
         summary=f"One resource pool{short}",
         scope=read,
         query=SelectorQuery,
-        response=ResourcePool,
+        response=pool_model(version),
         responses=(404,),
     )
     def resource_pool(resourcePoolId: str, query: SelectorQuery) -> Any:
@@ -206,5 +224,54 @@ def _register(root: str) -> None:
         return _get(ObjectType.ALARM_DICTIONARY, alarmDictionaryId, query.selection())
 
 
-for _root in ROOTS:
-    _register(_root)
+    @router.route(
+        f"{root}/locations",
+        "GET",
+        summary=f"Locations of the O-Cloud's sites{short}",
+        scope=read,
+        query=ListQuery,
+        response=Location,
+        collection=True,
+    )
+    def locations(query: ListQuery) -> Response:
+        return _list(ObjectType.LOCATION, query)
+
+    @router.route(
+        f"{root}/locations/{{globalLocationId}}",
+        "GET",
+        summary=f"One location{short}",
+        scope=read,
+        query=SelectorQuery,
+        response=Location,
+        responses=(404,),
+    )
+    def location(globalLocationId: str, query: SelectorQuery) -> Any:
+        return _get(ObjectType.LOCATION, unquote(globalLocationId), query.selection())
+
+    @router.route(
+        f"{root}/oCloudSites",
+        "GET",
+        summary=f"O-Cloud sites{short}",
+        scope=read,
+        query=ListQuery,
+        response=OCloudSite,
+        collection=True,
+    )
+    def sites(query: ListQuery) -> Response:
+        return _list(ObjectType.O_CLOUD_SITE, query)
+
+    @router.route(
+        f"{root}/oCloudSites/{{oCloudSiteId}}",
+        "GET",
+        summary=f"One O-Cloud site{short}",
+        scope=read,
+        query=SelectorQuery,
+        response=OCloudSite,
+        responses=(404,),
+    )
+    def site(oCloudSiteId: str, query: SelectorQuery) -> Any:
+        return _get(ObjectType.O_CLOUD_SITE, oCloudSiteId, query.selection())
+
+
+for _root, _version in ROOTS.items():
+    _register(_root, _version)

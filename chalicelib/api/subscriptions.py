@@ -1,6 +1,7 @@
 """Subscriptions of every API kind, one Blueprint:
 
-- inventory: `/o2ims-infrastructureInventory/v1/subscriptions` and the short form `/o2ims/v1/subscriptions`;
+- inventory: `/o2ims-infrastructureInventory/v1/subscriptions`, the short form `/o2ims/v1/subscriptions` and
+  `/o2ims-infrastructureInventory/v2/subscriptions` (whose subscriptions are notified in v2's shape and paths);
 - alarms: `/o2ims-infrastructureMonitoring/v1/alarmSubscriptions` (id field `alarmSubscriptionId`);
 - deployments: `/o2dms/v1/subscriptions` (netweave's O2dms; `eventTypes` selects the deployment events).
 
@@ -25,6 +26,7 @@ from chalicelib.api.routing import Router
 from chalicelib.domain.auth import Scope
 from chalicelib.domain.deployments import DeploymentEventType
 from chalicelib.domain.filter_objects import object_filter
+from chalicelib.domain.inventory_versions import SHORT_ROOT, InventoryVersion
 from chalicelib.domain.models import WireModel
 from chalicelib.domain.package_events import PackageEventType
 from chalicelib.domain.subscriptions import SubscriptionKind
@@ -35,6 +37,7 @@ if TYPE_CHECKING:  # views import the service when called: a cold start that ser
 blueprint = Blueprint(__name__)
 router = Router(blueprint, tag="subscriptions")
 
+V1_ROOT, V2_ROOT = InventoryVersion.V1.root, InventoryVersion.V2.root
 _SERVER_ASSIGNED = ("subscriptionId", "alarmSubscriptionId")
 _SECRET_DOC = "Standard Webhooks signing secret (whsec_...): only in the creation response, never again"
 _STATUS_DOC = "netweave: active, or disabled (the SMO answered 410 Gone, or an operator disabled it)"
@@ -110,7 +113,7 @@ class Surface:
 SURFACES = (
     Surface(
         SubscriptionKind.INVENTORY,
-        ("/o2ims-infrastructureInventory/v1/subscriptions", "/o2ims/v1/subscriptions"),
+        tuple(f"{root}/subscriptions" for root in (V1_ROOT, SHORT_ROOT, V2_ROOT)),
         "subscriptionId",
         Scope.IMS_READ,
         Scope.IMS_SUBSCRIBE,
@@ -145,7 +148,7 @@ def _callback_ports() -> service.CallbackPorts:
     return ports().callback_ports()
 
 
-def _new_subscription(kind: SubscriptionKind, body: _SubscriptionBody) -> service.NewSubscription:
+def _new_subscription(kind: SubscriptionKind, body: _SubscriptionBody, collection: str) -> service.NewSubscription:
     from chalicelib.services import subscriptions as service
 
     access = current_access()
@@ -158,6 +161,8 @@ def _new_subscription(kind: SubscriptionKind, body: _SubscriptionBody) -> servic
         event_types=[t.value for t in event_types] if event_types is not None else None,
         owner=access.tenant,
         all_tenants=access.is_admin,
+        # v1 stays unrecorded: the records made before v2 existed read the same
+        api_version=InventoryVersion.V2.value if collection.startswith(f"{V2_ROOT}/") else None,
     )
 
 
@@ -195,7 +200,7 @@ def _register(surface: Surface, collection: str) -> None:
         from chalicelib.services import subscriptions as service
 
         created = service.create_subscription(
-            ports().subscription_store, _new_subscription(kind, body), _callback_ports(),
+            ports().subscription_store, _new_subscription(kind, body, collection), _callback_ports(),
             max_per_owner=ports().settings.limits.max_subscriptions_per_client,
         )
         location = f"{collection}/{created[surface.id_name]}"

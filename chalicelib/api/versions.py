@@ -1,4 +1,5 @@
-"""`api_versions` for every O2 service, in both forms of docs/o2-conventions.md §1."""
+"""`api_versions` for every O2 service, in both forms of docs/o2-conventions.md §1: the service's own lists every
+version it serves; each version's names itself."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ from chalice import Blueprint
 
 from chalicelib.api.routing import Router
 from chalicelib.domain.auth import Scope
+from chalicelib.domain.inventory_versions import INVENTORY_SERVICE, InventoryVersion
 from chalicelib.domain.models import ApiVersion, ApiVersions
 
 API_VERSION = "1.0.0"
 SERVICES: dict[str, Scope] = {
-    "/o2ims-infrastructureInventory": Scope.IMS_READ,
+    INVENTORY_SERVICE: Scope.IMS_READ,
     "/o2ims-infrastructureMonitoring": Scope.IMS_READ,
     "/o2dms": Scope.DMS_READ,
 }
@@ -19,17 +21,25 @@ blueprint = Blueprint(__name__)
 router = Router(blueprint, tag="versions")
 
 
-def _versions(uri_prefix: str) -> ApiVersions:
-    return ApiVersions(uri_prefix=uri_prefix, api_versions=[ApiVersion(version=API_VERSION)])
+# The versions each service serves, by path segment and semantic version; v1 first (the root's uriPrefix).
+_SERVED: dict[str, dict[str, str]] = {
+    INVENTORY_SERVICE: {v.value: v.semver for v in InventoryVersion},
+}
 
 
 def _register(service: str, scope: Scope) -> None:
-    uri_prefix = f"{service}/v1"
-    for path in (f"{service}/api_versions", f"{service}/v1/api_versions"):
+    served = _SERVED.get(service, {"v1": API_VERSION})
+    _route(f"{service}/api_versions", f"{service}/v1", list(served.values()), scope)
+    for segment, semver in served.items():
+        _route(f"{service}/{segment}/api_versions", f"{service}/{segment}", [semver], scope)
 
-        @router.route(path, "GET", summary=f"API versions of {service}", scope=scope, response=ApiVersions)
-        def api_versions() -> dict[str, object]:
-            return _versions(uri_prefix).to_wire()
+
+def _route(path: str, uri_prefix: str, versions: list[str], scope: Scope) -> None:
+    answer = ApiVersions(uri_prefix=uri_prefix, api_versions=[ApiVersion(version=v) for v in versions]).to_wire()
+
+    @router.route(path, "GET", summary=f"API versions ({uri_prefix})", scope=scope, response=ApiVersions)
+    def api_versions() -> dict[str, object]:
+        return answer
 
 
 for _service, _scope in SERVICES.items():

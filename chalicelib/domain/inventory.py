@@ -12,9 +12,9 @@ import json
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from chalicelib.domain.models import WireModel
 from chalicelib.domain.selectors import SelectorSchema
@@ -35,6 +35,8 @@ class ObjectType(StrEnum):
     RESOURCE = "ResourceInfo"
     DEPLOYMENT_MANAGER = "DeploymentManagerInfo"
     ALARM_DICTIONARY = "AlarmDictionaryInfo"
+    LOCATION = "LocationInfo"
+    O_CLOUD_SITE = "OCloudSiteInfo"
 
 
 class ResourceKind(StrEnum):
@@ -88,6 +90,12 @@ class ResourceType(WireModel):
     extensions: dict[str, Any] = Field(default_factory=dict)
 
 
+def site_id(o_cloud_id: str, global_location_id: str) -> str:
+    """The O-Cloud site of a location, when no backend names one itself (docs/o2-conventions.md "Locations and
+    sites"): one site per location of the O-Cloud."""
+    return stable_id(o_cloud_id, "site", global_location_id)
+
+
 class ResourcePool(WireModel):
     resource_pool_id: str = Field(alias="resourcePoolId")
     name: str
@@ -97,6 +105,13 @@ class ResourcePool(WireModel):
     global_location_id: str = Field(alias="globalLocationId")
     location: str
     extensions: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _in_a_site(self) -> ResourcePool:
+        """Every pool is part of a site (v2 requires `oCloudSiteId`): a backend that knows none gets its location's."""
+        if self.o_cloud_site_id is None:
+            self.o_cloud_site_id = site_id(self.o_cloud_id, self.global_location_id)
+        return self
 
 
 class Resource(WireModel):
@@ -124,6 +139,40 @@ class DeploymentManager(WireModel):
     extensions: dict[str, Any] = Field(default_factory=dict)
 
 
+class Coordinate(WireModel):
+    """An RFC 7946 GeoJSON Point: [longitude, latitude] or [longitude, latitude, altitude]."""
+
+    type: Literal["Point"] = "Point"
+    coordinates: list[float] = Field(min_length=2, max_length=3)
+
+
+class CivicAddressElement(WireModel):
+    """One RFC 4776 civic address element (caType 1 country, 3 state, 6 city, 22 street, 26 number...)."""
+
+    ca_type: int = Field(alias="caType")
+    ca_value: str = Field(alias="caValue")
+
+
+class Location(WireModel):
+    global_location_id: str = Field(alias="globalLocationId")
+    name: str
+    description: str
+    o_cloud_site_ids: list[str] = Field(default_factory=list, alias="oCloudSiteIds")
+    coordinate: Coordinate | None = None
+    civic_address: list[CivicAddressElement] | None = Field(default=None, alias="civicAddress")
+    address: str | None = None
+    extensions: dict[str, Any] = Field(default_factory=dict)
+
+
+class OCloudSite(WireModel):
+    o_cloud_site_id: str = Field(alias="oCloudSiteId")
+    global_location_id: str = Field(alias="globalLocationId")
+    name: str
+    description: str
+    resource_pools: list[str] = Field(default_factory=list, alias="resourcePools")
+    extensions: dict[str, Any] = Field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class InventoryObject:
     """One object of a backend's inventory as the snapshot keeps it: its wire form and where it hangs."""
@@ -139,19 +188,25 @@ class InventoryObject:
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+# Each wire model's object type, and the attribute holding its id.
+_IDENTITIES: dict[type[WireModel], tuple[ObjectType, str]] = {
+    Resource: (ObjectType.RESOURCE, "resource_id"),
+    ResourcePool: (ObjectType.RESOURCE_POOL, "resource_pool_id"),
+    ResourceType: (ObjectType.RESOURCE_TYPE, "resource_type_id"),
+    DeploymentManager: (ObjectType.DEPLOYMENT_MANAGER, "deployment_manager_id"),
+    AlarmDictionary: (ObjectType.ALARM_DICTIONARY, "alarm_dictionary_id"),
+    OCloudSite: (ObjectType.O_CLOUD_SITE, "o_cloud_site_id"),
+    Location: (ObjectType.LOCATION, "global_location_id"),
+}
+
+
 def inventory_object(model: WireModel) -> InventoryObject:
-    document = model.to_wire()
-    if isinstance(model, Resource):
-        return InventoryObject(ObjectType.RESOURCE, model.resource_id, document, model.resource_pool_id)
-    if isinstance(model, ResourcePool):
-        return InventoryObject(ObjectType.RESOURCE_POOL, model.resource_pool_id, document)
-    if isinstance(model, ResourceType):
-        return InventoryObject(ObjectType.RESOURCE_TYPE, model.resource_type_id, document)
-    if isinstance(model, DeploymentManager):
-        return InventoryObject(ObjectType.DEPLOYMENT_MANAGER, model.deployment_manager_id, document)
-    if isinstance(model, AlarmDictionary):
-        return InventoryObject(ObjectType.ALARM_DICTIONARY, model.alarm_dictionary_id, document)
-    raise TypeError(f"not an inventory object: {type(model).__name__}")
+    identity = _IDENTITIES.get(type(model))
+    if identity is None:
+        raise TypeError(f"not an inventory object: {type(model).__name__}")
+    object_type, id_attribute = identity
+    parent = model.resource_pool_id if isinstance(model, Resource) else None
+    return InventoryObject(object_type, getattr(model, id_attribute), model.to_wire(), parent)
 
 
 def _schema(
@@ -177,4 +232,8 @@ SELECTOR_SCHEMAS: dict[ObjectType, SelectorSchema] = {
         frozenset({"extensions", "capabilities", "capacity"}),
     ),
     ObjectType.ALARM_DICTIONARY: _schema(AlarmDictionary, {"alarmDictionaryId"}, (), frozenset({"alarmDefinition"})),
+    ObjectType.LOCATION: _schema(
+        Location, {"globalLocationId"}, (), frozenset({"extensions", "coordinate", "civicAddress"})
+    ),
+    ObjectType.O_CLOUD_SITE: _schema(OCloudSite, {"oCloudSiteId"}),
 }

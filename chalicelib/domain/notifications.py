@@ -6,11 +6,11 @@ from typing import Any
 
 from chalicelib.domain.events import ChangeEvent, ChangeType
 from chalicelib.domain.inventory import SELECTOR_SCHEMAS, ObjectType
+from chalicelib.domain.inventory_versions import InventoryVersion, object_ref, shape
 from chalicelib.domain.package_events import is_package_event, package_event_view
 from chalicelib.domain.selectors import Selection, apply_selection
 from chalicelib.domain.subscriptions import Subscription
 
-INVENTORY_ROOT = "/o2ims-infrastructureInventory/v1"
 MONITORING_ROOT = "/o2ims-infrastructureMonitoring/v1"
 DMS_ROOT = "/o2dms/v1"
 
@@ -35,31 +35,26 @@ def shown_state(object_type: str, document: dict[str, Any] | None) -> dict[str, 
     return shown
 
 
-def object_ref(object_type: str, object_id: str, state: dict[str, Any]) -> str:
-    paths = {
-        ObjectType.CLOUD.value: INVENTORY_ROOT,
-        ObjectType.RESOURCE_TYPE.value: f"{INVENTORY_ROOT}/resourceTypes/{object_id}",
-        ObjectType.RESOURCE_POOL.value: f"{INVENTORY_ROOT}/resourcePools/{object_id}",
-        ObjectType.RESOURCE.value:
-            f"{INVENTORY_ROOT}/resourcePools/{state.get('resourcePoolId')}/resources/{object_id}",
-        ObjectType.DEPLOYMENT_MANAGER.value: f"{INVENTORY_ROOT}/deploymentManagers/{object_id}",
-    }
-    return paths.get(object_type, f"{INVENTORY_ROOT}/{object_id}")
-
-
 def inventory_notification(event: ChangeEvent, subscription: Subscription, notification_id: str) -> dict[str, Any]:
-    prior, post = shown_state(event.object_type, event.prior), shown_state(event.object_type, event.post)
+    """In the shape and paths of the version the subscription was made under (docs/o2-conventions.md "Versions")."""
+    version = InventoryVersion(subscription.api_version or InventoryVersion.V1)
+    prior, post = (_versioned(version, event.object_type, shown_state(event.object_type, state))
+                   for state in (event.prior, event.post))
     body: dict[str, Any] = {"notificationId": notification_id,
                             "notificationEventType": _INVENTORY_EVENT_TYPES[event.event_type]}
     if subscription.consumer_subscription_id:
         body["consumerSubscriptionId"] = subscription.consumer_subscription_id
     if event.event_type is not ChangeType.DELETED and post is not None:
-        body["objectRef"] = object_ref(event.object_type, event.object_id, post)
+        body["objectRef"] = object_ref(version, event.object_type, event.object_id, post)
     if event.event_type is not ChangeType.CREATED and prior is not None:
         body["priorObjectState"] = prior
     if event.event_type is not ChangeType.DELETED and post is not None:
         body["postObjectState"] = post
     return body
+
+
+def _versioned(version: InventoryVersion, object_type: str, state: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if state is None else shape(version, object_type, state)
 
 
 def alarm_event_type(event: ChangeEvent) -> int:

@@ -31,7 +31,8 @@ OPERATORS = ("eq", "neq", "gt", "gte", "lt", "lte", "cont", "ncont", "in", "nin"
 SINGLE_VALUE_OPERATORS = frozenset({"eq", "neq", "gt", "gte", "lt", "lte"})
 # Operators for which "no value" means something; `(gt,x,null)` has no sensible reading.
 NULL_OPERATORS = frozenset({"eq", "neq", "in", "nin"})
-OBJECT_TYPES = frozenset({"CloudInfo", "ResourceTypeInfo", "ResourcePoolInfo", "DeploymentManagerInfo", "ResourceInfo"})
+OBJECT_TYPES = frozenset({"CloudInfo", "ResourceTypeInfo", "ResourcePoolInfo", "DeploymentManagerInfo", "ResourceInfo",
+                          "LocationInfo", "OCloudSiteInfo"})
 SUBSCRIPTION_PSEUDO_ATTRIBUTES: Mapping[str, frozenset[str]] = {"objectType": OBJECT_TYPES}
 # Well above any realistic filter, low enough that a hostile query string costs next to nothing to refuse.
 MAX_FILTER_LENGTH = 4096

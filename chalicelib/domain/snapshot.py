@@ -70,5 +70,7 @@ NOTIFIED_TYPES = frozenset(
         ObjectType.RESOURCE_POOL.value,
         ObjectType.RESOURCE.value,
         ObjectType.DEPLOYMENT_MANAGER.value,
+        ObjectType.LOCATION.value,
+        ObjectType.O_CLOUD_SITE.value,
     }
 )

@@ -46,6 +46,9 @@ class Subscription(WireModel):
     owner: str | None = None  # the tenant that created it (docs/o2-conventions.md §6, "Tenancy")
     # Created by an admin: a DMS subscription then receives every tenant's deployment events, not only its own's.
     all_tenants: bool = Field(default=False, alias="allTenants")
+    # The Inventory API version it was made under ("v1" when absent): its notifications take that version's shape
+    # and paths (docs/o2-conventions.md "Versions").
+    api_version: str | None = Field(default=None, alias="apiVersion")
 
 
 class DeliveryMessage(WireModel):

@@ -11,6 +11,7 @@ from chalicelib.observability import INVENTORY_POLL, logger, record_poll
 from chalicelib.services.alarm_evaluation import AlarmObserver, PlatformAlarmCatalog, purge_expired
 from chalicelib.services.inventory_poll import poll_backends
 from chalicelib.services.registration import announce_if_changed, registration_payload
+from chalicelib.services.sites import SiteCatalog
 
 
 def scheduled_poll(parts: Components | None = None) -> list[dict[str, Any]]:
@@ -29,6 +30,13 @@ def scheduled_poll(parts: Components | None = None) -> list[dict[str, Any]]:
 def store_platform_catalog(parts: Components) -> None:
     """The platform alarm dictionary, stored like a backend's objects (unchanged: one manifest read, no writes)."""
     poll_backends([PlatformAlarmCatalog()], parts.inventory_context, parts.inventory_store, parts.events_publisher)
+
+
+def store_sites(parts: Components) -> None:
+    """Sites and locations follow the pools just stored: derived after the backends' poll, diffed and notified."""
+    gateway = parts.settings.gateway
+    catalog = SiteCatalog(parts.inventory_store, gateway.locations, gateway.sites)
+    poll_backends([catalog], parts.inventory_context, parts.inventory_store, parts.events_publisher)
 
 
 def announce_registration(parts: Components | None = None) -> bool:
@@ -53,6 +61,7 @@ def poll_inventory(parts: Components | None = None, adapter_id: str | None = Non
     started = time.perf_counter()
     reports = poll_backends(adapters, parts.inventory_context, parts.inventory_store, parts.events_publisher,
                             observer=observer)
+    store_sites(parts)
     record_poll(INVENTORY_POLL, (time.perf_counter() - started) * 1000,
                 changes=sum(r.created + r.modified + r.deleted for r in reports),
                 failures=sum(r.status == "failed" for r in reports),

@@ -25,6 +25,8 @@ _NAMES = {
     ObjectType.RESOURCE: "resource",
     ObjectType.DEPLOYMENT_MANAGER: "deployment manager",
     ObjectType.ALARM_DICTIONARY: "alarm dictionary",
+    ObjectType.LOCATION: "location",
+    ObjectType.O_CLOUD_SITE: "O-Cloud site",
 }
 
 

@@ -126,6 +126,7 @@ class NewSubscription:
     event_types: Sequence[str] | None = None  # DMS only
     owner: str | None = None  # the creator's tenant; it counts towards that tenant's quota
     all_tenants: bool = False  # created by an admin: receives every tenant's deployment events
+    api_version: str | None = None  # inventory: the API version it was made under, when not v1
 
 
 def new_secret() -> str:
@@ -155,6 +156,7 @@ def create_subscription(
         created_at=utc_now_iso(),
         owner=request.owner,
         all_tenants=request.all_tenants,
+        api_version=request.api_version,
     )
     store.create(record, max_per_owner)
     return {**wire_form(record), "secret": secret}

@@ -109,7 +109,7 @@ def test_token_without_the_scope_is_403(api: Api) -> None:
 
 def test_unknown_path_is_404_problem(api: Api) -> None:
     assert_problem(api.get(ROOT + "/nope"), 404)
-    assert_problem(api.get("/o2ims-infrastructureInventory/v2/resourcePools"), 404)
+    assert_problem(api.get("/o2ims-infrastructureInventory/v3/resourcePools"), 404)  # v2 is served (issue 19)
     assert_problem(api.get("/totally/unknown", token=None), 404)
 
 
@@ -129,10 +129,18 @@ def test_wrong_method_on_a_known_path_is_405_with_allow(api: Api, method: str) -
     ],
 )
 def test_api_versions_in_both_forms(api: Api, service: str, scope: str) -> None:
-    for path in (f"{service}/api_versions", f"{service}/v1/api_versions"):
-        reply = api.get(path, token=token_with(scope))
-        assert reply.status == 200
-        assert reply.json() == {"uriPrefix": f"{service}/v1", "apiVersions": [{"version": "1.0.0"}]}
+    reply = api.get(f"{service}/v1/api_versions", token=token_with(scope))
+    assert reply.status == 200
+    assert reply.json() == {"uriPrefix": f"{service}/v1", "apiVersions": [{"version": "1.0.0"}]}
+    served = [{"version": "1.0.0"}, {"version": "2.0.0"}] if service.endswith("Inventory") else [{"version": "1.0.0"}]
+    reply = api.get(f"{service}/api_versions", token=token_with(scope))
+    assert reply.status == 200
+    assert reply.json() == {"uriPrefix": f"{service}/v1", "apiVersions": served}
+
+
+def test_inventory_v2_api_versions_names_itself(api: Api) -> None:
+    reply = api.get("/o2ims-infrastructureInventory/v2/api_versions", token=token_with("o2ims:read"))
+    assert reply.json() == {"uriPrefix": "/o2ims-infrastructureInventory/v2", "apiVersions": [{"version": "2.0.0"}]}
 
 
 def test_short_form_root_serves_the_same_object(api: Api) -> None:

@@ -140,6 +140,9 @@ ANALYSIS_WAIVERS: dict[tuple[str, str, str], str] = {
         "dead_letters._receive(sqs, url) reads only the DLQ; the caller also names the main queue (replay target)",
     ("api", "sqs:ChangeMessageVisibility", "queue:deliveries"):
         "dead_letters._release(sqs, url) releases DLQ messages only; same caller as above",
+    ("poll-inventory", "dynamodb:Query", "table:subscriptions"):
+        "services/sites._all pages the InventoryStore it is given; the name `page` also reaches SubscriptionStore",
+    ("poll-inventory", "dynamodb:Query", "index:subscriptions"): "as above",
 }
 
 REGISTRY_STRING = re.compile(r"^(chalicelib(?:\.\w+)+):(\w+)$")  # "module:Class" as adapter registries name them
