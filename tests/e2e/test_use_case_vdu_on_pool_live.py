@@ -158,7 +158,8 @@ def create_the_pool_and_wait_until_ready(stack: LocalStack, receiver: Receiver, 
     pool_id: str = pool["resourcePoolId"]
     assert (pool["name"], pool["location"]) == (pool_name, "edge-site-1"), f"pool POST: {pool}"
     ext = pool["extensions"]
-    assert (ext["status"], ext["desiredNodes"], ext["instanceType"]) == ("provisioning", NODES, "c5.metal"), ext
+    assert (ext["status"], ext["readyNodes"], ext["desiredNodes"], ext["instanceType"]) == (
+        "provisioning", 0, NODES, "c5.metal"), f"pool POST: {ext}"
     assert ext["nodeSelector"] == {"eks.amazonaws.com/nodegroup": pool_name}, f"pool POST: placeable? {ext}"
 
     wait_until(lambda: any(is_ready(n, pool_id, NODES) for n in notes(receiver)), timeout=POOL_TIMEOUT, interval=1,
