@@ -51,22 +51,29 @@ def notes(receiver: Receiver) -> list[dict[str, Any]]:
     return bodies
 
 
-def is_ready(note: dict[str, Any], pool_id: str) -> bool:
+def is_ready(note: dict[str, Any], pool_id: str, replicas: int = REPLICAS) -> bool:
+    """Whether `note` is the pool's "ready" modification: status ready with `replicas` nodes Ready."""
     post = note.get("postObjectState") or {}
     ext = post.get("extensions", {})
     return post.get("resourcePoolId") == pool_id and "parentId" not in post and "resourceId" not in post and \
-        (ext.get("status"), ext.get("readyNodes")) == ("ready", REPLICAS)
+        (ext.get("status"), ext.get("readyNodes")) == ("ready", replicas)
 
 
-def last_node_ready(stack: LocalStack, pool_name: str) -> datetime:
-    nodes = json.loads(subprocess.run(
+def pool_nodes(stack: LocalStack, pool_name: str) -> list[dict[str, Any]]:
+    """The pool's Nodes as the cluster has them (EKS labels a node group's nodes with its name)."""
+    nodes: list[dict[str, Any]] = json.loads(subprocess.run(
         [binary("kubectl"), "--kubeconfig", str(stack.kubeconfig), "get", "nodes", "-l",
          f"eks.amazonaws.com/nodegroup={pool_name}", "-o", "json"],
         capture_output=True, text=True, timeout=60, check=True).stdout)["items"]
-    assert len(nodes) == REPLICAS
+    return nodes
+
+
+def last_node_ready(stack: LocalStack, pool_name: str, replicas: int = REPLICAS) -> datetime:
+    nodes = pool_nodes(stack, pool_name)
+    assert len(nodes) == replicas
     stamps = [c["lastTransitionTime"] for n in nodes for c in n["status"]["conditions"]
               if c["type"] == "Ready" and c["status"] == "True"]
-    assert len(stamps) == REPLICAS
+    assert len(stamps) == replicas
     return max(datetime.fromisoformat(s.replace("Z", "+00:00")) for s in stamps)
 
 

@@ -114,8 +114,8 @@ def create(api: Api, body: dict[str, Any]) -> dict[str, Any]:
 def test_the_seeds_pool_provisions_then_is_ready_with_every_node_listed_once(api: Api, components: Components) -> None:
     pool = create(api, SEED_BODY)  # no backend named: routing.ims sends edge-* locations to edge-aws
     ext = pool["extensions"]
-    assert (ext["status"], ext["desiredNodes"], ext["cpuPinning"], pool["location"]) == (
-        "provisioning", 3, True, "edge-site-1")
+    assert (ext["status"], ext["readyNodes"], ext["desiredNodes"], ext["cpuPinning"], pool["location"]) == (
+        "provisioning", 0, 3, True, "edge-site-1")
     ready = wait_for_status(api, components, pool["resourcePoolId"], "ready", 3)
     assert ready["extensions"]["nodegroupStatus"] == "ACTIVE"
     nodes = pool_resources(api, pool["resourcePoolId"])

@@ -345,7 +345,9 @@ class AwsInventoryAdapter:
             InvalidRequestException=BadRequest,
         ):
             group = self._clients().eks.create_nodegroup(**settings)["nodegroup"]
-        return self._pool(group, context)
+        # A new node group has no node yet: where this backend counts nodes, the answer says 0, as the next read will
+        ready = 0 if cluster["name"] in self.options.kubeconfigs else None
+        return mapping.to_resource_pool(self.adapter_id, group, self.site, context.o_cloud_id, ready)
 
     @staticmethod
     def _tags(request: PoolRequest) -> dict[str, str]:
