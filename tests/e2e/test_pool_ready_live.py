@@ -77,6 +77,7 @@ def last_node_ready(stack: LocalStack, pool_name: str, replicas: int = REPLICAS)
     return max(datetime.fromisoformat(s.replace("Z", "+00:00")) for s in stamps)
 
 
+@pytest.mark.timeout(900)  # a hang guard: the stack's start counts too, and this walks a whole workflow
 def test_the_smo_hears_pool_creation_then_each_node_then_pool_ready(stack: LocalStack,
                                                                     smo: tuple[Receiver, str]) -> None:
     receiver, callback = smo

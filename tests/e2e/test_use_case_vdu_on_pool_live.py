@@ -115,6 +115,7 @@ def pods_on(flow: Flow, nodes: set[str]) -> list[str]:
     return strays
 
 
+@pytest.mark.timeout(900)  # a hang guard: the stack's start counts too, and this walks a whole workflow
 def test_a_vdu_on_a_new_pool_from_pool_post_to_pool_delete(stack: LocalStack, smo: tuple[Receiver, str],
                                                            chart_server: tuple[str, dict[str, str]]) -> None:
     receiver, callback = smo
