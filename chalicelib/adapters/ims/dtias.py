@@ -130,12 +130,18 @@ class DtiasInventoryAdapter:
                                      "and the password's environment variable or SSM parameter)")
         return Credentials(o.client_id, username, password)
 
-    def _ssm_secret(self, name: str) -> str:
+    @cached_property
+    def ssm(self) -> Any:
+        """One SSM client per adapter (a warm container logs in again on every token expiry, not per request)."""
         import boto3  # only deployments that keep the password in SSM pay for the import
+
+        return boto3.client("ssm")
+
+    def _ssm_secret(self, name: str) -> str:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            reply = boto3.client("ssm").get_parameter(Name=name, WithDecryption=True)
+            reply = self.ssm.get_parameter(Name=name, WithDecryption=True)
         except (BotoCoreError, ClientError) as error:
             raise BackendUnavailable(f"DTIAS backend '{self.adapter_id}': cannot read SSM parameter {name} "
                                      f"({type(error).__name__})") from error
