@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from chalicelib.services.dms_results import OperationPorts
     from chalicelib.services.packages import FetchPorts, PackagePorts
     from chalicelib.services.readiness import CachedReadiness
+    from chalicelib.services.server_identity import ServerLinker
     from chalicelib.services.subscriptions import CallbackPorts
 
 # Backend type -> "module:callable", imported when an adapter of that type is first needed. A type appears here
@@ -102,6 +103,15 @@ class Components:
         from chalicelib.adapters.store.inventory_store import InventoryStore
 
         return InventoryStore(self.clients.dynamodb, self.settings.table_name(resources.INVENTORY))
+
+    def server_linker(self) -> ServerLinker:
+        """A new one per poll run: it carries the asset index it read between a backend's link and record."""
+        from chalicelib.adapters.store.asset_index import AssetIndex
+        from chalicelib.services.server_identity import ServerLinker, precedence
+
+        gateway = self.settings.gateway
+        ranks = precedence([(a.id, a.type) for a in gateway.ims_adapters], gateway.identity_precedence)
+        return ServerLinker(AssetIndex(self.clients.dynamodb, self.settings.table_name(resources.INVENTORY)), ranks)
 
     @cached_property
     def subscription_store(self) -> SubscriptionStore:

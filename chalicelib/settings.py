@@ -100,6 +100,9 @@ class GatewayConfig(_ConfigModel):
     # What no backend knows: the operator's names, addresses and coordinates (docs/o2-conventions.md "Locations").
     locations: list[ConfiguredLocation] = Field(default_factory=list)
     sites: list[ConfiguredSite] = Field(default_factory=list)
+    # Which backend's view of a server seen by several is listed (docs/o2-conventions.md §10): these ids first, then
+    # the others by type (kubernetes, aws, dtias, redfish).
+    identity_precedence: list[str] = Field(default_factory=list, alias="identityPrecedence")
 
     @model_validator(mode="before")
     @classmethod

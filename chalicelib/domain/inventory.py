@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -181,6 +181,9 @@ class InventoryObject:
     object_id: str
     document: dict[str, Any]
     parent_key: str | None = None  # the pool of a resource: lists of a pool's resources page over it
+    # A server's hardware identity (domain/server_identity.asset_keys), for linking one machine seen by several
+    # backends; not part of the document (the links it yields are).
+    asset_keys: frozenset[str] = field(default_factory=frozenset, compare=False)
 
     @property
     def content_hash(self) -> str:

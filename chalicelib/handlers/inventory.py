@@ -60,7 +60,7 @@ def poll_inventory(parts: Components | None = None, adapter_id: str | None = Non
     observer = AlarmObserver(parts.alarm_ports())
     started = time.perf_counter()
     reports = poll_backends(adapters, parts.inventory_context, parts.inventory_store, parts.events_publisher,
-                            observer=observer)
+                            observer=observer, links=parts.server_linker())
     store_sites(parts)
     record_poll(INVENTORY_POLL, (time.perf_counter() - started) * 1000,
                 changes=sum(r.created + r.modified + r.deleted for r in reports),

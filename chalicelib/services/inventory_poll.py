@@ -33,6 +33,14 @@ class PollObserver(Protocol):
     def unreachable(self, backend: str, manager_ids: list[str], reason: str) -> None: ...
 
 
+class ServerLinks(Protocol):
+    """Links one server's views across backends (services/server_identity.ServerLinker)."""
+
+    def link(self, backend: str, objects: list[InventoryObject]) -> list[InventoryObject]: ...
+
+    def record(self, backend: str, objects: list[InventoryObject], changed: bool) -> int: ...
+
+
 @dataclass
 class PollReport:
     backend: str
@@ -67,12 +75,13 @@ def poll_backends(
     publisher: EventPublisher,
     clock: Callable[[], int] = now_ms,
     observer: PollObserver | None = None,
+    links: ServerLinks | None = None,
 ) -> list[PollReport]:
     """Poll every backend; one that fails is reported and does not stop the others."""
     reports = []
     for adapter in adapters:
         try:
-            reports.append(poll_backend(adapter, context, store, publisher, clock, observer))
+            reports.append(poll_backend(adapter, context, store, publisher, clock, observer, links))
         except Exception as error:  # a bug or a storage outage for one backend must not starve the others
             logger.exception("poll failed", extra={"backend": adapter.adapter_id})
             reports.append(PollReport(adapter.adapter_id, "failed", error=type(error).__name__))
@@ -86,20 +95,34 @@ def poll_backend(
     publisher: EventPublisher,
     clock: Callable[[], int] = now_ms,
     observer: PollObserver | None = None,
+    links: ServerLinks | None = None,
 ) -> PollReport:
     started = clock()
     backend = adapter.adapter_id
     try:
         objects = adapter.read_inventory(context)
-    except BackendUnavailable as error:
+    except BackendUnavailable as error:  # its servers stay in the asset index: links hold through an outage
         report = _mark_unreachable(backend, error.detail, store, publisher, started)
         _tell(observer, "unreachable", backend, _manager_ids(store, backend), error.detail)
     else:
+        if links is not None:
+            objects = links.link(backend, objects)
         report = _synchronise(backend, objects, store, publisher, started)
+        _record_servers(links, backend, objects, report.status == "changed")
         _tell(observer, "read", backend, objects)
     report.duration_ms = float(clock() - started)
     logger.info("inventory poll", extra={"report": report.__dict__})
     return report
+
+
+def _record_servers(links: ServerLinks | None, backend: str, objects: list[InventoryObject], changed: bool) -> None:
+    """The asset index is advisory and rebuilt by every poll: failing to update it must not fail a committed poll."""
+    if links is None:
+        return
+    try:
+        links.record(backend, objects, changed)
+    except Exception:
+        logger.exception("asset index update failed", extra={"backend": backend})
 
 
 def _tell(observer: PollObserver | None, what: str, *args: Any) -> None:

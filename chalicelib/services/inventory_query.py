@@ -17,6 +17,7 @@ from chalicelib.domain.inventory import SELECTOR_SCHEMAS, ObjectType
 from chalicelib.domain.paging import INVALID, Marker, MarkerCodec
 from chalicelib.domain.query import Filter, validate_filter
 from chalicelib.domain.selectors import Selection, apply_selection, validate_selection
+from chalicelib.domain.server_identity import is_merged
 from chalicelib.services.paging import Page, PagedSource, collect
 
 _NAMES = {
@@ -64,9 +65,11 @@ def list_objects(store: InventoryStore, request: ListRequest) -> Page:
     if request.filter is not None:
         validate_filter(request.filter, schema)
     flt, by_parent = request.filter, request.parent_key is not None
+    # Another backend's view of a listed server is read by id, never listed (docs/o2-conventions.md §10).
+    servers = request.object_type is ObjectType.RESOURCE
     source: PagedSource[StoredObject] = PagedSource(
         fetch=lambda size, start: store.page(request.object_type.value, size, start, request.parent_key),
-        matches=lambda item: flt is None or flt.matches(item.document),
+        matches=lambda item: (flt is None or flt.matches(item.document)) and not (servers and is_merged(item.document)),
         key_after=lambda item: start_key_after(item, by_parent),
         scope=f"inventory/{request.object_type.value}/{request.parent_key or ''}",
         key_attributes=BY_PARENT_START_KEY_ATTRIBUTES if by_parent else START_KEY_ATTRIBUTES,

@@ -12,6 +12,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from devtools.redfish_sim.fleet import serial_number, system_uuid
+
 _NS = uuid.UUID("3f2b8d1e-6c4a-5b7e-9d10-2a4c6e8f0b13")
 _TAG_CHARS = "0123456789BCDFGHJKLMNPQRSTVWXYZ"  # Dell service tags: 7 characters, no vowels
 
@@ -73,6 +75,9 @@ RACKS = (
     (1, "core-compute", R760, 3, 0),
     (1, None, R760, 3, 0),
 )
+# Two of Newark's free XR11s are the Redfish simulator's first two servers (its iDRACs): the same machines seen by
+# both backends, as on a site where DTIAS manages servers whose BMCs netweave also reads (o2-conventions §10).
+SHARED_WITH_REDFISH = {4: "7XR11A1", 5: "7XR11A2"}  # server index -> service tag
 EXISTING_GROUP = "du-cluster-nwk"  # created by another tool: netweave lists it, never changes it
 TENANT = "default_tenant"
 
@@ -157,6 +162,13 @@ def _server(rng: random.Random, index: int, model: Model, site: dict[str, Any], 
             "IsDeleted": False}
 
 
+def _same_machine_as_redfish(server: dict[str, Any], tag: str) -> None:
+    """The identity of the Redfish simulator's server `tag` (after the random draws, which stay as they were)."""
+    machine = system_uuid(tag)
+    server["metadata"]["uid"] = machine
+    server["status"].update(UUID=machine, SKU=tag, SerialNumber=serial_number(tag))
+
+
 def seed() -> dict[str, Any]:
     """Locations, sites, pools, servers and the existing resource group, as the simulator's state holds them."""
     rng = random.Random(20261207)
@@ -187,6 +199,8 @@ def seed() -> dict[str, Any]:
             index += 1
             location = next(loc for loc in locations if loc["Id"] == site["LocationId"])
             server = _server(rng, index, model, site, location, pool_id, rack)
+            if index in SHARED_WITH_REDFISH:
+                _same_machine_as_redfish(server, SHARED_WITH_REDFISH[index])
             if member < allocated:
                 server["Allocated"] = True
                 group_members.append(server)

@@ -8,6 +8,7 @@ FQDDs (`System.Embedded.1`, `CPU.Socket.1`, `NIC.Slot.3-1`); the aggregator rena
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,15 @@ class ServerSpec:
     drives: tuple[tuple[str, int, str], ...]  # (model, capacity GB, media type)
     accelerator: bool = False  # an Intel ACC100 FEC card in slot 2
     bios: str = "1.11.2"
+
+
+def system_uuid(service_tag: str) -> str:
+    """A server's SMBIOS UUID: stable per service tag, so the DTIAS simulator can describe the same machines."""
+    return str(uuid.uuid5(uuid.NAMESPACE_DNS, f"{service_tag}.dell.example"))
+
+
+def serial_number(service_tag: str) -> str:
+    return f"CN7{service_tag}"
 
 
 @dataclass
@@ -164,7 +174,7 @@ def render_server(server: ServerState, ids: Ids) -> dict[str, Doc]:
     out.add({
         "@odata.id": system, "@odata.type": "#ComputerSystem.v1_20_0.ComputerSystem", "Id": ids.system,
         "Name": "System", "SystemType": "Physical", "Manufacturer": "Dell Inc.", "Model": spec.model,
-        "SerialNumber": f"CN7{spec.service_tag}", "SKU": spec.service_tag, "UUID": server.uuid,
+        "SerialNumber": serial_number(spec.service_tag), "SKU": spec.service_tag, "UUID": server.uuid,
         "HostName": f"{spec.service_tag.lower()}.oran.example", "BiosVersion": spec.bios, "PowerState": server.power,
         "Status": status(health="OK" if server.rollup else server.health, rollup=server.health),
         "ProcessorSummary": {"Count": spec.sockets, "Model": spec.cpu_model, "Status": status()},

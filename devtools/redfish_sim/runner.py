@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import ssl
 import threading
-import uuid
 from pathlib import Path
 
-from devtools.redfish_sim.fleet import SEED, Doc, ServerState
+from devtools.redfish_sim.fleet import SEED, Doc, ServerState, system_uuid
 from devtools.redfish_sim.server import Fleet, RedfishHttpServer, Service, error_body
 
 _HEALTH = ("OK", "Warning", "Critical")
@@ -95,8 +94,7 @@ def build(count: int, host: str, port: int, username: str, password: str, page_s
     throwaway CA written there (the aggregator, which also serves the knobs, stays plain http)."""
     if not 1 <= count <= len(SEED):
         raise SystemExit(f"--servers must be between 1 and {len(SEED)}")
-    servers = [ServerState(spec, uuid=str(uuid.uuid5(uuid.NAMESPACE_DNS, f"{spec.service_tag}.dell.example")))
-               for spec in SEED[:count]]
+    servers = [ServerState(spec, uuid=system_uuid(spec.service_tag)) for spec in SEED[:count]]
     fleet = Fleet(servers, username, password, page_size)
     control = Control(fleet)
     control.aggregator = Listener(host, port, fleet.aggregator, fleet, control, access_log)

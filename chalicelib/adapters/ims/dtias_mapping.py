@@ -28,6 +28,7 @@ from chalicelib.domain.inventory import (
     inventory_object,
     stable_id,
 )
+from chalicelib.domain.server_identity import asset_keys
 
 Doc = Mapping[str, Any]
 UNKNOWN = "unknown"
@@ -205,8 +206,10 @@ def server_resources(adapter_id: str, server: Doc, pool: str, site: Site,
         groups=[group_id] if group_id else [], extensions=extensions,
     ).to_wire()
     document["elements"] = [built[p.identity] for p in parts if not p.parent]
-    return [InventoryObject(ObjectType.RESOURCE, d["resourceId"], d, pool)
-            for d in (document, *(built[p.identity] for p in parts))]
+    keys = asset_keys(service_tag(server), status.get("SerialNumber"), status.get("UUID"))
+    return [InventoryObject(ObjectType.RESOURCE, document["resourceId"], document, pool, asset_keys=keys),
+            *(InventoryObject(ObjectType.RESOURCE, built[p.identity]["resourceId"], built[p.identity], pool)
+              for p in parts)]
 
 
 # --- types --------------------------------------------------------------------------------------------------------

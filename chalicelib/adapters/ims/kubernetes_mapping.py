@@ -41,6 +41,7 @@ from chalicelib.domain.inventory import (
 )
 from chalicelib.domain.ownership import IMS_ADAPTER_LABEL as CLAIM_LABEL
 from chalicelib.domain.placement import NODE_SELECTOR
+from chalicelib.domain.server_identity import asset_keys
 
 Node = Mapping[str, Any]
 DEFAULT_POOL = "default"
@@ -325,8 +326,10 @@ def node_resources(node: NodeFacts, adapter_id: str) -> list[InventoryObject]:
         tags=roles, groups=[node.pool], extensions=_node_extensions(node),
     ).to_wire()
     parent["elements"] = [c for c, p in zip(children, node.parts, strict=True) if not p.parent]
-    return [InventoryObject(ObjectType.RESOURCE, document["resourceId"], document, pool)
-            for document in (parent, *children)]
+    # A bare-metal node is a server other backends may see too (docs/o2-conventions.md §10); a VM is not.
+    keys = asset_keys(system_uuid=node.info.get("systemUUID")) if node.physical else frozenset()
+    return [InventoryObject(ObjectType.RESOURCE, parent_id, parent, pool, asset_keys=keys),
+            *(InventoryObject(ObjectType.RESOURCE, document["resourceId"], document, pool) for document in children)]
 
 
 def _totals(quantities: Iterable[Mapping[str, str]]) -> dict[str, int | float]:

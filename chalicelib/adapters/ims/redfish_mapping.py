@@ -37,6 +37,7 @@ from chalicelib.domain.inventory import (
     inventory_object,
     stable_id,
 )
+from chalicelib.domain.server_identity import asset_keys
 
 DEFAULT_POOL = "default"
 UNKNOWN = "unknown"
@@ -278,8 +279,9 @@ def system_resources(fact: SystemFacts, adapter_id: str) -> list[InventoryObject
         tags=[], groups=[fact.pool], extensions=_system_extensions(fact),
     ).to_wire()
     parent["elements"] = [c for c, p in zip(children, fact.parts, strict=True) if not p.parent]
-    return [InventoryObject(ObjectType.RESOURCE, document["resourceId"], document, pool)
-            for document in (parent, *children)]
+    keys = asset_keys(fact.service_tag, text(fact.system, "SerialNumber"), text(fact.system, "UUID"))
+    return [InventoryObject(ObjectType.RESOURCE, parent_id, parent, pool, asset_keys=keys),
+            *(InventoryObject(ObjectType.RESOURCE, document["resourceId"], document, pool) for document in children)]
 
 
 def map_fleet(readings: Iterable[tuple[SystemReading, bool]], settings: FleetSettings) -> list[InventoryObject]:
