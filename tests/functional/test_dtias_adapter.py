@@ -14,6 +14,7 @@ import boto3
 import httpx
 import pytest
 
+from chalicelib.adapters.ims.dtias import DtiasInventoryAdapter
 from chalicelib.adapters.ims.port import InventoryContext
 from chalicelib.bootstrap import Components
 from chalicelib.handlers import inventory as inventory_handlers
@@ -206,6 +207,7 @@ def test_an_outage_raises_backend_unreachable_on_every_pool_and_clears_when_dtia
 def test_a_pool_still_allocating_when_the_wait_ends_is_completed_by_a_later_poll(
         api: Api, components: Components, sim: DtiasSim, monkeypatch: pytest.MonkeyPatch) -> None:
     adapter = components.ims_registry.get("dc-fleet")
+    assert isinstance(adapter, DtiasInventoryAdapter)
     monkeypatch.setattr(adapter.options, "job_wait_seconds", 0.0)  # the wait ends after the job's first read
     created = api.request("POST", POOLS, body={"name": "du-slow", "location": "dc-newark-1", "backend": "dc-fleet",
                                                "extensions": {"replicas": 2, "sourcePool": "dc-newark-1-ran-du"}})
@@ -243,7 +245,6 @@ def finish_job(sim: DtiasSim, job_id: str) -> None:
 
 def test_the_password_is_read_from_ssm_at_every_log_in(moto_url: str, sim: DtiasSim) -> None:
     from chalicelib.adapters.aws_clients import AwsClients
-    from chalicelib.adapters.ims.dtias import DtiasInventoryAdapter
     from chalicelib.domain.errors import BackendUnavailable
     from chalicelib.settings import AdapterConfig
 
@@ -282,7 +283,6 @@ def test_the_simulator_refuses_what_dtias_refuses(sim: DtiasSim) -> None:
 
 
 def test_configuration_refuses_plain_http_to_a_remote_dtias(tmp_path: Path) -> None:
-    from chalicelib.adapters.ims.dtias import DtiasInventoryAdapter
     from chalicelib.domain.errors import ConfigurationError
     from chalicelib.settings import AdapterConfig
 
