@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib import resources
 from chalicelib.adapters.aws_clients import AwsClients
-from chalicelib.settings import OCloudConfig, Settings, settings_from_environment
+from chalicelib.settings import AdapterConfig, OCloudConfig, Settings, settings_from_environment
 
 if TYPE_CHECKING:
     from chalicelib.adapters.aws_probes import Probe
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.ims.port import InventoryAdapter, InventoryContext
     from chalicelib.adapters.poll_trigger import EventBridgePollTrigger
     from chalicelib.adapters.queue.events_queue import SqsDeliveryQueue, SqsEventPublisher, SqsOperationQueue
-    from chalicelib.adapters.registry import AdapterRegistry
+    from chalicelib.adapters.registry import AdapterRegistry, Factory
     from chalicelib.adapters.store.alarm_store import AlarmStore
     from chalicelib.adapters.store.delivery_log import DeliveryLog
     from chalicelib.adapters.store.deployment_store import DeploymentStore
@@ -177,8 +177,24 @@ class Components:
         from chalicelib.adapters.registry import AdapterRegistry
 
         gateway = self.settings.gateway
-        return AdapterRegistry("ims", gateway.ims_adapters, IMS_ADAPTER_TYPES, pool_routing=gateway.ims_routing,
+        return AdapterRegistry("ims", gateway.ims_adapters, self._ims_factories(), pool_routing=gateway.ims_routing,
                                pool_types=IMS_POOL_TYPES)
+
+    def _ims_factories(self) -> dict[str, Factory[InventoryAdapter]]:
+        """The bare-metal backends get their ports here: the stored snapshot (a cold container's last known servers,
+        redfish) and backend passwords from SSM or Secrets Manager (AwsClients, the one place clients are made)."""
+
+        def redfish(config: AdapterConfig) -> InventoryAdapter:
+            from chalicelib.adapters.ims.redfish import RedfishInventoryAdapter
+
+            return RedfishInventoryAdapter(config, snapshot=self.inventory_store, secret=self.clients.backend_password)
+
+        def dtias(config: AdapterConfig) -> InventoryAdapter:
+            from chalicelib.adapters.ims.dtias import DtiasInventoryAdapter
+
+            return DtiasInventoryAdapter(config, secret=self.clients.backend_password)
+
+        return {**IMS_ADAPTER_TYPES, "redfish": redfish, "dtias": dtias}
 
     @cached_property
     def dms_registry(self) -> AdapterRegistry[DeploymentAdapter]:
@@ -193,6 +209,13 @@ class Components:
         from chalicelib.services.alarm_evaluation import AlarmPorts
 
         return AlarmPorts(self.alarm_store, self.events_publisher, self.o_cloud_id)
+
+    def stored_pool_ids(self, backend: str) -> list[str]:
+        """The resource pools a backend's stored snapshot holds (an unreachable bare-metal backend's alarm carriers)."""
+        from chalicelib.domain.inventory import ObjectType
+
+        return sorted(key[1] for key in self.inventory_store.stored_entries(backend)
+                      if key[0] == ObjectType.RESOURCE_POOL.value)
 
     def deployment_ports(self) -> DeploymentPorts:
         from chalicelib.domain.inventory import ObjectType

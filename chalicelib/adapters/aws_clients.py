@@ -9,6 +9,8 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.errors import BackendUnavailable
+
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
     from mypy_boto3_sqs.client import SQSClient
@@ -55,9 +57,20 @@ class AwsClients:
             self._queue_urls[queue_name] = self.sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
         return self._queue_urls[queue_name]
 
-    def ssm_parameter(self, name: str) -> str:
-        """A SecureString from SSM, decrypted; cached for the life of the container."""
-        if name not in self._parameters:
+    def ssm_parameter(self, name: str, fresh: bool = False) -> str:
+        """A SecureString from SSM, decrypted; cached for the life of the container unless `fresh` is asked for.
+        A Secrets Manager secret is read the same way, as `/aws/reference/secretsmanager/<secret name>`."""
+        if fresh or name not in self._parameters:
             reply = self.ssm.get_parameter(Name=name, WithDecryption=True)
             self._parameters[name] = str(reply["Parameter"]["Value"])
         return self._parameters[name]
+
+    def backend_password(self, name: str) -> str:
+        """A backend's password (DTIAS, a BMC), read afresh: backends ask only when they log in, so a rotated
+        password works from the next log-in. An AWS failure is the backend's outage to the poll, not a crash."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return self.ssm_parameter(name, fresh=True)
+        except (BotoCoreError, ClientError) as error:
+            raise BackendUnavailable(f"cannot read SSM parameter {name} ({type(error).__name__})") from error

@@ -31,6 +31,10 @@ PLATFORM_ALARMS: dict[str, tuple[Severity, ClearingType, str, str]] = {
     "ClusterUnreachable": (Severity.CRITICAL, ClearingType.AUTOMATIC,
                            "netweave cannot reach the cluster's API (or the cloud API that manages it).",
                            "Check the API endpoint, its certificates and credentials, and the network path."),
+    "BackendUnreachable": (Severity.MAJOR, ClearingType.AUTOMATIC,
+                           "netweave cannot reach an inventory backend that has no deployment manager (DTIAS, a "
+                           "Redfish fleet); the pool's resources show their last known state.",
+                           "Check the backend's address, network path, certificate and credentials."),
     "NodeGroupDegraded": (Severity.MAJOR, ClearingType.AUTOMATIC,
                           "The cloud reports health issues for a node group (e.g. instances failing to join).",
                           "Read the issues in the alarm's extensions; fix capacity, IAM or subnet problems."),
@@ -178,9 +182,15 @@ def _cordoned_since(extensions: Mapping[str, Any]) -> float | None:
 
 
 def unreachable_conditions(o_cloud_id: str, backend: str, manager_ids: Iterable[str],
-                           reason: str) -> list[Condition]:
-    return [_platform_condition(o_cloud_id, "ClusterUnreachable", "deploymentManager", manager_id, backend,
-                                {"error": reason[:500]}) for manager_id in manager_ids]
+                           reason: str, pool_ids: Iterable[str] = ()) -> list[Condition]:
+    """ClusterUnreachable on each of the backend's deployment managers; a backend without any (bare metal) carries
+    BackendUnreachable on each of its resource pools instead, so the SMO sees which pools show last known state."""
+    managers = list(manager_ids)
+    if managers:
+        return [_platform_condition(o_cloud_id, "ClusterUnreachable", "deploymentManager", manager_id, backend,
+                                    {"error": reason[:500]}) for manager_id in managers]
+    return [_platform_condition(o_cloud_id, "BackendUnreachable", "resourcePool", pool_id, backend,
+                                {"error": reason[:500]}) for pool_id in pool_ids]
 
 
 def pool_conditions(o_cloud_id: str, backend: str, pools: Iterable[Mapping[str, Any]]) -> list[Condition]:

@@ -57,7 +57,7 @@ def poll_inventory(parts: Components | None = None, adapter_id: str | None = Non
     parts = parts or components()
     registry = parts.ims_registry
     adapters = [registry.get(adapter_id)] if adapter_id else registry.all()
-    observer = AlarmObserver(parts.alarm_ports())
+    observer = AlarmObserver(parts.alarm_ports(), parts.stored_pool_ids)
     started = time.perf_counter()
     reports = poll_backends(adapters, parts.inventory_context, parts.inventory_store, parts.events_publisher,
                             observer=observer, links=parts.server_linker())

@@ -72,8 +72,9 @@ def evaluate_inventory(ports: AlarmPorts, backend: str, objects: Iterable[Invent
     return report
 
 
-def evaluate_unreachable(ports: AlarmPorts, backend: str, manager_ids: Iterable[str], reason: str) -> AlarmReport:
-    conditions = rules.unreachable_conditions(ports.o_cloud_id, backend, manager_ids, reason)
+def evaluate_unreachable(ports: AlarmPorts, backend: str, manager_ids: Iterable[str], reason: str,
+                         pool_ids: Iterable[str] = ()) -> AlarmReport:
+    conditions = rules.unreachable_conditions(ports.o_cloud_id, backend, manager_ids, reason, pool_ids)
     return apply(ports, reachability_scope(backend), conditions)
 
 
@@ -123,15 +124,17 @@ def purge_expired(ports: AlarmPorts) -> int:
 class AlarmObserver:
     """The inventory poll's `PollObserver`: evaluates alarms on every read and every failed read."""
 
-    def __init__(self, ports: AlarmPorts) -> None:
+    def __init__(self, ports: AlarmPorts, stored_pools: Callable[[str], list[str]] | None = None) -> None:
         self.ports = ports
+        self.stored_pools = stored_pools  # a backend's stored resource pool ids: the carriers when it has no manager
         self.reports: list[AlarmReport] = []
 
     def read(self, backend: str, objects: list[InventoryObject]) -> None:
         self.reports.append(evaluate_inventory(self.ports, backend, objects))
 
     def unreachable(self, backend: str, manager_ids: list[str], reason: str) -> None:
-        self.reports.append(evaluate_unreachable(self.ports, backend, manager_ids, reason))
+        pools = self.stored_pools(backend) if self.stored_pools is not None and not manager_ids else []
+        self.reports.append(evaluate_unreachable(self.ports, backend, manager_ids, reason, pools))
 
 
 class PlatformAlarmCatalog:

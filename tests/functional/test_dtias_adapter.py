@@ -5,13 +5,17 @@ that keeps the last-known inventory."""
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import httpx
 import pytest
 
+from chalicelib.adapters.ims.dtias import DtiasInventoryAdapter
+from chalicelib.adapters.ims.port import InventoryContext
 from chalicelib.bootstrap import Components
 from chalicelib.handlers import inventory as inventory_handlers
 from devtools.dtias_sim import DtiasSim, start_dtias_sim
@@ -21,6 +25,7 @@ from tests.functional.inventory_fixtures import Site, site_environment
 
 POOLS = "/o2ims/v1/resourcePools"
 INVENTORY = "/o2ims-infrastructureInventory/v1"
+ALARMS = "/o2ims-infrastructureMonitoring/v1/alarms"
 PASSWORD_ENV = "NETWEAVE_TEST_DTIAS_PASSWORD"
 SERVERS = 24  # the simulator's seeded fleet
 
@@ -180,6 +185,87 @@ def test_an_outage_keeps_the_last_known_inventory(components: Components, sim: D
     assert_problem(refused, 503, "503")
 
 
+def test_an_outage_raises_backend_unreachable_on_every_pool_and_clears_when_dtias_answers(
+        components: Components, sim: DtiasSim, api: Api) -> None:
+    inventory_handlers.poll_inventory(components)
+    pools = {p["resourcePoolId"] for p in stored(components, "ResourcePoolInfo")}
+    sim.knob("settings", {"down": True})
+    inventory_handlers.poll_inventory(components)
+    inventory_handlers.poll_inventory(components)  # a second failed poll raises nothing new
+    shown = api.get(f"{ALARMS}?filter=(eq,extensions/alarmName,BackendUnreachable);(eq,alarmClearedTime,null)")
+    raised = [a for a in shown.json() if a["extensions"]["backend"] == "dc-fleet"]
+    assert {a["resourceID"] for a in raised} == pools and len(raised) == len(pools)
+    assert all(a["perceivedSeverity"] == 1 and "503" in a["extensions"]["error"] for a in raised)
+
+    sim.knob("settings", {"down": False})
+    inventory_handlers.poll_inventory(components)
+    for alarm in raised:
+        cleared = api.get(f"{ALARMS}/{alarm['alarmEventRecordId']}").json()
+        assert cleared["alarmClearedTime"] and cleared["extensions"]["clearedBy"] == "netweave"
+
+
+def test_a_pool_still_allocating_when_the_wait_ends_is_completed_by_a_later_poll(
+        api: Api, components: Components, sim: DtiasSim, monkeypatch: pytest.MonkeyPatch) -> None:
+    adapter = components.ims_registry.get("dc-fleet")
+    assert isinstance(adapter, DtiasInventoryAdapter)
+    monkeypatch.setattr(adapter.options, "job_wait_seconds", 0.0)  # the wait ends after the job's first read
+    created = api.request("POST", POOLS, body={"name": "du-slow", "location": "dc-newark-1", "backend": "dc-fleet",
+                                               "extensions": {"replicas": 2, "sourcePool": "dc-newark-1-ran-du"}})
+    assert created.status == 201, created.body
+    pool = created.json()
+    assert pool["extensions"]["status"] == "ALLOCATING" and pool["extensions"]["jobStatus"] == "started"
+    assert (pool["extensions"]["replicas"], pool["extensions"]["allocatedServers"]) == (2, 0)
+    inventory_handlers.poll_inventory(components)
+    shown = api.get(f"{INVENTORY}/resourcePools/{pool['resourcePoolId']}").json()
+    assert shown["extensions"]["status"] == "ALLOCATING" and shown["extensions"]["allocatedServers"] == 0
+    try:
+        finish_job(sim, pool["extensions"]["jobId"])  # DTIAS finishes the job in its own time
+        [report] = [r for r in inventory_handlers.poll_inventory(components) if r["backend"] == "dc-fleet"]
+        assert report["modified"] >= 1  # the SMO is told: the pool's status changed
+        shown = api.get(f"{INVENTORY}/resourcePools/{pool['resourcePoolId']}").json()
+        assert shown["extensions"]["status"] == "ALLOCATED" and shown["extensions"]["allocatedServers"] == 2
+        assert len([s for s in servers(components) if s["resourcePoolId"] == pool["resourcePoolId"]]) == 2
+    finally:
+        assert api.request("DELETE", f"{POOLS}/{pool['resourcePoolId']}").status == 204
+
+
+def finish_job(sim: DtiasSim, job_id: str) -> None:
+    """The simulator moves a job one step per read of it (devtools/dtias_sim/README.md): read it until it ends."""
+    token = httpx.post(f"{sim.url}/identity/v1/tenant/Fulcrum/token/create",
+                       json={"client_id": "dtias-client", "grant_type": "password", "username": USERNAME,
+                             "password": PASSWORD}).json()["access_token"]
+    for _ in range(10):
+        brief = httpx.get(f"{sim.url}/v1/tenants/default_tenant/jobs/{job_id}",
+                          headers={"Authorization": f"Bearer {token}"}).json()["brief"]
+        if brief["Status"] in ("completed", "failed"):
+            assert brief["Status"] == "completed", brief
+            return
+    raise AssertionError(f"job {job_id} never ended")
+
+
+def test_the_password_is_read_from_ssm_at_every_log_in(moto_url: str, sim: DtiasSim) -> None:
+    from chalicelib.adapters.aws_clients import AwsClients
+    from chalicelib.domain.errors import BackendUnavailable
+    from chalicelib.settings import AdapterConfig
+
+    name = f"/netweave/dev/dtias-{uuid.uuid4().hex[:8]}/password"
+    ssm = boto3.client("ssm")
+    ssm.put_parameter(Name=name, Value=PASSWORD, Type="SecureString")
+    adapter = DtiasInventoryAdapter(AdapterConfig(id="dc-ssm", type="dtias", options={
+        "baseUrl": sim.url, "username": USERNAME, "passwordSsmParameter": name}),
+        secret=AwsClients("us-east-1").backend_password)
+    context = InventoryContext(o_cloud_id="oc")
+    assert len([o for o in adapter.read_inventory(context) if o.object_type == "ResourceInfo"
+                and "parentId" not in o.document]) == SERVERS
+
+    ssm.put_parameter(Name=name, Value="rotated-but-not-in-dtias", Type="SecureString", Overwrite=True)
+    sim.knob("settings", {"expireTokens": True})  # the next call must log in again
+    with pytest.raises(BackendUnavailable, match="refused netweave's credentials"):
+        adapter.read_inventory(context)
+    ssm.put_parameter(Name=name, Value=PASSWORD, Type="SecureString", Overwrite=True)
+    adapter.read_inventory(context)  # no restart: the next log-in reads the parameter again
+
+
 def test_the_simulator_refuses_what_dtias_refuses(sim: DtiasSim) -> None:
     login = httpx.post(f"{sim.url}/identity/v1/tenant/Fulcrum/token/create",
                        json={"client_id": "dtias-client", "grant_type": "password", "username": USERNAME,
@@ -197,7 +283,6 @@ def test_the_simulator_refuses_what_dtias_refuses(sim: DtiasSim) -> None:
 
 
 def test_configuration_refuses_plain_http_to_a_remote_dtias(tmp_path: Path) -> None:
-    from chalicelib.adapters.ims.dtias import DtiasInventoryAdapter
     from chalicelib.domain.errors import ConfigurationError
     from chalicelib.settings import AdapterConfig
 

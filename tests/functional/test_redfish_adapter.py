@@ -177,6 +177,8 @@ def test_one_bmc_down_keeps_its_last_known_server_and_leaves_the_others_current(
 
 
 def test_a_bmc_never_read_since_start_being_down_keeps_the_stored_inventory(sim: RedfishSim) -> None:
+    # Built without the stored-snapshot port (the composition root gives one: test_redfish_cold_start.py), the
+    # adapter cannot know the down BMC's servers, so the whole backend is reported unreachable rather than emptied.
     sim.set_down("7XR11A1", True)
     fresh = adapter(**options(("du-1", sim.bmcs["7XR11A1"]), ("cu-1", sim.bmcs["9R750B1"])))
     with pytest.raises(BackendUnavailable, match=r"du-1.*connection refused"):

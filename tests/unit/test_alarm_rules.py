@@ -83,6 +83,19 @@ def test_node_group_health_issues_and_unreachable_clusters_use_the_platform_dict
     assert down.resource_type_id == rules.platform_type_id(CLOUD, "deploymentManager")
 
 
+def test_a_backend_without_deployment_managers_carries_its_outage_on_its_pools() -> None:
+    definitions = {d.alarm_name: d.alarm_definition_id for d in rules.platform_dictionary(CLOUD).alarm_definition}
+    found = rules.unreachable_conditions(CLOUD, "dc-fleet", [], "DTIAS answered 503", pool_ids=["p1", "p2"])
+    assert [(c.resource_id, c.alarm_definition_id) for c in found] == [
+        ("p1", definitions["BackendUnreachable"]), ("p2", definitions["BackendUnreachable"])]
+    assert all(c.severity is Severity.MAJOR and c.clearing_type is ClearingType.AUTOMATIC for c in found)
+    assert found[0].resource_type_id == rules.platform_type_id(CLOUD, "resourcePool")
+    assert found[0].attributes == {"alarmName": "BackendUnreachable", "error": "DTIAS answered 503"}
+    # A cluster backend keeps one ClusterUnreachable per deployment manager, not one per pool
+    [cluster] = rules.unreachable_conditions(CLOUD, "aws", ["dm-1"], "refused", pool_ids=["p1"])
+    assert cluster.alarm_definition_id == definitions["ClusterUnreachable"]
+
+
 def deployment(status: str, **extensions: Any) -> dict[str, Any]:
     return {"deploymentId": f"d-{status}", "name": "vdu", "namespace": "ran", "status": status,
             "updatedAt": "2020-01-01T00:00:00Z", "extensions": {"dmsAdapter": "helm", **extensions}}

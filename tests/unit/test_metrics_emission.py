@@ -132,8 +132,8 @@ def test_the_inventory_poll_reports_changes_failed_and_unreachable_backends(monk
     monkeypatch.setattr(inventory_handlers, "poll_backends", lambda *_args, **_kwargs: reports)
     monkeypatch.setattr(inventory_handlers, "store_sites", lambda _parts: None)  # sites: not this test's subject
     parts = SimpleNamespace(ims_registry=SimpleNamespace(all=list), alarm_ports=object,
-                            inventory_context=None, inventory_store=None, events_publisher=None,
-                            server_linker=lambda: None)
+                            stored_pool_ids=lambda _backend: [], inventory_context=None, inventory_store=None,
+                            events_publisher=None, server_linker=lambda: None)
     assert inventory_handlers.poll_inventory(cast(Components, parts)) == [r.__dict__ for r in reports]
     (document,) = documents(capsys, "PollDuration")
     assert dimensions(document) == {"service": obs.SERVICE, "stage": "prod", "poll": "inventory"}

@@ -12,34 +12,10 @@ from chalicelib.adapters.ims.redfish_mapping import FleetSettings, PoolRule, map
 from chalicelib.domain import alarm_rules as rules
 from chalicelib.domain.inventory import InventoryObject, ObjectType
 from chalicelib.domain.query import parse_filter
-from devtools.redfish_sim.fleet import SEED, Ids, ServerState, render_server
+from devtools.redfish_sim.fleet import SEED
+from tests.unit.fakes.redfish import reading
 
 SETTINGS = FleetSettings(adapter_id="bmc", o_cloud_id="oc")
-
-
-def reading(tag: str = "7XR11A1", endpoint: str = "site", health: str = "OK", rollup: str | None = None
-            ) -> SystemReading:
-    """What the adapter reads from the simulator's iDRAC for one seed server (same documents, no HTTP)."""
-    spec = next(s for s in SEED if s.service_tag == tag)
-    state = ServerState(spec, health=health, rollup=rollup, uuid=str(uuid.uuid5(uuid.NAMESPACE_DNS, tag)))
-    docs = render_server(state, Ids())
-    system = docs["/redfish/v1/Systems/System.Embedded.1"]
-
-    def members(path: str) -> list[dict[str, Any]]:
-        return [docs[m["@odata.id"]] for m in docs[path]["Members"]]
-
-    chassis = docs["/redfish/v1/Chassis/System.Embedded.1"]
-    adapters = [AdapterReading(a, tuple(members(a["Ports"]["@odata.id"])))
-                for a in members(chassis["NetworkAdapters"]["@odata.id"])]
-    pcie = [PcieReading(d, tuple(members(d["PCIeFunctions"]["@odata.id"])))
-            for d in members(system["PCIeDevices"]["@odata.id"])]
-    storage = members(system["Storage"]["@odata.id"])
-    return SystemReading(
-        endpoint=endpoint, system=system, chassis=chassis, manager=docs["/redfish/v1/Managers/iDRAC.Embedded.1"],
-        processors=tuple(members(system["Processors"]["@odata.id"])), memory=tuple(members(system["Memory"][
-            "@odata.id"])), ethernet_interfaces=tuple(members(system["EthernetInterfaces"]["@odata.id"])),
-        network_adapters=tuple(adapters), drives=tuple(docs[d["@odata.id"]] for s in storage for d in s["Drives"]),
-        pcie_devices=tuple(pcie))
 
 
 def of_type(objects: list[InventoryObject], kind: ObjectType) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ import json
 import os
 import re
 import ssl
+from collections.abc import Callable
 from functools import cached_property
 from ipaddress import ip_address
 from typing import Any
@@ -82,8 +83,9 @@ def _loopback(host: str) -> bool:
 class DtiasInventoryAdapter:
     """`InventoryAdapter` and `PoolManager` for one DTIAS tenant."""
 
-    def __init__(self, config: AdapterConfig) -> None:
+    def __init__(self, config: AdapterConfig, secret: Callable[[str], str] | None = None) -> None:
         self.adapter_id = config.id
+        self._secret = secret  # SSM parameter name -> decrypted value, read at every log-in (AwsClients)
         try:
             self.options = DtiasOptions.model_validate(config.options)
         except ValidationError as error:
@@ -97,6 +99,9 @@ class DtiasInventoryAdapter:
                                      "for loopback addresses only)")
         if not (self.options.password_env or self.options.password_ssm_parameter):
             raise ConfigurationError(f"ims adapter '{config.id}' (dtias): set passwordEnv or passwordSsmParameter")
+        if self.options.password_ssm_parameter and secret is None:
+            raise ConfigurationError(f"ims adapter '{config.id}' (dtias): passwordSsmParameter needs the gateway's "
+                                     "SSM access (build the adapter through the composition root)")
         self._last: tuple[str, list[InventoryObject]] | None = None  # (hash of the fleet read, its mapping)
 
     @property
@@ -130,22 +135,12 @@ class DtiasInventoryAdapter:
                                      "and the password's environment variable or SSM parameter)")
         return Credentials(o.client_id, username, password)
 
-    @cached_property
-    def ssm(self) -> Any:
-        """One SSM client per adapter (a warm container logs in again on every token expiry, not per request)."""
-        import boto3  # only deployments that keep the password in SSM pay for the import
-
-        return boto3.client("ssm")
-
     def _ssm_secret(self, name: str) -> str:
-        from botocore.exceptions import BotoCoreError, ClientError
-
+        assert self._secret is not None  # checked at construction
         try:
-            reply = self.ssm.get_parameter(Name=name, WithDecryption=True)
-        except (BotoCoreError, ClientError) as error:
-            raise BackendUnavailable(f"DTIAS backend '{self.adapter_id}': cannot read SSM parameter {name} "
-                                     f"({type(error).__name__})") from error
-        return str(reply["Parameter"]["Value"])
+            return self._secret(name)
+        except BackendUnavailable as error:
+            raise BackendUnavailable(f"DTIAS backend '{self.adapter_id}': {error.detail}") from error
 
     # --- reading ------------------------------------------------------------------------------------------------
 

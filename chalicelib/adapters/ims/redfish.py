@@ -6,7 +6,8 @@ per BMC, kept between polls: BMCs cap concurrent sessions; refreshed once on a 4
 Collections are read here from the documents sushy's connector returns, because sushy neither follows
 `Members@odata.nextLink` nor expands collections other than storage and chassis; `redfish_mapping` (pure) turns the
 documents into O2ims objects. Endpoints are read in parallel; one that fails keeps its last known systems, marked
-`bmcReachable: false`, and never empties the others.
+`bmcReachable: false`, and never empties the others. Last known means this process's previous reading, else (a cold
+container) what the stored snapshot holds for that endpoint (`redfish_last_known`), read through the `snapshot` port.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +26,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from chalicelib.adapters.ims import redfish_mapping as mapping
 from chalicelib.adapters.ims.port import InventoryContext
 from chalicelib.adapters.ims.redfish_components import AdapterReading, PcieReading, SystemReading, odata_id
+from chalicelib.adapters.ims.redfish_last_known import endpoint_systems, stored_facts
 from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import BackendUnavailable, ConfigurationError
-from chalicelib.domain.inventory import InventoryObject
+from chalicelib.domain.inventory import InventoryObject, ObjectType
 from chalicelib.observability import logger
 from chalicelib.settings import AdapterConfig
 
@@ -42,6 +45,8 @@ class Credentials(BaseModel):
     username: str | None = None
     password_env: str | None = Field(default=None, alias="passwordEnv")  # the variable holding the password
     password_file: str | None = Field(default=None, alias="passwordFile")  # e.g. a mounted secret
+    # An SSM SecureString, or a Secrets Manager secret as /aws/reference/secretsmanager/<name>
+    password_ssm_parameter: str | None = Field(default=None, alias="passwordSsmParameter")
 
 
 class EndpointOptions(Credentials):
@@ -105,18 +110,35 @@ class EndpointUnavailable(Exception):
     pass
 
 
+class StoredSnapshot(Protocol):
+    """The part of the inventory store a cold container reads last known servers from (InventoryStore)."""
+
+    def stored_entries(self, backend: str) -> Mapping[tuple[str, str], object]: ...
+
+    def documents(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]: ...
+
+
+SecretReader = Callable[[str], str]  # SSM parameter name -> its decrypted value (raises BackendUnavailable)
+
+
 class RedfishInventoryAdapter:
     """`InventoryAdapter` for one or more Redfish services (docs/architecture.md §3)."""
 
-    def __init__(self, config: AdapterConfig) -> None:
+    def __init__(self, config: AdapterConfig, snapshot: StoredSnapshot | None = None,
+                 secret: SecretReader | None = None) -> None:
         self.adapter_id = config.id
         try:
             self.options = RedfishOptions.model_validate(config.options)
         except ValidationError as error:
             raise ConfigurationError(f"ims adapter '{config.id}': {error}") from error
+        if secret is None and any(c.password_ssm_parameter for c in (self.options, *self.options.endpoints)):
+            raise ConfigurationError(f"ims adapter '{config.id}': passwordSsmParameter needs the gateway's SSM "
+                                     "access (build the adapter through the composition root)")
+        self._snapshot, self._secret = snapshot, secret
         self._lock = threading.Lock()
         self._clients: dict[str, _Client] = {}
         self._last: dict[str, list[SystemReading]] = {}  # last successful reading per endpoint (this process)
+        self._stored: dict[str, list[mapping.SystemFacts]] | None = None  # per endpoint, read once when needed
         self.settings_pools = tuple(
             mapping.PoolRule(name=p.name, systems=tuple(p.systems), location=p.location,
                              global_location_id=p.global_location_id,
@@ -136,20 +158,46 @@ class RedfishInventoryAdapter:
             outcomes = list(pool.map(self._read_or_error, endpoints))
         self._last.update({e.name: o for e, o in zip(endpoints, outcomes, strict=True) if not isinstance(o, str)})
         readings: list[tuple[SystemReading, bool]] = []
+        known: list[mapping.SystemFacts] = []
         for endpoint, outcome in zip(endpoints, outcomes, strict=True):
             if not isinstance(outcome, str):
                 readings += [(reading, True) for reading in outcome]
                 continue
             logger.warning("redfish endpoint unreachable", extra={"backend": self.adapter_id, "error": outcome})
             last = self._last.get(endpoint.name)
-            if last is None:  # never read in this process: dropping it would delete its stored systems
-                raise BackendUnavailable(f"Redfish backend '{self.adapter_id}': {outcome}; its last known state "
-                                         "is not in memory, so the whole backend keeps its stored inventory")
-            readings += [(reading, False) for reading in last]
+            if last is not None:
+                readings += [(reading, False) for reading in last]
+            else:  # never read in this process (a cold container): what the store holds for it
+                known += self._stored_systems(endpoint.name, outcome)
+        failures = [o for o in outcomes if isinstance(o, str)]
+        if len(failures) == len(outcomes) and not (readings or known):  # nothing answered, nothing is known
+            raise BackendUnavailable(f"Redfish backend '{self.adapter_id}': {'; '.join(failures)}")
         settings = mapping.FleetSettings(
             adapter_id=self.adapter_id, o_cloud_id=context.o_cloud_id, pools=self.settings_pools,
             default_location=self.options.location, default_global_location_id=self.options.global_location_id)
-        return mapping.map_fleet(readings, settings)
+        return mapping.map_fleet(readings, settings, known)
+
+    def _stored_systems(self, endpoint: str, outcome: str) -> list[mapping.SystemFacts]:
+        """The stored servers of an endpoint this process never read. Without the store (no port, or it fails),
+        dropping the endpoint would delete its stored servers: the whole backend is reported unreachable instead,
+        and the poll keeps its stored inventory as it is."""
+        if self._stored is None:
+            try:
+                self._stored = self._read_snapshot()
+            except Exception as error:  # any storage failure: never guess, keep what is stored
+                raise BackendUnavailable(f"Redfish backend '{self.adapter_id}': {outcome}; its last known state "
+                                         f"could not be read from the stored snapshot ({type(error).__name__})"
+                                         ) from error
+        return self._stored.get(endpoint, [])
+
+    def _read_snapshot(self) -> dict[str, list[mapping.SystemFacts]]:
+        if self._snapshot is None:
+            raise LookupError("no stored snapshot port")
+        keys = [k for k in self._snapshot.stored_entries(self.adapter_id) if k[0] == ObjectType.RESOURCE.value]
+        resources = list(self._snapshot.documents(keys).values())
+        pools = [rule.name for rule in self.settings_pools]
+        return {e.name: [stored_facts(d, self.adapter_id, pools) for d in endpoint_systems(resources, e.name)]
+                for e in self.options.endpoints}
 
     def close(self) -> None:
         with self._lock:
@@ -164,7 +212,7 @@ class RedfishInventoryAdapter:
 
         try:
             return self._read_endpoint(endpoint, self._client(endpoint))
-        except (sushy.exceptions.SushyError, EndpointUnavailable, OSError, ValueError) as error:
+        except (sushy.exceptions.SushyError, EndpointUnavailable, BackendUnavailable, OSError, ValueError) as error:
             self._drop(endpoint.name)  # the next poll starts with a fresh connection and session
             return f"endpoint {endpoint.name} ({endpoint.url}) is unreachable: {_why(error)}"
 
@@ -183,9 +231,10 @@ class RedfishInventoryAdapter:
         from sushy import connector as sushy_connector
 
         username = endpoint.username or self.options.username
-        password = _password(endpoint) or _password(self.options)
+        password = self._password(endpoint) or self._password(self.options)
         if not username or password is None:
-            raise EndpointUnavailable("no credentials: set `username` and `passwordEnv` or `passwordFile`")
+            raise EndpointUnavailable("no credentials: set `username` and `passwordEnv`, `passwordFile` or "
+                                      "`passwordSsmParameter`")
         kind = sushy_auth.BasicAuth if self.options.auth == "basic" else sushy_auth.SessionOrBasicAuth
         auth = kind(username=username, password=password)
         verify = self.options.verify_tls if endpoint.verify_tls is None else endpoint.verify_tls
@@ -196,6 +245,18 @@ class RedfishInventoryAdapter:
             server_side_retries_delay=self.options.retry_delay_seconds)
         root = sushy.Sushy(endpoint.url.rstrip("/"), auth=auth, connector=connector)
         return _Client(root, connector, auth)
+
+    def _password(self, credentials: Credentials) -> str | None:
+        """Read at connect time only (sessions are kept between polls), so a rotated password works from the next
+        log-in: after a refusal the endpoint is dropped and connected again."""
+        if credentials.password_ssm_parameter and self._secret is not None:
+            return self._secret(credentials.password_ssm_parameter)
+        if credentials.password_env:
+            return os.environ.get(credentials.password_env)
+        if credentials.password_file:
+            path = Path(credentials.password_file).expanduser()
+            return path.read_text().rstrip("\n") if path.exists() else None
+        return None
 
     def _drop(self, name: str) -> None:
         with self._lock:
@@ -299,15 +360,6 @@ def _expanded(member: Doc) -> bool:
     return any(key != "@odata.id" for key in member)
 
 
-def _password(credentials: Credentials) -> str | None:
-    if credentials.password_env:
-        return os.environ.get(credentials.password_env)
-    if credentials.password_file:
-        path = Path(credentials.password_file).expanduser()
-        return path.read_text().rstrip("\n") if path.exists() else None
-    return None
-
-
 def _logout(client: _Client) -> None:
     import sushy.exceptions
 
@@ -324,6 +376,8 @@ def _why(error: BaseException) -> str:
         return f"it rejected our credentials (HTTP {error.status_code})"
     if isinstance(error, sushy.exceptions.HTTPError):
         return f"it answered HTTP {error.status_code} ({error.detail or error.code})"
+    if isinstance(error, BackendUnavailable):
+        return error.detail  # the password's SSM parameter could not be read
     if isinstance(error, sushy.exceptions.ConnectionError):
         cause = str(error)
         if "CERTIFICATE_VERIFY_FAILED" in cause or "SSLError" in cause:

@@ -284,15 +284,17 @@ def system_resources(fact: SystemFacts, adapter_id: str) -> list[InventoryObject
             *(InventoryObject(ObjectType.RESOURCE, document["resourceId"], document, pool) for document in children)]
 
 
-def map_fleet(readings: Iterable[tuple[SystemReading, bool]], settings: FleetSettings) -> list[InventoryObject]:
+def map_fleet(readings: Iterable[tuple[SystemReading, bool]], settings: FleetSettings,
+              known: Iterable[SystemFacts] = ()) -> list[InventoryObject]:
     """Every O2ims object of the fleet: resource types (with alarm dictionaries), pools, then each system followed
-    by its components. `readings`: each system read now (True) or its last known reading (False: BMC unreachable).
-    A system two endpoints show (its BMC and an aggregator) is one resource: a UUID identifies it."""
+    by its components. `readings`: each system read now (True) or its last known reading (False: BMC unreachable);
+    `known`: last known systems rebuilt from the stored snapshot (redfish_last_known). A system two endpoints show
+    (its BMC and an aggregator) is one resource: a UUID identifies it."""
     facts: dict[str, SystemFacts] = {}
-    for reading, reachable in readings:  # in configuration order: the first endpoint to show a system wins
-        fact = system_facts(reading, settings.pools, reachable)
+    read = (system_facts(reading, settings.pools, reachable) for reading, reachable in readings)
+    for fact in (*read, *known):  # in configuration order: the first endpoint to show a system wins
         kept = facts.get(fact.identity)
-        if kept is None or (reachable and not kept.reachable):  # a live view beats a last known one
+        if kept is None or (fact.reachable and not kept.reachable):  # a live view beats a last known one
             facts[fact.identity] = fact
     return _map(sorted(facts.values(), key=lambda f: f.identity), settings)
 
