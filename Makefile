@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 BINARIES := .local/bin/helm .local/bin/kubectl
 
-.PHONY: setup run test test-unit test-functional test-e2e lint bench rehearse clean
+.PHONY: setup run test test-unit test-functional test-e2e fuzz lint bench rehearse clean
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "netweave needs Python 3.11 or newer"'
@@ -34,6 +34,10 @@ test-functional: setup
 
 test-e2e: setup
 	@$(PY) -m pytest tests/e2e
+
+# the OpenAPI fuzz run with its full example budget (`make test` sends a few examples per operation)
+fuzz: setup
+	@NETWEAVE_FUZZ_EXAMPLES=$(or $(EXAMPLES),25) $(PY) -m pytest tests/e2e/test_fuzz_openapi.py -n 0
 
 lint: setup
 	@$(VENV)/bin/ruff check .

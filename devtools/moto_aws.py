@@ -30,7 +30,8 @@ moto 5 refuses two things AWS accepts, and drops one thing AWS applies, when Cha
   /moto-api/netweave/cluster-endpoint` points such a cluster's endpoint and CA at the simulated API server.
 Also, like every AWS account, it has the AWS managed IAM policies (`MOTO_IAM_LOAD_MANAGED_POLICIES`): the guide
 attaches `AmazonAPIGatewayPushToCloudWatchLogs`. Nothing else differs from plain `moto_server`: every refusal moto
-copies from AWS stays a refusal.
+copies from AWS stays a refusal. One change is speed only (`patch_sqs_scans`): moto's SQS answers what it answered,
+in a fraction of the CPU time once hundreds of messages wait in a queue.
 """
 
 from __future__ import annotations
@@ -78,6 +79,56 @@ def patch_moto() -> None:
     _patch_redeployment()
     _patch_poll_invokes()
     patch_nodegroup_lifecycle()
+    patch_sqs_scans()
+
+
+def patch_sqs_scans() -> None:
+    """moto's SQS builds every queue attribute (three scans of all its messages, reading the clock through two
+    datetimes per message and converting each attribute's name character by character) about six times per message
+    it sends or receives, if only to read `MessageRetentionPeriod` or `ContentBasedDeduplication`. With a first
+    poll's ~800 events queued, publishing them took minutes of CPU and each fan-out batch a second: the local stack's
+    start and fan-out crawled. The answers stay moto's: each scan reads the clock once, through `time.time()` (what
+    moto computes from the datetimes, seconds since the epoch); a name is converted once; the retention period is
+    read from the queue's own field."""
+    import functools
+    import time
+
+    from moto.core.utils import camelcase_to_underscores
+    from moto.core.utils import unix_time as original_time
+    from moto.core.utils import unix_time_millis as original_millis
+    from moto.sqs import models
+
+    def unix_time(dt: Any = None) -> float:
+        return time.time() if dt is None else original_time(dt)
+
+    def unix_time_millis(dt: Any = None) -> float:
+        return time.time() * 1000.0 if dt is None else original_millis(dt)
+
+    def messages(queue: Any) -> list[Any]:  # Message.visible and not Message.delayed, at one instant
+        now = unix_time_millis()
+        return [m for m in queue._messages if now > m.visible_at and not now < m.delayed_until]
+
+    def not_visible(queue: Any) -> int:
+        now = unix_time_millis()
+        return sum(1 for m in queue._messages if not now > m.visible_at)
+
+    def delayed(queue: Any) -> int:
+        now = unix_time_millis()
+        return sum(1 for m in queue._messages if now < m.delayed_until)
+
+    def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+        retention = int(self.get_queue(queue_name).message_retention_period)
+        return bool(retention + message.sent_timestamp / 1000 > unix_time())
+
+    # moto.sqs.models imported these names from moto.core.utils: replaced there only, for SQS alone
+    models.unix_time, models.unix_time_millis = unix_time, unix_time_millis  # type: ignore[attr-defined]
+    models.camelcase_to_underscores = functools.lru_cache(maxsize=256)(camelcase_to_underscores)  # type: ignore[attr-defined]
+    queue = models.Queue
+    queue.messages = property(messages)  # type: ignore[assignment,method-assign]
+    queue.approximate_number_of_messages_not_visible = property(not_visible)  # type: ignore[assignment,method-assign]
+    queue.approximate_number_of_messages_delayed = property(delayed)  # type: ignore[assignment,method-assign]
+    models.SQSBackend.is_message_valid_based_on_retention_period = (  # type: ignore[method-assign]
+        is_message_valid_based_on_retention_period)
 
 
 # What the poll handlers answer when the site has not changed (chalicelib/handlers: inventory.scheduled_poll,

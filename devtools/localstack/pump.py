@@ -5,7 +5,11 @@ with the same event shapes, so the handler code under test is the code deployed:
 - every scheduled handler runs each `interval` seconds (their rate expressions are for AWS);
 - each SQS event source long-polls its queue and gets batches of up to its `batch_size`; messages the handler
   reports in `batchItemFailures` (or all of them, if it raises) are left to reappear after their visibility timeout,
-  the rest are deleted — Lambda's behaviour with `ReportBatchItemFailures`.
+  the rest are deleted — Lambda's behaviour with `ReportBatchItemFailures`;
+- batches of one queue are handled in parallel, up to the source's `maximum_concurrency`, as Lambda does: for a FIFO
+  queue it runs at most one batch per message group at a time, so concurrency is bounded by the number of groups with
+  messages waiting, and SQS keeps each group in order by handing out none of a group's messages while a batch holding
+  some is in flight (AWS Lambda developer guide, "Configuring scaling behavior for SQS event source mappings").
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import importlib
 import os
 import threading
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -39,6 +44,7 @@ class EventPump:
         self.schedules = [s for s in sources if isinstance(s, ScheduledEventConfig)]
         self.queues = [s for s in sources if isinstance(s, SQSEventConfig)]
         self._threads: list[threading.Thread] = []
+        self._urls: dict[str, str] = {}
 
     def _handler(self, handler_string: str) -> Any:
         return getattr(self.app_module, handler_string.rsplit(".", 1)[-1])
@@ -63,17 +69,28 @@ class EventPump:
 
     def drain_once(self, source: SQSEventConfig, wait_seconds: int = 1) -> int:
         """Receive one batch and hand it to the handler; returns how many messages it received."""
+        received = self._receive(source, wait_seconds)
+        if received:
+            self._handle(source, received)
+        return len(received)
+
+    def _queue_url(self, source: SQSEventConfig) -> str:
         assert source.queue is not None
-        queue_url = self.sqs.get_queue_url(QueueName=source.queue)["QueueUrl"]
-        received = self.sqs.receive_message(
-            QueueUrl=queue_url,
+        if source.queue not in self._urls:
+            self._urls[source.queue] = self.sqs.get_queue_url(QueueName=source.queue)["QueueUrl"]
+        return self._urls[source.queue]
+
+    def _receive(self, source: SQSEventConfig, wait_seconds: int) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = self.sqs.receive_message(
+            QueueUrl=self._queue_url(source),
             MaxNumberOfMessages=min(source.batch_size, 10),
             WaitTimeSeconds=wait_seconds,
             MessageSystemAttributeNames=["All"],
             MessageAttributeNames=["All"],
         ).get("Messages", [])
-        if not received:
-            return 0
+        return messages
+
+    def _handle(self, source: SQSEventConfig, received: list[dict[str, Any]]) -> None:
         arn = f"arn:aws:sqs:{self.region}:{ACCOUNT}:{source.queue}"
         event = {"Records": [_record(message, arn, self.region) for message in received]}
         failed = self._invoke(source, event, received)
@@ -82,8 +99,7 @@ class EventPump:
             entries = [
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start : start + 10])
             ]
-            self.sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)
-        return len(received)
+            self.sqs.delete_message_batch(QueueUrl=self._queue_url(source), Entries=entries)
 
     def _invoke(self, source: SQSEventConfig, event: dict[str, Any], received: list[dict[str, Any]]) -> set[str]:
         try:
@@ -119,12 +135,44 @@ class EventPump:
             self.stop_event.wait(self.interval)
 
     def _queue_loop(self, source: SQSEventConfig) -> None:
-        while not self.stop_event.is_set():
-            try:
-                self.drain_once(source)
-            except Exception:
-                logger.exception("draining a queue failed", extra={"queue": source.queue})
-                self.stop_event.wait(1)
+        """One receiver per queue; its batches run on up to `maximum_concurrency` threads. The receiver alone asks
+        SQS, so a group's next messages are handed out only after the batch holding its earlier ones is done."""
+        limit = max(1, source.maximum_concurrency or 1)
+        changed = threading.Condition()
+        batches = {"running": 0}
+
+        def finished(_: Future[None]) -> None:
+            with changed:
+                batches["running"] -= 1
+                changed.notify_all()
+
+        with ThreadPoolExecutor(limit, thread_name_prefix=f"pump-{source.name}") as pool:
+            while not self.stop_event.is_set():
+                with changed:
+                    if not changed.wait_for(lambda: batches["running"] < limit, timeout=1):
+                        continue
+                    busy = batches["running"] > 0
+                try:
+                    # While batches run, ask without waiting: their groups' messages are held back, and moto's long
+                    # poll spins (re-reading the queue) for as long as only held-back messages are there.
+                    received = self._receive(source, wait_seconds=0 if busy else 1)
+                except Exception:
+                    logger.exception("draining a queue failed", extra={"queue": source.queue})
+                    self.stop_event.wait(1)
+                    continue
+                with changed:
+                    if not received:
+                        if busy:
+                            changed.wait(timeout=1)  # a batch that ends frees its message group
+                        continue
+                    batches["running"] += 1
+                pool.submit(self._handle_logged, source, received).add_done_callback(finished)
+
+    def _handle_logged(self, source: SQSEventConfig, received: list[dict[str, Any]]) -> None:
+        try:
+            self._handle(source, received)
+        except Exception:
+            logger.exception("handing a batch over failed", extra={"queue": source.queue})
 
 
 def _record(message: dict[str, Any], arn: str, region: str) -> dict[str, Any]:

@@ -42,7 +42,8 @@ def start_stack(state_dir: Path, timeout: float = 300, own_process_group: bool =
     """Start `python -m devtools.localstack` and wait for its banner. `own_process_group`: the stack leads a process
     group of its own, as a command started from a shell does, so a test can send a signal to the whole group (what a
     terminal does on Ctrl-C). The timeout is the stack's own first-poll bound: the banner waits for the first poll of
-    the cluster and of the DTIAS fleet, which takes over a minute on a busy two-core machine."""
+    the cluster and of the DTIAS fleet (about 20 s on a busy two-core machine; minutes before moto's SQS scans were
+    made cheap, devtools/moto_aws.py `patch_sqs_scans`)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NETWEAVE_")) and k != "KUBECONFIG"}
     env["NETWEAVE_POLL_SECONDS"] = "1"  # the pump polls inventory every second: tests see changes quickly
     env["NETWEAVE_DELIVERY_FIRST_RETRY_SECONDS"] = "1"  # retries within seconds, not minutes

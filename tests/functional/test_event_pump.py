@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
 import types
+import uuid
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -113,3 +115,43 @@ def test_a_handler_that_raises_leaves_the_whole_batch_for_retry(queue: str) -> N
     again = wait_until(lambda: received(url), 10, what="the batch back after its visibility timeout")
     assert [m["Body"] for m in again] == ["not json"]
     assert again[0]["Attributes"]["ApproximateReceiveCount"] == "2"
+
+
+def test_message_groups_are_handled_in_parallel_each_in_order(moto_url: str) -> None:
+    """Lambda runs batches of different message groups of a FIFO queue at once (up to the source's maximum
+    concurrency) and one group's batches one after another: group b is handled while a batch of group a is still
+    running, and group a's messages arrive in the order they were sent."""
+    sqs = boto3.client("sqs")
+    name = f"pump-parallel-{uuid.uuid4().hex[:8]}.fifo"
+    url = sqs.create_queue(QueueName=name, Attributes={"FifoQueue": "true", "VisibilityTimeout": "60",
+                                                       "ContentBasedDeduplication": "true"})["QueueUrl"]
+    for n in range(3):
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"n": n}), MessageGroupId="a")
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"n": 0, "of": "b"}), MessageGroupId="b")
+    b_handled = threading.Event()
+    seen: list[tuple[str, int]] = []
+    app = Chalice(app_name="pump-parallel")
+
+    @app.on_sqs_message(queue=name, batch_size=1, maximum_concurrency=2)  # type: ignore[untyped-decorator]
+    def consume(event: Any) -> dict[str, Any]:
+        for record in event:
+            group, n = record.to_dict()["attributes"]["MessageGroupId"], json.loads(record.body)["n"]
+            if (group, n) == ("a", 0):
+                b_handled.wait(60)  # a hang guard: group b's batch runs beside this one and sets it
+                seen.append(("b handled while a0 ran", int(b_handled.is_set())))
+            seen.append((group, n))
+            if group == "b":
+                b_handled.set()
+        return {"batchItemFailures": []}
+
+    module = types.ModuleType("pump_parallel_app")
+    module.app, module.consume = app, consume  # type: ignore[attr-defined]
+    pump = EventPump(module, boto3.session.Session(), interval=60)
+    pump.start()
+    try:
+        wait_until(lambda: len([s for s in seen if s[0] in ("a", "b")]) == 4, 90, what="every message handled")
+    finally:
+        pump.stop()
+    assert ("b handled while a0 ran", 1) in seen
+    assert [n for group, n in seen if group == "a"] == [0, 1, 2]
+    assert in_queue(url) == (0, 0)
