@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 BINARIES := .local/bin/helm .local/bin/kubectl
 
-.PHONY: setup run test test-unit test-functional test-e2e lint bench rehearse clean
+.PHONY: setup run test test-unit test-functional test-e2e contract lint bench rehearse clean
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "netweave needs Python 3.11 or newer"'
@@ -34,6 +34,10 @@ test-functional: setup
 
 test-e2e: setup
 	@$(PY) -m pytest tests/e2e
+
+# the peer OpenAPI contract check alone, with its per-file figures (docs/o2-conformance.md); `make test` runs it too
+contract: setup
+	@$(PY) -m pytest tests/e2e/test_peer_contract.py -n 0 -s
 
 lint: setup
 	@$(VENV)/bin/ruff check .
