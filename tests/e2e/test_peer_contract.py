@@ -71,6 +71,8 @@ def raised_alarm(stack: LocalStack) -> Iterator[None]:
         set_disk_pressure(stack, node, "False", reason="ContractCheck")
 
 
+# The session stack's start (up to 300 s) counts against the first stack test of a worker; the run itself is ~30 s.
+@pytest.mark.timeout(600)
 @pytest.mark.parametrize("name", PEER_FILES)
 def test_a_peer_client_meets_the_contract_on_the_local_stack(
     stack: LocalStack, callback: str, name: str, capsys: pytest.CaptureFixture[str], request: pytest.FixtureRequest
