@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 BINARIES := .local/bin/helm .local/bin/kubectl
 
-.PHONY: setup run test test-unit test-functional test-e2e fuzz lint bench rehearse clean
+.PHONY: setup run test test-unit test-functional test-e2e fuzz contract lint bench rehearse clean
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "netweave needs Python 3.11 or newer"'
@@ -38,6 +38,10 @@ test-e2e: setup
 # the OpenAPI fuzz run with its full example budget (`make test` sends a few examples per operation)
 fuzz: setup
 	@NETWEAVE_FUZZ_EXAMPLES=$(or $(EXAMPLES),25) $(PY) -m pytest tests/e2e/test_fuzz_openapi.py -n 0
+
+# the peer OpenAPI contract check alone, with its per-file figures (docs/o2-conformance.md); `make test` runs it too
+contract: setup
+	@$(PY) -m pytest tests/e2e/test_peer_contract.py -n 0 -s
 
 lint: setup
 	@$(VENV)/bin/ruff check .

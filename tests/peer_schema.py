@@ -38,7 +38,8 @@ def _pointer(*parts: str) -> str:
 
 def self_contained(name: str) -> dict[str, Any]:
     """The file with common.yaml's components merged in and its references made local (what a fuzzer loads)."""
-    merged = yaml.safe_load(json.dumps(document(name)).replace('"common.yaml#', '"#'))
+    # default=str: YAML reads unquoted example timestamps as datetimes
+    merged = yaml.safe_load(json.dumps(document(name), default=str).replace('"common.yaml#', '"#'))
     for section, items in document("common.yaml")["components"].items():
         merged["components"].setdefault(section, {}).update(items)
     return cast(dict[str, Any], merged)

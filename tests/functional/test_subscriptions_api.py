@@ -133,6 +133,19 @@ def test_a_duplicate_is_a_400(api: Api) -> None:
     assert api.request("POST", ALARM.collection, body=body | {"filter": "(eq,perceivedSeverity,5)"}).status == 201
 
 
+def test_the_same_subscription_under_v1_and_v2_is_two_subscriptions(api: Api) -> None:
+    """Each version's subscription is notified in its own shape and paths: an SMO moving to v2 keeps its v1 one."""
+    body = {"callback": public_callback(), "filter": "(eq,objectType,ResourceInfo)", "consumerSubscriptionId": "c1"}
+    v2 = "/o2ims-infrastructureInventory/v2/subscriptions"
+    assert api.request("POST", INVENTORY.collection, body=body).status == 201
+    created = api.request("POST", v2, body=body)
+    assert created.status == 201, created.body
+    assert_problem(api.request("POST", v2, body=body), 400, "already exists")
+    assert api.request("DELETE", f"{v2}/{created.json()['subscriptionId']}").status == 200
+    assert api.request("POST", v2, body=body).status == 201  # deleting it freed its place, not the v1 one's
+    assert_problem(api.request("POST", SHORT.collection, body=body), 400, "already exists")
+
+
 def test_twenty_concurrent_identical_creations_create_exactly_one(api: Api, components: Components,
                                                                   serial_moto_url: str) -> None:
     # moto's transactions are not isolated under concurrent requests (DynamoDB's are): one request at a time

@@ -39,8 +39,11 @@ def owner_key(owner: str) -> str:
 
 
 def dedupe_key(subscription: Subscription) -> str:
-    identity = json.dumps([subscription.kind.value, subscription.callback, subscription.filter or "",
-                           subscription.consumer_subscription_id or ""])
+    """The same callback, filter and consumer id under another API version is another subscription (its
+    notifications differ in shape and paths); v1 records carry no version, so their keys read as before."""
+    fields = [subscription.kind.value, subscription.callback, subscription.filter or "",
+              subscription.consumer_subscription_id or ""]
+    identity = json.dumps(fields + ([subscription.api_version] if subscription.api_version else []))
     return _DEDUPE + hashlib.sha256(identity.encode()).hexdigest()
 
 
