@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from devtools.redfish_sim.fleet import ROOT, Doc
-from devtools.redfish_sim.server import check_query, error_body, expand, page, public
+from devtools.redfish_sim.server import MAX_SUBSCRIPTIONS, check_query, error_body, expand, page, public
 
 if TYPE_CHECKING:
     from devtools.redfish_sim.server import RedfishHttpServer
@@ -79,11 +79,7 @@ def _delete(server: RedfishHttpServer, path: str) -> Answer:
 def _post(server: RedfishHttpServer, path: str, body: Doc) -> Answer:
     service = server.service
     if path == f"{ROOT}/EventService/Subscriptions":
-        destination = str(body.get("Destination") or "")
-        if not destination.startswith(("http://", "https://")):
-            return 400, error_body(400, "Destination must be an http(s) URI"), {}
-        location = service.subscribe(body)
-        return 201, public(service.documents()[location]), {"Location": location}
+        return _subscribe(server, body)
     if path == f"{ROOT}/EventService/Actions/EventService.SubmitTestEvent":
         service.publish(str(body.get("EventType") or "Alert"), str(body.get("MessageId") or "TestEventId"),
                         str(body.get("Message") or "Test event"), str(body.get("Severity") or "OK"),
@@ -98,3 +94,16 @@ def _post(server: RedfishHttpServer, path: str, body: Doc) -> Answer:
         target.power = reset
         return 204, None, {}
     return 405, error_body(405, f"POST is not allowed on {path}"), {"Allow": "GET"}
+
+
+def _subscribe(server: RedfishHttpServer, body: Doc) -> Answer:
+    service = server.service
+    if not str(body.get("Destination") or "").startswith(("http://", "https://")):
+        return 400, error_body(400, "Destination must be an http(s) URI"), {}
+    if body.get("Protocol") != "Redfish":  # required on create (EventDestination schema)
+        return 400, error_body(400, "Protocol must be Redfish", "Base.1.12.PropertyMissing"), {}
+    if len(service.subscriptions) >= MAX_SUBSCRIPTIONS:
+        return 400, error_body(400, f"at most {MAX_SUBSCRIPTIONS} subscriptions",
+                               "Base.1.12.CreateLimitReachedForResource"), {}
+    location = service.subscribe(body)
+    return 201, public(service.documents()[location]), {"Location": location}

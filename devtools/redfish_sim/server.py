@@ -22,6 +22,7 @@ from devtools.redfish_sim.fleet import ROOT, Doc, Ids, ServerState, collection, 
 
 _EXPAND = re.compile(r"^[.*~](\(\$levels=1\))?$")
 _EVENT_TYPES = ["Alert", "StatusChange", "ResourceUpdated", "ResourceAdded", "ResourceRemoved"]
+MAX_SUBSCRIPTIONS = 20  # iDRAC's limit per BMC (iDRAC user's guide); the next POST is refused
 
 
 class Service:
@@ -178,10 +179,10 @@ class Fleet:
         self.aggregator.publish("Alert", "iDRAC.2.9.SYS1003", message, health, f"{ROOT}/Systems/{tag}")
 
 
-def error_body(status: int, message: str) -> Doc:
-    code = {400: "Base.1.12.QueryParameterValueFormatError", 401: "Base.1.12.NoValidSession",
-            404: "Base.1.12.ResourceMissingAtURI", 405: "Base.1.12.ActionNotSupported"}.get(status,
-                                                                                          "Base.1.12.GeneralError")
+def error_body(status: int, message: str, code: str | None = None) -> Doc:
+    code = code or {400: "Base.1.12.QueryParameterValueFormatError", 401: "Base.1.12.NoValidSession",
+                    404: "Base.1.12.ResourceMissingAtURI", 405: "Base.1.12.ActionNotSupported"}.get(
+        status, "Base.1.12.GeneralError")
     return {"error": {"code": code, "message": message,
                       "@Message.ExtendedInfo": [{"MessageId": code, "Message": message, "Severity": "Critical"}]}}
 

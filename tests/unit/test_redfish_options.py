@@ -34,6 +34,10 @@ def test_a_valid_configuration_builds_without_touching_a_bmc() -> None:
     ({"endpoints": [ENDPOINT], "pools": [{"name": "du pool", "systems": ["X"]}]}, "name"),
     ({"endpoints": [ENDPOINT], "password": "in-the-file"}, "password"),  # never in gateway.yaml
     ({"endpoints": [ENDPOINT], "serverSideRetries": 0}, "serverSideRetries"),
+    ({"endpoints": [ENDPOINT], "events": {"destination": "https://o2.example.net/ops/redfish-events/other",
+                                          "tokenEnv": "T"}}, "must end with /ops/redfish-events/bare-metal"),
+    ({"endpoints": [ENDPOINT], "events": {"destination": "https://o2.example.net/ops/redfish-events/bare-metal"}},
+     "exactly one of `tokenEnv` and `tokenSsmParameter`"),
 ])
 def test_mistakes_are_refused_naming_the_backend(options: dict[str, Any], complaint: str) -> None:
     with pytest.raises(ConfigurationError, match="bare-metal") as error:

@@ -21,15 +21,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chalicelib.adapters.ims import redfish_mapping as mapping
 from chalicelib.adapters.ims.port import InventoryContext
 from chalicelib.adapters.ims.redfish_components import AdapterReading, PcieReading, SystemReading, odata_id
+from chalicelib.adapters.ims.redfish_events import EventSubscriptions
 from chalicelib.adapters.ims.redfish_last_known import endpoint_systems, stored_facts
 from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import BackendUnavailable, ConfigurationError
 from chalicelib.domain.inventory import InventoryObject, ObjectType
+from chalicelib.domain.redfish_events import EventsOptions
 from chalicelib.observability import logger
 from chalicelib.settings import AdapterConfig
 
@@ -86,6 +88,7 @@ class RedfishOptions(Credentials):
     server_side_retries: int = Field(default=1, alias="serverSideRetries", ge=1, le=10)
     retry_delay_seconds: float = Field(default=1.0, alias="retryDelaySeconds", ge=0)
     parallel_reads: int = Field(default=8, alias="parallelReads", ge=1, le=64)
+    events: EventsOptions | None = None  # EventService subscriptions where BMCs offer them (off by default)
 
     @model_validator(mode="after")
     def _unique_names(self) -> RedfishOptions:
@@ -129,12 +132,16 @@ class RedfishInventoryAdapter:
         self.adapter_id = config.id
         try:
             self.options = RedfishOptions.model_validate(config.options)
-        except ValidationError as error:
+            if self.options.events is not None:
+                self.options.events.check_destination(config.id)
+        except ValueError as error:  # pydantic's ValidationError is one
             raise ConfigurationError(f"ims adapter '{config.id}': {error}") from error
         if secret is None and any(c.password_ssm_parameter for c in (self.options, *self.options.endpoints)):
             raise ConfigurationError(f"ims adapter '{config.id}': passwordSsmParameter needs the gateway's SSM "
                                      "access (build the adapter through the composition root)")
         self._snapshot, self._secret = snapshot, secret
+        events = self.options.events
+        self.events = None if events is None else EventSubscriptions(config.id, events, secret)
         self._lock = threading.Lock()
         self._clients: dict[str, _Client] = {}
         self._last: dict[str, list[SystemReading]] = {}  # last successful reading per endpoint (this process)
@@ -271,8 +278,10 @@ class RedfishInventoryAdapter:
         expand = self.options.expand and bool(
             ((service.get("ProtocolFeaturesSupported") or {}).get("ExpandQuery") or {}).get("NoLinks"))
         reader = RedfishReader(client, expand)
-        return [reader.system(endpoint.name, system)
-                for system in reader.collection(odata_id(service.get("Systems")))]
+        systems = [reader.system(endpoint.name, doc) for doc in reader.collection(odata_id(service.get("Systems")))]
+        if self.events is not None:  # after the read: a BMC that cannot be read is not subscribed to
+            self.events.ensure(endpoint.name, service, client.connector, reader)
+        return systems
 
 
 class Documents(Protocol):
