@@ -132,9 +132,8 @@ def _responses(spec: RouteSpec, refs: dict[Any, Any]) -> dict[str, Any]:
             schema = {"type": "array", "items": schema}
         success["content"] = {"application/json": {"schema": schema}}
     responses[str(spec.status)] = success
-    statuses = set(_ERROR_STATUSES) | set(spec.responses)
-    if spec.scope is None:
-        statuses -= {401, 403}
+    # A public route answers no JWT 401/403; one that checks a credential of its own lists 401 in `responses`.
+    statuses = (set(_ERROR_STATUSES) - ({401, 403} if spec.scope is None else set())) | set(spec.responses)
     for status in sorted(statuses):
         responses[str(status)] = {"description": _DESCRIPTIONS.get(status, "Error"), "content": problem}
     return responses

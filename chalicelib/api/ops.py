@@ -1,5 +1,6 @@
-"""Operational endpoints: liveness, readiness, and the OpenAPI document. Open to all: probes carry no token;
-/ready names what it checked only to an operator's token."""
+"""Operational endpoints: liveness, readiness, the OpenAPI document, and the Redfish event receiver. Open to all:
+probes carry no token; /ready names what it checked only to an operator's token; BMCs cannot mint JWTs, so events
+carry the shared token of their subscription instead (services/redfish_events.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from chalicelib.api.ports import ports
 from chalicelib.api.routing import Router
 from chalicelib.domain.auth import Scope
 from chalicelib.domain.models import Health, Readiness
+from chalicelib.domain.redfish_events import RECEIVER_PATH, TOKEN_HEADER, RedfishEvent
+from chalicelib.services import redfish_events
 
 blueprint = Blueprint(__name__)
 router = Router(blueprint, tag="operations")
@@ -56,3 +59,18 @@ def openapi() -> dict[str, Any]:
     from chalicelib.api.openapi import openapi_document  # pydantic's JSON-schema machinery: only this route pays
 
     return openapi_document()
+
+
+@router.raw_route(
+    f"{RECEIVER_PATH}{{backendId}}", "POST",
+    summary="Receive a Redfish Event from a BMC subscribed by a `redfish` backend: asks for an immediate poll of "
+            "that backend. Authenticated by the subscription's shared token, not a JWT",
+    scope=None, content_types=["application/json"], body=RedfishEvent, status=204,
+    responses=(401, 413, 415, 503),
+    headers=({"name": TOKEN_HEADER, "in": "header", "required": True, "schema": {"type": "string"},
+              "description": "the shared token the subscription's HttpHeaders carry"},),
+)
+def redfish_event(backendId: str) -> Response:
+    request = blueprint.current_request
+    redfish_events.receive_event(backendId, request.headers.get(TOKEN_HEADER), request.raw_body or b"", ports())
+    return Response(body="", status_code=204)

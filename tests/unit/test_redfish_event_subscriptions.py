@@ -78,7 +78,7 @@ class FakeBmc:
 @pytest.fixture()
 def subscriber(monkeypatch: pytest.MonkeyPatch) -> EventSubscriptions:
     monkeypatch.setenv("EVENT_TOKEN", TOKEN)
-    return EventSubscriptions("bare-metal", EventsOptions(destination=DESTINATION, tokenEnv="EVENT_TOKEN"), None)
+    return EventSubscriptions("bare-metal", EventsOptions(destination=DESTINATION, token_env="EVENT_TOKEN"), None)
 
 
 def ensure(subscriber: EventSubscriptions, bmc: FakeBmc, endpoint: str = "du-1", root: dict[str, Any] = ROOT) -> str:
