@@ -86,6 +86,7 @@ def test_a_backend_that_takes_no_events_is_not_found_whatever_the_token(ports: P
 @pytest.mark.parametrize(("raw", "error"), [
     (b"{", BadRequest), (body({"Events": []}), BadRequest), (body({"Events": [{"EventType": "Alert"}]}), BadRequest),
     (body([EVENT]), BadRequest), (b" " * (MAX_EVENT_BYTES + 1), EventTooLarge),
+    (b'{"Events":' + b"[" * 30000 + b"]" * 30000 + b"}", BadRequest),  # nested past the parser's limit: no 500
 ])
 def test_a_body_that_is_no_redfish_event_is_refused(ports: Ports, raw: bytes, error: type[NetweaveError]) -> None:
     with pytest.raises(error):
