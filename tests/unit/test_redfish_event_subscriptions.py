@@ -57,8 +57,9 @@ class FakeBmc:
     def post(self, path: str = "", data: Any = None, **_: Any) -> Reply:
         self.requests.append(f"POST {path}")
         if len(self.subscriptions) >= self.limit:
-            raise sushy.exceptions.BadRequestError("POST", path, Reply({"error": {
-                "code": "Base.1.12.CreateLimitReachedForResource", "message": "limit reached"}}, status_code=400))
+            raise sushy.exceptions.BadRequestError("POST", path, Reply({"error": {  # quoting what it was sent
+                "code": "Base.1.12.CreateLimitReachedForResource", "message": f"limit reached for {data}"}},
+                status_code=400))
         location = f"{SUBSCRIPTIONS}/{len(self.requests)}"
         self.subscriptions[location] = {"@odata.id": location, **{k: v for k, v in data.items() if k != "HttpHeaders"},
                                         "HttpHeaders": None}
@@ -143,7 +144,9 @@ def test_a_full_bmc_refuses_and_the_poll_goes_on(subscriber: EventSubscriptions,
     bmc = FakeBmc(limit=0)
     assert ensure(subscriber, bmc) == "refused"
     assert bmc.subscriptions == {}
-    assert any("CreateLimitReachedForResource" in str(getattr(r, "error", "")) for r in caplog.records)
+    [error] = [str(getattr(r, "error", "")) for r in caplog.records if hasattr(r, "error")]
+    assert "CreateLimitReachedForResource" in error and DESTINATION in error
+    assert TOKEN not in error  # never in the log, even when the BMC quotes the request
 
 
 def test_no_subscription_without_a_usable_token(monkeypatch: pytest.MonkeyPatch,

@@ -64,6 +64,7 @@ class EventSubscriptions:
         self.context = subscription_context(backend_id)
         self._lock = threading.Lock()
         self._services: dict[str, _Service | None] = {}  # endpoint -> its EventService (None: disabled)
+        self._sent_token = ""  # kept out of the logs: a BMC's error message may quote what it was sent
 
     def ensure(self, endpoint: str, root: Doc, connector: Connector, members: Members) -> str:
         """Make sure `endpoint` holds our subscription. Never raises: a refusal (a full BMC, an unreadable token)
@@ -76,8 +77,9 @@ class EventSubscriptions:
         try:
             return self._ensure(endpoint, root, connector, members)
         except (sushy.exceptions.SushyError, BackendUnavailable, OSError, ValueError, LookupError) as error:
+            why = _why(error).replace(self._sent_token, "<token>") if self._sent_token else _why(error)
             logger.warning("redfish event subscription refused; polling continues",
-                           extra={"backend": self.backend_id, "endpoint": endpoint, "error": _why(error)})
+                           extra={"backend": self.backend_id, "endpoint": endpoint, "error": why})
             return "refused"
 
     def _ensure(self, endpoint: str, root: Doc, connector: Connector, members: Members) -> str:
@@ -112,13 +114,14 @@ class EventSubscriptions:
         return _Service(collection, {"EventTypes": wanted} if wanted else {})
 
     def _member_ids(self, path: str, connector: Connector) -> set[str]:
+        """The members' URIs, without a trailing slash (services differ in whether they write one)."""
         ids: set[str] = set()
         next_url: str | None = path
         for _ in range(_MAX_PAGES):
             if not next_url:
                 break
             page: Doc = connector.get(next_url).json()
-            ids |= {odata_id(m) for m in page.get("Members") or [] if isinstance(m, dict)}
+            ids |= {odata_id(m).rstrip("/") for m in page.get("Members") or [] if isinstance(m, dict)}
             next_url = page.get("Members@odata.nextLink")
         return ids
 
@@ -131,7 +134,7 @@ class EventSubscriptions:
             location = odata_id(response.json())
         if not location:
             raise LookupError("the service created a subscription but did not say where")
-        return urlsplit(location).path  # Location may be absolute; the connector takes paths
+        return urlsplit(location).path.rstrip("/")  # Location may be absolute; the connector takes paths
 
     def _token(self) -> str:
         """Read when a subscription is made, not at every poll."""
@@ -143,6 +146,7 @@ class EventSubscriptions:
             token = os.environ.get(self.options.token_env or "", "")
         if len(token) < MIN_TOKEN_LENGTH:
             raise LookupError(f"the event token is unset or shorter than {MIN_TOKEN_LENGTH} characters")
+        self._sent_token = token
         return token
 
 
