@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from chalicelib.bootstrap import Components
+from chalicelib.domain.inventory import ObjectType
 from chalicelib.domain.redfish_events import TOKEN_HEADER
 from chalicelib.handlers import inventory as inventory_handlers
 from chalicelib.settings import settings_from_environment
@@ -43,13 +44,15 @@ def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[RedfishSim]:
     fleet.stop()
 
 
-def gateway(tmp_path: Path, sim: RedfishSim, destination: str, events: bool = True) -> Components:
-    """A gateway whose only IMS backend is two simulated iDRACs, with tables of its own."""
+def gateway(tmp_path: Path, sim: RedfishSim, destination: str, events: bool = True,
+            token: dict[str, str] | None = None) -> Components:
+    """A gateway whose only IMS backend is two simulated iDRACs, with tables of its own; `token` says where the
+    event token is kept (default: the environment variable the `sim` fixture sets)."""
     options: dict[str, Any] = {
         "username": "root", "passwordEnv": "NETWEAVE_TEST_REDFISH_PASSWORD", "retryDelaySeconds": 0,
         "endpoints": [{"name": tag, "url": url} for tag, url in sorted(sim.bmcs.items())]}
     if events:
-        options["events"] = {"destination": destination, "tokenEnv": "NETWEAVE_TEST_EVENT_TOKEN"}
+        options["events"] = {"destination": destination, **(token or {"tokenEnv": "NETWEAVE_TEST_EVENT_TOKEN"})}
     config = {"oCloud": {"name": "redfish-site"},
               "imsAdapters": [{"id": "fleet", "type": "redfish", "default": True, "options": options}]}
     (tmp_path / "gateway.yaml").write_text(yaml.safe_dump(config))
@@ -147,10 +150,16 @@ def test_each_bmc_gets_one_subscription_which_costs_one_get_per_poll(moto_url: s
     assert {tag: costs[0]["events"][tag] - costs[0]["plain"][tag] for tag in sim.bmcs} == dict.fromkeys(sim.bmcs, 3)
 
 
+@pytest.mark.parametrize("kept_in", ["env", "ssm"])
 def test_a_test_event_from_a_bmc_reaches_the_route_and_asks_for_a_poll(
-        moto_url: str, tmp_path: Path, sim: RedfishSim, relay: tuple[str, list[int]]) -> None:
+        moto_url: str, tmp_path: Path, sim: RedfishSim, relay: tuple[str, list[int]], kept_in: str) -> None:
     base, statuses = relay
-    components = gateway(tmp_path, sim, f"{base}/ops/redfish-events/fleet")
+    token = None
+    if kept_in == "ssm":  # the adapter (poll role) and the route (API role) both read it from SSM
+        name = f"/netweave/dev/bmc-events-{uuid.uuid4().hex[:8]}"
+        boto3.client("ssm").put_parameter(Name=name, Value="s" * 48, Type="SecureString")
+        token = {"tokenSsmParameter": name}
+    components = gateway(tmp_path, sim, f"{base}/ops/redfish-events/fleet", token=token)
     polls = PollRequests("fleet")
     with serving(components):
         inventory_handlers.poll_inventory(components)  # subscribes both iDRACs
@@ -198,3 +207,23 @@ def test_the_route_is_in_the_openapi_document_without_a_jwt(api: Api) -> None:
     assert operation["security"] == []
     assert {"204", "400", "401", "404", "413"} <= set(operation["responses"])
     assert [p["name"] for p in operation["parameters"] if p["in"] == "header"] == [TOKEN_HEADER]
+
+
+def test_a_full_bmc_refuses_the_subscription_and_the_poll_goes_on(moto_url: str, tmp_path: Path,
+                                                                 sim: RedfishSim) -> None:
+    bmc = sim.bmcs["7XR11A1"]
+    for n in range(20):  # iDRAC's limit, taken by other subscribers
+        request = urllib.request.Request(f"{bmc}/redfish/v1/EventService/Subscriptions", json.dumps({
+            "Destination": f"https://siem-{n}.example.net/", "Protocol": "Redfish", "Context": "siem"}).encode(),
+            {**BMC_AUTH, "Content-Type": "application/json"}, method="POST")
+        urllib.request.urlopen(request, timeout=10).close()
+    components = gateway(tmp_path, sim, "https://o2.example.net/ops/redfish-events/fleet")
+    reports = inventory_handlers.poll_inventory(components)
+    assert [r["status"] for r in reports if r["backend"] == "fleet"] == ["changed"]  # both servers read
+    store = components.inventory_store
+    servers = {d["extensions"]["serviceTag"] for (kind, _), d in store.documents(store.stored_entries("fleet")).items()
+               if kind == ObjectType.RESOURCE.value and "parentId" not in d}
+    assert servers == set(sim.bmcs)
+    assert {s["Context"] for s in subscriptions(bmc)} == {"siem"}  # refused: still 20, none of ours
+    [other] = [url for tag, url in sim.bmcs.items() if tag != "7XR11A1"]
+    assert [s["Context"] for s in subscriptions(other)] == ["netweave:fleet"]  # the other BMC is subscribed
