@@ -34,7 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script (`make bench`)
 
 from bench.common import IdentityProvider, Responder, percentile, start_responder  # noqa: E402
-from infra.bytecode import compile_tree  # noqa: E402
+from bench.package_size import zip_size  # noqa: E402
+from infra.bytecode import add_bytecode  # noqa: E402
 from tests.functional.lambda_zip import (  # noqa: E402
     FunctionSpec,
     LambdaFunction,
@@ -80,18 +81,18 @@ def read_only(directory: Path) -> Path:
 
 
 def packages(scratch: Path, zip_path: Path | None) -> tuple[FunctionSpec, Path, Path]:
-    """The api_handler's spec, the unpacked package, and a copy of it with bytecode."""
+    """The api_handler's spec, the package as `chalice package` builds it and as deployed with bytecode, unpacked."""
     if zip_path is None:
-        out = build_package(scratch / "out", "dev")
+        out = build_package(scratch / "out", "dev", bytecode=False)
         zip_path, sam = out / "deployment.zip", out / "sam.json"
     else:
         sam = zip_path.with_name("sam.json")
     spec = functions_of(json.loads(sam.read_text()))["api_handler"]
-    plain = unpack(zip_path, scratch / "task")
-    compiled = scratch / "task-bytecode"
-    shutil.copytree(plain, compiled, symlinks=True)
-    compile_tree(compiled)
-    return spec, read_only(plain), read_only(compiled)
+    with_bytecode = add_bytecode(Path(shutil.copy2(zip_path, scratch / "with-bytecode.zip")))
+    for name, archive in (("as built", zip_path), ("with bytecode", with_bytecode)):
+        size = zip_size(archive)
+        print(f"  package {name}: {size.zipped_mb:.1f} MB zipped, {size.unzipped_mb:.1f} MB unzipped")
+    return spec, read_only(unpack(zip_path, scratch / "task")), read_only(unpack(with_bytecode, scratch / "task-pyc"))
 
 
 def functions(scratch: Path, spec: FunctionSpec, plain: Path, compiled: Path, responder: Responder,
@@ -167,15 +168,17 @@ def report(samples: Figures, runs: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=10, help="cold starts of each kind (default 10)")
-    parser.add_argument("--zip", type=Path, help="a deployment.zip (sam.json beside it) instead of building one")
+    parser.add_argument("--zip", type=Path, help="a deployment.zip without bytecode (sam.json beside it) instead of "
+                        "building one")
     parser.add_argument("--quick", action="store_true", help="2 runs each (CI)")
     args = parser.parse_args(argv)
     runs = 2 if args.quick else max(1, args.runs)
     with tempfile.TemporaryDirectory(prefix="netweave-cold-") as scratch_dir:
         scratch = Path(scratch_dir)
+        print(f"netweave cold start, Python {sys.version.split()[0]}")
         spec, plain, compiled = packages(scratch, args.zip)
-        print(f"netweave cold start, Python {sys.version.split()[0]}: package {sum(1 for _ in plain.rglob('*.py'))} "
-              f"modules; with bytecode {sum(1 for _ in compiled.rglob('*.pyc'))} .pyc files")
+        print(f"  {sum(1 for _ in plain.rglob('*.py'))} modules, {sum(1 for _ in compiled.rglob('*.pyc'))} of them "
+              "with bytecode")
         provider = IdentityProvider(scratch)
         responder = start_responder(10, provider)
         try:

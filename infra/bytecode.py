@@ -7,7 +7,10 @@ Python uses without comparing them with the source's modification time (a zip ke
 zone, so timestamp pycs could be judged stale and compiled again). Code objects name `/var/task/...` as their file,
 where Lambda unpacks the package, so tracebacks in the logs name the deployed files.
 
-    .venv/bin/python -m infra.bytecode PATH/deployment.zip      # rewrites the zip in place
+    .venv/bin/python -m infra.bytecode .chalice/deployments/*.zip      # rewrites the zips in place
+
+docs/deploy-aws.md §5 runs it on the zip `chalice package` leaves in Chalice's cache, which `chalice deploy` then
+uploads as it is (Chalice reuses a cached zip while requirements.txt and the app's files are unchanged).
 
 Only the API function's cold path is compiled (`API_COLD_PATH`): bytecode for the whole package would take the zip
 from 42 to 64 MB, over Lambda's 50 MB for a direct upload (`chalice deploy`), and the package with the helm layer
@@ -59,31 +62,33 @@ def compile_tree(directory: Path, entries: tuple[str, ...] = API_COLD_PATH) -> N
 
 
 def add_bytecode(archive: Path) -> Path:
-    """Rewrite the deployment zip `archive` with the .pyc of its modules added; entries already there are kept."""
+    """Rewrite the deployment zip `archive` with the .pyc of its cold-path modules added. A .pyc already there for
+    one of them is replaced: Chalice zips whatever chalicelib/__pycache__ of the checkout holds (timestamp pycs)."""
     with tempfile.TemporaryDirectory(prefix="netweave-bytecode-") as scratch:
         tree = Path(scratch) / "task"
         with zipfile.ZipFile(archive) as source:
             source.extractall(tree)
-            names = set(source.namelist())
         compile_tree(tree)
+        compiled = {path.relative_to(tree).as_posix(): path for path in sorted(tree.rglob("*.pyc"))}
         rewritten = Path(scratch) / "deployment.zip"
-        shutil.copy2(archive, rewritten)
-        with zipfile.ZipFile(rewritten, "a", zipfile.ZIP_DEFLATED) as target:
-            for path in sorted(tree.rglob("*.pyc")):
-                name = path.relative_to(tree).as_posix()
-                if name not in names:
-                    target.write(path, name)
+        with zipfile.ZipFile(archive) as source, zipfile.ZipFile(rewritten, "w", zipfile.ZIP_DEFLATED) as target:
+            for info in source.infolist():
+                if info.filename not in compiled:
+                    target.writestr(info, source.read(info))
+            for name, path in compiled.items():
+                target.write(path, name)
         shutil.move(rewritten, archive)
     return archive
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("archive", type=Path, help="the deployment.zip `chalice package` wrote")
+    parser.add_argument("archives", type=Path, nargs="+", help="deployment zips Chalice built")
     args = parser.parse_args(argv)
-    before = args.archive.stat().st_size
-    add_bytecode(args.archive)
-    print(f"{args.archive}: {before / 1e6:.1f} MB -> {args.archive.stat().st_size / 1e6:.1f} MB with bytecode")
+    for archive in args.archives:
+        before = archive.stat().st_size
+        add_bytecode(archive)
+        print(f"{archive}: {before / 1e6:.1f} MB -> {archive.stat().st_size / 1e6:.1f} MB with bytecode")
     return 0
 
 

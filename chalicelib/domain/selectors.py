@@ -86,9 +86,12 @@ def validate_selection(selection: Selection, schema: SelectorSchema) -> None:
             raise InvalidQuery(f"{parameter}: {shown} does not name an attribute that can be selected")
 
 
-def apply_selection(document: dict[str, Any], selection: Selection, schema: SelectorSchema) -> dict[str, Any]:
+def apply_selection(document: dict[str, Any], selection: Selection, schema: SelectorSchema,
+                    *, owned: bool = False) -> dict[str, Any]:
+    """The document as `selection` shows it. `owned`: the caller's own copy (just parsed from the store), which is
+    then cut in place rather than copied first."""
     validate_selection(selection, schema)
-    result: dict[str, Any] = _copied(document)
+    result: dict[str, Any] = document if owned else _copied(document)
     if not (selection.all_fields or selection.exclude_fields):
         for path in schema.excluded_by_default:
             if not any(_covers(chosen, path) for chosen in selection.fields):

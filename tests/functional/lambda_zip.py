@@ -46,15 +46,16 @@ class LambdaInvokeError(AssertionError):
     """The handler raised, or returned something Lambda cannot marshal."""
 
 
-def build_package(out_dir: Path, stage: str) -> Path:
+def build_package(out_dir: Path, stage: str, *, bytecode: bool = True) -> Path:
     """The real `chalice package` with the dependencies, from a clean copy of the project in `.local/lambda-zip/`,
-    with the bytecode the deployment adds (infra/bytecode.py, docs/deploy-aws.md): Chalice reuses its build while
-    requirements.txt and the app's files are unchanged; other builds are removed."""
+    with the bytecode the deployment adds unless told not to (infra/bytecode.py, docs/deploy-aws.md §5): Chalice
+    reuses its build while requirements.txt and the app's files are unchanged; other builds are removed."""
     package(stage, out_dir, dependencies=True, timeout=1200, project=BUILD_PROJECT)
     for build in (BUILD_PROJECT / ".chalice" / "deployments").glob("*.zip"):
         if not filecmp.cmp(build, out_dir / "deployment.zip", shallow=False):
             build.unlink()
-    add_bytecode(out_dir / "deployment.zip")
+    if bytecode:
+        add_bytecode(out_dir / "deployment.zip")
     return out_dir
 
 
