@@ -1,5 +1,5 @@
 """API overhead (issue 20): a page of 100 out of 10,000 resources through the API function's handler vs the bare
-boto3 query for the same page, both against bench/dynamodb_responder.py, which answers the same query with the same
+boto3 query for the same page, both against devtools/dynamodb_responder.py, which answers the same query with the same
 bytes and does no work of its own. What differs is netweave's own work: parsing the API Gateway event, the RS256
 token checked against the JWKS (keys cached after the first request), the marker, the query's parameters, turning
 100 items into the wire JSON, logs and the metric. Target: the handler costs at most 1.5 x the bare query.
@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script (`make bench`)
 
 from bench.common import IdentityProvider, Responder, percentile, start_responder  # noqa: E402
-from bench.dynamodb_responder import PARENT_INDEX, POOL_ID, resource_id  # noqa: E402
+from devtools.dynamodb_responder import PARENT_INDEX, POOL_ID, resource_id  # noqa: E402
 
 TARGET_RATIO = 1.5
 PAGE = 100
@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             os.environ.update({**LAMBDA_ENVIRONMENT, **responder.environment()})
             print(f"netweave API overhead, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; DynamoDB, SSM and "
-                  f"the JWKS: bench/dynamodb_responder.py on {responder.url}")
+                  f"the JWKS: devtools/dynamodb_responder.py on {responder.url}")
             sides = Sides(responder, provider, resources)
             check(sides, resources)
             measure(sides, 20)  # warm-up, discarded: the first request builds the clients and reads the keys

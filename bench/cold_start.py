@@ -10,7 +10,7 @@ sys.path is the package, then the runtime's boto3 (Lambda's /var/runtime; here t
 as AWS compiles the runtime's), then the standard library; PYTHONDONTWRITEBYTECODE set, so no run leaves bytecode for
 the next. The package is measured twice: as `chalice package` builds it (sources only: every module is compiled at
 every cold start) and with the bytecode `infra/bytecode.py` adds (unchecked-hash .pyc files, used from a read-only
-directory). DynamoDB, the SSM parameter of the marker key and the JWKS are bench/dynamodb_responder.py on loopback,
+directory). DynamoDB, the SSM parameter of the marker key and the JWKS are devtools/dynamodb_responder.py on loopback,
 which answers from memory, so its share is the same small constant for both sides. The durations are the stand-in
 runtime's, like Lambda's REPORT line: init = the handler's import, then the first invocation; the interpreter's own
 start (the same for both) is not in them. Prints figures; never fails on a target.

@@ -99,7 +99,7 @@ class IdentityProvider:
 
 @dataclass
 class Responder:
-    """bench/dynamodb_responder.py in a process of its own, with the environment that points netweave at it."""
+    """devtools/dynamodb_responder.py in a process of its own, with the environment that points netweave at it."""
 
     process: subprocess.Popen[str]
     url: str
@@ -120,12 +120,12 @@ class Responder:
 def start_responder(resources: int, provider: IdentityProvider) -> Responder:
     marker_secret = secrets.token_urlsafe(32)
     process = subprocess.Popen(
-        [sys.executable, "-m", "bench.dynamodb_responder", "--resources", str(resources), "--jwks",
+        [sys.executable, "-m", "devtools.dynamodb_responder", "--resources", str(resources), "--jwks",
          str(provider.jwks_path), "--parameter", f"{MARKER_PARAMETER}={marker_secret}"],
         cwd=ROOT, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
     line = process.stdout.readline()  # PORT <n>, once its items are rendered and it listens
     if not line.startswith("PORT "):
         process.kill()
-        raise SystemExit("bench/dynamodb_responder.py did not start")
+        raise SystemExit("devtools/dynamodb_responder.py did not start")
     return Responder(process, f"http://127.0.0.1:{line.split()[1]}", marker_secret)

@@ -1,7 +1,7 @@
 """A DynamoDB that does no work: a loopback HTTP server answering the inventory table's Query and GetItem (and SSM
 GetParameter, and a JWKS document) from items rendered once at start, so a bench measures the client, not a database.
 
-    .venv/bin/python -m bench.dynamodb_responder --resources 10000 [--jwks FILE] [--parameter NAME=VALUE ...]
+    .venv/bin/python -m devtools.dynamodb_responder --resources 10000 [--jwks FILE] [--parameter NAME=VALUE ...]
 
 prints `PORT <n>` once it listens, then serves until it is killed. Items are the ones the inventory poll writes
 (`chalicelib/adapters/store/inventory_store.py`): one resource pool and its resources, in a process of its own, so the
@@ -14,17 +14,12 @@ from __future__ import annotations
 import argparse
 import bisect
 import json
-import sys
 import uuid
 import zlib
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run as `python bench/dynamodb_responder.py` as well as with -m
-    sys.path.insert(0, str(ROOT))
 
 POOL_ID = "pool-bench"
 BACKEND = "bench-cluster"
