@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -68,3 +71,61 @@ def start_aws(tmp: Path, gateway: str, extra_env: dict[str, str] | None = None) 
 def percentile(samples: list[float], fraction: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+MARKER_PARAMETER = "/aws/reference/secretsmanager/netweave/bench/marker-secret"
+ISSUER = "https://idp.bench.test"
+
+
+class IdentityProvider:
+    """An RS256 identity provider: its private key signs the bench's tokens, its JWKS document is served locally."""
+
+    def __init__(self, directory: Path) -> None:
+        import jwt
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
+        self.jwks_path = directory / "jwks.json"
+        self.jwks_path.write_text(json.dumps({"keys": [{**public, "kid": "bench-1", "use": "sig", "alg": "RS256"}]}))
+
+    def token(self, scopes: str = "o2ims:read") -> str:
+        import jwt
+
+        claims = {"sub": "smo-bench", "iss": ISSUER, "aud": "netweave", "exp": int(time.time()) + 3600,
+                  "scope": scopes}
+        return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": "bench-1"})
+
+
+@dataclass
+class Responder:
+    """devtools/dynamodb_responder.py in a process of its own, with the environment that points netweave at it."""
+
+    process: subprocess.Popen[str]
+    url: str
+    marker_secret: str
+
+    def environment(self, stage: str = "bench") -> dict[str, str]:
+        """A production-like API function: tokens checked against the JWKS, the marker key read from SSM."""
+        return {"AWS_ENDPOINT_URL": self.url, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+                "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", "NETWEAVE_STAGE": stage,
+                "NETWEAVE_AUTH_JWKS_URL": f"{self.url}/jwks.json", "NETWEAVE_AUTH_ISSUER": ISSUER,
+                "NETWEAVE_AUTH_AUDIENCE": "netweave", "NETWEAVE_MARKER_SECRET_SSM_PARAMETER": MARKER_PARAMETER}
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def start_responder(resources: int, provider: IdentityProvider) -> Responder:
+    marker_secret = secrets.token_urlsafe(32)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devtools.dynamodb_responder", "--resources", str(resources), "--jwks",
+         str(provider.jwks_path), "--parameter", f"{MARKER_PARAMETER}={marker_secret}"],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    line = process.stdout.readline()  # PORT <n>, once its items are rendered and it listens
+    if not line.startswith("PORT "):
+        process.kill()
+        raise SystemExit("devtools/dynamodb_responder.py did not start")
+    return Responder(process, f"http://127.0.0.1:{line.split()[1]}", marker_secret)

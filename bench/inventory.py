@@ -1,17 +1,15 @@
-"""Inventory benchmarks (docs/architecture.md §6), printed, never asserted.
+"""Inventory poll benchmark (docs/architecture.md §6), printed, never asserted. (The API page's cost is
+bench/api_overhead.py's.)
 
-1. A 100-item page out of 10,000 resources: median time through the API handler (auth, query, filter-free page,
-   selectors, JSON) vs the bare DynamoDB query for the same page; target ratio <= 1.5.
-2. Polling a 5,000-node simulated cluster: DynamoDB writes and published events of a no-change poll (target 0 and 0)
-   and of a poll after k = 50 node changes (target 50 and 50), counted at the boto3 call level, and durations.
+Polling a 5,000-node simulated cluster: DynamoDB writes and published events of a no-change poll (target 0 and 0)
+and of a poll after k = 50 node changes (target 50 and 50), counted at the boto3 call level, and durations.
 
-    .venv/bin/python bench/inventory.py [--resources 10000] [--nodes 5000] [--changes 50] [--samples 30]
+    .venv/bin/python bench/inventory.py [--nodes 5000] [--changes 50]
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
@@ -22,104 +20,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import SECRET, start_aws, start_kubesim  # noqa: E402
+from bench.common import start_aws, start_kubesim  # noqa: E402
 
 WRITE_CALLS = {"PutItem": 1, "DeleteItem": 1, "UpdateItem": 1}
-
-
-def median_ms(samples: list[float]) -> float:
-    return statistics.median(samples) * 1000
-
-
-def page_benchmark(resources: int, samples: int) -> None:
-
-    from chalicelib.bootstrap import components
-
-    store = components().inventory_store
-    objects = load_resources(resources)
-    middle = next(o for o in objects if o.object_id == f"res-{resources // 2:06d}")
-    measure_page(store, middle, samples, resources)
-
-
-def load_resources(resources: int) -> list[Any]:
-    from chalicelib.bootstrap import components
-    from chalicelib.domain.events import ChangeType
-    from chalicelib.domain.inventory import Resource, ResourcePool, inventory_object
-    from chalicelib.domain.snapshot import Change
-
-    store = components().inventory_store
-    pool = ResourcePool(resource_pool_id="pool-bench", name="bench", description="bench pool", o_cloud_id="o",
-                        global_location_id="g", location="l")
-    objects = [inventory_object(pool)] + [
-        inventory_object(Resource(resource_id=f"res-{i:06d}", resource_pool_id="pool-bench", resource_type_id="t",
-                                  global_asset_id=f"asset-{i}", description=f"server {i}",
-                                  extensions={"labels": {"rack": f"r{i % 40}", "zone": "a"}, "cpu": "64"}))
-        for i in range(resources)
-    ]
-    started = time.perf_counter()
-    store.apply("bench", [Change(ChangeType.CREATED, (o.object_type.value, o.object_id), o, None) for o in objects], 1)
-    print(f"loaded {resources} resources in {time.perf_counter() - started:.1f}s")
-    return objects
-
-
-def measure_page(store: Any, middle: Any, samples: int, resources: int) -> None:
-    from chalice.test import Client
-
-    import app
-    from chalicelib.adapters.store.inventory_store import start_key_after
-    from chalicelib.bootstrap import components
-    from chalicelib.domain.paging import MarkerCodec
-    from chalicelib.resources import INVENTORY
-    from devtools.token import mint_token
-
-    resume = start_key_after(_stored(middle), by_parent=True)
-    codec = MarkerCodec(components().settings.marker_key(components().secret))
-    marker = codec.encode("inventory/ResourceInfo/pool-bench", resume)
-    path = (f"/o2ims-infrastructureInventory/v1/resourcePools/pool-bench/resources?limit=100"
-            f"&nextpage_opaque_marker={marker}")
-    client = components().clients.dynamodb
-    table = components().settings.table_name(INVENTORY)
-    token = mint_token(SECRET)
-    in_store: list[float] = []
-    original_page = store.page
-
-    def timed_page(*args: Any, **kwargs: Any) -> Any:
-        began = time.perf_counter()
-        try:
-            return original_page(*args, **kwargs)
-        finally:
-            in_store.append(time.perf_counter() - began)
-
-    store.page = timed_page  # type: ignore[method-assign]
-    bare, api, overhead = [], [], []
-    with Client(app.app, stage_name="dev", project_dir=str(ROOT)) as chalice_client:
-        for _ in range(samples + 3):
-            in_store.clear()
-            t0 = time.perf_counter()
-            client.query(TableName=table, IndexName="byParent", KeyConditionExpression="parentKey = :p",
-                         ExpressionAttributeValues={":p": {"S": "pool-bench"}}, Limit=100, ExclusiveStartKey=resume)
-            t1 = time.perf_counter()
-            reply = chalice_client.http.get(path, headers={"Authorization": f"Bearer {token}", "Host": "bench"})
-            t2 = time.perf_counter()
-            assert reply.status_code == 200 and reply.body.count(b'"resourceId"') == 100, reply.body[:300]
-            bare.append(t1 - t0)
-            api.append(t2 - t1)
-            overhead.append((t2 - t1) - sum(in_store))
-    bare, api, overhead = bare[3:], api[3:], overhead[3:]
-    ratio = median_ms(api) / median_ms(bare)
-    print(f"page of 100 out of {resources} resources (middle of the collection), {samples} samples:")
-    print(f"  bare DynamoDB query   median {median_ms(bare):7.2f} ms")
-    p90 = statistics.quantiles(api, n=10)[-1] * 1000
-    print(f"  through API handler   median {median_ms(api):7.2f} ms   (p90 {p90:.2f} ms)")
-    print(f"  ratio {ratio:.2f}   target <= 1.5: {'met' if ratio <= 1.5 else 'NOT met'}")
-    print(f"  netweave's own share (handler time minus its DynamoDB page query): median {median_ms(overhead):.2f} ms"
-          " — moto's index queries scan the table, so the ratio above is dominated by moto")
-
-
-def _stored(obj: Any) -> Any:
-    from chalicelib.adapters.store.inventory_store import StoredObject
-
-    return StoredObject(obj.object_type.value, obj.object_id, "bench", obj.document, obj.parent_key)
 
 
 class CallCounter:
@@ -204,11 +107,8 @@ def _relabel(kubeconfig: Path, count: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--resources", type=int, default=10_000)
     parser.add_argument("--nodes", type=int, default=5_000)
     parser.add_argument("--changes", type=int, default=50)
-    parser.add_argument("--samples", type=int, default=30)
-    parser.add_argument("--skip-page", action="store_true", help="only the polling benchmark")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
@@ -218,8 +118,6 @@ def main() -> None:
                    f"    options:\n      kubeconfig: {kubeconfig}\n")
         server = start_aws(tmp, gateway)
         try:
-            if not args.skip_page:
-                page_benchmark(args.resources, args.samples)
             poll_benchmark(kubeconfig, args.changes)
         finally:
             kubesim.terminate()

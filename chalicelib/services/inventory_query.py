@@ -48,7 +48,7 @@ def get_object(
     schema = SELECTOR_SCHEMAS[object_type]
     validate_selection(selection, schema)
     stored = find(store, object_type, object_id, parent_key)
-    return apply_selection(stored.document, selection, schema)
+    return apply_selection(stored.document, selection, schema, owned=True)  # parsed for this request alone
 
 
 def find(store: InventoryStore, object_type: ObjectType, object_id: str, parent_key: str | None = None) -> StoredObject:
@@ -77,7 +77,9 @@ def list_objects(store: InventoryStore, request: ListRequest) -> Page:
         resume=lambda key: _resume_key(request, key),
     )
     matched, next_marker = collect(source, request.limit, request.marker, request.codec)
-    return Page([apply_selection(s.document, request.selection, schema) for s in matched], next_marker)
+    # each document was parsed from the page's reply for this request alone: cut in place, not copied
+    return Page([apply_selection(s.document, request.selection, schema, owned=True) for s in matched],
+                next_marker)
 
 
 def _resume_key(request: ListRequest, key: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,8 @@ Like Lambda, it imports the handler once (the init phase; a failure is reported 
 it once per event read from stdin (one JSON object a line: {"event": ..., "timeout_ms": ...}), with a context object
 of Lambda's shape. Each outcome goes to RESULT_FD as one JSON line: {"ready": true} after init, then {"result": ...}
 or {"error": traceback}; a result that is not JSON is an error, as Lambda cannot marshal it. stdout and stderr are
-the function's logs.
+the function's logs. Like Lambda's REPORT line, each outcome also carries its duration: `init_ms` (the handler's
+import) and `duration_ms` (an invocation), wall and CPU (`*_cpu_ms`, this process's), for bench/cold_start.py.
 """
 
 from __future__ import annotations
@@ -53,8 +54,13 @@ def _send(results: IO[str], message: dict[str, Any]) -> None:
     results.flush()
 
 
+def _since(wall: float, cpu: float) -> tuple[float, float]:
+    return (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
+
+
 def main() -> int:
     task_dir, runtime_dir, handler, result_fd = sys.argv[1:5]
+    started = time.perf_counter(), time.process_time()
     sys.path[:0] = [task_dir, runtime_dir]
     results = os.fdopen(int(result_fd), "w")
     try:
@@ -63,12 +69,15 @@ def main() -> int:
     except BaseException:
         _send(results, {"initError": traceback.format_exc()})
         return 1
-    _send(results, {"ready": True})
+    init_ms, init_cpu_ms = _since(*started)
+    _send(results, {"ready": True, "init_ms": init_ms, "init_cpu_ms": init_cpu_ms})
     for line in sys.stdin:
         request = json.loads(line)
+        started = time.perf_counter(), time.process_time()
         try:
             result = function(request["event"], Context(int(request["timeout_ms"])))
-            reply = json.dumps({"result": result})
+            duration_ms, cpu_ms = _since(*started)
+            reply = json.dumps({"result": result, "duration_ms": duration_ms, "duration_cpu_ms": cpu_ms})
         except Exception:
             reply = json.dumps({"error": traceback.format_exc()})
         sys.stdout.flush()

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from bench.package_size import package
+from infra.bytecode import add_bytecode
 from tests.conftest import PROJECT_DIR
 
 RUNTIME = Path(__file__).resolve().with_name("lambda_runtime.py")
@@ -45,13 +46,16 @@ class LambdaInvokeError(AssertionError):
     """The handler raised, or returned something Lambda cannot marshal."""
 
 
-def build_package(out_dir: Path, stage: str) -> Path:
-    """The real `chalice package` with the dependencies, from a clean copy of the project in `.local/lambda-zip/`:
-    Chalice reuses its build while requirements.txt and the app's files are unchanged; other builds are removed."""
+def build_package(out_dir: Path, stage: str, *, bytecode: bool = True) -> Path:
+    """The real `chalice package` with the dependencies, from a clean copy of the project in `.local/lambda-zip/`,
+    with the bytecode the deployment adds unless told not to (infra/bytecode.py, docs/deploy-aws.md §5): Chalice
+    reuses its build while requirements.txt and the app's files are unchanged; other builds are removed."""
     package(stage, out_dir, dependencies=True, timeout=1200, project=BUILD_PROJECT)
     for build in (BUILD_PROJECT / ".chalice" / "deployments").glob("*.zip"):
         if not filecmp.cmp(build, out_dir / "deployment.zip", shallow=False):
             build.unlink()
+    if bytecode:
+        add_bytecode(out_dir / "deployment.zip")
     return out_dir
 
 
@@ -172,6 +176,8 @@ class LambdaFunction:
         if "initError" in ready:
             self.stop()
             raise LambdaInitError(f"{spec.name}: init failed\n{ready['initError']}")
+        self.init_report: Json = ready  # the init's duration, as Lambda's REPORT line gives it (lambda_runtime.py)
+        self.last_report: Json = {}  # the last invocation's
 
     @property
     def alive(self) -> bool:
@@ -202,6 +208,7 @@ class LambdaFunction:
         answer = self._next(limit)
         if "error" in answer:
             raise LambdaInvokeError(f"{self.spec.name} failed:\n{answer['error']}\n{self.logs()[-4000:]}")
+        self.last_report = answer
         return answer["result"]
 
     def stop(self) -> None:

@@ -362,3 +362,23 @@ def test_a_deployed_function_reads_its_gateway_configuration_from_inside_the_pac
                       {"chalicelib/gateway.yaml": "oCloud: {name: shipped-in-the-package}\n"})
     configured = start(built, site, "api_handler", shipped, unset=("NETWEAVE_GATEWAY_CONFIG",))
     assert api_reply(configured.invoke(request)).json()["name"] == "shipped-in-the-package"
+
+
+def test_the_zip_ships_bytecode_that_runs_from_the_read_only_package(built: Package, site: Site,
+                                                                     tmp_path: Path) -> None:
+    """The .pyc files infra/bytecode.py adds are what Lambda runs (docs/performance.md, "Cold start"): unchecked-hash
+    pycs, used without looking at the source's time, from a directory nothing may write to. The proof: a source
+    broken after compiling does not matter, its bytecode is imported."""
+    versions = built.task_dir / "chalicelib" / "api" / "__pycache__" / "versions.cpython-311.pyc"
+    flags = int.from_bytes(versions.read_bytes()[4:8], "little")
+    assert flags == 0b01, "hash-based and unchecked: a zip keeps no exact times to check a timestamp pyc against"
+    assert (built.task_dir / "pydantic" / "__pycache__" / "main.cpython-311.pyc").is_file()
+    assert not list((built.task_dir / "kubernetes").rglob("*.pyc")), "the zip must stay under 50 MB"
+
+    broken = altered(built.task_dir, tmp_path / "task",
+                     {"chalicelib/api/versions.py": "raise RuntimeError('the source ran, not the bytecode')\n"})
+    function = start(built, site, "api_handler", broken)  # app.py imports chalicelib.api.versions at init
+    token = mint_token(site.signing_secret, ALL_SCOPES)
+    reply = api_reply(function.invoke(api_event("GET", INVENTORY, headers={"Authorization": f"Bearer {token}"})))
+    assert reply.status == 200 and reply.json()["oCloudId"], reply.body
+    assert snapshot(built.task_dir) == built.files, "Lambda's /var/task is read-only: nothing may write there"
