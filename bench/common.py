@@ -48,11 +48,14 @@ def start_kubesim(kubeconfig: Path, nodes: int | None = None) -> subprocess.Pope
     return start_process(args, f"http://127.0.0.1:{port}/version")
 
 
-def start_aws(tmp: Path, gateway: str, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    """moto with every table, queue and bucket, and this process's environment pointed at it (stage `bench`)."""
+def start_aws(tmp: Path, gateway: str, extra_env: dict[str, str] | None = None,
+              local_stack_moto: bool = False) -> subprocess.Popen[bytes]:
+    """moto with every table, queue and bucket, and this process's environment pointed at it (stage `bench`).
+    `local_stack_moto`: the local stack's moto (devtools/moto_aws.py), whose SQS does not rescan a queue per message."""
     port = free_port()
-    server = start_process(["-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                           f"http://127.0.0.1:{port}/moto-api/data.json")
+    command = (["-m", "devtools.moto_aws", "--host", "127.0.0.1", "--port", str(port)] if local_stack_moto else
+               ["-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)])
+    server = start_process(command, f"http://127.0.0.1:{port}/moto-api/data.json")
     (tmp / "gateway.yaml").write_text(gateway)
     os.environ.update(AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x",
                       AWS_DEFAULT_REGION="us-east-1", AWS_REGION="us-east-1", NETWEAVE_STAGE="bench",

@@ -1,6 +1,9 @@
 """`poll_deployments`: compare every idle deployment with its release in the backend, record and announce changes
 (DeploymentReady, DeploymentFailed, DeploymentProgressing), and resubmit operations whose queue message was lost.
 
+A backend that lists releases (helm) is asked once per namespace for all the poll's deployments there, instead of
+once per deployment (one `helm list` instead of a `helm` subprocess per release); others are asked per deployment.
+
 A deployment an operation holds is the worker's; the poller writes only idle deployments, and only if their status is
 still the one it read, so it never overwrites a worker's result. The event is published before that write: a lost
 race repeats an event, a crash never loses one.
@@ -15,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from chalicelib.adapters.dms.port import DeploymentRegistry
+from chalicelib.adapters.dms.port import DeploymentAdapter, DeploymentRegistry, ReleaseLister, ReleaseStatus
 from chalicelib.adapters.store.deployment_store import DeploymentStore
 from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.deployments import Deployment, DeploymentEventType, DeploymentStatus
@@ -54,19 +57,48 @@ class PollPorts:
     clock: Callable[[], float] = time.time
 
 
+class _Releases:
+    """Each polled deployment's release as its backend shows it now. A `ReleaseLister` is asked once per namespace
+    for every polled deployment there; a failure of that one call is every such deployment's failure."""
+
+    def __init__(self, deployments: list[Deployment]) -> None:
+        self.names: dict[tuple[str, str], list[str]] = {}
+        for deployment in deployments:
+            self.names.setdefault((deployment.adapter_id, deployment.namespace), []).append(deployment.name)
+        self.listed: dict[tuple[str, str], dict[str, ReleaseStatus] | Exception] = {}
+
+    def status(self, adapter: DeploymentAdapter, deployment: Deployment) -> ReleaseStatus:
+        """NotFound if the release does not exist."""
+        name, namespace = deployment.name, deployment.namespace
+        if not isinstance(adapter, ReleaseLister):
+            return adapter.status(name, namespace)
+        key = (deployment.adapter_id, namespace)
+        if key not in self.listed:
+            try:
+                self.listed[key] = adapter.statuses(namespace, self.names[key])
+            except Exception as error:  # raised again for each deployment there, as its own call would have
+                self.listed[key] = error
+        found = self.listed[key]
+        if isinstance(found, Exception):
+            raise found
+        if name not in found:
+            raise NotFound(f"no release {name} in namespace {namespace}")
+        return found[name]
+
+
 def poll_deployments(ports: PollPorts) -> PollReport:
     report = PollReport()
     unreachable: set[str] = set()
     errors: dict[str, str] = {}
-    for deployment in ports.store.all():
-        if deployment.active_operation_id or deployment.status not in _IDLE:
-            continue
+    idle = [d for d in ports.store.all() if not d.active_operation_id and d.status in _IDLE]
+    releases = _Releases(idle)
+    for deployment in idle:
         if deployment.adapter_id in errors:  # one failed call per backend and poll; its other deployments are marked
             report.changed += _mark_unreachable(ports, deployment, errors[deployment.adapter_id])
             continue
         report.checked += 1
         try:
-            changed = _refresh(ports, deployment)
+            changed = _refresh(ports, deployment, releases)
         except BackendUnavailable as error:
             errors[deployment.adapter_id] = error.detail
             logger.warning("deployment backend unreachable", extra={"adapter": deployment.adapter_id,
@@ -83,13 +115,13 @@ def poll_deployments(ports: PollPorts) -> PollReport:
     return report
 
 
-def _refresh(ports: PollPorts, deployment: Deployment) -> bool:
+def _refresh(ports: PollPorts, deployment: Deployment, releases: _Releases) -> bool:
     adapter = ports.registry.get(deployment.adapter_id)
     if Capability.STATUS not in adapter.capabilities:
         return False
     now = utc_now_iso()
     try:
-        release = adapter.status(deployment.name, deployment.namespace)
+        release = releases.status(adapter, deployment)
         marker = "names another deployment" if release.owner else "is missing"
         reason = None if release.owner == deployment.deployment_id else (
             f"the release {deployment.namespace}/{deployment.name} in the cluster is not this deployment's (its "

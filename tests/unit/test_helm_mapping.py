@@ -62,6 +62,36 @@ def test_release_status_and_revision_from_helm_json() -> None:
     assert mapping.revision(entry).status == "superseded"
 
 
+@pytest.mark.parametrize(("listed", "chart"), [
+    ("vdu-1.0.0", ("vdu", "1.0.0")),
+    ("du-2-1.0.0", ("du-2", "1.0.0")),  # a name with a digit after a dash
+    ("du-1.0.0-rc-1", ("du", "1.0.0-rc-1")),  # a pre-release with dashes
+    ("cu-3.0.0+build.7", ("cu", "3.0.0+build.7")),
+    ("odd-1.2", ("odd", "1.2")),  # not a whole SemVer version: what follows the last dash
+])
+def test_the_chart_helm_list_prints_is_split_into_name_and_version(listed: str, chart: tuple[str, str]) -> None:
+    assert mapping.listed_chart(listed) == chart
+
+
+def test_release_status_from_a_helm_list_entry_and_owners_from_the_namespaces_release_secrets() -> None:
+    entry = {"name": "du-2", "namespace": "oran-du", "revision": "3", "updated": "2026-12-07T15:08:59Z",
+             "status": "pending-upgrade", "chart": "du-2-1.0.0-rc-1", "app_version": "1.16.0"}
+    status = mapping.listed_release_status(entry, [], [], owner="d-1")
+    assert (status.name, status.revision, status.status, status.chart_name, status.chart_version, status.app_version,
+            status.updated_at, status.owner) == ("du-2", 3, "pending-upgrade", "du-2", "1.0.0-rc-1", "1.16.0",
+                                                 "2026-12-07T15:08:59Z", "d-1")
+
+    def secret(name: str, version: int, **labels: str) -> dict[str, Any]:
+        return {"metadata": {"labels": {"owner": "helm", "name": name, "version": str(version), **labels}}}
+
+    secrets = [secret("du-2", 1, **{"netweave.io/deployment-id": "old"}), secret("du-2", 3),
+               secret("du-2", 2, **{"netweave.io/deployment-id": "d-1"}),
+               secret("cu", 1, **{"netweave.io/deployment-id": "d-2"})]
+    owners = {name: labels.get("netweave.io/deployment-id") for name, labels in
+              mapping.labels_by_release(secrets).items()}
+    assert owners == {"du-2": None, "cu": "d-2"}  # the latest revision's labels decide, as for one release
+
+
 def test_workloads_and_pods_from_cluster_objects() -> None:
     deployment = {"metadata": {"name": "du"}, "spec": {"replicas": 3},
                   "status": {"readyReplicas": 2, "availableReplicas": 2}}

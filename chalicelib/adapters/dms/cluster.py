@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -130,6 +130,21 @@ class Cluster:
         pods = [helm_status.pod_status(pod) for pod in self.release_pods(name, namespace, instances)]
         return workloads, sorted(pods, key=lambda p: p.name)
 
+    def workloads_and_pods_of(self, names: Collection[str], namespace: str
+                              ) -> dict[str, tuple[list[WorkloadStatus], list[PodStatus]]]:
+        """`workloads_and_pods` of several releases of one namespace: one list per workload kind and one of pods,
+        however many releases (4 requests instead of 4 per release), sorted out by their instance label."""
+        found: dict[str, tuple[list[WorkloadStatus], list[PodStatus]]] = {name: ([], []) for name in names}
+        if not found:
+            return found
+        apps, selector = self.apps(), f"{INSTANCE_LABEL} in ({','.join(sorted(found))})"
+        for kind, method in _WORKLOAD_LISTS:
+            for item in self.list_items(getattr(apps, method), namespace, selector):
+                found[_instance(item)][0].append(helm_status.workload_status(kind, item))
+        for pod in self.list_items(self.core().list_namespaced_pod, namespace, selector):
+            found[_instance(pod)][1].append(helm_status.pod_status(pod))
+        return {name: (workloads, sorted(pods, key=lambda p: p.name)) for name, (workloads, pods) in found.items()}
+
     def logs(self, name: str, namespace: str, container: str | None, tail_lines: int | None,
              since_seconds: int | None, instances: tuple[str, ...] = ()) -> list[PodLogs]:
         core, result = self.core(), []
@@ -144,6 +159,11 @@ class Cluster:
                 result.append(PodLogs(pod=pod_name, container=spec["name"],
                                       lines=response.data.decode(errors="replace").splitlines()))
         return sorted(result, key=lambda entry: (entry.pod, entry.container))
+
+
+def _instance(item: dict[str, Any]) -> str:
+    """The release an object belongs to: the value the selector matched it by."""
+    return str(item["metadata"]["labels"][INSTANCE_LABEL])
 
 
 def _selector(name: str, instances: tuple[str, ...]) -> str:

@@ -99,6 +99,46 @@ def release_status(metadata: dict[str, Any], workloads: list[WorkloadStatus], po
     )
 
 
+# Go's reference layout for RFC 3339: `helm list --time-format` then prints `updated` as RFC 3339, as `status` has it.
+RFC3339_LAYOUT = "2006-01-02T15:04:05Z07:00"
+_SEMVER = re.compile(r"v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?")
+
+
+def listed_release_status(entry: dict[str, Any], workloads: list[WorkloadStatus], pods: list[PodStatus],
+                          owner: str | None = None) -> ReleaseStatus:
+    """From one entry of `helm list --output json` (revision, state, chart, app version: what `helm get metadata`
+    tells of one release) and the cluster's view."""
+    chart_name, chart_version = listed_chart(str(entry.get("chart") or ""))
+    return ReleaseStatus(
+        name=str(entry["name"]), namespace=str(entry["namespace"]), revision=int(entry["revision"]),
+        status=release_state(entry.get("status")), chart_name=chart_name, chart_version=chart_version,
+        app_version=entry.get("app_version") or None, updated_at=entry.get("updated") or None, workloads=workloads,
+        pods=pods, owner=owner,
+    )
+
+
+def listed_chart(text: str) -> tuple[str, str]:
+    """`helm list` prints a chart as `<name>-<version>`. A name may hold `-<digit>` itself (`du-2`) and a version
+    `-` (`1.0.0-rc-1`), so the version is the longest tail after a `-` that is a whole SemVer version (as helm wants
+    chart versions); a looser version is what follows the last `-`."""
+    for index, char in enumerate(text):
+        if char == "-" and _SEMVER.fullmatch(text, index + 1):
+            return text[:index], text[index + 1:]
+    name, _, version = text.rpartition("-")
+    return (name, version) if name else (text, "")
+
+
+def labels_by_release(secrets: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """The labels of each release's latest revision among one namespace's helm storage Secrets (helm labels each with
+    the release's `name`), so the ownership markers of all its releases come from one list."""
+    by_release: dict[str, list[dict[str, Any]]] = {}
+    for item in secrets:
+        name = ((item.get("metadata") or {}).get("labels") or {}).get("name")
+        if name:
+            by_release.setdefault(str(name), []).append(item)
+    return {name: latest_release_labels(items) or {} for name, items in by_release.items()}
+
+
 def revision(entry: dict[str, Any]) -> Revision:
     """One entry of `helm history -o json`."""
     return Revision(

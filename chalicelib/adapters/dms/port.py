@@ -9,9 +9,9 @@ of that name exists without the deployment's ownership marker: refused before an
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, ClassVar, Literal, Protocol, TypeGuard, get_args
+from typing import Annotated, Any, ClassVar, Literal, Protocol, TypeGuard, get_args, runtime_checkable
 
 from pydantic import AfterValidator
 
@@ -200,6 +200,16 @@ class DeploymentAdapter(Protocol):
 
     def logs(self, name: str, namespace: str, container: str | None = None, tail_lines: int | None = None,
              since_seconds: int | None = None) -> list[PodLogs]: ...
+
+
+@runtime_checkable
+class ReleaseLister(Protocol):
+    """What a backend that can read many releases at once adds (helm: one `helm list` per namespace): the poller asks
+    it once per namespace instead of calling `status` per deployment."""
+
+    def statuses(self, namespace: str, names: Collection[str]) -> dict[str, ReleaseStatus]:
+        """What `status` would answer for each of `names` in `namespace`; a name without a release is left out."""
+        ...
 
 
 DeploymentRegistry = AdapterRegistry[DeploymentAdapter]

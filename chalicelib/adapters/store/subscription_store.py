@@ -182,11 +182,14 @@ class SubscriptionStore:
             update["ExpressionAttributeValues"][":limit"] = {"N": str(limit)}
         return update
 
-    def page(self, kind: SubscriptionKind, limit: int,
+    def page(self, kind: SubscriptionKind, limit: int | None,
              start_key: dict[str, Any] | None = None) -> tuple[list[Subscription], dict[str, Any] | None]:
-        query: dict[str, Any] = {"TableName": self.table, "IndexName": "byKind", "Limit": limit,
+        """`limit` None: as many as DynamoDB returns in one reply (1 MB, some 2,000 subscriptions)."""
+        query: dict[str, Any] = {"TableName": self.table, "IndexName": "byKind",
                                  "KeyConditionExpression": "kind = :k",
                                  "ExpressionAttributeValues": {":k": {"S": kind.value}}}
+        if limit is not None:
+            query["Limit"] = limit
         if start_key:
             query["ExclusiveStartKey"] = start_key
         reply = self.client.query(**query)
@@ -210,7 +213,8 @@ class SubscriptionStore:
         found: list[Subscription] = []
         start: dict[str, Any] | None = None
         while True:
-            page, start = self.page(kind, 1000, start)
+            # no Limit: a count limit would end a page at 1,000 and cost a second, empty query for exactly 1,000
+            page, start = self.page(kind, None, start)
             found.extend(s for s in page if s.status is SubscriptionStatus.ACTIVE)
             if start is None:
                 return found
