@@ -130,7 +130,8 @@ class AwsInventoryAdapter:
             region_name=self.region,
             connect_timeout=self.options.connect_timeout,
             read_timeout=self.options.read_timeout,
-            retries={"max_attempts": self.options.max_attempts, "mode": "standard"},
+            # total_max_attempts counts the first try; botocore's max_attempts would count retries only (one more)
+            retries={"total_max_attempts": self.options.max_attempts, "mode": "standard"},
         )
         session = boto3.session.Session(region_name=self.region)
         expires = None
