@@ -6,6 +6,9 @@ with the same event shapes, so the handler code under test is the code deployed:
 - each SQS event source long-polls its queue and gets batches of up to its `batch_size`; messages the handler
   reports in `batchItemFailures` (or all of them, if it raises) are left to reappear after their visibility timeout,
   the rest are deleted — Lambda's behaviour with `ReportBatchItemFailures`;
+- each EventBridge rule (`@app.on_cw_event`) gets its events from a queue moto's EventBridge fills (rules.py), one
+  invocation per event, as EventBridge invokes Lambda: a netweave poll request (a PutEvents from the API or the
+  in-cluster relay) is polled at once, not at the next interval;
 - batches of one queue are handled in parallel, up to the source's `maximum_concurrency`, as Lambda does: for a FIFO
   queue it runs at most one batch per message group at a time, so concurrency is bounded by the number of groups with
   messages waiting, and SQS keeps each group in order by handing out none of a group's messages while a batch holding
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib
+import json
 import os
 import threading
 import uuid
@@ -25,10 +29,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from chalice.app import ScheduledEventConfig, SQSEventConfig
+from chalice.app import CloudWatchEventConfig, ScheduledEventConfig, SQSEventConfig
 from chalice.local import LambdaContext
 
 from chalicelib.observability import logger
+from devtools.localstack.rules import create_rule_targets
 
 ACCOUNT = "123456789012"
 
@@ -36,6 +41,7 @@ ACCOUNT = "123456789012"
 class EventPump:
     def __init__(self, app_module: ModuleType, session: Any, interval: float, region: str = "us-east-1") -> None:
         self.app_module = app_module
+        self.session = session
         self.sqs = session.client("sqs")
         self.interval = interval
         self.region = region
@@ -43,6 +49,8 @@ class EventPump:
         sources = app_module.app.event_sources
         self.schedules = [s for s in sources if isinstance(s, ScheduledEventConfig)]
         self.queues = [s for s in sources if isinstance(s, SQSEventConfig)]
+        self.rules = [s for s in sources if isinstance(s, CloudWatchEventConfig)]
+        self.rule_queues: dict[str, str] = {}  # rule name -> queue URL, once play_rules made them
         self._threads: list[threading.Thread] = []
         self._urls: dict[str, str] = {}
 
@@ -66,6 +74,25 @@ class EventPump:
                 self._handler(source.handler_string)(event, _context(source.name))
             except Exception:
                 logger.exception("scheduled handler failed", extra={"handler": source.name})
+
+    def play_rules(self, stage: str) -> None:
+        """Create the app's EventBridge rules in moto, each with a queue this pump drains into its function."""
+        self.rule_queues = create_rule_targets(self.session, self.rules, stage)
+
+    def drain_rule_once(self, rule: CloudWatchEventConfig, wait_seconds: int = 1) -> int:
+        """Invoke the rule's function once per event waiting (EventBridge's asynchronous invocation: a failure is
+        logged and the event dropped, as after Lambda's retries); returns how many events there were."""
+        url = self.rule_queues[rule.name]
+        messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds
+                                            ).get("Messages", [])
+        for message in messages:
+            event = {"account": ACCOUNT, **json.loads(message["Body"])}
+            try:
+                self._handler(rule.handler_string)(event, _context(rule.name))
+            except Exception:
+                logger.exception("EventBridge-invoked handler failed", extra={"handler": rule.name})
+            self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return len(messages)
 
     def drain_once(self, source: SQSEventConfig, wait_seconds: int = 1) -> int:
         """Receive one batch and hand it to the handler; returns how many messages it received."""
@@ -119,6 +146,10 @@ class EventPump:
             self._threads.append(
                 threading.Thread(target=self._queue_loop, args=(source,), name=f"pump-{source.name}", daemon=True)
             )
+        for rule in self.rules:
+            if rule.name in self.rule_queues:
+                self._threads.append(threading.Thread(target=self._rule_loop, args=(rule,), name=f"pump-{rule.name}",
+                                                      daemon=True))
         for thread in self._threads:
             thread.start()
 
@@ -133,6 +164,14 @@ class EventPump:
         while not self.stop_event.is_set():
             self.run_schedules_once()
             self.stop_event.wait(self.interval)
+
+    def _rule_loop(self, rule: CloudWatchEventConfig) -> None:
+        while not self.stop_event.is_set():
+            try:
+                self.drain_rule_once(rule)
+            except Exception:
+                logger.exception("draining a rule's queue failed", extra={"rule": rule.name})
+                self.stop_event.wait(1)
 
     def _queue_loop(self, source: SQSEventConfig) -> None:
         """One receiver per queue; its batches run on up to `maximum_concurrency` threads. The receiver alone asks
@@ -203,6 +242,7 @@ def main() -> None:
                         help="run every schedule once (the first inventory and deployment polls), then create this")
     args = parser.parse_args()
     pump = EventPump(importlib.import_module(args.app), boto3.session.Session(), args.interval)
+    pump.play_rules(os.environ.get("NETWEAVE_STAGE", "dev"))
     logger.info("event pump started", extra={"schedules": len(pump.schedules), "queues": len(pump.queues)})
     if args.ready_file is not None:
         # What Lambda does after a deploy only once its schedule fires, done first here: `make run` announces the
@@ -210,7 +250,8 @@ def main() -> None:
         pump.run_schedules_once()
         args.ready_file.write_text("first polls done\n")
     print(
-        f"pump ready: {len(pump.schedules)} schedule(s), {len(pump.queues)} queue(s), every {args.interval}s",
+        f"pump ready: {len(pump.schedules)} schedule(s) every {args.interval}s, {len(pump.queues)} queue(s), "
+        f"{len(pump.rule_queues)} EventBridge rule(s)",
         flush=True,
     )
     pump.start(schedules_ran=args.ready_file is not None)

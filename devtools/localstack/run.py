@@ -2,7 +2,7 @@
 stop them all on exit.
 
 python -m devtools.localstack [--api-port 8000] [--moto-port 4566] [--kube-port 6443] [--chart-port 8879]
-                              [--dtias-port 8090] [--state-dir .local]
+                              [--dtias-port 8090] [--state-dir .local] [--relay]
 """
 
 from __future__ import annotations
@@ -195,6 +195,8 @@ def start(args: argparse.Namespace, stack: Stack) -> dict[str, str]:
     stack.bucket_front.start()
     stack.wait_until("pump", first_polls.exists, timeout=FIRST_POLL_SECONDS)
     stack.wait_until("api", _http_status(f"{api_url}/ready", 200), timeout=FIRST_POLL_SECONDS)
+    if args.relay:
+        _start_relay(args, stack, env)
     token = mint_token(secret)
     (args.state_dir / "token").write_text(token + "\n")
     return {
@@ -205,6 +207,7 @@ def start(args: argparse.Namespace, stack: Stack) -> dict[str, str]:
         "charts": env["NETWEAVE_CHART_REPOSITORY_URL"],
         "redfish": redfish,
         "dtias": env["NETWEAVE_DTIAS_URL"],
+        "relay": args.relay_adapters if args.relay else "",
     }
 
 
@@ -241,6 +244,17 @@ def _start_dtias(args: argparse.Namespace, stack: Stack, env: dict[str, str]) ->
     stack.spawn("dtias-sim", [sys.executable, "-m", "devtools.dtias_sim", "--port", str(args.dtias_port),
                               "--state-dir", str(args.state_dir)], env)
     stack.wait_until("dtias-sim", _http_ok(f"{env['NETWEAVE_DTIAS_URL']}/_sim/health"))
+
+
+def _start_relay(args: argparse.Namespace, stack: Stack, env: dict[str, str]) -> None:
+    """The in-cluster relay (docs/relay.md) as a process: it watches the cluster and asks moto's EventBridge for a
+    poll of the backends reading it, which the pump's played rule turns into `poll_inventory_on_change`."""
+    log = args.state_dir / "relay.log"
+    log.unlink(missing_ok=True)
+    adapters = [a for a in args.relay_adapters.split(",") if a]
+    command = [sys.executable, "-m", "relay", "--kubeconfig", env["KUBECONFIG"]]
+    stack.spawn("relay", command + [f"--adapter-id={a}" for a in adapters], env)
+    stack.wait_until("relay", lambda: log.exists() and "relay ready" in log.read_text())
 
 
 def _session(env: dict[str, str]) -> Any:
@@ -301,6 +315,8 @@ def _banner(info: dict[str, str], state_dir: Path) -> str:
             f"         {info['api']}/o2ims-infrastructureInventory/v1",
             f"Chart repository: {info['charts']} ({_describe(DEMO_CHARTS)}) - register with packageType helm-repo",
             f"Redfish fleet: {info['redfish']} (root/calvin; knobs under /_sim/, devtools/redfish_sim/README.md)",
+            *([f"Relay: watching the cluster for {info['relay']} (log {state_dir / 'relay.log'})"]
+              if info.get("relay") else []),
             "Ctrl-C stops everything.",
         ]
     )
@@ -325,6 +341,10 @@ def main() -> None:
                         help="the Redfish simulator's aggregator (0: a free port)")
     parser.add_argument("--dtias-port", type=int, default=int(os.environ.get("NETWEAVE_DTIAS_PORT", "8090")))
     parser.add_argument("--state-dir", type=Path, default=PROJECT_DIR / ".local")
+    parser.add_argument("--relay", action="store_true", default=os.environ.get("NETWEAVE_RELAY", "") == "true",
+                        help="also run the in-cluster relay: cluster changes polled within a second (docs/relay.md)")
+    parser.add_argument("--relay-adapters", default=os.environ.get("NETWEAVE_RELAY_ADAPTERS", "demo-cluster,edge-aws"),
+                        help="the backends reading the cluster, comma-separated")
     args = parser.parse_args()
     args.state_dir = args.state_dir.resolve()
     args.state_dir.mkdir(parents=True, exist_ok=True)
