@@ -1,5 +1,6 @@
 """Asking for an immediate inventory poll of one backend: an EventBridge event the `poll_inventory_on_change`
-rule turns into a poll (locally, where nothing invokes functions on events, the pump's interval poll covers it)."""
+rule turns into a poll. The in-cluster relay (relay/, docs/relay.md) sends this very entry; locally the event pump
+plays the rule (devtools/localstack/rules.py), so the poll is immediate there too."""
 
 from __future__ import annotations
 
