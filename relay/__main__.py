@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> None:
     relay = Relay(api, WATCHED, args.adapter_ids, Publisher(events_client(), args.event_bus), args.window_seconds)
     signal.signal(signal.SIGTERM, lambda *_: relay.stop())
     relay.start()
+    while not relay.wait_ready(timeout=5) and not relay.stop_event.is_set():
+        logging.getLogger("relay").warning("not every kind listed yet; still trying")
     print(f"relay ready: {len(WATCHED)} kinds watched for {', '.join(args.adapter_ids)}", flush=True)
     try:
         relay.stop_event.wait()

@@ -39,6 +39,10 @@ class Relay:
             thread.start()
         return threads
 
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """True once every kind is listed (or known absent): changes from then on are relayed."""
+        return all(w.settled.wait(timeout) for w in self.watches)
+
     def stop(self) -> None:
         self.stop_event.set()
         with self._wake:

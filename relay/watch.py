@@ -57,6 +57,7 @@ class KindWatch:
         self.resource_version: str | None = None
         self.seen = Seen()
         self.lists = 0
+        self.settled = threading.Event()  # listed once, or found not served: from now on a change is relayed
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -72,6 +73,7 @@ class KindWatch:
             self.resource_version = None
         except NotServed:
             self.resource_version = None
+            self.settled.set()
             self.stop.wait(self.absent_retry_seconds)
         except Exception as error:  # transport errors of any client: wait, then resume from the last version
             delay = self.backoff.next()
@@ -86,6 +88,7 @@ class KindWatch:
                 self.on_change()  # what changed while the watch was gone
             self.lists += 1
             self.resource_version = version
+            self.settled.set()
         for event in self.api.watch(self.kind, self.resource_version):
             self._handle(event)
             if self.stop.is_set():

@@ -101,7 +101,7 @@ def test_a_node_label_change_reaches_the_smo_through_the_relay(
     relay.start()
     pump.start()
     try:
-        wait_until(lambda: relay.watches[0].resource_version, 30, what="the relay watching nodes")
+        assert relay.wait_ready(timeout=30), "the relay listed every kind"
         nodes = client.CoreV1Api(config.new_client_from_config(kubeconfig))
         name = nodes.list_node(limit=1).items[0].metadata.name
         nodes.patch_node(name, {"metadata": {"labels": {"relay.netweave.io/test": "changed"}}})

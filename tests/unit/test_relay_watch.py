@@ -54,6 +54,7 @@ def test_changes_are_relayed_and_a_stream_that_ends_resumes_from_the_last_versio
         [{"type": "ADDED", "object": node("n2", 12)}, {"type": "DELETED", "object": node("n2", 13)}],
     ])
     watch, changes = watching(api, 2)
+    assert watch.settled.is_set()  # listed: the relay may say it is ready
     assert api.lists == 1
     assert api.watched_from == ["10", "11"]
     assert len(changes) == 3
@@ -87,6 +88,15 @@ def test_gone_lists_again_and_a_relist_that_differs_counts_as_a_change() -> None
     assert api.watched_from == ["10", "10", "10", "21"]
 
 
+def test_a_kind_that_fails_to_list_is_not_settled() -> None:
+    class Failing(FakeApi):
+        def list(self, kind: Any) -> tuple[list[Obj], str]:
+            raise ConnectionRefusedError("api server down")
+
+    watch, _ = watching(Failing([], "1", []), 2)
+    assert not watch.settled.is_set()
+
+
 def test_a_broken_connection_is_retried_from_the_same_version_without_a_relist() -> None:
     api = FakeApi([node("n1", 5)], "10", [ConnectionResetError("peer closed"),
                                           [{"type": "MODIFIED", "object": node("n1", 11, label="c")}]])
@@ -104,6 +114,7 @@ def test_a_kind_the_cluster_does_not_serve_is_looked_for_again_later() -> None:
 
     api = Absent([], "1", [])
     watch, changes = watching(api, 3)
+    assert watch.settled.is_set()  # an absent kind does not hold the relay's readiness back
     assert api.lists == 3
     assert watch.resource_version is None
     assert changes == []
