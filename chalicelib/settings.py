@@ -231,6 +231,7 @@ class Settings(_ConfigModel):
     tenancy: TenancySettings = Field(default_factory=TenancySettings)
     marker_secret: str | None = Field(default=None, repr=False)  # NETWEAVE_MARKER_SECRET
     marker_secret_ssm_parameter: str | None = None  # NETWEAVE_MARKER_SECRET_SSM_PARAMETER (the infra stack's)
+    queue_url_prefix: str | None = None  # NETWEAVE_QUEUE_URL_PREFIX (infra/stack_outputs.py): no GetQueueUrl needed
 
     def marker_key(self, read_secret: Callable[[str], str]) -> bytes:
         """The HMAC key of paging markers (docs/o2-conventions.md §3): NETWEAVE_MARKER_SECRET, else the value of its
@@ -368,6 +369,7 @@ def settings_from_environment(env: dict[str, str] | None = None) -> Settings:
         tenancy=_tenancy_settings(env),
         marker_secret=env.get("NETWEAVE_MARKER_SECRET") or None,
         marker_secret_ssm_parameter=env.get("NETWEAVE_MARKER_SECRET_SSM_PARAMETER") or None,
+        queue_url_prefix=env.get("NETWEAVE_QUEUE_URL_PREFIX") or None,
     )
 
 

@@ -17,8 +17,9 @@ if TYPE_CHECKING:
 
 
 class AwsClients:
-    def __init__(self, region: str) -> None:
+    def __init__(self, region: str, queue_url_prefix: str | None = None) -> None:
         self.region = region
+        self.queue_url_prefix = queue_url_prefix
         self._queue_urls: dict[str, str] = {}
         self._parameters: dict[str, str] = {}
 
@@ -52,7 +53,10 @@ class AwsClients:
         return self.session.client("ssm")
 
     def queue_url(self, queue_name: str) -> str:
-        """A queue's URL by its physical name, asked once per container."""
+        """A queue's URL by its physical name: built from the deployment's prefix when it has one, else asked once
+        per container (a `GetQueueUrl` request before the first message)."""
+        if self.queue_url_prefix:
+            return f"{self.queue_url_prefix}{queue_name}"
         if queue_name not in self._queue_urls:
             self._queue_urls[queue_name] = self.sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
         return self._queue_urls[queue_name]
