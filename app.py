@@ -7,7 +7,18 @@ from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent, SQSEvent
 
 from chalicelib import bootstrap, resources
-from chalicelib.api import deployments, inventory, monitoring, operations, ops, packages, pools, subscriptions, versions
+from chalicelib.api import (
+    deployments,
+    docs,
+    inventory,
+    monitoring,
+    operations,
+    ops,
+    packages,
+    pools,
+    subscriptions,
+    versions,
+)
 from chalicelib.api import ports as api_ports
 from chalicelib.api.middleware import http_middleware
 from chalicelib.api.routing import add_method_not_allowed_routes
@@ -22,6 +33,7 @@ app.register_blueprint(versions.blueprint)
 app.register_blueprint(inventory.blueprint)
 app.register_blueprint(pools.blueprint)
 app.register_blueprint(ops.blueprint)
+app.register_blueprint(docs.blueprint)
 app.register_blueprint(subscriptions.blueprint)
 app.register_blueprint(operations.blueprint)
 app.register_blueprint(packages.blueprint)

@@ -96,6 +96,7 @@ def _assert_the_api_function_runs_the_zip_with_bytecode(project: Path, env: dict
     with zipfile.ZipFile(zips[deployed]) as archive:
         assert "__pycache__/app.cpython-311.pyc" in archive.namelist()
         assert "chalicelib/__pycache__/bootstrap.cpython-311.pyc" in archive.namelist()
+        assert "swagger_ui/swagger-ui-bundle.js" in archive.namelist(), "the /docs page's files are packaged"
 
 
 def test_the_guide_deploys_checks_redeploys_without_drift_and_tears_down(

@@ -263,6 +263,14 @@ def test_inventory_poll_the_list_routes_and_notifications_run_from_the_zip(
     assert snapshot(built.task_dir) == built.files, "Lambda's /var/task is read-only: nothing may write there"
 
 
+def test_the_api_reference_page_is_served_from_swagger_ui_in_the_zip(api: Callable[..., ApiReply]) -> None:
+    page = api("GET", "/docs")
+    assert page.status == 200 and page.header("content-type") == "text/html; charset=utf-8", page.body
+    bundle = api("GET", "/docs/swagger-ui-bundle.js", "/docs/{fileName}")
+    assert bundle.status == 200, bundle.body  # Chalice shipped vendor/swagger_ui at the package's root
+    assert b"SwaggerUIBundle" in bundle.body
+
+
 def test_a_chart_upload_deploys_with_helm_from_the_zip(
         built: Package, site: Site, api: Callable[..., ApiReply]) -> None:
     name, archive = helm_chart(site.scratch)
