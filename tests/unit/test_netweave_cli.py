@@ -62,6 +62,7 @@ def test_pools_in_the_three_output_forms(requests: Callable[[Handler], list[http
     assert seen[0].url.params["filter"] == "(eq,name,far-edge-du)"
     assert seen[0].headers["Authorization"] == "Bearer tok"
     assert yaml.safe_load(run("inventory", "pools", "-o", "yaml").stdout) == [POOL]
+    assert run("inventory", "pools", "-o", "id").stdout == "p1\n"
     table = run("inventory", "pools", "--fields", "extensions/status").stdout
     assert table.split("\n")[0].split() == ["ID", "NAME", "LOCATION", "STATUS", "READY", "DESIRED"]
     assert table.split("\n")[1].split() == ["p1", "far-edge-du", "edge-1", "ready"]
@@ -87,9 +88,9 @@ def test_wait_shows_progress_lines_when_not_a_terminal(requests: Callable[[Handl
     assert lines[0].startswith("waiting for the operation")
     # the POST answered the queued operation; each poll after it adds its new messages and state, once each
     assert [ln.strip() for ln in lines[1:]] == ["12:00 helm upgrade started", "scale running",
-                                                 "12:00 3/3 replicas ready", "scale succeeded"]
-    assert json.loads(result.stdout.split("operation op1")[0])["operationId"] == "op1"
-    assert result.stdout.strip().endswith("operation op1 succeeded")
+                                                 "12:00 3/3 replicas ready", "scale succeeded",
+                                                 "operation op1 succeeded"]
+    assert json.loads(result.stdout)["operationId"] == "op1"  # stdout holds only the JSON
 
 
 def test_a_failed_operation_exits_1_with_its_problem(requests: Callable[[Handler], list[httpx.Request]]) -> None:
@@ -99,7 +100,7 @@ def test_a_failed_operation_exits_1_with_its_problem(requests: Callable[[Handler
     result = run("deploy", "rollback", "d1", "--wait")
     assert result.exit_code == 1
     reported = json.loads(result.stderr[result.stderr.index("{"):])
-    assert reported == {"operationId": "op1", "status": "failed", **error}
+    assert reported == {"operationId": "op1", "operationType": "scale", **error}
 
 
 def test_wait_timing_out_exits_3(requests: Callable[[Handler], list[httpx.Request]]) -> None:

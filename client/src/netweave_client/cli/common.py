@@ -22,7 +22,7 @@ from netweave_client.errors import OperationFailed, PoolFailed, ProblemError, Wa
 
 EXIT_FAILED, EXIT_USAGE, EXIT_TIMEOUT, EXIT_UNREACHABLE = 1, 2, 3, 4
 
-OutputOpt = Annotated[Format, typer.Option("--output", "-o", help="table, json or yaml")]
+OutputOpt = Annotated[Format, typer.Option("--output", "-o", help="table, json, yaml, or id (identifiers only)")]
 FilterOpt = Annotated[str | None, typer.Option("--filter", "-f", help="O2 filter, e.g. '(eq,name,far-edge-du)'")]
 FieldsOpt = Annotated[str | None, typer.Option("--fields", help="extra attributes, comma-separated: 'elements'")]
 WaitOpt = Annotated[bool, typer.Option("--wait", "-w", help="follow the change to its end, showing progress")]
@@ -53,8 +53,9 @@ def session(ctx: typer.Context) -> Iterator[Client]:
     except OperationFailed as failed:
         recorded = failed.operation.error
         problem = recorded.model_dump(by_alias=True, exclude_none=True) if recorded else {}
-        print(json.dumps({"operationId": failed.operation.operation_id, "status": "failed", **problem}, indent=2),
-              file=sys.stderr)
+        operation = failed.operation
+        print(json.dumps({"operationId": operation.operation_id, "operationType": operation.operation_type.value,
+                          **problem}, indent=2), file=sys.stderr)
         raise typer.Exit(EXIT_FAILED) from None
     except PoolFailed as failed:
         print(str(failed), file=sys.stderr)

@@ -32,6 +32,8 @@ OP_COLUMNS = [("OPERATION", attr("operation_id")), ("TYPE", attr("operation_type
               ("DEPLOYMENT", attr("deployment_id"))]
 ValuesOpt = Annotated[Path | None, typer.Option("--values", exists=True, dir_okay=False, help="a YAML values file")]
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="key.path=value (repeatable)")]
+HelmTimeoutOpt = Annotated[int | None, typer.Option(
+    "--operation-timeout", help="timeoutSeconds: how long the backend waits for readiness")]
 
 
 def values(file: Path | None, settings: list[str] | None) -> dict[str, Any] | None:
@@ -57,7 +59,7 @@ def follow(nw: Client, target: Operation | Deployment, wait: bool, timeout: floa
     display = Display()
     with display.running(f"waiting for the operation (at most {timeout:g} s)"):
         done = nw.dms.wait(target, timeout=timeout, progress=operation_progress(display))
-    print(f"operation {done.operation_id} {done.status.value}")
+    display.line(f"operation {done.operation_id} {done.status.value}")
 
 
 @app.command()
@@ -67,21 +69,23 @@ def create(ctx: typer.Context, name: str,
            values_file: ValuesOpt = None, set_: SetOpt = None,
            pool: Annotated[str | None, typer.Option(help="resourcePoolId to place every pod on")] = None,
            dms_adapter: Annotated[str | None, typer.Option(help="the DMS backend, overriding routing")] = None,
-           wait: WaitOpt = False, timeout: TimeoutOpt = 600, output: OutputOpt = Format.table) -> None:
+           operation_timeout: HelmTimeoutOpt = None, wait: WaitOpt = False, timeout: TimeoutOpt = 600,
+           output: OutputOpt = Format.table) -> None:
     """Create a deployment."""
     with session(ctx) as nw:
         created = nw.dms.create_deployment(name, namespace, package, values=values(values_file, set_),
-                                           resource_pool_id=pool, dms_adapter=dms_adapter)
+                                           resource_pool_id=pool, dms_adapter=dms_adapter,
+                                           timeout_seconds=operation_timeout)
         render(created, COLUMNS, output)
         follow(nw, created, wait, timeout)
 
 
 @app.command()
-def scale(ctx: typer.Context, deployment_id: str, replicas: int, wait: WaitOpt = False,
-          timeout: TimeoutOpt = 600, output: OutputOpt = Format.table) -> None:
+def scale(ctx: typer.Context, deployment_id: str, replicas: int, operation_timeout: HelmTimeoutOpt = None,
+          wait: WaitOpt = False, timeout: TimeoutOpt = 600, output: OutputOpt = Format.table) -> None:
     """Scale every workload of a deployment."""
     with session(ctx) as nw:
-        operation = nw.dms.scale(deployment_id, replicas)
+        operation = nw.dms.scale(deployment_id, replicas, timeout_seconds=operation_timeout)
         render(operation, OP_COLUMNS, output)
         follow(nw, operation, wait, timeout)
 
@@ -89,11 +93,12 @@ def scale(ctx: typer.Context, deployment_id: str, replicas: int, wait: WaitOpt =
 @app.command()
 def upgrade(ctx: typer.Context, deployment_id: str,
             package: Annotated[str, typer.Option("--package", "-p", help="the new packageId")],
-            values_file: ValuesOpt = None, set_: SetOpt = None, wait: WaitOpt = False, timeout: TimeoutOpt = 600,
-            output: OutputOpt = Format.table) -> None:
+            values_file: ValuesOpt = None, set_: SetOpt = None, operation_timeout: HelmTimeoutOpt = None,
+            wait: WaitOpt = False, timeout: TimeoutOpt = 600, output: OutputOpt = Format.table) -> None:
     """Upgrade to another package (and values). A failed upgrade is not rolled back: `rollback` is yours."""
     with session(ctx) as nw:
-        operation = nw.dms.upgrade(deployment_id, package, values=values(values_file, set_))
+        operation = nw.dms.upgrade(deployment_id, package, values=values(values_file, set_),
+                                   timeout_seconds=operation_timeout)
         render(operation, OP_COLUMNS, output)
         follow(nw, operation, wait, timeout)
 
@@ -101,10 +106,11 @@ def upgrade(ctx: typer.Context, deployment_id: str,
 @app.command()
 def rollback(ctx: typer.Context, deployment_id: str,
              revision: Annotated[int | None, typer.Option(help="default: the previous one")] = None,
-             wait: WaitOpt = False, timeout: TimeoutOpt = 600, output: OutputOpt = Format.table) -> None:
+             operation_timeout: HelmTimeoutOpt = None, wait: WaitOpt = False, timeout: TimeoutOpt = 600,
+             output: OutputOpt = Format.table) -> None:
     """Roll back to a revision."""
     with session(ctx) as nw:
-        operation = nw.dms.rollback(deployment_id, revision)
+        operation = nw.dms.rollback(deployment_id, revision, timeout_seconds=operation_timeout)
         render(operation, OP_COLUMNS, output)
         follow(nw, operation, wait, timeout)
 

@@ -8,17 +8,24 @@ import sys
 import time
 from enum import StrEnum
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import BaseModel
 
 from netweave_client.cli.common import FilterOpt, OutputOpt, session
-from netweave_client.cli.output import Format, attr, render, wire
+from netweave_client.cli.output import Format, attr, render
 from netweave_client.client import Client
 from netweave_client.errors import SignatureError
 from netweave_client.models import DeploymentEventType, PackageEventType
-from netweave_client.notifications import Notification, NotificationReceiver, parse_notification
+from netweave_client.notifications import (
+    AlarmEventNotification,
+    DeploymentNotification,
+    InventoryChangeNotification,
+    NotificationReceiver,
+    PackageNotification,
+    parse_notification,
+)
 
 
 class Kind(StrEnum):
@@ -151,15 +158,44 @@ def _receive(receiver: NotificationReceiver, verifying: bool, raw: bytes, header
     return status
 
 
-def _summary(body: dict[str, object]) -> str:
-    if not body:
-        return "-"
+_INVENTORY_EVENTS = ("create", "modify", "delete")
+_ALARM_EVENTS = ("NEW", "CHANGE", "CLEAR", "ACKNOWLEDGE")
+
+
+def _summary(body: dict[str, Any]) -> str:
+    """One line a person can follow: what happened to which object, with the state an SMO waits on."""
     try:
-        notification: Notification = parse_notification(body)
+        note = parse_notification(body)
     except ValueError:
-        return "unknown shape"
-    shown = wire(notification)
-    kind = type(notification).__name__.removesuffix("Notification")
-    what = shown.get("eventType", shown.get("notificationEventType", ""))
-    ref = shown.get("objectRef", shown.get("IMS_EP", ""))
-    return f"{kind} {what} {ref}"
+        return "-" if not body else "unknown shape"
+    if isinstance(note, InventoryChangeNotification):
+        event = _pick(_INVENTORY_EVENTS, note.notification_event_type)
+        return f"{event} {_inventory_object(note.post_object_state or note.prior_object_state or {})}"
+    if isinstance(note, AlarmEventNotification):
+        event = _pick(_ALARM_EVENTS, note.notification_event_type)
+        return f"alarm {event} {note.alarm_definition_id or ''} severity={note.perceived_severity}"
+    if isinstance(note, DeploymentNotification):
+        state = note.deployment or note.prior_deployment or {}
+        return f"{note.event_type} {state.get('name', note.deployment_id)} {state.get('status', '')}"
+    if isinstance(note, PackageNotification):
+        return f"{note.event_type} {note.package_id}"
+    return f"registration {note.o_cloud_id}"
+
+
+def _pick(names: tuple[str, ...], index: int) -> str:
+    return names[index] if 0 <= index < len(names) else str(index)
+
+
+def _inventory_object(state: dict[str, Any]) -> str:
+    extensions = state.get("extensions") or {}
+    if "resourceId" in state:
+        ready = f" ready={extensions['ready']}" if "ready" in extensions else ""
+        return f"resource {extensions.get('name', state['resourceId'])}{ready}"
+    if "resourcePoolId" in state:
+        progress = f" {extensions.get('readyNodes', '?')}/{extensions.get('desiredNodes', '?')}" \
+            if "desiredNodes" in extensions else ""
+        return f"pool {state.get('name', state['resourcePoolId'])} {extensions.get('status', '')}{progress}"
+    for key in ("resourceTypeId", "deploymentManagerId", "oCloudSiteId", "globalLocationId", "oCloudId"):
+        if key in state:
+            return f"{key.removesuffix('Id')} {state.get('name', state[key])}"
+    return "object"

@@ -20,6 +20,7 @@ class Format(StrEnum):
     table = "table"
     json = "json"
     yaml = "yaml"
+    id = "id"  # only the identifier (the table's first column), one per line: for `VAR=$(netweave ... -o id)`
 
 
 def wire(item: BaseModel | dict[str, Any]) -> dict[str, Any]:
@@ -45,6 +46,9 @@ def render(items: Sequence[BaseModel] | BaseModel, columns: Sequence[Column], fo
         import yaml
 
         print(yaml.safe_dump([wire(r) for r in rows] if many else wire(rows[0]), sort_keys=False), end="")
+    elif form is Format.id:
+        for row in rows:
+            print(_cell(columns[0][1](row)) if columns else "")
     else:
         table(rows, columns)
 
@@ -58,7 +62,8 @@ def table(rows: Iterable[Any], columns: Sequence[Column]) -> None:
         view.add_column(header, overflow="fold")
     for row in rows:
         view.add_row(*(_cell(get(row)) for _, get in columns))
-    Console(soft_wrap=True).print(view)
+    # piped, a row stays one line (grep, awk); on a terminal rich fits the table to its width
+    Console(soft_wrap=True, width=None if sys.stdout.isatty() else 100_000).print(view)
 
 
 def _cell(value: object) -> str:

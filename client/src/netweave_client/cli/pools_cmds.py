@@ -31,8 +31,8 @@ def follow(nw: Client, pool_id: str, wait: bool, timeout: float, *, expect_nodes
     goal = "gone" if deleted else "ready"
     with display.running(f"waiting for pool {pool_id} to be {goal} (at most {timeout:g} s)"):
         pool = nw.inventory.wait_resource_pool(pool_id, expect_nodes=expect_nodes, deleted=deleted,
-                                               timeout=timeout, interval=2, progress=pool_progress(display))
-    print(f"pool {pool_id} {goal}")
+                                               timeout=timeout, interval=2, progress=pool_progress(display, deleted))
+    display.line(f"pool {pool_id} {goal}")
     return pool
 
 

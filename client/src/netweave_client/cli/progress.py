@@ -53,10 +53,11 @@ def operation_progress(display: Display) -> Callable[[Operation], None]:
     return show
 
 
-def pool_progress(display: Display) -> Callable[[ResourcePool | None], None]:
+def pool_progress(display: Display, deleted: bool = False) -> Callable[[ResourcePool | None], None]:
     def show(pool: ResourcePool | None) -> None:
         if pool is None:
-            display.line("waiting for the pool to appear in the inventory")
+            if not deleted:  # a new pool is listed after its backend's next poll
+                display.line("waiting for the pool to appear in the inventory")
             return
         extensions = pool.extensions or {}
         display.line(f"{extensions.get('status', '?')} {extensions.get('readyNodes', '?')}/"
