@@ -1,9 +1,13 @@
 """The client library against the running local stack, as an SMO uses it: reads that page through real `Link`
 headers, problems as typed errors, and one subscription round trip whose notification the library's own receiver
-verifies and parses."""
+verifies and parses; and the `netweave` command deploying with --wait."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -88,3 +92,34 @@ def test_a_subscription_round_trip_verified_by_the_librarys_receiver(stack: Loca
         nw.dms.unsubscribe(subscription.subscription_id)
         with pytest.raises(NotFound):
             nw.dms.subscription(subscription.subscription_id)
+
+
+def netweave(stack: LocalStack, *args: str) -> subprocess.CompletedProcess[str]:
+    """The installed console script, as a person runs it (not a terminal: plain progress lines)."""
+    env = {**os.environ, "NETWEAVE_URL": stack.api, "NETWEAVE_TOKEN": stack.token}
+    command = [str(Path(sys.executable).parent / "netweave"), *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, check=False)
+
+
+def test_the_cli_deploys_with_progress_and_fails_with_the_problem(stack: LocalStack, tmp_path: Path) -> None:
+    name = f"cli-{uuid.uuid4().hex[:6]}"
+    listed = netweave(stack, "inventory", "pools", "-o", "json")
+    with Client(stack.api, stack.token) as nw:
+        assert {p["resourcePoolId"] for p in json.loads(listed.stdout)} == {
+            p.resource_pool_id for p in nw.inventory.resource_pools()}
+    archive = build_repository(tmp_path, [(name, "1.0.0")]) / f"{name}-1.0.0.tgz"
+    package_id = netweave(stack, "packages", "upload", str(archive), "-o", "id").stdout.strip()
+    created = netweave(stack, "deploy", "create", name, "-n", f"oran-{name}", "-p", package_id, "--wait", "-o", "id")
+    assert created.returncode == 0, created.stderr
+    progress = created.stderr.splitlines()
+    assert progress[0].startswith("waiting for the operation") and "  create succeeded" in progress
+    deployment_id = created.stdout.strip()
+    scaled = netweave(stack, "deploy", "scale", deployment_id, "2", "--wait", "-o", "json")
+    assert scaled.returncode == 0 and json.loads(scaled.stdout)["operationType"] == "scale"
+    refused = netweave(stack, "deploy", "upgrade", deployment_id, "-p", str(uuid.uuid4()), "--wait")
+    assert refused.returncode == 1
+    assert json.loads(refused.stderr)["status"] == 422  # an unknown package: the gateway's ProblemDetails
+    removed = netweave(stack, "deploy", "delete", deployment_id, "--wait")
+    assert removed.returncode == 0, removed.stderr
+    assert netweave(stack, "packages", "delete", package_id).returncode == 0
+    assert netweave(stack, "deploy", "get", deployment_id).returncode == 1  # 404 now
