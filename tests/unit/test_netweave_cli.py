@@ -170,3 +170,40 @@ def test_listen_verifies_signatures_and_rejects_forgeries() -> None:
     printed = [json.loads(line) for line in outcome["result"].stdout.splitlines()]
     assert [p["verdict"] for p in printed] == ["verified", "REJECTED"]
     assert printed[0]["notification"]["deploymentId"] == "d1"
+
+
+def alarm(alarm_id: str, changed: str, acknowledged: bool = False) -> dict[str, Any]:
+    return {"alarmEventRecordId": alarm_id, "alarmDefinitionID": "def", "probableCauseID": "cause",
+            "alarmRaisedTime": "t0", "alarmChangedTime": changed, "alarmAcknowledged": acknowledged,
+            "perceivedSeverity": 1, "resourceTypeID": "rt", "resourceID": "r"}
+
+
+def test_alarms_watch_prints_only_what_appeared_or_changed(requests: Callable[[Handler], list[httpx.Request]]
+                                                           ) -> None:
+    polls = iter([[alarm("a1", "t1")], [alarm("a1", "t1"), alarm("a2", "t2")],
+                  [alarm("a1", "t3", acknowledged=True), alarm("a2", "t2")]])
+    seen = requests(lambda r: httpx.Response(200, json=next(polls)))
+    result = run("alarms", "list", "--watch", "--polls", "3", "--interval", "0", "-o", "json",
+                 "--filter", "(lte,perceivedSeverity,1)")
+    assert result.exit_code == 0, result.output
+    printed = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(a["alarmEventRecordId"], a["alarmAcknowledged"]) for a in printed] == [
+        ("a1", False), ("a2", False), ("a1", True)]
+    assert len(seen) == 3 and all(r.url.params["filter"] == "(lte,perceivedSeverity,1)" for r in seen)
+
+
+def test_deploy_values_from_a_file_and_set(requests: Callable[[Handler], list[httpx.Request]],
+                                          tmp_path: Path) -> None:
+    deployment = {"deploymentId": "d1", "name": "vdu", "namespace": "oran-du", "packageId": "p1",
+                  "packageVersion": "1.0.0", "status": "pending", "createdAt": "t", "updatedAt": "t",
+                  "extensions": {"activeOperationId": "op1"}}
+    seen = requests(lambda r: httpx.Response(202, json=deployment))
+    values = tmp_path / "values.yaml"
+    values.write_text("cellId: '12345'\nimage: {tag: '1.0'}\n")
+    result = run("deploy", "create", "vdu", "-n", "oran-du", "-p", "p1", "--values", str(values),
+                 "--set", "image.tag=2.0", "--set", "replicaCount=3", "-o", "id")
+    assert result.exit_code == 0 and result.stdout == "d1\n"
+    assert json.loads(seen[0].content) == {"name": "vdu", "namespace": "oran-du", "packageId": "p1",
+                                           "values": {"cellId": "12345", "image": {"tag": 2.0},
+                                                      "replicaCount": 3}}
+    assert run("deploy", "create", "vdu", "-n", "oran-du", "-p", "p1", "--set", "novalue").exit_code == 2
