@@ -57,14 +57,16 @@ def bearer_token(headers: Any) -> str:
 
 class VerifiedTokens:
     """Tokens this container verified, by their exact text, with the caller they name: an SMO sends the same token
-    with every request until it expires, and decoding it twice (for its key id, then to verify) on each request is
-    most of the gateway's own work on a warm list. Sound because a token's verdict can change with time only through
-    `exp` (signature, issuer, audience, tenant and scopes are fixed by its bytes and the settings, which are part of
-    the key; `nbf` and `iat` can only become valid): an entry is used while `exp` (with the leeway) has not passed,
-    and for at most `max_age` seconds, the JWKS key cache's lifespan, so a key the identity provider withdraws stops
-    being trusted no later than without this cache. Past either bound the token is verified afresh, so an expired one
-    is refused exactly as before. Only successes are kept; bounded (least recently used out) so a flood of distinct
-    tokens cannot grow a Lambda container's memory."""
+    with every request until it expires, and decoding it twice (for its key id, then to verify) on each request was
+    a sizeable share of the gateway's own work on a warm list (docs/performance.md "API overhead").
+
+    Sound because a token's verdict can change with time only through `exp` (signature, issuer, audience, tenant and
+    scopes are fixed by its bytes and the settings, which are part of the key; `nbf` and `iat` can only become
+    valid): an entry is used while `exp` (with the leeway) has not passed, and for at most `max_age` seconds, the
+    JWKS key cache's lifespan, so a key the identity provider withdraws stops being trusted no later than without
+    this cache. Past either bound the token is verified afresh, so an expired one is refused exactly as before. Only
+    successes are kept; bounded (least recently used out) so a flood of distinct tokens cannot grow a Lambda
+    container's memory."""
 
     def __init__(self, size: int = 256, max_age: float = KEY_CACHE_SECONDS,
                  clock: Callable[[], float] = time.time) -> None:

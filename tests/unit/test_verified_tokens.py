@@ -12,7 +12,7 @@ import pytest
 
 from chalicelib.api import auth
 from chalicelib.api.auth import VerifiedTokens, authenticate
-from chalicelib.domain.auth import Principal
+from chalicelib.domain.auth import Principal, Scope
 from chalicelib.domain.errors import Unauthorized
 from chalicelib.settings import AuthSettings
 
@@ -51,7 +51,7 @@ def decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_the_same_token_is_verified_once_and_names_the_same_caller(decodes: list[str]) -> None:
     sent = token()
     callers = [authenticate(sent, SETTINGS) for _ in range(3)]
-    assert callers[0].subject == "smo-1" and callers[0].has(auth.Scope.IMS_READ)
+    assert callers[0].subject == "smo-1" and callers[0].has(Scope.IMS_READ)
     assert callers == [callers[0]] * 3
     assert decodes == [sent]
 
