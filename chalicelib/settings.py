@@ -275,11 +275,13 @@ def _interpolate(value: Any, env: Mapping[str, str]) -> Any:
 
 
 def load_gateway_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> GatewayConfig:
-    import yaml  # read once per container, on the first request that needs settings: not worth an import-time cost
-
     candidates = [path] if path else [p for p in _DEFAULT_GATEWAY_PATHS if p.exists()]
     if not candidates:
         return GatewayConfig()
+    # Read once per container, on the first request that needs settings, and only if there is a file: a function
+    # configured by its environment alone (no chalicelib/gateway.yaml in its package) pays no yaml import.
+    import yaml
+
     try:
         raw = yaml.safe_load(candidates[0].read_text()) or {}
         return GatewayConfig.model_validate(_interpolate(raw, os.environ if env is None else env))
