@@ -81,7 +81,7 @@ class Sides:
         from chalicelib.domain.paging import MarkerCodec
         from chalicelib.resources import INVENTORY as TABLE
         from chalicelib.settings import settings_from_environment
-        from tests.functional.lambda_runtime import Context
+        from devtools.lambda_sim.runtime import Context
 
         settings = settings_from_environment()
         before_middle = StoredObject(ObjectType.RESOURCE.value, resource_id(resources // 2 - 1), "", {}, POOL_ID)
@@ -100,7 +100,7 @@ class Sides:
 
     def event(self) -> dict[str, Any]:
         """What API Gateway hands the function (built outside the clock: API Gateway's work, not netweave's)."""
-        from tests.functional.lambda_zip import api_event
+        from devtools.lambda_sim.package import api_event
 
         return api_event("GET", f"{INVENTORY}/resourcePools/{POOL_ID}/resources", ROUTE,
                          headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json"},

@@ -14,8 +14,8 @@ SCRIPT = """
 import gc, json
 import app
 from chalicelib import coldstart
-from tests.functional.lambda_runtime import Context
-from tests.functional.lambda_zip import api_event
+from devtools.lambda_sim.runtime import Context
+from devtools.lambda_sim.package import api_event
 
 after_import = [gc.isenabled(), gc.get_freeze_count()]
 reply = app.app(api_event("GET", "/health"), Context(3000))

@@ -37,10 +37,7 @@ from chalicelib.adapters.helm_binary import PROJECT_HELM
 from chalicelib.domain.auth import ALL_SCOPES
 from chalicelib.settings import settings_from_environment
 from devtools.kubesim import KubeSim, start_kubesim
-from devtools.localstack.provision import provision
-from devtools.smo_receiver import Receiver, serve
-from devtools.token import mint_token
-from tests.functional.lambda_zip import (
+from devtools.lambda_sim.package import (
     ApiReply,
     FunctionSpec,
     LambdaFunction,
@@ -59,6 +56,9 @@ from tests.functional.lambda_zip import (
     unpack,
     without,
 )
+from devtools.localstack.provision import provision
+from devtools.smo_receiver import Receiver, serve
+from devtools.token import mint_token
 
 pytestmark = pytest.mark.xdist_group("lambda_zip")
 
