@@ -30,7 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script (`make bench`)
 
-from bench.common import IdentityProvider, Responder, percentile, start_responder  # noqa: E402
+from bench.common import IdentityProvider, Responder, percentile, start_responder, stdout_to  # noqa: E402
 from devtools.dynamodb_responder import PARENT_INDEX, POOL_ID, resource_id  # noqa: E402
 
 TARGET_RATIO = 1.5
@@ -57,16 +57,8 @@ def timed(call: Callable[..., Any], *args: Any) -> Sample:
 @contextmanager
 def stdout_discarded() -> Iterator[None]:
     """The handler's log lines and EMF metrics, written as in Lambda, but not onto the bench's output."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    with open(os.devnull, "w") as null:
-        os.dup2(null.fileno(), 1)
-        try:
-            yield
-        finally:
-            sys.stdout.flush()
-            os.dup2(saved, 1)
-            os.close(saved)
+    with open(os.devnull, "w") as null, stdout_to(null):
+        yield
 
 
 class Sides:

@@ -36,7 +36,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import start_aws, start_kubesim
+from bench.common import start_aws, start_kubesim, stdout_to
 from bench.cost_model import (
     MINUTES_PER_MONTH,
     Measured,
@@ -72,7 +72,7 @@ class Meter:
         """One measured run, divided by `units` (a batch of notifications counts per notification)."""
         self.requests.reset()
         self.capacity.reset()
-        with tempfile.TemporaryFile() as log, _stdout_to(log):
+        with tempfile.TemporaryFile() as log, stdout_to(log):
             wall, cpu = time.perf_counter(), time.process_time()
             yield
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
@@ -84,20 +84,6 @@ class Meter:
             read_units=self.capacity.read_units / units, write_units=self.capacity.write_units / units,
             cpu_s=cpu / units, wall_s=wall / units, log_bytes=sum(len(line) + 1 for line in lines) / units,
             metrics=_emf_metrics(lines)))
-
-
-@contextlib.contextmanager
-def _stdout_to(target: Any) -> Iterator[None]:
-    """File descriptor 1 into `target`: what Lambda would send to CloudWatch Logs, whoever writes it."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(target.fileno(), 1)
-    try:
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 def _emf_metrics(lines: list[bytes]) -> set[str]:
