@@ -59,7 +59,6 @@ class PollReport:
     deleted: int = 0
     published: int = 0
     written: int = 0
-    skipped: int = 0
     duration_ms: float = 0.0
     error: str | None = None
     rerun: bool = False  # another poll asked this one, holding the lease, to poll again
