@@ -126,7 +126,7 @@ class Throttled:
 
 
 def test_batch_writes_go_25_at_a_time_and_resend_what_dynamodb_left_unprocessed() -> None:
-    client, pauses = Throttled(), []
+    client, pauses = Throttled(), list[float]()
     write_batches(client, "t", [{"PutRequest": {"Item": {"n": {"N": str(i)}}}} for i in range(30)], pauses.append)
     assert client.calls == [25, 1, 5, 1] and len(pauses) == 2
 
