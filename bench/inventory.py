@@ -72,7 +72,7 @@ def poll(label: str, meters: Meters, moto: subprocess.Popen[bytes], publish: boo
           f"{report.published}, written {report.written}")
     print(f"  DynamoDB requests: {meters.requests.summary('dynamodb')}")
     print(f"  SQS requests:      {meters.requests.summary('sqs')}"
-          + (f" = {1000 * sqs / report.published:.0f} per 1,000 events" if report.published else ""))
+          + (f" = {1000 * sqs / report.published:.0f} per 1,000 events" if report.published and publish else ""))
     print(f"  capacity (estimated from item sizes): {rcu:.1f} RCU ({_by_op(meters.capacity.rcu)}), {wcu:.0f} WCU "
           f"({_by_op(meters.capacity.wcu)})")
     print(f"  wall time (moto and kubesim included, not a netweave figure): {took:.1f} s; moto RSS "
