@@ -58,14 +58,15 @@ class Meter:
     measured: list[Measured] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        from chalicelib import resources
+        from chalicelib.settings import settings_from_environment
         from devtools.aws_requests import AwsRequestCounter
         from devtools.dynamodb_capacity import CapacityMeter
 
+        settings = settings_from_environment()
         self.requests = AwsRequestCounter().attach(*self.clients)
-        self.capacity = CapacityMeter()
-        for client in self.clients:
-            if client.meta.service_model.service_name == "dynamodb":
-                self.capacity.attach(client)
+        self.capacity = CapacityMeter(*((settings.table_name(table), table) for table in resources.TABLES))
+        self.capacity.attach(*(c for c in self.clients if c.meta.service_model.service_name == "dynamodb"))
 
     @contextlib.contextmanager
     def measure(self, units: int = 1) -> Iterator[None]:
@@ -81,7 +82,7 @@ class Meter:
             lines = log.read().splitlines()
         self.measured.append(Measured(
             requests=Counter({key: count / units for key, count in self.requests.counts.items()}),
-            read_units=self.capacity.read_units / units, write_units=self.capacity.write_units / units,
+            read_units=self.capacity.total()[0] / units, write_units=self.capacity.total()[1] / units,
             cpu_s=cpu / units, wall_s=wall / units, log_bytes=sum(len(line) + 1 for line in lines) / units,
             metrics=_emf_metrics(lines)))
 
