@@ -4,6 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 BINARIES := .local/bin/helm .local/bin/kubectl
+SWAGGER_UI := vendor/swagger_ui/VERSION
 
 .PHONY: setup run test test-unit test-functional test-e2e fuzz contract lint bench rehearse clean
 
@@ -18,7 +19,11 @@ $(INSTALLED): requirements.txt requirements-dev.txt
 $(BINARIES): devtools/install_binaries.sh
 	@./devtools/install_binaries.sh
 
-setup: $(INSTALLED) $(BINARIES)
+# Swagger UI for /docs, into vendor/ (Chalice ships it in the package)
+$(SWAGGER_UI): devtools/install_swagger_ui.sh
+	@./devtools/install_swagger_ui.sh
+
+setup: $(INSTALLED) $(BINARIES) $(SWAGGER_UI)
 
 run: setup
 	@$(PY) -m devtools.localstack
@@ -56,4 +61,4 @@ bench: setup
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .local .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .local vendor .pytest_cache .mypy_cache .ruff_cache

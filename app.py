@@ -1,19 +1,35 @@
 """netweave: wiring only. Blueprints, middleware, the composition root and event-source decorators; behaviour lives
 in chalicelib/ (docs/architecture.md §8)."""
 
+# First: holds the garbage collector back while the code below is imported (chalicelib/coldstart.py).
+from chalicelib import coldstart
+
+# isort: split
 from typing import Any
 
 from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent, SQSEvent
 
 from chalicelib import bootstrap, resources
-from chalicelib.api import deployments, inventory, monitoring, operations, ops, packages, pools, subscriptions, versions
+from chalicelib.api import (
+    deployments,
+    docs,
+    inventory,
+    monitoring,
+    operations,
+    ops,
+    packages,
+    pools,
+    subscriptions,
+    versions,
+)
 from chalicelib.api import ports as api_ports
 from chalicelib.api.middleware import http_middleware
 from chalicelib.api.routing import add_method_not_allowed_routes
 from chalicelib.settings import poll_rate_minutes, queue_name_at_import
 
 app = Chalice(app_name="netweave")
+app.register_middleware(coldstart.first_request, "http")  # the first registered is the outermost
 app.register_middleware(http_middleware, "http")
 app.api.binary_types.extend(packages.BINARY_TYPES)  # chart uploads must reach the function as bytes
 api_ports.install(bootstrap.components)  # built on the first request that needs a store, client or backend
@@ -22,6 +38,7 @@ app.register_blueprint(versions.blueprint)
 app.register_blueprint(inventory.blueprint)
 app.register_blueprint(pools.blueprint)
 app.register_blueprint(ops.blueprint)
+app.register_blueprint(docs.blueprint)
 app.register_blueprint(subscriptions.blueprint)
 app.register_blueprint(operations.blueprint)
 app.register_blueprint(packages.blueprint)
@@ -75,3 +92,6 @@ def poll_deployments(event: CloudWatchEvent) -> dict[str, Any]:
     from chalicelib.handlers import dms
 
     return dms.scheduled_deployment_poll()
+
+
+coldstart.loaded()  # last: everything above is loaded

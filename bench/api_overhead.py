@@ -30,7 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script (`make bench`)
 
-from bench.common import IdentityProvider, Responder, percentile, start_responder  # noqa: E402
+from bench.common import IdentityProvider, Responder, percentile, start_responder, stdout_to  # noqa: E402
 from devtools.dynamodb_responder import PARENT_INDEX, POOL_ID, resource_id  # noqa: E402
 
 TARGET_RATIO = 1.5
@@ -57,16 +57,8 @@ def timed(call: Callable[..., Any], *args: Any) -> Sample:
 @contextmanager
 def stdout_discarded() -> Iterator[None]:
     """The handler's log lines and EMF metrics, written as in Lambda, but not onto the bench's output."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    with open(os.devnull, "w") as null:
-        os.dup2(null.fileno(), 1)
-        try:
-            yield
-        finally:
-            sys.stdout.flush()
-            os.dup2(saved, 1)
-            os.close(saved)
+    with open(os.devnull, "w") as null, stdout_to(null):
+        yield
 
 
 class Sides:
@@ -81,7 +73,7 @@ class Sides:
         from chalicelib.domain.paging import MarkerCodec
         from chalicelib.resources import INVENTORY as TABLE
         from chalicelib.settings import settings_from_environment
-        from tests.functional.lambda_runtime import Context
+        from devtools.lambda_sim.runtime import Context
 
         settings = settings_from_environment()
         before_middle = StoredObject(ObjectType.RESOURCE.value, resource_id(resources // 2 - 1), "", {}, POOL_ID)
@@ -100,7 +92,7 @@ class Sides:
 
     def event(self) -> dict[str, Any]:
         """What API Gateway hands the function (built outside the clock: API Gateway's work, not netweave's)."""
-        from tests.functional.lambda_zip import api_event
+        from devtools.lambda_sim.package import api_event
 
         return api_event("GET", f"{INVENTORY}/resourcePools/{POOL_ID}/resources", ROUTE,
                          headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json"},

@@ -5,7 +5,7 @@ function that imports boto3, makes a client and sends one DynamoDB query. Target
     .venv/bin/python bench/cold_start.py [--runs 10] [--quick]
 
 Conditions as in Lambda, as tests/functional/test_lambda_zip.py runs the package: `chalice package` with the
-dependencies, unpacked, made read-only, each run a fresh `python -I -S -B` (tests/functional/lambda_runtime.py) whose
+dependencies, unpacked, made read-only, each run a fresh `python -I -S -B` (devtools/lambda_sim/runtime.py) whose
 sys.path is the package, then the runtime's boto3 (Lambda's /var/runtime; here this interpreter's, which pip compiled
 as AWS compiles the runtime's), then the standard library; PYTHONDONTWRITEBYTECODE set, so no run leaves bytecode for
 the next. The package is measured twice: as `chalice package` builds it (sources only: every module is compiled at
@@ -35,8 +35,7 @@ sys.path.insert(0, str(ROOT))  # run as a script (`make bench`)
 
 from bench.common import IdentityProvider, Responder, percentile, start_responder  # noqa: E402
 from bench.package_size import zip_size  # noqa: E402
-from infra.bytecode import add_bytecode  # noqa: E402
-from tests.functional.lambda_zip import (  # noqa: E402
+from devtools.lambda_sim.package import (  # noqa: E402
     FunctionSpec,
     LambdaFunction,
     api_event,
@@ -47,6 +46,7 @@ from tests.functional.lambda_zip import (  # noqa: E402
     snapshot,
     unpack,
 )
+from infra.bytecode import add_bytecode  # noqa: E402
 
 TARGET_RATIO = 1.5
 ROUTE = "/o2ims-infrastructureInventory/v1/resourcePools"

@@ -9,8 +9,11 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 import httpx
 
@@ -69,6 +72,21 @@ def start_aws(tmp: Path, gateway: str, extra_env: dict[str, str] | None = None,
 
     provision(settings_from_environment(), boto3.session.Session())
     return server
+
+
+@contextmanager
+def stdout_to(target: IO[Any]) -> Iterator[None]:
+    """File descriptor 1 into `target`: a handler's log lines and EMF metrics, as Lambda would send them to CloudWatch
+    Logs, whoever in the process writes them."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(target.fileno(), 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def percentile(samples: list[float], fraction: float) -> float:

@@ -1,19 +1,25 @@
-"""Inventory poll benchmark (docs/architecture.md §6), printed, never asserted. (The API page's cost is
-bench/api_overhead.py's.)
+"""Inventory poll benchmark (docs/performance.md, "Inventory poll"), printed, never asserted.
 
-Polling a 5,000-node simulated cluster: DynamoDB writes and published events of a no-change poll (target 0 and 0)
-and of a poll after k = 50 node changes (target 50 and 50), counted at the boto3 call level, and durations.
+Polling one backend, a 5,000-node simulated cluster: the first poll (every object created), an
+unchanged poll, and a poll after k = 50 node changes. For each: DynamoDB and SQS requests by operation, counted at
+the botocore level (every HTTP attempt), the read and write capacity DynamoDB would bill for them (estimated from
+item sizes: devtools/dynamodb_capacity.py; moto's own figure is a constant per call), events published, and moto's
+resident memory. Wall times are moto's and kubesim's as much as netweave's: printed for reference only.
 
-    .venv/bin/python bench/inventory.py [--nodes 5000] [--changes 50]
+The first poll's events go to a publisher that only counts them unless `--publish-first`: moto's SQS slows down as
+a queue fills (of a 5,000-node first poll's ~48,000 messages, 27,000 were sent after 25 minutes on the shared
+machine), and its SQS requests per 1,000 events are the same at any size (run `--nodes 500 --publish-first`).
+
+    .venv/bin/python bench/inventory.py [--nodes 5000] [--changes 50] [--publish-first]
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -21,79 +27,66 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import start_aws, start_kubesim  # noqa: E402
+from devtools.aws_requests import AwsRequestCounter  # noqa: E402
+from devtools.dynamodb_capacity import CapacityMeter  # noqa: E402
 
-WRITE_CALLS = {"PutItem": 1, "DeleteItem": 1, "UpdateItem": 1}
 
-
-class CallCounter:
-    """Counts DynamoDB write calls (items written) and SQS messages sent, at the botocore level."""
-
+class Meters:
     def __init__(self) -> None:
-        self.counts: Counter[str] = Counter()
+        from chalicelib import resources
+        from chalicelib.bootstrap import components
 
-    def attach(self, client: Any) -> None:
-        # before-parameter-build sees the API parameters (before-call sees the serialised HTTP request)
-        client.meta.events.register("before-parameter-build.*.*", self._count)
-
-    def _count(self, model: Any, params: dict[str, Any], **_: Any) -> None:
-        name = model.name
-        if name in WRITE_CALLS:
-            self.counts["dynamodb item writes"] += 1
-        elif name == "TransactWriteItems":
-            self.counts["dynamodb item writes"] += len(params.get("TransactItems", []))
-        elif name == "BatchWriteItem":
-            self.counts["dynamodb item writes"] += sum(len(v) for v in params.get("RequestItems", {}).values())
-        elif name == "SendMessageBatch":
-            self.counts["events published"] += len(params.get("Entries", []))
-        elif name == "SendMessage":
-            self.counts["events published"] += 1
+        parts = components()
+        table = parts.settings.table_name(resources.INVENTORY)
+        self.requests = AwsRequestCounter().attach(parts.clients.dynamodb, parts.clients.sqs)
+        self.capacity = CapacityMeter((table, resources.INVENTORY)).attach(parts.clients.dynamodb)
 
     def reset(self) -> None:
-        self.counts.clear()
+        self.requests.reset()
+        self.capacity.reset()
 
 
-def poll_benchmark(kubeconfig: Path, changes: int) -> None:
+class CountingPublisher:
+    """Counts the events of a poll without sending them."""
+
+    def publish(self, events: list[Any]) -> int:
+        return len(events)
+
+
+def poll(label: str, meters: Meters, moto: subprocess.Popen[bytes], publish: bool = True) -> Any:
     from chalicelib.bootstrap import components
-    from chalicelib.handlers import inventory as handlers
+    from chalicelib.services.inventory_poll import poll_backend
 
-    counter = CallCounter()
-    counter.attach(components().clients.dynamodb)
-    counter.attach(components().clients.sqs)
+    parts = components()
+    publisher = parts.events_publisher if publish else CountingPublisher()
+    adapter = parts.ims_registry.get()
+    objects = adapter.read_inventory(parts.inventory_context)  # warms kubesim's lists; the poll reads them again
+    meters.reset()
     started = time.perf_counter()
-    objects = seed_snapshot()
-    print(f"seeded the snapshot with {objects} objects in {time.perf_counter() - started:.1f}s (a first poll, "
-          "without publishing its events: in moto that alone took over 12 minutes; the targets are the polls after it)")
-    counter.reset()
-    started = time.perf_counter()
-    [unchanged] = handlers.poll_inventory()
+    report = poll_backend(adapter, parts.inventory_context, parts.inventory_store, publisher)
     took = time.perf_counter() - started
-    print(f"no-change poll of {unchanged['objects']} objects: {counter.counts['dynamodb item writes']} DynamoDB item "
-          f"writes, {counter.counts['events published']} events (target 0 and 0), {took:.2f}s, status "
-          f"{unchanged['status']}")
-    _relabel(kubeconfig, changes)
-    counter.reset()
-    started = time.perf_counter()
-    [changed] = handlers.poll_inventory()
-    took = time.perf_counter() - started
-    writes = counter.counts["dynamodb item writes"]
-    print(f"poll after {changes} node changes: {writes} DynamoDB item writes ({changed['written']} objects + "
-          f"{writes - changed['written']} manifest), {counter.counts['events published']} events "
-          f"(target {changes} and {changes}), modified={changed['modified']}, {took:.2f}s")
+    rcu, wcu = meters.capacity.total()
+    sqs = meters.requests.of("sqs")
+    print(f"\n{label}: {len(objects)} objects, status {report.status}, created {report.created}, modified "
+          f"{report.modified}, deleted {report.deleted}, {'published' if publish else 'events (counted, not sent)'} "
+          f"{report.published}, written {report.written}")
+    print(f"  DynamoDB requests: {meters.requests.summary('dynamodb')}")
+    print(f"  SQS requests:      {meters.requests.summary('sqs')}"
+          + (f" = {1000 * sqs / report.published:.0f} per 1,000 events" if report.published and publish else ""))
+    print(f"  capacity (estimated from item sizes): {rcu:.1f} RCU ({_by_op(meters.capacity.rcu)}), {wcu:.0f} WCU "
+          f"({_by_op(meters.capacity.wcu)})")
+    print(f"  wall time (moto and kubesim included, not a netweave figure): {took:.1f} s; moto RSS "
+          f"{_rss_mb(moto.pid)}")
+    return report
 
 
-def seed_snapshot() -> int:
-    """Write the cluster's current inventory and its manifest straight into the store, as a first poll would,
-    without publishing its events: the targets are about the polls after it."""
-    from chalicelib.adapters.store.inventory_store import Manifest
-    from chalicelib.bootstrap import components
-    from chalicelib.domain.snapshot import diff, snapshot_hash
+def _by_op(counts: Any) -> str:
+    return ", ".join(f"{op} {n:g}" for op, n in sorted(counts.items())) or "none"
 
-    adapter = components().ims_registry.get()
-    objects = adapter.read_inventory(components().inventory_context)
-    store = components().inventory_store
-    store.apply(adapter.adapter_id, diff({}, objects), 1)
-    store.put_manifest(Manifest(adapter.adapter_id, snapshot_hash(objects), 1, {"reachable": True}))
-    return len(objects)
+
+def _rss_mb(pid: int) -> str:
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return f"{int(fields['VmRSS'].split()[0]) // 1024} MB (peak {int(fields['VmHWM'].split()[0]) // 1024} MB)"
 
 
 def _relabel(kubeconfig: Path, count: int) -> None:
@@ -102,13 +95,14 @@ def _relabel(kubeconfig: Path, count: int) -> None:
 
     api = client.CoreV1Api(kube_config.new_client_from_config(str(kubeconfig)))
     for name in [node.metadata.name for node in api.list_node(limit=count).items]:
-        api.patch_node(name, {"metadata": {"labels": {"bench.netweave.io/touched": "yes"}}})
+        api.patch_node(name, {"metadata": {"labels": {"bench.netweave.io/touched": str(time.time_ns())}}})
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--nodes", type=int, default=5_000)
     parser.add_argument("--changes", type=int, default=50)
+    parser.add_argument("--publish-first", action="store_true", help="send the first poll's events to SQS too")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
@@ -116,12 +110,16 @@ def main() -> None:
         kubesim = start_kubesim(kubeconfig, args.nodes)
         gateway = (f"imsAdapters:\n  - id: bench-cluster\n    type: kubernetes\n    default: true\n"
                    f"    options:\n      kubeconfig: {kubeconfig}\n")
-        server = start_aws(tmp, gateway)
+        moto = start_aws(tmp, gateway, local_stack_moto=True)
         try:
-            poll_benchmark(kubeconfig, args.changes)
-        finally:
+            meters = Meters()
+            poll("first poll", meters, moto, publish=args.publish_first)
+            poll("unchanged poll", meters, moto)
+            _relabel(kubeconfig, args.changes)
+            poll(f"poll after {args.changes} node changes", meters, moto)
+        finally:  # also on Ctrl-C; a SIGTERM to the bench leaves them to be stopped by their pids
             kubesim.terminate()
-            server.terminate()
+            moto.terminate()
 
 
 if __name__ == "__main__":

@@ -44,14 +44,17 @@ def package_environment(stage: str) -> dict[str, str]:
 
 
 def project_copy(target: Path, *, dependencies: bool) -> Path:
-    """A copy of what Chalice packages (app.py, chalicelib/ without bytecode caches, .chalice/*.json,
-    requirements.txt, empty unless `dependencies`) in `target`. A previous copy is replaced, but its
+    """A copy of what Chalice packages (app.py, chalicelib/ without bytecode caches, vendor/ as `make setup` left it,
+    .chalice/*.json, requirements.txt, empty unless `dependencies`) in `target`. A previous copy is replaced, but its
     `.chalice/deployments/` (Chalice's cache of built packages, keyed by the requirements and the app's files) is kept,
     so an unchanged app is not built again."""
     target.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(target / "chalicelib", ignore_errors=True)
     shutil.copy2(ROOT / "app.py", target / "app.py")
     shutil.copytree(ROOT / "chalicelib", target / "chalicelib", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.rmtree(target / "vendor", ignore_errors=True)
+    if (ROOT / "vendor").is_dir():  # Swagger UI for /docs (devtools/install_swagger_ui.sh)
+        shutil.copytree(ROOT / "vendor", target / "vendor")
     (target / ".chalice").mkdir(exist_ok=True)
     for path in (target / ".chalice").glob("*.json"):
         path.unlink()

@@ -65,7 +65,7 @@ class Components:
     def __init__(self, settings: Settings, clients: AwsClients | None = None,
                  resolver: Resolver | None = None) -> None:
         self.settings = settings
-        self.clients = clients or AwsClients(settings.region)
+        self.clients = clients or AwsClients(settings.region, settings.queue_url_prefix)
         self._resolver = resolver  # how outbound hosts are resolved; default: the system resolver (tests: DNS games)
 
     @property

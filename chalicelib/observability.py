@@ -1,5 +1,11 @@
 """Structured JSON logs and CloudWatch EMF metrics (Powertools), shared by every function.
 
+Counts are emitted only when they are not zero (a request's error counts, a poll's changes, failures and unreachable
+backends, a batch's delivery outcomes): CloudWatch bills a custom metric for each hour it receives data, so a
+metric sent as 0 every minute costs a full metric-month (0.30 USD) for nothing, and a quiet stage would pay for
+every count it might ever have (docs/performance.md "Cost"). Alarms and the dashboard read a missing count as 0
+(`FILL(m, 0)` in infra/monitoring.py and infra/dashboard.py).
+
 The metric names and dimensions below are what `infra/monitoring.py` builds the stack's alarms and dashboard from
 (docs/deploy-aws.md "Alarms and dashboard"): rename one here and the generated template follows.
 """
@@ -70,26 +76,32 @@ def record_request(route: str, status: int, latency_ms: float) -> None:
     metrics = _metrics(**{ROUTE_DIMENSION: route})
     metrics.add_metric(name=REQUESTS, unit=MetricUnit.Count, value=1)
     metrics.add_metric(name=LATENCY, unit=MetricUnit.Milliseconds, value=latency_ms)
-    metrics.add_metric(name=CLIENT_ERRORS, unit=MetricUnit.Count, value=1 if 400 <= status < 500 else 0)
-    metrics.add_metric(name=SERVER_ERRORS, unit=MetricUnit.Count, value=1 if status >= 500 else 0)
+    if 400 <= status < 500:
+        metrics.add_metric(name=CLIENT_ERRORS, unit=MetricUnit.Count, value=1)
+    elif status >= 500:
+        metrics.add_metric(name=SERVER_ERRORS, unit=MetricUnit.Count, value=1)
     _flush(metrics)
 
 
 def record_poll(poll: str, duration_ms: float, changes: int, failures: int, unreachable: int) -> None:
-    """One EMF document per poll. Zeros are emitted too, so a quiet poll plots as 0 rather than as a gap."""
+    """One EMF document per poll: its duration, and the counts that are not zero."""
     metrics = _metrics(**{POLL_DIMENSION: poll})
     metrics.add_metric(name=POLL_DURATION, unit=MetricUnit.Milliseconds, value=duration_ms)
-    metrics.add_metric(name=POLL_CHANGES, unit=MetricUnit.Count, value=changes)
-    metrics.add_metric(name=POLL_FAILURES, unit=MetricUnit.Count, value=failures)
-    metrics.add_metric(name=POLL_UNREACHABLE, unit=MetricUnit.Count, value=unreachable)
+    for name, count in ((POLL_CHANGES, changes), (POLL_FAILURES, failures), (POLL_UNREACHABLE, unreachable)):
+        if count:
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=count)
     _flush(metrics)
 
 
 def record_deliveries(outcomes: Mapping[str, int]) -> None:
-    """One EMF document per `deliver` batch: how many messages ended with each outcome (every outcome, 0 included)."""
+    """One EMF document per `deliver` batch: how many messages ended with each outcome that happened (none: none)."""
+    counted = {name: outcomes.get(outcome, 0) for outcome, name in DELIVERY_METRICS.items()}
+    if not any(counted.values()):
+        return
     metrics = _metrics()
-    for outcome, name in DELIVERY_METRICS.items():
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=outcomes.get(outcome, 0))
+    for name, count in counted.items():
+        if count:
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=count)
     _flush(metrics)
 
 

@@ -231,6 +231,7 @@ class Settings(_ConfigModel):
     tenancy: TenancySettings = Field(default_factory=TenancySettings)
     marker_secret: str | None = Field(default=None, repr=False)  # NETWEAVE_MARKER_SECRET
     marker_secret_ssm_parameter: str | None = None  # NETWEAVE_MARKER_SECRET_SSM_PARAMETER (the infra stack's)
+    queue_url_prefix: str | None = None  # NETWEAVE_QUEUE_URL_PREFIX (infra/stack_outputs.py): no GetQueueUrl needed
 
     def marker_key(self, read_secret: Callable[[str], str]) -> bytes:
         """The HMAC key of paging markers (docs/o2-conventions.md §3): NETWEAVE_MARKER_SECRET, else the value of its
@@ -274,11 +275,13 @@ def _interpolate(value: Any, env: Mapping[str, str]) -> Any:
 
 
 def load_gateway_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> GatewayConfig:
-    import yaml  # read once per container, on the first request that needs settings: not worth an import-time cost
-
     candidates = [path] if path else [p for p in _DEFAULT_GATEWAY_PATHS if p.exists()]
     if not candidates:
         return GatewayConfig()
+    # Read once per container, on the first request that needs settings, and only if there is a file: a function
+    # configured by its environment alone (no chalicelib/gateway.yaml in its package) pays no yaml import.
+    import yaml
+
     try:
         raw = yaml.safe_load(candidates[0].read_text()) or {}
         return GatewayConfig.model_validate(_interpolate(raw, os.environ if env is None else env))
@@ -368,6 +371,7 @@ def settings_from_environment(env: dict[str, str] | None = None) -> Settings:
         tenancy=_tenancy_settings(env),
         marker_secret=env.get("NETWEAVE_MARKER_SECRET") or None,
         marker_secret_ssm_parameter=env.get("NETWEAVE_MARKER_SECRET_SSM_PARAMETER") or None,
+        queue_url_prefix=env.get("NETWEAVE_QUEUE_URL_PREFIX") or None,
     )
 
 

@@ -32,7 +32,7 @@ def resource_id(number: int) -> str:
 
 def inventory_items(resources: int) -> list[dict[str, Any]]:
     """The pool and its `resources` resources as DynamoDB items, written the way the poll writes them."""
-    from chalicelib.adapters.store.inventory_store import _operation
+    from chalicelib.adapters.store.inventory_store import object_item
     from chalicelib.domain.events import ChangeType
     from chalicelib.domain.inventory import Resource, ResourcePool, inventory_object
     from chalicelib.domain.snapshot import Change
@@ -45,9 +45,9 @@ def inventory_items(resources: int) -> list[dict[str, Any]]:
                                   extensions={"labels": {"rack": f"r{i % 40}", "zone": "a"}, "cpu": "64"}))
         for i in range(resources)
     ]
-    # the store's own item writer (private, but the point is to serve byte for byte what the poll stores)
-    return [_operation("bench", BACKEND, Change(ChangeType.CREATED, (o.object_type.value, o.object_id), o, None),
-                       1)["Put"]["Item"] for o in objects]
+    # the store's own item writer: the point is to serve byte for byte what the poll stores
+    return [object_item(BACKEND, Change(ChangeType.CREATED, (o.object_type.value, o.object_id), o, None), 1)
+            for o in objects]
 
 
 @dataclass

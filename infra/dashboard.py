@@ -20,7 +20,7 @@ HALF, FULL, HEIGHT = 12, 24, 6
 REGION = "${AWS::Region}"
 
 
-def _netweave(metric: str, dimensions: dict[str, str] | None = None, **options: str) -> list[Any]:
+def _netweave(metric: str, dimensions: dict[str, str] | None = None, **options: str | bool) -> list[Any]:
     """A netweave EMF metric, with the dimensions every document carries (chalicelib/observability.py)."""
     flat: list[Any] = [monitoring.metrics_namespace(), metric, "service", monitoring.metrics_service(),
                        obs.STAGE_DIMENSION, STAGE]
@@ -29,12 +29,24 @@ def _netweave(metric: str, dimensions: dict[str, str] | None = None, **options: 
     return [*flat, options] if options else flat
 
 
-def _search(metric: str, dimension: str, stat: str, label: str | None = None) -> list[Any]:
-    """One line per value of `dimension` (every route), whichever values exist: SEARCH over the stage's metrics."""
+def _search(metric: str, dimension: str, stat: str, label: str | None = None, counts: bool = False) -> list[Any]:
+    """One line per value of `dimension` (every route), whichever values exist: SEARCH over the stage's metrics.
+    `counts`: a count emitted only when not zero (chalicelib/observability.py), its gaps drawn as 0."""
     schema = ",".join([monitoring.metrics_namespace(), *sorted([dimension, "service", obs.STAGE_DIMENSION])])
     query = f"{{{schema}}} MetricName=\"{metric}\" {obs.STAGE_DIMENSION}=\"{STAGE}\""
-    line: Json = {"expression": f"SEARCH('{query}', '{stat}', {monitoring.PERIOD})", "id": f"search_{metric.lower()}"}
+    expression = f"SEARCH('{query}', '{stat}', {monitoring.PERIOD})"
+    line: Json = {"expression": f"FILL({expression}, 0)" if counts else expression, "id": f"search_{metric.lower()}"}
     return [{**line, "label": label} if label else line]
+
+
+def _counts(lines: list[tuple[str, dict[str, str] | None, str]]) -> list[list[Any]]:
+    """Counts emitted only when not zero (chalicelib/observability.py): each metric fetched unseen, and drawn
+    through `FILL(m, 0)`, so a quiet period plots as 0 rather than as a gap."""
+    drawn: list[list[Any]] = []
+    for index, (metric, dimensions, label) in enumerate(lines):
+        drawn.append(_netweave(metric, dimensions, id=f"count{index}", visible=False))
+        drawn.append([{"expression": f"FILL(count{index}, 0)", "label": label, "id": f"filled{index}"}])
+    return drawn
 
 
 def _graph(title: str, metrics: list[list[Any]], stat: str = "Sum", width: int = HALF, **extra: Any) -> Json:
@@ -53,8 +65,9 @@ def _api() -> list[Json]:
     return [
         _graph("API requests by route", [_search(obs.REQUESTS, obs.ROUTE_DIMENSION, "Sum")]),
         _graph("API latency by route (p90, ms)", [_search(obs.LATENCY, obs.ROUTE_DIMENSION, "p90")], stat="p90"),
-        _graph("API errors by route (5xx, 4xx)", [_search(obs.SERVER_ERRORS, obs.ROUTE_DIMENSION, "Sum", "5xx"),
-                                                   _search(obs.CLIENT_ERRORS, obs.ROUTE_DIMENSION, "Sum", "4xx")]),
+        _graph("API errors by route (5xx, 4xx)",
+               [_search(obs.SERVER_ERRORS, obs.ROUTE_DIMENSION, "Sum", "5xx", counts=True),
+                _search(obs.CLIENT_ERRORS, obs.ROUTE_DIMENSION, "Sum", "4xx", counts=True)]),
         _graph("API Gateway: requests, 4xx, 5xx (whole API)",
                [["AWS/ApiGateway", metric, *api] for metric in ("Count", "4XXError", "5XXError")]),
     ]
@@ -63,14 +76,14 @@ def _api() -> list[Json]:
 def _polls() -> list[Json]:
     duration = [_netweave(obs.POLL_DURATION, {obs.POLL_DIMENSION: poll}, label=f"{poll} ({stat})", stat=stat)
                 for poll in obs.POLLS for stat in ("Average", "Maximum")]
-    counts = [_netweave(metric, {obs.POLL_DIMENSION: poll}, label=f"{poll} {metric}")
-              for poll in obs.POLLS for metric in (obs.POLL_CHANGES, obs.POLL_FAILURES, obs.POLL_UNREACHABLE)]
+    counts = _counts([(metric, {obs.POLL_DIMENSION: poll}, f"{poll} {metric}")
+                      for poll in obs.POLLS for metric in (obs.POLL_CHANGES, obs.POLL_FAILURES, obs.POLL_UNREACHABLE)])
     return [_graph("Poll duration (ms)", duration, stat="Average"),
             _graph("Poll changes, failures, unreachable backends", counts)]
 
 
 def _notifications_and_dms() -> list[Json]:
-    notifications = [_netweave(metric, label=metric) for metric in obs.DELIVERY_METRICS.values()]
+    notifications = _counts([(metric, None, metric) for metric in obs.DELIVERY_METRICS.values()])
     dms = [_netweave(obs.DMS_OPERATIONS, {obs.RESULT_DIMENSION: result}, label=result) for result in obs.DMS_RESULTS]
     duration = [_netweave(obs.DMS_OPERATION_DURATION, {obs.RESULT_DIMENSION: result}, label=result)
                 for result in obs.DMS_RESULTS]

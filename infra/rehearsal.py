@@ -60,6 +60,9 @@ LAYER_ARN=$(aws lambda publish-layer-version --region "$AWS_REGION" --layer-name
 """, "infra/layer.md"),
     Step("deploy the functions", """\
 cp config/gateway.yaml chalicelib/gateway.yaml    # then edit it for the stage
+./devtools/install_swagger_ui.sh    # Swagger UI for /docs into vendor/, which Chalice packages
+NETWEAVE_STAGE=$STAGE .venv/bin/chalice package --stage $STAGE .local/package-$STAGE
+.venv/bin/python -m infra.bytecode .chalice/deployments/*.zip
 NETWEAVE_STAGE=$STAGE .venv/bin/chalice deploy --stage $STAGE
 """, "docs/deploy-aws.md"),
     Step("API Gateway's CloudWatch role (once per account and region)", """\

@@ -14,7 +14,10 @@ the stage's functions that run helm); everything else in the file stays as it is
 - `NETWEAVE_AUTH_SECRET_SSM_PARAMETER`: the Parameter Store reference of the token signing secret, unless the stage
   verifies tokens against an identity provider's keys (`NETWEAVE_AUTH_JWKS_URL`), where no shared secret is used;
 - `NETWEAVE_SMO_CLIENT_SECRET_SSM_PARAMETER`: the Parameter Store reference of the SMO OAuth client secret;
-- `NETWEAVE_MARKER_SECRET_SSM_PARAMETER`: the Parameter Store reference of the paging marker key.
+- `NETWEAVE_MARKER_SECRET_SSM_PARAMETER`: the Parameter Store reference of the paging marker key;
+- `NETWEAVE_QUEUE_URL_PREFIX`: what every queue URL of the stack starts with (`https://sqs.<region>.amazonaws.com/
+  <account>/`), so a new container sends to a queue without first asking SQS for its URL (`GetQueueUrl`: one request
+  per queue and container, docs/performance.md "Fan-out").
 
 The committed config names no account: its helm layer entries are the placeholder `HELM_LAYER_PLACEHOLDER`, which
 Lambda refuses as an ARN, until `--helm-layer-arn` puts the published layer's ARN in (infra/layer.md).
@@ -41,6 +44,7 @@ from infra import generate
 CONFIG_PATH = Path(__file__).resolve().parents[1] / ".chalice" / "config.json"
 STAGE_VARIABLE = "NETWEAVE_STAGE"
 BUCKET_VARIABLE = "NETWEAVE_PACKAGES_BUCKET"
+QUEUE_URL_PREFIX_VARIABLE = "NETWEAVE_QUEUE_URL_PREFIX"
 JWKS_VARIABLE = "NETWEAVE_AUTH_JWKS_URL"
 PLAIN_AUTH_SECRET_VARIABLE = "NETWEAVE_AUTH_SECRET"
 HELM_LAYER_NAME = "netweave-helm"
@@ -103,6 +107,7 @@ def environment_changes(outputs: Mapping[str, str], stage: str, current: Mapping
     else:
         changes.assign[BUCKET_VARIABLE] = bucket
 
+    changes.assign[QUEUE_URL_PREFIX_VARIABLE] = queue_url_prefix(outputs, stage)
     for secret in generate.SECRETS:
         parameter = _required(outputs, f"{secret.logical_id}ParameterName")
         if secret is generate.AUTH_SECRET and current.get(JWKS_VARIABLE):
@@ -116,6 +121,19 @@ def environment_changes(outputs: Mapping[str, str], stage: str, current: Mapping
             f"{PLAIN_AUTH_SECRET_VARIABLE} is set in config.json and wins over the secret in Secrets Manager: remove it"
         )
     return changes
+
+
+def queue_url_prefix(outputs: Mapping[str, str], stage: str) -> str:
+    """The part every queue URL shares before the queue's name; refused unless each URL is that prefix + its name,
+    as the code will build them."""
+    urls = {resources.queue_name(stage, queue, dead_letter):
+            _required(outputs, f"{generate.queue_id(queue, dead_letter)}Url")
+            for queue in resources.QUEUES for dead_letter in (False, True)}
+    prefixes = {url[: -len(name)] for name, url in urls.items() if url.endswith(f"/{name}")}
+    if len(prefixes) != 1 or len(urls) != sum(url.endswith(f"/{name}") for name, url in urls.items()):
+        listed = sorted(urls.values())
+        raise StackMismatch(f"the stack's queue URLs do not share one prefix before their names: {listed}")
+    return prefixes.pop()
 
 
 def stage_environment(config: Json, stage: str) -> dict[str, str]:

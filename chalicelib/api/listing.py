@@ -46,11 +46,12 @@ class ListQuery(SelectorQuery):
 
 
 def marker_codec() -> MarkerCodec:
-    """Signs and checks this gateway's paging markers, with the key of its settings."""
+    """Signs and checks this gateway's paging markers, with the key of its settings, read only if a marker is signed
+    or checked (`ports().secret` keeps the SSM parameter for the container's life)."""
     from chalicelib.domain.paging import MarkerCodec
 
     api_ports = ports()
-    return MarkerCodec(api_ports.settings.marker_key(api_ports.secret))
+    return MarkerCodec(lambda: api_ports.settings.marker_key(api_ports.secret))
 
 
 def page_response(request: Request, page: Page, warning: str | None = None) -> Response:

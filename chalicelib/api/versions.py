@@ -3,6 +3,8 @@ version it serves; each version's names itself."""
 
 from __future__ import annotations
 
+import functools
+
 from chalice import Blueprint
 
 from chalicelib.api.routing import Router
@@ -35,11 +37,15 @@ def _register(service: str, scope: Scope) -> None:
 
 
 def _route(path: str, uri_prefix: str, versions: list[str], scope: Scope) -> None:
-    answer = ApiVersions(uri_prefix=uri_prefix, api_versions=[ApiVersion(version=v) for v in versions]).to_wire()
-
     @router.route(path, "GET", summary=f"API versions ({uri_prefix})", scope=scope, response=ApiVersions)
     def api_versions() -> dict[str, object]:
-        return answer
+        return _answer(uri_prefix, tuple(versions))
+
+
+@functools.cache
+def _answer(uri_prefix: str, versions: tuple[str, ...]) -> dict[str, object]:
+    """Built on the first call, not at import: building the models' serialisers is a cold start's cost otherwise."""
+    return ApiVersions(uri_prefix=uri_prefix, api_versions=[ApiVersion(version=v) for v in versions]).to_wire()
 
 
 for _service, _scope in SERVICES.items():

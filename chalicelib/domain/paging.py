@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,9 +41,13 @@ class Marker:
 @dataclass(frozen=True)
 class MarkerCodec:
     """Signs the resume keys a list hands out and checks the ones clients hand back. `scope` names the list (its
-    collection and parent), so a marker of one list is foreign to every other."""
+    collection and parent), so a marker of one list is foreign to every other.
 
-    secret: bytes = field(repr=False)
+    `secret` is the key, or what gives it when a marker is first signed or checked: on a deployed stage the key is
+    an SSM parameter, and a list that fits one page and got no marker should not pay an SSM client for it (about
+    60 ms of a cold start, docs/performance.md "Cold start")."""
+
+    secret: bytes | Callable[[], bytes] = field(repr=False)
 
     def encode(self, scope: str, resume_after: Key) -> str:
         payload = _b64(json.dumps(resume_after, separators=(",", ":"), sort_keys=True).encode())
@@ -62,7 +67,8 @@ class MarkerCodec:
         return dict(key)
 
     def _mac(self, scope: str, payload: str) -> bytes:
-        return hmac.new(self.secret, f"{_VERSION}\n{scope}\n{payload}".encode(), hashlib.sha256).digest()
+        key = self.secret if isinstance(self.secret, bytes) else self.secret()
+        return hmac.new(key, f"{_VERSION}\n{scope}\n{payload}".encode(), hashlib.sha256).digest()
 
 
 def decode_marker(text: str) -> Marker:

@@ -25,7 +25,8 @@ def subscription_context(backend_id: str) -> str:
 class EventsOptions(BaseModel):
     """`options.events` of a `redfish` backend: where BMCs deliver events, and where the shared token is kept."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # defer_build: only a redfish backend with events reads it; the API function imports it for the receiver route
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
     destination: str = Field(pattern=r"^https?://[^/\s]+/\S*$")  # the public gateway's receiver route
     token_env: str | None = Field(default=None, alias="tokenEnv")

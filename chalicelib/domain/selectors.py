@@ -87,10 +87,12 @@ def validate_selection(selection: Selection, schema: SelectorSchema) -> None:
 
 
 def apply_selection(document: dict[str, Any], selection: Selection, schema: SelectorSchema,
-                    *, owned: bool = False) -> dict[str, Any]:
+                    *, owned: bool = False, checked: bool = False) -> dict[str, Any]:
     """The document as `selection` shows it. `owned`: the caller's own copy (just parsed from the store), which is
-    then cut in place rather than copied first."""
-    validate_selection(selection, schema)
+    then cut in place rather than copied first. `checked`: the caller validated `selection` against `schema` once
+    for a whole page, so it is not checked again for each of its documents."""
+    if not checked:
+        validate_selection(selection, schema)
     result: dict[str, Any] = document if owned else _copied(document)
     if not (selection.all_fields or selection.exclude_fields):
         for path in schema.excluded_by_default:

@@ -1,9 +1,16 @@
 """`poll_inventory`: bring the DynamoDB snapshot of each backend up to date and publish one event per change.
 
 Order of work per backend: read the backend, compare its overall hash with the manifest (equal: stop, no writes, no
-events), diff object hashes, **publish events, then commit** the items, then the manifest. A poll that dies after
-publishing leaves the snapshot as it was, so the next poll finds the same changes and publishes them again with the
-same event ids: duplicates are possible, losses are not.
+events: one read), take the backend's poll lease, compare shard digests and diff only the shards that differ
+(domain/shards.py), **publish events, then commit** the objects, their shards and the digests, then the manifest,
+which gives the lease back. A poll that dies after publishing leaves the snapshot as it was (or its digests showing
+unfinished work), so the next poll finds the same changes and publishes them again with the same event ids:
+duplicates are possible, losses are not.
+
+Overlapping polls of one backend (the schedule and a change event): one holds the lease and writes; another one
+finding it held asks it to poll again when done (`rerun`), so the change that woke it is not lost; a poll whose read
+is older than what a newer poll already committed writes nothing, so an older poll finishing late never overwrites a
+newer one.
 """
 
 from __future__ import annotations
@@ -18,11 +25,12 @@ from chalicelib.adapters.store.inventory_store import InventoryStore, Manifest
 from chalicelib.domain.errors import BackendUnavailable
 from chalicelib.domain.events import ChangeEvent, ChangeType, EventPublisher, EventSource, change_event_id, utc_now_iso
 from chalicelib.domain.inventory import InventoryObject, ObjectType
-from chalicelib.domain.snapshot import NOTIFIED_TYPES, Change, diff, snapshot_hash
+from chalicelib.domain.snapshot import NOTIFIED_TYPES, Change, snapshot_hash
 from chalicelib.observability import logger
+from chalicelib.services.snapshot_commit import Leased, changes_in_shards, shard_update_for, under_lease
 
 UNREACHABLE = "unreachable"
-
+MAX_ROUNDS = 3  # a poll asked to rerun while it ran polls again; more requests than that wait for the schedule
 
 
 class PollObserver(Protocol):
@@ -44,16 +52,16 @@ class ServerLinks(Protocol):
 @dataclass
 class PollReport:
     backend: str
-    status: str  # unchanged | changed | unreachable
+    status: str  # unchanged | changed | unreachable | failed | deferred (lease held: rerun asked) | superseded
     objects: int = 0
     created: int = 0
     modified: int = 0
     deleted: int = 0
     published: int = 0
     written: int = 0
-    skipped: int = 0
     duration_ms: float = 0.0
     error: str | None = None
+    rerun: bool = False  # another poll asked this one, holding the lease, to poll again
 
 
 class InventorySource(Protocol):
@@ -98,21 +106,50 @@ def poll_backend(
     links: ServerLinks | None = None,
 ) -> PollReport:
     started = clock()
+    report = _poll_once(adapter, context, store, publisher, clock, observer, links)
+    for _ in range(MAX_ROUNDS - 1):
+        if not report.rerun:
+            break
+        report = _merged(report, _poll_once(adapter, context, store, publisher, clock, observer, links))
+    if report.rerun:
+        logger.warning("poll rerun left to the schedule", extra={"backend": adapter.adapter_id})
+    report.duration_ms = float(clock() - started)
+    logger.info("inventory poll", extra={"report": report.__dict__})
+    return report
+
+
+def _poll_once(
+    adapter: InventorySource,
+    context: InventoryContext,
+    store: InventoryStore,
+    publisher: EventPublisher,
+    clock: Callable[[], int],
+    observer: PollObserver | None,
+    links: ServerLinks | None,
+) -> PollReport:
+    observed_at = clock()
     backend = adapter.adapter_id
     try:
         objects = adapter.read_inventory(context)
     except BackendUnavailable as error:  # its servers stay in the asset index: links hold through an outage
-        report = _mark_unreachable(backend, error.detail, store, publisher, started)
+        report = _mark_unreachable(backend, error.detail, store, publisher, Leased(observed_at, clock))
         _tell(observer, "unreachable", backend, _manager_ids(store, backend), error.detail)
-    else:
-        if links is not None:
-            objects = links.link(backend, objects)
-        report = _synchronise(backend, objects, store, publisher, started)
-        _record_servers(links, backend, objects, report.status == "changed")
-        _tell(observer, "read", backend, objects)
-    report.duration_ms = float(clock() - started)
-    logger.info("inventory poll", extra={"report": report.__dict__})
+        return report
+    if links is not None:
+        objects = links.link(backend, objects)
+    report = _synchronise(backend, objects, store, publisher, Leased(observed_at, clock))
+    _record_servers(links, backend, objects, report.status == "changed")
+    _tell(observer, "read", backend, objects)
     return report
+
+
+def _merged(earlier: PollReport, later: PollReport) -> PollReport:
+    """A rerun's report, counting the changes of both rounds."""
+    for name in ("created", "modified", "deleted", "published", "written"):
+        setattr(later, name, getattr(earlier, name) + getattr(later, name))
+    if earlier.status == "changed" and later.status == "unchanged":
+        later.status = "changed"
+    return later
 
 
 def _record_servers(links: ServerLinks | None, backend: str, objects: list[InventoryObject], changed: bool) -> None:
@@ -136,21 +173,28 @@ def _tell(observer: PollObserver | None, what: str, *args: Any) -> None:
 
 
 def _manager_ids(store: InventoryStore, backend: str) -> list[str]:
-    return [key[1] for key in store.stored_entries(backend) if key[0] == ObjectType.DEPLOYMENT_MANAGER.value]
+    return [key[1] for key in store.objects_of_type(backend, ObjectType.DEPLOYMENT_MANAGER.value)]
 
 
 def _synchronise(
-    backend: str, objects: list[InventoryObject], store: InventoryStore, publisher: EventPublisher, observed_at: int
+    backend: str, objects: list[InventoryObject], store: InventoryStore, publisher: EventPublisher, leased: Leased
 ) -> PollReport:
     overall = snapshot_hash(objects)
     manifest = store.manifest(backend)
     report = PollReport(backend, "unchanged", objects=len(objects))
     if manifest is not None and manifest.hash == overall:
         return report
-    changes = diff(store.stored_entries(backend), objects)
-    _commit(backend, changes, store, publisher, observed_at, report)
-    store.put_manifest(Manifest(backend, overall, observed_at, {"reachable": True, "lastPoll": utc_now_iso()}))
-    report.status = "changed" if changes else "unchanged"
+
+    def commit(current: Manifest | None) -> Manifest | None:
+        if current is not None and current.hash == overall:
+            return None  # another poll committed this very state since the manifest was read
+        changes, update = changes_in_shards(backend, objects, store)
+        _commit(backend, changes, store, publisher, leased.observed_at, report)
+        store.commit_snapshot(backend, changes, leased.observed_at, update)
+        report.status = "changed" if changes else "unchanged"
+        return Manifest(backend, overall, leased.observed_at, {"reachable": True, "lastPoll": utc_now_iso()})
+
+    under_lease(backend, store, leased, report, commit)
     return report
 
 
@@ -162,11 +206,11 @@ def _commit(
     observed_at: int,
     report: PollReport,
 ) -> None:
+    """Publish the changes' events (before anything is written: see the module's docstring) and count them."""
     priors = store.documents(c.key for c in changes if c.change_type is not ChangeType.CREATED)
     events = [_event(backend, change, priors.get(change.key)) for change in changes if change.key[0] in NOTIFIED_TYPES]
     report.published = publisher.publish(events) if events else 0
-    applied = store.apply(backend, changes, observed_at)
-    report.written, report.skipped = applied.written, applied.skipped
+    report.written = len(changes)
     for change in changes:
         setattr(report, change.change_type.value, getattr(report, change.change_type.value) + 1)
 
@@ -188,13 +232,24 @@ def _event(backend: str, change: Change, prior: dict[str, Any] | None) -> Change
 
 
 def _mark_unreachable(
-    backend: str, reason: str, store: InventoryStore, publisher: EventPublisher, observed_at: int
+    backend: str, reason: str, store: InventoryStore, publisher: EventPublisher, leased: Leased
 ) -> PollReport:
     """The backend's deployment managers show it is unreachable (one modification each, not one per poll);
     the manifest is invalidated so the first successful poll afterwards re-diffs everything."""
     report = PollReport(backend, UNREACHABLE, error=reason)
-    managers = [key for key in store.stored_entries(backend) if key[0] == ObjectType.DEPLOYMENT_MANAGER.value]
-    documents = store.documents(managers)
+    marked = _unreachable_managers(store.objects_of_type(backend, ObjectType.DEPLOYMENT_MANAGER.value), reason)
+
+    def commit(_current: Manifest | None) -> Manifest:
+        if marked:
+            _commit(backend, marked, store, publisher, leased.observed_at, report)
+            store.commit_snapshot(backend, marked, leased.observed_at, shard_update_for(backend, marked, store))
+        return Manifest(backend, UNREACHABLE, leased.observed_at, {"reachable": False, "error": reason})
+
+    under_lease(backend, store, leased, report, commit)
+    return report
+
+
+def _unreachable_managers(documents: dict[tuple[str, str], dict[str, Any]], reason: str) -> list[Change]:
     marked = []
     for key, document in documents.items():
         status = document.get("extensions", {}).get("backendStatus", {})
@@ -206,7 +261,4 @@ def _mark_unreachable(
         }
         updated = InventoryObject(ObjectType.DEPLOYMENT_MANAGER, key[1], {**document, "extensions": extensions})
         marked.append(Change(ChangeType.MODIFIED, key, updated, None))
-    if marked:
-        _commit(backend, marked, store, publisher, observed_at, report)
-    store.put_manifest(Manifest(backend, UNREACHABLE, observed_at, {"reachable": False, "error": reason}))
-    return report
+    return marked

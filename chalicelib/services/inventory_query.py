@@ -78,7 +78,7 @@ def list_objects(store: InventoryStore, request: ListRequest) -> Page:
     )
     matched, next_marker = collect(source, request.limit, request.marker, request.codec)
     # each document was parsed from the page's reply for this request alone: cut in place, not copied
-    return Page([apply_selection(s.document, request.selection, schema, owned=True) for s in matched],
+    return Page([apply_selection(s.document, request.selection, schema, owned=True, checked=True) for s in matched],
                 next_marker)
 
 

@@ -113,4 +113,4 @@ def list_models(request: ListRequest, schema: SelectorSchema, fetch: Callable[[i
         scope=scope, key_attributes=key_attributes, filtered=flt is not None or visible is not None,
         resume=resume or (lambda key: key))
     matched, next_marker = collect(source, request.limit, request.marker, request.codec)
-    return Page([apply_selection(shown(m), request.selection, schema) for m in matched], next_marker)
+    return Page([apply_selection(shown(m), request.selection, schema, checked=True) for m in matched], next_marker)

@@ -8,10 +8,13 @@ and post-deploy repair it; a second redeploy must change nothing; the teardown m
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 import socket
 import subprocess
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -83,6 +86,19 @@ def _break_the_stage(project: Path, env: dict[str, str]) -> None:
          json.dumps({"UUID": fan_out, "FunctionResponseTypes": []}))
 
 
+def _assert_the_api_function_runs_the_zip_with_bytecode(project: Path, env: dict[str, str]) -> None:
+    """docs/deploy-aws.md §5: `chalice deploy` uploads the zip `chalice package` cached and `infra.bytecode` rewrote."""
+    deployed = json.loads(_aws(env, project, "lambda", "get-function-configuration", "--function-name",
+                               "netweave-dev"))["CodeSha256"]
+    zips = {base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode(): path
+            for path in (project / ".chalice" / "deployments").glob("*.zip")}
+    assert deployed in zips, f"the API function's code is none of the cached zips {sorted(zips.values())}"
+    with zipfile.ZipFile(zips[deployed]) as archive:
+        assert "__pycache__/app.cpython-311.pyc" in archive.namelist()
+        assert "chalicelib/__pycache__/bootstrap.cpython-311.pyc" in archive.namelist()
+        assert "swagger_ui/swagger-ui-bundle.js" in archive.namelist(), "the /docs page's files are packaged"
+
+
 def test_the_guide_deploys_checks_redeploys_without_drift_and_tears_down(
         account: tuple[Path, dict[str, str]]) -> None:
     project, env = account
@@ -91,6 +107,7 @@ def test_the_guide_deploys_checks_redeploys_without_drift_and_tears_down(
         rehearsal.run_step(step, project, env, progress.append)
     env["LAYER_ARN"] = rehearsal.layer_arn(project, env)
     assert env["LAYER_ARN"].startswith("arn:aws:lambda:us-east-1:") and "<account>" not in env["LAYER_ARN"]
+    _assert_the_api_function_runs_the_zip_with_bytecode(project, env)
     rehearsal.run_step(rehearsal.CHECK, project, env, progress.append)
 
     _break_the_stage(project, env)

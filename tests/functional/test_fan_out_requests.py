@@ -91,6 +91,23 @@ def test_one_event_to_a_hundred_subscribers_costs_ten_sqs_batches_and_one_subscr
     assert len({d["notificationId"] for d in deliveries}) == SUBSCRIBERS
 
 
+def test_a_container_given_the_queue_url_prefix_sends_only_the_batches(
+        stage: str, subscribers: list[Subscription]) -> None:
+    probe = Components(settings_from_environment({**os.environ, "NETWEAVE_STAGE": stage}))
+    url = probe.queue_url(resources.DELIVERIES)
+    prefix = url[: -len(probe.settings.queue_name(resources.DELIVERIES))]
+    parts = Components(settings_from_environment({**os.environ, "NETWEAVE_STAGE": stage,
+                                                  "NETWEAVE_QUEUE_URL_PREFIX": prefix}))
+    counter = AwsRequestCounter().attach(parts.clients.sqs, parts.clients.dynamodb)
+    drain(parts)
+    counter.reset()
+
+    assert fan_out_batch(pool_changed(), parts) == {"batchItemFailures": []}
+
+    assert counter.of("sqs") == counter.of("sqs", "SendMessageBatch") == SUBSCRIBERS // 10  # no GetQueueUrl
+    assert len(drain(parts)) == SUBSCRIBERS
+
+
 def test_the_next_event_while_the_list_is_cached_reads_no_subscriptions_and_sends_only_full_batches(
         container: tuple[Components, AwsRequestCounter], subscribers: list[Subscription]) -> None:
     parts, counter = container

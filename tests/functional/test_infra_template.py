@@ -238,6 +238,16 @@ def test_stack_outputs_writes_the_stage_environment(deployed: Deployed, chalice_
     assert environment["NETWEAVE_SMO_CLIENT_SECRET_SSM_PARAMETER"] == f"{reference}/smo-client-secret"
     assert environment["NETWEAVE_MARKER_SECRET_SSM_PARAMETER"] == f"{reference}/marker-secret"
     assert "NETWEAVE_PACKAGES_BUCKET" not in environment, "the default name needs no override"
+    # the functions build queue URLs from the prefix instead of asking GetQueueUrl (moto's stack outputs say
+    # https://sqs.<region>.amazonaws.com/<account>/, as AWS's do): a message sent there reaches the queue
+    queue = resources.queue_name(stage, resources.DELIVERIES, dead_letter=True)
+    built = environment["NETWEAVE_QUEUE_URL_PREFIX"] + queue
+    sqs = deployed.client("sqs")
+    assert built.startswith("https://sqs.") and built.endswith(f"/{queue}")
+    sqs.send_message(QueueUrl=built, MessageBody="prefix probe", MessageGroupId="probe",
+                     MessageDeduplicationId=str(uuid.uuid4()))
+    received = sqs.receive_message(QueueUrl=sqs.get_queue_url(QueueName=queue)["QueueUrl"], WaitTimeSeconds=1)
+    assert [m["Body"] for m in received.get("Messages", [])] == ["prefix probe"]
     del before["stages"][stage]["environment_variables"], after["stages"][stage]["environment_variables"]
     assert after == before, "nothing but the stage's environment changes"
     added = [line for line in capsys.readouterr().out.splitlines() if line.startswith("+") and ":" in line]

@@ -91,7 +91,7 @@ def test_a_poll_that_dies_after_publishing_loses_nothing(site: Site, monkeypatch
     def crash(*args: object, **kwargs: object) -> None:
         raise RuntimeError("lambda timed out")
 
-    monkeypatch.setattr(InventoryStore, "apply", crash)
+    monkeypatch.setattr(InventoryStore, "commit_snapshot", crash)
     [failed] = inventory_handlers.poll_inventory(site.components)
     assert failed["status"] == "failed"
     first_try = {e["eventId"] for e in drain_events(site)}

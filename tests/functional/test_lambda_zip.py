@@ -37,10 +37,7 @@ from chalicelib.adapters.helm_binary import PROJECT_HELM
 from chalicelib.domain.auth import ALL_SCOPES
 from chalicelib.settings import settings_from_environment
 from devtools.kubesim import KubeSim, start_kubesim
-from devtools.localstack.provision import provision
-from devtools.smo_receiver import Receiver, serve
-from devtools.token import mint_token
-from tests.functional.lambda_zip import (
+from devtools.lambda_sim.package import (
     ApiReply,
     FunctionSpec,
     LambdaFunction,
@@ -59,6 +56,9 @@ from tests.functional.lambda_zip import (
     unpack,
     without,
 )
+from devtools.localstack.provision import provision
+from devtools.smo_receiver import Receiver, serve
+from devtools.token import mint_token
 
 pytestmark = pytest.mark.xdist_group("lambda_zip")
 
@@ -261,6 +261,14 @@ def test_inventory_poll_the_list_routes_and_notifications_run_from_the_zip(
     assert all(n.verified for n in notifications), "every notification carries a valid Standard Webhooks signature"
     assert {n.body["notificationEventType"] for n in notifications} >= {0}  # created: the first poll's objects
     assert snapshot(built.task_dir) == built.files, "Lambda's /var/task is read-only: nothing may write there"
+
+
+def test_the_api_reference_page_is_served_from_swagger_ui_in_the_zip(api: Callable[..., ApiReply]) -> None:
+    page = api("GET", "/docs")
+    assert page.status == 200 and page.header("content-type") == "text/html; charset=utf-8", page.body
+    bundle = api("GET", "/docs/swagger-ui-bundle.js", "/docs/{fileName}")
+    assert bundle.status == 200, bundle.body  # Chalice shipped vendor/swagger_ui at the package's root
+    assert b"SwaggerUIBundle" in bundle.body
 
 
 def test_a_chart_upload_deploys_with_helm_from_the_zip(

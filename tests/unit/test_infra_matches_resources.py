@@ -447,7 +447,23 @@ def _outputs(stage: str, bucket: str | None = None) -> dict[str, str]:
     outputs["PackagesBucketName"] = bucket or resources.physical_name(stage, "packages")
     for secret in generate.SECRETS:
         outputs[f"{secret.logical_id}ParameterName"] = secret.parameter_name(stage)
+    for queue in resources.QUEUES:
+        for dead_letter in (False, True):
+            name = resources.queue_name(stage, queue, dead_letter)
+            outputs[f"{generate.queue_id(queue, dead_letter)}Url"] = f"{QUEUE_URL_PREFIX}{name}"
     return outputs
+
+
+QUEUE_URL_PREFIX = "https://sqs.eu-west-1.amazonaws.com/210987654321/"
+
+
+def test_the_queue_url_prefix_is_what_every_queue_url_shares_and_a_stray_url_is_refused() -> None:
+    outputs = _outputs("dev")
+    assert stack_outputs.environment_changes(outputs, "dev", {}).assign["NETWEAVE_QUEUE_URL_PREFIX"] == QUEUE_URL_PREFIX
+    stray = generate.queue_id(resources.DELIVERIES, True)
+    outputs[f"{stray}Url"] = outputs[f"{stray}Url"].replace("210987654321", "111111111111")
+    with pytest.raises(stack_outputs.StackMismatch, match="do not share one prefix"):
+        stack_outputs.environment_changes(outputs, "dev", {})
 
 
 CONFIG: Json = {
@@ -471,6 +487,7 @@ def test_outputs_become_the_stage_environment() -> None:
         "NETWEAVE_AUTH_SECRET_SSM_PARAMETER": "/aws/reference/secretsmanager/netweave/dev/jwt-secret",
         "NETWEAVE_SMO_CLIENT_SECRET_SSM_PARAMETER": "/aws/reference/secretsmanager/netweave/dev/smo-client-secret",
         "NETWEAVE_MARKER_SECRET_SSM_PARAMETER": "/aws/reference/secretsmanager/netweave/dev/marker-secret",
+        "NETWEAVE_QUEUE_URL_PREFIX": QUEUE_URL_PREFIX,
     }, "the default bucket name needs no override, so a stale one is removed"
     assert {k: v for k, v in updated.items() if k != "stages"} == {k: v for k, v in CONFIG.items() if k != "stages"}
     assert updated["stages"]["prod"] == CONFIG["stages"]["prod"], "another stage is left alone"

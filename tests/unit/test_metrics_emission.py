@@ -47,7 +47,8 @@ def documents(capsys: pytest.CaptureFixture[str], metric: str) -> list[Json]:
 
 
 def value(document: Json, metric: str) -> float:
-    found = document[metric]
+    """A count's value; a count that is zero is not emitted (chalicelib/observability.py), which alarms read as 0."""
+    found = document.get(metric, 0)
     return float(found[0] if isinstance(found, list) else found)
 
 
@@ -92,8 +93,9 @@ def test_a_dead_letter_that_cannot_be_sent_is_not_counted_as_dead(capsys: pytest
 
     sender = FakeSender({"https://smo/a": [at_status(400)]})
     deliver_batch({"Records": [record("a", 1)]}, ports(FakeStore(subscription("a")), sender, NoDlq(), FakeLog()))
-    (document,) = documents(capsys, "NotificationsDeadLettered")
+    (document,) = documents(capsys, "NotificationsRetried")
     assert (value(document, "NotificationsDeadLettered"), value(document, "NotificationsRetried")) == (0, 1)
+    assert "NotificationsDeadLettered" not in document, "a zero count is not emitted"
 
 
 # ---- run_dms_operation -----------------------------------------------------------------------------------------
@@ -151,6 +153,16 @@ def test_requests_carry_the_stage_so_two_stages_in_one_account_stay_apart(monkey
     prod, dev = documents(capsys, "Requests")
     assert (prod["stage"], value(prod, "ServerErrors")) == ("prod", 1)
     assert (dev["stage"], value(dev, "ServerErrors")) == ("dev", 0)
+
+
+def test_zero_counts_are_not_emitted_so_a_quiet_stage_pays_for_no_idle_metric(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    obs.record_request("GET /x", 200, 1.0)
+    obs.record_poll(obs.INVENTORY_POLL, 12.0, changes=0, failures=0, unreachable=0)
+    obs.record_deliveries({})
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    emitted = [{m["Name"] for m in line["_aws"]["CloudWatchMetrics"][0]["Metrics"]} for line in lines]
+    assert emitted == [{"Requests", "Latency"}, {"PollDuration"}], "no zero count, no document for an empty batch"
 
 
 def test_a_metric_that_cannot_be_emitted_does_not_fail_the_work_it_describes(

@@ -1,5 +1,5 @@
 """Running the deployment package as Lambda runs it (tests/functional/test_lambda_zip.py): the package built, unpacked
-and each of its functions started in an isolated interpreter (tests/functional/lambda_runtime.py), with the events
+and each of its functions started in an isolated interpreter (devtools/lambda_sim/runtime.py), with the events
 Lambda's services send: API Gateway REST proxy events (payload format 1.0), SQS batches, EventBridge schedules."""
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ from typing import IO, Any
 
 from bench.package_size import package
 from infra.bytecode import add_bytecode
-from tests.conftest import PROJECT_DIR
 
-RUNTIME = Path(__file__).resolve().with_name("lambda_runtime.py")
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+RUNTIME = Path(__file__).resolve().with_name("runtime.py")
 BUILD_PROJECT = PROJECT_DIR / ".local" / "lambda-zip" / "project"  # Chalice's cache survives in its .chalice/
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -176,7 +177,7 @@ class LambdaFunction:
         if "initError" in ready:
             self.stop()
             raise LambdaInitError(f"{spec.name}: init failed\n{ready['initError']}")
-        self.init_report: Json = ready  # the init's duration, as Lambda's REPORT line gives it (lambda_runtime.py)
+        self.init_report: Json = ready  # the init's duration, as Lambda's REPORT line gives it (runtime.py)
         self.last_report: Json = {}  # the last invocation's
 
     @property

@@ -1,6 +1,6 @@
 """A stand-in for the AWS Lambda Python runtime, run by tests/functional/test_lambda_zip.py as
 
-    python -I -S -B lambda_runtime.py TASK_DIR RUNTIME_DIR HANDLER RESULT_FD
+    python -I -S -B runtime.py TASK_DIR RUNTIME_DIR HANDLER RESULT_FD
 
 in an isolated interpreter: no site-packages, no project checkout, no current directory on sys.path. sys.path is what
 Lambda gives a function: the unpacked deployment package (Lambda's /var/task) first, then the packages the runtime

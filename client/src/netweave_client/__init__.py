@@ -1,0 +1,70 @@
+"""Python client of the netweave O2 gateway: O2ims inventory and monitoring, O2dms; blocking and asyncio."""
+
+from netweave_client._core import RetryPolicy
+from netweave_client._engine import AsyncPager, Pager
+from netweave_client.auth import ClientCredentials, FileToken, StaticToken, TokenProvider
+from netweave_client.client import AsyncClient, Client
+from netweave_client.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NetweaveError,
+    NotFound,
+    NotSupported,
+    OperationFailed,
+    PoolFailed,
+    ProblemError,
+    RateLimited,
+    ServerError,
+    ServiceUnavailable,
+    SignatureError,
+    Unauthorized,
+    Unprocessable,
+    WaitTimeout,
+)
+from netweave_client.notifications import (
+    AlarmEventNotification,
+    CloudRegistration,
+    DeploymentNotification,
+    InventoryChangeNotification,
+    Notification,
+    NotificationReceiver,
+    PackageNotification,
+    parse_notification,
+)
+
+__all__ = [
+    "AlarmEventNotification",
+    "AsyncClient",
+    "AsyncPager",
+    "BadRequest",
+    "Client",
+    "ClientCredentials",
+    "CloudRegistration",
+    "Conflict",
+    "DeploymentNotification",
+    "FileToken",
+    "Forbidden",
+    "InventoryChangeNotification",
+    "NetweaveError",
+    "NotFound",
+    "NotSupported",
+    "Notification",
+    "NotificationReceiver",
+    "OperationFailed",
+    "PackageNotification",
+    "Pager",
+    "PoolFailed",
+    "ProblemError",
+    "RateLimited",
+    "RetryPolicy",
+    "ServerError",
+    "ServiceUnavailable",
+    "SignatureError",
+    "StaticToken",
+    "TokenProvider",
+    "Unauthorized",
+    "Unprocessable",
+    "WaitTimeout",
+    "parse_notification",
+]
