@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.store.deployment_store import DeploymentStore
     from chalicelib.adapters.store.inventory_store import InventoryStore
     from chalicelib.adapters.store.package_store import PackageStore
+    from chalicelib.adapters.store.poll_state import PollState
     from chalicelib.adapters.store.subscription_store import SubscriptionStore
     from chalicelib.adapters.webhooks.outbound import Resolver
     from chalicelib.services.alarm_evaluation import AlarmPorts
@@ -103,6 +104,13 @@ class Components:
         from chalicelib.adapters.store.inventory_store import InventoryStore
 
         return InventoryStore(self.clients.dynamodb, self.settings.table_name(resources.INVENTORY))
+
+    def poll_state(self, manifest_ids: list[str], backends: list[str]) -> PollState:
+        """These manifests and these backends' alarm evaluation stamps, in one read (adapters/store/poll_state.py)."""
+        from chalicelib.adapters.store.poll_state import read_poll_state
+
+        return read_poll_state(self.clients.dynamodb, self.settings.table_name(resources.INVENTORY),
+                               self.settings.table_name(resources.ALARMS), manifest_ids, backends)
 
     def server_linker(self) -> ServerLinker:
         """A new one per poll run: it carries the asset index it read between a backend's link and record."""
