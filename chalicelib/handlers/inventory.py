@@ -2,8 +2,9 @@
 evaluate alarms, keep the platform alarm dictionary and the SMO registration current.
 
 Every run starts with one read of what an unchanged poll needs to know (adapters/store/poll_state.py): the manifests,
-the alarm evaluation stamps and when the next purge is due. An unchanged O-Cloud then costs that read, plus the asset
-index for the backends with servers (docs/performance.md, "Inventory poll handler")."""
+the alarm evaluation stamps, when the next purge is due and the asset index's generation. An unchanged O-Cloud then
+costs that read alone, in a container that has read the asset index before (docs/performance.md, "Inventory poll
+handler")."""
 
 from __future__ import annotations
 
@@ -82,7 +83,7 @@ def poll_inventory(parts: Components | None = None, adapter_id: str | None = Non
     observer = AlarmObserver(parts.alarm_ports(), parts.stored_pool_ids, state.stamps, state.inventory.known_hash)
     started = time.perf_counter()
     reports = poll_backends(adapters, parts.inventory_context, state.inventory, parts.events_publisher,
-                            observer=observer, links=parts.server_linker())
+                            observer=observer, links=parts.server_linker(state.asset_generation))
     store_sites(parts, state, reports)
     record_poll(INVENTORY_POLL, (time.perf_counter() - started) * 1000,
                 changes=sum(r.created + r.modified + r.deleted for r in reports),

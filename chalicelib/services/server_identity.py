@@ -22,7 +22,7 @@ TYPE_PRECEDENCE = ("kubernetes", "aws", "dtias", "redfish")
 
 
 class AssetIndexPort(Protocol):
-    def entries(self) -> list[AssetEntry]: ...
+    def entries(self, generation: int | None = None) -> list[AssetEntry]: ...
 
     def replace(self, backend: str, current: list[AssetEntry], stored: list[AssetEntry]) -> int: ...
 
@@ -44,6 +44,7 @@ def precedence(adapters: Sequence[tuple[str, str]], configured: Sequence[str] = 
 class ServerLinker:
     index: AssetIndexPort
     rank_of: Callable[[str], int]
+    generation: int | None = None  # the index's generation, read as the run began (asset_index.py)
     _stored: dict[str, list[AssetEntry]] = field(default_factory=dict)
     _entries: list[AssetEntry] | None = None  # the index as this run read it, with the run's own writes
 
@@ -70,5 +71,5 @@ class ServerLinker:
 
     def _index(self) -> list[AssetEntry]:
         if self._entries is None:
-            self._entries = self.index.entries()
+            self._entries = self.index.entries(self.generation)
         return self._entries

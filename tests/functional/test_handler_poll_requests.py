@@ -27,9 +27,11 @@ from tests.functional.inventory_fixtures import Site, site_environment
 from tests.functional.test_alarm_sources import alarm_events, core_api, open_alarms, set_condition
 
 DAY = 86400
-# What an unchanged poll of this cluster sends: one BatchGetItem (manifests, alarm evaluation stamp, purge schedule)
-# and the asset index (the cluster's nodes are servers, linked against the other backends' views).
-UNCHANGED = {("dynamodb", "BatchGetItem"): 1, ("dynamodb", "Query"): 1}
+# What an unchanged poll of this cluster sends: one BatchGetItem (manifests, alarm evaluation stamp, purge schedule,
+# the asset index's generation). A new container reads the asset index too (the cluster's nodes are servers, linked
+# against the other backends' views) and looks its queues' URLs up.
+UNCHANGED = {("dynamodb", "BatchGetItem"): 1}
+NEW_CONTAINER = {**UNCHANGED, ("dynamodb", "Query"): 1, ("sqs", "GetQueueUrl"): 2}
 
 
 class Gateway(Components):
@@ -64,14 +66,26 @@ def poll(parts: Components, counter: AwsRequestCounter) -> dict[tuple[str, str],
     return dict(counter.counts)
 
 
-def test_an_unchanged_poll_costs_one_read_and_the_asset_index(site: Site) -> None:
+def test_an_unchanged_poll_costs_one_read(site: Site) -> None:
     parts, counter = gateway(site)
     first = poll(parts, counter)
     assert first[("sqs", "SendMessageBatch")] > 0  # everything created and announced, registration included
     assert poll(parts, counter) == UNCHANGED
     assert poll(parts, counter) == UNCHANGED
-    fresh, fresh_counter = gateway(site)  # a new container: nothing in memory but the queues' URLs to look up
-    assert poll(fresh, fresh_counter) == {**UNCHANGED, ("sqs", "GetQueueUrl"): 2}
+    fresh, fresh_counter = gateway(site)
+    assert poll(fresh, fresh_counter) == NEW_CONTAINER
+    assert poll(fresh, fresh_counter) == UNCHANGED
+
+
+def test_a_container_reads_the_asset_index_again_once_another_changed_it(site: Site) -> None:
+    first, first_counter = gateway(site)
+    poll(first, first_counter)
+    other, other_counter = gateway(site)
+    poll(other, other_counter)
+    site.kubesim.add_node(pool="far-edge-du", name="du-late-1")  # bare metal: a server in the index
+    assert ("dynamodb", "UpdateItem") in poll(other, other_counter)  # its server indexed: a change counted
+    assert poll(first, first_counter) == {**UNCHANGED, ("dynamodb", "Query"): 1}  # cluster unchanged since
+    assert poll(first, first_counter) == UNCHANGED
 
 
 def test_an_alarm_the_smo_cleared_while_its_condition_holds_is_raised_again(site: Site) -> None:
@@ -119,7 +133,7 @@ def test_while_a_cordon_waits_every_poll_evaluates_and_it_raises_in_time(site: S
     poll(parts, counter)
     assert open_alarms(site, site.adapter_id) == []  # allowed for an hour: pending
     waiting = poll(parts, counter)
-    assert waiting[("dynamodb", "Query")] > UNCHANGED[("dynamodb", "Query")]  # evaluated, though nothing changed
+    assert waiting[("dynamodb", "Query")] == 2  # the open alarms of both scopes: evaluated, though nothing changed
     assert open_alarms(site, site.adapter_id) == []
     parts.shift = 2 * 3600
     poll(parts, counter)

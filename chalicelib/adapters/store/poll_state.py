@@ -1,7 +1,8 @@
 """What an inventory poll needs to know before it reads anything else, in one BatchGetItem across two tables
 (issue 20, "Inventory poll handler"): every backend's manifest and the other manifest items of the inventory table
-(the platform alarm catalogue's, the inputs the stored sites were derived from, the last registration), and from the
-alarms table each backend's evaluation stamp and when the next purge is due. An unchanged poll needs nothing more.
+(the platform alarm catalogue's, the inputs the stored sites were derived from, the last registration) and the asset
+index's generation, and from the alarms table each backend's evaluation stamp and when the next purge is due. An
+unchanged poll needs nothing more (in a new container, the asset index too).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from chalicelib.adapters.store.alarm_store import (
     stamp_from_item,
     stamp_id,
 )
+from chalicelib.adapters.store.asset_index import GENERATION_KEY, generation_from_item
 from chalicelib.adapters.store.inventory_store import MANIFEST, InventoryStore, Manifest
 
 _BATCH_GET_LIMIT = 100
@@ -56,6 +58,7 @@ class PollState:
     inventory: PrimedInventoryStore
     stamps: dict[str, EvaluationStamp]  # by backend; a backend never evaluated has none
     purge_due: float | None  # epoch seconds; None: no purge recorded, one is due
+    asset_generation: int
 
 
 def read_poll_state(client: Any, inventory_table: str, alarms_table: str, manifest_ids: Sequence[str],
@@ -63,18 +66,23 @@ def read_poll_state(client: Any, inventory_table: str, alarms_table: str, manife
     manifest_ids = list(dict.fromkeys(manifest_ids))
     alarm_ids = [*dict.fromkeys(stamp_id(b) for b in backends), PURGE_DUE_ID]
     found = batch_get(client, {
-        inventory_table: [{"pk": {"S": MANIFEST}, "sk": {"S": m}} for m in manifest_ids],
+        inventory_table: [*({"pk": {"S": MANIFEST}, "sk": {"S": m}} for m in manifest_ids), GENERATION_KEY],
         alarms_table: [{"alarmEventRecordId": {"S": i}} for i in alarm_ids],
     })
     manifests: dict[str, Manifest | None] = dict.fromkeys(manifest_ids)
+    generation = None
     for item in found.get(inventory_table, []):
+        if item["pk"]["S"] != MANIFEST:
+            generation = item
+            continue
         backend = item["sk"]["S"]
         manifests[backend] = Manifest(backend, item["hash"]["S"], int(item["observedAt"]["N"]),
                                       json.loads(item["status"]["S"]))
     alarm_items = {item["alarmEventRecordId"]["S"]: item for item in found.get(alarms_table, [])}
     stamps = {b: stamp_from_item(alarm_items[stamp_id(b)]) for b in backends if stamp_id(b) in alarm_items}
     due = purge_due_from_item(alarm_items[PURGE_DUE_ID]) if PURGE_DUE_ID in alarm_items else None
-    return PollState(PrimedInventoryStore(client, inventory_table, manifests), stamps, due)
+    return PollState(PrimedInventoryStore(client, inventory_table, manifests), stamps, due,
+                     generation_from_item(generation))
 
 
 def batch_get(client: Any, keys: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
