@@ -150,7 +150,6 @@ class AlarmObserver:
         self.stamps = stamps
         self.inventory_hash = inventory_hash
         self.reports: list[AlarmReport] = []
-        self.skipped: list[str] = []
 
     def read(self, backend: str, objects: list[InventoryObject]) -> None:
         known = self.inventory_hash(backend) if self.inventory_hash is not None else None
@@ -158,7 +157,6 @@ class AlarmObserver:
         stamp = (self.stamps or {}).get(backend)
         now = self.ports.clock()
         if _still_valid(stamp, digest, now):
-            self.skipped.append(backend)
             return
         report = evaluate_inventory(self.ports, backend, objects)
         self.reports.append(report)
