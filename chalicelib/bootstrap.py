@@ -25,10 +25,12 @@ if TYPE_CHECKING:
     from chalicelib.adapters.queue.events_queue import SqsDeliveryQueue, SqsEventPublisher, SqsOperationQueue
     from chalicelib.adapters.registry import AdapterRegistry, Factory
     from chalicelib.adapters.store.alarm_store import AlarmStore
+    from chalicelib.adapters.store.asset_index import AssetIndex
     from chalicelib.adapters.store.delivery_log import DeliveryLog
     from chalicelib.adapters.store.deployment_store import DeploymentStore
     from chalicelib.adapters.store.inventory_store import InventoryStore
     from chalicelib.adapters.store.package_store import PackageStore
+    from chalicelib.adapters.store.poll_state import PollState
     from chalicelib.adapters.store.subscription_store import SubscriptionStore
     from chalicelib.adapters.webhooks.outbound import Resolver
     from chalicelib.services.alarm_evaluation import AlarmPorts
@@ -104,14 +106,28 @@ class Components:
 
         return InventoryStore(self.clients.dynamodb, self.settings.table_name(resources.INVENTORY))
 
-    def server_linker(self) -> ServerLinker:
-        """A new one per poll run: it carries the asset index it read between a backend's link and record."""
+    def poll_state(self, manifest_ids: list[str], backends: list[str]) -> PollState:
+        """These manifests and these backends' alarm evaluation stamps, in one read (adapters/store/poll_state.py)."""
+        from chalicelib.adapters.store.poll_state import read_poll_state
+
+        return read_poll_state(self.clients.dynamodb, self.settings.table_name(resources.INVENTORY),
+                               self.settings.table_name(resources.ALARMS), manifest_ids, backends)
+
+    @cached_property
+    def asset_index(self) -> AssetIndex:
+        """One per container: it keeps the index it last read, for as long as the index's generation says so."""
         from chalicelib.adapters.store.asset_index import AssetIndex
+
+        return AssetIndex(self.clients.dynamodb, self.settings.table_name(resources.INVENTORY))
+
+    def server_linker(self, generation: int | None = None) -> ServerLinker:
+        """A new one per poll run: it carries the asset index it read between a backend's link and record.
+        `generation`: the index's, as the run began."""
         from chalicelib.services.server_identity import ServerLinker, precedence
 
         gateway = self.settings.gateway
         ranks = precedence([(a.id, a.type) for a in gateway.ims_adapters], gateway.identity_precedence)
-        return ServerLinker(AssetIndex(self.clients.dynamodb, self.settings.table_name(resources.INVENTORY)), ranks)
+        return ServerLinker(self.asset_index, ranks, generation)
 
     @cached_property
     def subscription_store(self) -> SubscriptionStore:

@@ -4,16 +4,23 @@ Scopes keep evaluations from touching each other's alarms: `<backend>` holds a b
 (evaluated from each fresh inventory read), `<backend>#reachability` its ClusterUnreachable alarms (an unreachable
 backend says nothing about its nodes, so their alarms stay as they were), `deployments` the deployment alarms.
 Events are published before records are written, like every other pipeline here: a crash repeats, never loses.
+
+An unchanged poll skips evaluating a backend whose inputs are those of its last evaluation: the rules depend only on
+the backend's inventory (its stored snapshot's hash says whether it changed), the O-Cloud id, the time (only while a
+cordon waits to be old enough: then every poll evaluates) and the open alarms, which change outside an evaluation
+only by the SMO (whose modifications invalidate the stamp) or while the backend is unreachable (which invalidates it
+too). A stamp is trusted for an hour at most, so a new deployment's rules apply within the hour.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.adapters.store.alarm_store import AlarmStore
+from chalicelib.adapters.store.alarm_store import AlarmStore, EvaluationStamp
 from chalicelib.domain import alarm_rules as rules
 from chalicelib.domain.alarms import (
     AlarmAlreadyCleared,
@@ -27,6 +34,7 @@ from chalicelib.domain.events import EventPublisher, utc_now_iso
 from chalicelib.domain.inventory import InventoryObject, ObjectType, inventory_object
 
 UNREADY_AFTER_SECONDS = 600
+STAMP_MAX_AGE_SECONDS = 3600
 
 
 
@@ -117,24 +125,59 @@ def _clear(store: AlarmStore, record: AlarmEventRecord, retention: int) -> bool:
     return True
 
 
-def purge_expired(ports: AlarmPorts) -> int:
+def purge_expired(ports: AlarmPorts, due: float | None = None) -> int:
+    """Purge alarms past retention if a purge is due (`due`: when the last purge said the next one would be; None:
+    unknown, purge now). A retention period changed by the SMO purges at once and says when the next is due."""
+    if due is not None and ports.clock() < due:
+        return 0
     return ports.store.purge(ports.store.configuration().retention_period, ports.clock())
 
 
-class AlarmObserver:
-    """The inventory poll's `PollObserver`: evaluates alarms on every read and every failed read."""
+def inputs_digest(o_cloud_id: str, inventory_hash: str) -> str:
+    return hashlib.sha256(f"{o_cloud_id}|{inventory_hash}".encode()).hexdigest()
 
-    def __init__(self, ports: AlarmPorts, stored_pools: Callable[[str], list[str]] | None = None) -> None:
+
+class AlarmObserver:
+    """The inventory poll's `PollObserver`: evaluates alarms on every read whose inputs changed since the last
+    evaluation (`stamps`, read ahead; `inventory_hash`: a backend's stored inventory hash after its poll, None if
+    unknown), and on every failed read."""
+
+    def __init__(self, ports: AlarmPorts, stored_pools: Callable[[str], list[str]] | None = None,
+                 stamps: dict[str, EvaluationStamp] | None = None,
+                 inventory_hash: Callable[[str], str | None] | None = None) -> None:
         self.ports = ports
         self.stored_pools = stored_pools  # a backend's stored resource pool ids: the carriers when it has no manager
+        self.stamps = stamps
+        self.inventory_hash = inventory_hash
         self.reports: list[AlarmReport] = []
 
     def read(self, backend: str, objects: list[InventoryObject]) -> None:
-        self.reports.append(evaluate_inventory(self.ports, backend, objects))
+        known = self.inventory_hash(backend) if self.inventory_hash is not None else None
+        digest = inputs_digest(self.ports.o_cloud_id, known) if known else ""
+        stamp = (self.stamps or {}).get(backend)
+        now = self.ports.clock()
+        if _still_valid(stamp, digest, now):
+            return
+        report = evaluate_inventory(self.ports, backend, objects)
+        self.reports.append(report)
+        if self.stamps is None:
+            return  # no stamps read: none written either
+        if report.pending:  # cordons waiting to be old enough: time is an input, evaluate every poll
+            digest = ""
+        if digest or (stamp is not None and stamp.digest):
+            self.ports.store.put_stamp(backend, digest, now, stamp)
 
     def unreachable(self, backend: str, manager_ids: list[str], reason: str) -> None:
         pools = self.stored_pools(backend) if self.stored_pools is not None and not manager_ids else []
         self.reports.append(evaluate_unreachable(self.ports, backend, manager_ids, reason, pools))
+        stamp = (self.stamps or {}).get(backend)
+        if self.stamps is None or (stamp is not None and stamp.digest):  # the next read must clear those alarms
+            self.ports.store.invalidate_stamp(backend)
+
+
+def _still_valid(stamp: EvaluationStamp | None, digest: str, now: float) -> bool:
+    return bool(digest) and stamp is not None and stamp.digest == digest \
+        and now - stamp.evaluated_at < STAMP_MAX_AGE_SECONDS
 
 
 class PlatformAlarmCatalog:

@@ -110,7 +110,15 @@ def modify_alarm(ports: AlarmPorts, record_id: str, document: Any) -> dict[str, 
     cleared = clear_alarm(record, now, by=CLEARED_BY_SMO)
     ports.publisher.publish([alarm_event(record, cleared, scope)])
     ports.store.clear(cleared)
+    _invalidate_evaluation(ports, scope)
     return {"perceivedSeverity": Severity.CLEARED.value}
+
+
+def _invalidate_evaluation(ports: AlarmPorts, scope: str) -> None:
+    """An unchanged poll skips evaluating a backend whose inputs are unchanged (services/alarm_evaluation.py); an
+    alarm the SMO cleared while its condition holds must be raised again, so the next poll evaluates. After the
+    write: a poll evaluating meanwhile then fails to record its stamp, and the one after evaluates again."""
+    ports.store.invalidate_stamp(scope.removesuffix("#reachability"))
 
 
 # --- the alarm service configuration -------------------------------------------------------------------------------

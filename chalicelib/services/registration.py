@@ -2,7 +2,8 @@
 — `{"globalCloudId", "oCloudId", "IMS_EP"}`, as both peers do — when netweave is first deployed and whenever that
 identity changes, through the same signed, retried delivery pipeline as every notification.
 
-Checked on every scheduled poll at the cost of one read; the identity last announced is kept as a manifest item.
+Checked on every scheduled poll; the identity last announced is kept as a manifest item, which the poll reads with
+the backends' manifests (one request for all).
 """
 
 from __future__ import annotations
@@ -27,11 +28,16 @@ def registration_payload(o_cloud_id: str, global_cloud_id: str, ims_endpoint: st
     return {"globalCloudId": global_cloud_id, "oCloudId": o_cloud_id, "IMS_EP": ims_endpoint}
 
 
+def registration_state_key(url: str) -> str:
+    """The manifest id under which the identity last announced to `url` is kept."""
+    return f"registration:{url}"
+
+
 def announce_if_changed(url: str, payload: dict[str, Any], subscriptions: SubscriptionStore,
                         inventory: InventoryStore, queue: DeliveryQueue) -> bool:
     """Queue one registration delivery if `payload` differs from what was last announced to `url`."""
     identity = hashlib.sha256(json.dumps([url, payload], sort_keys=True).encode()).hexdigest()
-    state_key = f"registration:{url}"
+    state_key = registration_state_key(url)
     announced = inventory.manifest(state_key)
     if announced is not None and announced.hash == identity:
         return False

@@ -3,7 +3,8 @@
 Each backend's poll links its servers against the asset index as the other backends' last polls left it, then,
 once its snapshot is committed, records its own servers there. So a link appears at the first poll of each backend
 after both have seen the machine (within one poll interval), and a backend that is down keeps its last entries:
-the links, and which view is listed, stay as they were.
+the links, and which view is listed, stay as they were. One poll run reads the index once, at its first backend with
+servers, and keeps it up to date with its own writes.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ TYPE_PRECEDENCE = ("kubernetes", "aws", "dtias", "redfish")
 
 
 class AssetIndexPort(Protocol):
-    def entries(self) -> list[AssetEntry]: ...
+    def entries(self, generation: int | None = None) -> list[AssetEntry]: ...
 
     def replace(self, backend: str, current: list[AssetEntry], stored: list[AssetEntry]) -> int: ...
 
@@ -43,13 +44,15 @@ def precedence(adapters: Sequence[tuple[str, str]], configured: Sequence[str] = 
 class ServerLinker:
     index: AssetIndexPort
     rank_of: Callable[[str], int]
+    generation: int | None = None  # the index's generation, read as the run began (asset_index.py)
     _stored: dict[str, list[AssetEntry]] = field(default_factory=dict)
+    _entries: list[AssetEntry] | None = None  # the index as this run read it, with the run's own writes
 
     def link(self, backend: str, objects: list[InventoryObject]) -> list[InventoryObject]:
         """The objects with their servers linked. No request for a backend without servers (cloud VMs)."""
         if not any(o.asset_keys for o in objects):
             return objects
-        stored = self._stored[backend] = self.index.entries()
+        stored = self._stored[backend] = self._index()
         return link_servers(backend, self.rank_of(backend), objects, stored)
 
     def record(self, backend: str, objects: list[InventoryObject], changed: bool) -> int:
@@ -60,5 +63,13 @@ class ServerLinker:
         if stored is None:
             if not changed:
                 return 0
-            stored = self.index.entries()
-        return self.index.replace(backend, current, stored)
+            stored = self._index()
+        self._entries = None  # unknown until the writes below have all landed
+        writes = self.index.replace(backend, current, stored)
+        self._entries = [e for e in stored if e.backend != backend] + current
+        return writes
+
+    def _index(self) -> list[AssetEntry]:
+        if self._entries is None:
+            self._entries = self.index.entries(self.generation)
+        return self._entries

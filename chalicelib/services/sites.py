@@ -1,19 +1,27 @@
 """The O-Cloud's sites and locations, polled like a backend after the backends (docs/o2-conventions.md "Locations
 and sites"): derived from every stored pool and the operator's configuration, stored, diffed and notified like
-every other inventory object."""
+every other inventory object.
+
+Deriving them reads every stored pool, site and location; a poll skips that when its inputs are those the stored
+sites were derived from: every backend's stored inventory (its manifest hash) and the configuration."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import hashlib
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.adapters.ims.port import InventoryContext
-from chalicelib.adapters.store.inventory_store import InventoryStore, StoredObject
+from chalicelib.adapters.store.inventory_store import InventoryStore, Manifest, StoredObject
+from chalicelib.domain.events import EventPublisher
 from chalicelib.domain.inventory import InventoryObject, ObjectType
 from chalicelib.domain.sites import ConfiguredLocation, ConfiguredSite, derive_sites
+from chalicelib.services.inventory_poll import PollReport, now_ms, poll_backends
 
 _PAGE = 500
+SITES_INPUTS = "netweave-sites#inputs"  # the manifest item holding the digest of what the stored sites come from
 
 
 @dataclass
@@ -39,3 +47,25 @@ def _all(store: InventoryStore, object_type: ObjectType) -> Iterator[StoredObjec
         yield from items
         if not start:
             return
+
+
+def sites_inputs(o_cloud_id: str, backend_hashes: Mapping[str, str | None], catalog: SiteCatalog) -> str | None:
+    """A digest of everything the sites are derived from; None when a backend's stored inventory is unknown."""
+    if any(h is None for h in backend_hashes.values()):
+        return None
+    configuration = [[loc.to_wire() for loc in catalog.locations], [site.to_wire() for site in catalog.sites]]
+    text = json.dumps([o_cloud_id, sorted(backend_hashes.items()), configuration], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def refresh_sites(catalog: SiteCatalog, context: InventoryContext, store: InventoryStore, publisher: EventPublisher,
+                  inputs: str | None) -> list[PollReport]:
+    """Derive, store and notify the sites, unless `inputs` (sites_inputs) are those the stored ones came from.
+    The digest is taken before the pools are read: a pool stored meanwhile makes the next poll's differ."""
+    stored = store.manifest(SITES_INPUTS)
+    if inputs is not None and stored is not None and stored.hash == inputs:
+        return []
+    reports = poll_backends([catalog], context, store, publisher)
+    if inputs is not None and all(r.status != "failed" for r in reports):
+        store.put_manifest(Manifest(SITES_INPUTS, inputs, now_ms()))
+    return reports

@@ -12,6 +12,7 @@ import pytest
 from aws_lambda_powertools.metrics import EphemeralMetrics
 
 from chalicelib import observability as obs
+from chalicelib.adapters.store.poll_state import PollState
 from chalicelib.bootstrap import Components
 from chalicelib.handlers import dms as dms_handlers
 from chalicelib.handlers import inventory as inventory_handlers
@@ -132,11 +133,13 @@ def test_the_inventory_poll_reports_changes_failed_and_unreachable_backends(monk
                PollReport("k8s", "unreachable"), PollReport("aws", "failed", error="ClientError"),
                PollReport("edge", "unchanged")]
     monkeypatch.setattr(inventory_handlers, "poll_backends", lambda *_args, **_kwargs: reports)
-    monkeypatch.setattr(inventory_handlers, "store_sites", lambda _parts: None)  # sites: not this test's subject
+    monkeypatch.setattr(inventory_handlers, "store_sites", lambda *_args: None)  # sites: not this test's subject
     parts = SimpleNamespace(ims_registry=SimpleNamespace(all=list), alarm_ports=object,
                             stored_pool_ids=lambda _backend: [], inventory_context=None, inventory_store=None,
-                            events_publisher=None, server_linker=lambda: None)
-    assert inventory_handlers.poll_inventory(cast(Components, parts)) == [r.__dict__ for r in reports]
+                            events_publisher=None, server_linker=lambda _generation: None)
+    state = SimpleNamespace(stamps={}, inventory=SimpleNamespace(known_hash=lambda _backend: None), asset_generation=0)
+    assert inventory_handlers.poll_inventory(cast(Components, parts), state=cast(PollState, state)) == [
+        r.__dict__ for r in reports]
     (document,) = documents(capsys, "PollDuration")
     assert dimensions(document) == {"service": obs.SERVICE, "stage": "prod", "poll": "inventory"}
     assert (value(document, "PollChanges"), value(document, "PollFailures"), value(document, "PollUnreachable")) == (

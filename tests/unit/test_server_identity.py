@@ -84,7 +84,7 @@ class FakeIndex:
         self.items: dict[tuple[str, str], AssetEntry] = {}
         self.reads = 0
 
-    def entries(self) -> list[AssetEntry]:
+    def entries(self, generation: int | None = None) -> list[AssetEntry]:
         self.reads += 1
         return list(self.items.values())
 

@@ -2,15 +2,17 @@
 
 Items are keyed by `alarmEventRecordId`; besides alarm records (`kind = alarm`) the table holds the service
 configuration (`config#alarmService`) and, per evaluation scope, the conditions seen but not yet old enough to raise
-(`pending#<scope>`). Open alarms carry `openScope`, which puts them in the sparse `byOpenScope` index; clearing
-removes it and sets `expiresAt` (DynamoDB TTL, a backstop: `purge` deletes expired records explicitly because TTL may
-lag by days).
+(`pending#<scope>`), per backend the stamp of its last evaluation (`evaluated#<backend>`, which lets an unchanged
+poll skip evaluating) and when the next purge is due (`purge#due`). Open alarms carry `openScope`, which puts them in
+the sparse `byOpenScope` index; clearing removes it and sets `expiresAt` (DynamoDB TTL, a backstop: `purge` deletes
+expired records explicitly because TTL may lag by days).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain.alarms import (
@@ -23,7 +25,34 @@ from chalicelib.domain.alarms import (
 
 ALARM = "alarm"
 _CONFIG_ID = "config#alarmService"
+PURGE_DUE_ID = "purge#due"
 _DAY = 86400
+# Purges are at least this far apart: cleared alarms may outlive their retention by up to this much, so that alarms
+# clearing one after another do not make every poll scan the table.
+PURGE_INTERVAL_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class EvaluationStamp:
+    """What the last evaluation of a backend's reads saw: the `digest` of its inputs ("" when the next read must be
+    evaluated whatever it holds) and when; `generation` counts the SMO's modifications of the backend's alarms."""
+
+    digest: str
+    evaluated_at: float
+    generation: int
+
+
+def stamp_id(backend: str) -> str:
+    return f"evaluated#{backend}"
+
+
+def stamp_from_item(item: dict[str, Any]) -> EvaluationStamp:
+    return EvaluationStamp(item.get("digest", {}).get("S", ""), float(item.get("evaluatedAt", {}).get("N", "0")),
+                           int(item.get("generation", {}).get("N", "0")))
+
+
+def purge_due_from_item(item: dict[str, Any]) -> float:
+    return float(item["due"]["N"])
 
 
 def _s(value: str) -> dict[str, str]:
@@ -77,12 +106,23 @@ class AlarmStore:
 
     def page(self, limit: int, start_key: dict[str, Any] | None = None) -> tuple[list[AlarmEventRecord],
                                                                                  dict[str, Any] | None]:
-        scan: dict[str, Any] = {"TableName": self.table, "Limit": limit, "ConsistentRead": True,
+        """Up to `limit` alarm records in table order, and the key to resume after them: None when no alarm
+        follows. Reads one record past the page to know: a scan stopped by its limit cannot tell, and the table's
+        other items (configuration, pending observations, evaluation stamps) would otherwise end a listing with an
+        empty page."""
+        scan: dict[str, Any] = {"TableName": self.table, "Limit": limit + 1, "ConsistentRead": True,
                                 "FilterExpression": "kind = :k", "ExpressionAttributeValues": {":k": _s(ALARM)}}
         if start_key:
             scan["ExclusiveStartKey"] = start_key
-        reply = self.client.scan(**scan)
-        return [_record(i) for i in reply.get("Items", [])], reply.get("LastEvaluatedKey")
+        found: list[AlarmEventRecord] = []
+        while True:
+            reply = self.client.scan(**scan)
+            found.extend(_record(i) for i in reply.get("Items", []))
+            if len(found) > limit:
+                return found[:limit], start_key_after(found[limit - 1])
+            if not reply.get("LastEvaluatedKey"):
+                return found, None
+            scan["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
 
     # --- writes by the evaluator ------------------------------------------------------------------------------------
 
@@ -169,10 +209,34 @@ class AlarmStore:
         self.client.put_item(TableName=self.table, Item={**key, "kind": _s("pending"),
                                                          "doc": _s(json.dumps(pending, separators=(",", ":")))})
 
+    # --- evaluation stamps ------------------------------------------------------------------------------------------
+
+    def put_stamp(self, backend: str, digest: str, evaluated_at: float, read: EvaluationStamp | None) -> bool:
+        """Record an evaluation, unless the SMO modified the backend's alarms since `read` was read (then the
+        evaluation may have missed it: the next poll evaluates again). False if refused."""
+        condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(alarmEventRecordId)"}
+        if read is not None:
+            condition = {"ConditionExpression": "generation = :g",
+                         "ExpressionAttributeValues": {":g": {"N": str(read.generation)}}}
+        item = {"alarmEventRecordId": _s(stamp_id(backend)), "kind": _s("stamp"), "digest": _s(digest),
+                "evaluatedAt": {"N": repr(evaluated_at)}, "generation": {"N": str(read.generation if read else 0)}}
+        try:
+            self.client.put_item(TableName=self.table, Item=item, **condition)
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def invalidate_stamp(self, backend: str) -> None:
+        """The backend's next read is evaluated whatever it holds (its alarms changed outside an evaluation)."""
+        self.client.update_item(TableName=self.table, Key={"alarmEventRecordId": _s(stamp_id(backend))},
+                                UpdateExpression="SET kind = :k, digest = :d ADD generation :one",
+                                ExpressionAttributeValues={":k": _s("stamp"), ":d": _s(""), ":one": {"N": "1"}})
+
     def purge(self, retention_days: int, now: float) -> int:
         """Delete cleared alarms cleared more than `retention_days` ago; returns how many. Also re-dates the TTL
-        of the others, so a changed retention period reaches DynamoDB's own expiry too."""
-        cutoff, deleted = now - retention_days * _DAY, 0
+        of the others, so a changed retention period reaches DynamoDB's own expiry too, and records when the
+        next purge is due: when the first of the others expires (an alarm cleared later expires later still)."""
+        cutoff, deleted, due = now - retention_days * _DAY, 0, now + retention_days * _DAY
         scan: dict[str, Any] = {"TableName": self.table,
                                 "FilterExpression": "kind = :k AND attribute_exists(expiresAt)",
                                 "ExpressionAttributeValues": {":k": _s(ALARM)}, "ConsistentRead": True}
@@ -185,13 +249,19 @@ class AlarmStore:
                 if cleared_at < cutoff:
                     self.client.delete_item(TableName=self.table, Key=key)
                     deleted += 1
-                elif int(item["expiresAt"]["N"]) != cleared_at + retention_days * _DAY:
+                    continue
+                due = min(due, cleared_at + retention_days * _DAY)
+                if int(item["expiresAt"]["N"]) != cleared_at + retention_days * _DAY:
                     self.client.update_item(TableName=self.table, Key=key, UpdateExpression="SET expiresAt = :e",
                                             ExpressionAttributeValues={
                                                 ":e": {"N": str(cleared_at + retention_days * _DAY)}})
             if not reply.get("LastEvaluatedKey"):
-                return deleted
+                break
             scan["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+        next_purge = max(due, now + PURGE_INTERVAL_SECONDS)
+        self.client.put_item(TableName=self.table, Item={
+            "alarmEventRecordId": _s(PURGE_DUE_ID), "kind": _s("schedule"), "due": {"N": repr(next_purge)}})
+        return deleted
 
 
 START_KEY_ATTRIBUTES = frozenset({"alarmEventRecordId"})  # of start_key_after's keys
