@@ -75,7 +75,7 @@ class InventoryStore:
     def manifest(self, backend: str) -> Manifest | None:
         """None for a backend whose first poll has not committed (its item may hold just a lease)."""
         item = self.client.get_item(TableName=self.table, Key=_key(MANIFEST, backend), ConsistentRead=True).get("Item")
-        return _manifest(backend, item) if item else None
+        return manifest_of(backend, item) if item else None
 
     def put_manifest(self, manifest: Manifest) -> bool:
         """Outside the poll (registration's announced state): the newer write wins."""
@@ -154,7 +154,7 @@ class InventoryStore:
                 ReturnValues="ALL_NEW")
         except self.client.exceptions.ConditionalCheckFailedException:
             return None
-        return Lease(owner, backend, _manifest(backend, reply["Attributes"]))
+        return Lease(owner, backend, manifest_of(backend, reply["Attributes"]))
 
     def request_rerun(self, backend: str, now: int) -> bool:
         """Ask the poll holding the lease to poll again when it is done; False if no lease is held any more."""
@@ -248,7 +248,7 @@ def _shard_sk(index: int) -> str:
     return f"{index:06d}"
 
 
-def _manifest(backend: str, item: dict[str, Any]) -> Manifest | None:
+def manifest_of(backend: str, item: dict[str, Any]) -> Manifest | None:
     if "hash" not in item:
         return None  # a lease taken before the backend's first commit
     return Manifest(backend, item["hash"]["S"], int(item["observedAt"]["N"]), json.loads(item["status"]["S"]))

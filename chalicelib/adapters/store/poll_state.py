@@ -7,7 +7,6 @@ unchanged poll needs nothing more (in a new container, the asset index too).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +19,7 @@ from chalicelib.adapters.store.alarm_store import (
     stamp_id,
 )
 from chalicelib.adapters.store.asset_index import GENERATION_KEY, generation_from_item
-from chalicelib.adapters.store.inventory_store import MANIFEST, InventoryStore, Manifest
+from chalicelib.adapters.store.inventory_store import MANIFEST, InventoryStore, Lease, Manifest, Release, manifest_of
 
 _BATCH_GET_LIMIT = 100
 
@@ -45,6 +44,15 @@ class PrimedInventoryStore(InventoryStore):
         else:  # a newer poll's manifest is stored: what it holds is unknown here
             self._primed.pop(manifest.backend, None)
         return landed
+
+    def release_lease(self, lease: Lease, manifest: Manifest | None) -> Release:
+        """A poll's manifest is written as it gives its lease back (services/snapshot_commit.py)."""
+        released = super().release_lease(lease, manifest)
+        if not released.held:
+            self._primed.pop(lease.backend, None)
+        elif manifest is not None:
+            self._primed[manifest.backend] = manifest
+        return released
 
     def known_hash(self, backend: str) -> str | None:
         """The hash of the backend's stored inventory as this store last read or wrote it; None if it does not know
@@ -76,8 +84,7 @@ def read_poll_state(client: Any, inventory_table: str, alarms_table: str, manife
             generation = item
             continue
         backend = item["sk"]["S"]
-        manifests[backend] = Manifest(backend, item["hash"]["S"], int(item["observedAt"]["N"]),
-                                      json.loads(item["status"]["S"]))
+        manifests[backend] = manifest_of(backend, item)  # None: a lease taken before the first commit
     alarm_items = {item["alarmEventRecordId"]["S"]: item for item in found.get(alarms_table, [])}
     stamps = {b: stamp_from_item(alarm_items[stamp_id(b)]) for b in backends if stamp_id(b) in alarm_items}
     due = purge_due_from_item(alarm_items[PURGE_DUE_ID]) if PURGE_DUE_ID in alarm_items else None
