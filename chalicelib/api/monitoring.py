@@ -48,14 +48,15 @@ class AlarmEventRecordModifications(WireModel):
 
 
 class AlarmServiceConfigurationUpdate(BaseModel):
-    """PUT: the whole configuration; `extensions` left out means none."""
+    """PUT: the whole configuration, both members (the O2ims model requires `extensions`; `{}` for none). A PUT
+    without it answers 400: a replacement that silently emptied the extensions would surprise."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
     retention_period: int = Field(
         alias="retentionPeriod", ge=1, strict=True, description="days a cleared alarm is kept (at least 1)"
     )
-    extensions: dict[str, Any] = Field(default_factory=dict)
+    extensions: dict[str, Any]
 
 
 class AlarmServiceConfigurationPatch(BaseModel):

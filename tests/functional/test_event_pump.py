@@ -98,7 +98,9 @@ def test_reported_failures_come_back_and_the_rest_do_not(queue: str) -> None:
     pump = EventPump(module, boto3.session.Session(), interval=60)
     source = pump.queues[0]
     assert pump.drain_once(source) == 2
-    assert in_queue(url) == (0, 1)  # the failed one is in flight, the other was deleted
+    # the other was deleted; the failed one was not (in flight, or back already if this machine took over the
+    # queue's 1 s visibility timeout to get here: either way it is left for a retry)
+    assert sum(in_queue(url)) == 1
     again = wait_until(lambda: received(url), 10, what="the failed message back after its visibility timeout")
     assert [json.loads(m["Body"])["n"] for m in again] == [2]
     assert seen == [("message", 1, "a")]
@@ -111,7 +113,7 @@ def test_a_handler_that_raises_leaves_the_whole_batch_for_retry(queue: str) -> N
     module, _ = build_app(queue)
     pump = EventPump(module, boto3.session.Session(), interval=60)
     assert pump.drain_once(pump.queues[0]) == 1
-    assert in_queue(url) == (0, 1)
+    assert sum(in_queue(url)) == 1  # not deleted: in flight, or back after the 1 s visibility timeout
     again = wait_until(lambda: received(url), 10, what="the batch back after its visibility timeout")
     assert [m["Body"] for m in again] == ["not json"]
     assert again[0]["Attributes"]["ApproximateReceiveCount"] == "2"

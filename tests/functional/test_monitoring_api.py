@@ -573,6 +573,7 @@ def test_service_configuration_get_put_patch(api: Api, polled: Site) -> None:
         {"retentionPeriod": 1.5},
         {"retentionPeriod": True},
         {"extensions": {}},
+        {"retentionPeriod": 7},  # a replacement names both members (the O2ims model requires `extensions`)
         {"retentionPeriod": 7, "extensions": []},
         {"retentionPeriod": 7, "other": 1},
         [],
@@ -607,7 +608,7 @@ def test_service_configuration_get_put_patch(api: Api, polled: Site) -> None:
         assert_problem(api.request("PATCH", CONFIGURATION, body=body, headers=MERGE_PATCH), 400, "invalid body")
     assert api.get(CONFIGURATION).json() == {"retentionPeriod": 14, "extensions": {"owner": "noc", "site": "edge"}}
 
-    replaced = api.request("PUT", CONFIGURATION, body={"retentionPeriod": 3})  # a full replace: no extensions
+    replaced = api.request("PUT", CONFIGURATION, body={"retentionPeriod": 3, "extensions": {}})  # a full replace
     assert replaced.json() == {"retentionPeriod": 3, "extensions": {}}
     assert_problem(api.request("PUT", CONFIGURATION, body=b"x", headers={"Content-Type": "text/plain"}), 415)
     assert_problem(api.get(f"{CONFIGURATION}?all_fields"), 400, "all_fields")
@@ -649,7 +650,7 @@ def test_retention_purges_old_cleared_alarms(api: Api, polled: Site) -> None:
     assert store.purge(30, time.time()) == 0
     assert {old.alarm_event_record_id, recent.alarm_event_record_id} <= ids(listed(api))
 
-    reply = api.request("PUT", CONFIGURATION, body={"retentionPeriod": 5})  # shorter: takes effect now
+    reply = api.request("PUT", CONFIGURATION, body={"retentionPeriod": 5, "extensions": {}})  # shorter: now
     assert reply.status == 200 and reply.json()["retentionPeriod"] == 5, reply.body
     assert api.get(CONFIGURATION).json() == reply.json()
     assert_problem(api.get(f"{ALARMS}/{old.alarm_event_record_id}"), 404)
@@ -677,4 +678,4 @@ def test_openapi_lists_the_monitoring_routes(api: Api) -> None:
     assert {"404", "409", "415"} <= set(operation["responses"])
     schemas = document["components"]["schemas"]
     assert set(schemas["AlarmEventRecordModifications"]["properties"]) == {"alarmAcknowledged", "perceivedSeverity"}
-    assert "retentionPeriod" in schemas["AlarmServiceConfigurationUpdate"]["required"]
+    assert {"retentionPeriod", "extensions"} <= set(schemas["AlarmServiceConfigurationUpdate"]["required"])

@@ -117,7 +117,8 @@ class AlarmServiceConfigurationPatch(BaseModel):
 
 class AlarmServiceConfigurationUpdate(BaseModel):
     """
-    PUT: the whole configuration; `extensions` left out means none.
+    PUT: the whole configuration, both members (the O2ims model requires `extensions`; `{}` for none). A PUT
+    without it answers 400: a replacement that silently emptied the extensions would surprise.
     """
 
     model_config = ConfigDict(
@@ -133,7 +134,7 @@ class AlarmServiceConfigurationUpdate(BaseModel):
             title="Retentionperiod",
         ),
     ]
-    extensions: Annotated[dict[str, Any] | None, Field(title="Extensions")] = None
+    extensions: Annotated[dict[str, Any], Field(title="Extensions")]
 
 
 class AlarmSubscriptionInfo(BaseModel):

@@ -3,7 +3,7 @@ configuration. Each operation is described once (`_Calls`); `Monitoring` and `As
 
 from __future__ import annotations
 
-from typing import Unpack
+from typing import Any, Unpack
 from urllib.parse import quote
 
 from netweave_client import _core as c
@@ -63,8 +63,9 @@ class _Calls:
         return Call("GET", f"{ROOT}/alarmServiceConfiguration", c.model(AlarmServiceConfiguration))
 
     @staticmethod
-    def configure(retention_period: int) -> Call[AlarmServiceConfiguration]:
-        update = AlarmServiceConfigurationUpdate(retention_period=retention_period)
+    def configure(retention_period: int, extensions: dict[str, Any] | None) -> Call[AlarmServiceConfiguration]:
+        """PUT replaces both members: `extensions` None sends `{}` (none)."""
+        update = AlarmServiceConfigurationUpdate(retention_period=retention_period, extensions=extensions or {})
         return Call("PUT", f"{ROOT}/alarmServiceConfiguration", c.model(AlarmServiceConfiguration),
                     json=c.body(update))
 
@@ -114,8 +115,9 @@ class Monitoring:
     def configuration(self) -> AlarmServiceConfiguration:
         return self._e.run(_Calls.configuration())
 
-    def configure(self, retention_period: int) -> AlarmServiceConfiguration:
-        return self._e.run(_Calls.configure(retention_period))
+    def configure(self, retention_period: int,
+                  extensions: dict[str, Any] | None = None) -> AlarmServiceConfiguration:
+        return self._e.run(_Calls.configure(retention_period, extensions))
 
 
 class AsyncMonitoring:
@@ -153,5 +155,6 @@ class AsyncMonitoring:
     async def configuration(self) -> AlarmServiceConfiguration:
         return await self._e.run(_Calls.configuration())
 
-    async def configure(self, retention_period: int) -> AlarmServiceConfiguration:
-        return await self._e.run(_Calls.configure(retention_period))
+    async def configure(self, retention_period: int,
+                        extensions: dict[str, Any] | None = None) -> AlarmServiceConfiguration:
+        return await self._e.run(_Calls.configure(retention_period, extensions))
