@@ -1,8 +1,9 @@
 """What one backend status read (`adapter.status`) costs per deployment, printed, never asserted.
 
 `poll_deployments` still reads ArgoCD and Flux deployments this way, one after another, so a poll of N of them costs
-about N times this; Helm deployments are read with one listing per namespace instead (bench/deployment_poll.py). Each backend deploys `--deployments` releases of the `helm create` chart into kubesim (its own
-process, as in the local stack), then every status is read `--rounds` times, sequentially and with a pool of
+about N times this; Helm deployments are read with one listing per namespace instead (bench/deployment_poll.py).
+Each backend deploys `--deployments` releases of the `helm create` chart into kubesim (its own process, as in the
+local stack), then every status is read `--rounds` times, sequentially and with a pool of
 `--workers` threads (what a parallel poller would gain).
 
     .venv/bin/python bench/dms_status.py [--deployments 20] [--rounds 3] [--workers 8] [--backends helm,argocd,flux]
