@@ -59,18 +59,22 @@ def start_aws(tmp: Path, gateway: str, extra_env: dict[str, str] | None = None,
     command = (["-m", "devtools.moto_aws", "--host", "127.0.0.1", "--port", str(port)] if local_stack_moto else
                ["-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)])
     server = start_process(command, f"http://127.0.0.1:{port}/moto-api/data.json")
-    (tmp / "gateway.yaml").write_text(gateway)
-    os.environ.update(AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x",
-                      AWS_DEFAULT_REGION="us-east-1", AWS_REGION="us-east-1", NETWEAVE_STAGE="bench",
-                      NETWEAVE_AUTH_SECRET=SECRET, POWERTOOLS_METRICS_DISABLED="true",
-                      POWERTOOLS_LOG_LEVEL="WARNING", NETWEAVE_GATEWAY_CONFIG=str(tmp / "gateway.yaml"),
-                      **(extra_env or {}))
-    import boto3
+    try:  # a bench that fails to set up must not leave its moto running
+        (tmp / "gateway.yaml").write_text(gateway)
+        os.environ.update({"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "x",
+                           "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+                           "NETWEAVE_STAGE": "bench", "NETWEAVE_AUTH_SECRET": SECRET,
+                           "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING",
+                           "NETWEAVE_GATEWAY_CONFIG": str(tmp / "gateway.yaml"), **(extra_env or {})})
+        import boto3
 
-    from chalicelib.settings import settings_from_environment
-    from devtools.localstack.provision import provision
+        from chalicelib.settings import settings_from_environment
+        from devtools.localstack.provision import provision
 
-    provision(settings_from_environment(), boto3.session.Session())
+        provision(settings_from_environment(), boto3.session.Session())
+    except BaseException:
+        server.terminate()
+        raise
     return server
 
 

@@ -264,7 +264,11 @@ def main() -> None:
                    f"      kubeconfig: {tmp / 'kubeconfig'}\n"
                    f"dmsAdapters:\n  - id: helm\n    type: helm\n    default: true\n    options:\n"
                    f"      kubeconfig: {tmp / 'kubeconfig'}\n")
-        server = start_aws(tmp, gateway, extra_env=RECEIVER_ENV, local_stack_moto=True)
+        try:
+            server = start_aws(tmp, gateway, extra_env=RECEIVER_ENV, local_stack_moto=True)
+        except BaseException:
+            kubesim.terminate()
+            raise
         # as .chalice/config.json deploys it: its log lines and EMF metrics are billed
         os.environ.update(POWERTOOLS_LOG_LEVEL="INFO", POWERTOOLS_METRICS_DISABLED="false")
         try:
