@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from chalicelib.adapters.registry import AdapterRegistry
 from chalicelib.domain.capabilities import Capability
@@ -63,6 +63,63 @@ class PoolManager(Protocol):
     ) -> ResourcePool: ...
 
     def delete_resource_pool(self, resource_pool_id: str) -> None: ...
+
+
+ProgressState = Literal["progressing", "ready", "failed", "gone"]
+
+
+@dataclass(frozen=True)
+class ProvisioningStart:
+    """What a backend started for a provisioning request (docs/provisioning.md): the O2 id the pool has (or will
+    have) in the inventory, and the backend job to follow, where the backend works by jobs (DTIAS)."""
+
+    resource_pool_id: str
+    job_id: str | None = None
+    backend_state: str = ""  # the backend's own word for where it is: EKS node group status, DTIAS job status
+
+
+@dataclass(frozen=True)
+class BackendProgress:
+    """Where a backend is with a pool a provisioning request started, in the backend's own terms.
+
+    `state`: progressing (creating, resizing, a job still running), ready (the backend is done: EKS ACTIVE, a DTIAS
+    job completed), failed (`message` carries the backend's reason), gone (the pool no longer exists: after a
+    deletion, the end). `awaiting_resources`: failed or waiting for lack of free capacity (DTIAS: not enough free
+    servers), which the per-resource status reports as AWAITING_FREE_RESOURCES."""
+
+    state: ProgressState
+    backend_state: str
+    message: str = ""
+    desired_nodes: int | None = None
+    awaiting_resources: bool = False
+
+
+class PoolProvisioner(Protocol):
+    """The asynchronous form of pool management that provisioning requests use: every call starts something and
+    returns at once; `pool_progress` is asked, poll after poll, until the backend is done. Backends with
+    `Capability.POOL_MANAGEMENT` implement it besides `PoolManager`."""
+
+    def begin_pool(self, request: PoolRequest, context: InventoryContext, token: str) -> ProvisioningStart:
+        """Start creating a pool; never waits for it. `token` (the request's provisioningRequestReference) makes a
+        retry idempotent: called again with the same token after a crash or a timeout it starts nothing new and
+        returns the same pool. Refusals raise the domain errors (BadRequest, Conflict, UnprocessableContent, ...);
+        an unreachable backend raises BackendUnavailable."""
+        ...
+
+    def begin_resize(self, resource_pool_id: str, request: PoolRequest, context: InventoryContext
+                     ) -> ProvisioningStart:
+        """Start resizing a pool this gateway created; CapabilityNotSupported where the backend cannot (DTIAS)."""
+        ...
+
+    def pool_progress(self, resource_pool_id: str, job_id: str | None, deleting: bool) -> BackendProgress:
+        """Where the backend is with this pool (and `job_id`, the job `begin_*` returned, if any). `deleting`: the
+        caller asked for its deletion, so a pool or job that is gone / completed means `gone`."""
+        ...
+
+    def begin_pool_deletion(self, resource_pool_id: str) -> ProvisioningStart:
+        """Start deleting a pool this gateway created; never waits. A pool already gone is not an error (the start
+        then says so: `backend_state` "gone")."""
+        ...
 
 
 InventoryRegistry = AdapterRegistry[InventoryAdapter]
