@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from chalicelib.adapters.registry import AdapterRegistry
 from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.inventory import InventoryObject, ResourcePool
+from chalicelib.domain.provisioning import BackendProgress, ProvisioningStart
+
+__all__ = ["BackendProgress", "ProvisioningStart"]  # the progress types the backends answer with live in the domain
 
 DEFAULT_POOL_LABELS: tuple[str, ...] = (
     "netweave.io/resource-pool",
@@ -63,35 +66,6 @@ class PoolManager(Protocol):
     ) -> ResourcePool: ...
 
     def delete_resource_pool(self, resource_pool_id: str) -> None: ...
-
-
-ProgressState = Literal["progressing", "ready", "failed", "gone"]
-
-
-@dataclass(frozen=True)
-class ProvisioningStart:
-    """What a backend started for a provisioning request (docs/provisioning.md): the O2 id the pool has (or will
-    have) in the inventory, and the backend job to follow, where the backend works by jobs (DTIAS)."""
-
-    resource_pool_id: str
-    job_id: str | None = None
-    backend_state: str = ""  # the backend's own word for where it is: EKS node group status, DTIAS job status
-
-
-@dataclass(frozen=True)
-class BackendProgress:
-    """Where a backend is with a pool a provisioning request started, in the backend's own terms.
-
-    `state`: progressing (creating, resizing, a job still running), ready (the backend is done: EKS ACTIVE, a DTIAS
-    job completed), failed (`message` carries the backend's reason), gone (the pool no longer exists: after a
-    deletion, the end). `awaiting_resources`: failed or waiting for lack of free capacity (DTIAS: not enough free
-    servers), which the per-resource status reports as AWAITING_FREE_RESOURCES."""
-
-    state: ProgressState
-    backend_state: str
-    message: str = ""
-    desired_nodes: int | None = None
-    awaiting_resources: bool = False
 
 
 class PoolProvisioner(Protocol):
