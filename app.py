@@ -20,6 +20,7 @@ from chalicelib.api import (
     ops,
     packages,
     pools,
+    provisioning,
     subscriptions,
     versions,
 )
@@ -37,6 +38,7 @@ api_ports.install(bootstrap.components)  # built on the first request that needs
 app.register_blueprint(versions.blueprint)
 app.register_blueprint(inventory.blueprint)
 app.register_blueprint(pools.blueprint)
+app.register_blueprint(provisioning.blueprint)
 app.register_blueprint(ops.blueprint)
 app.register_blueprint(docs.blueprint)
 app.register_blueprint(subscriptions.blueprint)

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.store.inventory_store import InventoryStore
     from chalicelib.adapters.store.package_store import PackageStore
     from chalicelib.adapters.store.poll_state import PollState
+    from chalicelib.adapters.store.provisioning_store import ProvisioningStore
     from chalicelib.adapters.store.subscription_store import SubscriptionStore
     from chalicelib.adapters.webhooks.outbound import Resolver
     from chalicelib.services.alarm_evaluation import AlarmPorts
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from chalicelib.services.deployments import DeploymentPorts
     from chalicelib.services.dms_results import OperationPorts
     from chalicelib.services.packages import FetchPorts, PackagePorts
+    from chalicelib.services.provisioning import ProvisioningPorts
     from chalicelib.services.readiness import CachedReadiness
     from chalicelib.services.server_identity import ServerLinker
     from chalicelib.services.subscriptions import CallbackPorts
@@ -111,7 +113,8 @@ class Components:
         from chalicelib.adapters.store.poll_state import read_poll_state
 
         return read_poll_state(self.clients.dynamodb, self.settings.table_name(resources.INVENTORY),
-                               self.settings.table_name(resources.ALARMS), manifest_ids, backends)
+                               self.settings.table_name(resources.ALARMS), manifest_ids, backends,
+                               self.settings.table_name(resources.PROVISIONING))
 
     @cached_property
     def asset_index(self) -> AssetIndex:
@@ -159,6 +162,12 @@ class Components:
         from chalicelib.adapters.store.alarm_store import AlarmStore
 
         return AlarmStore(self.clients.dynamodb, self.settings.table_name(resources.ALARMS))
+
+    @cached_property
+    def provisioning_store(self) -> ProvisioningStore:
+        from chalicelib.adapters.store.provisioning_store import ProvisioningStore
+
+        return ProvisioningStore(self.clients.dynamodb, self.settings.table_name(resources.PROVISIONING))
 
     # --- queues and triggers -----------------------------------------------------------------------------------------
 
@@ -243,6 +252,16 @@ class Components:
 
         return DeploymentPorts(self.deployment_store, self.package_store, self.dms_registry, self.operation_queue,
                                resource_pool, self.settings.gateway.namespace_policies())
+
+    def provisioning_ports(self) -> ProvisioningPorts:
+        from chalicelib.services.provisioning import ProvisioningPorts
+        from chalicelib.services.resource_pools import PoolLimits
+
+        limits = self.settings.limits
+        return ProvisioningPorts(self.provisioning_store, self.infrastructure_templates, self.ims_registry,
+                                 self.inventory_context, self.inventory_store, self.poll_trigger,
+                                 PoolLimits(limits.pool_max_replicas, frozenset(limits.pool_instance_types)),
+                                 limits.max_provisioning_requests_per_client)
 
     def package_ports(self) -> PackagePorts:
         from chalicelib.services.deployments import DeploymentUsage

@@ -94,7 +94,12 @@ ALARMS = Table(
 )
 DELIVERY_LOG = Table("delivery-log", partition_key="subscriptionId", sort_key="attemptKey", ttl_attribute="expiresAt")
 
-TABLES: tuple[Table, ...] = (INVENTORY, SUBSCRIPTIONS, PACKAGES, DEPLOYMENTS, ALARMS, DELIVERY_LOG)
+# O2ims provisioning requests (docs/provisioning.md); besides the requests (SMO-chosen UUIDs), the "#open" item
+# names each backend's open requests (read with the poll's first BatchGetItem) and "#owner#<hash>" items count each
+# tenant's requests for its quota.
+PROVISIONING = Table("provisioning", partition_key="provisioningRequestId")
+
+TABLES: tuple[Table, ...] = (INVENTORY, SUBSCRIPTIONS, PACKAGES, DEPLOYMENTS, ALARMS, DELIVERY_LOG, PROVISIONING)
 
 # Visibility timeouts are six times the consuming function's timeout (AWS's advice for SQS event sources: a batch
 # retried by Lambda's poller must not reappear while its first invocation may still run); receive counts bound retries

@@ -217,6 +217,7 @@ class LimitSettings(_ConfigModel):
     max_subscriptions_per_client: int = Field(default=100, ge=1)  # per tenant, all kinds together
     pool_max_replicas: int = Field(default=50, ge=1)  # nodes a created or resized pool may ask for
     pool_instance_types: tuple[str, ...] = ()  # instance types a created pool may use; empty: any the backend knows
+    max_provisioning_requests_per_client: int = Field(default=20, ge=1)  # per tenant, until deleted
 
 
 class Settings(_ConfigModel):
@@ -351,6 +352,7 @@ def _limit_settings(env: dict[str, str]) -> LimitSettings:
         ready_cache_seconds=float(env.get("NETWEAVE_READY_CACHE_SECONDS", "5")),
         max_subscriptions_per_client=int(env.get("NETWEAVE_MAX_SUBSCRIPTIONS_PER_CLIENT", "100")),
         pool_max_replicas=int(env.get("NETWEAVE_POOL_MAX_REPLICAS", "50")),
+        max_provisioning_requests_per_client=int(env.get("NETWEAVE_MAX_PROVISIONING_REQUESTS_PER_CLIENT", "20")),
         pool_instance_types=tuple(t.strip() for t in env.get("NETWEAVE_POOL_INSTANCE_TYPES", "").split(",")
                                   if t.strip()),
     )

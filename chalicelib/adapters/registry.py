@@ -82,6 +82,10 @@ class AdapterRegistry(Generic[AdapterT]):
             self._adapters[chosen] = self._build(self._configs[chosen])
         return self._adapters[chosen]
 
+    def ids_of_type(self, adapter_type: str) -> list[str]:
+        """The configured adapters of one type, in configuration order."""
+        return [adapter_id for adapter_id, config in self._configs.items() if config.type == adapter_type]
+
     def all(self) -> list[AdapterT]:
         return [self.get(adapter_id) for adapter_id in self._configs]
 

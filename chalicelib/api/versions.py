@@ -16,6 +16,7 @@ API_VERSION = "1.0.0"
 SERVICES: dict[str, Scope] = {
     INVENTORY_SERVICE: Scope.IMS_READ,
     "/o2ims-infrastructureMonitoring": Scope.IMS_READ,
+    "/o2ims-infrastructureProvisioning": Scope.IMS_READ,
     "/o2dms": Scope.DMS_READ,
 }
 
@@ -26,6 +27,8 @@ router = Router(blueprint, tag="versions")
 # The versions each service serves, by path segment and semantic version; v1 first (the root's uriPrefix).
 _SERVED: dict[str, dict[str, str]] = {
     INVENTORY_SERVICE: {v.value: v.semver for v in InventoryVersion},
+    # O2ims_infrastructureProvisioning 1.2.0 (R005-v11): the per-resource provisioning statuses
+    "/o2ims-infrastructureProvisioning": {"v1": "1.2.0"},
 }
 
 

@@ -85,6 +85,7 @@ def poll_inventory(parts: Components | None = None, adapter_id: str | None = Non
     reports = poll_backends(adapters, parts.inventory_context, state.inventory, parts.events_publisher,
                             observer=observer, links=parts.server_linker(state.asset_generation))
     store_sites(parts, state, reports)
+    reconcile_provisioning(parts, state, [adapter.adapter_id for adapter in adapters])
     record_poll(INVENTORY_POLL, (time.perf_counter() - started) * 1000,
                 changes=sum(r.created + r.modified + r.deleted for r in reports),
                 failures=sum(r.status == "failed" for r in reports),
@@ -93,6 +94,21 @@ def poll_inventory(parts: Components | None = None, adapter_id: str | None = Non
         if alarms.raised or alarms.changed or alarms.cleared:
             logger.info("alarms", extra={"report": alarms.__dict__})
     return [report.__dict__ for report in reports]
+
+
+def reconcile_provisioning(parts: Components, state: PollState, backends: list[str]) -> None:
+    """Move the polled backends' open provisioning requests on, after their inventory was stored (their resources
+    are then listed); nothing to do, no request: the open set came with the poll's first read."""
+    open_requests = {b: ids for b, ids in state.open_provisioning.items() if b in backends and ids}
+    if not open_requests:
+        return
+    from chalicelib.services.provisioning_reconcile import reconcile_backend
+
+    provisioning = parts.provisioning_ports()
+    for backend, request_ids in open_requests.items():
+        report = reconcile_backend(provisioning, backend, request_ids)
+        if report.changed or report.errors:
+            logger.info("provisioning reconciled", extra={"report": report.__dict__})
 
 
 def poll_inventory_for_event(event: dict[str, Any], parts: Components | None = None) -> list[dict[str, Any]]:

@@ -10,15 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-from chalicelib.domain.models import WireModel
 from chalicelib.domain.paging import Marker, MarkerCodec
 from chalicelib.domain.query import Filter, validate_filter
 from chalicelib.domain.selectors import Selection, SelectorSchema, apply_selection, validate_selection
 
 T = TypeVar("T")
-M = TypeVar("M", bound=WireModel)
+
+
+class Shown(Protocol):
+    """What a collection lists: anything with a wire form (a WireModel, or a record that shows one)."""
+
+    def to_wire(self) -> dict[str, Any]: ...
+
+
+M = TypeVar("M", bound=Shown)
 Key = dict[str, Any]
 _FILTERED_CHUNK = 250  # a filter may reject most of a chunk: read bigger ones to need fewer round trips
 

@@ -6,14 +6,11 @@ The nodes are listed once, as resources of the pool the SMO created (docs/aws-ba
 from __future__ import annotations
 
 import base64
-import socket
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
-import httpx
 import pytest
-from moto.server import ThreadedMotoServer
 
 from chalicelib.adapters.ims.aws import AwsInventoryAdapter
 from chalicelib.adapters.ims.port import InventoryContext, PoolRequest
@@ -21,10 +18,10 @@ from chalicelib.bootstrap import Components
 from chalicelib.domain.errors import Conflict
 from chalicelib.handlers import inventory as inventory_handlers
 from chalicelib.settings import AdapterConfig
-from devtools.kubesim.controllers.nodegroups import NodeGroupSettings
-from devtools.moto_aws import CONTROLLER_TAG, patch_nodegroup_lifecycle
+from devtools.moto_aws import CONTROLLER_TAG
 from tests.functional.conftest import Api, assert_problem
-from tests.functional.inventory_fixtures import Site, site_environment
+from tests.functional.eks_fixtures import eks_site
+from tests.functional.inventory_fixtures import Site
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.xdist_group("pool-provisioning")
@@ -36,47 +33,10 @@ SEED_BODY: dict[str, Any] = {"name": "vdu-pool", "location": "edge-site-1",
                              "extensions": {"instanceType": "c5.metal", "replicas": 3, "cpuPinning": True}}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def site(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """An EKS cluster kubesim stands for, on a moto server with EKS's node group states (devtools/moto_aws.py)."""
-    patch_nodegroup_lifecycle()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
-    server.start()
-    eks_url = f"http://127.0.0.1:{server._port}"
-    ec2, eks = boto3.client("ec2"), boto3.client("eks")
-    vpc = ec2.create_vpc(CidrBlock="10.77.0.0/16")["Vpc"]["VpcId"]
-    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.77.{i}.0/24", AvailabilityZone=f"us-east-1{zone}")
-               ["Subnet"]["SubnetId"] for i, zone in ((1, "a"), (2, "b"))]
-    eks.create_cluster(name=CLUSTER, version="1.31", roleArn="arn:aws:iam::123456789012:role/eks",
-                       resourcesVpcConfig={"subnetIds": subnets}, tags={CONTROLLER_TAG: "kubesim"})
-    tmp = tmp_path_factory.mktemp("provisioning")
-    aws = ("  - id: edge-aws\n    type: aws\n    options:\n"
-           f"      clusters: [{CLUSTER}]\n      endpointUrl: {eks_url}\n"
-           "      nodeRoleArn: arn:aws:iam::123456789012:role/eks-nodes\n"
-           f"      kubeconfigs: {{{CLUSTER}: {tmp / 'kubeconfig'}}}\n"
-           "routing:\n  ims:\n    - {locationPrefix: edge-, adapter: edge-aws}\n")
-    controller = NodeGroupSettings(eks_url, CLUSTER, poll_seconds=0.05, join_seconds=0.05, ready_seconds=0.1)
-    try:
-        yield from site_environment(tmp, adapter_id="site-k8s", more_adapters=aws, node_groups=controller)
-    finally:
-        _remove_clusters(eks_url, (CLUSTER, "unplayed"))  # moto's backends are the worker's: leave none behind
-        server.stop()
-
-
-def _remove_clusters(eks_url: str, names: tuple[str, ...]) -> None:
-    eks = boto3.client("eks")
-    for name in set(names) & set(eks.list_clusters()["clusters"]):
-        for group in eks.list_nodegroups(clusterName=name)["nodegroups"]:
-            eks.delete_nodegroup(clusterName=name, nodegroupName=group)
-            httpx.post(f"{eks_url}/moto-api/netweave/nodegroup-status", timeout=5,
-                       json={"region": "us-east-1", "cluster": name, "nodegroup": group, "status": "DELETED"})
-        eks.delete_cluster(name=name)
+    yield from eks_site(tmp_path_factory.mktemp("provisioning"), CLUSTER, extra_clusters=("unplayed",))
 
 
 @pytest.fixture()

@@ -1,14 +1,15 @@
 """What an inventory poll needs to know before it reads anything else, in one BatchGetItem across two tables
 (issue 20, "Inventory poll handler"): every backend's manifest and the other manifest items of the inventory table
 (the platform alarm catalogue's, the inputs the stored sites were derived from, the last registration) and the asset
-index's generation, and from the alarms table each backend's evaluation stamp and when the next purge is due. An
+index's generation, from the alarms table each backend's evaluation stamp and when the next purge is due, and from
+the provisioning table which backends have provisioning requests to reconcile. An
 unchanged poll needs nothing more (in a new container, the asset index too).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.adapters.store.alarm_store import (
@@ -20,6 +21,7 @@ from chalicelib.adapters.store.alarm_store import (
 )
 from chalicelib.adapters.store.asset_index import GENERATION_KEY, generation_from_item
 from chalicelib.adapters.store.inventory_store import MANIFEST, InventoryStore, Lease, Manifest, Release, manifest_of
+from chalicelib.adapters.store.provisioning_store import OPEN_ID, open_requests
 
 _BATCH_GET_LIMIT = 100
 
@@ -67,16 +69,20 @@ class PollState:
     stamps: dict[str, EvaluationStamp]  # by backend; a backend never evaluated has none
     purge_due: float | None  # epoch seconds; None: no purge recorded, one is due
     asset_generation: int
+    open_provisioning: dict[str, list[str]] = field(default_factory=dict)  # backend -> its open requests' ids
 
 
 def read_poll_state(client: Any, inventory_table: str, alarms_table: str, manifest_ids: Sequence[str],
-                    backends: Sequence[str]) -> PollState:
+                    backends: Sequence[str], provisioning_table: str | None = None) -> PollState:
     manifest_ids = list(dict.fromkeys(manifest_ids))
     alarm_ids = [*dict.fromkeys(stamp_id(b) for b in backends), PURGE_DUE_ID]
-    found = batch_get(client, {
+    keys = {
         inventory_table: [*({"pk": {"S": MANIFEST}, "sk": {"S": m}} for m in manifest_ids), GENERATION_KEY],
         alarms_table: [{"alarmEventRecordId": {"S": i}} for i in alarm_ids],
-    })
+    }
+    if provisioning_table:
+        keys[provisioning_table] = [{"provisioningRequestId": {"S": OPEN_ID}}]
+    found = batch_get(client, keys)
     manifests: dict[str, Manifest | None] = dict.fromkeys(manifest_ids)
     generation = None
     for item in found.get(inventory_table, []):
@@ -88,8 +94,9 @@ def read_poll_state(client: Any, inventory_table: str, alarms_table: str, manife
     alarm_items = {item["alarmEventRecordId"]["S"]: item for item in found.get(alarms_table, [])}
     stamps = {b: stamp_from_item(alarm_items[stamp_id(b)]) for b in backends if stamp_id(b) in alarm_items}
     due = purge_due_from_item(alarm_items[PURGE_DUE_ID]) if PURGE_DUE_ID in alarm_items else None
+    opened = next(iter(found.get(provisioning_table or "", [])), None)
     return PollState(PrimedInventoryStore(client, inventory_table, manifests), stamps, due,
-                     generation_from_item(generation))
+                     generation_from_item(generation), open_requests(opened))
 
 
 def batch_get(client: Any, keys: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from chalicelib.adapters.store.owner_counts import count_update, failed_at
 from chalicelib.domain.errors import BadRequest, Conflict, Forbidden
 from chalicelib.domain.subscriptions import Subscription, SubscriptionKind, SubscriptionStatus
 
@@ -70,7 +71,7 @@ class SubscriptionStore:
         try:
             self.client.transact_write_items(TransactItems=writes)
         except self.client.exceptions.TransactionCanceledException as error:
-            if _failed_at(error, _COUNTER):
+            if failed_at(error, _COUNTER):
                 raise SubscriptionQuotaExceeded(
                     f"quota exceeded: at most {max_per_owner} subscriptions per client; delete one first"
                 ) from None
@@ -94,7 +95,7 @@ class SubscriptionStore:
         try:
             self.client.transact_write_items(TransactItems=writes)
         except self.client.exceptions.TransactionCanceledException as error:
-            if not _failed_at(error, _COUNTER):
+            if not failed_at(error, _COUNTER):
                 raise
             # created before owners were counted: its owner's count is already 0, delete it without counting
             self.client.transact_write_items(TransactItems=writes[:_COUNTER])
@@ -122,7 +123,7 @@ class SubscriptionStore:
         try:
             self.client.transact_write_items(TransactItems=writes)
         except self.client.exceptions.TransactionCanceledException as error:
-            if not _failed_at(error, _COUNTER) or _failed_at(error, 0):
+            if not failed_at(error, _COUNTER) or failed_at(error, 0):
                 raise Conflict(f"subscription '{subscription_id}' changed meanwhile; try again") from None
             # the old owner's count is already 0 (created before owners were counted): move it without that
             self.client.transact_write_items(TransactItems=writes[:_COUNTER])
@@ -169,18 +170,7 @@ class SubscriptionStore:
         return int(item["owned"]["N"]) if item else 0
 
     def _count(self, owner: str, step: int, limit: int | None) -> dict[str, Any]:
-        update: dict[str, Any] = {
-            "TableName": self.table, "Key": {"subscriptionId": {"S": owner_key(owner)}},
-            "UpdateExpression": "ADD #owned :step", "ExpressionAttributeNames": {"#owned": "owned"},
-            "ExpressionAttributeValues": {":step": {"N": str(step)}},
-        }
-        if step < 0:  # never below 0
-            update["ConditionExpression"] = "#owned > :zero"
-            update["ExpressionAttributeValues"][":zero"] = {"N": "0"}
-        elif limit is not None:
-            update["ConditionExpression"] = "attribute_not_exists(#owned) OR #owned < :limit"
-            update["ExpressionAttributeValues"][":limit"] = {"N": str(limit)}
-        return update
+        return count_update(self.table, {"subscriptionId": {"S": owner_key(owner)}}, step, limit)
 
     def page(self, kind: SubscriptionKind, limit: int | None,
              start_key: dict[str, Any] | None = None) -> tuple[list[Subscription], dict[str, Any] | None]:
@@ -227,12 +217,6 @@ class SubscriptionStore:
             ExpressionAttributeValues={":d": {"S": _with_status(self.get(subscription_id), status, reason)}},
         )
         self._active.clear()
-
-
-def _failed_at(error: Exception, index: int) -> bool:
-    """Whether the transaction was cancelled because the condition of its `index`-th write failed."""
-    reasons = getattr(error, "response", {}).get("CancellationReasons") or []
-    return len(reasons) > index and reasons[index].get("Code") == "ConditionalCheckFailed"
 
 
 def _item(subscription: Subscription) -> dict[str, Any]:
