@@ -16,6 +16,7 @@ API_VERSION = "1.0.0"
 SERVICES: dict[str, Scope] = {
     INVENTORY_SERVICE: Scope.IMS_READ,
     "/o2ims-infrastructureMonitoring": Scope.IMS_READ,
+    "/o2ims-infrastructureArtifacts": Scope.IMS_READ,
     "/o2dms": Scope.DMS_READ,
 }
 
