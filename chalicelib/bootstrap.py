@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.store.provisioning_store import ProvisioningStore
     from chalicelib.adapters.store.subscription_store import SubscriptionStore
     from chalicelib.adapters.webhooks.outbound import Resolver
+    from chalicelib.domain.infrastructure_templates import TemplateRegistry
     from chalicelib.services.alarm_evaluation import AlarmPorts
     from chalicelib.services.delivery import DeliveryPorts
     from chalicelib.services.deployment_poll import PollPorts
@@ -204,6 +205,15 @@ class Components:
         gateway = self.settings.gateway
         return AdapterRegistry("ims", gateway.ims_adapters, self._ims_factories(), pool_routing=gateway.ims_routing,
                                pool_types=IMS_POOL_TYPES)
+
+    @cached_property
+    def infrastructure_templates(self) -> TemplateRegistry:
+        """The shipped templates and `provisioningTemplates`, each bound to a pool-managing IMS backend."""
+        from chalicelib.domain.infrastructure_templates import template_registry
+
+        gateway = self.settings.gateway
+        return template_registry([t.model_dump(by_alias=True) for t in gateway.provisioning_templates],
+                                 [(a.id, a.type) for a in gateway.ims_adapters if a.type in IMS_POOL_TYPES])
 
     def _ims_factories(self) -> dict[str, Factory[InventoryAdapter]]:
         """The bare-metal backends get their ports here: the stored snapshot (a cold container's last known servers,

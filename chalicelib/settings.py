@@ -91,6 +91,21 @@ class PoolRoutingRule(_ConfigModel):
     extensions: dict[str, Any] = Field(default_factory=dict)
 
 
+class ProvisioningTemplateConfig(_ConfigModel):
+    """An operator's infrastructure template (`provisioningTemplates`, docs/provisioning.md "Templates"); checked
+    with the shipped ones when the template registry is built (chalicelib/domain/infrastructure_templates.py)."""
+
+    name: str = Field(min_length=1, max_length=63, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    version: str = Field(min_length=1, max_length=32, pattern=r"^[0-9A-Za-z][0-9A-Za-z.+-]*$")
+    description: str = ""
+    kind: Literal["eks-nodegroup", "dtias-resource-group"]
+    backend: str | None = None  # an IMS adapter id; default: the first backend of the kind's type
+    parameter_schema: dict[str, Any] = Field(alias="parameterSchema")
+    defaults: dict[str, Any] = Field(default_factory=dict)
+    characteristics: dict[str, Any] = Field(default_factory=dict)
+    extensions: dict[str, Any] = Field(default_factory=dict)
+
+
 class GatewayConfig(_ConfigModel):
     o_cloud: OCloudConfig = Field(default_factory=OCloudConfig, alias="oCloud")
     ims_adapters: list[AdapterConfig] = Field(default_factory=list, alias="imsAdapters")
@@ -103,6 +118,8 @@ class GatewayConfig(_ConfigModel):
     # Which backend's view of a server seen by several is listed (docs/o2-conventions.md §10): these ids first, then
     # the others by type (kubernetes, aws, dtias, redfish).
     identity_precedence: list[str] = Field(default_factory=list, alias="identityPrecedence")
+    provisioning_templates: list[ProvisioningTemplateConfig] = Field(default_factory=list,
+                                                                     alias="provisioningTemplates")
 
     @model_validator(mode="before")
     @classmethod

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.store.package_store import PackageStore
     from chalicelib.adapters.store.provisioning_store import ProvisioningStore
     from chalicelib.adapters.store.subscription_store import SubscriptionStore
+    from chalicelib.domain.infrastructure_templates import TemplateRegistry
     from chalicelib.services.alarm_evaluation import AlarmPorts
     from chalicelib.services.deployments import DeploymentPorts
     from chalicelib.services.packages import FetchPorts, PackagePorts
@@ -65,6 +66,8 @@ class ApiPorts(Protocol):
     def dms_registry(self) -> AdapterRegistry[DeploymentAdapter]: ...
     @property
     def readiness_cache(self) -> CachedReadiness: ...
+    @property
+    def infrastructure_templates(self) -> TemplateRegistry: ...
 
     def queue_url(self, queue: resources.Queue, dead_letter: bool = False) -> str: ...
     def secret(self, ssm_parameter: str) -> str: ...

@@ -61,8 +61,12 @@ def internal_error(request_id: str) -> Response:
 
 
 def from_error(error: NetweaveError) -> Response:
+    body = problem_body(error.status, error.detail, error.slug, error.title)
+    invalid = getattr(error, "invalid_parameters", None)  # each bad parameter (TemplateParametersInvalid)
+    if invalid:
+        body["invalidParams"] = invalid  # RFC 9457 §3's example member: [{"name", "reason"}]
     return Response(
-        body=json.dumps(problem_body(error.status, error.detail, error.slug, error.title)),
+        body=json.dumps(body),
         status_code=error.status,
         headers={"Content-Type": PROBLEM_MEDIA_TYPE, **error.headers},
     )

@@ -17,6 +17,7 @@ SERVICES: dict[str, Scope] = {
     INVENTORY_SERVICE: Scope.IMS_READ,
     "/o2ims-infrastructureMonitoring": Scope.IMS_READ,
     "/o2ims-infrastructureProvisioning": Scope.IMS_READ,
+    "/o2ims-infrastructureArtifacts": Scope.IMS_READ,
     "/o2dms": Scope.DMS_READ,
 }
 

@@ -16,10 +16,10 @@ from typing import Any
 from chalicelib.adapters.ims.port import InventoryContext, InventoryRegistry, PoolRequest
 from chalicelib.adapters.store.inventory_store import InventoryStore
 from chalicelib.adapters.store.provisioning_store import START_KEY_ATTRIBUTES, ProvisioningStore, start_key_after
-from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import Conflict, NotFound, UnprocessableContent
 from chalicelib.domain.events import utc_now_iso
 from chalicelib.domain.infrastructure_templates import (
+    BACKEND_TYPES,
     InfrastructureTemplate,
     TemplateRegistry,
     pool_request_fields,
@@ -37,8 +37,6 @@ from chalicelib.services.paging import ListRequest, Page, list_models
 from chalicelib.services.resource_pools import PoolLimits, check_limits
 
 PollTrigger = Callable[[str], None]
-# Which backend type carries out each template kind (a template may name the backend; else the first of this type).
-BACKEND_TYPES = {"eks-nodegroup": "aws", "dtias-resource-group": "dtias"}
 _SIZE_FIELDS = ("replicas",)
 
 
@@ -82,17 +80,11 @@ def resolve(ports: ProvisioningPorts, data: ProvisioningRequestData) -> Resolved
 
 
 def _backend(registry: InventoryRegistry, template: InfrastructureTemplate) -> str:
-    if template.backend:
-        if template.backend not in registry.ids:
-            raise UnprocessableContent(f"template {template.template_id} names backend '{template.backend}', "
-                                       "which this gateway does not serve")
-        return template.backend
-    wanted = BACKEND_TYPES.get(template.kind)
-    for adapter_id in registry.ids_of_type(wanted) if wanted else []:
-        if Capability.POOL_MANAGEMENT in registry.get(adapter_id).capabilities:
-            return adapter_id
-    raise UnprocessableContent(f"template {template.template_id} needs a '{wanted}' backend that can create pools; "
-                               "this gateway has none")
+    """The registry bound each template to its backend (the configured one, else the first of its kind's type)."""
+    if template.backend is None or template.backend not in registry.ids:
+        raise UnprocessableContent(f"template {template.template_id} needs a '{BACKEND_TYPES[template.kind]}' "
+                                   "backend that can create pools; this gateway has none")
+    return template.backend
 
 
 def _pool_request(fields: dict[str, Any], name: str, size: int) -> PoolRequest:
@@ -121,7 +113,7 @@ def create_request(ports: ProvisioningPorts, data: ProvisioningRequestData, acce
     name = resolved.pool_name or default_pool_name(data.provisioning_request_id)
     record = ProvisioningRecord(
         data=stored_data(data), reference=str(uuid.uuid4()), owner=access.tenant,
-        backend=resolved.backend, kind=resolved.template.kind, pool_fields=resolved.fields,
+        backend=resolved.backend, kind=str(resolved.template.kind), pool_fields=resolved.fields,
         pools=[ProvisionedPool(name=name, size=resolved.size)],
         status=_status(ports, ProvisioningPhase.PENDING, f"accepted; waiting for backend {resolved.backend}"))
     ports.store.create(record, ports.max_per_tenant)
@@ -173,7 +165,7 @@ def _replaced(record: ProvisioningRecord, resolved: Resolved, data: Provisioning
     if not started:  # nothing exists at the backend yet: the new data replaces everything
         name = resolved.pool_name or record.pools[0].name
         pools = [ProvisionedPool(name=name, size=resolved.size)]
-        backend, kind = resolved.backend, resolved.template.kind
+        backend, kind = resolved.backend, str(resolved.template.kind)
     else:
         _check_unchanged(record, resolved)
         pools = _resized(record, resolved.size)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("kubernetes", "pyhelm3", "sushy", "schemathesis", "moto")
+HEAVY = ("kubernetes", "pyhelm3", "sushy", "schemathesis", "moto", "jsonschema")
 
 
 def test_importing_the_app_loads_no_cluster_or_bare_metal_client() -> None:

@@ -431,6 +431,30 @@ class Location(BaseModel):
     extensions: Annotated[dict[str, Any] | None, Field(title="Extensions")] = None
 
 
+class ManagedInfrastructureTemplate(BaseModel):
+    """
+    A template as the O2ims Infrastructure Artifacts API shows it (oran-o2ims's shape).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    artifact_resource_id: Annotated[
+        str, Field(alias="artifactResourceId", title="Artifactresourceid")
+    ]
+    name: Annotated[str, Field(title="Name")]
+    version: Annotated[str, Field(title="Version")]
+    description: Annotated[str, Field(title="Description")]
+    parameter_schema: Annotated[
+        dict[str, Any], Field(alias="parameterSchema", title="Parameterschema")
+    ]
+    characteristics: Annotated[
+        dict[str, Any] | None, Field(title="Characteristics")
+    ] = None
+    extensions: Annotated[dict[str, Any] | None, Field(title="Extensions")] = None
+
+
 class OCloudSite(BaseModel):
     model_config = ConfigDict(
         extra="allow",
@@ -866,6 +890,20 @@ class SubscriptionInfo(BaseModel):
     ] = None
     subscription_id: Annotated[
         str, Field(alias="subscriptionId", title="Subscriptionid")
+    ]
+
+
+class TemplateDefaults(BaseModel):
+    """
+    A template's default parameters: what a provisioning request's `templateParameters` are merged over.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    template_defaults: Annotated[
+        dict[str, Any], Field(alias="templateDefaults", title="Templatedefaults")
     ]
 
 
