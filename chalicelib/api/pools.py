@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.api.auth import current_access
 from chalicelib.api.ports import ports
 from chalicelib.api.routing import Router
 from chalicelib.domain.auth import Scope
@@ -46,31 +47,33 @@ class PoolChange(BaseModel):
               body=PoolCreate, response=ResourcePool, status=201, responses=(409, 422, 501))
 def create_pool(body: PoolCreate) -> Response:
     from chalicelib.adapters.ims.port import PoolRequest  # views import the service when called
-    from chalicelib.services import resource_pools
+    from chalicelib.services import provisioning_shorthand as shorthand
 
     request = PoolRequest(name=body.name, location=body.location, replicas=body.extensions.get("replicas"),
                           instance_type=body.extensions.get("instanceType"), extensions=body.extensions)
-    pool = resource_pools.create_pool(ports().ims_registry, ports().inventory_context, request, body.backend,
-                                      ports().poll_trigger, _limits())
-    return Response(body=pool, status_code=201, headers={"Location": f"{POOLS}/{pool['resourcePoolId']}"})
+    pool, request_id = shorthand.create_pool(ports().provisioning_ports(), current_access(), request, body.backend,
+                                             _limits())
+    headers = {"Location": f"{POOLS}/{pool['resourcePoolId']}"}
+    if request_id is not None:  # the provisioning request recorded for it (docs/provisioning.md)
+        headers["Link"] = f'<{shorthand.request_href(pool["resourcePoolId"])}>; rel="related"'
+    return Response(body=pool, status_code=201, headers=headers)
 
 
 @router.route(f"{POOLS}/{{resourcePoolId}}", "PATCH", summary="Resize a resource pool (netweave extension)",
               scope=Scope.IMS_WRITE, body=PoolChange, response=ResourcePool, responses=(404, 422, 501))
 def resize_pool(resourcePoolId: str, body: PoolChange) -> dict[str, Any]:
-    from chalicelib.services import resource_pools
+    from chalicelib.services import provisioning_shorthand as shorthand
 
-    return resource_pools.resize_pool(ports().ims_registry, ports().inventory_store, ports().inventory_context,
-                                      resourcePoolId, body.model_dump(exclude_none=True), ports().poll_trigger,
-                                      _limits())
+    return shorthand.resize_pool(ports().provisioning_ports(), resourcePoolId, body.model_dump(exclude_none=True),
+                                 _limits())
 
 
 @router.route(f"{POOLS}/{{resourcePoolId}}", "DELETE", summary="Delete a resource pool (netweave extension)",
               scope=Scope.IMS_WRITE, status=204, responses=(404, 409, 501))
 def delete_pool(resourcePoolId: str) -> Response:
-    from chalicelib.services import resource_pools
+    from chalicelib.services import provisioning_shorthand as shorthand
 
-    resource_pools.delete_pool(ports().ims_registry, ports().inventory_store, resourcePoolId, ports().poll_trigger)
+    shorthand.delete_pool(ports().provisioning_ports(), resourcePoolId)
     return Response(body="", status_code=204)
 
 
