@@ -189,6 +189,7 @@ def to_resource_pool(adapter_id: str, nodegroup: Mapping[str, Any], site: Site, 
                 "capacityType": nodegroup.get("capacityType"),
                 "amiType": nodegroup.get("amiType"),
                 "labels": nodegroup.get("labels") or None,
+                "taints": nodegroup.get("taints") or None,
                 # EKS `health.issues` ({code, message, resourceIds}): the NodeGroupDegraded alarm reads them here.
                 "healthIssues": (nodegroup.get("health") or {}).get("issues") or None,
                 # EKS labels every node of a managed node group with its name (docs/o2-conventions.md)

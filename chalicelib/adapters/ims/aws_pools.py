@@ -15,6 +15,8 @@ from chalicelib.domain.errors import BadRequest, UnprocessableContent
 # EKS node group names: 1-63 characters, a letter or digit first, then letters, digits, '-' and '_'.
 NODEGROUP_NAME = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_-]{0,62}$")
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT", "CAPACITY_BLOCK")
+TAINT_EFFECTS = ("NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE")  # EKS's spelling of the Kubernetes effects
+MAX_TAINTS, MAX_TAINT_KEY, MAX_TAINT_VALUE = 50, 63, 63  # EKS's limits on a node group's taints
 
 
 def _int_field(value: Any, field: str, minimum: int = 0) -> int:
@@ -105,7 +107,29 @@ def optional_create_fields(extensions: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
             raise BadRequest("extensions.labels must be an object of strings")
         fields["labels"] = dict(labels)
+    if extensions.get("taints") is not None:
+        fields["taints"] = requested_taints(extensions["taints"])
     return fields
+
+
+def _taint(value: Any, field: str) -> dict[str, str]:
+    if not isinstance(value, dict) or set(value) - {"key", "value", "effect"}:
+        raise BadRequest(f"{field} must be an object with key, value and effect")
+    key, text, effect = value.get("key"), value.get("value", ""), value.get("effect")
+    if not isinstance(key, str) or not 1 <= len(key) <= MAX_TAINT_KEY:
+        raise BadRequest(f"{field}.key must be a string of 1-{MAX_TAINT_KEY} characters")
+    if not isinstance(text, str) or len(text) > MAX_TAINT_VALUE:
+        raise BadRequest(f"{field}.value must be a string of at most {MAX_TAINT_VALUE} characters")
+    if effect not in TAINT_EFFECTS:
+        raise BadRequest(f"{field}.effect must be one of {', '.join(TAINT_EFFECTS)}")
+    return {"key": key, "value": text, "effect": str(effect)} if text else {"key": key, "effect": str(effect)}
+
+
+def requested_taints(value: Any) -> list[dict[str, str]]:
+    """`extensions.taints`: the node group's Kubernetes taints, in EKS's form and within EKS's limits."""
+    if not isinstance(value, list) or len(value) > MAX_TAINTS:
+        raise BadRequest(f"extensions.taints must be a list of at most {MAX_TAINTS} taints")
+    return [_taint(taint, f"extensions.taints[{i}]") for i, taint in enumerate(value)]
 
 
 class PoolNotHonoured(UnprocessableContent):

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chalicelib.adapters.ims import dtias_mapping as mapping
 from chalicelib.adapters.ims.dtias_client import COMPLETED, FAILED, Credentials, DtiasClient, JobResult
+from chalicelib.adapters.ims.dtias_provisioning import DtiasProvisioning
 from chalicelib.adapters.ims.port import InventoryContext, PoolRequest
 from chalicelib.domain.capabilities import Capability
 from chalicelib.domain.errors import (
@@ -80,8 +81,8 @@ def _loopback(host: str) -> bool:
         return False
 
 
-class DtiasInventoryAdapter:
-    """`InventoryAdapter` and `PoolManager` for one DTIAS tenant."""
+class DtiasInventoryAdapter(DtiasProvisioning):
+    """`InventoryAdapter`, `PoolManager` and (dtias_provisioning) `PoolProvisioner` for one DTIAS tenant."""
 
     def __init__(self, config: AdapterConfig, secret: Callable[[str], str] | None = None) -> None:
         self.adapter_id = config.id
@@ -103,6 +104,7 @@ class DtiasInventoryAdapter:
             raise ConfigurationError(f"ims adapter '{config.id}' (dtias): passwordSsmParameter needs the gateway's "
                                      "SSM access (build the adapter through the composition root)")
         self._last: tuple[str, list[InventoryObject]] | None = None  # (hash of the fleet read, its mapping)
+        self._group_ids: dict[str, str] = {}  # pool id -> resource group id (dtias_provisioning)
 
     @property
     def capabilities(self) -> frozenset[Capability]:
@@ -213,7 +215,10 @@ class DtiasInventoryAdapter:
             raise BadRequest("extensions.serverLabels must be an object of strings")
         return [{"Key": str(k), "Value": v} for k, v in sorted(labels.items())]
 
-    def create_resource_pool(self, request: PoolRequest, context: InventoryContext) -> ResourcePool:
+    def _start_group(self, request: PoolRequest, context: InventoryContext, token: str | None
+                     ) -> tuple[dict[str, Any], mapping.Site, str | None]:
+        """(group, site, job id): POST the resource group of a pool request, or, for a retry with the same
+        `token`, find the group the earlier call posted (job id None)."""
         if not isinstance(request.name, str) or not _GROUP_NAME.fullmatch(request.name):
             raise BadRequest("name must be 1-53 lowercase letters, digits or '-', starting with a letter or digit")
         replicas, labels = self._replicas(request), self._labels(request)
@@ -222,24 +227,37 @@ class DtiasInventoryAdapter:
         site = self._site(request, fleet, context)
         source = self._source_pool(request, fleet, site)
         group_id = f"{mapping.OWNED_PREFIX}{request.name}"
-        if any(g.get("id") == group_id for g in fleet.groups):
+        existing = next((g for g in fleet.groups if g.get("id") == group_id), None)
+        if existing is not None:
+            if token is not None and str(existing.get("description", "")).endswith(token_marker(token)):
+                return dict(existing), site, None
             raise Conflict(f"a resource pool named '{request.name}' (DTIAS resource group {group_id}) already exists")
         selector = {"rpId": source["Id"], "ResourceProfileId": str(profile), "numResources": replicas,
                     "filters": {"include": {"labels": labels}} if labels else {}}
-        group = {"id": group_id, "name": request.name, "description": f"O2 resource pool {request.name} (netweave)",
+        description = f"O2 resource pool {request.name} (netweave)" + (token_marker(token) if token else "")
+        group = {"id": group_id, "name": request.name, "description": description,
                  "resourceTypeId": "COMPUTE", "resourceSelectors": {"worker": selector}}
         reply = self.client.call(f"create resource group {group_id}", "POST", "/resourcegroups", ok=(200, 201, 202),
                                  json={"Tenant": self.options.tenant, "resourceGroup": group})
-        job = self._wait(reply.json(), f"allocating {replicas} servers of {source.get('Name')} to {request.name}")
+        return group, site, self._job_id(reply.json(), f"allocating {replicas} servers of {source.get('Name')} "
+                                                       f"to {request.name}")
+
+    def create_resource_pool(self, request: PoolRequest, context: InventoryContext) -> ResourcePool:
+        group, site, job_id = self._start_group(request, context, None)
+        assert job_id is not None  # without a token an existing group is a Conflict
+        job = self._wait(job_id, f"allocating servers to {request.name}")
         if job.status == COMPLETED:
-            group = self.client.get(f"read resource group {group_id}", f"/resourcegroups/{group_id}")
+            group = self.client.get(f"read resource group {group['id']}", f"/resourcegroups/{group['id']}")
         return mapping.group_pool(self.adapter_id, context.o_cloud_id, group, site,
                                   {"jobId": job.job_id, "jobStatus": job.status})
 
-    def _wait(self, answer: Any, what: str, gone_is_done: bool = False) -> JobResult:
+    def _job_id(self, answer: Any, what: str) -> str:
         job_id = str(answer.get("jobid") or "") if isinstance(answer, dict) else ""
         if not job_id:
             raise BackendUnavailable(f"DTIAS backend '{self.adapter_id}': {what}: the answer names no job")
+        return job_id
+
+    def _wait(self, job_id: str, what: str, gone_is_done: bool = False) -> JobResult:
         job = self.client.wait_job(job_id, self.options.job_wait_seconds, self.options.job_poll_seconds, gone_is_done)
         if job.status == FAILED:
             raise DtiasJobFailed(f"{what}: DTIAS job {job.job_id} failed: {job.fail_reason or 'no reason given'}")
@@ -278,10 +296,20 @@ class DtiasInventoryAdapter:
             raise BadRequest("location: the site of a resource pool cannot be changed")
         return mapping.group_pool(self.adapter_id, context.o_cloud_id, group, site)
 
-    def delete_resource_pool(self, resource_pool_id: str) -> None:
-        group = self._owned_group(resource_pool_id)
-        group_id = str(group["id"])
+    def _start_deletion(self, resource_pool_id: str) -> tuple[str, str | None]:
+        """(group id, the job releasing it; None where DTIAS deleted at once, answering without one)."""
+        group_id = str(self._owned_group(resource_pool_id)["id"])
         reply = self.client.call(f"delete resource group {group_id}", "DELETE", f"/resourcegroups/{group_id}",
                                  ok=(200, 202, 204))
-        if reply.content:  # a DTIAS that deletes at once answers without a job
-            self._wait(reply.json(), f"releasing resource group {group_id}", gone_is_done=True)
+        return group_id, self._job_id(reply.json(), f"releasing resource group {group_id}") if reply.content else None
+
+    def delete_resource_pool(self, resource_pool_id: str) -> None:
+        group_id, job_id = self._start_deletion(resource_pool_id)
+        if job_id is not None:
+            self._wait(job_id, f"releasing resource group {group_id}", gone_is_done=True)
+
+
+def token_marker(token: str) -> str:
+    """Where a resource group carries the provisioning request it was created for: the end of its description,
+    which DTIAS keeps as given (docs/dtias-backend.md "Provisioning requests")."""
+    return f" [provisioning {token}]"

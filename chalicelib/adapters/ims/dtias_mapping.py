@@ -260,13 +260,19 @@ def _pool(adapter_id: str, o_cloud_id: str, pool_id_: str, name: str, descriptio
                                              "address": site.address, "adapterId": adapter_id}))
 
 
+def group_counts(group: Doc) -> tuple[int, int]:
+    """(servers the group's selectors ask for, servers allocated to it)."""
+    chosen = list(selectors([group]))
+    return (sum(int(s.get("numResources") or 0) for _, _, s in chosen),
+            sum(len(items_of(s, "resources")) for _, _, s in chosen))
+
+
 def group_pool(adapter_id: str, o_cloud_id: str, group: Doc, site: Site, job: Mapping[str, str] | None = None
                ) -> ResourcePool:
     """A resource group as a pool. `status`: ALLOCATED once every selector holds its `numResources`, else
     ALLOCATING (or the creating job's status, when one is passed)."""
     chosen = list(selectors([group]))
-    wanted = sum(int(s.get("numResources") or 0) for _, _, s in chosen)
-    allocated = sum(len(items_of(s, "resources")) for _, _, s in chosen)
+    wanted, allocated = group_counts(group)
     status = "ALLOCATED" if allocated >= wanted else "ALLOCATING"
     extensions = {"kind": "dtias-resource-group", "dtiasResourceGroupId": group.get("id"), "replicas": wanted,
                   "allocatedServers": allocated, "status": status,
