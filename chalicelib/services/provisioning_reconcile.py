@@ -61,9 +61,7 @@ def reconcile_request(ports: ProvisioningPorts, provisioner: PoolProvisioner, re
     observed = _observe(provisioner, record)
     record = record.model_copy(update={"pools": [_seen(pool, observed) for pool in record.pools]})
     report.moved |= [p.backend_state for p in record.pools] != [p.backend_state for p in before.pools]
-    if record.deleting and all(observed.get(p.resource_pool_id or "") is not None and
-                               observed[p.resource_pool_id or ""].state == "gone" for p in record.pools
-                               if p.started):
+    if record.deleting and _all_gone(ports.inventory, record, observed, report):
         if ports.store.remove(record.model_copy(update={"version": before.version})):
             report.finished += 1
             logger.info("provisioning request deleted", extra={"provisioningRequestId": record.request_id})
@@ -81,9 +79,21 @@ def reconcile_request(ports: ProvisioningPorts, provisioner: PoolProvisioner, re
         return
     report.changed += 1
     logger.info("provisioning request", extra={"provisioningRequestId": saved.request_id,
-                                               "phase": shown["provisioningPhase"], "message": shown["message"]})
+                                               "phase": shown["provisioningPhase"], "detail": shown["message"]})
     if _close_if_done(ports, saved):
         report.finished += 1
+
+
+def _all_gone(inventory: InventoryStore, record: ProvisioningRecord, observed: dict[str, BackendProgress],
+              report: ReconcileReport) -> bool:
+    """Gone at the backend and from the inventory: once the request answers 404, no pool of it is listed either.
+    Gone at the backend only: the inventory catches up at the poll this asks for."""
+    started = [p.resource_pool_id for p in record.pools if p.resource_pool_id]
+    if not all(pool_id in observed and observed[pool_id].state == "gone" for pool_id in started):
+        return False
+    listed = [pool_id for pool_id in started if inventory.get(ObjectType.RESOURCE_POOL.value, pool_id) is not None]
+    report.moved |= bool(listed)
+    return not listed
 
 
 def _same_status(new: dict[str, object], old: dict[str, object]) -> bool:

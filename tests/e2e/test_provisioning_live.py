@@ -19,7 +19,8 @@ REQUESTS = "/o2ims-infrastructureProvisioning/v1/provisioningRequests"
 INVENTORY = "/o2ims-infrastructureInventory/v1"
 TEMPLATES = {
     "eks": ("eks-nodegroup-pool", "1.0.0", {"size": 2, "location": "edge-site-9", "instanceType": "m5.large"}),
-    "dtias": ("dtias-baremetal-pool", "1.0.0", {"size": 1, "location": "dc-chicago-1"}),
+    "dtias": ("dtias-baremetal-pool", "1.0.0", {"size": 1, "location": "dc-chicago-1",
+                                                     "sourcePool": "dc-chicago-1-ran-du"}),
 }
 
 

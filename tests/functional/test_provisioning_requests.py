@@ -15,6 +15,7 @@ import pytest
 from chalicelib.bootstrap import Components
 from chalicelib.handlers import inventory as inventory_handlers
 from devtools.dtias_sim import DtiasSim, start_dtias_sim
+from devtools.dtias_sim.process import PASSWORD, USERNAME
 from devtools.token import mint_token
 from tests.functional.conftest import SECRET, Api, assert_problem
 from tests.functional.eks_fixtures import eks_site
@@ -42,9 +43,9 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DtiasSim]:
 
 @pytest.fixture(scope="module")
 def site(moto_url: str, sim: DtiasSim, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    dtias = (f"  - id: dc-fleet\n    type: dtias\n    options:\n      baseUrl: {sim.url}\n      username: admin\n"
+    dtias = (f"  - id: dc-fleet\n    type: dtias\n    options:\n      baseUrl: {sim.url}\n      username: {USERNAME}\n"
              f"      passwordEnv: {PASSWORD_ENV}\n      jobPollSeconds: 0.01\n")
-    os.environ[PASSWORD_ENV] = "secret"
+    os.environ[PASSWORD_ENV] = PASSWORD
     try:
         yield from eks_site(tmp_path_factory.mktemp("provisioning-requests"), CLUSTER, dtias, cidr="10.78")
     finally:
@@ -181,7 +182,8 @@ def test_another_tenant_neither_sees_nor_changes_a_request(api: Api) -> None:
 
 
 def test_a_dtias_request_is_fulfilled_grows_by_a_group_and_is_released(api: Api, components: Components) -> None:
-    parameters = {"poolName": "bm-du-chi", "size": 1, "location": "dc-chicago-1"}
+    parameters = {"poolName": "bm-du-chi", "size": 1, "location": "dc-chicago-1",
+                  "sourcePool": "dc-chicago-1-ran-du"}
     created = api.request("POST", REQUESTS, body=body(DTIAS, parameters))
     assert created.status == 201, created.body
     request_id = created.json()["provisioningRequestId"]
@@ -205,7 +207,8 @@ def test_a_dtias_request_is_fulfilled_grows_by_a_group_and_is_released(api: Api,
 def test_a_failed_dtias_job_fails_the_request_with_its_reason_and_a_put_retries_it(
         api: Api, components: Components, sim: DtiasSim) -> None:
     sim.knob("settings", {"failNextJob": "BIOS profile du-telco could not be applied"})
-    sent = body(DTIAS, {"poolName": "bm-retry", "size": 1, "location": "dc-newark-1"})
+    sent = body(DTIAS, {"poolName": "bm-retry", "size": 1, "location": "dc-newark-1",
+                        "sourcePool": "dc-newark-1-ran-du"})
     assert api.request("POST", REQUESTS, body=sent).status == 201
     request_id = sent["provisioningRequestId"]
     failed = settle(api, components, request_id, "dc-fleet", "FAILED")
@@ -217,7 +220,8 @@ def test_a_failed_dtias_job_fails_the_request_with_its_reason_and_a_put_retries_
 
 
 def test_too_many_servers_is_failed_as_awaiting_free_resources(api: Api, components: Components) -> None:
-    sent = body(DTIAS, {"poolName": "bm-huge", "size": 40, "location": "dc-newark-1"})
+    sent = body(DTIAS, {"poolName": "bm-huge", "size": 40, "location": "dc-newark-1",
+                        "sourcePool": "dc-newark-1-ran-du"})
     assert api.request("POST", REQUESTS, body=sent).status == 201
     failed = settle(api, components, sent["provisioningRequestId"], "dc-fleet", "FAILED")
     assert "insufficient free resources" in failed["status"]["message"]
