@@ -27,7 +27,7 @@ The code side is found statically, with `ast`, in `app.py` and `chalicelib/`:
    mentioned (annotations do not count) or named in an adapter registry string (`"chalicelib.x:Class"`) that a
    reached unit reads; dunder methods and methods named in strings handed to a call (`_tell(observer, "raised")` ->
    `getattr(observer, what)`) of a reached class are reached too. To keep `dict.get` from reaching every `get`:
-   `self.m` means a method of the unit's own class (or a base); a name a function binds itself (parameter,
+   `self.m` means a method of the unit's own class (or a base, or a class deriving from it: a mixin); a name a function binds itself (parameter,
    assignment, loop) is a local, not a reference; and a method called on a builtin value (a literal, a boto3 reply, a
    parameter annotated `dict[...]`, the result of a function annotated to return one, a module constant holding one,
    an attribute of a module that is not ours such as `os.environ`) mentions nothing.
@@ -687,7 +687,9 @@ class _Walk:
         self.strings |= unit.strings
         if unit.cls is not None:
             bases = next((i.bases for (_, c), i in self.code.classes.items() if c == unit.cls), [])
-            self.self_refs |= {(owner, m) for owner in [unit.cls, *bases] for m in unit.self_names}
+            # a mixin's self.m() is also the method of the classes that derive from it (they define m)
+            derived = [c for (_, c), i in self.code.classes.items() if unit.cls in i.bases]
+            self.self_refs |= {(owner, m) for owner in [unit.cls, *bases, *derived] for m in unit.self_names}
 
     def resolve_dynamic(self) -> None:
         """Registry strings of constants now read, the classes now mentioned, and their bases."""

@@ -604,6 +604,101 @@ class ProgressMessage(BaseModel):
     message: Annotated[str, Field(title="Message")]
 
 
+class ProvisionedResourceSet(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    infrastructure_resource_ids: Annotated[
+        list[str] | None,
+        Field(alias="infrastructureResourceIds", title="Infrastructureresourceids"),
+    ] = None
+
+
+class ProvisioningPhase(StrEnum):
+    PENDING = "PENDING"
+    PROGRESSING = "PROGRESSING"
+    FULFILLED = "FULFILLED"
+    FAILED = "FAILED"
+    DELETING = "DELETING"
+
+
+class ProvisioningRequestData(BaseModel):
+    """
+    What an SMO sends (POST, PUT): the spec's ProvisioningRequestData.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    provisioning_request_id: Annotated[
+        str,
+        Field(
+            alias="provisioningRequestId",
+            description="assigned by the SMO: a UUID",
+            max_length=64,
+            min_length=1,
+            title="Provisioningrequestid",
+        ),
+    ]
+    name: Annotated[str | None, Field(max_length=256, title="Name")] = ""
+    description: Annotated[str | None, Field(max_length=1024, title="Description")] = ""
+    template_name: Annotated[
+        str,
+        Field(alias="templateName", max_length=128, min_length=1, title="Templatename"),
+    ]
+    template_version: Annotated[
+        str,
+        Field(
+            alias="templateVersion",
+            max_length=64,
+            min_length=1,
+            title="Templateversion",
+        ),
+    ]
+    template_parameters: Annotated[
+        dict[str, Any], Field(alias="templateParameters", title="Templateparameters")
+    ]
+    extensions: Annotated[dict[str, Any] | None, Field(title="Extensions")] = None
+
+
+class ProvisioningRequestReplacement(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    provisioning_request_id: Annotated[
+        str,
+        Field(
+            alias="provisioningRequestId",
+            description="assigned by the SMO: a UUID",
+            max_length=64,
+            min_length=1,
+            title="Provisioningrequestid",
+        ),
+    ]
+    name: Annotated[str | None, Field(max_length=256, title="Name")] = ""
+    description: Annotated[str | None, Field(max_length=1024, title="Description")] = ""
+    template_name: Annotated[
+        str,
+        Field(alias="templateName", max_length=128, min_length=1, title="Templatename"),
+    ]
+    template_version: Annotated[
+        str,
+        Field(
+            alias="templateVersion",
+            max_length=64,
+            min_length=1,
+            title="Templateversion",
+        ),
+    ]
+    template_parameters: Annotated[
+        dict[str, Any], Field(alias="templateParameters", title="Templateparameters")
+    ]
+    extensions: Annotated[dict[str, Any] | None, Field(title="Extensions")] = None
+
+
 class ReadinessCheck(BaseModel):
     model_config = ConfigDict(
         extra="allow",
@@ -679,6 +774,13 @@ class ResourceKind(StrEnum):
     LOGICAL = "LOGICAL"
 
 
+class ResourcePhase(StrEnum):
+    PROCESSING = "PROCESSING"
+    PROVISIONED = "PROVISIONED"
+    AWAITING_FREE_RESOURCES = "AWAITING_FREE_RESOURCES"
+    FAILED = "FAILED"
+
+
 class ResourcePool(BaseModel):
     model_config = ConfigDict(
         extra="allow",
@@ -717,6 +819,18 @@ class ResourcePoolV2(BaseModel):
     o_cloud_id: Annotated[str, Field(alias="oCloudId", title="Ocloudid")]
     o_cloud_site_id: Annotated[str, Field(alias="oCloudSiteId", title="Ocloudsiteid")]
     extensions: Annotated[dict[str, Any] | None, Field(title="Extensions")] = None
+
+
+class ResourceProvisioningStatus(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    resource_name: Annotated[str, Field(alias="resourceName", title="Resourcename")]
+    resource_id: Annotated[str, Field(alias="resourceId", title="Resourceid")]
+    resource_provisioning_phase: Annotated[
+        ResourcePhase, Field(alias="resourceProvisioningPhase")
+    ]
 
 
 class ResourceType(BaseModel):
@@ -1242,6 +1356,23 @@ class Operation(BaseModel):
     href: Annotated[str | None, Field(title="Href")] = None
 
 
+class ProvisioningStatus(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    update_time: Annotated[str, Field(alias="updateTime", title="Updatetime")]
+    message: Annotated[str, Field(title="Message")]
+    provisioning_phase: Annotated[ProvisioningPhase, Field(alias="provisioningPhase")]
+    infrastructure_resource_provisioning_status: Annotated[
+        list[ResourceProvisioningStatus] | None,
+        Field(
+            alias="infrastructureResourceProvisioningStatus",
+            title="Infrastructureresourceprovisioningstatus",
+        ),
+    ] = None
+
+
 class Readiness(BaseModel):
     model_config = ConfigDict(
         extra="allow",
@@ -1249,6 +1380,42 @@ class Readiness(BaseModel):
     )
     status: Annotated[str, Field(title="Status")]
     checks: Annotated[list[ReadinessCheck] | None, Field(title="Checks")] = None
+
+
+class ProvisioningRequestInfo(BaseModel):
+    """
+    What GET answers: the request as sent, the reference netweave assigned, the status and what was provisioned.
+    `extensions.resourcePoolIds` names the inventory pools the request's resources are in (the spec's resource set
+    has no member for pools).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    provisioning_request_id: Annotated[
+        str, Field(alias="provisioningRequestId", title="Provisioningrequestid")
+    ]
+    name: Annotated[str, Field(title="Name")]
+    description: Annotated[str, Field(title="Description")]
+    template_name: Annotated[str, Field(alias="templateName", title="Templatename")]
+    template_version: Annotated[
+        str, Field(alias="templateVersion", title="Templateversion")
+    ]
+    template_parameters: Annotated[
+        dict[str, Any], Field(alias="templateParameters", title="Templateparameters")
+    ]
+    provisioning_request_reference: Annotated[
+        str,
+        Field(
+            alias="provisioningRequestReference", title="Provisioningrequestreference"
+        ),
+    ]
+    status: ProvisioningStatus
+    provisioned_resource_set: Annotated[
+        ProvisionedResourceSet, Field(alias="provisionedResourceSet")
+    ]
+    extensions: Annotated[dict[str, Any] | None, Field(title="Extensions")] = None
 
 
 Resource.model_rebuild()
