@@ -137,7 +137,8 @@ def test_the_inventory_poll_reports_changes_failed_and_unreachable_backends(monk
     parts = SimpleNamespace(ims_registry=SimpleNamespace(all=list), alarm_ports=object,
                             stored_pool_ids=lambda _backend: [], inventory_context=None, inventory_store=None,
                             events_publisher=None, server_linker=lambda _generation: None)
-    state = SimpleNamespace(stamps={}, inventory=SimpleNamespace(known_hash=lambda _backend: None), asset_generation=0)
+    state = SimpleNamespace(stamps={}, inventory=SimpleNamespace(known_hash=lambda _backend: None), asset_generation=0,
+                            open_provisioning={})
     assert inventory_handlers.poll_inventory(cast(Components, parts), state=cast(PollState, state)) == [
         r.__dict__ for r in reports]
     (document,) = documents(capsys, "PollDuration")
