@@ -85,7 +85,7 @@ def test_each_shipped_template_is_provisioned_resized_and_released(stack: LocalS
         pools = grown["extensions"]["resourcePoolIds"]
         assert eventually(lambda: all(client.get(f"{INVENTORY}/resourcePools/{p}").status_code == 404
                                       for p in pools)), f"pools {pools} still listed"
-    print(f"\n{name} {version}: FULFILLED in {took:.1f} s (phases {' -> '.join(['PENDING', *seen])}); "
+    print(f"\n{name} {version}: FULFILLED in {took:.1f} s (phases {' -> '.join(dict.fromkeys(['PENDING', *seen]))}); "
           f"resize {took_resize:.1f} s; deletion {took_delete:.1f} s")
 
 
