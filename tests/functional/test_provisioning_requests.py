@@ -12,7 +12,9 @@ from typing import Any
 import boto3
 import pytest
 
+from chalicelib.adapters.store.provisioning_store import ProvisioningQuotaExceeded
 from chalicelib.bootstrap import Components
+from chalicelib.domain.provisioning_record import ProvisionedPool, ProvisioningRecord
 from chalicelib.handlers import inventory as inventory_handlers
 from devtools.dtias_sim import DtiasSim, start_dtias_sim
 from devtools.dtias_sim.process import PASSWORD, USERNAME
@@ -229,3 +231,40 @@ def test_too_many_servers_is_failed_as_awaiting_free_resources(api: Api, compone
     assert phases == {"AWAITING_FREE_RESOURCES"}
     assert api.request("DELETE", f"{REQUESTS}/{sent['provisioningRequestId']}").status == 202
     settle(api, components, sent["provisioningRequestId"], "dc-fleet", "GONE")
+
+
+def test_the_pool_extension_records_a_request_that_follows_the_pool(api: Api, components: Components) -> None:
+    created = api.request("POST", "/o2ims/v1/resourcePools", body={
+        "name": "shorthand-pool", "location": "edge-site-3", "extensions": {"instanceType": "m5.large",
+                                                                            "replicas": 1}})
+    assert created.status == 201, created.body
+    link = created.header("link") or ""
+    assert link.startswith(f"<{REQUESTS}/") and link.endswith('>; rel="related"'), link
+    request_path = link[1:link.index(">")]
+    request_id = request_path.rsplit("/", 1)[1]
+    request = api.get(request_path).json()
+    assert (request["templateName"], request["templateParameters"]["size"]) == ("eks-nodegroup-pool", 1)
+    assert request["extensions"]["resourcePoolIds"] == [created.json()["resourcePoolId"]]
+    fulfilled = settle(api, components, request_id, "edge-aws", "FULFILLED")
+    assert len(resolve_each(api, fulfilled)) == 1
+    assert api.request("DELETE", f"/o2ims/v1/resourcePools/{created.json()['resourcePoolId']}").status == 204
+    assert api.get(request_path).json()["status"]["provisioningPhase"] == "DELETING"
+    settle(api, components, request_id, "edge-aws", "GONE")
+
+
+def test_a_tenant_holds_at_most_its_quota_of_requests(components: Components) -> None:
+    def record(owner: str) -> ProvisioningRecord:
+        return ProvisioningRecord(
+            data=body(EKS, {"size": 1}), reference=str(uuid.uuid4()), owner=owner, backend="edge-aws",
+            kind="eks-nodegroup", pool_fields={}, pools=[ProvisionedPool(name="q", size=1)],
+            status={"updateTime": "2026-12-07T00:00:00Z", "message": "", "provisioningPhase": "PENDING"})
+
+    store, tenant = components.provisioning_store, f"quota-{uuid.uuid4().hex[:6]}"
+    first = record(tenant)
+    store.create(first, 1)
+    with pytest.raises(ProvisioningQuotaExceeded, match="at most 1"):
+        store.create(record(tenant), 1)
+    store.create(record(f"{tenant}-other"), 1)  # another tenant's quota is its own
+    stored = store.get(first.request_id)
+    assert stored is not None and store.remove(stored)
+    store.create(record(tenant), 1)  # the deleted request gave its place back
