@@ -17,7 +17,7 @@ from tests.e2e.conftest import LocalStack, eventually
 pytestmark = pytest.mark.xdist_group("stack")
 REQUESTS = "/o2ims-infrastructureProvisioning/v1/provisioningRequests"
 INVENTORY = "/o2ims-infrastructureInventory/v1"
-TEMPLATES = {
+TEMPLATES: dict[str, tuple[str, str, dict[str, Any]]] = {
     "eks": ("eks-nodegroup-pool", "1.0.0", {"size": 2, "location": "edge-site-9", "instanceType": "m5.large"}),
     "dtias": ("dtias-baremetal-pool", "1.0.0", {"size": 1, "location": "dc-chicago-1",
                                                      "sourcePool": "dc-chicago-1-ran-du"}),
@@ -57,7 +57,7 @@ def resolves(client: httpx.Client, request: dict[str, Any]) -> int:
 def test_each_shipped_template_is_provisioned_resized_and_released(stack: LocalStack, kind: str) -> None:
     name, version, parameters = TEMPLATES[kind]
     request_id = str(uuid.uuid4())
-    sent = {"provisioningRequestId": request_id, "name": f"{kind} pool", "description": "issue 22 e2e",
+    sent: dict[str, Any] = {"provisioningRequestId": request_id, "name": f"{kind} pool", "description": "issue 22 e2e",
             "templateName": name, "templateVersion": version,
             "templateParameters": {**parameters, "poolName": f"pr-e2e-{kind}-{request_id[:6]}"}}
     with stack.client() as client:

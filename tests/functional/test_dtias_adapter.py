@@ -18,9 +18,10 @@ from chalicelib.adapters.ims.dtias import DtiasInventoryAdapter
 from chalicelib.adapters.ims.port import InventoryContext
 from chalicelib.bootstrap import Components
 from chalicelib.handlers import inventory as inventory_handlers
-from devtools.dtias_sim import DtiasSim, start_dtias_sim
+from devtools.dtias_sim import DtiasSim
 from devtools.dtias_sim.process import PASSWORD, USERNAME
 from tests.functional.conftest import Api, assert_problem
+from tests.functional.dtias_fixtures import dtias_adapter_yaml, running_sim
 from tests.functional.inventory_fixtures import Site, site_environment
 
 POOLS = "/o2ims/v1/resourcePools"
@@ -32,18 +33,13 @@ SERVERS = 24  # the simulator's seeded fleet
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DtiasSim]:
-    simulator = start_dtias_sim(tmp_path_factory.mktemp("dtias"))
-    try:
-        yield simulator
-    finally:
-        simulator.stop()
+    yield from running_sim(tmp_path_factory.mktemp("dtias"))
 
 
 @pytest.fixture(scope="module")
 def site(moto_url: str, sim: DtiasSim, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     # pageSize 5: 24 servers take five pages, 6 resource pools two
-    dtias = (f"  - id: dc-fleet\n    type: dtias\n    options:\n      baseUrl: {sim.url}\n      username: {USERNAME}\n"
-             f"      passwordEnv: {PASSWORD_ENV}\n      pageSize: 5\n      jobPollSeconds: 0.01\n")
+    dtias = dtias_adapter_yaml(sim, PASSWORD_ENV, "      pageSize: 5\n")
     os.environ[PASSWORD_ENV] = PASSWORD
     try:
         yield from site_environment(tmp_path_factory.mktemp("dtias-site"), nodes=2, more_adapters=dtias)

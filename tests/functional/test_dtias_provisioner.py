@@ -15,8 +15,9 @@ from chalicelib.adapters.ims.port import BackendProgress, InventoryContext, Pool
 from chalicelib.domain.errors import CapabilityNotSupported, Conflict
 from chalicelib.domain.ownership import NotOwned
 from chalicelib.settings import AdapterConfig
-from devtools.dtias_sim import DtiasSim, start_dtias_sim
+from devtools.dtias_sim import DtiasSim
 from devtools.dtias_sim.process import PASSWORD, USERNAME
+from tests.functional.dtias_fixtures import running_sim
 
 CONTEXT = InventoryContext("ocloud-dtias-provisioner")
 PASSWORD_ENV = "NETWEAVE_TEST_DTIAS_PROVISIONER_PASSWORD"
@@ -25,11 +26,7 @@ SITE, SOURCE = "dc-chicago-1", "dc-chicago-1-ran-du"
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DtiasSim]:
-    simulator = start_dtias_sim(tmp_path_factory.mktemp("dtias-provisioner"))
-    try:
-        yield simulator
-    finally:
-        simulator.stop()
+    yield from running_sim(tmp_path_factory.mktemp("dtias-provisioner"))
 
 
 @pytest.fixture(autouse=True)

@@ -16,10 +16,11 @@ from chalicelib.adapters.store.provisioning_store import ProvisioningQuotaExceed
 from chalicelib.bootstrap import Components
 from chalicelib.domain.provisioning_record import ProvisionedPool, ProvisioningRecord
 from chalicelib.handlers import inventory as inventory_handlers
-from devtools.dtias_sim import DtiasSim, start_dtias_sim
-from devtools.dtias_sim.process import PASSWORD, USERNAME
+from devtools.dtias_sim import DtiasSim
+from devtools.dtias_sim.process import PASSWORD
 from devtools.token import mint_token
 from tests.functional.conftest import SECRET, Api, assert_problem
+from tests.functional.dtias_fixtures import dtias_adapter_yaml, running_sim
 from tests.functional.eks_fixtures import eks_site
 from tests.functional.inventory_fixtures import Site
 from tests.functional.tenancy_fixtures import TENANT_SCOPES
@@ -36,17 +37,12 @@ EKS, DTIAS = ("eks-nodegroup-pool", "1.0.0"), ("dtias-baremetal-pool", "1.0.0")
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DtiasSim]:
-    simulator = start_dtias_sim(tmp_path_factory.mktemp("dtias-pr"))
-    try:
-        yield simulator
-    finally:
-        simulator.stop()
+    yield from running_sim(tmp_path_factory.mktemp("dtias-pr"))
 
 
 @pytest.fixture(scope="module")
 def site(moto_url: str, sim: DtiasSim, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    dtias = (f"  - id: dc-fleet\n    type: dtias\n    options:\n      baseUrl: {sim.url}\n      username: {USERNAME}\n"
-             f"      passwordEnv: {PASSWORD_ENV}\n      jobPollSeconds: 0.01\n")
+    dtias = dtias_adapter_yaml(sim, PASSWORD_ENV)
     os.environ[PASSWORD_ENV] = PASSWORD
     try:
         yield from eks_site(tmp_path_factory.mktemp("provisioning-requests"), CLUSTER, dtias, cidr="10.78")
@@ -74,15 +70,15 @@ def settle(api: Api, components: Components, request_id: str, backend: str, phas
            seen: list[str] | None = None, timeout: float = 60) -> dict[str, Any]:
     """Poll the backend (the reconciler runs in the poll) until the request reaches `phase`; every phase seen on the
     way is appended to `seen`."""
-    def reached() -> dict[str, Any] | None:
+    def reached() -> dict[str, Any]:
         inventory_handlers.poll_inventory(components, backend)
         reply = api.get(f"{REQUESTS}/{request_id}")
         if reply.status == 404:
-            return {"gone": True} if phase == "GONE" else None
+            return {"gone": True} if phase == "GONE" else {}
         current = reply.json()
         if seen is not None and (not seen or seen[-1] != current["status"]["provisioningPhase"]):
             seen.append(current["status"]["provisioningPhase"])
-        return current if current["status"]["provisioningPhase"] == phase else None
+        return current if current["status"]["provisioningPhase"] == phase else {}
 
     return wait_until(reached, timeout=timeout, interval=0.1, what=f"request {request_id} {phase}")
 
