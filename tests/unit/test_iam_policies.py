@@ -29,8 +29,9 @@ The code side is found statically, with `ast`, in `app.py` and `chalicelib/`:
    `getattr(observer, what)`) of a reached class are reached too. To keep `dict.get` from reaching every `get`:
    `self.m` means a method of the unit's own class (or a base, or a class deriving from it: a mixin); a name a
    function binds itself (parameter, assignment, loop) is a local, not a reference; and a method called on a builtin
-   value (a literal, a boto3 reply, a parameter annotated `dict[...]`, the result of a function annotated to return one, a module constant holding one,
-   an attribute of a module that is not ours such as `os.environ`) mentions nothing.
+   value (a literal, a boto3 reply, a parameter annotated `dict[...]`, the result of a function annotated to return
+   one, a module constant holding one, an attribute of a module that is not ours such as `os.environ`) mentions
+   nothing.
 4. **Resources.** The table/queue/bucket a call touches comes from the `resources.X` references of the unit making
    it; failing those, for a method, from the units that construct its class (`Components.inventory_store` builds
    `InventoryStore` with `resources.INVENTORY`); for a plain function, from the references of its whole module
