@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import pytest
@@ -16,6 +16,8 @@ from chalicelib.adapters.store.provisioning_store import ProvisioningQuotaExceed
 from chalicelib.bootstrap import Components
 from chalicelib.domain.provisioning_record import ProvisionedPool, ProvisioningRecord
 from chalicelib.handlers import inventory as inventory_handlers
+from chalicelib.services.provisioning_reconcile import reconcile_backend
+from devtools.aws_requests import AwsRequestCounter
 from devtools.dtias_sim import DtiasSim
 from devtools.dtias_sim.process import PASSWORD
 from devtools.token import mint_token
@@ -264,3 +266,23 @@ def test_a_tenant_holds_at_most_its_quota_of_requests(components: Components) ->
     stored = store.get(first.request_id)
     assert stored is not None and store.remove(stored)
     store.create(record(tenant), 1)  # the deleted request gave its place back
+
+
+def test_reconciling_an_unchanged_request_costs_one_read_per_thing_it_checks(api: Api, components: Components) -> None:
+    """What a poll pays per open request (docs/performance.md): the request, one progress call and one byParent query
+    per pool; no write when nothing changed (here only the open set's update, as the request is done)."""
+    sent = body(EKS, {"poolName": "counted-pool", "size": 1, "location": "edge-site-4"})
+    assert api.request("POST", REQUESTS, body=sent).status == 201
+    request_id = sent["provisioningRequestId"]
+    settle(api, components, request_id, "edge-aws", "FULFILLED")
+    provisioning = components.provisioning_ports()
+    provisioning.store.mark_open("edge-aws", request_id)  # as if a poll had not seen it done yet
+    adapter = cast(Any, components.ims_registry.get("edge-aws"))
+    counter = AwsRequestCounter().attach(components.clients.dynamodb, adapter._clients().eks)
+    report = reconcile_backend(provisioning, "edge-aws", [request_id])
+    assert (report.checked, report.changed, report.finished, report.moved) == (1, 0, 0, False)
+    assert counter.summary("eks") == "1 (DescribeNodegroup 1)"
+    assert counter.summary("dynamodb") == "3 (GetItem 1, Query 1, UpdateItem 1)"
+    assert "edge-aws" not in provisioning.store.open_requests()  # the done request left the open set
+    assert api.request("DELETE", f"{REQUESTS}/{request_id}").status == 202
+    settle(api, components, request_id, "edge-aws", "GONE")
