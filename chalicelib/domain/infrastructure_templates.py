@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import Field
 
+from chalicelib.domain import json_schema
 from chalicelib.domain.errors import BadRequest, ConfigurationError, NotFound, UnprocessableContent
 from chalicelib.domain.models import WireModel
 from chalicelib.domain.selectors import SelectorSchema
@@ -156,41 +157,8 @@ def resolve_parameters(template: InfrastructureTemplate, parameters: Any) -> dic
 def schema_errors(template: InfrastructureTemplate, document: Any, partial: bool = False) -> list[dict[str, str]]:
     """Every error of `document` against the template's schema, as `{name, reason}`, sorted by parameter path.
     `partial`: the document need not hold the required parameters (a template's defaults)."""
-    from jsonschema import Draft202012Validator  # here, not at import: see the module docstring
-
-    found: list[tuple[tuple[tuple[int, str], ...], dict[str, str]]] = []
-    for error in Draft202012Validator(template.parameter_schema).iter_errors(document):
-        if partial and error.validator == "required" and not error.absolute_path:
-            continue
-        for path, reason in _named(error, template):
-            found.append((tuple(_sortable(p) for p in path), {"name": _name(path), "reason": reason}))
-    return [entry for _, entry in sorted(found, key=lambda item: (item[0], item[1]["reason"]))]
-
-
-def _named(error: Any, template: InfrastructureTemplate) -> list[tuple[list[Any], str]]:
-    """The parameter(s) an error is about: a missing or unknown property is named itself, not its parent object."""
-    path, instance = list(error.absolute_path), error.instance
-    if error.validator == "required" and isinstance(instance, dict):
-        missing = next((p for p in error.validator_value if p not in instance and error.message.startswith(repr(p))),
-                       None)
-        if missing is not None:
-            return [([*path, missing], "is required")]
-    if (error.validator == "additionalProperties" and error.validator_value is False and isinstance(instance, dict)
-            and "patternProperties" not in error.schema):
-        known = sorted(error.schema.get("properties", {}))
-        unknown = sorted(set(instance) - set(known))
-        where = f"template {template.template_id}" if not path else _name(path)
-        return [([*path, name], f"is not a parameter of {where} (known: {', '.join(known) or 'none'})")
-                for name in unknown]
-    return [(path, str(error.message))]
-
-
-def _name(path: Sequence[Any]) -> str:
-    return ".".join([PARAMETERS, *(str(p) for p in path)])
-
-
-def _sortable(part: Any) -> tuple[int, str]:
-    return (0, f"{part:012d}") if isinstance(part, int) else (1, str(part))
+    return json_schema.errors(template.parameter_schema, document, PARAMETERS, f"template {template.template_id}",
+                              partial)
 
 
 # Parameter -> PoolRequest field (chalicelib/adapters/ims/port.py); every other parameter goes to `extensions`.
@@ -264,15 +232,10 @@ class TemplateRegistry:
 
 
 def _check_template(template: InfrastructureTemplate) -> None:
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import SchemaError
-
     where = f"provisioningTemplates: template {template.name} version {template.version}"
-    try:
-        Draft202012Validator.check_schema(template.parameter_schema)
-    except SchemaError as error:
-        raise ConfigurationError(f"{where}: parameterSchema is not a valid JSON Schema 2020-12: {error.message}") \
-            from None
+    problem = json_schema.check_schema(template.parameter_schema)
+    if problem is not None:
+        raise ConfigurationError(f"{where}: parameterSchema {problem} (Draft 2020-12)")
     if template.parameter_schema.get("type") != "object":
         raise ConfigurationError(f'{where}: parameterSchema must describe an object ("type": "object")')
     invalid = schema_errors(template, template.defaults, partial=True)
