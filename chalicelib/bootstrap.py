@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.store.asset_index import AssetIndex
     from chalicelib.adapters.store.delivery_log import DeliveryLog
     from chalicelib.adapters.store.deployment_store import DeploymentStore
+    from chalicelib.adapters.store.deployment_template_store import DeploymentTemplateStore
     from chalicelib.adapters.store.inventory_store import InventoryStore
     from chalicelib.adapters.store.package_store import PackageStore
     from chalicelib.adapters.store.poll_state import PollState
@@ -163,6 +164,12 @@ class Components:
         from chalicelib.adapters.store.alarm_store import AlarmStore
 
         return AlarmStore(self.clients.dynamodb, self.settings.table_name(resources.ALARMS))
+
+    @cached_property
+    def deployment_template_store(self) -> DeploymentTemplateStore:
+        from chalicelib.adapters.store.deployment_template_store import DeploymentTemplateStore
+
+        return DeploymentTemplateStore(self.clients.dynamodb, self.settings.table_name(resources.DEPLOYMENT_TEMPLATES))
 
     @cached_property
     def provisioning_store(self) -> ProvisioningStore:

@@ -99,7 +99,12 @@ DELIVERY_LOG = Table("delivery-log", partition_key="subscriptionId", sort_key="a
 # tenant's requests for its quota.
 PROVISIONING = Table("provisioning", partition_key="provisioningRequestId")
 
-TABLES: tuple[Table, ...] = (INVENTORY, SUBSCRIPTIONS, PACKAGES, DEPLOYMENTS, ALARMS, DELIVERY_LOG, PROVISIONING)
+# O2dms deployment templates (docs/dms.md, "Deployment templates"); "#name#<name>#<version>" items keep name+version
+# unique under concurrency, "#owner#<hash>" items count each tenant's templates for its quota.
+DEPLOYMENT_TEMPLATES = Table("deployment-templates", partition_key="deploymentTemplateId")
+
+TABLES: tuple[Table, ...] = (INVENTORY, SUBSCRIPTIONS, PACKAGES, DEPLOYMENTS, ALARMS, DELIVERY_LOG, PROVISIONING,
+                             DEPLOYMENT_TEMPLATES)
 
 # Visibility timeouts are six times the consuming function's timeout (AWS's advice for SQS event sources: a batch
 # retried by Lambda's poller must not reappear while its first invocation may still run); receive counts bound retries

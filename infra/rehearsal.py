@@ -89,7 +89,7 @@ aws cloudformation delete-stack --stack-name netweave-$STAGE-infra
 aws cloudformation wait stack-delete-complete --stack-name netweave-$STAGE-infra
 """, "docs/deploy-aws.md"),
     Step("delete the retained tables and bucket", """\
-for table in inventory subscriptions packages deployments alarms delivery-log provisioning; do
+for table in inventory subscriptions packages deployments alarms delivery-log provisioning deployment-templates; do
   aws dynamodb delete-table --table-name netweave-$STAGE-$table
 done
 .venv/bin/python -c "import boto3, sys; b = boto3.resource('s3').Bucket(sys.argv[1]); b.object_versions.delete(); b.delete()" \\

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.store.alarm_store import AlarmStore
     from chalicelib.adapters.store.delivery_log import DeliveryLog
     from chalicelib.adapters.store.deployment_store import DeploymentStore
+    from chalicelib.adapters.store.deployment_template_store import DeploymentTemplateStore
     from chalicelib.adapters.store.inventory_store import InventoryStore
     from chalicelib.adapters.store.package_store import PackageStore
     from chalicelib.adapters.store.provisioning_store import ProvisioningStore
@@ -56,6 +57,8 @@ class ApiPorts(Protocol):
     def alarm_store(self) -> AlarmStore: ...
     @property
     def provisioning_store(self) -> ProvisioningStore: ...
+    @property
+    def deployment_template_store(self) -> DeploymentTemplateStore: ...
     @property
     def events_publisher(self) -> SqsEventPublisher: ...
     @property

@@ -23,6 +23,7 @@ from chalicelib.domain.deployments import Deployment, DeploymentExists, Operatio
 from chalicelib.domain.errors import NotFound
 
 DEPLOYMENT, NAME, OPERATION = "Deployment", "Name", "Operation"
+TEMPLATE_ID = "deploymentTemplateId"  # extensions member and item attribute: the template a deployment came from
 _LOCK = "activeOperationId"
 _OWNER = "owner"  # the tenant (docs/o2-conventions.md §6), an attribute beside the document
 
@@ -71,6 +72,9 @@ class DeploymentStore:
             item[_LOCK] = _s(deployment.active_operation_id)
         if deployment.owner is not None:  # written at creation only: later document writes never touch it
             item[_OWNER] = _s(deployment.owner)
+        template_id = deployment.extensions.get(TEMPLATE_ID)
+        if template_id:  # the template it was made from: a template in use is not deleted or changed
+            item[TEMPLATE_ID] = _s(str(template_id))
         return item
 
     def _operation_put(self, operation: Operation) -> dict[str, Any]:
@@ -152,6 +156,22 @@ class DeploymentStore:
                 return False
             query["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
 
+    def using_template(self, template_id: str) -> list[str]:
+        """The ids of the deployments made from (or upgraded to) this deployment template."""
+        query: dict[str, Any] = {
+            "TableName": self.table, "KeyConditionExpression": "pk = :pk", "FilterExpression": "#t = :t",
+            "ExpressionAttributeNames": {"#t": TEMPLATE_ID},
+            "ExpressionAttributeValues": {":pk": _s(DEPLOYMENT), ":t": _s(template_id)}, "ConsistentRead": True,
+            "ProjectionExpression": "sk",
+        }
+        found: list[str] = []
+        while True:
+            reply = self.client.query(**query)
+            found += [item["sk"]["S"] for item in reply.get("Items", [])]
+            if not reply.get("LastEvaluatedKey"):
+                return found
+            query["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+
     def _update_deployment(self, deployment: Deployment, condition: str, values: dict[str, Any]) -> dict[str, Any]:
         lock = deployment.active_operation_id
         sets = "#d = :doc, #st = :status, packageId = :pkg, updatedAt = :upd" + (f", {_LOCK} = :lock" if lock else "")
@@ -160,6 +180,9 @@ class DeploymentStore:
                             ":pkg": _s(deployment.package_id), ":upd": _s(deployment.updated_at), **values}
         if lock:
             attribute_values[":lock"] = _s(lock)
+        if deployment.extensions.get(TEMPLATE_ID):  # an upgrade may move it to another version of its template
+            expression = expression.replace("SET ", f"SET {TEMPLATE_ID} = :tpl, ", 1)
+            attribute_values[":tpl"] = _s(str(deployment.extensions[TEMPLATE_ID]))
         return {"Update": {"TableName": self.table, "Key": self._key(DEPLOYMENT, deployment.deployment_id),
                            "UpdateExpression": expression, "ConditionExpression": condition,
                            "ExpressionAttributeNames": {"#d": "doc", "#st": "status"},
