@@ -13,6 +13,7 @@ from chalice.app import CloudWatchEvent, SQSEvent
 from chalicelib import bootstrap, resources
 from chalicelib.api import (
     artifacts,
+    deployment_templates,
     deployments,
     docs,
     inventory,
@@ -46,6 +47,7 @@ app.register_blueprint(subscriptions.blueprint)
 app.register_blueprint(operations.blueprint)
 app.register_blueprint(packages.blueprint)
 app.register_blueprint(deployments.blueprint)
+app.register_blueprint(deployment_templates.blueprint)
 app.register_blueprint(monitoring.blueprint)
 app.register_blueprint(artifacts.blueprint)
 add_method_not_allowed_routes(app)

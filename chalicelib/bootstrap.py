@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from chalicelib.services.alarm_evaluation import AlarmPorts
     from chalicelib.services.delivery import DeliveryPorts
     from chalicelib.services.deployment_poll import PollPorts
+    from chalicelib.services.deployment_templates import DeploymentTemplatePorts
     from chalicelib.services.deployments import DeploymentPorts
     from chalicelib.services.dms_results import OperationPorts
     from chalicelib.services.packages import FetchPorts, PackagePorts
@@ -289,6 +290,14 @@ class Components:
                             repository_policy=self.settings.callbacks.repository_policy(), resolve=self.resolver,
                             publisher=self.events_publisher,
                             shared_catalogue=not self.settings.tenancy.packages_per_tenant)
+
+    def deployment_template_ports(self) -> DeploymentTemplatePorts:
+        from chalicelib.services.deployment_templates import DeploymentTemplatePorts
+
+        return DeploymentTemplatePorts(self.deployment_template_store, self.deployment_store, self.package_store,
+                                       frozenset(self.dms_registry.ids), publisher=self.events_publisher,
+                                       shared_catalogue=not self.settings.tenancy.packages_per_tenant,
+                                       max_per_tenant=self.settings.limits.max_deployment_templates_per_client)
 
     def fetch_ports(self) -> FetchPorts:
         from chalicelib.adapters.webhooks.archive_fetch import ArchiveFetcher

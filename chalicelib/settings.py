@@ -235,6 +235,7 @@ class LimitSettings(_ConfigModel):
     pool_max_replicas: int = Field(default=50, ge=1)  # nodes a created or resized pool may ask for
     pool_instance_types: tuple[str, ...] = ()  # instance types a created pool may use; empty: any the backend knows
     max_provisioning_requests_per_client: int = Field(default=20, ge=1)  # per tenant, until deleted
+    max_deployment_templates_per_client: int = Field(default=50, ge=1)  # per tenant, until deleted
 
 
 class Settings(_ConfigModel):
@@ -370,6 +371,7 @@ def _limit_settings(env: dict[str, str]) -> LimitSettings:
         max_subscriptions_per_client=int(env.get("NETWEAVE_MAX_SUBSCRIPTIONS_PER_CLIENT", "100")),
         pool_max_replicas=int(env.get("NETWEAVE_POOL_MAX_REPLICAS", "50")),
         max_provisioning_requests_per_client=int(env.get("NETWEAVE_MAX_PROVISIONING_REQUESTS_PER_CLIENT", "20")),
+        max_deployment_templates_per_client=int(env.get("NETWEAVE_MAX_DEPLOYMENT_TEMPLATES_PER_CLIENT", "50")),
         pool_instance_types=tuple(t.strip() for t in env.get("NETWEAVE_POOL_INSTANCE_TYPES", "").split(",")
                                   if t.strip()),
     )

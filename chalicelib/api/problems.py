@@ -62,7 +62,8 @@ def internal_error(request_id: str) -> Response:
 
 def from_error(error: NetweaveError) -> Response:
     body = problem_body(error.status, error.detail, error.slug, error.title)
-    invalid = getattr(error, "invalid_parameters", None)  # each bad parameter (TemplateParametersInvalid)
+    # Each bad parameter (TemplateParametersInvalid, DeploymentParametersInvalid): any error carrying them.
+    invalid = getattr(error, "invalid_parameters", None)
     if invalid:
         body["invalidParams"] = invalid  # RFC 9457 §3's example member: [{"name", "reason"}]
     return Response(

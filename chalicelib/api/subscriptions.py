@@ -30,6 +30,7 @@ from chalicelib.domain.inventory_versions import SHORT_ROOT, InventoryVersion
 from chalicelib.domain.models import WireModel
 from chalicelib.domain.package_events import PackageEventType
 from chalicelib.domain.subscriptions import SubscriptionKind
+from chalicelib.domain.template_events import TemplateEventType
 
 if TYPE_CHECKING:  # views import the service when called: a cold start that serves other routes never loads it
     from chalicelib.services import subscriptions as service
@@ -66,14 +67,17 @@ class InventorySubscriptionRequest(_SubscriptionBody):
     pass
 
 
+DmsEventType = DeploymentEventType | PackageEventType | TemplateEventType
+
+
 class AlarmSubscriptionRequest(_SubscriptionBody):
     pass
 
 
 class DeploymentSubscriptionRequest(_SubscriptionBody):
-    event_types: list[DeploymentEventType | PackageEventType] | None = Field(
+    event_types: list[DmsEventType] | None = Field(
         default=None, alias="eventTypes", min_length=1,
-        description="the events to receive; without it, every deployment event and no package event")
+        description="the events to receive; without it, every deployment event and no package or template event")
 
 
 class _SubscriptionInfo(WireModel):
@@ -95,7 +99,7 @@ class AlarmSubscriptionInfo(_SubscriptionInfo):
 
 class DeploymentSubscriptionInfo(_SubscriptionInfo):
     subscription_id: str = Field(alias="subscriptionId")
-    event_types: list[DeploymentEventType | PackageEventType] | None = Field(default=None, alias="eventTypes")
+    event_types: list[DmsEventType] | None = Field(default=None, alias="eventTypes")
 
 
 @dataclass(frozen=True)

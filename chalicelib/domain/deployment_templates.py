@@ -31,6 +31,9 @@ MIN_TIMEOUT, MAX_TIMEOUT = 10, 840  # as a deployment's timeoutSeconds (api/depl
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _VERSION = r"^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$"
 _NAME = r"^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$"
+_SCALAR_TYPES = frozenset({"string", "integer", "boolean"})  # what `fill` can write into a name
+_FILTER = "resourcePoolFilter"
+_FILTER_SYNTAX = re.compile(r"""[(),;|'"]""")
 
 
 class DeploymentParametersInvalid(BadRequest):
@@ -170,6 +173,10 @@ def fill(pattern: str, parameters: dict[str, Any], field: str) -> str:
         found = parameters.get(name)
         if isinstance(found, bool):
             return str(found).lower()
+        if isinstance(found, str) and field == _FILTER and _FILTER_SYNTAX.search(found):
+            # A value is written into the filter's text: its own syntax would make another filter.
+            raise DeploymentParametersInvalid([{"name": f"{PARAMETERS}.{name}", "reason": "is written into "
+                                                f"placement.{field} and may not contain ( ) , ; | ' or \""}])
         if isinstance(found, str | int):
             return str(found)
         raise DeploymentParametersInvalid([{"name": f"{PARAMETERS}.{name}", "reason": f"is needed by placement."
@@ -190,7 +197,7 @@ def resolve(template: DeploymentTemplate, parameters: Any) -> ResolvedDeployment
     except BadRequest as error:
         reason = f"the placement patterns give {error.detail}"
         raise DeploymentParametersInvalid([{"name": PARAMETERS, "reason": reason}]) from None
-    pool_filter = fill(placement.resource_pool_filter, checked, "resourcePoolFilter") \
+    pool_filter = fill(placement.resource_pool_filter, checked, _FILTER) \
         if placement.resource_pool_filter else None
     return ResolvedDeployment(
         name=name, namespace=namespace, values=merged_values(template.default_values, checked), parameters=checked,
@@ -199,9 +206,38 @@ def resolve(template: DeploymentTemplate, parameters: Any) -> ResolvedDeployment
         rollback_on_failure=template.lifecycle.rollback_on_failure)
 
 
+def placement_patterns(template: DeploymentTemplateData) -> dict[str, str]:
+    """The placement patterns by wire name (`name`, `namespace`, `resourcePoolFilter`), those the template has."""
+    placement = template.placement
+    given = {"name": placement.name, "namespace": placement.namespace,
+             "resourcePoolFilter": placement.resource_pool_filter}
+    return {field: pattern for field, pattern in given.items() if pattern}
+
+
 def template_placeholders(template: DeploymentTemplateData) -> set[str]:
     """The parameters the placement patterns use: each must be a required string/integer/boolean parameter of the
     schema (checked when a template is stored, so no deployment finds out)."""
-    patterns = [template.placement.name or "", template.placement.namespace,
-                template.placement.resource_pool_filter or ""]
-    return {name for pattern in patterns for name in _PLACEHOLDER.findall(pattern)}
+    return {name for pattern in placement_patterns(template).values() for name in _PLACEHOLDER.findall(pattern)}
+
+
+def placeholder_problems(template: DeploymentTemplateData) -> list[str]:
+    """Why each placeholder of the placement patterns could be missing or no scalar when a deployment fills it: it
+    must be a property of the schema, in its `required` list, of type string, integer or boolean."""
+    schema = template.parameter_schema
+    properties, required = schema.get("properties") or {}, schema.get("required") or []
+    problems = []
+    for field, pattern in placement_patterns(template).items():
+        for name in dict.fromkeys(_PLACEHOLDER.findall(pattern)):
+            declared = properties.get(name)
+            kinds = declared.get("type") if isinstance(declared, dict) else None
+            kinds = [kinds] if isinstance(kinds, str) else kinds
+            if name not in properties or name not in required:
+                problems.append(f"placement.{field}: '{{{name}}}' must be a required property of parameterSchema")
+            elif not kinds or not set(kinds) <= _SCALAR_TYPES:
+                problems.append(f"placement.{field}: parameter '{name}' must be of type string, integer or boolean")
+    return problems
+
+
+def dummy_filled(pattern: str) -> str:
+    """A pattern with every placeholder replaced by one plain value: what a stored template's filter is parsed as."""
+    return _PLACEHOLDER.sub("x", pattern)

@@ -10,6 +10,7 @@ from chalicelib.domain.inventory_versions import InventoryVersion, object_ref, s
 from chalicelib.domain.package_events import is_package_event, package_event_view
 from chalicelib.domain.selectors import Selection, apply_selection
 from chalicelib.domain.subscriptions import Subscription
+from chalicelib.domain.template_events import is_template_event, template_event_view
 
 MONITORING_ROOT = "/o2ims-infrastructureMonitoring/v1"
 DMS_ROOT = "/o2dms/v1"
@@ -84,6 +85,8 @@ def dms_event_view(event: ChangeEvent) -> dict[str, Any]:
     """What a DMS subscription filter selects on (docs/o2-conventions.md §4)."""
     if is_package_event(event):
         return package_event_view(event)
+    if is_template_event(event):
+        return template_event_view(event)
     deployment = event.post or event.prior or {}
     view = {"eventType": event.detail_type or _DMS_EVENT_TYPES[event.event_type], "deploymentId": event.object_id}
     for name in ("packageId", "namespace", "name", "status", "extensions"):
@@ -93,10 +96,13 @@ def dms_event_view(event: ChangeEvent) -> dict[str, Any]:
 
 
 def dms_notification(event: ChangeEvent, subscription: Subscription, notification_id: str) -> dict[str, Any]:
-    """A deployment event; or a package event, shaped like one (docs/dms.md, "Package events"): the object as GET
-    shows it after the change (`deployment` / `deploymentPackage`) and as it was before (`prior…`)."""
+    """A deployment event; or a package or template event, shaped like one (docs/dms.md, "Package events",
+    "Deployment templates"): the object as GET shows it after the change (`deployment` / `deploymentPackage` /
+    `deploymentTemplate`) and as it was before (`prior…`)."""
     if is_package_event(event):
         id_name, collection, state = "packageId", "deploymentPackages", "deploymentPackage"
+    elif is_template_event(event):
+        id_name, collection, state = "deploymentTemplateId", "deploymentTemplates", "deploymentTemplate"
     else:
         id_name, collection, state = "deploymentId", "deployments", "deployment"
     body: dict[str, Any] = {"notificationId": notification_id, "eventType": dms_event_view(event)["eventType"],

@@ -16,6 +16,7 @@ from typing import Any
 from chalicelib.domain.deployments import DeploymentEventType
 from chalicelib.domain.events import ChangeEvent, ChangeType, EventSource
 from chalicelib.domain.packages import DeploymentPackage
+from chalicelib.domain.template_events import TEMPLATE_EVENT_TYPES, TemplateEventType, is_template_event
 
 PACKAGE_OBJECT_TYPE = "DeploymentPackage"
 PACKAGE_EVENT_BACKEND = "packages"  # one FIFO message group: a package's creation is fanned out before its deletion
@@ -28,8 +29,11 @@ class PackageEventType(StrEnum):
 
 
 # Every event type a DMS subscription may name in `eventTypes`, in the order the stored filter lists them.
-DMS_EVENT_TYPES: tuple[str, ...] = (*(t.value for t in DeploymentEventType), *(t.value for t in PackageEventType))
+DMS_EVENT_TYPES: tuple[str, ...] = (*(t.value for t in DeploymentEventType), *(t.value for t in PackageEventType),
+                                    *(t.value for t in TemplateEventType))
 PACKAGE_EVENT_TYPES = frozenset(t.value for t in PackageEventType)
+# The catalogue's events (packages, deployment templates): sent only to subscriptions whose `eventTypes` name them.
+CATALOGUE_EVENT_TYPES = PACKAGE_EVENT_TYPES | TEMPLATE_EVENT_TYPES
 
 
 def package_event(package: DeploymentPackage, event_type: PackageEventType, *, shared: bool, at: str) -> ChangeEvent:
@@ -48,6 +52,10 @@ def package_event(package: DeploymentPackage, event_type: PackageEventType, *, s
 
 def is_package_event(event: ChangeEvent) -> bool:
     return event.source is EventSource.DMS and event.object_type == PACKAGE_OBJECT_TYPE
+
+
+def is_catalogue_event(event: ChangeEvent) -> bool:
+    return is_package_event(event) or is_template_event(event)
 
 
 def package_event_view(event: ChangeEvent) -> dict[str, Any]:

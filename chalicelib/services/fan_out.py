@@ -5,8 +5,8 @@ the events NOT to report: a matching event is skipped (docs/o2-conventions.md §
 subscription only ever sees events of its own kind detected after it was created, and a DMS subscription only its
 own tenant's deployments' events (every tenant's if an admin created it; docs/o2-conventions.md §6, "Tenancy").
 Inventory and alarms describe shared infrastructure: every tenant's subscriptions receive them, as do package events
-of the shared catalogue. A package event goes only to a DMS subscription whose `eventTypes` names it (docs/dms.md,
-"Events"): a subscriber that never asked for package events never gets one.
+of the shared catalogue. A package or deployment template event goes only to a DMS subscription whose `eventTypes`
+names it (docs/dms.md, "Events"): a subscriber that never asked for catalogue events never gets one.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from chalicelib.domain.notifications import (
     dms_notification,
     inventory_notification,
 )
-from chalicelib.domain.package_events import PACKAGE_EVENT_TYPES, is_package_event
+from chalicelib.domain.package_events import CATALOGUE_EVENT_TYPES, is_catalogue_event
 from chalicelib.domain.query import Filter, parse_filter, parse_subscription_filter
 from chalicelib.domain.snapshot import NOTIFIED_TYPES
 from chalicelib.domain.subscriptions import DeliveryMessage, Subscription, SubscriptionKind, notification_id
@@ -94,13 +94,13 @@ def _addressed(event: ChangeEvent, subscription: Subscription, package_types: fr
                default_tenant: str | None) -> bool:
     if event.source is not EventSource.DMS:
         return True
-    if is_package_event(event) and event.detail_type not in (package_types or ()):
+    if is_catalogue_event(event) and event.detail_type not in (package_types or ()):
         return False
     return event.shared or receives(event.owner, subscription.owner, subscription.all_tenants, default_tenant)
 
 
 def _named_package_types(stored_filter: str | None) -> frozenset[str]:
-    return PACKAGE_EVENT_TYPES.intersection(split_dms_filter(stored_filter)[1] or ())
+    return CATALOGUE_EVENT_TYPES.intersection(split_dms_filter(stored_filter)[1] or ())
 
 
 def _predates(event: ChangeEvent, subscription: Subscription) -> bool:

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from chalicelib.adapters.store.package_store import START_KEY_ATTRIBUTES, PackageStore, start_key_after
 from chalicelib.domain.callback_policy import Callback, IPAddress
-from chalicelib.domain.errors import NotFound, ServiceUnavailable
+from chalicelib.domain.errors import NotFound
 from chalicelib.domain.events import EventPublisher, utc_now_iso
 from chalicelib.domain.package_events import PackageEventType, package_event
 from chalicelib.domain.packages import (
@@ -39,6 +39,7 @@ from chalicelib.domain.packages import (
 from chalicelib.domain.repository_policy import RepositoryPolicy, check_repository, repository_target
 from chalicelib.domain.selectors import Selection, apply_selection, validate_selection
 from chalicelib.domain.tenancy import Access
+from chalicelib.services.announce import publish_or_undo
 from chalicelib.services.chart_index import publish_quietly
 from chalicelib.services.package_archive import ArchiveLimits, check_archive, read_chart
 from chalicelib.services.paging import ListRequest, Page, list_models
@@ -164,13 +165,7 @@ def _announce(ports: PackagePorts, package: DeploymentPackage, event_type: Packa
     if ports.publisher is None:
         return
     event = package_event(package, event_type, shared=ports.shared_catalogue, at=utc_now_iso())
-    try:
-        ports.publisher.publish([event])
-    except Exception as error:  # any failure to queue: the change must not stand without its event
-        undo()
-        raise ServiceUnavailable(
-            f"deployment package '{package.package_id}': its {event_type.value} event could not be queued, so the "
-            "change was undone; retry the request", retry_after_seconds=5) from error
+    publish_or_undo(ports.publisher, event, undo, f"deployment package '{package.package_id}'")
 
 
 def _unstore(ports: PackagePorts, package: DeploymentPackage) -> None:

@@ -70,10 +70,11 @@ ALARM_ATTRIBUTES = frozenset({
     "resourceID",
 })
 # fmt: on
-# Deployment events carry deploymentId, namespace and status; package events version and packageType; both carry
-# eventType, packageId and name (the deployment's or the package's).
+# Deployment events carry deploymentId, namespace and status; package events version and packageType; template
+# events deploymentTemplateId and version; all carry eventType and name (the deployment's, package's or template's),
+# and packageId where the object has one.
 DMS_ATTRIBUTES = frozenset({"deploymentId", "packageId", "namespace", "eventType", "name", "status", "version",
-                            "packageType"})
+                            "packageType", "deploymentTemplateId"})
 _CLOUD_SCHEMA = FilterSchema(frozenset(f.alias or n for n, f in CloudInfo.model_fields.items()) | {"globalcloudId"})
 _INVENTORY_SCHEMAS: tuple[AttributeSchema, ...] = tuple(SELECTOR_SCHEMAS.values())
 _ALARM_SCHEMA = FilterSchema(ALARM_ATTRIBUTES)
@@ -81,8 +82,8 @@ _DMS_SCHEMA = FilterSchema(DMS_ATTRIBUTES)
 # The reference schema of AlarmSubscriptionInfo lists these as the filter's values; they are no filter in the O2
 # grammar, and `fan_out` could not evaluate them, so they are refused with a pointer to the grammar.
 _ALARM_KEYWORDS = frozenset({"NEW", "CHANGE", "CLEAR", "ACKNOWLEDGE"})
-_EVENT_TYPES_TERM = re.compile(
-    r"(?:^|;)\(in,eventType,((?:'(?:Deployment|Package)[A-Za-z]+',)*'(?:Deployment|Package)[A-Za-z]+')\)\Z")
+_EVENT_TYPE = r"'(?:Deployment|Package|Template)[A-Za-z]+'"
+_EVENT_TYPES_TERM = re.compile(rf"(?:^|;)\(in,eventType,((?:{_EVENT_TYPE},)*{_EVENT_TYPE})\)\Z")
 
 
 def _wire_schema(kind: SubscriptionKind) -> SelectorSchema:

@@ -30,6 +30,7 @@ from netweave_client.notifications import (
     Notification,
     NotificationReceiver,
     PackageNotification,
+    TemplateNotification,
     parse_notification,
 )
 
@@ -62,6 +63,7 @@ __all__ = [
     "ServiceUnavailable",
     "SignatureError",
     "StaticToken",
+    "TemplateNotification",
     "TokenProvider",
     "Unauthorized",
     "Unprocessable",

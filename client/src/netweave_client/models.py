@@ -409,6 +409,24 @@ class InventorySubscriptionRequest(BaseModel):
     ] = None
 
 
+class Lifecycle(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    timeout_seconds: Annotated[
+        int | None, Field(alias="timeoutSeconds", ge=10, le=840, title="Timeoutseconds")
+    ] = None
+    rollback_on_failure: Annotated[
+        bool | None,
+        Field(
+            alias="rollbackOnFailure",
+            description="a failed upgrade rolls back to the last good revision, where the backend can (helm: --atomic)",
+            title="Rollbackonfailure",
+        ),
+    ] = False
+
+
 class Location(BaseModel):
     model_config = ConfigDict(
         extra="allow",
@@ -538,6 +556,50 @@ class PackageUrlRequest(BaseModel):
     package_type: Annotated[PackageType | None, Field(alias="packageType")] = (
         PackageType.HELM
     )
+
+
+class Placement(BaseModel):
+    """
+    Where a deployment made from the template goes. Patterns: `{parameter}` is replaced by that parameter's value
+    (a string, integer or boolean parameter; the result must still be a valid name).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    name: Annotated[
+        str | None,
+        Field(
+            description="release name pattern; default: the template's name",
+            max_length=256,
+            title="Name",
+        ),
+    ] = None
+    namespace: Annotated[
+        str,
+        Field(
+            description="namespace pattern, e.g. du-{site}",
+            max_length=256,
+            min_length=1,
+            title="Namespace",
+        ),
+    ]
+    resource_pool_filter: Annotated[
+        str | None,
+        Field(
+            alias="resourcePoolFilter",
+            description="O2 filter pattern that must match exactly one resource pool, e.g. (eq,name,du-{site})",
+            max_length=1024,
+            title="Resourcepoolfilter",
+        ),
+    ] = None
+    deployment_type: Annotated[
+        str | None, Field(alias="deploymentType", max_length=64, title="Deploymenttype")
+    ] = None
+    dms_adapter: Annotated[
+        str | None, Field(alias="dmsAdapter", max_length=64, title="Dmsadapter")
+    ] = None
 
 
 class PoolChange(BaseModel):
@@ -1021,6 +1083,11 @@ class TemplateDefaults(BaseModel):
     ]
 
 
+class TemplateEventType(StrEnum):
+    TEMPLATE_CREATED = "TemplateCreated"
+    TEMPLATE_DELETED = "TemplateDeleted"
+
+
 class UpdateDeploymentRequest(BaseModel):
     model_config = ConfigDict(
         extra="allow",
@@ -1282,7 +1349,7 @@ class DeploymentSubscriptionInfo(BaseModel):
         str, Field(alias="subscriptionId", title="Subscriptionid")
     ]
     event_types: Annotated[
-        list[DeploymentEventType | PackageEventType] | None,
+        list[DeploymentEventType | PackageEventType | TemplateEventType] | None,
         Field(alias="eventTypes", title="Eventtypes"),
     ] = None
 
@@ -1316,14 +1383,156 @@ class DeploymentSubscriptionRequest(BaseModel):
         ),
     ] = None
     event_types: Annotated[
-        list[DeploymentEventType | PackageEventType] | None,
+        list[DeploymentEventType | PackageEventType | TemplateEventType] | None,
         Field(
             alias="eventTypes",
-            description="the events to receive; without it, every deployment event and no package event",
+            description="the events to receive; without it, every deployment event and no package or template event",
             min_length=1,
             title="Eventtypes",
         ),
     ] = None
+
+
+class DeploymentTemplate(BaseModel):
+    """
+    A stored template: the data plus what netweave assigns.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    name: Annotated[
+        str,
+        Field(
+            description="DNS-1123 label, at most 53 characters",
+            pattern="^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$",
+            title="Name",
+        ),
+    ]
+    version: Annotated[
+        str, Field(pattern="^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$", title="Version")
+    ]
+    description: Annotated[str | None, Field(max_length=1024, title="Description")] = ""
+    package_id: Annotated[
+        str | None, Field(alias="packageId", max_length=128, title="Packageid")
+    ] = None
+    package_name: Annotated[
+        str | None, Field(alias="packageName", max_length=253, title="Packagename")
+    ] = None
+    package_version: Annotated[
+        str | None,
+        Field(alias="packageVersion", max_length=128, title="Packageversion"),
+    ] = None
+    default_values: Annotated[
+        dict[str, Any] | None, Field(alias="defaultValues", title="Defaultvalues")
+    ] = None
+    parameter_schema: Annotated[
+        dict[str, Any],
+        Field(
+            alias="parameterSchema",
+            description="JSON Schema (Draft 2020-12) of an object: the parameters a deployment may set",
+            title="Parameterschema",
+        ),
+    ]
+    placement: Placement
+    lifecycle: Lifecycle | None = None
+    extensions: Annotated[dict[str, Any] | None, Field(title="Extensions")] = None
+    deployment_template_id: Annotated[
+        str, Field(alias="deploymentTemplateId", title="Deploymenttemplateid")
+    ]
+    created_at: Annotated[str, Field(alias="createdAt", title="Createdat")]
+    updated_at: Annotated[str, Field(alias="updatedAt", title="Updatedat")]
+
+
+class DeploymentTemplateData(BaseModel):
+    """
+    What an SMO sends (POST, PUT).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    name: Annotated[
+        str,
+        Field(
+            description="DNS-1123 label, at most 53 characters",
+            pattern="^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$",
+            title="Name",
+        ),
+    ]
+    version: Annotated[
+        str, Field(pattern="^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$", title="Version")
+    ]
+    description: Annotated[str | None, Field(max_length=1024, title="Description")] = ""
+    package_id: Annotated[
+        str | None, Field(alias="packageId", max_length=128, title="Packageid")
+    ] = None
+    package_name: Annotated[
+        str | None, Field(alias="packageName", max_length=253, title="Packagename")
+    ] = None
+    package_version: Annotated[
+        str | None,
+        Field(alias="packageVersion", max_length=128, title="Packageversion"),
+    ] = None
+    default_values: Annotated[
+        dict[str, Any] | None, Field(alias="defaultValues", title="Defaultvalues")
+    ] = None
+    parameter_schema: Annotated[
+        dict[str, Any],
+        Field(
+            alias="parameterSchema",
+            description="JSON Schema (Draft 2020-12) of an object: the parameters a deployment may set",
+            title="Parameterschema",
+        ),
+    ]
+    placement: Placement
+    lifecycle: Lifecycle | None = None
+    extensions: Annotated[dict[str, Any] | None, Field(title="Extensions")] = None
+
+
+class DeploymentTemplateReplacement(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+    )
+    name: Annotated[
+        str,
+        Field(
+            description="DNS-1123 label, at most 53 characters",
+            pattern="^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$",
+            title="Name",
+        ),
+    ]
+    version: Annotated[
+        str, Field(pattern="^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$", title="Version")
+    ]
+    description: Annotated[str | None, Field(max_length=1024, title="Description")] = ""
+    package_id: Annotated[
+        str | None, Field(alias="packageId", max_length=128, title="Packageid")
+    ] = None
+    package_name: Annotated[
+        str | None, Field(alias="packageName", max_length=253, title="Packagename")
+    ] = None
+    package_version: Annotated[
+        str | None,
+        Field(alias="packageVersion", max_length=128, title="Packageversion"),
+    ] = None
+    default_values: Annotated[
+        dict[str, Any] | None, Field(alias="defaultValues", title="Defaultvalues")
+    ] = None
+    parameter_schema: Annotated[
+        dict[str, Any],
+        Field(
+            alias="parameterSchema",
+            description="JSON Schema (Draft 2020-12) of an object: the parameters a deployment may set",
+            title="Parameterschema",
+        ),
+    ]
+    placement: Placement
+    lifecycle: Lifecycle | None = None
+    extensions: Annotated[dict[str, Any] | None, Field(title="Extensions")] = None
 
 
 class Operation(BaseModel):

@@ -74,6 +74,17 @@ class PackageNotification(_Notification):
     prior_deployment_package: dict[str, Any] | None = Field(default=None, alias="priorDeploymentPackage")
 
 
+class TemplateNotification(_Notification):
+    """`event_type` `TemplateCreated` or `TemplateDeleted` (only to DMS subscriptions whose `eventTypes` name it)."""
+
+    event_type: str = Field(alias="eventType")
+    deployment_template_id: str = Field(alias="deploymentTemplateId")
+    timestamp: str | None = None
+    object_ref: str | None = Field(default=None, alias="objectRef")
+    deployment_template: dict[str, Any] | None = Field(default=None, alias="deploymentTemplate")
+    prior_deployment_template: dict[str, Any] | None = Field(default=None, alias="priorDeploymentTemplate")
+
+
 class CloudRegistration(BaseModel):
     """The O-Cloud announcing itself to the SMO (`{"globalCloudId", "oCloudId", "IMS_EP"}`)."""
 
@@ -85,7 +96,7 @@ class CloudRegistration(BaseModel):
 
 
 Notification = (InventoryChangeNotification | AlarmEventNotification | DeploymentNotification
-                | PackageNotification | CloudRegistration)
+                | PackageNotification | TemplateNotification | CloudRegistration)
 
 
 def parse_notification(body: Mapping[str, Any]) -> Notification:
@@ -94,6 +105,8 @@ def parse_notification(body: Mapping[str, Any]) -> Notification:
     if "eventType" in body:
         if "packageId" in body:
             return PackageNotification.model_validate(body)
+        if "deploymentTemplateId" in body:
+            return TemplateNotification.model_validate(body)
         return DeploymentNotification.model_validate(body)
     if "alarmEventRecordId" in body:
         return AlarmEventNotification.model_validate(body)

@@ -24,6 +24,7 @@ from netweave_client.notifications import (
     InventoryChangeNotification,
     NotificationReceiver,
     PackageNotification,
+    TemplateNotification,
     parse_notification,
 )
 
@@ -162,6 +163,13 @@ _INVENTORY_EVENTS = ("create", "modify", "delete")
 _ALARM_EVENTS = ("NEW", "CHANGE", "CLEAR", "ACKNOWLEDGE")
 
 
+def _catalogue_summary(note: PackageNotification | TemplateNotification) -> str:
+    if isinstance(note, PackageNotification):
+        return f"{note.event_type} {note.package_id}"
+    state = note.deployment_template or note.prior_deployment_template or {}
+    return f"{note.event_type} {state.get('name', note.deployment_template_id)} {state.get('version', '')}"
+
+
 def _summary(body: dict[str, Any]) -> str:
     """One line a person can follow: what happened to which object, with the state an SMO waits on."""
     try:
@@ -177,8 +185,8 @@ def _summary(body: dict[str, Any]) -> str:
     if isinstance(note, DeploymentNotification):
         state = note.deployment or note.prior_deployment or {}
         return f"{note.event_type} {state.get('name', note.deployment_id)} {state.get('status', '')}"
-    if isinstance(note, PackageNotification):
-        return f"{note.event_type} {note.package_id}"
+    if isinstance(note, PackageNotification | TemplateNotification):
+        return _catalogue_summary(note)
     return f"registration {note.o_cloud_id}"
 
 
