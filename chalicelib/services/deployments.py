@@ -29,6 +29,7 @@ from chalicelib.adapters.store.deployment_store import (
     DeploymentStore,
     start_key_after,
 )
+from chalicelib.adapters.store.deployment_template_store import DeploymentTemplateStore
 from chalicelib.adapters.store.package_store import PackageStore
 from chalicelib.domain.capabilities import Capability, require
 from chalicelib.domain.deployments import (
@@ -75,9 +76,9 @@ class DeploymentPorts:
     resource_pool: Callable[[str], Mapping[str, Any] | None]
     # per backend id; a backend without an entry gets the default policy (any namespace but the protected ones)
     namespace_policies: Mapping[str, NamespacePolicy] = field(default_factory=dict)
-    # deployments from templates (services/deployments_from_templates.py): the template store (a
-    # DeploymentTemplateStore) and the inventory's stored resource pools (wire documents)
-    templates: Any = None
+    # deployments from templates (services/deployments_from_templates.py): the template store, and the inventory's
+    # stored resource pools (wire documents) a template's pool filter is matched against
+    templates: DeploymentTemplateStore | None = None
     resource_pools: Callable[[], Iterable[Mapping[str, Any]]] = lambda: ()
 
     def namespace_policy(self, adapter_id: str) -> NamespacePolicy:

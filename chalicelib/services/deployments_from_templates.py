@@ -111,7 +111,7 @@ def template_record(template: DeploymentTemplate, resolved: ResolvedDeployment) 
 
 def _template(ports: DeploymentPorts, template_id: str, access: Access) -> DeploymentTemplate:
     """Visible like a package (the catalogue may be shared); another tenant's is answered like an unknown one."""
-    template: DeploymentTemplate | None = ports.templates.get(template_id) if ports.templates else None
+    template = ports.templates.get(template_id) if ports.templates is not None else None
     if template is None or not access.sees_package(template.owner):
         raise ReferenceNotFound(f"{TEMPLATE_ID}: no deployment template with id '{template_id}'")
     return template

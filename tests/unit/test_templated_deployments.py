@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from pydantic import ValidationError
 
 from chalicelib.adapters.dms.port import ReleaseSpec, ReleaseStatus
+from chalicelib.adapters.store.deployment_template_store import DeploymentTemplateStore
 from chalicelib.api.deployments import CreateDeploymentRequest, UpgradeRequest
 from chalicelib.domain.deployment_templates import DeploymentParametersInvalid, DeploymentTemplate
 from chalicelib.domain.deployments import OperationType
@@ -73,7 +74,8 @@ def templates() -> Templates:
 
 
 def ports(world: DmsWorld, templates: Templates, pools: list[dict[str, Any]] | None = None) -> DeploymentPorts:
-    return dataclasses.replace(world.deployment_ports(), templates=templates, resource_pools=lambda: pools or [])
+    return dataclasses.replace(world.deployment_ports(), templates=cast(DeploymentTemplateStore, templates),
+                               resource_pools=lambda: pools or [])
 
 
 def test_bad_parameters_are_named_and_nothing_is_written(world: DmsWorld, templates: Templates) -> None:
