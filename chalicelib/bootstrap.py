@@ -10,6 +10,7 @@ before a request needs it, so a route pays only for what it uses (cold start, do
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -268,8 +269,17 @@ class Components:
             stored = self.inventory_store.get(ObjectType.RESOURCE_POOL.value, pool_id)
             return stored.document if stored is not None else None
 
+        def resource_pools() -> Iterator[dict[str, Any]]:  # a template's pool filter is matched against them all
+            start: dict[str, Any] | None = None
+            while True:
+                page, start = self.inventory_store.page(ObjectType.RESOURCE_POOL.value, 100, start)
+                yield from (stored.document for stored in page)
+                if not start:
+                    return
+
         return DeploymentPorts(self.deployment_store, self.package_store, self.dms_registry, self.operation_queue,
-                               resource_pool, self.settings.gateway.namespace_policies())
+                               resource_pool, self.settings.gateway.namespace_policies(),
+                               templates=self.deployment_template_store, resource_pools=resource_pools)
 
     def provisioning_ports(self) -> ProvisioningPorts:
         from chalicelib.services.provisioning import ProvisioningPorts

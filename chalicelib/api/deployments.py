@@ -49,12 +49,46 @@ class DeploymentExtensions(BaseModel):
 
 
 class CreateDeploymentRequest(_Body):
-    name: str = Field(min_length=1, max_length=253)
-    namespace: str = Field(min_length=1, max_length=253)
-    package_id: str = Field(alias="packageId", min_length=1, max_length=128)
-    values: dict[str, Any] = Field(default_factory=dict)
+    """Two exclusive forms: a package (`name`, `namespace`, `packageId`, `values`, `resourcePoolId`), or a
+    deployment template (`deploymentTemplateId`, `parameters`; docs/dms.md, "Deployments from templates"), which
+    decides all of those and the backend, so it takes only `timeoutSeconds` and `extensions.labels` besides."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=253)
+    namespace: str | None = Field(default=None, min_length=1, max_length=253)
+    package_id: str | None = Field(default=None, alias="packageId", min_length=1, max_length=128)
+    values: dict[str, Any] | None = None
     resource_pool_id: str | None = Field(default=None, alias="resourcePoolId", max_length=256)
+    deployment_template_id: str | None = Field(default=None, alias="deploymentTemplateId", min_length=1,
+                                               max_length=128)
+    parameters: dict[str, Any] | None = Field(default=None, description="checked against the template's "
+                                              "parameterSchema, merged over its defaultValues")
     extensions: DeploymentExtensions = Field(default_factory=DeploymentExtensions)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> CreateDeploymentRequest:
+        if self.deployment_template_id is None:
+            _refuse_fields(self, "without deploymentTemplateId", "parameters")
+            missing = [wire for wire, value in (("name", self.name), ("namespace", self.namespace),
+                                                ("packageId", self.package_id)) if value is None]
+            if missing:
+                raise ValueError(f"{', '.join(missing)}: required (or deploy a template with deploymentTemplateId)")
+        else:
+            _refuse_fields(self, "with deploymentTemplateId (the template decides them)", "name", "namespace",
+                           "packageId", "values", "resourcePoolId")
+            _refuse_fields(self.extensions, "with deploymentTemplateId (the template's placement decides them)",
+                           "deploymentType", "dmsAdapter", prefix="extensions.")
+        return self
+
+
+def _refuse_fields(model: BaseModel, why: str, *wire_names: str, prefix: str = "") -> None:
+    given = [f"{prefix}{name}" for name in wire_names if _wire(model, name) is not None]
+    if given:
+        raise ValueError(f"{', '.join(given)}: not accepted {why}")
+
+
+def _wire(model: BaseModel, wire_name: str) -> Any:
+    return next(getattr(model, name) for name, f in type(model).model_fields.items()
+                if (f.alias or name) == wire_name)
 
 
 # Fields of a GET body a client may send back unchanged in a PUT (GET, modify, PUT).
@@ -81,8 +115,24 @@ class ScaleRequest(_Body):
 
 
 class UpgradeRequest(_Body):
-    package_id: str = Field(alias="packageId", min_length=1, max_length=128)
+    """To another package (`packageId`, `values`), or to another version of the deployment's template
+    (`deploymentTemplateId`, `parameters`: omitted, the ones the deployment recorded)."""
+
+    package_id: str | None = Field(default=None, alias="packageId", min_length=1, max_length=128)
     values: dict[str, Any] | None = Field(default=None, description="replaces the values; omitted: kept")
+    deployment_template_id: str | None = Field(default=None, alias="deploymentTemplateId", min_length=1,
+                                               max_length=128)
+    parameters: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> UpgradeRequest:
+        if self.deployment_template_id is None:
+            _refuse_fields(self, "without deploymentTemplateId", "parameters")
+            if self.package_id is None:
+                raise ValueError("packageId: required (or deploymentTemplateId)")
+        else:
+            _refuse_fields(self, "with deploymentTemplateId", "packageId", "values")
+        return self
 
 
 class RollbackRequest(_Body):
@@ -119,22 +169,34 @@ def list_deployments(query: ListQuery) -> Response:
     return page_response(blueprint.current_request, page, service.unreachable_warning(page.items))
 
 
-@router.route(COLLECTION, "POST", summary="Deploy a package (202: the install runs asynchronously)",
+@router.route(COLLECTION, "POST", summary="Deploy a package or a deployment template (202: the install runs "
+              "asynchronously)",
               scope=Scope.DMS_WRITE, body=CreateDeploymentRequest, response=Deployment, status=202,
               responses=(400, 409, 422, 501, 503))
 def create_deployment(body: CreateDeploymentRequest) -> Response:
     from chalicelib.services import deployments as service
 
-    request = service.NewDeployment(
-        name=body.name, namespace=body.namespace, package_id=body.package_id, values=body.values,
-        resource_pool_id=body.resource_pool_id, timeout_seconds=body.timeout_seconds,
-        deployment_type=body.extensions.deployment_type, adapter_id=body.extensions.dms_adapter,
-        labels=body.extensions.labels,
-    )
-    deployment, operation = service.create_deployment(_ports(), request, access=current_access())
+    if body.deployment_template_id is not None:
+        deployment, operation = _create_from_template(body)
+    else:
+        request = service.NewDeployment(
+            name=str(body.name), namespace=str(body.namespace), package_id=str(body.package_id),
+            values=body.values or {}, resource_pool_id=body.resource_pool_id, timeout_seconds=body.timeout_seconds,
+            deployment_type=body.extensions.deployment_type, adapter_id=body.extensions.dms_adapter,
+            labels=body.extensions.labels,
+        )
+        deployment, operation = service.create_deployment(_ports(), request, access=current_access())
     return Response(body=deployment.shown(), status_code=202, headers={
         "Location": deployment.href(), "Link": f'<{operation.href}>; rel="monitor"',
         "Content-Type": "application/json"})
+
+
+def _create_from_template(body: CreateDeploymentRequest) -> tuple[Deployment, Operation]:
+    from chalicelib.services import deployments_from_templates as templated
+
+    request = templated.TemplatedDeployment(str(body.deployment_template_id), body.parameters or {},
+                                            body.timeout_seconds, body.extensions.labels)
+    return templated.create_from_template(_ports(), request, access=current_access())
 
 
 @router.route(ITEM, "GET", summary="One deployment", scope=Scope.DMS_READ, query=SelectorQuery,
@@ -192,12 +254,18 @@ def scale_deployment(deploymentId: str, body: ScaleRequest) -> Response:
                                                access=current_access()))
 
 
-@router.route(f"{ITEM}/upgrade", "POST", summary="Upgrade a deployment to another package (202)",
+@router.route(f"{ITEM}/upgrade", "POST", summary="Upgrade a deployment to another package or template version (202)",
               scope=Scope.DMS_WRITE, body=UpgradeRequest, response=Operation, status=202,
               responses=(400, 404, 409, 422, 501, 503))
 def upgrade_deployment(deploymentId: str, body: UpgradeRequest) -> Response:
     from chalicelib.services import deployments as service
 
+    if body.deployment_template_id is not None:
+        from chalicelib.services import deployments_from_templates as templated
+
+        return _accepted(templated.upgrade_to_template(_ports(), deploymentId, body.deployment_template_id,
+                                                       body.parameters, body.timeout_seconds,
+                                                       access=current_access()))
     parameters: dict[str, Any] = {"packageId": body.package_id}
     if body.values is not None:
         parameters["values"] = body.values

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,7 @@ from chalicelib.adapters.store.deployment_store import (
     DeploymentStore,
     start_key_after,
 )
+from chalicelib.adapters.store.deployment_template_store import DeploymentTemplateStore
 from chalicelib.adapters.store.package_store import PackageStore
 from chalicelib.domain.capabilities import Capability, require
 from chalicelib.domain.deployments import (
@@ -52,6 +53,7 @@ from chalicelib.domain.paging import INVALID as INVALID_MARKER
 from chalicelib.domain.placement import NODE_SELECTOR, PlacementNotPossible, pool_node_selector
 from chalicelib.domain.selectors import Selection, apply_selection, validate_selection
 from chalicelib.domain.tenancy import Access
+from chalicelib.services.dms_results import ROLLBACK_ON_FAILURE
 from chalicelib.services.paging import ListRequest, Page, list_models
 
 MAX_VALUES_BYTES = 64 * 1024  # values live in DynamoDB items (400 KB each), copied into operation and revision
@@ -74,6 +76,10 @@ class DeploymentPorts:
     resource_pool: Callable[[str], Mapping[str, Any] | None]
     # per backend id; a backend without an entry gets the default policy (any namespace but the protected ones)
     namespace_policies: Mapping[str, NamespacePolicy] = field(default_factory=dict)
+    # deployments from templates (services/deployments_from_templates.py): the template store, and the inventory's
+    # stored resource pools (wire documents) a template's pool filter is matched against
+    templates: DeploymentTemplateStore | None = None
+    resource_pools: Callable[[], Iterable[Mapping[str, Any]]] = lambda: ()
 
     def namespace_policy(self, adapter_id: str) -> NamespacePolicy:
         return self.namespace_policies.get(adapter_id) or NamespacePolicy(adapter_id)
@@ -90,6 +96,8 @@ class NewDeployment:
     deployment_type: str | None = None
     adapter_id: str | None = None
     labels: dict[str, str] | None = None
+    # recorded in the deployment's extensions (a template's origin: services/deployments_from_templates.py)
+    extensions: Mapping[str, Any] = field(default_factory=dict)
 
 
 def check_values(values: dict[str, Any]) -> dict[str, Any]:
@@ -114,6 +122,14 @@ def _deployable(adapter: DeploymentAdapter, package: DeploymentPackage) -> None:
             "(extensions.dmsAdapter or routing rules) or package")
 
 
+def check_rollback_on_failure(adapter: DeploymentAdapter) -> None:
+    """Only a backend that can undo a failed upgrade itself takes `rollbackOnFailure` (docs/dms.md, "Deployments
+    from templates"): refused up front rather than promised and not kept."""
+    if not getattr(adapter, "rolls_back_on_failure", False):
+        raise UnprocessableContent(f"lifecycle.rollbackOnFailure: backend '{adapter.adapter_id}' cannot roll a failed "
+                                   "upgrade back by itself; use a helm backend or a template without it")
+
+
 def _choose_adapter(ports: DeploymentPorts, request: NewDeployment, package: DeploymentPackage) -> DeploymentAdapter:
     if request.adapter_id is not None:
         if request.adapter_id not in ports.registry.ids:
@@ -136,13 +152,16 @@ def create_deployment(ports: DeploymentPorts, request: NewDeployment, *,
     package = _package(ports, request.package_id, access)
     node_selector = _pool_selector(ports, request.resource_pool_id)
     adapter = _choose_adapter(ports, request, package)
+    if request.extensions.get(ROLLBACK_ON_FAILURE):
+        check_rollback_on_failure(adapter)
     if node_selector is not None and adapter.placement_refusal is not None:
         raise PlacementNotPossible(f"resourcePoolId: backend '{adapter.adapter_id}' cannot place a deployment on a "
                                    f"resource pool: {adapter.placement_refusal}")
     ports.namespace_policy(adapter.adapter_id).check(request.namespace, access.tenant)
     _deployable(adapter, package)
     now, deployment_id, operation_id = utc_now_iso(), str(uuid.uuid4()), str(uuid.uuid4())
-    extensions: dict[str, Any] = {"dmsAdapter": adapter.adapter_id, "activeOperationId": operation_id}
+    extensions: dict[str, Any] = {**request.extensions, "dmsAdapter": adapter.adapter_id,
+                                  "activeOperationId": operation_id}
     if request.deployment_type:
         extensions["deploymentType"] = request.deployment_type
     if node_selector is not None:

@@ -45,6 +45,7 @@ from chalicelib.services.dms_results import (
     announce_start,
     fail,
     refuse,
+    rolls_back_on_failure,
     succeed,
 )
 
@@ -255,7 +256,7 @@ def _execute(run: Run, adapter: DeploymentAdapter, plan: Plan, timeout: int | No
     chart.write_bytes(run.ports.packages.read_archive(package.digest))
     try:
         spec = ReleaseSpec(name, namespace, str(chart), plan.values, timeout, owner=deployment.deployment_id,
-                           node_selector=deployment.node_selector)
+                           node_selector=deployment.node_selector, atomic=rolls_back_on_failure(run))
         run.progress(f"{verb} release {namespace}/{name} with {package.name} {package.version} "
                      f"(waiting for readiness; {wait})")
         release = adapter.install(spec) if kind is OperationType.CREATE else adapter.upgrade(spec)

@@ -32,7 +32,12 @@ SUCCESS_EVENTS = {
     OperationType.UPGRADE: DeploymentEventType.UPGRADED, OperationType.SCALE: DeploymentEventType.SCALED,
     OperationType.ROLLBACK: DeploymentEventType.ROLLED_BACK, OperationType.DELETE: DeploymentEventType.DELETED,
 }
-
+# An upgrade to another template version carries the template record to write once it succeeds (services/
+# deployments_from_templates.py); ROLLBACK_ON_FAILURE (an operation parameter, else the deployment's extension) asks
+# the backend to undo a failed upgrade itself (helm --atomic).
+TEMPLATE_RECORD, ROLLBACK_ON_FAILURE = "template", "rollbackOnFailure"
+_STATUS_EVENTS = {DeploymentStatus.DEPLOYED: DeploymentEventType.READY, DeploymentStatus.FAILED:
+                  DeploymentEventType.FAILED}
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,10 @@ def succeed(run: Run, outcome: Outcome) -> None:
     status = DeploymentStatus.DEPLOYED if release.ready else DeploymentStatus.DEPLOYING
     updated = observed(deployment, release, status, utc_now_iso(), operation.operation_id).model_copy(update={
         "package_id": plan.package_id, "package_version": plan.package_version, "values": plan.values})
+    record = operation.parameters.get(TEMPLATE_RECORD)
+    if record:  # now at the new template version: its record replaces the old one (rollbackOnFailure included)
+        kept = {k: v for k, v in updated.extensions.items() if k != ROLLBACK_ON_FAILURE}
+        updated = updated.model_copy(update={"extensions": {**kept, **record}})
     run.finished(OperationStatus.SUCCEEDED, f"release revision {release.revision} {release.status}; "
                  f"{readiness(release)}", result={"revision": release.revision, "status": status.value})
     run.publish("done", SUCCESS_EVENTS[operation.operation_type], deployment, updated)
@@ -126,24 +135,35 @@ def fail(run: Run, error: NetweaveError, release: ReleaseStatus | None = None, p
     backend could still tell) records the revision the failure left behind."""
     operation, deployment, at = run.operation, run.deployment, utc_now_iso()
     logger.warning("dms operation failed", extra={"operationId": operation.operation_id, "error": error.detail})
-    updated = deployment
+    updated, status, reason = deployment, DeploymentStatus.FAILED, f"{operation.operation_type.value} failed: "
+    if release is not None and rolled_back(run, release):
+        # the backend undid the upgrade: the new revision holds the prior content, and runs
+        plan = Plan(run.prior.package_id, run.prior.package_version, run.prior.values)
+        status, reason = DeploymentStatus.DEPLOYED, f"{reason}rolled back (rollbackOnFailure): "
     if release is not None:
-        updated = observed(deployment, release, DeploymentStatus.FAILED, at, operation.operation_id)
+        updated = observed(deployment, release, status, at, operation.operation_id)
         if plan is not None and release.revision != deployment.revision:
             run.ports.store.record_revision(deployment.deployment_id, release.revision, plan.package_id,
                                             plan.package_version, plan.values, operation.operation_id)
-    reason = f"{operation.operation_type.value} failed: {error.detail}"
+    reason += error.detail
     extensions = {k: v for k, v in updated.extensions.items() if k != "activeOperationId"}
     updated = updated.model_copy(update={
-        "status": DeploymentStatus.FAILED, "updated_at": at,
+        "status": status, "updated_at": at,
         "extensions": {**extensions, "statusReason": reason[:2000], "lastOperationId": operation.operation_id}})
     run.finished(OperationStatus.FAILED, f"failed: {error.detail[:500]}", error=_error(error))
-    run.publish("done", DeploymentEventType.FAILED, deployment, updated)
+    run.publish("done", _STATUS_EVENTS[status], deployment, updated)
     run.ports.store.finish(updated, run.operation)
 
 
-_STATUS_EVENTS = {DeploymentStatus.DEPLOYED: DeploymentEventType.READY, DeploymentStatus.FAILED:
-                  DeploymentEventType.FAILED}
+def rolls_back_on_failure(run: Run) -> bool:
+    """Whether this upgrade asks the backend to undo itself on failure (docs/dms.md, "Deployments from templates")."""
+    if run.operation.operation_type not in (OperationType.UPGRADE, OperationType.UPDATE):
+        return False
+    return bool(run.operation.parameters.get(ROLLBACK_ON_FAILURE, run.prior.extensions.get(ROLLBACK_ON_FAILURE)))
+
+
+def rolled_back(run: Run, release: ReleaseStatus) -> bool:
+    return rolls_back_on_failure(run) and release.status == "deployed"
 
 
 def refuse(run: Run, error: NetweaveError) -> None:

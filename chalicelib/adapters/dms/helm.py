@@ -3,8 +3,9 @@ workloads, pods and logs of a release are read from the cluster with the officia
 
 `pyhelm3` (278 ms) and `kubernetes` (372 ms) are imported inside the methods that use them, never at module level:
 the registry imports this module in the API function too. pyhelm3 is asyncio-based and the worker is synchronous,
-so every helm call runs in its own `asyncio.run`. Readiness is helm's `--wait`; a failed upgrade is never rolled back
-automatically (no `--atomic`): the SMO sees the release `failed` and decides whether to roll back.
+so every helm call runs in its own `asyncio.run`. Readiness is helm's `--wait`; a failed upgrade is not rolled back
+automatically (no `--atomic`): the SMO sees the release `failed` and decides whether to roll back — unless the
+deployment's template asks for it (`rollbackOnFailure`: `--atomic`, docs/dms.md "Deployments from templates").
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class HelmDeploymentAdapter:
     package_types: frozenset[str] = frozenset({"helm"})
     archive_repository: str | None = None  # helm installs the archive it is handed
     placement_refusal: str | None = None  # helm's --post-renderer places every pod template (placement_renderer)
+    rolls_back_on_failure = True  # `--atomic` (ReleaseSpec.atomic); docs/dms.md, "Deployments from templates"
 
     def __init__(self, config: AdapterConfig) -> None:
         self.adapter_id = config.id
@@ -99,7 +101,7 @@ class HelmDeploymentAdapter:
         # NotFound before `upgrade --install` could create the release; NotOwned before it could take one over
         self._require_owned(spec.name, spec.namespace, spec.owner)
         self._apply(spec.name, spec.namespace, spec.chart_path, spec.values, spec.timeout_seconds, spec.owner,
-                    reuse=False, node_selector=spec.node_selector)
+                    reuse=False, node_selector=spec.node_selector, atomic=spec.atomic)
         return self.status(spec.name, spec.namespace)
 
     def scale(self, name: str, namespace: str, replicas: int, timeout_seconds: int | None = None, *,
@@ -182,7 +184,8 @@ class HelmDeploymentAdapter:
         return f"{seconds or self.options.default_timeout_seconds}s"
 
     def _apply(self, name: str, namespace: str, chart_ref: str, values: dict[str, Any], timeout_seconds: int | None,
-               owner: str, *, reuse: bool, node_selector: Mapping[str, str] | None = None) -> None:
+               owner: str, *, reuse: bool, node_selector: Mapping[str, str] | None = None,
+               atomic: bool = False) -> None:
         """`helm upgrade --install` carrying the ownership marker as release labels (on the release's storage
         Secret). pyhelm3's own upgrade has no `--labels`, so the command is built here; every revision gets the
         labels again, which also marks a release an operator adopted by labelling only its latest revision. With a
@@ -196,6 +199,8 @@ class HelmDeploymentAdapter:
             command.append("--create-namespace")
         if reuse:
             command.append("--reuse-values")
+        if atomic:  # only when a template asks (rollbackOnFailure): the default leaves a failure for the SMO to see
+            command.append("--atomic")
         if node_selector:
             # an argument list, never a shell: the selector (label syntax, checked again by the renderer) is one
             # argument whatever it holds

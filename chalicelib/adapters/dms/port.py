@@ -84,6 +84,9 @@ class ReleaseSpec:
     # The resource pool's node selector: every pod the release runs is kept on those nodes (docs/dms.md, "Placement
     # on a resource pool"). None: anywhere the chart lets it run.
     node_selector: Mapping[str, str] | None = field(default=None, kw_only=True)
+    # An upgrade that fails is undone by the backend itself (helm --atomic), where it `rolls_back_on_failure`
+    # (docs/dms.md, "Deployments from templates"); by default a failure stays for the SMO to see.
+    atomic: bool = field(default=False, kw_only=True)
 
 
 @dataclass(frozen=True)
