@@ -7,7 +7,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from netweave_client.cli import app, config
+from netweave_client.cli import app
 from standardwebhooks.webhooks import Webhook
 from typer.testing import CliRunner
 
@@ -28,27 +28,6 @@ def operation(status: str, progress: list[str], error: dict[str, Any] | None = N
     body = {"operationId": "op1", "deploymentId": "d1", "operationType": "scale", "status": status,
             "createdAt": "2026-12-07T00:00:00Z", "progress": [{"at": "12:00", "message": m} for m in progress]}
     return {**body, "error": error} if error else body
-
-
-@pytest.fixture()
-def requests(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Handler], list[httpx.Request]]]:
-    """Install a handler as the CLI's network; returns the requests it saw."""
-    for name in ("NETWEAVE_URL", "NETWEAVE_TOKEN", "NETWEAVE_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NETWEAVE_CONFIG", "/nonexistent/profiles.yaml")
-
-    def install(handler: Handler) -> list[httpx.Request]:
-        seen: list[httpx.Request] = []
-
-        def record(request: httpx.Request) -> httpx.Response:
-            seen.append(request)
-            return handler(request)
-
-        monkeypatch.setattr(config, "CLIENT_OPTIONS", {"transport": httpx.MockTransport(record),
-                                                       "sleep": lambda _: None})
-        return seen
-
-    yield install
 
 
 def run(*args: str) -> Any:

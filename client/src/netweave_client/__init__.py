@@ -1,4 +1,5 @@
-"""Python client of the netweave O2 gateway: O2ims inventory and monitoring, O2dms; blocking and asyncio."""
+"""Python client of the netweave O2 gateway: O2ims inventory, monitoring and provisioning, O2dms; blocking and
+asyncio."""
 
 from netweave_client._core import RetryPolicy
 from netweave_client._engine import AsyncPager, Pager
@@ -8,12 +9,14 @@ from netweave_client.errors import (
     BadRequest,
     Conflict,
     Forbidden,
+    InvalidParam,
     NetweaveError,
     NotFound,
     NotSupported,
     OperationFailed,
     PoolFailed,
     ProblemError,
+    ProvisioningFailed,
     RateLimited,
     ServerError,
     ServiceUnavailable,
@@ -46,6 +49,7 @@ __all__ = [
     "DeploymentNotification",
     "FileToken",
     "Forbidden",
+    "InvalidParam",
     "InventoryChangeNotification",
     "NetweaveError",
     "NotFound",
@@ -57,6 +61,7 @@ __all__ = [
     "Pager",
     "PoolFailed",
     "ProblemError",
+    "ProvisioningFailed",
     "RateLimited",
     "RetryPolicy",
     "ServerError",

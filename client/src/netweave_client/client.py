@@ -1,5 +1,5 @@
-"""`Client` (blocking, httpx.Client) and `AsyncClient` (asyncio, httpx.AsyncClient): the same API in three namespaces,
-`inventory`, `alarms` and `dms`.
+"""`Client` (blocking, httpx.Client) and `AsyncClient` (asyncio, httpx.AsyncClient): the same API in four namespaces,
+`inventory`, `alarms`, `dms` and `provisioning`.
 
     with Client("http://127.0.0.1:8000", token=Path(".local/token")) as nw:
         for pool in nw.inventory.resource_pools(filter="(eq,name,far-edge-du)"):
@@ -23,6 +23,7 @@ from netweave_client.auth import TokenProvider, as_provider
 from netweave_client.dms_facades import AsyncDms, Dms
 from netweave_client.inventory import AsyncInventory, Inventory
 from netweave_client.monitoring import AsyncMonitoring, Monitoring
+from netweave_client.provisioning_facades import AsyncProvisioning, Provisioning
 
 LOCAL_URL = "http://127.0.0.1:8000"
 Token = str | Path | TokenProvider | None
@@ -61,6 +62,7 @@ class Client:
         self.inventory = Inventory(engine)
         self.alarms = Monitoring(engine)
         self.dms = Dms(engine)
+        self.provisioning = Provisioning(engine)
 
     def close(self) -> None:
         self.http.close()
@@ -86,6 +88,7 @@ class AsyncClient:
         self.inventory = AsyncInventory(engine)
         self.alarms = AsyncMonitoring(engine)
         self.dms = AsyncDms(engine)
+        self.provisioning = AsyncProvisioning(engine)
 
     async def aclose(self) -> None:
         await self.http.aclose()

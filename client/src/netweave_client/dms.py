@@ -26,6 +26,7 @@ from netweave_client.models import (
     UpdateDeploymentRequest,
     UpgradeRequest,
 )
+from netweave_client.template_models import TemplateDeploymentRequest, TemplateUpgradeRequest
 
 ROOT = "/o2dms/v1"
 
@@ -69,7 +70,7 @@ def delete_package(package_id: str) -> Call[None]:
     return Call("DELETE", f"{ROOT}/deploymentPackages/{_seg(package_id)}", c.nothing)
 
 
-def create(request: CreateDeploymentRequest) -> Call[Deployment]:
+def create(request: CreateDeploymentRequest | TemplateDeploymentRequest) -> Call[Deployment]:
     return Call("POST", f"{ROOT}/deployments", c.model(Deployment), json=c.body(request))
 
 
@@ -89,7 +90,7 @@ def scale(deployment_id: str, request: ScaleRequest) -> Call[Operation]:
     return Call("POST", _deployment(deployment_id, "/scale"), c.model(Operation), json=c.body(request))
 
 
-def upgrade(deployment_id: str, request: UpgradeRequest) -> Call[Operation]:
+def upgrade(deployment_id: str, request: UpgradeRequest | TemplateUpgradeRequest) -> Call[Operation]:
     return Call("POST", _deployment(deployment_id, "/upgrade"), c.model(Operation), json=c.body(request))
 
 
@@ -144,6 +145,21 @@ def create_request(name: str, namespace: str, package_id: str, values: dict[str,
     return CreateDeploymentRequest(name=name, namespace=namespace, package_id=package_id, values=values,
                                    resource_pool_id=resource_pool_id, timeout_seconds=timeout_seconds,
                                    extensions=extensions)
+
+
+def upgrade_request(package_id: str | None, values: dict[str, Any] | None, timeout_seconds: int | None,
+                    template_id: str | None, parameters: dict[str, Any] | None
+                    ) -> UpgradeRequest | TemplateUpgradeRequest:
+    """To another package (and values), or to a template (and parameters): one or the other."""
+    if (package_id is None) == (template_id is None):
+        raise ValueError("upgrade to a package_id or to a template_id (one of them)")
+    if template_id is not None:
+        if values is not None or timeout_seconds is not None:
+            raise ValueError("an upgrade to a template takes parameters, not values or timeout_seconds")
+        return TemplateUpgradeRequest(deployment_template_id=template_id, parameters=parameters)
+    if parameters is not None:
+        raise ValueError("parameters go with a template_id; a package upgrade takes values")
+    return UpgradeRequest(package_id=str(package_id), values=values, timeout_seconds=timeout_seconds)
 
 
 def operation_id_of(target: Operation | Deployment | str) -> str:

@@ -8,6 +8,7 @@ from typing import Any, Unpack
 from netweave_client import dms as calls
 from netweave_client._engine import AsyncEngine, AsyncPager, Pager, SyncEngine
 from netweave_client._queries import ItemQuery, ListQuery
+from netweave_client.dms_templates import AsyncDeploymentTemplates, DeploymentTemplates
 from netweave_client.live_models import DeploymentLiveStatus, PodLog, Revision
 from netweave_client.models import (
     Deployment,
@@ -22,8 +23,8 @@ from netweave_client.models import (
     ScaleRequest,
     SourcePackageRequest,
     UpdateDeploymentRequest,
-    UpgradeRequest,
 )
+from netweave_client.template_models import TemplateDeploymentRequest
 from netweave_client.waiting import Progress, WaitPlan, operation_done, wait_async, wait_sync
 
 EventTypes = list[DeploymentEventType | PackageEventType] | None
@@ -40,6 +41,7 @@ class Dms:
 
     def __init__(self, engine: SyncEngine) -> None:
         self._e = engine
+        self.templates = DeploymentTemplates(engine)
 
     def upload_package(self, archive: Path | bytes, *, checksum: str | None = None) -> DeploymentPackage:
         return self._e.run(calls.upload(archive, checksum))
@@ -65,6 +67,12 @@ class Dms:
                                        dms_adapter, deployment_type, labels)
         return self._e.run(calls.create(request))
 
+    def deploy_template(self, template_id: str, parameters: dict[str, Any] | None = None) -> Deployment:
+        """A deployment made from a template (name, namespace, package and values come from it); parameters its
+        schema refuses raise BadRequest, each named in `invalid_params`."""
+        request = TemplateDeploymentRequest(deployment_template_id=template_id, parameters=parameters or {})
+        return self._e.run(calls.create(request))
+
     def deployments(self, **q: Unpack[ListQuery]) -> Pager[Deployment]:
         return Pager(self._e, calls.deployments(q))
 
@@ -79,9 +87,12 @@ class Dms:
     def scale(self, deployment_id: str, replicas: int, *, timeout_seconds: int | None = None) -> Operation:
         return self._e.run(calls.scale(deployment_id, ScaleRequest(replicas=replicas, timeout_seconds=timeout_seconds)))
 
-    def upgrade(self, deployment_id: str, package_id: str, *, values: dict[str, Any] | None = None,
-                timeout_seconds: int | None = None) -> Operation:
-        request = UpgradeRequest(package_id=package_id, values=values, timeout_seconds=timeout_seconds)
+    def upgrade(self, deployment_id: str, package_id: str | None = None, *, values: dict[str, Any] | None = None,
+                timeout_seconds: int | None = None, template_id: str | None = None,
+                parameters: dict[str, Any] | None = None) -> Operation:
+        """To another package (and values), or to a template (`template_id`, and `parameters`; without them the
+        deployment's own are checked against it)."""
+        request = calls.upgrade_request(package_id, values, timeout_seconds, template_id, parameters)
         return self._e.run(calls.upgrade(deployment_id, request))
 
     def rollback(self, deployment_id: str, revision: int | None = None, *, timeout_seconds: int | None = None
@@ -133,6 +144,7 @@ class AsyncDms:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._e = engine
+        self.templates = AsyncDeploymentTemplates(engine)
 
     async def upload_package(self, archive: Path | bytes, *, checksum: str | None = None) -> DeploymentPackage:
         return await self._e.run(calls.upload(archive, checksum))
@@ -158,6 +170,10 @@ class AsyncDms:
                                        dms_adapter, deployment_type, labels)
         return await self._e.run(calls.create(request))
 
+    async def deploy_template(self, template_id: str, parameters: dict[str, Any] | None = None) -> Deployment:
+        request = TemplateDeploymentRequest(deployment_template_id=template_id, parameters=parameters or {})
+        return await self._e.run(calls.create(request))
+
     def deployments(self, **q: Unpack[ListQuery]) -> AsyncPager[Deployment]:
         return AsyncPager(self._e, calls.deployments(q))
 
@@ -173,9 +189,10 @@ class AsyncDms:
         request = ScaleRequest(replicas=replicas, timeout_seconds=timeout_seconds)
         return await self._e.run(calls.scale(deployment_id, request))
 
-    async def upgrade(self, deployment_id: str, package_id: str, *, values: dict[str, Any] | None = None,
-                      timeout_seconds: int | None = None) -> Operation:
-        request = UpgradeRequest(package_id=package_id, values=values, timeout_seconds=timeout_seconds)
+    async def upgrade(self, deployment_id: str, package_id: str | None = None, *,
+                      values: dict[str, Any] | None = None, timeout_seconds: int | None = None,
+                      template_id: str | None = None, parameters: dict[str, Any] | None = None) -> Operation:
+        request = calls.upgrade_request(package_id, values, timeout_seconds, template_id, parameters)
         return await self._e.run(calls.upgrade(deployment_id, request))
 
     async def rollback(self, deployment_id: str, revision: int | None = None, *,

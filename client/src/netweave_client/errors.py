@@ -5,15 +5,24 @@ from __future__ import annotations
 
 import contextlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from netweave_client.models import Operation, ProblemDetails, ResourcePool
+from netweave_client.models import Operation, ProblemDetails, ProvisioningRequestInfo, ResourcePool
 
 
 class NetweaveError(Exception):
     """Base of every error this library raises."""
+
+
+@dataclass(frozen=True)
+class InvalidParam:
+    """One refused parameter of a 400 (RFC 9457's `invalidParams`): `templateParameters.size`, `parameters.site`."""
+
+    name: str
+    reason: str
 
 
 class ProblemError(NetweaveError):
@@ -49,8 +58,23 @@ class ProblemError(NetweaveError):
         """Members beyond type, title, status, detail and requestId (a readiness check's `checks`, ...)."""
         return dict(self.problem.model_extra or {})
 
+    @property
+    def invalid_params(self) -> list[InvalidParam]:
+        """Every parameter the gateway refused (bad template or deployment parameters), else empty."""
+        given = getattr(self.problem, "invalid_params", None) or self.extra.get("invalidParams")
+        if not isinstance(given, list):
+            return []
+        found = [item if isinstance(item, dict) else _as_dict(item) for item in given]
+        return [InvalidParam(str(item.get("name", "")), str(item.get("reason", ""))) for item in found]
+
     def to_dict(self) -> dict[str, Any]:
         return self.problem.model_dump(by_alias=True, exclude_none=True)
+
+
+def _as_dict(item: Any) -> dict[str, Any]:
+    """An entry of a generated model (once the gateway's ProblemDetails schema names `invalidParams`)."""
+    dump = getattr(item, "model_dump", None)
+    return dict(dump(by_alias=True)) if callable(dump) else {}
 
 
 class BadRequest(ProblemError):
@@ -133,6 +157,14 @@ class PoolFailed(NetweaveError):
         reason = (pool.extensions or {}).get("statusReason", "no reason given")
         super().__init__(f"resource pool {pool.resource_pool_id} failed: {reason}")
         self.pool = pool
+
+
+class ProvisioningFailed(NetweaveError):
+    """A provisioning request reached FAILED; its `status.message` says why (and that a PUT retries it)."""
+
+    def __init__(self, request: ProvisioningRequestInfo) -> None:
+        super().__init__(f"provisioning request {request.provisioning_request_id} failed: {request.status.message}")
+        self.request = request
 
 
 class WaitTimeout(NetweaveError):

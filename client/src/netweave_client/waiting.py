@@ -1,6 +1,7 @@
-"""Waiting for an asynchronous change to finish: a DMS operation (`queued → running → succeeded | failed`) or a
+"""Waiting for an asynchronous change to finish: a DMS operation (`queued → running → succeeded | failed`), a
 resource pool (`extensions.status` `provisioning`/`resizing → ready | failed`, docs/subscriptions.md "Waiting for a
-pool to be ready"). The verdicts are shared; the two loops differ only in how they sleep and fetch."""
+pool to be ready") or a provisioning request (`PENDING → PROGRESSING → FULFILLED | FAILED`, `DELETING → 404`,
+docs/provisioning.md "Phases"). The verdicts are shared; the two loops differ only in how they sleep and fetch."""
 
 from __future__ import annotations
 
@@ -9,8 +10,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from netweave_client.errors import NotFound, OperationFailed, PoolFailed, WaitTimeout
-from netweave_client.models import Operation, OperationStatus, ResourcePool
+from netweave_client.errors import NotFound, OperationFailed, PoolFailed, ProvisioningFailed, WaitTimeout
+from netweave_client.models import (
+    Operation,
+    OperationStatus,
+    ProvisioningPhase,
+    ProvisioningRequestInfo,
+    ResourcePool,
+)
 
 T = TypeVar("T")
 Progress = Callable[[T], None]
@@ -52,6 +59,26 @@ def pool_gone(pool: ResourcePool | None) -> bool:
     if pool is not None and (pool.extensions or {}).get("status") == "failed":
         raise PoolFailed(pool)
     return pool is None
+
+
+GONE = "GONE"  # the phase a deleted request reaches: it answers 404
+
+
+def provisioning_reached(phase: str) -> Callable[[ProvisioningRequestInfo | None], bool]:
+    """True once the request is in `phase` (None, a 404, is GONE's); FAILED raises ProvisioningFailed unless it is
+    the phase waited for: the request will not move again until it is PUT."""
+    if phase != GONE and phase not in set(ProvisioningPhase):
+        raise ValueError(f"phase {phase!r}: expected one of {', '.join([*ProvisioningPhase, GONE])}")
+
+    def judge(request: ProvisioningRequestInfo | None) -> bool:
+        if request is None:
+            return phase == GONE
+        current = request.status.provisioning_phase
+        if current is ProvisioningPhase.FAILED and phase != current.value:
+            raise ProvisioningFailed(request)
+        return current.value == phase
+
+    return judge
 
 
 def wait_sync(fetch: Callable[[], T], done: Callable[[T], bool], what: str, plan: WaitPlan,
@@ -106,3 +133,12 @@ def missing_as_none_async(fetch: Callable[[], Awaitable[T]]) -> Callable[[], Awa
             return None
 
     return fetched
+
+
+def provisioning_fetch(fetch: Callable[[], T], phase: str) -> Callable[[], T | None]:
+    """Waiting for GONE, a 404 is the answer; waiting for any other phase, it is an error (the request was deleted)."""
+    return missing_as_none(fetch) if phase == GONE else fetch
+
+
+def provisioning_fetch_async(fetch: Callable[[], Awaitable[T]], phase: str) -> Callable[[], Awaitable[T | None]]:
+    return missing_as_none_async(fetch) if phase == GONE else fetch

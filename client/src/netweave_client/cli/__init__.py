@@ -13,6 +13,8 @@ from netweave_client.cli import (
     notify_cmds,
     packages_cmds,
     pools_cmds,
+    provision_cmds,
+    templates_cmds,
 )
 from netweave_client.cli.config import Settings
 
@@ -27,6 +29,7 @@ checkout, the local stack (http://127.0.0.1:8000 and .local/token).
 Examples:
   netweave inventory pools -o json
   netweave deploy create vdu --namespace oran-du --package PACKAGE_ID --wait
+  netweave provision create --template eks-nodegroup-pool:1.0.0 --param size=2 --param location=edge-site-5 --wait
   netweave alarms list --watch
 \b
 Exit codes: 0 done, 1 a problem or a failed operation (ProblemDetails on stderr), 2 usage, 3 --wait timed out,
@@ -47,6 +50,8 @@ app.add_typer(alarms_cmds.app, name="alarms")
 app.add_typer(packages_cmds.app, name="packages")
 app.add_typer(deploy_cmds.app, name="deploy")
 app.add_typer(pools_cmds.app, name="pools")
+app.add_typer(provision_cmds.app, name="provision")
+app.add_typer(templates_cmds.app, name="templates")
 app.command()(notify_cmds.subscribe)
 app.command()(notify_cmds.subscriptions)
 app.command()(notify_cmds.unsubscribe)

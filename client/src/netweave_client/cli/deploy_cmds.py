@@ -7,9 +7,19 @@ from typing import Annotated, Any
 
 import typer
 
-from netweave_client.cli.common import FilterOpt, OutputOpt, TimeoutOpt, WaitOpt, listing, session
+from netweave_client.cli.common import (
+    FilterOpt,
+    OutputOpt,
+    ParamOpt,
+    TimeoutOpt,
+    WaitOpt,
+    assignments,
+    listing,
+    session,
+)
 from netweave_client.cli.output import Format, attr, ext, render
 from netweave_client.cli.progress import Display, operation_progress
+from netweave_client.cli.templates_cmds import template_id
 from netweave_client.client import Client
 from netweave_client.models import Deployment, Operation
 
@@ -18,8 +28,10 @@ app = typer.Typer(no_args_is_help=True, help="""Deployments: create, change, fol
 \b
 Examples:
   netweave deploy create vdu-cell-1 --namespace oran-du --package PACKAGE_ID --set replicas=3 --wait
+  netweave deploy create --template du:1.0.0 --param site=edge-5 --param cell.id=12345 --wait
   netweave deploy scale DEPLOYMENT_ID 5 --wait
   netweave deploy upgrade DEPLOYMENT_ID --package NEW_PACKAGE_ID --wait
+  netweave deploy upgrade DEPLOYMENT_ID --template du:1.1.0 --wait
   netweave deploy rollback DEPLOYMENT_ID --wait
   netweave deploy status DEPLOYMENT_ID
   netweave deploy logs DEPLOYMENT_ID --tail 50
@@ -32,6 +44,7 @@ OP_COLUMNS = [("OPERATION", attr("operation_id")), ("TYPE", attr("operation_type
               ("DEPLOYMENT", attr("deployment_id"))]
 ValuesOpt = Annotated[Path | None, typer.Option("--values", exists=True, dir_okay=False, help="a YAML values file")]
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="key.path=value (repeatable)")]
+TemplateOpt = Annotated[str | None, typer.Option("--template", "-t", help="a deployment template: ID or NAME:VERSION")]
 HelmTimeoutOpt = Annotated[int | None, typer.Option(
     "--operation-timeout", help="timeoutSeconds: how long the backend waits for readiness")]
 
@@ -41,16 +54,15 @@ def values(file: Path | None, settings: list[str] | None) -> dict[str, Any] | No
     import yaml
 
     merged: dict[str, Any] = dict(yaml.safe_load(file.read_text()) or {}) if file else {}
-    for item in settings or []:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--set {item!r}: expected key=value")
-        *parents, leaf = key.split(".")
-        node = merged
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = yaml.safe_load(raw) if raw else ""
+    assignments(settings, "--set", merged)
     return merged if (file or settings) else None
+
+
+def _only_template(command: str, **others: object) -> None:
+    """A template brings the name, namespace, package, values and placement: giving them too is a usage error."""
+    given = [name.replace("_", "-") for name, value in others.items() if value]
+    if given:
+        raise typer.BadParameter(f"takes --param, not {', '.join(given)}", param_hint="--template")
 
 
 def follow(nw: Client, target: Operation | Deployment, wait: bool, timeout: float) -> None:
@@ -63,19 +75,30 @@ def follow(nw: Client, target: Operation | Deployment, wait: bool, timeout: floa
 
 
 @app.command()
-def create(ctx: typer.Context, name: str,
-           namespace: Annotated[str, typer.Option("--namespace", "-n")],
-           package: Annotated[str, typer.Option("--package", "-p", help="packageId")],
+def create(ctx: typer.Context,
+           name: Annotated[str | None, typer.Argument(help="the release name (not with --template)")] = None,
+           namespace: Annotated[str | None, typer.Option("--namespace", "-n")] = None,
+           package: Annotated[str | None, typer.Option("--package", "-p", help="packageId")] = None,
+           template: TemplateOpt = None, param: ParamOpt = None,
            values_file: ValuesOpt = None, set_: SetOpt = None,
            pool: Annotated[str | None, typer.Option(help="resourcePoolId to place every pod on")] = None,
            dms_adapter: Annotated[str | None, typer.Option(help="the DMS backend, overriding routing")] = None,
            operation_timeout: HelmTimeoutOpt = None, wait: WaitOpt = False, timeout: TimeoutOpt = 600,
            output: OutputOpt = Format.table) -> None:
-    """Create a deployment."""
+    """Create a deployment: NAME -n NAMESPACE -p PACKAGE, or --template ID|NAME:VERSION --param k=v ..."""
+    if template is not None:
+        _only_template("create", name=name, namespace=namespace, package=package, values=values_file, set=set_,
+                       pool=pool, dms_adapter=dms_adapter, operation_timeout=operation_timeout)
+    elif not (name and namespace and package) or param:
+        raise typer.BadParameter("give NAME, --namespace and --package, or --template (with --param)",
+                                 param_hint="NAME")
     with session(ctx) as nw:
-        created = nw.dms.create_deployment(name, namespace, package, values=values(values_file, set_),
-                                           resource_pool_id=pool, dms_adapter=dms_adapter,
-                                           timeout_seconds=operation_timeout)
+        if template is not None:
+            created = nw.dms.deploy_template(template_id(nw, template), assignments(param, "--param"))
+        else:
+            created = nw.dms.create_deployment(str(name), str(namespace), str(package),
+                                               values=values(values_file, set_), resource_pool_id=pool,
+                                               dms_adapter=dms_adapter, timeout_seconds=operation_timeout)
         render(created, COLUMNS, output)
         follow(nw, created, wait, timeout)
 
@@ -92,13 +115,23 @@ def scale(ctx: typer.Context, deployment_id: str, replicas: int, operation_timeo
 
 @app.command()
 def upgrade(ctx: typer.Context, deployment_id: str,
-            package: Annotated[str, typer.Option("--package", "-p", help="the new packageId")],
+            package: Annotated[str | None, typer.Option("--package", "-p", help="the new packageId")] = None,
+            template: TemplateOpt = None, param: ParamOpt = None,
             values_file: ValuesOpt = None, set_: SetOpt = None, operation_timeout: HelmTimeoutOpt = None,
             wait: WaitOpt = False, timeout: TimeoutOpt = 600, output: OutputOpt = Format.table) -> None:
-    """Upgrade to another package (and values). A failed upgrade is not rolled back: `rollback` is yours."""
+    """Upgrade to another package (and values), or to a template (--param, else the deployment's own parameters).
+    A failed package upgrade is not rolled back: `rollback` is yours."""
+    if template is not None:
+        _only_template("upgrade", package=package, values=values_file, set=set_, operation_timeout=operation_timeout)
+    elif package is None or param:
+        raise typer.BadParameter("give --package, or --template (with --param)", param_hint="--package")
     with session(ctx) as nw:
-        operation = nw.dms.upgrade(deployment_id, package, values=values(values_file, set_),
-                                   timeout_seconds=operation_timeout)
+        if template is not None:
+            operation = nw.dms.upgrade(deployment_id, template_id=template_id(nw, template),
+                                       parameters=assignments(param, "--param") if param else None)
+        else:
+            operation = nw.dms.upgrade(deployment_id, package, values=values(values_file, set_),
+                                       timeout_seconds=operation_timeout)
         render(operation, OP_COLUMNS, output)
         follow(nw, operation, wait, timeout)
 

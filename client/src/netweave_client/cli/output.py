@@ -77,5 +77,8 @@ def _cell(value: object) -> str:
 
 
 def print_problem(error: ProblemError) -> None:
-    """The problem as the gateway sent it, on stderr, so `2>` keeps it for the SMO's logs."""
+    """The problem as the gateway sent it, on stderr, so `2>` keeps it for the SMO's logs; each parameter it
+    refused first, one per line, for the person who typed them."""
+    for invalid in error.invalid_params:
+        print(f"invalid {invalid.name}: {invalid.reason}", file=sys.stderr)
     print(json.dumps(error.to_dict(), indent=2), file=sys.stderr)

@@ -1,6 +1,6 @@
-"""`--wait`: follow an operation or a pool until it ends, showing its progress on stderr (stdout keeps what
-`-o json` prints). On a terminal a live status line (rich); otherwise one plain line per new progress message or
-state, so logs and CI output stay readable."""
+"""`--wait`: follow an operation, a pool or a provisioning request until it ends, showing its progress on stderr
+(stdout keeps what `-o json` prints). On a terminal a live status line (rich); otherwise one plain line per new
+progress message or state, so logs and CI output stay readable."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from netweave_client.models import Operation, ResourcePool
+from netweave_client.models import Operation, ProvisioningRequestInfo, ResourcePool
 
 
 class Display:
@@ -62,5 +62,13 @@ def pool_progress(display: Display, deleted: bool = False) -> Callable[[Resource
         extensions = pool.extensions or {}
         display.line(f"{extensions.get('status', '?')} {extensions.get('readyNodes', '?')}/"
                      f"{extensions.get('desiredNodes', '?')} nodes ready")
+
+    return show
+
+
+def provisioning_progress(display: Display) -> Callable[[ProvisioningRequestInfo | None], None]:
+    def show(request: ProvisioningRequestInfo | None) -> None:
+        if request is not None:  # None: deleted, the wait's end
+            display.line(f"{request.status.provisioning_phase.value} {request.status.message}")
 
     return show
