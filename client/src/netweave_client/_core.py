@@ -57,7 +57,7 @@ def nothing(response: httpx.Response) -> None:
 
 def body(value: BaseModel) -> dict[str, Any]:
     """A request model on the wire: wire names, nothing unset."""
-    return value.model_dump(by_alias=True, exclude_none=True, mode="json")
+    return value.model_dump(by_alias=True, exclude_none=True, exclude_unset=True, mode="json")
 
 
 def query(**values: str | int | bool | list[str] | None) -> dict[str, str]:

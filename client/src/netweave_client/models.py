@@ -1111,6 +1111,11 @@ class UpdateDeploymentRequest(BaseModel):
 
 
 class UpgradeRequest(BaseModel):
+    """
+    To another package (`packageId`, `values`), or to another version of the deployment's template
+    (`deploymentTemplateId`, `parameters`: omitted, the ones the deployment recorded).
+    """
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -1126,12 +1131,23 @@ class UpgradeRequest(BaseModel):
         ),
     ] = None
     package_id: Annotated[
-        str, Field(alias="packageId", max_length=128, min_length=1, title="Packageid")
-    ]
+        str | None,
+        Field(alias="packageId", max_length=128, min_length=1, title="Packageid"),
+    ] = None
     values: Annotated[
         dict[str, Any] | None,
         Field(description="replaces the values; omitted: kept", title="Values"),
     ] = None
+    deployment_template_id: Annotated[
+        str | None,
+        Field(
+            alias="deploymentTemplateId",
+            max_length=128,
+            min_length=1,
+            title="Deploymenttemplateid",
+        ),
+    ] = None
+    parameters: Annotated[dict[str, Any] | None, Field(title="Parameters")] = None
 
 
 class AlarmEventRecord(BaseModel):
@@ -1198,6 +1214,12 @@ class AlarmEventRecordModifications(BaseModel):
 
 
 class CreateDeploymentRequest(BaseModel):
+    """
+    Two exclusive forms: a package (`name`, `namespace`, `packageId`, `values`, `resourcePoolId`), or a
+    deployment template (`deploymentTemplateId`, `parameters`; docs/dms.md, "Deployments from templates"), which
+    decides all of those and the backend, so it takes only `timeoutSeconds` and `extensions.labels` besides.
+    """
+
     model_config = ConfigDict(
         extra="allow",
         populate_by_name=True,
@@ -1212,15 +1234,36 @@ class CreateDeploymentRequest(BaseModel):
             title="Timeoutseconds",
         ),
     ] = None
-    name: Annotated[str, Field(max_length=253, min_length=1, title="Name")]
-    namespace: Annotated[str, Field(max_length=253, min_length=1, title="Namespace")]
+    name: Annotated[str | None, Field(max_length=253, min_length=1, title="Name")] = (
+        None
+    )
+    namespace: Annotated[
+        str | None, Field(max_length=253, min_length=1, title="Namespace")
+    ] = None
     package_id: Annotated[
-        str, Field(alias="packageId", max_length=128, min_length=1, title="Packageid")
-    ]
+        str | None,
+        Field(alias="packageId", max_length=128, min_length=1, title="Packageid"),
+    ] = None
     values: Annotated[dict[str, Any] | None, Field(title="Values")] = None
     resource_pool_id: Annotated[
         str | None,
         Field(alias="resourcePoolId", max_length=256, title="Resourcepoolid"),
+    ] = None
+    deployment_template_id: Annotated[
+        str | None,
+        Field(
+            alias="deploymentTemplateId",
+            max_length=128,
+            min_length=1,
+            title="Deploymenttemplateid",
+        ),
+    ] = None
+    parameters: Annotated[
+        dict[str, Any] | None,
+        Field(
+            description="checked against the template's parameterSchema, merged over its defaultValues",
+            title="Parameters",
+        ),
     ] = None
     extensions: DeploymentExtensions | None = None
 
