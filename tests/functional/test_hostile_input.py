@@ -48,6 +48,8 @@ def test_a_numeric_page_marker_in_ascii_digits_still_pages(api: Api) -> None:
 BODY_ROUTES = [
     pytest.param("POST", SUBSCRIPTIONS, id="subscriptions"),
     pytest.param("POST", DEPLOYMENTS, id="deployments"),
+    pytest.param("POST", "/o2dms/v1/deploymentTemplates", id="deploymentTemplates"),
+    pytest.param("POST", "/o2ims-infrastructureProvisioning/v1/provisioningRequests", id="provisioningRequests"),
     pytest.param("PATCH", f"{ALARMS}/00000000-0000-4000-8000-000000000000", id="alarm"),  # parsed by hand
 ]
 
@@ -83,6 +85,10 @@ MARKED_LISTS = [
     pytest.param(ALARMS, "alarms", {"alarmEventRecordId": STRING}, id="alarms"),
     pytest.param(DEPLOYMENTS, "deployments", {"pk": {"S": "Deployment"}, "sk": STRING}, id="deployments"),
     pytest.param(PACKAGES, "deploymentPackages", {"packageId": STRING}, id="deploymentPackages"),
+    pytest.param("/o2dms/v1/deploymentTemplates", "deploymentTemplates", {"deploymentTemplateId": STRING},
+                 id="deploymentTemplates"),
+    pytest.param("/o2ims-infrastructureProvisioning/v1/provisioningRequests", "provisioningRequests",
+                 {"provisioningRequestId": STRING}, id="provisioningRequests"),
 ]
 
 
