@@ -133,8 +133,8 @@ class ProvisioningRequestInfo(WireModel):
 PROVISIONING_SELECTOR_SCHEMA = SelectorSchema(
     attributes=frozenset(f.alias or name for name, f in ProvisioningRequestInfo.model_fields.items()),
     identifiers=frozenset({"provisioningRequestId"}),
-    # templateParameters is the SMO's own object: any path below it may be selected or filtered on
-    open_attributes=frozenset({"extensions", "templateParameters"}),
+    # any path below these may be selected or filtered on (status/provisioningPhase, templateParameters/size)
+    open_attributes=frozenset({"extensions", "templateParameters", "status", "provisionedResourceSet"}),
 )
 
 

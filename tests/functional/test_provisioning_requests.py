@@ -164,6 +164,13 @@ def test_ids_templates_and_methods_are_checked(api: Api) -> None:
     assert api.request("PATCH", f"{REQUESTS}/{sent['provisioningRequestId']}", body={}).status == 405
     listed = api.get(f"{REQUESTS}?filter=(eq,templateName,{EKS[0]})").json()
     assert sent["provisioningRequestId"] in [r["provisioningRequestId"] for r in listed]
+    pending = api.get(f"{REQUESTS}?exclude_fields=templateParameters,status/infrastructureResourceProvisioningStatus"
+                      "&filter=(eq,status/provisioningPhase,PENDING)")
+    assert pending.status == 200, pending.body
+    mine = [r for r in pending.json() if r["provisioningRequestId"] == sent["provisioningRequestId"]]
+    assert len(mine) == 1 and "templateParameters" not in mine[0], mine
+    assert "infrastructureResourceProvisioningStatus" not in mine[0]["status"], mine
+    assert all(r["status"]["provisioningPhase"] == "PENDING" for r in pending.json())
     assert api.request("DELETE", f"{REQUESTS}/{sent['provisioningRequestId']}").status == 202
 
 
@@ -265,6 +272,7 @@ def test_a_tenant_holds_at_most_its_quota_of_requests(components: Components) ->
     store.create(record(f"{tenant}-other"), 1)  # another tenant's quota is its own
     stored = store.get(first.request_id)
     assert stored is not None and store.remove(stored)
+    assert not store.remove(stored)  # an overlapping poll removing it again: nothing to do, no error
     store.create(record(tenant), 1)  # the deleted request gave its place back
 
 

@@ -8,11 +8,10 @@ version cannot both land; `#owner#<sha256 of the tenant>` items count each tenan
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
-from chalicelib.adapters.store.owner_counts import count_update, failed_at
+from chalicelib.adapters.store.owner_counts import count_update, counter_id, failed_at
 from chalicelib.domain.deployment_templates import DeploymentTemplate
 from chalicelib.domain.errors import Conflict, Forbidden
 
@@ -39,7 +38,7 @@ def name_key(name: str, version: str) -> str:
 
 
 def owner_key(owner: str) -> str:
-    return _OWNER + hashlib.sha256(owner.encode()).hexdigest()
+    return counter_id(_OWNER, owner)
 
 
 class DeploymentTemplateStore:

@@ -3,7 +3,13 @@ provisioning requests): a quota then holds however many requests race (docs/o2-c
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
+
+
+def counter_id(prefix: str, owner: str) -> str:
+    """The key of a tenant's counter item: `prefix` + the SHA-256 of the tenant (tenant names never become keys)."""
+    return prefix + hashlib.sha256(owner.encode()).hexdigest()
 
 
 def count_update(table: str, key: dict[str, Any], step: int, limit: int | None) -> dict[str, Any]:

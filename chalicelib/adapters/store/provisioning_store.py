@@ -11,11 +11,10 @@ reconcile one request, and the loser re-reads instead of overwriting.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
-from chalicelib.adapters.store.owner_counts import count_update, failed_at
+from chalicelib.adapters.store.owner_counts import count_update, counter_id, failed_at
 from chalicelib.domain.errors import Conflict, Forbidden
 from chalicelib.domain.provisioning_record import ProvisioningRecord
 
@@ -93,9 +92,12 @@ class ProvisioningStore:
         try:
             self.client.transact_write_items(TransactItems=writes)
         except self.client.exceptions.TransactionCanceledException as error:
-            if not failed_at(error, 1):
+            if failed_at(error, 0) or not failed_at(error, 1):
+                return False  # changed or already removed (an overlapping poll): it decides again, or is done
+            try:  # its owner's count is 0 (counted before counting existed): remove it without counting
+                self.client.transact_write_items(TransactItems=writes[:1])
+            except self.client.exceptions.TransactionCanceledException:
                 return False
-            self.client.transact_write_items(TransactItems=writes[:1])  # counted before counting existed
         self.mark_closed(record.backend, record.request_id)
         return True
 
@@ -129,7 +131,7 @@ class ProvisioningStore:
 
 
 def owner_key(owner: str) -> str:
-    return _OWNER + hashlib.sha256(owner.encode()).hexdigest()
+    return counter_id(_OWNER, owner)
 
 
 def start_key_after(record: ProvisioningRecord) -> dict[str, Any]:

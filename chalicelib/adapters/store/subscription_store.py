@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.adapters.store.owner_counts import count_update, failed_at
+from chalicelib.adapters.store.owner_counts import count_update, counter_id, failed_at
 from chalicelib.domain.errors import BadRequest, Conflict, Forbidden
 from chalicelib.domain.subscriptions import Subscription, SubscriptionKind, SubscriptionStatus
 
@@ -36,7 +36,7 @@ class SubscriptionQuotaExceeded(Forbidden):
 
 
 def owner_key(owner: str) -> str:
-    return _OWNER + hashlib.sha256(owner.encode()).hexdigest()
+    return counter_id(_OWNER, owner)
 
 
 def dedupe_key(subscription: Subscription) -> str:
