@@ -104,6 +104,12 @@ def _close_if_done(ports: ProvisioningPorts, record: ProvisioningRecord) -> bool
     if record.phase in OPEN_PHASES or pending_work(record):
         return False
     ports.store.mark_closed(record.backend, record.request_id)
+    # The API may have reopened it (DELETE, PUT) between this poll's write and the close: its mark_open then came
+    # first and the close undid it. Read it again; open it again if so (a later reopen comes after this read).
+    again = ports.store.get(record.request_id)
+    if again is not None and (again.phase in OPEN_PHASES or pending_work(again)):
+        ports.store.mark_open(record.backend, record.request_id)
+        return False
     return True
 
 

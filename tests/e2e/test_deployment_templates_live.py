@@ -30,11 +30,7 @@ SCHEMA: dict[str, Any] = {
 def upload(client: httpx.Client, archive: Path) -> dict[str, Any]:
     reply = client.post(f"{DMS}/deploymentPackages", content=archive.read_bytes(),
                         headers={"Content-Type": "application/gzip"})
-    assert reply.status_code in (201, 409), reply.text
-    if reply.status_code == 409:  # another test of this stack uploaded the same chart version
-        name, version = archive.stem.rsplit("-", 1)
-        listed = client.get(f"{DMS}/deploymentPackages?filter=(eq,name,{name});(eq,version,{version})").json()
-        return dict(listed[0])
+    assert reply.status_code == 201, reply.text
     return dict(reply.json())
 
 
@@ -59,10 +55,12 @@ def settled(client: httpx.Client, deployment_id: str) -> dict[str, Any]:
 
 @pytest.mark.timeout(900)
 def test_a_vdu_template_rolls_out_to_three_sites_and_one_is_upgraded(stack: LocalStack, tmp_path: Path) -> None:
-    charts = build_repository(tmp_path, [("vdu", "1.0.0"), ("vdu", "1.1.0")])
+    # a chart of its own: the other tests of this stack upload `vdu` 1.0.0 and 1.1.0 and expect them new
+    chart = f"vdu-rollout-{uuid.uuid4().hex[:6]}"
+    charts = build_repository(tmp_path, [(chart, "1.0.0"), (chart, "1.1.0")])
     name = f"vdu-{uuid.uuid4().hex[:6]}"
     with stack.client() as client:
-        v1_package, v2_package = (upload(client, charts / f"vdu-{v}.tgz") for v in ("1.0.0", "1.1.0"))
+        v1_package, v2_package = (upload(client, charts / f"{chart}-{v}.tgz") for v in ("1.0.0", "1.1.0"))
         v1 = template(client, name, "1.0.0", v1_package, {"replicaCount": 1, "bandwidth": "100MHz"})
         v2 = template(client, name, "1.1.0", v2_package, {"replicaCount": 2, "bandwidth": "100MHz"})
 
@@ -108,3 +106,5 @@ def test_a_vdu_template_rolls_out_to_three_sites_and_one_is_upgraded(stack: Loca
         wait_until(all_gone, OPERATION_TIMEOUT, interval=0.5, what="the three sites' deployments deleted")
         for version in (v1, v2):
             assert client.delete(f"{DMS}/deploymentTemplates/{version['deploymentTemplateId']}").status_code == 204
+        for package in (v1_package, v2_package):
+            assert client.delete(f"{DMS}/deploymentPackages/{package['packageId']}").status_code == 204

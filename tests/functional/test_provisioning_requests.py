@@ -16,6 +16,7 @@ from chalicelib.adapters.store.provisioning_store import ProvisioningQuotaExceed
 from chalicelib.bootstrap import Components
 from chalicelib.domain.provisioning_record import ProvisionedPool, ProvisioningRecord
 from chalicelib.handlers import inventory as inventory_handlers
+from chalicelib.services.provisioning_reconcile import _close_if_done as close_if_done
 from chalicelib.services.provisioning_reconcile import reconcile_backend
 from devtools.aws_requests import AwsRequestCounter
 from devtools.dtias_sim import DtiasSim
@@ -278,7 +279,8 @@ def test_a_tenant_holds_at_most_its_quota_of_requests(components: Components) ->
 
 def test_reconciling_an_unchanged_request_costs_one_read_per_thing_it_checks(api: Api, components: Components) -> None:
     """What a poll pays per open request (docs/performance.md): the request, one progress call and one byParent query
-    per pool; no write when nothing changed (here only the open set's update, as the request is done)."""
+    per pool; no write when nothing changed (here only the open set's update and a re-read, as the request is
+    done)."""
     sent = body(EKS, {"poolName": "counted-pool", "size": 1, "location": "edge-site-4"})
     assert api.request("POST", REQUESTS, body=sent).status == 201
     request_id = sent["provisioningRequestId"]
@@ -290,7 +292,23 @@ def test_reconciling_an_unchanged_request_costs_one_read_per_thing_it_checks(api
     report = reconcile_backend(provisioning, "edge-aws", [request_id])
     assert (report.checked, report.changed, report.finished, report.moved) == (1, 0, 0, False)
     assert counter.summary("eks") == "1 (DescribeNodegroup 1)"
-    assert counter.summary("dynamodb") == "3 (GetItem 1, Query 1, UpdateItem 1)"
+    assert counter.summary("dynamodb") == "4 (GetItem 2, Query 1, UpdateItem 1)"  # closing re-reads it
     assert "edge-aws" not in provisioning.store.open_requests()  # the done request left the open set
     assert api.request("DELETE", f"{REQUESTS}/{request_id}").status == 202
+    settle(api, components, request_id, "edge-aws", "GONE")
+
+
+def test_a_delete_racing_the_close_of_a_fulfilled_request_is_not_lost(api: Api, components: Components) -> None:
+    """A poll closes a request it saw FULFILLED just as the SMO deletes it: the API's reopen may land before the close
+    (seen once on the local stack: the request stayed DELETING for good). The close re-reads and keeps it open."""
+    sent = body(EKS, {"poolName": "raced-pool", "size": 0, "location": "edge-site-6"})
+    assert api.request("POST", REQUESTS, body=sent).status == 201
+    request_id = sent["provisioningRequestId"]
+    settle(api, components, request_id, "edge-aws", "FULFILLED")
+    provisioning = components.provisioning_ports()
+    seen_fulfilled = provisioning.store.get(request_id)
+    assert seen_fulfilled is not None
+    assert api.request("DELETE", f"{REQUESTS}/{request_id}").status == 202  # reopens it...
+    assert not close_if_done(provisioning, seen_fulfilled)  # ...then the slower poll closes what it saw
+    assert request_id in provisioning.store.open_requests()["edge-aws"]
     settle(api, components, request_id, "edge-aws", "GONE")
