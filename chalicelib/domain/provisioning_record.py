@@ -153,6 +153,9 @@ def _phase(record: ProvisioningRecord, observed: dict[str, BackendProgress],
     failed = [f"{pool.name}: {observed[pool.resource_pool_id].message or observed[pool.resource_pool_id].backend_state}"
               for pool in record.pools if pool.resource_pool_id in observed
               and observed[pool.resource_pool_id].state == "failed"]
+    # a pool gone while the request still wants it was deleted outside the request (the pool extension, the console)
+    failed += [f"{pool.name}: the pool no longer exists at the backend" for pool in record.pools
+               if pool.resource_pool_id in observed and observed[pool.resource_pool_id].state == "gone"]
     if refused or failed:
         return ProvisioningPhase.FAILED, "; ".join(refused + failed) + " (PUT the request again to retry)"
     if any(not pool.started for pool in record.pools):

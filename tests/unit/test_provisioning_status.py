@@ -118,3 +118,10 @@ def test_the_info_shows_the_pools_and_the_smos_data() -> None:
     assert info["templateParameters"] == {"size": 2}
     assert info["extensions"]["resourcePoolIds"] == [POOL]
     assert info["provisionedResourceSet"] == {"infrastructureResourceIds": []}
+
+
+def test_a_pool_deleted_outside_the_request_fails_it_instead_of_progressing_for_ever() -> None:
+    record = _record(ProvisionedPool(name="du", size=2, resource_pool_id=POOL))
+    status, _ = assess(record, {POOL: BackendProgress("gone", "gone")}, _members(0), NOW)
+    assert status.provisioning_phase is ProvisioningPhase.FAILED
+    assert "no longer exists" in status.message
